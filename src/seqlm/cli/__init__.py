@@ -1,0 +1,44 @@
+"""The `seqlm` command: parse -> build a config -> call the library; nothing else.
+
+Each command group lives in its own module here with `register(subparsers)`; this file joins
+them and turns `SeqlmError` into a one-line message and exit code 2. Command modules import
+heavy libraries (torch) inside their handlers, so `seqlm ngram ...` never loads torch.
+"""
+
+import argparse
+import importlib
+import sys
+
+from seqlm import __version__
+from seqlm.errors import SeqlmError
+
+COMMAND_MODULES = (
+    "seqlm.cli.data",
+    "seqlm.cli.lab",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqlm",
+        description="Language and sequence modelling the way it was done before transformers.",
+    )
+    parser.add_argument("--version", action="version", version=f"seqlm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SeqlmError as e:
+        print(f"seqlm: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seqlm: interrupted", file=sys.stderr)
+        return 130

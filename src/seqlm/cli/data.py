@@ -1,0 +1,61 @@
+"""`seqlm data list` and `seqlm data show NAME`."""
+
+import argparse
+
+from seqlm.cli.bars import Bars
+from seqlm.cli.options import add_corpus_args, add_output_args, corpus_config, emit
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="list and inspect corpora")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    ls = dsub.add_parser("list", help="every corpus seqlm knows")
+    add_output_args(ls)
+    ls.set_defaults(func=list_command)
+
+    show = dsub.add_parser("show", help="size, vocabulary, splits, checksum and sample lines")
+    show.add_argument("name", help="corpus name or file:PATH")
+    show.add_argument("--unit", choices=["char", "word", "byte"], default=None,
+                      help="tokenization for the counts (default: the corpus' own)")
+    add_corpus_args(show)
+    add_output_args(show)
+    show.set_defaults(func=show_command)
+
+
+def list_command(args: argparse.Namespace) -> int:
+    from seqlm.data.corpora import list_corpora
+
+    specs = list_corpora()
+    payload = {"corpora": [{"name": s.name, "unit": s.default_unit,
+                            "description": s.description} for s in specs]}
+    width = max(len(s.name) for s in specs)
+    text = "\n".join(f"{s.name:<{width}}  {s.default_unit:<5}  {s.description}" for s in specs)
+    emit(args, payload, text)
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from seqlm.data.corpora import load_corpus
+    from seqlm.data.summary import summarize
+
+    args.corpus = args.name
+    bars = Bars(enabled=not (args.json or args.quiet))
+    try:
+        summary = summarize(load_corpus(corpus_config(args), bars), unit=args.unit)
+    finally:
+        bars.close()
+    sp = summary["splits"]
+    lines = [
+        f"{summary['name']}: {summary['description']}",
+        f"source      {summary['source']}",
+        f"sha256      {summary['sha256']}",
+        f"size        {summary['chars']:,} characters",
+        f"vocabulary  {summary['vocab_size']:,} {summary['unit']} types (train, specials included)",
+        *[f"{name:<11} {s['chars']:,} chars, {s['bytes']:,} bytes, {s['tokens']:,} "
+          f"{summary['unit']} tokens, {s['lines']:,} lines" for name, s in sp.items()],
+        "samples:",
+        *[f"  {line}" for line in summary["samples"]],
+    ]
+    emit(args, summary, "\n".join(lines))
+    return 0

@@ -1,0 +1,39 @@
+"""`seqlm lab`: run every experiment into one run directory with a Markdown report."""
+
+import argparse
+import sys
+
+from seqlm.cli.bars import Bars
+from seqlm.cli.options import add_output_args, add_run_args, emit
+from seqlm.config import LabConfig
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lab", help="run the whole story end to end and write one report")
+    p.add_argument("--quick", action="store_true", help="tiny budgets: under a minute")
+    p.add_argument("--seed", type=int, default=LabConfig.seed)
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding tinyshakespeare.txt (default $SEQLM_DATA_DIR)")
+    p.add_argument("--steps", nargs="*", default=[], metavar="STEP",
+                   help="run only these steps (default: all)")
+    add_run_args(p)
+    add_output_args(p)
+    p.set_defaults(func=lab_command)
+
+
+def lab_command(args: argparse.Namespace) -> int:
+    from seqlm.experiments.lab import run_lab
+
+    config = LabConfig(quick=args.quick, seed=args.seed, out=args.out, overwrite=args.overwrite,
+                       data_dir=args.data_dir, steps=tuple(args.steps))
+    bars = Bars(enabled=not (args.json or args.quiet))
+    try:
+        run = run_lab(config, argv=["seqlm", *sys.argv[1:]], progress=bars)
+    finally:
+        bars.close()
+    report = run.path / "report.md"
+    payload = {"run_dir": str(run.path), "report": str(report), "metrics": run.metrics,
+               "timings": run.timings}
+    emit(args, payload, f"lab finished in {sum(run.timings.values()):.1f} s\n"
+                        f"report:   {report}\nmanifest: {run.path / 'manifest.json'}")
+    return 0

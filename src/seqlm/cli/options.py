@@ -1,0 +1,55 @@
+"""Argument groups shared by several commands: corpus choice, run directory, output form."""
+
+import argparse
+import json
+import sys
+
+from seqlm.config import CorpusConfig
+
+
+def add_corpus_args(parser: argparse.ArgumentParser, default: str = "verbs") -> None:
+    g = parser.add_argument_group("data")
+    g.add_argument("--corpus", default=default,
+                   help="corpus name (see `seqlm data list`) or file:PATH (default %(default)s)")
+    g.add_argument("--seed", type=int, default=0, help="seed for generated corpora and runs")
+    g.add_argument("--size", type=int, default=None, help="generated corpora: sentences or pairs")
+    g.add_argument("--valid-fraction", type=float, default=CorpusConfig.valid_fraction)
+    g.add_argument("--test-fraction", type=float, default=CorpusConfig.test_fraction)
+    g.add_argument("--data-dir", default=None,
+                   help="folder of downloaded corpora (default $SEQLM_DATA_DIR or ~/.cache/seqlm)")
+    g.add_argument("--data-path", default=None, help="a local copy of a downloadable corpus")
+    g.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+    g.add_argument("--plural", action="store_true", help="verbs: plural persons too")
+    g.add_argument("--hold-out-verbs", nargs="*", default=[], metavar="VERB",
+                   help="verbs: lemmas kept out of the training split")
+    g.add_argument("--regime", choices=["plain", "long"], default="plain",
+                   help="dates: plain dates or long inputs with distractors")
+
+
+def corpus_config(args: argparse.Namespace) -> CorpusConfig:
+    return CorpusConfig(
+        name=args.corpus, seed=args.seed, size=args.size, valid_fraction=args.valid_fraction,
+        test_fraction=args.test_fraction, data_dir=args.data_dir, path=args.data_path,
+        encoding_errors=args.encoding_errors, plural=args.plural,
+        hold_out_verbs=tuple(args.hold_out_verbs), regime=args.regime,
+    )
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("run directory")
+    g.add_argument("--out", default=None, help="run directory (default runs/<command>-<time>)")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+
+
+def add_output_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def emit(args: argparse.Namespace, payload: dict, text: str) -> None:
+    """Print `payload` as JSON with --json, else the human-readable `text`."""
+    if getattr(args, "json", False):
+        json.dump(payload, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text)

@@ -1,0 +1,125 @@
+"""`seqlm lab`: every experiment built so far, run end to end into one directory and one
+Markdown report.
+
+Each experiment contributes a *step*: a function `step(ctx: LabContext) -> LabSection`,
+registered by name in `STEPS` below (imported only when it runs). A step writes its plots
+into `ctx.run`, returns its Markdown and its metrics; the lab puts every section's metrics
+into one manifest under the step's name and joins the sections into `report.md`. A step
+whose data cannot be had (Tiny Shakespeare offline) is reported as skipped with the reason,
+and the lab goes on. `quick` asks every step for a budget that keeps the whole lab under a
+minute on 2 cores.
+"""
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqlm.atomic import atomic_write_text
+from seqlm.config import CorpusConfig, LabConfig
+from seqlm.data.corpora import Corpus, load_corpus
+from seqlm.errors import SeqlmError
+from seqlm.experiments.run import Run
+from seqlm.progress import Progress, ProgressCallback, report
+
+# name -> "module:function"; the order is the order of the story and of the report
+STEPS: dict[str, str] = {
+    "corpora": "seqlm.experiments.corpus_table:lab_step",
+}
+
+
+@dataclass
+class LabSection:
+    title: str
+    markdown: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LabContext:
+    """What a step gets: the run (for artifact paths), the lab config, progress, and corpora
+    loaded once per lab (keyed by their config)."""
+
+    run: Run
+    config: LabConfig
+    progress: ProgressCallback | None = None
+    corpora: dict[CorpusConfig, Corpus] = field(default_factory=dict)
+
+    def corpus(self, name: str, **options: Any) -> Corpus:
+        cfg = CorpusConfig(name=name, seed=self.config.seed, data_dir=self.config.data_dir,
+                           **options)
+        if cfg not in self.corpora:
+            self.corpora[cfg] = load_corpus(cfg, self.progress)
+        return self.corpora[cfg]
+
+
+def resolve_steps(config: LabConfig) -> list[str]:
+    unknown = [s for s in config.steps if s not in STEPS]
+    if unknown:
+        raise SeqlmError(f"unknown lab step(s) {', '.join(unknown)}: choose from "
+                         f"{', '.join(STEPS)}")
+    return list(config.steps) or list(STEPS)
+
+
+def run_step(name: str, ctx: LabContext) -> LabSection:
+    module, function = STEPS[name].split(":")
+    step = getattr(importlib.import_module(module), function)
+    try:
+        return step(ctx)
+    except SeqlmError as e:  # the data is not to be had here: say so, go on with the rest
+        return LabSection(title=name, markdown=f"*Skipped: {e}*", metrics={"skipped": str(e)})
+
+
+def run_lab(config: LabConfig, argv: list[str] | None = None,
+            progress: ProgressCallback | None = None) -> Run:
+    """Run the lab's steps into one run directory; return the finished `Run`."""
+    steps = resolve_steps(config)
+    run = Run("lab", config, out=config.out, overwrite=config.overwrite, argv=argv)
+    with run:
+        ctx = LabContext(run=run, config=config, progress=progress)
+        sections = []
+        for i, name in enumerate(steps):
+            report(progress, Progress("lab", i, len(steps), unit="step", message=name))
+            start = time.perf_counter()
+            section = run_step(name, ctx)
+            run.timings[name] = round(time.perf_counter() - start, 3)
+            run.metrics[name] = section.metrics
+            sections.append(section)
+        report(progress, Progress("lab", len(steps), len(steps), unit="step"))
+        for cfg, corpus in ctx.corpora.items():
+            run.data[corpus_key(cfg)] = corpus.identity()
+        atomic_write_text(run.artifact("report", "report.md"), render_report(run, sections))
+    return run
+
+
+def corpus_key(cfg: CorpusConfig) -> str:
+    """`dates` for a default config, `dates[regime=long]` where options differ."""
+    base = CorpusConfig(name=cfg.name, seed=cfg.seed, data_dir=cfg.data_dir)
+    changed = [f"{f}={getattr(cfg, f)}" for f in cfg.__dataclass_fields__
+               if getattr(cfg, f) != getattr(base, f)]
+    return cfg.name + (f"[{','.join(changed)}]" if changed else "")
+
+
+def render_report(run: Run, sections: list[LabSection]) -> str:
+    env = run.manifest("ok")["environment"]
+    mode = "quick" if run.config.quick else "full"
+    lines = [
+        "# seqlm lab report",
+        "",
+        f"Run `{' '.join(run.argv)}` ({mode}, seed {run.config.seed}), seqlm {env['seqlm']} "
+        f"(commit {env['git_commit']}), Python {env['python']}, NumPy {env['numpy']}, "
+        f"torch {env['torch']}, on {env['cpu']} ({env['cpu_count']} CPUs).",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+        *[f"| {name} | {secs:.1f} |" for name, secs in run.timings.items()],
+        "",
+    ]
+    for section in sections:
+        lines += [f"## {section.title}", "", section.markdown.strip(), ""]
+    return "\n".join(lines)
+
+
+def report_path(run: Run) -> Path:
+    return run.path / "report.md"

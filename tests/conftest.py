@@ -1,0 +1,49 @@
+"""Shared test fixtures: running the CLI as a subprocess, and finding Tiny Shakespeare."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import seqlm
+
+SRC = Path(seqlm.__file__).resolve().parent.parent
+REPO = SRC.parent
+
+
+def tinyshakespeare_dir() -> Path | None:
+    """`$SEQLM_DATA_DIR` or `../shared/data` beside the checkout, if it holds the file."""
+    for candidate in (os.environ.get("SEQLM_DATA_DIR"), REPO.parent / "shared" / "data"):
+        if candidate and (Path(candidate) / "tinyshakespeare.txt").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def shakespeare_dir() -> Path:
+    found = tinyshakespeare_dir()
+    if found is None:
+        pytest.skip("Tiny Shakespeare not found: set SEQLM_DATA_DIR to a folder holding it")
+    return found
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m seqlm ARGS` in a subprocess that imports this checkout's seqlm."""
+    full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "seqlm", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_cli_json(*args: str, **kwargs) -> dict:
+    result = run_cli(*args, "--json", **kwargs)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -94,7 +94,8 @@ class _Recurrent(nn.Module):
     def reset_parameters(self) -> None:
         init_uniform_(list(self.parameters()), self.hidden_size)
 
-    def _weights(self, suffix: str) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    def direction_weights(self, suffix: str
+                          ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """(W_ih, W_hh^T, input bias, per-step bias) for one layer and direction."""
         w_ih, w_hh = getattr(self, f"weight_ih{suffix}"), getattr(self, f"weight_hh{suffix}")
         if not self.bias:
@@ -119,7 +120,7 @@ class _Recurrent(nn.Module):
     def _direction(self, x: Tensor, suffix: str, reverse: bool, state: State,
                    lengths: Tensor | None, mask: Tensor | None) -> tuple[Tensor, State]:
         """Run one direction of one layer: x (B, T, E_l) -> (output (B, T, H), final state)."""
-        w_ih, w_hh_t, b_in, b_step = self._weights(suffix)
+        w_ih, w_hh_t, b_in, b_step = self.direction_weights(suffix)
         if reverse:
             x = reverse_padded(x, lengths)
         gi = F.linear(x, w_ih, b_in)  # (B, T, G*H): every step's input projection at once

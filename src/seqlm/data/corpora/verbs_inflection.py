@@ -43,7 +43,8 @@ def syllables(word: str) -> int:
     groups, previous = 0, False
     for i in range(len(word)):
         vowel = _is_vowel(word, i)
-        groups += vowel and not previous
+        if vowel and not previous:
+            groups += 1
         previous = vowel
     return groups
 

@@ -1,7 +1,7 @@
 """The word lists behind the `verbs` corpus: verbs with what may follow them, nouns, names.
 
-Facts only, no logic: irregular principal parts (American spelling: traveled, gotten is left
-out in favour of "got"), the verbs whose final syllable is stressed (prefer -> preferred, not
+Facts only, no logic: irregular principal parts (American spelling, but "got" rather than
+"gotten"), the verbs whose final syllable is stressed (prefer -> preferred, not
 visit -> visitted), which verbs are stative (never "i am knowing"), and the complements that
 make ordinary sentences ("he watches the film"). No noun, adjective or complement word may also
 be a form of a listed verb (the tests check), so holding a verb out removes every trace of it.
@@ -64,7 +64,7 @@ COMPLEMENTS: dict[str, tuple[str, ...]] = {
     "fact": ("the truth", "the way", "the rules", "the name", "the secret"),
     "become": ("a doctor", "a teacher", "famous", "rich", "tired"),
     "think": ("about the future", "about the holiday", "hard", "about the past"),
-    "say": ("hello", "goodbye", "nothing", "a word", "something"),
+    "say": ("hello", "goodbye", "sorry", "a word", "something", "yes"),
     "home": ("the house", "the city", "early", "home", "the office"),
     "build": ("a house", "a wall", "a boat", "a bridge"),
     "do": ("the dishes", "the homework", "a puzzle", "the laundry"),

@@ -40,9 +40,9 @@ def _reorder(state, origin: Tensor):
     return state.index_select(1, origin)
 
 
-def _expand(model, tokens: Tensor, state) -> tuple[Tensor, object]:
+def _expand(model, tokens: Tensor, state, banned: tuple[int, ...]) -> tuple[Tensor, object]:
     logits, state = model.step(tokens, state)  # (W, V)
-    logits[:, list(NEVER)] = float("-inf")
+    logits[:, list(banned)] = float("-inf")
     return torch.log_softmax(logits, dim=-1), state
 
 
@@ -55,7 +55,8 @@ def _prune(scores: Tensor, logprobs: Tensor, width: int) -> tuple[Tensor, Tensor
 
 
 def beam_search(model, prime_ids: list[int], length: int, width: int = 5,
-                alpha: float = 0.7, eos_id: int | None = EOS_ID) -> list[Hypothesis]:
+                alpha: float = 0.7, eos_id: int | None = EOS_ID,
+                banned: tuple[int, ...] = NEVER) -> list[Hypothesis]:
     """Finished hypotheses, best first (at most `width`)."""
     if width < 1 or length < 1:
         raise ValueError("beam width and length must be at least 1")
@@ -66,7 +67,7 @@ def beam_search(model, prime_ids: list[int], length: int, width: int = 5,
         with torch.inference_mode():
             logits, state = prime_model(model, prime_ids)
             logits = logits.clone()
-            logits[list(NEVER)] = float("-inf")
+            logits[list(banned)] = float("-inf")
             logprobs = torch.log_softmax(logits, dim=-1)[None]  # (1, V)
             scores = torch.zeros(1)
             beams: list[list[int]] = [[]]
@@ -86,7 +87,7 @@ def beam_search(model, prime_ids: list[int], length: int, width: int = 5,
                 keep_t = torch.tensor(keep)
                 beams, scores = live, totals[keep_t]
                 state = _reorder(state, origin[keep_t])
-                logprobs, state = _expand(model, tokens[keep_t], state)
+                logprobs, state = _expand(model, tokens[keep_t], state, banned)
     finally:
         model.train(was_training)
     return sorted(finished, key=lambda h: -h.score)[:width]

@@ -11,10 +11,10 @@ Each step turns the next-token logits (V,) into a choice, in this order:
                          reaches p (Holtzman et al. 2020)
     draw                 from softmax of what is left, with an explicit torch.Generator
 
-<pad>, <unk> and <s> are never generated. The prime runs through the model's sequence path in
-one call; then `model.step` advances one token at a time under `torch.inference_mode` (no
-autograd bookkeeping, plain matmuls at batch 1). Leaves out: typical and min-p sampling,
-contrastive search.
+<pad>, <unk> and <s> are never generated (nor </s> in char and byte models). The prime runs
+through the model's sequence path in one call; then `model.step` advances one token at a
+time under `torch.inference_mode` (no autograd bookkeeping, plain matmuls at batch 1).
+Leaves out: typical and min-p sampling, contrastive search.
 """
 
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ class SamplingRule:
     top_k: int | None = None
     top_p: float | None = None
     repetition_penalty: float = 1.0
+    banned: tuple[int, ...] = NEVER  # ids never generated
 
 
 def apply_repetition_penalty(logits: Tensor, seen: Tensor, penalty: float) -> Tensor:
@@ -70,7 +71,7 @@ def choose(logits: Tensor, rule: SamplingRule, seen: list[int],
            generator: torch.Generator | None) -> int:
     """The next token id from logits (V,); `seen` is the text so far (prime included)."""
     logits = logits.clone()
-    logits[list(NEVER)] = float("-inf")
+    logits[list(rule.banned)] = float("-inf")
     if rule.repetition_penalty != 1.0:
         logits = apply_repetition_penalty(logits, torch.tensor(seen), rule.repetition_penalty)
     if rule.temperature == 0:

@@ -8,6 +8,8 @@ character and per byte divide the summed NLL by the characters and bytes those s
 cover (`TokenStream.chars` / `.bytes`). Leaves out: dynamic evaluation, caches.
 """
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -56,7 +58,7 @@ def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int = 16,
     loss = total_nats / n_scored
     return {
         "loss_nats": loss,
-        "perplexity": perplexity(loss),
+        "perplexity": perplexity(loss) if loss < 700 else math.inf,  # exp overflows beyond
         "bits_per_char": bits_per_char(total_nats, n_chars) if n_chars else float("nan"),
         "bits_per_byte": bits_per_byte(total_nats, n_bytes) if n_bytes else float("nan"),
         "tokens": n_scored,

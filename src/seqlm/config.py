@@ -150,3 +150,38 @@ class SampleConfig:
     length_alpha: float = 0.7  # beam: score / ((5 + len) / 6) ** alpha (GNMT)
     num_samples: int = 1
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """`seqlm compare`: vanilla RNN vs LSTM vs GRU at equal parameters, steps, data and seed."""
+
+    corpus: str | None = None  # None: tinyshakespeare, or verbs (char level) if it is absent
+    data_dir: str | None = None
+    seed: int = 0
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    lstm_hidden: int = 128  # sets the parameter budget; the others get the hidden size that
+    num_layers: int = 2  # comes closest to the LSTM's parameter count
+    embedding_dim: int = 64
+    dropout: float = 0.0
+    steps: int = 400
+    batch_size: int = 32
+    window: int = 64
+    lr: float = 3e-3
+    warmup_steps: int = 20
+    eval_every: int = 100
+    eval_max_tokens: int | None = 40_000  # of the validation split, scored statefully
+    final_eval_max_tokens: int | None = None  # the table's numbers: None = whole split
+    decay_window: int = 60  # ||dL/dh_{t-k}|| for k < decay_window
+    sample_length: int = 200
+    temperatures: tuple[float, ...] = (0.5, 0.8, 1.2)
+    threads: int | None = 1  # small models on a shared CPU: one thread is much faster
+
+
+def quick_compare(config: CompareConfig) -> CompareConfig:
+    """A budget of seconds for `--quick` and `seqlm lab --quick`."""
+    from dataclasses import replace
+
+    return replace(config, lstm_hidden=48, embedding_dim=24, steps=40, batch_size=16,
+                   window=32, eval_every=20, eval_max_tokens=4000, final_eval_max_tokens=8000,
+                   decay_window=30, sample_length=60, lr=1e-2, warmup_steps=5)

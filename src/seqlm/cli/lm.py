@@ -13,7 +13,7 @@ from pathlib import Path
 
 from seqlm.cli.bars import Bars
 from seqlm.cli.options import add_output_args, add_run_args, emit
-from seqlm.config import SampleConfig, TrainConfig, from_dict, to_dict
+from seqlm.config import CompareConfig, SampleConfig, TrainConfig, from_dict, to_dict
 from seqlm.errors import SeqlmError
 
 # CLI dest -> (config section, field); section "" is TrainConfig itself
@@ -68,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--corpus", default=None, help="default tinyshakespeare, else verbs")
     compare.add_argument("--data-dir", default=None)
     compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--threads", type=int, default=CompareConfig.threads)
     add_run_args(compare)
     add_output_args(compare)
     compare.set_defaults(func=compare_command)
@@ -225,17 +226,20 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.compare import CompareBudget, run_compare
+    from seqlm.config import quick_compare
+    from seqlm.experiments.compare import run_compare
 
-    budget = CompareBudget.quick() if args.quick else CompareBudget.full()
+    config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
+                           threads=args.threads)
+    if args.quick:
+        config = quick_compare(config)
     if args.steps is not None:
-        budget = replace(budget, steps=args.steps)
+        config = replace(config, steps=args.steps)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run, section = run_compare(budget, corpus=args.corpus, data_dir=args.data_dir,
-                                   seed=args.seed, out=args.out, overwrite=args.overwrite,
-                                   progress=bars)
+        run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars)
     finally:
         bars.close()
-    emit(args, {"run": str(run.path), **section.metrics}, section.markdown)
+    emit(args, {"run": str(run.path), **section.metrics},
+         f"{section.markdown}\n\nrun directory {run.path}")
     return 0

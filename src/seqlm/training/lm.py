@@ -78,6 +78,19 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
     raise SeqlmError(f"unknown optimizer {config.optimizer!r}: choose adamw or sgd")
 
 
+def layer_grad_norms(model: torch.nn.Module) -> dict[str, float]:
+    """L2 norm of the gradient per part: embedding, each recurrent layer, projection."""
+    squares: dict[str, float] = {}
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            continue
+        part = name.split(".")[0]
+        if part == "rnn":
+            part = "layer" + name.split("_l")[-1].split("_")[0]
+        squares[part] = squares.get(part, 0.0) + float(p.grad.detach().pow(2).sum())
+    return {f"grad_norm/{part}": math.sqrt(v) for part, v in squares.items()}
+
+
 class LMTrainer:
     """Holds one run's model, optimizer, schedule, position and carried state."""
 
@@ -151,13 +164,15 @@ class LMTrainer:
                 f"in {self.out_dir}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        logged = (self.position.step + 1) % self.config.log_every == 0
+        layer_norms = layer_grad_norms(self.model) if logged else {}
         clip = self.config.clip if self.config.clip > 0 else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
         self.optimizer.step()
         self.carry = detach_state(state)
         self.position.step += 1
         return {"loss": loss.item(), "grad_norm": float(grad_norm), "lr": lr,
-                "tokens": float(y.numel())}
+                "tokens": float(y.numel()), **layer_norms}
 
     # ---- evaluation and the loop -----------------------------------------------------------
     def evaluate(self) -> dict[str, float] | None:
@@ -197,7 +212,8 @@ class LMTrainer:
                 seconds += now - last_log
                 entry = {"step": step, "loss": float(np.mean(window_loss)),
                          "grad_norm": row["grad_norm"], "lr": row["lr"],
-                         "tokens_per_second": tokens / seconds if seconds else 0.0}
+                         "tokens_per_second": tokens / seconds if seconds else 0.0,
+                         **{k: v for k, v in row.items() if k.startswith("grad_norm/")}}
                 self.history.append(entry)
                 window_loss = []
                 report(progress, Progress("train", step, c.max_steps, unit="step", metrics={

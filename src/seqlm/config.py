@@ -164,13 +164,13 @@ class CompareConfig:
     num_layers: int = 2  # comes closest to the LSTM's parameter count
     embedding_dim: int = 64
     dropout: float = 0.0
-    steps: int = 400
+    steps: int = 300
     batch_size: int = 32
     window: int = 64
     lr: float = 3e-3
     warmup_steps: int = 20
     eval_every: int = 100
-    eval_max_tokens: int | None = 40_000  # of the validation split, scored statefully
+    eval_max_tokens: int | None = 20_000  # of the validation split, scored statefully
     final_eval_max_tokens: int | None = None  # the table's numbers: None = whole split
     decay_window: int = 60  # ||dL/dh_{t-k}|| for k < decay_window
     sample_length: int = 200

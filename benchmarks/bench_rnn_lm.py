@@ -6,7 +6,7 @@ Training: embedding 128, 2 layers of H (256 and 512), batch 64, window 100, voca
 Sampling: characters per second generating at batch 1, one character per call, for
     torch      torch.nn.LSTM/GRU/RNN called on (1, 1, E) each step (default settings, no_grad)
     cells      seqlm's cells, one per layer, under no_grad
-    fast       seqlm's RecurrentLM.step under inference_mode (what `seqlm sample` uses)
+    fast       seqlm's LMStepper under inference_mode (what `seqlm sample` uses)
 The variants are interleaved in every repeat and the ratio is taken per repeat, so load from
 other processes on a shared machine hits both sides alike; medians over repeats are reported.
 
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from seqlm.config import LMConfig  # noqa: E402
 from seqlm.nn.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
 from seqlm.nn.lm import RecurrentLM  # noqa: E402
+from seqlm.nn.stepper import LMStepper  # noqa: E402
 
 V, E, B, T, LAYERS = 65, 128, 64, 100, 2
 TORCH_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -121,9 +122,9 @@ def sample_seconds(variant: str, model, n: int) -> float:
                 token = model.proj(h).argmax(-1)
     else:
         with torch.inference_mode():
-            state = None
+            stepper, states = LMStepper(model), None
             for _ in range(n):
-                logits, state = model.step(token, state)
+                logits, states = stepper(token, states)
                 token = logits.argmax(-1)
     return time.perf_counter() - start
 
@@ -166,7 +167,8 @@ def report(kind: str, cell: str, hidden: int, times: dict, units: float) -> None
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2,
+                   help="torch threads; on a CPU shared with other jobs 1 is far steadier")
     p.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"])
     p.add_argument("--hidden", type=int, nargs="+", default=[256, 512])
     args = p.parse_args()

@@ -49,6 +49,23 @@ def test_step_path_equals_the_sequence_path(model):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
+def test_stepper_equals_the_sequence_path(model):
+    from seqlm.nn.stepper import LMStepper
+    idx = torch.randint(4, 30, (2, 7))
+    with torch.inference_mode():
+        logits, _, final = model(idx[:, :4])
+        stepper = LMStepper(model)
+        states = stepper.unpack(final)
+        full, _, full_final = model(idx)
+        for t in range(4, 7):
+            step_logits, states = stepper(idx[:, t], states)
+            torch.testing.assert_close(step_logits, full[:, t], rtol=1e-5, atol=1e-5)
+        packed = stepper.pack(states)
+    for a, b in zip(packed if isinstance(packed, tuple) else (packed,),
+                    full_final if isinstance(full_final, tuple) else (full_final,), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_temperature_to_zero_equals_greedy(model):
     cold = generate(model, [5, 6], 40, SamplingRule(temperature=1e-4), seed=3)
     assert cold == greedy(model, [5, 6], 40)

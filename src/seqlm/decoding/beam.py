@@ -20,6 +20,7 @@ from torch import Tensor
 
 from seqlm.data.vocab import EOS_ID
 from seqlm.decoding.sampling import NEVER, prime_model
+from seqlm.nn.stepper import LMStepper
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,16 @@ def length_penalty(n: int, alpha: float) -> float:
     return ((5.0 + n) / 6.0) ** alpha
 
 
-def _reorder(state, origin: Tensor):
-    """Follow the surviving hypotheses: state (L, W, H) rows picked by `origin` (W',)."""
-    if isinstance(state, tuple):
-        return tuple(s.index_select(1, origin) for s in state)
-    return state.index_select(1, origin)
+def _reorder(states, origin: Tensor):
+    """Follow the surviving hypotheses: every layer's (W, H) rows picked by `origin` (W',)."""
+    return [tuple(s.index_select(0, origin) for s in layer) for layer in states]
 
 
-def _expand(model, tokens: Tensor, state, banned: tuple[int, ...]) -> tuple[Tensor, object]:
-    logits, state = model.step(tokens, state)  # (W, V)
+def _expand(stepper: LMStepper, tokens: Tensor, states,
+            banned: tuple[int, ...]) -> tuple[Tensor, object]:
+    logits, states = stepper(tokens, states)  # (W, V)
     logits[:, list(banned)] = float("-inf")
-    return torch.log_softmax(logits, dim=-1), state
+    return torch.log_softmax(logits, dim=-1), states
 
 
 def _prune(scores: Tensor, logprobs: Tensor, width: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -66,6 +66,8 @@ def beam_search(model, prime_ids: list[int], length: int, width: int = 5,
     try:
         with torch.inference_mode():
             logits, state = prime_model(model, prime_ids)
+            stepper = LMStepper(model)
+            state = stepper.unpack(state)
             logits = logits.clone()
             logits[list(banned)] = float("-inf")
             logprobs = torch.log_softmax(logits, dim=-1)[None]  # (1, V)
@@ -87,7 +89,7 @@ def beam_search(model, prime_ids: list[int], length: int, width: int = 5,
                 keep_t = torch.tensor(keep)
                 beams, scores = live, totals[keep_t]
                 state = _reorder(state, origin[keep_t])
-                logprobs, state = _expand(model, tokens[keep_t], state, banned)
+                logprobs, state = _expand(stepper, tokens[keep_t], state, banned)
     finally:
         model.train(was_training)
     return sorted(finished, key=lambda h: -h.score)[:width]

@@ -12,7 +12,7 @@ Each step turns the next-token logits (V,) into a choice, in this order:
     draw                 from softmax of what is left, with an explicit torch.Generator
 
 <pad>, <unk> and <s> are never generated (nor </s> in char and byte models). The prime runs
-through the model's sequence path in one call; then `model.step` advances one token at a
+through the model's sequence path in one call; then an `LMStepper` advances one token at a
 time under `torch.inference_mode` (no autograd bookkeeping, plain matmuls at batch 1).
 Leaves out: typical and min-p sampling, contrastive search.
 """
@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from seqlm.data.vocab import BOS_ID, PAD_ID, UNK_ID
+from seqlm.nn.stepper import LMStepper
 
 NEVER = (PAD_ID, UNK_ID, BOS_ID)
 
@@ -68,10 +69,11 @@ def top_p_filter(logits: Tensor, p: float) -> Tensor:
 
 
 def choose(logits: Tensor, rule: SamplingRule, seen: list[int],
-           generator: torch.Generator | None) -> int:
+           generator: torch.Generator | None, banned_mask: Tensor | None = None) -> int:
     """The next token id from logits (V,); `seen` is the text so far (prime included)."""
-    logits = logits.clone()
-    logits[list(rule.banned)] = float("-inf")
+    if banned_mask is None:
+        banned_mask = banned_to_mask(rule.banned, logits.shape[-1])
+    logits = logits.masked_fill(banned_mask, float("-inf"))
     if rule.repetition_penalty != 1.0:
         logits = apply_repetition_penalty(logits, torch.tensor(seen), rule.repetition_penalty)
     if rule.temperature == 0:
@@ -83,6 +85,12 @@ def choose(logits: Tensor, rule: SamplingRule, seen: list[int],
         logits = top_p_filter(logits, rule.top_p)
     probs = torch.softmax(logits, dim=-1)
     return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def banned_to_mask(banned: tuple[int, ...], vocab_size: int) -> Tensor:
+    mask = torch.zeros(vocab_size, dtype=torch.bool)
+    mask[list(banned)] = True
+    return mask
 
 
 def prime_model(model, prime_ids: list[int]) -> tuple[Tensor, object]:
@@ -104,12 +112,17 @@ def generate(model, prime_ids: list[int], length: int, rule: SamplingRule,
     try:
         with torch.inference_mode():
             logits, state = prime_model(model, prime_ids)
+            stepper = LMStepper(model)
+            states = stepper.unpack(state)
+            mask = banned_to_mask(rule.banned, logits.shape[-1])
             seen = list(prime_ids)
+            token_t = torch.zeros(1, dtype=torch.long)
             for _ in range(length):
-                token = choose(logits, rule, seen, generator)
+                token = choose(logits, rule, seen, generator, mask)
                 out.append(token)
                 seen.append(token)
-                step_logits, state = model.step(torch.tensor([token]), state)
+                token_t.fill_(token)
+                step_logits, states = stepper(token_t, states)
                 logits = step_logits[0]
     finally:
         model.train(was_training)

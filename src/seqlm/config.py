@@ -80,3 +80,82 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
 
 
 __all__ = ["CorpusConfig", "LabConfig", "to_dict", "from_dict", "field"]
+
+
+@dataclass(frozen=True)
+class ReferenceModelConfig:
+    """A NumPy reference language model (`seqlm.reference.lm`): embedding, L cells, softmax.
+
+    `vocab_size` comes from the data (0 = not yet known). Weights are initialised as torch
+    does (uniform in +-1/sqrt(H), embedding N(0, 1)); the LSTM forget-gate bias starts at
+    `forget_bias` (Jozefowicz et al. 2015) so early gradients are not cut by a closed gate.
+    """
+
+    cell: str = "lstm"  # rnn, gru or lstm
+    vocab_size: int = 0
+    embed_size: int = 32
+    hidden_size: int = 64
+    num_layers: int = 1
+    forget_bias: float = 1.0
+    dtype: str = "float64"  # float32 trains about twice as fast; gradchecks need float64
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ReferenceTrainConfig:
+    """Truncated BPTT for the NumPy reference: B streams, windows of T, state carried across
+    windows and cut (never backpropagated into) at each window's start."""
+
+    batch_size: int = 16
+    window: int = 25
+    optimizer: str = "adam"  # sgd, adagrad (min-char-rnn) or adam
+    lr: float = 3e-3
+    clip_norm: float | None = 5.0  # global-norm clipping threshold; None = off
+    clip_value: float | None = None  # elementwise clipping to [-v, v] (min-char-rnn uses 5)
+    steps: int | None = None  # stop after this many updates ...
+    seconds: float | None = None  # ... or after this much wall-clock time (whichever first)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ByHandConfig:
+    """`seqlm by-hand`: train a small NumPy LM on `verbs` for a few seconds (or load one), then
+    walk a prompt token by token, showing hidden state, gates and top next tokens."""
+
+    prompt: str = "i work , you work , he"
+    load: str | None = None  # an .npz written by `save_weights`
+    save: str | None = None
+    top_k: int = 5
+    digits: int = 2  # rounding of the printed state vectors
+    show_units: int = 6  # how many hidden units are printed per vector
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ReferenceModelConfig = field(default_factory=lambda: ReferenceModelConfig(
+        cell="lstm", embed_size=16, hidden_size=48))
+    train: ReferenceTrainConfig = field(default_factory=lambda: ReferenceTrainConfig(
+        batch_size=16, window=20, lr=1e-2, seconds=5.0))
+
+
+@dataclass(frozen=True)
+class VanishingConfig:
+    """`seqlm vanishing`: analytic Jacobian products, measured gradient norms over long
+    agreement sentences, and the serial cost of recurrence."""
+
+    radii: tuple[float, ...] = (0.5, 0.9, 1.0, 1.1, 1.5)
+    max_k: int = 100
+    analytic_hidden: int = 64
+    drive_std: float = 0.5  # input noise that moves the driven trajectory off the fixed point
+    clip_norm: float = 1.0  # threshold shown on the exploding case
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    distance: int = 50  # tokens between subject and verb
+    examples: int = 16
+    hidden_size: int = 32
+    embed_size: int = 16
+    train_steps: int = 60
+    lr: float = 1e-2
+    timing_lengths: tuple[int, ...] = (25, 50, 100, 200, 400)
+    timing_repeats: int = 5
+    timing_batch: int = 32
+    timing_hidden: int = 128
+    seed: int = 0
+    out: str | None = None
+    overwrite: bool = False

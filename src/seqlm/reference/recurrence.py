@@ -34,7 +34,7 @@ def layer_forward(cell: Cell, X: np.ndarray, state: State) -> tuple[np.ndarray, 
     Xt = np.ascontiguousarray(X.transpose(1, 0, 2))  # (T, B, E)
     T, B, _ = Xt.shape
     AX = Xt @ p["weight_ih"].T + p["bias_ih"]  # (T, B, G*H): every input projection at once
-    W_hh_T, b_hh = p["weight_hh"].T, p["bias_hh"]
+    W_hh_T, b_hh = np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"]  # row-major: faster
     Hs = np.empty((T, B, cell.hidden_size), dtype=AX.dtype)
     H_prev = np.empty_like(Hs)
     caches = []

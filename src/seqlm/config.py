@@ -123,16 +123,18 @@ class ByHandConfig:
     walk a prompt token by token, showing hidden state, gates and top next tokens."""
 
     prompt: str = "i work , you work , he"
-    load: str | None = None  # an .npz written by `save_weights`
-    save: str | None = None
+    sentences: str = "chains"  # train on the conjugation chains only, or "all" sentences
+    load: str | None = None  # a model.npz from an earlier by-hand run: no training
     top_k: int = 5
     digits: int = 2  # rounding of the printed state vectors
     show_units: int = 6  # how many hidden units are printed per vector
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     model: ReferenceModelConfig = field(default_factory=lambda: ReferenceModelConfig(
-        cell="lstm", embed_size=16, hidden_size=48))
+        cell="gru", embed_size=32, hidden_size=64, dtype="float32"))
     train: ReferenceTrainConfig = field(default_factory=lambda: ReferenceTrainConfig(
-        batch_size=16, window=20, lr=1e-2, seconds=5.0))
+        batch_size=16, window=20, lr=2e-2, seconds=6.0))
+    out: str | None = None  # run directory; None = runs/by-hand-<time>
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,10 @@ class VanishingConfig:
     clip_norm: float = 1.0  # threshold shown on the exploding case
     cells: tuple[str, ...] = ("rnn", "lstm", "gru")
     distance: int = 50  # tokens between subject and verb
-    examples: int = 16
+    examples: int = 24
     hidden_size: int = 32
     embed_size: int = 16
-    train_steps: int = 60
+    train_steps: int = 150
     lr: float = 1e-2
     timing_lengths: tuple[int, ...] = (25, 50, 100, 200, 400)
     timing_repeats: int = 5

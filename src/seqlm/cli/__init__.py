@@ -15,6 +15,8 @@ from seqlm.errors import SeqlmError
 COMMAND_MODULES = (
     "seqlm.cli.data",
     "seqlm.cli.lab",
+    "seqlm.cli.byhand",
+    "seqlm.cli.vanishing",
 )
 
 

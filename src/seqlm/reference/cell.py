@@ -60,6 +60,10 @@ class Cell:
     def gates_backward(self, dstate: State, cache: tuple) -> tuple[np.ndarray, np.ndarray, State]:
         raise NotImplementedError
 
+    def gate_values(self, cache: tuple) -> dict[str, np.ndarray]:
+        """The gate activations held in a `forward` cache, by name (for showing them)."""
+        return {}
+
     def forward(self, x: np.ndarray, state: State) -> tuple[State, tuple]:
         """One step: x (B, E), state of (B, H) arrays -> new state, cache for `backward`."""
         p = self.params

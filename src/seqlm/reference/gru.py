@@ -31,6 +31,10 @@ class GRUCell(Cell):
         h = (1.0 - z) * n + z * h_prev  # (B, H)
         return (h,), (r, z, n, ah_n, h_prev)
 
+    def gate_values(self, cache: tuple) -> dict[str, np.ndarray]:
+        r, z, n, _, _ = cache[2]
+        return {"r": r, "z": z, "n": n}
+
     def gates_backward(self, dstate: State, cache: tuple) -> tuple[np.ndarray, np.ndarray, State]:
         r, z, n, ah_n, h_prev = cache
         (dh,) = dstate

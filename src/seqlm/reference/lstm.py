@@ -40,6 +40,10 @@ class LSTMCell(Cell):
         h = o * tc  # (B, H)
         return (h, c), (i, f, g, o, c_prev, tc)
 
+    def gate_values(self, cache: tuple) -> dict[str, np.ndarray]:
+        i, f, g, o, _, _ = cache[2]
+        return {"i": i, "f": f, "g": g, "o": o}
+
     def gates_backward(self, dstate: State, cache: tuple) -> tuple[np.ndarray, np.ndarray, State]:
         i, f, g, o, c_prev, tc = cache
         dh, dc_next = dstate

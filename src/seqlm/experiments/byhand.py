@@ -18,6 +18,7 @@ from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.tokenizers import get_tokenizer
 from seqlm.data.vocab import Vocab
 from seqlm.errors import SeqlmError
+from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
 from seqlm.progress import ProgressCallback
 from seqlm.reference.lm import ReferenceLM
@@ -152,3 +153,35 @@ def prediction_rank(result: ByHand, token: str) -> int | None:
     ranked = [t for t, _ in result.steps[-1].top]
     return ranked.index(token) + 1 if token in ranked else None
 
+
+
+def lab_config(quick: bool, seed: int, data_dir: str | None) -> ByHandConfig:
+    """The lab's by-hand run: a fixed number of updates (not seconds), so it is reproducible."""
+    base = ByHandConfig()
+    return replace(base, corpus=replace(base.corpus, name="verbs", seed=seed, data_dir=data_dir),
+                   model=replace(base.model, seed=seed),
+                   train=replace(base.train, seed=seed, seconds=None,
+                                 steps=300 if quick else 600))
+
+
+def lab_step(ctx: LabContext) -> LabSection:
+    config = lab_config(ctx.config.quick, ctx.config.seed, ctx.config.data_dir)
+    result = by_hand(config, ctx.corpus("verbs"), ctx.progress)
+    save_weights(ctx.run.artifact("by_hand_weights", "by-hand/model.npz"), result.model,
+                 {"vocab": result.vocab.to_dict(), "training": result.training})
+    t, m = result.training, summary(result)
+    verdict = ("the model carries the verb across the chain" if m["next_token"] == "works"
+               else "the model has not yet learnt to carry the verb: train longer")
+    text = [
+        f"A NumPy {config.model.cell.upper()} ({t['num_params']:,} parameters, hand-written "
+        f"BPTT, {t['vocab_size']} words) trained for {t['steps']} updates ({t['seconds']:.1f} s, "
+        f"final training loss {t['final_loss_nats']:.3f} nats) on the conjugation chains of "
+        f"`verbs`, then read `{config.prompt}` one token at a time. Per token: the first "
+        f"{config.show_units} units of h and of each gate, and the top {config.top_k} next "
+        "tokens.", "", markdown_table(result.steps, config.digits), "",
+        f"After `{result.steps[-1].token}` the top prediction is `{m['next_token']}` "
+        f"(p = {m['next_token_prob']:.3f}): {verdict}. Weights: `by-hand/model.npz` "
+        "(`seqlm by-hand --load` reads them).",
+    ]
+    return LabSection(title="By hand: a NumPy recurrent LM read token by token",
+                      markdown="\n".join(text), metrics=m)

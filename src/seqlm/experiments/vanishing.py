@@ -22,6 +22,7 @@ from seqlm.config import ReferenceModelConfig, ReferenceTrainConfig, VanishingCo
 from seqlm.data.corpora.verbs import agreement_examples
 from seqlm.data.vocab import EOS, Vocab
 from seqlm.errors import SeqlmError
+from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
 from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.reference.cells import make_cell
@@ -192,7 +193,7 @@ def run_vanishing(config: VanishingConfig, argv: list[str] | None = None,
     """`measure` into a run directory: numbers in the manifest, plots as PNG files."""
     from seqlm.experiments.vanishing_plots import write_plots
 
-    check(config)
+    check(config)  # before the run directory exists
     run = Run("vanishing", config, out=config.out, overwrite=config.overwrite, argv=argv)
     with run:
         with run.timer("measure"):
@@ -208,3 +209,26 @@ def lab_config(quick: bool, seed: int) -> VanishingConfig:
         config = replace(config, examples=6, train_steps=15, timing_lengths=(25, 50, 100, 200),
                          timing_repeats=3)
     return config
+
+
+def lab_step(ctx: LabContext) -> LabSection:
+    from seqlm.experiments.vanishing_plots import write_plots
+
+    config = lab_config(ctx.config.quick, ctx.config.seed)
+    results = measure(config, ctx.progress)
+    write_plots(results, config, ctx.run.artifact, prefix="vanishing/")
+    rows = ["| cell | decay per step at init | after training | gradient at subject / at verb "
+            "(init, trained) |", "|---|---|---|---|"]
+    for cell, v in results["empirical"]["cells"].items():
+        rows.append(f"| {cell.upper()} | x{v['rate_init']:.3f} | x{v['rate_trained']:.3f} | "
+                    f"{v['subject_ratio_init']:.1e}, {v['subject_ratio_trained']:.1e} |")
+    radii = ", ".join(f"rho {r}: x{v['rate_fixed_point']:.3f} (driven x{v['rate_driven']:.3f})"
+                      for r, v in results["analytic"]["radii"].items())
+    text = [f"Jacobian-product norm per step, fitted over k = 1..{config.max_k}: {radii}.", "",
+            "![Jacobian products](vanishing/analytic.png)", "",
+            f"Measured ||dL_T/dh_k|| on {config.examples} agreement sentences, verb "
+            f"{config.distance} tokens after the subject; {config.train_steps} training updates:",
+            "", *rows, "", "![gradient norms](vanishing/empirical.png)", "",
+            "![serial time](vanishing/timing.png)", "", results["statement"]]
+    return LabSection(title="Why gradients vanish, and why recurrence is serial",
+                      markdown="\n".join(text), metrics=results)

@@ -1,8 +1,8 @@
 """The three plots of `seqlm vanishing`, drawn from its measured numbers (matplotlib, Agg).
 
 analytic.png   Jacobian-product norm against k, log scale, one colour per spectral radius:
-               solid at the fixed point, dashed on a driven trajectory, dotted the exploding
-               case after clipping
+               solid at the fixed point, dashed on a driven trajectory; beside it, the
+               exploding radii before and after clipping
 empirical.png  ||dL_T/dh_k|| against T - k, log scale, RNN / LSTM / GRU, dashed at
                initialisation, solid after training; a grey line marks the subject
 timing.png     forward time against T with its linear fit, and the input projection
@@ -33,20 +33,24 @@ def write_plots(results: dict, config: VanishingConfig,
 
 
 def plot_analytic(analytic: dict, config: VanishingConfig, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, (ax, clip_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
     k = analytic["k"]
     for i, (radius, v) in enumerate(analytic["radii"].items()):
         colour = f"C{i}"
         ax.plot(k, v["fixed_point"], color=colour, label=f"rho = {radius}")
         ax.plot(k, v["driven"], color=colour, linestyle="--")
         if float(radius) > 1:
-            ax.plot(k, v["clipped"], color=colour, linestyle=":")
-    ax.set_yscale("log")
-    ax.set_xlabel("k (steps back)")
-    ax.set_ylabel("||J_T ... J_{T-k+1}||")
-    ax.set_title(f"Jacobian products, H={config.analytic_hidden}: solid tanh'=1, dashed driven "
-                 f"(std {config.drive_std:g}), dotted clipped at {config.clip_norm:g}", fontsize=8)
-    ax.legend(fontsize=8)
+            clip_ax.plot(k, v["fixed_point"], color=colour, label=f"rho = {radius}")
+            clip_ax.plot(k, v["clipped"], color=colour, linestyle=":",
+                         label=f"rho = {radius}, clipped at {config.clip_norm:g}")
+    for a in (ax, clip_ax):
+        a.set_yscale("log")
+        a.set_xlabel("k (steps back)")
+        a.legend(fontsize=8)
+    ax.set_ylabel("norm of J_T ... J_(T-k+1)")
+    ax.set_title(f"H={config.analytic_hidden}: solid tanh' = 1, dashed driven by noise "
+                 f"(std {config.drive_std:g})", fontsize=9)
+    clip_ax.set_title("exploding: global-norm clipping caps the length", fontsize=9)
     return save(fig, path)
 
 

@@ -94,7 +94,7 @@ def by_hand(config: ByHandConfig, corpus: Corpus | None = None,
 def run_by_hand(config: ByHandConfig, argv: list[str] | None = None,
                 progress: ProgressCallback | None = None) -> tuple[Run, ByHand]:
     """`by_hand` into a run directory: manifest, walk, and the weights as `model.npz`."""
-    check_prompt_given(config.prompt)
+    check_prompt(config.prompt.split())  # before a run directory exists
     run = Run("by-hand", config, out=config.out, overwrite=config.overwrite, argv=argv,
               seed=config.model.seed)
     with run:
@@ -107,12 +107,6 @@ def run_by_hand(config: ByHandConfig, argv: list[str] | None = None,
                      {"vocab": result.vocab.to_dict(), "training": result.training})
         run.metrics.update(summary(result))
     return run, result
-
-
-def check_prompt_given(prompt: str) -> None:
-    if not prompt.split():
-        raise SeqlmError("the prompt is empty: give at least one word, e.g. --prompt "
-                         "\"i work , you work , he\"")
 
 
 def summary(result: ByHand) -> dict:

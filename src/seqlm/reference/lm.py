@@ -71,7 +71,9 @@ class ReferenceLM:
         logits, loss, state, _ = self.forward_cached(idx, targets, state, weights)
         return logits, loss, state
 
-    def forward_cached(self, idx, targets=None, state=None, weights=None):
+    def forward_cached(self, idx: np.ndarray, targets: np.ndarray | None = None,
+                       state: list[State] | None = None, weights: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, float | None, list[State], LMCache]:
         """`forward` that also returns the cache `backward` needs."""
         idx = np.asarray(idx)
         B, T = idx.shape
@@ -115,7 +117,9 @@ class ReferenceLM:
         grads["embedding.weight"] = demb
         return grads, dstate0, dH
 
-    def loss_and_grads(self, idx, targets, state=None, weights=None):
+    def loss_and_grads(self, idx: np.ndarray, targets: np.ndarray,
+                       state: list[State] | None = None, weights: np.ndarray | None = None
+                       ) -> tuple[float, dict, list[State]]:
         """One window of truncated BPTT: (loss, grads, final state to carry to the next)."""
         _, loss, state, cache = self.forward_cached(idx, targets, state, weights)
         grads, _, _ = self.backward(cache)

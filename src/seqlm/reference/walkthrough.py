@@ -27,12 +27,13 @@ class WalkStep:
     top: list[tuple[str, float]] = field(default_factory=list)  # next token, probability
 
 
-def check_prompt(tokens: list[str], vocab: Vocab) -> None:
-    """An empty prompt or one with words the model never saw is bad input; say which."""
+def check_prompt(tokens: list[str], vocab: Vocab | None = None) -> None:
+    """An empty prompt, or one with words the model never saw, is bad input; say which.
+    Without a vocabulary only emptiness is checked (before a model exists)."""
     if not tokens:
         raise SeqlmError("the prompt is empty: give at least one word, e.g. --prompt "
                          "\"i work , you work , he\"")
-    unknown = vocab.oov(tokens)
+    unknown = vocab.oov(tokens) if vocab is not None else []
     if unknown:
         raise SeqlmError(f"prompt token(s) {', '.join(repr(t) for t in unknown)} are not in the "
                          f"model's vocabulary ({len(vocab)} words): use words from the training "

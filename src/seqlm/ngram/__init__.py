@@ -11,7 +11,8 @@ Modules, one concept each: `stream` (text -> token ids), `trie` (sorted n-gram k
 tables combine into probabilities), `model` (scoring), `fit`, `arpa`, `sampling`.
 """
 
-from seqlm.ngram.arpa import read_arpa, write_arpa
+from seqlm.ngram.arpa import write_arpa
+from seqlm.ngram.arpa_read import read_arpa
 from seqlm.ngram.fit import fit, fit_counts
 from seqlm.ngram.model import NgramModel, PerplexityReport, TokenScore
 

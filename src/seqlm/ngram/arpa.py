@@ -13,9 +13,8 @@
 `write_arpa` writes any model of the backoff form (mle, kn, mkn): interpolated probabilities
 and log10 gamma as backoffs reproduce the model exactly; a backoff of 0 is left out, p = 0
 (`<s>`, MLE's unseen words) is written as -99, and `# seqlm unit=... smoothing=...` comment
-lines before `\\data\\` (which KenLM accepts) record the token unit. `read_arpa` reads any ARPA
-file (KenLM's, SRILM's, ours): tabs or spaces, any order of n-grams within a section; a
-malformed file raises `SeqlmError` with the line number. Add-k and stupid backoff cannot be
+lines before `\\data\\` (which KenLM accepts) record the token unit; `seqlm.ngram.arpa_read`
+reads any ARPA file back. Add-k and stupid backoff cannot be
 written: add-k gives every unseen word after a context the same mass, which no backoff weight
 times a lower-order distribution expresses, and stupid backoff's scores are not
 probabilities.
@@ -26,6 +25,7 @@ outside printable ASCII) are written escaped: ` ` as `<sp>`, other whitespace ch
 """
 
 import re
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from seqlm.errors import SeqlmError
 from seqlm.metrics import LN10
 from seqlm.ngram import trie
 from seqlm.ngram.model import NgramModel
-from seqlm.ngram.stream import BOS, SPECIALS, UNK, UNITS, NgramVocab
+from seqlm.ngram.stream import SPECIALS
 
 LOG10_ZERO = -99.0  # what ARPA writers use for log10 0
 SPACE = "<sp>"
@@ -67,223 +67,84 @@ def unescape(token: str, unit: str) -> str:
 
 
 # -- writing -------------------------------------------------------------------------------
+# A 5-gram ARPA file of Tiny Shakespeare holds a million numbers and two million words;
+# formatting them one at a time costs ~0.5 s. Instead the numbers are laid out as digits in a
+# NumPy byte matrix, every n-gram's "\tw1 w2 ..." is its context's bytes plus " w", and a line
+# is three pieces (number, words, "\tbackoff\n" or "\n") that one `bytes.join` glues.
 
-def ngram_names(model: NgramModel) -> list[list[str]]:
-    """The space-joined words of every n-gram, per order."""
-    words = [escape(t, model.unit) for t in model.vocab.tokens]
-    spaced = [" " + w for w in words]
-    names = [words]
-    for k in range(2, model.order + 1):
-        keys = model.keys[k - 1]
-        parents = trie.parents(keys, model.V).tolist()
-        last = trie.last_words(keys, model.V).tolist()
-        names.append(list(map(str.__add__, map(names[-1].__getitem__, parents),
-                               map(spaced.__getitem__, last))))
-    return names
+WIDTH = 10  # characters per number: -5.0838912, -99.000000, 0.00000000
 
 
-def log10_column(nats: np.ndarray) -> list[str]:
-    """log10 values as text; -inf (p = 0) as -99."""
-    values = np.where(np.isneginf(nats), LOG10_ZERO, nats / LN10)
-    return list(map("{:.7g}".format, values.tolist()))
+def fixed_width(values: np.ndarray) -> np.ndarray:
+    """Every value in exactly WIDTH characters with as many decimals as fit. (N, WIDTH) uint8"""
+    neg = values < 0
+    a = np.minimum(np.abs(values), 10.0 ** (WIDTH - 3) - 1)  # keep at least one decimal
+    digits = np.maximum(np.floor(np.log10(np.maximum(a, 1.0))).astype(np.int64) + 1, 1)
+    decimals = WIDTH - 1 - digits - neg
+    scaled = np.rint(a * 10.0 ** decimals).astype(np.int64)
+    carry = scaled >= 10 ** (digits + decimals)  # 9.99999996 rounds up to 10.0000000
+    decimals[carry] -= 1
+    scaled[carry] = np.rint(a[carry] * 10.0 ** decimals[carry]).astype(np.int64)
+    point = WIDTH - 1 - decimals  # (N,) column of the decimal point
+    out = np.empty((len(values), WIDTH), dtype=np.uint8)
+    for col in range(WIDTH - 1, -1, -1):  # digits from the right
+        is_point, is_sign = point == col, neg & (col == 0)
+        out[:, col] = np.where(is_point, ord("."), np.where(is_sign, ord("-"), 48 + scaled % 10))
+        scaled = np.where(is_point | is_sign, scaled, scaled // 10)
+    return out
 
 
-def section_lines(model: NgramModel, k: int, names: list[str]) -> list[str]:
-    probs = log10_column(model.logp[k - 1])
+def number_texts(log10: np.ndarray, before: bytes = b"", after: bytes = b"") -> list[bytes]:
+    """The values as bytes, each framed by `before` and `after`."""
+    framed = np.hstack([np.frombuffer(before, np.uint8)[None].repeat(len(log10), 0),
+                        fixed_width(log10), np.frombuffer(after, np.uint8)[None].repeat(
+                            len(log10), 0)])
+    return framed.view(f"S{framed.shape[1]}").ravel().tolist()
+
+
+def to_log10(nats: np.ndarray) -> np.ndarray:
+    """Nats to log10, with p = 0 written as ARPA's -99."""
+    return np.where(np.isneginf(nats), LOG10_ZERO, nats / LN10)
+
+
+def section_lines(model: NgramModel, k: int, names: list[bytes]) -> bytes:
+    """The order-k section; `names` holds each n-gram's b"\tw1 ... wk"."""
+    probs = number_texts(to_log10(model.logp[k - 1]))
     if k == model.order:
-        return list(map("{}\t{}".format, probs, names))
-    backoff = model.backoff[k - 1]
-    lines = list(map("{}\t{}".format, probs, names))
-    has = np.flatnonzero(backoff != 0.0)
-    for i, b in zip(has.tolist(), log10_column(backoff[has]), strict=True):
-        lines[i] = f"{lines[i]}\t{b}"
-    return lines
+        tails = repeat(b"\n", len(names))
+    else:
+        backoff = to_log10(model.backoff[k - 1])
+        tails = np.array(number_texts(backoff, b"\t", b"\n"), dtype=object)
+        tails[backoff == 0.0] = b"\n"  # no backoff written where it is 0
+        tails = tails.tolist()
+    return b"".join(map(bytes.__add__, map(bytes.__add__, probs, names), tails))
 
 
-def arpa_text(model: NgramModel) -> str:
+def arpa_bytes(model: NgramModel) -> bytes:
+    """The whole ARPA file of a backoff-form model (see the module docstring)."""
     if model.form != "backoff":
         raise SeqlmError(
             f"a {model.smoothing} model cannot be written as ARPA: ARPA's backoff form cannot "
             "express add-k's floor or stupid backoff's scores; use --smoothing mkn, kn or mle"
         )
-    names = ngram_names(model)
-    header = [f"# seqlm unit={model.unit} order={model.order} smoothing={model.smoothing}", "",
-              "\\data\\", *(f"ngram {k}={n}" for k, n in enumerate(model.sizes(), 1)), ""]
-    parts = ["\n".join(header)]
+    tokens = [escape(t, model.unit).encode("utf-8") for t in model.vocab.tokens]
+    spaced = [b" " + t for t in tokens]
+    header = (f"# seqlm unit={model.unit} order={model.order} smoothing={model.smoothing}\n\n"
+              "\\data\\\n" + "".join(f"ngram {k}={n}\n" for k, n in enumerate(model.sizes(), 1)))
+    parts = [header.encode()]
+    names = [b"\t" + t for t in tokens]
     for k in range(1, model.order + 1):
-        parts.append(f"\\{k}-grams:\n" + "\n".join(section_lines(model, k, names[k - 1])) + "\n")
-    parts.append("\\end\\\n")
-    return "\n".join(parts)
+        if k > 1:
+            keys = model.keys[k - 1]
+            contexts = map(names.__getitem__, trie.parents(keys, model.V).tolist())
+            last = map(spaced.__getitem__, trie.last_words(keys, model.V).tolist())
+            names = list(map(bytes.__add__, contexts, last))
+        parts += [f"\n\\{k}-grams:\n".encode(), section_lines(model, k, names)]
+    parts.append(b"\n\\end\\\n")
+    return b"".join(parts)
 
 
 def write_arpa(model: NgramModel, path: str | Path) -> Path:
     """Write `model` as an ARPA file (atomically)."""
-    text = arpa_text(model)
-    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-
-
-# -- reading -------------------------------------------------------------------------------
-
-class ArpaLines:
-    """The lines of an ARPA file with their numbers, for errors that point at a line."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.lines = path.read_text(encoding="utf-8").split("\n")
-        except FileNotFoundError:
-            raise SeqlmError(f"ARPA file {path} does not exist: give the path of an ARPA "
-                             "file, or train one with `seqlm ngram train --arpa FILE`") from None
-        except (UnicodeDecodeError, IsADirectoryError) as e:
-            raise SeqlmError(f"{path} is not a UTF-8 ARPA text file ({e})") from None
-        self.i = 0  # index of the next line
-
-    def error(self, message: str, number: int | None = None) -> SeqlmError:
-        return SeqlmError(f"{self.path} line {number or self.i}: {message}")
-
-    def next_nonblank(self) -> str:
-        while self.i < len(self.lines):
-            line = self.lines[self.i].strip()
-            self.i += 1
-            if line:
-                return line
-        raise self.error("the file ends early: an ARPA file ends with \\end\\")
-
-
-def read_header(src: ArpaLines) -> tuple[list[int], dict[str, str]]:
-    """The n-gram counts of `\\data\\` and the `# seqlm key=value` hints before it."""
-    hints: dict[str, str] = {}
-    line = src.next_nonblank()
-    while line.startswith("#"):
-        hints.update(kv.split("=", 1) for kv in line[1:].split() if "=" in kv)
-        line = src.next_nonblank()
-    if line != "\\data\\":
-        raise src.error(f"expected \\data\\ to open an ARPA file, found {line[:40]!r}")
-    sizes = []
-    while True:
-        line = src.next_nonblank()
-        m = re.fullmatch(r"ngram\s+(\d+)\s*=\s*(\d+)", line)
-        if m is None:
-            break
-        if int(m.group(1)) != len(sizes) + 1:
-            raise src.error(f"expected the count of {len(sizes) + 1}-grams, found {line!r}")
-        sizes.append(int(m.group(2)))
-    if not sizes:
-        raise src.error("\\data\\ lists no `ngram 1=COUNT` line")
-    src.i -= 1  # the section header is read again by read_section
-    return sizes, hints
-
-
-def read_section(src: ArpaLines, k: int, n: int, highest: bool,
-                 ) -> tuple[list[float], list[float], list[list[str]], list[int]]:
-    """log10 probabilities, log10 backoffs, words and line numbers of one order's n-grams."""
-    header = src.next_nonblank()
-    if header != f"\\{k}-grams:":
-        raise src.error(f"expected the section header \\{k}-grams:, found {header[:40]!r}")
-    probs, backoffs, grams, numbers = [], [], [], []
-    for _ in range(n):
-        line = src.next_nonblank()
-        fields = [f for f in line.replace("\t", " ").split(" ") if f]
-        if len(fields) not in ((k + 1,) if highest else (k + 1, k + 2)):
-            raise src.error(f"expected log10 p, {k} word(s)" + ("" if highest else
-                            " and an optional backoff") + f", found {len(fields)} fields "
-                            "(the header's n-gram count may be wrong)")
-        try:
-            probs.append(float(fields[0]))
-            backoffs.append(float(fields[k + 1]) if len(fields) == k + 2 else 0.0)
-        except ValueError:
-            raise src.error(f"not a number in {line[:60]!r}") from None
-        grams.append(fields[1:k + 1])
-        numbers.append(src.i)
-    return probs, backoffs, grams, numbers
-
-
-def unigram_vocab(src: ArpaLines, grams: list[list[str]], numbers: list[int],
-                  unit: str) -> tuple[NgramVocab, np.ndarray]:
-    """The vocabulary (specials first) and each unigram line's word id."""
-    try:
-        words = [unescape(g[0], unit) for g in grams]
-    except ValueError as e:
-        raise src.error(f"{e} is not one {unit} token: pass the unit the model was "
-                        "trained with (--unit)", numbers[0]) from None
-    for special in (BOS, "</s>"):
-        if special not in words:
-            raise src.error(f"the unigrams lack {special}: not a sentence-level ARPA model",
-                            numbers[0] if numbers else None)
-    vocab = NgramVocab(words + ([] if UNK in words else [UNK]))
-    if len(set(words)) != len(words):
-        seen: set[str] = set()
-        for w, number in zip(words, numbers, strict=True):
-            if w in seen:
-                raise src.error(f"the unigram {w!r} appears twice", number)
-            seen.add(w)
-    return vocab, np.array([vocab.index[w] for w in words], dtype=np.int64)
-
-
-def read_arpa(path: str | Path, unit: str | None = None) -> NgramModel:
-    """Read an ARPA file into a model of the backoff form; `unit` defaults to the file's
-    `# seqlm unit=` hint, else word."""
-    src = ArpaLines(Path(path))
-    sizes, hints = read_header(src)
-    unit = unit or hints.get("unit", "word")
-    if unit not in UNITS:
-        raise SeqlmError(f"unknown unit {unit!r}: choose one of {', '.join(UNITS)}")
-    order = len(sizes)
-    probs, backoffs, grams, numbers = read_section(src, 1, sizes[0], order == 1)
-    vocab, ids = unigram_vocab(src, grams, numbers, unit)
-    V = len(vocab)
-    logp1 = np.full(V, UNK_MISSING_LOG10)  # KenLM's value for an ARPA without <unk>
-    logp1[ids] = probs
-    logp1[vocab.index[BOS]] = -np.inf  # <s> is never predicted, whatever the file says
-    keys, logp = [np.arange(V, dtype=np.int64)], [logp1]
-    backoff = [np.zeros(V)]
-    backoff[0][ids] = backoffs
-    names = {g[0]: int(i) for g, i in zip(grams, ids, strict=True)}
-    for k in range(2, order + 1):
-        probs, backoffs, grams, numbers = read_section(src, k, sizes[k - 1], k == order)
-        key, rank = order_keys(src, grams, numbers, names, vocab, unit)
-        keys.append(key)
-        logp.append(np.asarray(probs)[np.argsort(rank)])
-        if k < order:
-            backoff.append(np.asarray(backoffs)[np.argsort(rank)])
-            names = {" ".join(g): int(r) for g, r in zip(grams, rank, strict=True)}
-    end = src.next_nonblank()
-    if end != "\\end\\":
-        raise src.error(f"expected \\end\\ after the {order}-grams, found {end[:40]!r} (the "
-                        "header's n-gram counts may be too small)")
-    return NgramModel(vocab=vocab, unit=unit, order=order,
-                      smoothing=hints.get("smoothing", "arpa"), form="backoff", keys=keys,
-                      logp=[lp * LN10 for lp in logp], backoff=[b * LN10 for b in backoff],
-                      info={"counts": sizes, "source": str(path)})
-
-
-def order_keys(src: ArpaLines, grams: list[list[str]], numbers: list[int],
-               names: dict[str, int], vocab: NgramVocab, unit: str,
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted keys of one order's n-grams and each line's rank among them."""
-    parents = np.empty(len(grams), dtype=np.int64)
-    words = np.empty(len(grams), dtype=np.int64)
-    for i, (g, number) in enumerate(zip(grams, numbers, strict=True)):
-        context = " ".join(g[:-1])
-        if context not in names:
-            raise src.error(f"the context {context!r} of this n-gram is not among the "
-                            f"{len(g) - 1}-grams", number)
-        try:
-            word = unescape(g[-1], unit)
-        except ValueError:
-            word = None
-        if word not in vocab.index:
-            raise src.error(f"the word {g[-1]!r} is not among the unigrams", number)
-        parents[i], words[i] = names[context], vocab.index[word]
-    key = trie.pack(parents, words, len(vocab))
-    order = np.argsort(key, kind="stable")
-    dup = np.flatnonzero(np.diff(key[order]) == 0)
-    if len(dup):
-        raise src.error(f"the n-gram {' '.join(grams[order[dup[0] + 1]])!r} appears twice",
-                        numbers[order[dup[0] + 1]])
-    rank = np.empty(len(key), dtype=np.int64)
-    rank[order] = np.arange(len(key))
-    return key[order], rank
-
-
-UNK_MISSING_LOG10 = -100.0
+    data = arpa_bytes(model)
+    return atomic_write(path, lambda f: f.write(data))

@@ -53,7 +53,7 @@ class NgramCounts:
     suffix: list[np.ndarray]
 
     @property
-    def V(self) -> int:
+    def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
         return len(self.vocab)
 
     def sizes(self) -> list[int]:

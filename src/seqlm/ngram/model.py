@@ -96,7 +96,7 @@ class NgramModel:
         self.combine = FORMS[self.form]  # the one branch on the smoothing family
 
     @property
-    def V(self) -> int:
+    def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
         return len(self.vocab)
 
     def sizes(self) -> list[int]:

@@ -132,7 +132,7 @@ def read_arpa(path: str | Path, unit: str | None = None) -> NgramModel:
     probs, backoffs, grams, numbers = read_section(src, 1, sizes[0], order == 1)
     vocab, ids = unigram_vocab(src, grams, numbers, unit)
     V = len(vocab)
-    logp1 = np.full(V, UNK_MISSING_LOG10 * LN10 / LN10)
+    logp1 = np.full(V, UNK_MISSING_LOG10)
     logp1[ids] = probs
     logp1[vocab.index[BOS]] = -np.inf  # <s> is never predicted, whatever the file says
     keys, logp = [np.arange(V, dtype=np.int64)], [logp1]

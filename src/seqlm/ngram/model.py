@@ -135,7 +135,9 @@ class NgramModel:
         contexts = [np.where(pos > 0, found[j - 1][pos - 1], -1) for j in range(1, self.order)]
         run = chain_runs(ids, oov)
         run_before = np.where(pos > 0, run[pos - 1], 0)
-        return self.combine.score(self, stored, matched, contexts, run_before), matched
+        nats = self.combine.score(self, stored, matched, contexts, run_before)
+        nats[ids[pos] == BOS_ID] = -np.inf  # <s> is never predicted
+        return nats, matched
 
     # -- questions ---------------------------------------------------------------------------
 

@@ -36,7 +36,8 @@ def log(x: np.ndarray) -> np.ndarray:
 
 def context_totals(c: NgramCounts, k: int, values: np.ndarray) -> np.ndarray:
     """sum over x of values(hx) for every order-(k-1) context h. (M_{k-1},)"""
-    return np.bincount(c.parents(k), weights=values, minlength=len(c.keys[k - 2]))
+    totals = np.bincount(c.parents(k), weights=values, minlength=len(c.keys[k - 2]))
+    return totals.astype(np.float64)  # an empty order would give int64
 
 
 def relative_frequencies(c: NgramCounts) -> tuple[list[np.ndarray], list[np.ndarray]]:

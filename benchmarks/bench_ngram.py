@@ -57,13 +57,19 @@ def bench_training(name: str, train: str, orders, repeats: int, arpa: bool = Tru
     out = {}
     for order in orders:
         config = NgramConfig(order=order, smoothing="mkn", unit="word")
-        seconds, model = median_seconds(lambda c=config: fit(train, c), repeats)
+        if arpa:
+            seconds, model = median_seconds(lambda c=config: fit(train, c), repeats)
+            mib = peak_mib(lambda c=config: fit(train, c))
+        else:  # the large corpus: one traced run gives both (tracemalloc adds a little time)
+            tracemalloc.start()
+            seconds, model = median_seconds(lambda c=config: fit(train, c), 1)
+            mib = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
         arpa_s = float("nan")
         if arpa:
             with tempfile.TemporaryDirectory() as d:
                 arpa_s, _ = median_seconds(
                     lambda m=model, d=d: write_arpa(m, Path(d) / "m.arpa"), repeats)
-        mib = peak_mib(lambda c=config: fit(train, c))
         print(f"{name:<16} order {order}: fit {seconds:7.3f} s  write ARPA {arpa_s:6.3f} s  "
               f"peak {mib:7.1f} MiB  n-grams {sum(model.sizes()):,}")
         out[order] = model

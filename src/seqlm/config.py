@@ -83,6 +83,25 @@ __all__ = ["CorpusConfig", "LabConfig", "to_dict", "from_dict", "field"]
 
 
 @dataclass(frozen=True)
+class NgramConfig:
+    """`seqlm ngram`: the n-gram model (order, smoothing, unit), its data, and how to sample."""
+
+    order: int = 3  # 1 to 8
+    smoothing: str = "mkn"  # mle, addk, kn, mkn (modified Kneser-Ney, = KenLM), stupid
+    unit: str = "word"  # word, char or byte
+    k: float = 1.0  # addk: the count added to every n-gram (1 = Laplace)
+    alpha: float = 0.4  # stupid backoff: the factor per backed-off order (Brants et al. 2007)
+    discount_fallback: bool = True  # kn/mkn: unusable discounts -> fallback_discounts + warning
+    fallback_discounts: tuple[float, float, float] = (0.5, 1.0, 1.5)  # KenLM's values
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    seed: int = 0  # sampling
+    temperature: float = 1.0  # sampling: p ** (1 / temperature), renormalised
+    samples: int = 5  # sampling: how many sentences
+    max_tokens: int = 100  # sampling: tokens per sentence at most (then cut, without </s>)
+    top_k: int = 10  # predict: how many next tokens to list
+
+
+@dataclass(frozen=True)
 class ReferenceModelConfig:
     """A NumPy reference language model (`seqlm.reference.lm`): embedding, L cells, softmax.
 

@@ -145,6 +145,8 @@ class ByHandConfig:
     sentences: str = "chains"  # train on the conjugation chains only, or "all" sentences
     load: str | None = None  # a model.npz from an earlier by-hand run: no training
     top_k: int = 5
+    sample_tokens: int = 0  # > 0: also draw this many tokens after the prompt
+    temperature: float = 1.0  # of that sample
     digits: int = 2  # rounding of the printed state vectors
     show_units: int = 6  # how many hidden units are printed per vector
     corpus: CorpusConfig = field(default_factory=CorpusConfig)

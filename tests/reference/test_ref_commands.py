@@ -29,9 +29,12 @@ def test_by_hand_predicts_works_after_he(tmp_path):
 
     # the saved weights walk another prompt without training
     again = run_cli("by-hand", "--load", str(out / "model.npz"), "--prompt", "i go , you go ,",
-                    "--out", str(tmp_path / "again"), "--quiet")
+                    "--sample", "12", "--temperature", "0.5", "--out", str(tmp_path / "again"),
+                    "--json", "--quiet")
     assert again.returncode == 0, again.stderr
-    assert "loaded" in again.stdout and "'you'" in again.stdout
+    again_payload = json.loads(again.stdout)
+    assert again_payload["training"] == {} and again_payload["walk"][-1]["token"] == ","
+    assert len(again_payload["sample"].split()) == 12
 
 
 def test_by_hand_lstm_shows_cell_state_and_gates(tmp_path):
@@ -45,6 +48,7 @@ def test_by_hand_lstm_shows_cell_state_and_gates(tmp_path):
     (("--prompt", "i work , you zorgle , he blorp"), "'zorgle', 'blorp'"),
     (("--window", "100000"), "too few"),
     (("--cell", "rnn", "--load", "missing.npz"), "does not exist"),
+    (("--sample", "5", "--temperature", "0"), "temperature must be positive"),
 ])
 def test_by_hand_bad_input_is_a_clear_error(tmp_path, args, message):
     out = tmp_path / "r"

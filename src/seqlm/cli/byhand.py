@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=DEFAULTS.train.optimizer)
     m.add_argument("--lr", type=float, default=DEFAULTS.train.lr)
     m.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
+    m.add_argument("--sample", type=int, default=DEFAULTS.sample_tokens, metavar="N",
+                   help="also draw N tokens after the prompt")
+    m.add_argument("--temperature", type=float, default=DEFAULTS.temperature,
+                   help="of the sample: below 1 sharper, above 1 flatter")
     add_corpus_args(p)
     add_run_args(p)
     add_output_args(p)
@@ -49,7 +53,8 @@ def config_from(args: argparse.Namespace) -> ByHandConfig:
                     optimizer=args.optimizer, lr=args.lr, seed=args.seed,
                     steps=args.steps, seconds=None if args.steps is not None else args.seconds)
     return replace(DEFAULTS, prompt=args.prompt, sentences=args.sentences, load=args.load,
-                   top_k=args.top_k, corpus=corpus_config(args), model=model, train=train,
+                   top_k=args.top_k, sample_tokens=args.sample, temperature=args.temperature,
+                   corpus=corpus_config(args), model=model, train=train,
                    out=args.out, overwrite=args.overwrite)
 
 
@@ -80,6 +85,8 @@ def by_hand_command(args: argparse.Namespace) -> int:
                f"final training loss {t['final_loss_nats']:.3f} nats")
     text = "\n".join([trained, "", text_table(result.steps, config.digits), "",
                       f"next after {result.steps[-1].token!r}: {run.metrics['next_token']!r}",
+                      *([f"sample (temperature {config.temperature:g}): {config.prompt} "
+                         f"{run.metrics['sample']}"] if result.sample else []),
                       f"run directory: {run.path}"])
     emit(args, {"run_dir": str(run.path), **run.metrics}, text)
     return 0

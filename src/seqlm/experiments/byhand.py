@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, replace
 from seqlm.config import ByHandConfig
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.tokenizers import get_tokenizer
-from seqlm.data.vocab import Vocab
+from seqlm.data.vocab import EOS, Vocab
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
 from seqlm.progress import ProgressCallback
 from seqlm.reference.lm import ReferenceLM
+from seqlm.reference.sampling import check_temperature, sample
 from seqlm.reference.tbptt import train
 from seqlm.reference.walkthrough import WalkStep, check_prompt, walk
 from seqlm.reference.weights import load_weights, save_weights
@@ -35,6 +36,7 @@ class ByHand:
     vocab: Vocab
     steps: list[WalkStep]
     training: dict  # steps, tokens, seconds, final loss; empty when loaded
+    sample: list[str]  # tokens drawn after the prompt (empty unless asked for)
 
 
 def is_chain(line: str) -> bool:
@@ -86,15 +88,22 @@ def by_hand(config: ByHandConfig, corpus: Corpus | None = None,
     else:
         corpus = corpus or load_corpus(config.corpus, progress)
         model, vocab, training = train_by_hand(config, corpus, progress)
-    steps = walk(model, vocab, config.prompt.split(), config.top_k, config.show_units,
-                 config.digits)
-    return ByHand(model, vocab, steps, training)
+    tokens = config.prompt.split()
+    steps = walk(model, vocab, tokens, config.top_k, config.show_units, config.digits)
+    drawn = []
+    if config.sample_tokens > 0:
+        ids = sample(model, [int(i) for i in vocab.encode([EOS, *tokens])], config.sample_tokens,
+                     config.temperature, seed=config.model.seed)
+        drawn = vocab.decode(ids)
+    return ByHand(model, vocab, steps, training, drawn)
 
 
 def run_by_hand(config: ByHandConfig, argv: list[str] | None = None,
                 progress: ProgressCallback | None = None) -> tuple[Run, ByHand]:
     """`by_hand` into a run directory: manifest, walk, and the weights as `model.npz`."""
     check_prompt(config.prompt.split())  # before a run directory exists
+    if config.sample_tokens > 0:
+        check_temperature(config.temperature)
     run = Run("by-hand", config, out=config.out, overwrite=config.overwrite, argv=argv,
               seed=config.model.seed)
     with run:
@@ -112,7 +121,8 @@ def run_by_hand(config: ByHandConfig, argv: list[str] | None = None,
 def summary(result: ByHand) -> dict:
     last = result.steps[-1]
     return {"training": result.training, "walk": [asdict(s) for s in result.steps],
-            "next_token": last.top[0][0], "next_token_prob": last.top[0][1]}
+            "next_token": last.top[0][0], "next_token_prob": last.top[0][1],
+            "sample": " ".join(result.sample)}
 
 
 def text_table(steps: list[WalkStep], digits: int = 2) -> str:

@@ -19,8 +19,7 @@ def sample(model: ReferenceLM, prompt: list[int], length: int, temperature: floa
     """`length` token ids drawn after reading `prompt` (a non-empty list of ids)."""
     if not prompt:
         raise SeqlmError("sampling needs a prompt of at least one token")
-    if temperature <= 0:
-        raise SeqlmError(f"temperature must be positive, got {temperature}")
+    check_temperature(temperature)
     rng = np.random.default_rng(seed)
     state = model.zero_state(1)
     for token in prompt:
@@ -32,3 +31,9 @@ def sample(model: ReferenceLM, prompt: list[int], length: int, temperature: floa
         out.append(token)
         logits, state, _ = model.step(np.array([token]), state)
     return out
+
+
+def check_temperature(temperature: float) -> None:
+    if not temperature > 0:
+        raise SeqlmError(f"temperature must be positive, got {temperature}: use e.g. 0.7 "
+                         "(sharper) or 1.0 (the model's own distribution)")

@@ -59,13 +59,13 @@ def config_from(args: argparse.Namespace) -> ByHandConfig:
 
 
 def single_threaded_blas() -> None:
-    """One BLAS thread unless the user chose otherwise. The NumPy reference multiplies small
-    matrices (B x H by H x G*H) once per time step; with a busy second core, OpenBLAS's
+    """One OpenBLAS thread unless the user chose otherwise. The NumPy reference multiplies
+    small matrices (B x H by H x G*H) once per time step; with a busy second core, OpenBLAS's
     worker threads spin and the same training runs ~10x slower. Works only before NumPy is
-    first imported, which the command handlers are the first to do."""
+    first imported, which the command handlers are the first to do; torch's threads (which
+    follow OMP_NUM_THREADS) are left alone."""
     if "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def by_hand_command(args: argparse.Namespace) -> int:

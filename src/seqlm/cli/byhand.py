@@ -2,7 +2,6 @@
 seconds (or load one), then walk a prompt token by token."""
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 
@@ -58,18 +57,7 @@ def config_from(args: argparse.Namespace) -> ByHandConfig:
                    out=args.out, overwrite=args.overwrite)
 
 
-def single_threaded_blas() -> None:
-    """One OpenBLAS thread unless the user chose otherwise. The NumPy reference multiplies
-    small matrices (B x H by H x G*H) once per time step; with a busy second core, OpenBLAS's
-    worker threads spin and the same training runs ~10x slower. Works only before NumPy is
-    first imported, which the command handlers are the first to do; torch's threads (which
-    follow OMP_NUM_THREADS) are left alone."""
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
 def by_hand_command(args: argparse.Namespace) -> int:
-    single_threaded_blas()
     from seqlm.experiments.byhand import run_by_hand, text_table
 
     config = config_from(args)

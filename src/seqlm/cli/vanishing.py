@@ -6,7 +6,6 @@ import sys
 from dataclasses import replace
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.byhand import single_threaded_blas
 from seqlm.cli.options import add_output_args, add_run_args, emit
 from seqlm.config import VanishingConfig
 
@@ -31,7 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def vanishing_command(args: argparse.Namespace) -> int:
-    single_threaded_blas()
     from seqlm.experiments.vanishing import run_vanishing
 
     config = replace(DEFAULTS, distance=args.distance, examples=args.examples,

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqlm.nn.activations import tanh
 from seqlm.nn.fused_lstm import FusedLSTM
 
 State = tuple[Tensor, ...]
@@ -41,7 +42,7 @@ def _recurrent_term(gi: Tensor, h: Tensor, w_hh_t: Tensor) -> Tensor:
 def rnn_tanh_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> State:
     """One Elman step; `gi` already holds b_ih + b_hh (the layer folds them)."""
     pre = _recurrent_term(gi if b_hh is None else gi + b_hh, state[0], w_hh_t)  # (B, H)
-    return (torch.tanh(pre),)
+    return (tanh(pre),)
 
 
 def rnn_relu_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> State:
@@ -54,8 +55,8 @@ def lstm_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> 
     h, c = state
     gates = _recurrent_term(gi if b_hh is None else gi + b_hh, h, w_hh_t)  # (B, 4H)
     i, f, g, o = gates.chunk(4, dim=1)
-    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # (B, H)
-    h = torch.sigmoid(o) * torch.tanh(c)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * tanh(g)  # (B, H)
+    h = torch.sigmoid(o) * tanh(c)
     return h, c
 
 
@@ -67,7 +68,7 @@ def gru_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> S
     hidden = h.shape[1]
     rz = torch.sigmoid(gi[:, : 2 * hidden] + gh[:, : 2 * hidden])  # (B, 2H)
     r, z = rz.chunk(2, dim=1)
-    n = torch.tanh(gi[:, 2 * hidden :] + r * gh[:, 2 * hidden :])  # (B, H)
+    n = tanh(gi[:, 2 * hidden :] + r * gh[:, 2 * hidden :])  # (B, H)
     return (n + z * (h - n),)  # = (1 - z) * n + z * h
 
 

@@ -23,6 +23,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from seqlm.nn.activations import tanh_
+
 Linear = Callable[[Tensor, Tensor | None], Tensor]
 
 
@@ -68,11 +70,11 @@ class FusedLSTM(torch.autograd.Function):
         for t in range(steps):
             a = recur(h, gi[t])  # (B, 4H) = gi_t + h W_hh^T
             a[:, : 2 * hidden].sigmoid_()  # i, f
-            a[:, 2 * hidden : 3 * hidden].tanh_()  # g
+            tanh_(a[:, 2 * hidden : 3 * hidden])  # g
             a[:, 3 * hidden :].sigmoid_()  # o
             i, f, g, o = a.chunk(4, dim=1)
             c = torch.addcmul(f * c, i, g)  # f*c + i*g
-            tanh_c = torch.tanh(c)
+            tanh_c = tanh_(c * 1)  # a fresh buffer: c itself is kept
             h = o * tanh_c
             acts.append(a)
             cells.append(c)

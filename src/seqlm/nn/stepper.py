@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqlm.nn.activations import tanh
 from seqlm.nn.cells import State
 from seqlm.nn.lm import LMState, RecurrentLM
 
@@ -37,7 +38,7 @@ def lstm_step_sigmoid(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | N
     s = torch.addmm(gi, h, w_hh_t).sigmoid_()  # (B, 4H): i, f, o, sigmoid(2 g_pre)
     i, f, o, s_g = s.chunk(4, dim=1)
     c = torch.addcmul(f * c, i, s_g, value=2).sub_(i)  # f*c + i*(2 s_g - 1) = f*c + i*g
-    return o * torch.tanh(c), c
+    return o * tanh(c), c
 
 
 class LMStepper:

@@ -64,9 +64,22 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
                 run.artifact(name.removesuffix(".pt"), name)
         if diverged is None:
             run.metrics.update(train_metrics(result))
+            if config.eval_max_tokens is not None and "valid" in streams and result.evals:
+                with run.timer("final_eval"):
+                    run.metrics["best_valid_full"] = score_best(trainer, streams["valid"])
     if diverged is not None:
         raise diverged
     return run
+
+
+def score_best(trainer: LMTrainer, valid) -> dict:
+    """The best checkpoint's weights scored on the whole validation split (training-time
+    evaluations may have used only its first `eval_max_tokens` tokens)."""
+    best = load_checkpoint(trainer.out_dir / BEST, "lm", required=("model",))
+    trainer.model.load_state_dict(best["model"])
+    c = trainer.config
+    return {"step": best["step"], **evaluate_stream(trainer.model, valid, c.eval_batch_size,
+                                                    c.window)}
 
 
 def train_metrics(result) -> dict:

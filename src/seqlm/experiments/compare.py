@@ -11,6 +11,7 @@ The claim under test: gated cells beat the vanilla RNN at the same budget. The n
 whatever the run measures. Leaves out: hyper-parameter tuning per cell, several seeds.
 """
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -106,9 +107,10 @@ def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None =
     for cell in config.cells:
         hidden = config.lstm_hidden if cell == "lstm" else matched_hidden(config, cell,
                                                                           len(vocab))
-        with run.timer(f"compare/{cell}"):
-            results.append(train_one(config, cell, hidden, corpus_cfg, vocab, streams,
-                                     run.path / "compare", progress))
+        started = time.perf_counter()
+        result = train_one(config, cell, hidden, corpus_cfg, vocab, streams,
+                           run.path / "compare", progress)
+        results.append({**result, "seconds": round(time.perf_counter() - started, 2)})
     run.data[f"compare:{corpus.name}"] = corpus.identity()
     title = f"{corpus.name}, {config.steps} steps of {config.batch_size}x{config.window} chars"
     loss_curves({r["cell"]: r["history"] for r in results},
@@ -126,7 +128,8 @@ def summary(config: CompareConfig, corpus: str, results: list[dict]) -> dict:
     return {"corpus": corpus, "steps": config.steps, "batch_size": config.batch_size,
             "window": config.window, "models": {r["cell"]: {
                 "hidden": r["hidden"], "parameters": r["parameters"],
-                "tokens_per_second": round(r["tokens_per_second"], 1), **r["valid"],
+                "tokens_per_second": round(r["tokens_per_second"], 1),
+                "seconds": r["seconds"], **r["valid"],
                 "grad_at_k": {str(k): r["decay"][k] for k in (0, 10, 25, 50)
                               if k < len(r["decay"])},
                 "samples": {str(s["temperature"]): s["text"] for s in r["samples"]}}

@@ -7,6 +7,7 @@ of the interrupted run is overwritten. `run_eval` scores a checkpoint on a split
 file. Leaves out: hyper-parameter sweeps.
 """
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
         if ckpt is not None:
             trainer.restore(ckpt)
             run.extra["resumed_from"] = str(resume)
+            previous_best = Path(resume).with_name(BEST)
+            if previous_best.is_file():  # the new run directory stands on its own
+                shutil.copyfile(previous_best, run.path / BEST)
         run.data["corpus"] = corpus.identity()
         run.data["vocab_size"] = len(vocab)
         try:

@@ -1,0 +1,240 @@
+"""Recurrent layers over the cells: stacked, bidirectional, padding-aware; torch's call layout.
+
+`RNN`, `LSTM` and `GRU` mirror torch.nn.RNN / LSTM / GRU: the same constructor arguments
+(`batch_first=True` by default here), parameters named `weight_ih_l{k}[_reverse]` etc. so that
+`load_state_dict(torch_module.state_dict())` works both ways, and the same return layout
+`output (B, T, D*H), h_n (L*D, B, H)` (LSTM: `output, (h_n, c_n)`).
+
+The fast path, per layer and direction:
+
+    gi = x @ W_ih^T + b_ih (+ b_hh)     one matmul for all T steps: (B, T, G*H)
+    for gi_t in gi.unbind(1):          unbind, not x[:, t]: slicing makes backward O(T^2)
+        state = step(gi_t, state)      one recurrent matmul per step
+    output = stack(h_t, dim=1)
+
+`lengths` (B,) makes a batch of right-padded rows behave like each row run alone: at t >=
+lengths[b] row b's state is held (masked update) and its output is zero, h_n is the state after
+its last real token, and the reverse direction starts at each row's own last real token.
+
+Dropout: `dropout` between layers as in torch; optionally locked (variational) dropout on the
+layer's input and output with one mask per sequence shared over time (Gal & Ghahramani 2016).
+
+Leaves out: `proj_size`, unbatched (2-D) inputs, packed sequences (use `lengths`).
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlm.nn.cells import CellKind, State, cell_kind, init_uniform_, set_forget_bias_
+
+
+def time_mask(lengths: Tensor, steps: int) -> Tensor:
+    """(B, T, 1) bool, True where t < lengths[b]."""
+    positions = torch.arange(steps, device=lengths.device)
+    return (positions[None, :] < lengths[:, None])[:, :, None]
+
+
+def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse each row's first lengths[b] steps, leaving its padding in place: (B, T, F).
+
+    Row [a b c _ _] with length 3 becomes [c b a _ _]; applied twice it is the identity."""
+    if lengths is None:
+        return x.flip(1)
+    steps = x.shape[1]
+    positions = torch.arange(steps, device=x.device)[None, :]  # (1, T)
+    mirrored = lengths.to(x.device)[:, None] - 1 - positions  # (B, T)
+    index = torch.where(mirrored >= 0, mirrored, positions)
+    return x.gather(1, index[:, :, None].expand_as(x))
+
+
+def locked_dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Dropout with one mask per sequence, shared by all time steps: x (B, T, F)."""
+    if not training or p == 0.0:
+        return x
+    mask = x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - p) / (1 - p)  # (B, 1, F)
+    return x * mask
+
+
+class _Recurrent(nn.Module):
+    """The shared layer; subclasses pick the cell kind and the state layout."""
+
+    def __init__(self, kind: CellKind, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
+                 bidirectional: bool = False, dropout_in: float = 0.0,
+                 dropout_out: float = 0.0):
+        super().__init__()
+        if num_layers < 1 or hidden_size < 1:
+            raise ValueError("num_layers and hidden_size must be at least 1")
+        for name, p in (("dropout", dropout), ("dropout_in", dropout_in),
+                        ("dropout_out", dropout_out)):
+            if not 0.0 <= p < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {p}")
+        self.kind = kind
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
+        self.dropout, self.dropout_in, self.dropout_out = dropout, dropout_in, dropout_out
+        self.num_directions = 2 if bidirectional else 1
+        rows = kind.gates * hidden_size
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for suffix in self._suffixes(layer):
+                self.register_parameter(f"weight_ih{suffix}",
+                                        nn.Parameter(torch.empty(rows, layer_input)))
+                self.register_parameter(f"weight_hh{suffix}",
+                                        nn.Parameter(torch.empty(rows, hidden_size)))
+                if bias:
+                    self.register_parameter(f"bias_ih{suffix}", nn.Parameter(torch.empty(rows)))
+                    self.register_parameter(f"bias_hh{suffix}", nn.Parameter(torch.empty(rows)))
+        self.reset_parameters()
+
+    def _suffixes(self, layer: int) -> list[str]:
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
+
+    def reset_parameters(self) -> None:
+        init_uniform_(list(self.parameters()), self.hidden_size)
+
+    def _weights(self, suffix: str) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """(W_ih, W_hh^T, input bias, per-step bias) for one layer and direction."""
+        w_ih, w_hh = getattr(self, f"weight_ih{suffix}"), getattr(self, f"weight_hh{suffix}")
+        if not self.bias:
+            return w_ih, w_hh.t(), None, None
+        b_ih, b_hh = getattr(self, f"bias_ih{suffix}"), getattr(self, f"bias_hh{suffix}")
+        if self.kind.folds_hh_bias:
+            return w_ih, w_hh.t(), b_ih + b_hh, None
+        return w_ih, w_hh.t(), b_ih, b_hh
+
+    def _initial_state(self, state: Tensor | tuple | None, x: Tensor) -> State:
+        """The caller's state as a tuple of (L*D, B, H) tensors, zeros if None."""
+        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
+        if state is None:
+            return (x.new_zeros(shape),) * self.kind.state_size
+        parts = tuple(state) if self.kind.state_size > 1 else (state,)
+        for part in parts:
+            if tuple(part.shape) != shape:
+                raise ValueError(f"initial state has shape {tuple(part.shape)}, "
+                                 f"expected {shape}")
+        return parts
+
+    def _direction(self, x: Tensor, suffix: str, reverse: bool, state: State,
+                   lengths: Tensor | None, mask: Tensor | None) -> tuple[Tensor, State]:
+        """Run one direction of one layer: x (B, T, E_l) -> (output (B, T, H), final state)."""
+        w_ih, w_hh_t, b_in, b_step = self._weights(suffix)
+        if reverse:
+            x = reverse_padded(x, lengths)
+        gi = F.linear(x, w_ih, b_in)  # (B, T, G*H): every step's input projection at once
+        step = self.kind.step
+        outputs = []
+        if mask is None:
+            for gi_t in gi.unbind(1):
+                state = step(gi_t, state, w_hh_t, b_step)
+                outputs.append(state[0])
+        else:
+            for gi_t, m_t in zip(gi.unbind(1), mask.unbind(1), strict=True):  # m_t (B, 1)
+                new = step(gi_t, state, w_hh_t, b_step)
+                # masked update: padded rows keep their state, and their output is zero
+                state = tuple(torch.where(m_t, n, s) for n, s in zip(new, state, strict=True))
+                outputs.append(new[0] * m_t)
+        output = torch.stack(outputs, dim=1)  # (B, T, H)
+        if reverse:
+            output = reverse_padded(output, lengths)
+        return output, state
+
+    def _run(self, x: Tensor, state: Tensor | tuple | None,
+             lengths: Tensor | None) -> tuple[Tensor, State]:
+        """x (B, T, E) -> (output (B, T, D*H), final state tuple of (L*D, B, H))."""
+        if x.dim() != 3:
+            raise ValueError(f"expected a 3-D input (B, T, E), got shape {tuple(x.shape)}")
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        initial = self._initial_state(state, x)
+        mask = None
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=x.device)
+            mask = time_mask(lengths, x.shape[1])  # (B, T, 1)
+        x = locked_dropout(x, self.dropout_in, self.training)
+        finals: list[State] = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for d, suffix in enumerate(self._suffixes(layer)):
+                index = layer * self.num_directions + d
+                start = tuple(part[index] for part in initial)
+                out, final = self._direction(x, suffix, d == 1, start, lengths, mask)
+                outputs.append(out)
+                finals.append(final)
+            x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)  # (B, T, D*H)
+            if layer < self.num_layers - 1 and self.dropout > 0:
+                x = F.dropout(x, self.dropout, self.training)
+        x = locked_dropout(x, self.dropout_out, self.training)
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        stacked = tuple(torch.stack([f[i] for f in finals]) for i in range(self.kind.state_size))
+        return x, stacked
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"bidirectional={self.bidirectional}, dropout={self.dropout}")
+
+
+class RNN(_Recurrent):
+    """Elman RNN layer. `forward(x (B, T, E), h0 (L*D, B, H) | None, lengths (B,) | None)
+    -> (output (B, T, D*H), h_n (L*D, B, H))`."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
+                 dropout: float = 0.0, bidirectional: bool = False, **locked: float):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(cell_kind(f"rnn_{nonlinearity}"), input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, **locked)
+
+    def forward(self, x: Tensor, state: Tensor | None = None,
+                lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, (h_n,) = self._run(x, state, lengths)
+        return output, h_n
+
+
+class GRU(_Recurrent):
+    """GRU layer; the same call as `RNN`."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 **locked: float):
+        super().__init__(cell_kind("gru"), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, **locked)
+
+    def forward(self, x: Tensor, state: Tensor | None = None,
+                lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, (h_n,) = self._run(x, state, lengths)
+        return output, h_n
+
+
+class LSTM(_Recurrent):
+    """LSTM layer. `forward(x (B, T, E), (h0, c0) | None, lengths | None)
+    -> (output (B, T, D*H), (h_n, c_n) each (L*D, B, H))`. `forget_bias`, if given, sets the
+    forget gates' total bias after torch's init."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 forget_bias: float | None = None, **locked: float):
+        self.forget_bias = forget_bias
+        super().__init__(cell_kind("lstm"), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, **locked)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if self.forget_bias is None or not self.bias:
+            return
+        for layer in range(self.num_layers):
+            for suffix in self._suffixes(layer):
+                set_forget_bias_(getattr(self, f"bias_ih{suffix}"),
+                                 getattr(self, f"bias_hh{suffix}"), self.forget_bias)
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None,
+                lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        output, (h_n, c_n) = self._run(x, state, lengths)
+        return output, (h_n, c_n)
+
+
+RECURRENT_LAYERS: dict[str, type[_Recurrent]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}

@@ -44,6 +44,8 @@ class WordTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         tokens: list[str] = []
+        if not text:
+            return tokens
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()  # a final newline ends the last line rather than opening a new one

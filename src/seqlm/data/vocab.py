@@ -35,7 +35,8 @@ class Vocab:
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(itos)}
 
     @classmethod
-    def build(cls, tokens: Iterable[str], min_freq: int = 1, max_size: int | None = None) -> "Vocab":
+    def build(cls, tokens: Iterable[str], min_freq: int = 1,
+              max_size: int | None = None) -> "Vocab":
         """Keep tokens seen at least `min_freq` times, the `max_size` most frequent at most
         (specials not counted)."""
         if min_freq < 1:

@@ -1,0 +1,77 @@
+"""The CLI end to end in subprocesses: help, data commands, lab, and each bad input."""
+
+import json
+
+from conftest import run_cli, run_cli_json
+
+
+def test_help_lists_subcommands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for name in ("data", "lab"):
+        assert name in result.stdout
+
+
+def test_data_list_text_and_json():
+    result = run_cli("data", "list")
+    assert result.returncode == 0 and "tinyshakespeare" in result.stdout
+    payload = run_cli_json("data", "list")
+    assert {c["name"] for c in payload["corpora"]} >= {"tinyshakespeare", "verbs", "dates"}
+
+
+def test_data_show_file_corpus(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("hello world\n" * 50)
+    payload = run_cli_json("data", "show", f"file:{path}", "--unit", "word")
+    assert payload["splits"]["train"]["tokens"] > 0 and len(payload["sha256"]) == 64
+    assert payload["samples"][0] == "hello world"
+
+
+def test_data_show_tinyshakespeare(shakespeare_dir):
+    payload = run_cli_json("data", "show", "tinyshakespeare",
+                           env={"SEQLM_DATA_DIR": str(shakespeare_dir)})
+    assert payload["chars"] == 1_115_394 and payload["vocab_size"] == 65 + 4
+
+
+def check_error(result, *fragments):
+    assert result.returncode == 2, result.stdout + result.stderr
+    err = result.stderr.strip()
+    assert err.startswith("seqlm: error:") and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+    for fragment in fragments:
+        assert fragment in err
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path):
+    check_error(run_cli("data", "show", "wikitext"), "unknown corpus", "tinyshakespeare")
+    check_error(run_cli("data", "show", f"file:{tmp_path / 'missing.txt'}"), "does not exist")
+    (tmp_path / "blank.txt").write_text("   \n\n")
+    check_error(run_cli("data", "show", f"file:{tmp_path / 'blank.txt'}"), "whitespace only")
+    (tmp_path / "latin1.txt").write_bytes(b"na\xefve")
+    check_error(run_cli("data", "show", f"file:{tmp_path / 'latin1.txt'}"), "byte 2",
+                "--encoding-errors replace")
+    fake = tmp_path / "fake.txt"
+    fake.write_text("not the real thing")
+    check_error(run_cli("data", "show", "tinyshakespeare", "--data-path", str(fake)),
+                "sha256", "delete it")
+    empty_cache = tmp_path / "cache"
+    offline = run_cli("data", "show", "tinyshakespeare", "--data-dir", str(empty_cache),
+                      env={"https_proxy": "http://127.0.0.1:9",
+                           "HTTPS_PROXY": "http://127.0.0.1:9"})
+    check_error(offline, "put tinyshakespeare.txt")
+    assert not any(empty_cache.iterdir()) if empty_cache.exists() else True
+
+
+def test_lab_quick_writes_report_and_manifest(tmp_path):
+    out = tmp_path / "lab"
+    payload = run_cli_json("lab", "--quick", "--steps", "corpora", "--out", str(out))
+    assert (out / "report.md").read_text().startswith("# seqlm lab report")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and "corpora" in manifest["metrics"]
+    assert payload["run_dir"] == str(out)
+    # a second run into the same directory is refused, and the first is kept
+    check_error(run_cli("lab", "--quick", "--steps", "corpora", "--out", str(out)), "--overwrite")
+    assert (out / "report.md").exists()
+    check_error(run_cli("lab", "--steps", "nonsense", "--out", str(tmp_path / "x")),
+                "unknown lab step")
+    assert not (tmp_path / "x").exists()

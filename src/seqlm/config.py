@@ -150,3 +150,36 @@ class Seq2SeqDecodeConfig:
     beam_size: int = 1  # 1 = greedy, exactly
     length_alpha: float = 1.0  # beam: rank finished hypotheses by logprob / length ** alpha
     batch_size: int = 256  # sources decoded together (greedy)
+
+
+@dataclass(frozen=True)
+class Seq2SeqEvalConfig:
+    """`seqlm seq2seq eval`: how outputs are decoded and how the scores are broken down."""
+
+    decode: Seq2SeqDecodeConfig = field(default_factory=Seq2SeqDecodeConfig)
+    bucket_width: int = 20  # source-length buckets 1-20, 21-40, ... characters
+    max_errors: int = 50  # errors listed in full (all are counted)
+
+
+@dataclass(frozen=True)
+class Seq2SeqComparePreset:
+    """A pre-registered budget of `seqlm seq2seq compare`: fixed before any result was seen,
+    the same steps, seed and data for every model (docs/seq2seq.md)."""
+
+    steps: int  # optimiser steps per model
+    size: int  # generated pairs per dates regime (split 80 / 10 / 10)
+    test_size: int | None  # test pairs per regime; None = the whole test split
+    eval_every: int
+    eval_size: int = 600  # validation pairs (half plain, half long)
+    hidden_size: int = 64
+    models: tuple[str, ...] = ("none", "bahdanau", "general", "scaled_dot")  # attentions
+    heatmaps: int = 2  # examples drawn per regime for each attention model
+
+
+SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
+    "full": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500),
+    "lab": Seq2SeqComparePreset(steps=350, size=20_000, test_size=1000, eval_every=350,
+                                eval_size=200),
+    "quick": Seq2SeqComparePreset(steps=12, size=400, test_size=40, eval_every=12,
+                                  eval_size=40, hidden_size=32, heatmaps=1),
+}

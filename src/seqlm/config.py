@@ -115,7 +115,7 @@ class Seq2SeqTrainConfig:
     ss_min_teacher: float = 0.5  # linear: floor of eps_i
     ss_exp_base: float = 0.9995  # exponential: eps_i = base ** i
     ss_sigmoid_k: float = 1000.0  # inverse sigmoid: eps_i = k / (k + exp(i / k))
-    threads: int | None = None  # torch threads; None = torch's default
+    threads: int | None = 1  # torch threads: tiny matmuls run fastest on one; None = torch default
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,8 @@ class Seq2SeqConfig:
 class Seq2SeqCompareConfig:
     """`seqlm seq2seq compare`: the pre-registered models and budget, one seed, same data."""
 
-    preset: str = "full"  # a budget of configs/seq2seq-compare.json: full | lab | quick
+    preset: str = "full"  # a key of SEQ2SEQ_COMPARE_PRESETS: full | lab | quick
     seed: int = 0
-    data_dir: str | None = None
     out: str | None = None
     overwrite: bool = False
 

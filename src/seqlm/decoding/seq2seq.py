@@ -82,7 +82,7 @@ class Beam:
     """The alive hypotheses of one beam search: token lists, cumulative scores, weights."""
 
     tokens: list[list[int]]
-    scores: torch.Tensor  # (n,) cumulative log-probabilities in nats
+    scores: torch.Tensor  # (n,) cumulative log-probabilities in nats, float64
     weights: list[list[np.ndarray]]
 
 
@@ -91,7 +91,8 @@ def expand(model: Seq2Seq, beam: Beam, state, memory) -> tuple[torch.Tensor, tup
     prev = torch.tensor([t[-1] if t else BOS_ID for t in beam.tokens], dtype=torch.long)
     rows = torch.zeros(len(beam.tokens), dtype=torch.long)  # every hypothesis reads source 0
     logits, state, weights = model.step(prev, state, memory.select(rows))
-    return beam.scores[:, None] + torch.log_softmax(logits, -1), state, weights
+    # float64: adding a long prefix's score must not reorder nearly tied float32 log-probs
+    return beam.scores[:, None] + torch.log_softmax(logits, -1).double(), state, weights
 
 
 def prune(scores: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -112,7 +113,7 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, length: int, max_len: int, wi
     if width < 1:
         raise SeqlmError(f"beam size must be at least 1, got {width}")
     memory, state = model.encode(src, torch.tensor([length]))
-    beam = Beam([[]], torch.zeros(1), [[]])
+    beam = Beam([[]], torch.zeros(1, dtype=torch.float64), [[]])
     finished: list[Hypothesis] = []
     for _ in range(max_len):
         scores, state, weights = expand(model, beam, state, memory)

@@ -8,8 +8,6 @@ from seqlm.data.corpora.dates import generate_pairs
 from seqlm.data.pairs import PairVocabs
 from seqlm.nn.seq2seq import Seq2Seq
 
-ATTENTIONS = ["none", "bahdanau", "dot", "general", "scaled_dot"]
-
 
 @pytest.fixture(scope="session")
 def pairs():
@@ -21,7 +19,13 @@ def vocabs(pairs):
     return PairVocabs.build(pairs)
 
 
-def small_model(vocabs, seed=0, **options) -> Seq2Seq:
+@pytest.fixture
+def small_model():
+    """A factory of tiny seeded models: small_model(vocabs, seed=0, **config options)."""
+    return build_small_model
+
+
+def build_small_model(vocabs, seed=0, **options) -> Seq2Seq:
     torch.manual_seed(seed)
     options = {"embedding_size": 8, "hidden_size": 12, "attention_size": 10, **options}
     config = Seq2SeqModelConfig(**options)

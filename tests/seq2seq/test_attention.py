@@ -6,7 +6,8 @@ import torch
 from seqlm.errors import SeqlmError
 from seqlm.nn.attention import ATTENTION, AdditiveAttention, masked_softmax
 
-from .conftest import ATTENTIONS, small_model
+ATTENTIONS = ["none", *ATTENTION]
+
 
 
 def keys_and_mask(B=3, S=7, H=6):
@@ -65,7 +66,7 @@ def test_masked_softmax_of_one_real_position_is_one():
 
 
 @pytest.mark.parametrize("attention", [a for a in ATTENTIONS if a != "none"])
-def test_model_attention_is_zero_on_padding(vocabs, pairs, attention):
+def test_model_attention_is_zero_on_padding(small_model, vocabs, pairs, attention):
     from seqlm.data.batching import pad_sequences
     from seqlm.data.pairs import encode_sources, encode_targets
 

@@ -7,12 +7,14 @@ from seqlm.data.batching import pad_sequences
 from seqlm.data.pairs import encode_sources
 from seqlm.decoding.seq2seq import beam_search, greedy, translate
 from seqlm.errors import SeqlmError
+from seqlm.nn.attention import ATTENTION
 
-from .conftest import ATTENTIONS, small_model
+ATTENTIONS = ["none", *ATTENTION]
+
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
-def test_batched_greedy_equals_one_by_one(vocabs, pairs, attention):
+def test_batched_greedy_equals_one_by_one(small_model, vocabs, pairs, attention):
     model = small_model(vocabs, seed=3, attention=attention)
     sources = [s for s, _ in pairs[::13]]  # plain and long mixed: much padding
     ids = encode_sources(vocabs.source, sources, 160)
@@ -31,7 +33,7 @@ def test_batched_greedy_equals_one_by_one(vocabs, pairs, attention):
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_beam_width_one_is_greedy_exactly(vocabs, pairs, attention, seed):
+def test_beam_width_one_is_greedy_exactly(small_model, vocabs, pairs, attention, seed):
     model = small_model(vocabs, seed=seed, attention=attention)
     for source, _ in pairs[::17]:
         row = torch.from_numpy(encode_sources(vocabs.source, [source], 160)[0])[None]
@@ -43,7 +45,7 @@ def test_beam_width_one_is_greedy_exactly(vocabs, pairs, attention, seed):
             np.testing.assert_allclose(b.weights, g.weights, atol=1e-6)
 
 
-def trained_model(vocabs, pairs):
+def trained_model(small_model, vocabs, pairs):
     """A model that has seen a few steps, so that beams disagree with greedy sometimes."""
     from seqlm.data.pairs import PairBatches
 
@@ -62,8 +64,8 @@ def trained_model(vocabs, pairs):
     return model.eval()
 
 
-def test_beam_keeps_finished_hypotheses_and_their_attention(vocabs, pairs):
-    model = trained_model(vocabs, pairs)
+def test_beam_keeps_finished_hypotheses_and_their_attention(small_model, vocabs, pairs):
+    model = trained_model(small_model, vocabs, pairs)
     for source, _ in pairs[:8]:
         row = torch.from_numpy(encode_sources(vocabs.source, [source], 160)[0])[None]
         best = beam_search(model, row, row.shape[1], 12, width=4, alpha=0.0)
@@ -79,14 +81,14 @@ def test_beam_keeps_finished_hypotheses_and_their_attention(vocabs, pairs):
         assert total == pytest.approx(best.logprob_nats, abs=1e-4)
 
 
-def test_translate_maps_unknown_characters_to_unk_with_a_warning(vocabs):
+def test_translate_maps_unknown_characters_to_unk_with_a_warning(small_model, vocabs):
     model = small_model(vocabs)
     with pytest.warns(UserWarning, match="<unk>: '§'"):
         out = translate(model, vocabs, ["12 § 2020"])
     assert len(out) == 1 and out[0].weights.shape[1] == len("12 § 2020")
 
 
-def test_empty_or_too_long_sources_are_clear_errors(vocabs):
+def test_empty_or_too_long_sources_are_clear_errors(small_model, vocabs):
     model = small_model(vocabs)
     with pytest.raises(SeqlmError, match="source 2 is empty"):
         translate(model, vocabs, ["1 May 2000", ""])
@@ -95,7 +97,8 @@ def test_empty_or_too_long_sources_are_clear_errors(vocabs):
         translate(model, vocabs, [too_long])
 
 
-def test_translate_with_beam_returns_one_translation_per_source_in_order(vocabs, pairs):
+def test_translate_with_beam_returns_one_translation_per_source_in_order(small_model, vocabs,
+                                                                       pairs):
     model = small_model(vocabs)
     sources = [s for s, _ in pairs[:5]]
     greedy_out = translate(model, vocabs, sources)

@@ -5,9 +5,11 @@ from seqlm.config import Seq2SeqModelConfig
 from seqlm.data.pairs import PairBatches
 from seqlm.data.vocab import BOS_ID
 from seqlm.errors import SeqlmError
+from seqlm.nn.attention import ATTENTION
 from seqlm.nn.seq2seq import Seq2Seq
 
-from .conftest import ATTENTIONS, small_model
+ATTENTIONS = ["none", *ATTENTION]
+
 
 
 def tensors(batch):
@@ -18,7 +20,7 @@ def tensors(batch):
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 @pytest.mark.parametrize("bidirectional", [True, False])
-def test_padding_never_changes_the_encoding(vocabs, cell, bidirectional):
+def test_padding_never_changes_the_encoding(small_model, vocabs, cell, bidirectional):
     model = small_model(vocabs, cell=cell, bidirectional=bidirectional)
     short = torch.tensor([[5, 6, 7]])
     padded = torch.tensor([[5, 6, 7, 0, 0, 0], [8, 9, 10, 11, 12, 13]])
@@ -29,7 +31,7 @@ def test_padding_never_changes_the_encoding(vocabs, cell, bidirectional):
     assert (batched.keys[0, 3:] == 0).all()
 
 
-def test_bahdanau_queries_the_previous_state_luong_the_current(vocabs):
+def test_bahdanau_queries_the_previous_state_luong_the_current(small_model, vocabs):
     """Bahdanau scores with s_{t-1}: the first weights cannot depend on the input token.
     Luong scores with h_t, computed from that token: they do."""
     src, lengths = torch.tensor([[5, 6, 7, 8]]), torch.tensor([4])
@@ -41,7 +43,7 @@ def test_bahdanau_queries_the_previous_state_luong_the_current(vocabs):
         assert (not torch.allclose(w1, w2)) == depends, attention
 
 
-def test_input_feeding_widens_the_luong_input(vocabs):
+def test_input_feeding_widens_the_luong_input(small_model, vocabs):
     fed = small_model(vocabs, attention="general", input_feeding=True)
     plain = small_model(vocabs, attention="general", input_feeding=False)
     assert fed.decoder.cell.cell.weight_ih.shape[1] == 8 + 24  # E + H~
@@ -49,7 +51,7 @@ def test_input_feeding_widens_the_luong_input(vocabs):
     assert len(fed.encode(torch.tensor([[5]]), torch.tensor([1]))[1]) == 2  # (h, h~)
 
 
-def test_no_attention_returns_no_weights(vocabs, pairs):
+def test_no_attention_returns_no_weights(small_model, vocabs, pairs):
     model = small_model(vocabs, attention="none")
     batch = PairBatches(pairs, vocabs, 4, seed=0, max_source_len=160).batch(0)
     logits, loss, weights = model(*tensors(batch))
@@ -65,7 +67,7 @@ def test_unknown_options_are_clear_errors(vocabs):
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
-def test_a_small_model_overfits_a_fixed_batch(vocabs, pairs, attention):
+def test_a_small_model_overfits_a_fixed_batch(small_model, vocabs, pairs, attention):
     from seqlm.decoding.seq2seq import translate
 
     model = small_model(vocabs, attention=attention, hidden_size=24)

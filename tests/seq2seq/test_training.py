@@ -67,14 +67,14 @@ def fresh(vocabs, config):
     return Seq2Seq(config.model, len(vocabs.source), len(vocabs.target))
 
 
-class Interrupt(Exception):
+class InterruptError(Exception):
     pass
 
 
 def stop_at(step):
     def callback(event):
         if event.done == step:
-            raise Interrupt  # a crash right after the step-4 checkpoint was written
+            raise InterruptError  # a crash right after the step-4 checkpoint was written
     return callback
 
 
@@ -86,7 +86,7 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path, vocabs, pairs)
     train_seq2seq(config, model_a, vocabs, pairs, valid, tmp_path / "a")
 
     (tmp_path / "b").mkdir()
-    with pytest.raises(Interrupt):
+    with pytest.raises(InterruptError):
         train_seq2seq(config, fresh(vocabs, config), vocabs, pairs, valid, tmp_path / "b",
                       progress=stop_at(6))  # dies after step 6; last.pt holds step 4
     model_b = fresh(vocabs, config)  # a new process rebuilds the model; last.pt fills it

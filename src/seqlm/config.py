@@ -83,6 +83,111 @@ __all__ = ["CorpusConfig", "LabConfig", "to_dict", "from_dict", "field"]
 
 
 @dataclass(frozen=True)
+class LMConfig:
+    """A recurrent language model: embedding -> recurrent layers -> dropout -> projection."""
+
+    cell: str = "lstm"  # rnn (tanh), rnn_relu, lstm, gru
+    unit: str = "char"  # char, word or byte tokens
+    embedding_dim: int = 128
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.2  # on embeddings, between layers and on the top layer's output
+    locked_dropout: bool = False  # one dropout mask per sequence, shared over time
+    tie_weights: bool = False  # share embedding and projection (needs embedding_dim == hidden)
+    forget_bias: float | None = None  # LSTM: None keeps torch's init
+    min_freq: int = 1  # vocabulary: drop rarer tokens (word level)
+    max_vocab: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Learning rate: linear warm-up, then cosine decay, plateau decay or constant."""
+
+    lr: float = 2e-3
+    warmup_steps: int = 100
+    decay: str = "cosine"  # cosine, plateau or constant
+    min_lr_ratio: float = 0.1  # cosine ends at lr * min_lr_ratio; plateau never goes below it
+    plateau_factor: float = 0.5  # plateau: multiply the lr by this ...
+    plateau_patience: int = 1  # ... after this many evaluations without improvement
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """`seqlm train`: data, model, optimisation and budgets of a language-model run."""
+
+    corpus: CorpusConfig = field(default_factory=lambda: CorpusConfig(name="tinyshakespeare"))
+    model: LMConfig = field(default_factory=LMConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    seed: int = 0
+    batch_size: int = 32
+    window: int = 100  # truncated BPTT length
+    optimizer: str = "adamw"  # adamw or sgd
+    weight_decay: float = 0.0
+    momentum: float = 0.0  # sgd only
+    clip: float = 1.0  # global gradient-norm clip; 0 disables
+    max_steps: int = 2000  # also the cosine schedule's horizon
+    max_minutes: float | None = None  # wall-clock budget; stops early, keeps the schedule
+    eval_every: int = 200
+    eval_batch_size: int = 16
+    eval_max_tokens: int | None = None  # None = the whole validation split
+    patience: int | None = None  # early stopping: evaluations without improvement
+    threads: int | None = None  # torch threads; None = torch's default
+    log_every: int = 10  # steps between history entries (loss, grad norm, lr)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """`seqlm sample`: decoding from a trained language model."""
+
+    checkpoint: str = ""
+    prime: str = ""
+    length: int = 300  # tokens to generate
+    temperatures: tuple[float, ...] = (0.8,)  # 0 = greedy
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float = 1.0  # > 1 discourages tokens already in the text (CTRL)
+    beam_width: int | None = None  # beam search instead of sampling
+    length_alpha: float = 0.7  # beam: score / ((5 + len) / 6) ** alpha (GNMT)
+    num_samples: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """`seqlm compare`: vanilla RNN vs LSTM vs GRU at equal parameters, steps, data and seed."""
+
+    corpus: str | None = None  # None: tinyshakespeare, or verbs (char level) if it is absent
+    data_dir: str | None = None
+    seed: int = 0
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    lstm_hidden: int = 128  # sets the parameter budget; the others get the hidden size that
+    num_layers: int = 2  # comes closest to the LSTM's parameter count
+    embedding_dim: int = 64
+    dropout: float = 0.0
+    steps: int = 300
+    batch_size: int = 32
+    window: int = 64
+    lr: float = 3e-3
+    warmup_steps: int = 20
+    eval_every: int = 100
+    eval_max_tokens: int | None = 20_000  # of the validation split, scored statefully
+    final_eval_max_tokens: int | None = None  # the table's numbers: None = whole split
+    decay_window: int = 60  # ||dL/dh_{t-k}|| for k < decay_window
+    sample_length: int = 200
+    temperatures: tuple[float, ...] = (0.5, 0.8, 1.2)
+    threads: int | None = 1  # small models on a shared CPU: one thread is much faster
+
+
+def quick_compare(config: CompareConfig) -> CompareConfig:
+    """A budget of seconds for `--quick` and `seqlm lab --quick`."""
+    from dataclasses import replace
+
+    return replace(config, lstm_hidden=48, embedding_dim=24, steps=40, batch_size=16,
+                   window=32, eval_every=20, eval_max_tokens=4000, final_eval_max_tokens=8000,
+                   decay_window=30, sample_length=60, lr=1e-2, warmup_steps=5)
+
+
+@dataclass(frozen=True)
 class Seq2SeqModelConfig:
     """An encoder-decoder (`seqlm.nn.seq2seq`): which cell, which attention, how wide."""
 

@@ -150,9 +150,10 @@ def test_locked_dropout_shares_mask_over_time():
                        torch.ones(3, 9, 4))
 
 
-def test_backward_graph_uses_unbind_not_per_step_slicing():
+@pytest.mark.parametrize("layer", [GRU(E, H), LSTM(E, H, fused=False), RNN(E, H)],
+                         ids=["gru", "lstm-steps", "rnn"])
+def test_backward_graph_uses_unbind_not_per_step_slicing(layer):
     """No per-step select/slice of the time axis: those make backward O(T^2) in memory."""
-    layer = LSTM(E, H)
     out, _ = layer(torch.randn(2, 30, E, requires_grad=True))
     seen, stack = set(), [out.grad_fn]
     names = []
@@ -171,3 +172,25 @@ def test_bad_state_shape():
     layer = GRU(E, H, num_layers=2)
     with pytest.raises(ValueError, match="initial state"):
         layer(torch.randn(2, 3, E), torch.zeros(1, 2, H))
+
+
+def test_fused_lstm_equals_the_step_path():
+    torch.manual_seed(0)
+    fused = LSTM(E, H, num_layers=2, bidirectional=True)
+    steps = LSTM(E, H, num_layers=2, bidirectional=True, fused=False)
+    steps.load_state_dict(fused.state_dict())
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(3, 9, E, generator=g)
+    state = _state("lstm", 4, 3, g)
+    a_out, a_grads = _run(fused, x, state)
+    b_out, b_grads = _run(steps, x, state)
+    for a, b in zip(a_out + a_grads, b_out + b_grads, strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_fused_lstm_gradcheck_in_double():
+    from seqlm.nn.fused_lstm import FusedLSTM
+    g = torch.Generator().manual_seed(0)
+    args = [torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
+            for shape in ((2, 4, 12), (2, 3), (2, 3), (12, 3))]
+    assert torch.autograd.gradcheck(lambda *a: FusedLSTM.apply(*a), args)

@@ -15,6 +15,7 @@ from seqlm.errors import SeqlmError
 COMMAND_MODULES = (
     "seqlm.cli.data",
     "seqlm.cli.lab",
+    "seqlm.cli.lm",
     "seqlm.cli.seq2seq",
 )
 

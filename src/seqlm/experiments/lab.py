@@ -26,6 +26,7 @@ from seqlm.progress import Progress, ProgressCallback, report
 # name -> "module:function"; the order is the order of the story and of the report
 STEPS: dict[str, str] = {
     "corpora": "seqlm.experiments.corpus_table:lab_step",
+    "compare": "seqlm.experiments.compare:lab_step",
     "seq2seq": "seqlm.experiments.seq2seq_compare:lab_step",
 }
 

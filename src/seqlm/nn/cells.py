@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqlm.nn.fused_lstm import FusedLSTM
+
 State = tuple[Tensor, ...]
 Step = Callable[[Tensor, State, Tensor, Tensor | None], State]
 
@@ -69,6 +71,13 @@ def gru_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> S
     return (n + z * (h - n),)  # = (1 - z) * n + z * h
 
 
+def lstm_sequence(gi: Tensor, state: State, w_hh: Tensor) -> tuple[Tensor, State]:
+    """All T steps of an LSTM direction as one autograd node (`seqlm.nn.fused_lstm`):
+    gi (B, T, 4H) -> (output (B, T, H), (h_T, c_T))."""
+    out, h, c = FusedLSTM.apply(gi, state[0], state[1], w_hh)
+    return out, (h, c)
+
+
 @dataclass(frozen=True)
 class CellKind:
     """What differs between cell families; chosen once, at construction."""
@@ -78,12 +87,14 @@ class CellKind:
     state_size: int  # 1 for (h,), 2 for (h, c)
     step: Step
     folds_hh_bias: bool  # b_hh can be added to the input projection once for all steps
+    # a whole-sequence path with a written-out backward, for unpadded input; None = step loop
+    sequence: Callable[[Tensor, State, Tensor], tuple[Tensor, State]] | None = None
 
 
 CELL_KINDS: dict[str, CellKind] = {
     "rnn_tanh": CellKind("rnn_tanh", 1, 1, rnn_tanh_step, True),
     "rnn_relu": CellKind("rnn_relu", 1, 1, rnn_relu_step, True),
-    "lstm": CellKind("lstm", 4, 2, lstm_step, True),
+    "lstm": CellKind("lstm", 4, 2, lstm_step, True, lstm_sequence),
     "gru": CellKind("gru", 3, 1, gru_step, False),
 }
 

@@ -62,7 +62,7 @@ class _Recurrent(nn.Module):
     def __init__(self, kind: CellKind, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
                  bidirectional: bool = False, dropout_in: float = 0.0,
-                 dropout_out: float = 0.0):
+                 dropout_out: float = 0.0, fused: bool = True):
         super().__init__()
         if num_layers < 1 or hidden_size < 1:
             raise ValueError("num_layers and hidden_size must be at least 1")
@@ -75,6 +75,7 @@ class _Recurrent(nn.Module):
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self.dropout, self.dropout_in, self.dropout_out = dropout, dropout_in, dropout_out
         self.num_directions = 2 if bidirectional else 1
+        self.fused = fused  # use the kind's whole-sequence path where it has one
         rows = kind.gates * hidden_size
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
@@ -94,7 +95,8 @@ class _Recurrent(nn.Module):
     def reset_parameters(self) -> None:
         init_uniform_(list(self.parameters()), self.hidden_size)
 
-    def _weights(self, suffix: str) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    def direction_weights(self, suffix: str
+                          ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """(W_ih, W_hh^T, input bias, per-step bias) for one layer and direction."""
         w_ih, w_hh = getattr(self, f"weight_ih{suffix}"), getattr(self, f"weight_hh{suffix}")
         if not self.bias:
@@ -119,12 +121,15 @@ class _Recurrent(nn.Module):
     def _direction(self, x: Tensor, suffix: str, reverse: bool, state: State,
                    lengths: Tensor | None, mask: Tensor | None) -> tuple[Tensor, State]:
         """Run one direction of one layer: x (B, T, E_l) -> (output (B, T, H), final state)."""
-        w_ih, w_hh_t, b_in, b_step = self._weights(suffix)
+        w_ih, w_hh_t, b_in, b_step = self.direction_weights(suffix)
         if reverse:
             x = reverse_padded(x, lengths)
         gi = F.linear(x, w_ih, b_in)  # (B, T, G*H): every step's input projection at once
         step = self.kind.step
         outputs = []
+        if mask is None and self.kind.sequence is not None and self.fused:
+            output, state = self.kind.sequence(gi, state, w_hh_t.t())
+            return (reverse_padded(output, lengths) if reverse else output), state
         if mask is None:
             for gi_t in gi.unbind(1):
                 state = step(gi_t, state, w_hh_t, b_step)

@@ -1,0 +1,245 @@
+"""`seqlm train`, `seqlm eval`, `seqlm sample` and `seqlm compare`: recurrent language models.
+
+Options default to None here and override, in order, `TrainConfig`'s defaults, a `--config`
+JSON file, or (with `--resume`) the checkpoint's config; with `--resume` an option that would
+change the checkpoint's config is an error (only the time budget and threads may change).
+"""
+
+import argparse
+import json
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+from seqlm.cli.bars import Bars
+from seqlm.cli.options import add_output_args, add_run_args, emit
+from seqlm.config import CompareConfig, SampleConfig, TrainConfig, from_dict, to_dict
+from seqlm.errors import SeqlmError
+
+# CLI dest -> (config section, field); section "" is TrainConfig itself
+OVERRIDES: dict[str, tuple[str, str]] = {
+    "corpus": ("corpus", "name"), "size": ("corpus", "size"),
+    "valid_fraction": ("corpus", "valid_fraction"), "test_fraction": ("corpus", "test_fraction"),
+    "data_dir": ("corpus", "data_dir"), "data_path": ("corpus", "path"),
+    "plural": ("corpus", "plural"),
+    "cell": ("model", "cell"), "unit": ("model", "unit"),
+    "embedding_dim": ("model", "embedding_dim"), "hidden_size": ("model", "hidden_size"),
+    "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
+    "locked_dropout": ("model", "locked_dropout"), "tie_weights": ("model", "tie_weights"),
+    "forget_bias": ("model", "forget_bias"), "min_freq": ("model", "min_freq"),
+    "max_vocab": ("model", "max_vocab"),
+    "lr": ("schedule", "lr"), "warmup_steps": ("schedule", "warmup_steps"),
+    "decay": ("schedule", "decay"), "min_lr_ratio": ("schedule", "min_lr_ratio"),
+    **{name: ("", name) for name in (
+        "seed", "batch_size", "window", "optimizer", "weight_decay", "momentum", "clip",
+        "max_steps", "max_minutes", "eval_every", "eval_batch_size", "eval_max_tokens",
+        "patience", "threads", "log_every")},
+}
+MAY_CHANGE_ON_RESUME = {"max_minutes", "threads", "data_dir", "data_path"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a recurrent language model (TBPTT)")
+    add_train_args(train)
+    train.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                       help="go on from a checkpoint.pt into a new run directory")
+    add_run_args(train)
+    add_output_args(train)
+    train.set_defaults(func=train_command)
+
+    ev = sub.add_parser("eval", help="loss, perplexity, bits per char/byte of a trained LM")
+    ev.add_argument("checkpoint", help="checkpoint file or run directory (uses best.pt)")
+    ev.add_argument("--split", default="valid", help="split of the model's corpus")
+    ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
+    ev.add_argument("--batch-size", type=int, default=16)
+    ev.add_argument("--window", type=int, default=None)
+    add_run_args(ev)
+    add_output_args(ev)
+    ev.set_defaults(func=eval_command)
+
+    sample = sub.add_parser("sample", help="generate text from a trained LM")
+    add_sample_args(sample)
+    add_output_args(sample)
+    sample.set_defaults(func=sample_command)
+
+    compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU at equal parameters and steps")
+    compare.add_argument("--quick", action="store_true", help="a budget of seconds")
+    compare.add_argument("--steps", type=int, default=None, help="training steps per model")
+    compare.add_argument("--corpus", default=None, help="default tinyshakespeare, else verbs")
+    compare.add_argument("--data-dir", default=None)
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--threads", type=int, default=CompareConfig.threads)
+    add_run_args(compare)
+    add_output_args(compare)
+    compare.set_defaults(func=compare_command)
+
+
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="a JSON TrainConfig (see configs/)")
+    data = p.add_argument_group("data")
+    data.add_argument("--corpus", help="corpus name or file:PATH (default tinyshakespeare)")
+    for name, kind in (("size", int), ("valid-fraction", float), ("test-fraction", float),
+                       ("data-dir", str), ("data-path", str)):
+        data.add_argument(f"--{name}", type=kind, default=None)
+    data.add_argument("--plural", action="store_const", const=True, default=None)
+    model = p.add_argument_group("model")
+    model.add_argument("--cell", choices=["rnn", "rnn_relu", "lstm", "gru"])
+    model.add_argument("--unit", choices=["char", "word", "byte"])
+    for name, kind in (("embedding-dim", int), ("hidden-size", int), ("num-layers", int),
+                       ("dropout", float), ("forget-bias", float), ("min-freq", int),
+                       ("max-vocab", int)):
+        model.add_argument(f"--{name}", type=kind, default=None)
+    for flag in ("locked-dropout", "tie-weights"):
+        model.add_argument(f"--{flag}", action="store_const", const=True, default=None)
+    opt = p.add_argument_group("optimisation and budgets")
+    opt.add_argument("--optimizer", choices=["adamw", "sgd"])
+    opt.add_argument("--decay", choices=["cosine", "plateau", "constant"])
+    for name, kind in (("seed", int), ("batch-size", int), ("window", int), ("lr", float),
+                       ("weight-decay", float), ("momentum", float), ("warmup-steps", int),
+                       ("min-lr-ratio", float), ("clip", float), ("max-steps", int),
+                       ("max-minutes", float), ("eval-every", int), ("eval-batch-size", int),
+                       ("eval-max-tokens", int), ("patience", int), ("threads", int),
+                       ("log-every", int)):
+        opt.add_argument(f"--{name}", type=kind, default=None)
+
+
+def apply_overrides(base: TrainConfig, args: argparse.Namespace) -> TrainConfig:
+    """`base` with every option given on the command line replaced."""
+    sections: dict[str, dict] = {"": {}, "corpus": {}, "model": {}, "schedule": {}}
+    for dest, (section, name) in OVERRIDES.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            sections[section][name] = value
+    if args.seed is not None:
+        sections["corpus"].setdefault("seed", args.seed)
+    return replace(base, **sections[""], **{s: replace(getattr(base, s), **sections[s])
+                                            for s in ("corpus", "model", "schedule")})
+
+
+def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -> None:
+    for dest, (section, name) in OVERRIDES.items():
+        value = getattr(args, dest, None)
+        if value is None or dest in MAY_CHANGE_ON_RESUME:
+            continue
+        owner = getattr(ckpt_config, section) if section else ckpt_config
+        if getattr(owner, name) != value:
+            raise SeqlmError(
+                f"--{dest.replace('_', '-')} {value} does not match the checkpoint's "
+                f"{getattr(owner, name)}: drop the option to resume, or start a new run")
+
+
+def load_config_file(path: str) -> TrainConfig:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SeqlmError(f"config file {path} does not exist") from None
+    except json.JSONDecodeError as e:
+        raise SeqlmError(f"config file {path} is not valid JSON: {e}") from None
+    data.pop("_comment", None)
+    return from_dict(TrainConfig, data)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from seqlm.checkpoint import load_checkpoint
+    from seqlm.experiments.lm_runs import run_train
+
+    if args.resume:
+        ckpt = load_checkpoint(args.resume, "lm", required=("config",))
+        base = from_dict(TrainConfig, ckpt["config"])
+        check_resume_overrides(base, args)
+    else:
+        base = load_config_file(args.config) if args.config else TrainConfig()
+    config = apply_overrides(base, args)
+    stop = {"asked": False}
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
+    bars = Bars(enabled=not (args.json or args.quiet))
+    try:
+        run = run_train(config, out=args.out, overwrite=args.overwrite, resume=args.resume,
+                        progress=bars, should_stop=lambda: stop["asked"])
+    finally:
+        bars.close()
+        signal.signal(signal.SIGINT, previous)
+    m = run.metrics
+    valid = m.get("final_valid") or {}
+    text = (f"{m['status']} after {m['steps']} steps ({m['tokens_per_second']:.0f} tokens/s, "
+            f"{m['parameters']:,} parameters)\n"
+            f"valid loss {valid.get('loss_nats', float('nan')):.4f} nats, perplexity "
+            f"{valid.get('perplexity', float('nan')):.3f}, "
+            f"{valid.get('bits_per_char', float('nan')):.4f} bits/char\nrun directory {run.path}")
+    emit(args, {"run": str(run.path), "config": to_dict(config), **m}, text)
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    from seqlm.experiments.lm_runs import run_eval
+
+    run, m = run_eval(args.checkpoint, args.split, args.text_file, args.batch_size, args.window,
+                      out=args.out, overwrite=args.overwrite)
+    text = (f"{m['source']}: loss {m['loss_nats']:.4f} nats/token, perplexity "
+            f"{m['perplexity']:.3f}, {m['bits_per_char']:.4f} bits/char, "
+            f"{m['bits_per_byte']:.4f} bits/byte over {m['tokens']:,} tokens")
+    emit(args, {"run": str(run.path), **m}, text)
+    return 0
+
+
+def add_sample_args(p: argparse.ArgumentParser) -> None:
+    d = SampleConfig()
+    p.add_argument("checkpoint", help="checkpoint file or run directory (uses best.pt)")
+    p.add_argument("--prime", default=d.prime, help="text to continue")
+    p.add_argument("--prime-file", default=None, help="read the prime from this file")
+    p.add_argument("--length", type=int, default=d.length, help="tokens to generate")
+    p.add_argument("--temperature", type=float, nargs="+", default=list(d.temperatures),
+                   help="one or more temperatures; 0 = greedy")
+    p.add_argument("--top-k", type=int, default=d.top_k)
+    p.add_argument("--top-p", type=float, default=d.top_p)
+    p.add_argument("--repetition-penalty", type=float, default=d.repetition_penalty)
+    p.add_argument("--beam-width", type=int, default=d.beam_width, help="beam search")
+    p.add_argument("--length-alpha", type=float, default=d.length_alpha)
+    p.add_argument("--num-samples", type=int, default=d.num_samples)
+    p.add_argument("--seed", type=int, default=d.seed)
+
+
+def sample_command(args: argparse.Namespace) -> int:
+    from seqlm.decoding.lm_text import decode_samples
+    from seqlm.training.lm import load_lm
+
+    prime = args.prime
+    if args.prime_file:
+        try:
+            prime = Path(args.prime_file).read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError) as e:
+            raise SeqlmError(f"cannot read prime file {args.prime_file}: {e}") from None
+    config = SampleConfig(checkpoint=args.checkpoint, prime=prime, length=args.length,
+                          temperatures=tuple(args.temperature), top_k=args.top_k,
+                          top_p=args.top_p, repetition_penalty=args.repetition_penalty,
+                          beam_width=args.beam_width, length_alpha=args.length_alpha,
+                          num_samples=args.num_samples, seed=args.seed)
+    loaded = load_lm(args.checkpoint)
+    samples = decode_samples(loaded.model, loaded.vocab, loaded.config.model.unit, config)
+    blocks = []
+    for s in samples:
+        head = f"beam rank {s['rank']}" if s["method"] == "beam" else \
+            f"temperature {s['temperature']}, sample {s['sample']}"
+        blocks.append(f"--- {head} ---\n{prime}{s['text']}")
+    emit(args, {"config": to_dict(config), "samples": samples}, "\n".join(blocks))
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from seqlm.config import quick_compare
+    from seqlm.experiments.compare import run_compare
+
+    config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
+                           threads=args.threads)
+    if args.quick:
+        config = quick_compare(config)
+    if args.steps is not None:
+        config = replace(config, steps=args.steps)
+    bars = Bars(enabled=not (args.json or args.quiet))
+    try:
+        run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars)
+    finally:
+        bars.close()
+    emit(args, {"run": str(run.path), **section.metrics},
+         f"{section.markdown}\n\nrun directory {run.path}")
+    return 0

@@ -1,0 +1,74 @@
+"""Text in, text out: priming a language model with a string and decoding its continuations.
+
+`encode_prime` refuses tokens the model has never seen (a sample conditioned on <unk> would
+quietly mean something else) and names them. An empty prime starts after a line break (the
+most frequent token if the vocabulary has no line break). `decode_samples` runs every
+temperature of a `SampleConfig` (or beam search) and returns the texts with their settings.
+Leaves out: streaming output token by token.
+"""
+
+from seqlm.config import SampleConfig
+from seqlm.data.tokenizers import EOS, get_tokenizer
+from seqlm.data.vocab import EOS_ID, SPECIALS, Vocab
+from seqlm.decoding.beam import beam_search
+from seqlm.decoding.sampling import NEVER, SamplingRule, generate
+from seqlm.errors import SeqlmError
+
+
+def encode_prime(prime: str, vocab: Vocab, unit: str) -> list[int]:
+    """Token ids of `prime`; unknown tokens are an error that lists them."""
+    tokenizer = get_tokenizer(unit)
+    if not prime:
+        start = "\n" if unit != "word" else EOS
+        if start in vocab:
+            return [vocab.stoi[start]]
+        return [len(SPECIALS)]  # the most frequent ordinary token
+    tokens = tokenizer.tokenize(prime)
+    if unit == "word" and not prime.endswith("\n"):
+        tokens = tokens[:-1]  # the tokenizer closes the last line; an open prime goes on
+    unknown = vocab.oov(tokens)
+    if unknown:
+        shown = ", ".join(repr(t) for t in unknown[:10])
+        raise SeqlmError(f"the prime holds {len(unknown)} {unit} token(s) outside the model's "
+                         f"vocabulary: {shown}; remove them or train on text that has them")
+    return [vocab.stoi[t] for t in tokens]
+
+
+def check_sample_config(config: SampleConfig) -> None:
+    if config.length < 1 or config.num_samples < 1:
+        raise SeqlmError("--length and --num-samples must be at least 1")
+    if any(t < 0 for t in config.temperatures):
+        raise SeqlmError("temperatures must be >= 0 (0 is greedy)")
+    if config.top_k is not None and config.top_k < 1:
+        raise SeqlmError(f"--top-k must be at least 1, got {config.top_k}")
+    if config.top_p is not None and not 0.0 < config.top_p <= 1.0:
+        raise SeqlmError(f"--top-p must be in (0, 1], got {config.top_p}")
+    if config.repetition_penalty <= 0:
+        raise SeqlmError("--repetition-penalty must be positive (1 = none)")
+    if config.beam_width is not None and config.beam_width < 1:
+        raise SeqlmError(f"--beam-width must be at least 1, got {config.beam_width}")
+
+
+def decode_samples(model, vocab: Vocab, unit: str, config: SampleConfig) -> list[dict]:
+    """One entry per (temperature, sample), or per beam hypothesis with `beam_width`."""
+    check_sample_config(config)
+    prime_ids = encode_prime(config.prime, vocab, unit)
+    detok = get_tokenizer(unit).detokenize
+    # </s> ends a line in word models; char and byte models never saw it
+    banned = NEVER if unit == "word" else (*NEVER, EOS_ID)
+    if config.beam_width is not None:
+        hyps = beam_search(model, prime_ids, config.length, config.beam_width,
+                           config.length_alpha, eos_id=EOS_ID if unit == "word" else None,
+                           banned=banned)
+        return [{"method": "beam", "rank": i, "logprob_nats": h.logprob_nats, "score": h.score,
+                 "text": detok(vocab.decode(h.ids))} for i, h in enumerate(hyps)]
+    out = []
+    for temperature in config.temperatures:
+        rule = SamplingRule(temperature, config.top_k, config.top_p, config.repetition_penalty,
+                            banned)
+        for i in range(config.num_samples):
+            ids = generate(model, prime_ids, config.length, rule, seed=config.seed + i)
+            out.append({"method": "greedy" if temperature == 0 else "sample",
+                        "temperature": temperature, "sample": i,
+                        "text": detok(vocab.decode(ids))})
+    return out

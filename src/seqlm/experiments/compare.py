@@ -1,0 +1,187 @@
+"""The comparison: vanilla RNN vs LSTM vs GRU on characters, at equal parameters and steps.
+
+Every model sees the same corpus (Tiny Shakespeare; the `verbs` corpus at character level
+where Tiny Shakespeare cannot be had), the same vocabulary, the same windows in the same order,
+the same seed, optimizer, schedule and step budget. The LSTM's hidden size sets the parameter
+budget; the RNN and GRU get the hidden size whose total parameter count comes closest. Out:
+a table of validation loss, perplexity and bits per character (the validation split scored
+statefully), loss curves on one plot, gradient norms (global and per layer) during training,
+||dL_t/dh_{t-k}|| against k on trained weights, and samples at several temperatures.
+The claim under test: gated cells beat the vanilla RNN at the same budget. The numbers are
+whatever the run measures. Leaves out: hyper-parameter tuning per cell, several seeds.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from seqlm.atomic import atomic_write_text
+from seqlm.config import (
+    CompareConfig,
+    CorpusConfig,
+    LMConfig,
+    SampleConfig,
+    ScheduleConfig,
+    TrainConfig,
+    quick_compare,
+)
+from seqlm.data.corpora import Corpus, load_corpus
+from seqlm.decoding.lm_text import decode_samples
+from seqlm.errors import SeqlmError
+from seqlm.experiments.lab import LabContext, LabSection
+from seqlm.experiments.lm_plots import grad_norms, gradient_decay, loss_curves
+from seqlm.experiments.run import Run
+from seqlm.nn.gradient_flow import hidden_gradient_norms
+from seqlm.nn.lm import RecurrentLM, count_parameters
+from seqlm.progress import ProgressCallback
+from seqlm.training.evaluate import evaluate_stream
+from seqlm.training.lm import LMTrainer
+from seqlm.training.lm_data import build_vocab, encode_splits
+
+
+def model_config(config: CompareConfig, cell: str, hidden: int) -> LMConfig:
+    return LMConfig(cell=cell, unit="char", embedding_dim=config.embedding_dim,
+                    hidden_size=hidden, num_layers=config.num_layers, dropout=config.dropout)
+
+
+def matched_hidden(config: CompareConfig, cell: str, vocab_size: int) -> int:
+    """The hidden size whose parameter count is closest to the LSTM's at `lstm_hidden`."""
+    def params(c: str, h: int) -> int:
+        return count_parameters(RecurrentLM(vocab_size, model_config(config, c, h)))
+
+    target = params("lstm", config.lstm_hidden)
+    lo, hi = 4, 8 * config.lstm_hidden
+    while hi - lo > 1:  # the count grows with h: bisect
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if params(cell, mid) < target else (lo, mid)
+    return min((lo, hi), key=lambda h: abs(params(cell, h) - target))
+
+
+def pick_corpus(config: CompareConfig) -> tuple[Corpus, CorpusConfig, str]:
+    """Tiny Shakespeare unless another corpus is named; verbs if it is not to be had."""
+    name = config.corpus or "tinyshakespeare"
+    cfg = CorpusConfig(name=name, seed=config.seed, data_dir=config.data_dir)
+    try:
+        return load_corpus(cfg), cfg, ""
+    except SeqlmError as e:
+        if config.corpus is not None:
+            raise
+        cfg = CorpusConfig(name="verbs", seed=config.seed)
+        return load_corpus(cfg), cfg, f"Tiny Shakespeare is not available ({e}); used verbs."
+
+
+def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusConfig,
+              vocab, streams, out_dir: Path, progress: ProgressCallback | None) -> dict:
+    tc = TrainConfig(corpus=corpus_cfg, model=model_config(config, cell, hidden),
+                     schedule=ScheduleConfig(lr=config.lr, warmup_steps=config.warmup_steps),
+                     seed=config.seed, batch_size=config.batch_size, window=config.window,
+                     max_steps=config.steps, eval_every=config.eval_every,
+                     eval_max_tokens=config.eval_max_tokens, threads=config.threads,
+                     log_every=max(1, config.steps // 50))
+    trainer = LMTrainer(tc, vocab, streams["train"], streams["valid"], out_dir / cell)
+    wrapped = None if progress is None else (lambda e: progress(replace(e, task=f"train {cell}")))
+    result = trainer.run(wrapped)
+    model = result.model
+    final = evaluate_stream(model, streams["valid"], 16, config.window,
+                            config.final_eval_max_tokens)
+    valid_ids = torch.from_numpy(streams["valid"].ids[: 8 * (config.decay_window + 1)].copy())
+    decay = hidden_gradient_norms(model, valid_ids.view(8, config.decay_window + 1))
+    samples = decode_samples(model, vocab, "char", SampleConfig(
+        length=config.sample_length, temperatures=config.temperatures, seed=config.seed))
+    return {"cell": cell, "hidden": hidden, "parameters": result.parameters,
+            "tokens_per_second": result.tokens_per_second, "valid": final,
+            "history": result.history, "evals": result.evals, "decay": decay,
+            "samples": samples}
+
+
+def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None = None
+            ) -> LabSection:
+    """Train every cell of `config` into `run`, draw the plots, return the report section."""
+    corpus, corpus_cfg, note = pick_corpus(config)
+    lm = LMConfig(unit="char")
+    vocab = build_vocab(corpus.text("train"), lm)
+    streams = encode_splits(corpus.splits, "char", vocab)
+    results = []
+    for cell in config.cells:
+        hidden = config.lstm_hidden if cell == "lstm" else matched_hidden(config, cell,
+                                                                          len(vocab))
+        with run.timer(f"compare/{cell}"):
+            results.append(train_one(config, cell, hidden, corpus_cfg, vocab, streams,
+                                     run.path / "compare", progress))
+    run.data[f"compare:{corpus.name}"] = corpus.identity()
+    title = f"{corpus.name}, {config.steps} steps of {config.batch_size}x{config.window} chars"
+    loss_curves({r["cell"]: r["history"] for r in results},
+                {r["cell"]: r["evals"] for r in results},
+                run.artifact("compare_loss", "compare/loss_curves.png"), title)
+    grad_norms({r["cell"]: r["history"] for r in results},
+               run.artifact("compare_grad_norms", "compare/grad_norms.png"), title)
+    gradient_decay({r["cell"]: r["decay"] for r in results},
+                   run.artifact("compare_decay", "compare/gradient_decay.png"), title)
+    return LabSection("RNN vs LSTM vs GRU", render(config, corpus.name, results, note),
+                      metrics=summary(config, corpus.name, results))
+
+
+def summary(config: CompareConfig, corpus: str, results: list[dict]) -> dict:
+    return {"corpus": corpus, "steps": config.steps, "batch_size": config.batch_size,
+            "window": config.window, "models": {r["cell"]: {
+                "hidden": r["hidden"], "parameters": r["parameters"],
+                "tokens_per_second": round(r["tokens_per_second"], 1), **r["valid"],
+                "grad_at_k": {str(k): r["decay"][k] for k in (0, 10, 25, 50)
+                              if k < len(r["decay"])},
+                "samples": {str(s["temperature"]): s["text"] for s in r["samples"]}}
+                for r in results}}
+
+
+def render(config: CompareConfig, corpus: str, results: list[dict], note: str) -> str:
+    by_cell = {r["cell"]: r["valid"]["loss_nats"] for r in results}
+    lines = [
+        f"Budget: {config.steps} steps x {config.batch_size} rows x {config.window} characters "
+        f"of {corpus}, {config.num_layers} layers, embedding {config.embedding_dim}, "
+        f"Adam lr {config.lr} (warm-up, cosine), seed {config.seed}; "
+        "validation split scored statefully."
+        + (f" {note}" if note else ""), "",
+        "| cell | hidden | parameters | valid nats/char | perplexity | bits/char | tokens/s |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {r['cell']} | {r['hidden']} | {r['parameters']:,} | "
+          f"{r['valid']['loss_nats']:.4f} | {r['valid']['perplexity']:.3f} | "
+          f"{r['valid']['bits_per_char']:.4f} | {r['tokens_per_second']:,.0f} |"
+          for r in results], ""]
+    if "rnn" in by_cell:
+        for gated in ("lstm", "gru"):
+            if gated in by_cell:
+                gap = by_cell["rnn"] - by_cell[gated]
+                lines.append(f"- {gated} vs rnn: {gap:+.4f} nats/char "
+                             f"({'better' if gap > 0 else 'not better'} at this budget)")
+    lines += ["", "![loss curves](compare/loss_curves.png) "
+              "![gradient norms](compare/grad_norms.png) "
+              "![dL/dh](compare/gradient_decay.png)", ""]
+    for r in results:
+        d = r["decay"]
+        lines.append(f"- {r['cell']}: ||dL/dh_(t-k)|| at k=0 {d[0]:.3g}, k={len(d) - 1} "
+                     f"{d[-1]:.3g} (ratio {d[-1] / d[0] if d[0] else float('nan'):.2g})")
+    lines.append("")
+    for r in results:
+        for s in r["samples"]:
+            text = s["text"].replace("```", "'''")
+            lines += [f"**{r['cell']}, temperature {s['temperature']}**", "", "```", text,
+                      "```", ""]
+    return "\n".join(lines)
+
+
+def lab_step(ctx: LabContext) -> LabSection:
+    config = CompareConfig(seed=ctx.config.seed, data_dir=ctx.config.data_dir)
+    if ctx.config.quick:
+        config = quick_compare(config)
+    return compare(config, ctx.run, ctx.progress)
+
+
+def run_compare(config: CompareConfig, out=None, overwrite: bool = False, argv=None,
+                progress: ProgressCallback | None = None) -> tuple[Run, LabSection]:
+    run = Run("compare", config, out=out, overwrite=overwrite, argv=argv)
+    with run:
+        section = compare(config, run, progress)
+        run.metrics.update(section.metrics)
+        atomic_write_text(run.artifact("report", "report.md"),
+                          f"# {section.title}\n\n{section.markdown}\n")
+    return run, section

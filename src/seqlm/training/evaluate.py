@@ -1,0 +1,65 @@
+"""Scoring a language model on a token stream, statefully: loss, perplexity, bits per char and
+per byte.
+
+The stream is cut into B contiguous rows and read in windows of T with the state carried
+across windows (the TBPTT layout of `seqlm.data.batching`), so every scored token sees all of
+its row's history, as in training. Every token of a row but its first is scored once; bits per
+character and per byte divide the summed NLL by the characters and bytes those scored tokens
+cover (`TokenStream.chars` / `.bytes`). Leaves out: dynamic evaluation, caches.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlm.data.batching import LMBatches
+from seqlm.errors import SeqlmError
+from seqlm.metrics import bits_per_byte, bits_per_char, perplexity
+from seqlm.nn.lm import detach_state
+from seqlm.training.lm_data import TokenStream
+
+
+def eval_layout(n_tokens: int, batch_size: int, window: int) -> tuple[int, int]:
+    """A batch size and window that fit `n_tokens` (short texts get fewer, shorter rows)."""
+    if n_tokens < 2:
+        raise SeqlmError(f"cannot score a text of {n_tokens} token(s): give at least two")
+    batch = max(1, min(batch_size, n_tokens // (window + 1)))
+    return batch, max(1, min(window, n_tokens // batch - 1))
+
+
+@torch.no_grad()
+def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int = 16,
+                    window: int = 100, max_tokens: int | None = None) -> dict[str, float]:
+    """Score `stream` (or its first `max_tokens` tokens); the model is left as it was found."""
+    n = len(stream) if max_tokens is None else min(len(stream), max_tokens)
+    batch, window = eval_layout(n, batch_size, window)
+    ids, chars, nbytes = (LMBatches(a[:n], batch, window) for a in
+                          (stream.ids, stream.chars, stream.bytes))
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total_nats, n_scored, n_chars, n_bytes = 0.0, 0, 0, 0
+    state = None
+    try:
+        for i in range(len(ids)):
+            x, y = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in ids.window(i))
+            logits, _, state = model(x, None, state)
+            state = detach_state(state)
+            total_nats += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
+                                          reduction="sum").item()
+            n_scored += y.numel()
+            n_chars += int(chars.window(i)[1].sum())
+            n_bytes += int(nbytes.window(i)[1].sum())
+    finally:
+        model.train(was_training)
+    loss = total_nats / n_scored
+    return {
+        "loss_nats": loss,
+        "perplexity": perplexity(loss) if loss < 700 else math.inf,  # exp overflows beyond
+        "bits_per_char": bits_per_char(total_nats, n_chars) if n_chars else float("nan"),
+        "bits_per_byte": bits_per_byte(total_nats, n_bytes) if n_bytes else float("nan"),
+        "tokens": n_scored,
+    }

@@ -1,0 +1,62 @@
+"""`seqlm train / eval / sample` end to end on a small verbs corpus, and their bad inputs."""
+
+import json
+
+import pytest
+
+from conftest import run_cli, run_cli_json
+
+SMALL = ["--corpus", "verbs", "--size", "400", "--unit", "char", "--hidden-size", "24",
+         "--embedding-dim", "16", "--batch-size", "4", "--window", "16", "--max-steps", "6",
+         "--eval-every", "3", "--eval-max-tokens", "500", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = run_cli_json("train", *SMALL, "--out", str(out))
+    return out, result
+
+
+def test_train_writes_a_run(trained):
+    out, result = trained
+    assert result["steps"] == 6 and result["status"] == "finished"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["config"]["model"]["hidden_size"] == 24
+    assert {"checkpoint", "best", "loss_curve"} <= set(manifest["artifacts"])
+
+
+def test_eval_and_sample(trained, tmp_path):
+    out, _ = trained
+    m = run_cli_json("eval", str(out), "--out", str(tmp_path / "e"))
+    assert m["bits_per_char"] > 0 and m["tokens"] > 0
+    s = run_cli_json("sample", str(out), "--prime", "he ", "--length", "20",
+                     "--temperature", "0.5", "0.8", "1.2")
+    assert [x["temperature"] for x in s["samples"]] == [0.5, 0.8, 1.2]
+
+
+def test_bad_inputs_give_one_line_errors(trained, tmp_path):
+    out, _ = trained
+    r = run_cli("sample", str(out), "--prime", "héllo ∑")
+    assert r.returncode == 2 and "outside the model's vocabulary" in r.stderr
+    assert "Traceback" not in r.stderr
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes((out / "checkpoint.pt").read_bytes()[:1000])
+    r = run_cli("sample", str(bad))
+    assert r.returncode == 2 and "cannot be read" in r.stderr
+    r = run_cli("train", "--resume", str(out / "checkpoint.pt"), "--hidden-size", "64",
+                "--out", str(tmp_path / "r"))
+    assert r.returncode == 2 and "--hidden-size 64 does not match the checkpoint's 24" in r.stderr
+    assert not (tmp_path / "r").exists()
+    r = run_cli("train", *SMALL, "--out", str(out))
+    assert r.returncode == 2 and "exists and is not empty" in r.stderr
+    assert (out / "checkpoint.pt").is_file()  # nothing lost
+
+
+def test_resume_from_the_cli(trained, tmp_path):
+    out, _ = trained
+    r = run_cli_json("train", "--resume", str(out / "checkpoint.pt"), "--max-minutes", "5",
+                     "--out", str(tmp_path / "more"))
+    assert r["steps"] == 6  # already at max_steps: evaluates and stops
+    manifest = json.loads((tmp_path / "more" / "manifest.json").read_text())
+    assert manifest["resumed_from"].endswith("checkpoint.pt")

@@ -9,6 +9,10 @@ ifneq ($(wildcard $(SHARED_DATA)/tinyshakespeare.txt),)
 export SEQLM_DATA_DIR ?= $(SHARED_DATA)
 endif
 
+# NumPy's small per-step matrix products run faster on one BLAS thread than on two that
+# compete with the rest of the work (the CLI makes the same choice; override by exporting it)
+export OPENBLAS_NUM_THREADS ?= 1
+
 .PHONY: setup lab lab-quick test lint bench
 
 $(VENV)/.installed: pyproject.toml

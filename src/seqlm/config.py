@@ -83,6 +83,108 @@ __all__ = ["CorpusConfig", "LabConfig", "to_dict", "from_dict", "field"]
 
 
 @dataclass(frozen=True)
+class NgramConfig:
+    """`seqlm ngram`: the n-gram model (order, smoothing, unit), its data, and how to sample."""
+
+    order: int = 3  # 1 to 8
+    smoothing: str = "mkn"  # mle, addk, kn, mkn (modified Kneser-Ney, = KenLM), stupid
+    unit: str = "word"  # word, char or byte
+    k: float = 1.0  # addk: the count added to every n-gram (1 = Laplace)
+    alpha: float = 0.4  # stupid backoff: the factor per backed-off order (Brants et al. 2007)
+    discount_fallback: bool = True  # kn/mkn: unusable discounts -> fallback_discounts + warning
+    fallback_discounts: tuple[float, float, float] = (0.5, 1.0, 1.5)  # KenLM's values
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    seed: int = 0  # sampling
+    temperature: float = 1.0  # sampling: p ** (1 / temperature), renormalised
+    samples: int = 5  # sampling: how many sentences
+    max_tokens: int = 100  # sampling: tokens per sentence at most (then cut, without </s>)
+    top_k: int = 10  # predict: how many next tokens to list
+
+
+@dataclass(frozen=True)
+class ReferenceModelConfig:
+    """A NumPy reference language model (`seqlm.reference.lm`): embedding, L cells, softmax.
+
+    `vocab_size` comes from the data (0 = not yet known). Weights are initialised as torch
+    does (uniform in +-1/sqrt(H), embedding N(0, 1)); the LSTM forget-gate bias starts at
+    `forget_bias` (Jozefowicz et al. 2015) so early gradients are not cut by a closed gate.
+    """
+
+    cell: str = "lstm"  # rnn, gru or lstm
+    vocab_size: int = 0
+    embed_size: int = 32
+    hidden_size: int = 64
+    num_layers: int = 1
+    forget_bias: float = 1.0
+    dtype: str = "float64"  # float32 trains about twice as fast; gradchecks need float64
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ReferenceTrainConfig:
+    """Truncated BPTT for the NumPy reference: B streams, windows of T, state carried across
+    windows and cut (never backpropagated into) at each window's start."""
+
+    batch_size: int = 16
+    window: int = 25
+    optimizer: str = "adam"  # sgd, adagrad (min-char-rnn) or adam
+    lr: float = 3e-3
+    clip_norm: float | None = 5.0  # global-norm clipping threshold; None = off
+    clip_value: float | None = None  # elementwise clipping to [-v, v] (min-char-rnn uses 5)
+    steps: int | None = None  # stop after this many updates ...
+    seconds: float | None = None  # ... or after this much wall-clock time (whichever first)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ByHandConfig:
+    """`seqlm by-hand`: train a small NumPy LM on `verbs` for a few seconds (or load one), then
+    walk a prompt token by token, showing hidden state, gates and top next tokens."""
+
+    prompt: str = "i work , you work , he"
+    sentences: str = "chains"  # train on the conjugation chains only, or "all" sentences
+    load: str | None = None  # a model.npz from an earlier by-hand run: no training
+    top_k: int = 5
+    sample_tokens: int = 0  # > 0: also draw this many tokens after the prompt
+    temperature: float = 1.0  # of that sample
+    digits: int = 2  # rounding of the printed state vectors
+    show_units: int = 6  # how many hidden units are printed per vector
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ReferenceModelConfig = field(default_factory=lambda: ReferenceModelConfig(
+        cell="gru", embed_size=32, hidden_size=64, dtype="float32"))
+    train: ReferenceTrainConfig = field(default_factory=lambda: ReferenceTrainConfig(
+        batch_size=16, window=20, lr=2e-2, seconds=6.0))
+    out: str | None = None  # run directory; None = runs/by-hand-<time>
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class VanishingConfig:
+    """`seqlm vanishing`: analytic Jacobian products, measured gradient norms over long
+    agreement sentences, and the serial cost of recurrence."""
+
+    radii: tuple[float, ...] = (0.5, 0.9, 1.0, 1.1, 1.5)
+    max_k: int = 100
+    analytic_hidden: int = 64
+    drive_std: float = 0.5  # input noise that moves the driven trajectory off the fixed point
+    clip_norm: float = 1.0  # threshold shown on the exploding case
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    distance: int = 50  # tokens between subject and verb
+    examples: int = 24
+    hidden_size: int = 32
+    embed_size: int = 16
+    train_steps: int = 150
+    lr: float = 1e-2
+    timing_lengths: tuple[int, ...] = (25, 50, 100, 200, 400)
+    timing_repeats: int = 5
+    timing_batch: int = 32
+    timing_hidden: int = 128
+    seed: int = 0
+    out: str | None = None
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
 class LMConfig:
     """A recurrent language model: embedding -> recurrent layers -> dropout -> projection."""
 

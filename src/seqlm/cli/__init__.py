@@ -7,6 +7,7 @@ heavy libraries (torch) inside their handlers, so `seqlm ngram ...` never loads 
 
 import argparse
 import importlib
+import os
 import sys
 
 from seqlm import __version__
@@ -15,6 +16,9 @@ from seqlm.errors import SeqlmError
 COMMAND_MODULES = (
     "seqlm.cli.data",
     "seqlm.cli.lab",
+    "seqlm.cli.ngram",
+    "seqlm.cli.byhand",
+    "seqlm.cli.vanishing",
     "seqlm.cli.lm",
     "seqlm.cli.seq2seq",
 )
@@ -32,7 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def single_threaded_blas() -> None:
+    """One OpenBLAS thread unless the user chose otherwise. The NumPy reference multiplies
+    small matrices (B x H by H x G*H) once per time step; with a busy second core, OpenBLAS's
+    worker threads spin and the same training runs ~10x slower. Works only before NumPy is
+    first imported, so `main` calls it before any command module loads; torch's threads (which
+    follow OMP_NUM_THREADS) are left alone."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+
 def main(argv: list[str] | None = None) -> int:
+    single_threaded_blas()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -3,21 +3,21 @@ one per task, on stderr. Silent when `enabled` is False (`--json`, `--quiet`).""
 
 import sys
 
-from tqdm import tqdm
-
 from seqlm.progress import Progress
 
 
 class Bars:
     def __init__(self, enabled: bool = True):
         self.enabled = enabled and sys.stderr is not None
-        self.bars: dict[str, tqdm] = {}
+        self.bars: dict = {}  # task -> tqdm bar
 
     def __call__(self, event: Progress) -> None:
         if not self.enabled:
             return
         bar = self.bars.get(event.task)
         if bar is None:
+            from tqdm import tqdm  # imported on first use: keeps `seqlm ngram` start-up lean
+
             bar = tqdm(total=event.total, desc=event.task, unit=event.unit, leave=False,
                        unit_scale=event.unit == "B", dynamic_ncols=True, file=sys.stderr)
             self.bars[event.task] = bar

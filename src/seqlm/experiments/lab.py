@@ -26,6 +26,9 @@ from seqlm.progress import Progress, ProgressCallback, report
 # name -> "module:function"; the order is the order of the story and of the report
 STEPS: dict[str, str] = {
     "corpora": "seqlm.experiments.corpus_table:lab_step",
+    "ngram": "seqlm.experiments.ngram_baseline:lab_step",
+    "by-hand": "seqlm.experiments.byhand:lab_step",
+    "vanishing": "seqlm.experiments.vanishing:lab_step",
     "compare": "seqlm.experiments.compare:lab_step",
     "seq2seq": "seqlm.experiments.seq2seq_compare:lab_step",
 }

@@ -1,0 +1,220 @@
+"""An n-gram language model and every way to ask it something, with KenLM's conventions.
+
+`NgramModel` holds per-order tables (`seqlm.ngram.trie` keys, log-probabilities in nats, and a
+backoff or floor per context) and combines them through one of the forms in
+`seqlm.ngram.forms`, chosen once at construction. The questions, as in KenLM's Python module
+plus what KenLM cannot answer cheaply:
+
+- `logprob(word, context)`: log p(word | context) in nats; put `<s>` first in the context to
+  condition on a sentence start.
+- `score(sentence)` (nats) and `score_log10(sentence)`: a line with `<s>` before and `</s>`
+  after; `token_scores(sentence)` gives the parts, which add up to the score.
+- `perplexity(text)`: every word and one `</s>` per line scored and counted, `<s>` never; an OOV
+  is scored as `<unk>` and the context after it starts empty; reported including and excluding
+  OOVs exactly as KenLM's `query` does.
+- `distribution(context)` and `top_k(context, k)`: the whole next-token distribution.
+
+Scoring is vectorised over every position of a text: one `np.searchsorted` per order finds the
+longest held n-gram ending at each position. Leaves out: KenLM's right-state minimisation
+(not needed for exact scores) and incremental state-by-state scoring.
+"""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seqlm.metrics import nats_to_log10, perplexity
+from seqlm.ngram import trie
+from seqlm.ngram.forms import FORMS
+from seqlm.ngram.stream import (
+    BOS_ID,
+    NgramVocab,
+    encode,
+    encode_tokens,
+    split_line,
+)
+
+
+@dataclass(frozen=True)
+class TokenScore:
+    """One predicted token: its log-probability, the n-gram order matched, OOV or not."""
+
+    token: str
+    nats: float
+    order: int
+    oov: bool
+
+
+@dataclass(frozen=True)
+class PerplexityReport:
+    """KenLM `query`'s summary of a text: totals including OOVs, and the OOVs' share."""
+
+    tokens: int  # scored tokens: words (OOVs included) plus one </s> per line
+    oovs: int
+    sentences: int
+    nll_nats: float  # total negative log-likelihood, OOVs included
+    oov_nll_nats: float  # the OOVs' part of it
+
+    @property
+    def perplexity(self) -> float:
+        return perplexity(self.nll_nats / self.tokens)
+
+    @property
+    def perplexity_excluding_oov(self) -> float:
+        n = self.tokens - self.oovs
+        return perplexity((self.nll_nats - self.oov_nll_nats) / n) if n else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "perplexity": self.perplexity,
+                "perplexity_excluding_oov": self.perplexity_excluding_oov,
+                "log10_prob": -nats_to_log10(self.nll_nats)}
+
+
+@dataclass
+class NgramModel:
+    """Tables per order (lists indexed by order - 1) and how to combine them.
+
+    keys[k-1]: (M_k,) sorted int64 n-gram keys;  logp[k-1]: (M_k,) log-probabilities, nats
+    backoff[k-1] (k < N): (M_k,) nats per context (backoff form; 0 where not a context)
+    floor[k-1] (k < N): (M_k,) nats per context (floor form; NaN where not a context)
+    """
+
+    vocab: NgramVocab
+    unit: str
+    order: int
+    smoothing: str
+    form: str
+    keys: list[np.ndarray]
+    logp: list[np.ndarray]
+    backoff: list[np.ndarray] = field(default_factory=list)
+    floor: list[np.ndarray] = field(default_factory=list)
+    log_alpha: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)  # discounts, fallbacks, settings
+
+    def __post_init__(self) -> None:
+        self.combine = FORMS[self.form]  # the one branch on the smoothing family
+
+    @property
+    def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
+        return len(self.vocab)
+
+    def sizes(self) -> list[int]:
+        return [len(k) for k in self.keys]
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def lookup(self, ids: np.ndarray, oov: np.ndarray) -> list[np.ndarray]:
+        """found[k-1][i]: id of the order-k n-gram ending at position i, -1 if not held.
+
+        An OOV breaks every n-gram through it; so does `<s>` inside one (never held). (T,)"""
+        chain = np.where(oov, -1, ids)
+        found = [chain]
+        for k in range(2, self.order + 1):
+            prev = found[-1]
+            ends = np.flatnonzero((prev[:-1] >= 0) & (chain[1:] >= 0)) + 1
+            here = np.full(len(ids), -1, dtype=np.int64)
+            here[ends] = trie.find(self.keys[k - 1], trie.pack(prev[ends - 1], chain[ends], self.V))
+            found.append(here)
+            if not len(ends):
+                break
+        return found + [np.full(len(ids), -1, dtype=np.int64)] * (self.order - len(found))
+
+    def score_positions(self, ids: np.ndarray, oov: np.ndarray,
+                        pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log-probabilities (P,) of the tokens at positions `pos` given what precedes them
+        (back to `<s>`), and the n-gram order matched at each (P,)."""
+        found = self.lookup(ids, oov)
+        stored = self.logp[0][ids[pos]]
+        matched = np.ones(len(pos), dtype=np.int64)
+        for k in range(2, self.order + 1):
+            f = found[k - 1][pos]
+            hit = f >= 0
+            stored[hit] = self.logp[k - 1][f[hit]]
+            matched[hit] = k
+        contexts = [np.where(pos > 0, found[j - 1][pos - 1], -1) for j in range(1, self.order)]
+        run = chain_runs(ids, oov)
+        run_before = np.where(pos > 0, run[pos - 1], 0)
+        nats = self.combine.score(self, stored, matched, contexts, run_before)
+        nats[ids[pos] == BOS_ID] = -np.inf  # <s> is never predicted
+        return nats, matched
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def logprob(self, word: str, context: list[str] | tuple[str, ...] = ()) -> float:
+        """log p(word | context) in nats; context is a token list, `<s>` first for a start."""
+        ids, oov = encode_tokens([*context, word], self.vocab)
+        nats, _ = self.score_positions(ids, oov, np.array([len(ids) - 1]))
+        return float(nats[0])
+
+    def token_scores(self, sentence: str, bos: bool = True, eos: bool = True) -> list[TokenScore]:
+        """Every predicted token of one line (kenlm's `full_scores`), in nats."""
+        tokens = split_line(sentence, self.unit)
+        ids, oov = encode_tokens(["<s>"] * bos + tokens + ["</s>"] * eos, self.vocab)
+        pos = np.arange(int(bos), len(ids))
+        nats, matched = self.score_positions(ids, oov, pos)
+        names = tokens + ["</s>"] * eos
+        return [TokenScore(t, float(n), int(m), bool(o))
+                for t, n, m, o in zip(names, nats, matched, oov[pos], strict=True)]
+
+    def score(self, sentence: str, bos: bool = True, eos: bool = True) -> float:
+        """Log-probability of one line in nats: the sum of its `token_scores`."""
+        return float(sum(t.nats for t in self.token_scores(sentence, bos, eos)))
+
+    def score_log10(self, sentence: str, bos: bool = True, eos: bool = True) -> float:
+        """The same in log10, as kenlm's `score` reports it."""
+        return nats_to_log10(self.score(sentence, bos, eos))
+
+    def perplexity(self, text: str) -> PerplexityReport:
+        """Score every line of `text` (see the module docstring for the conventions)."""
+        stream = encode(text, self.vocab, self.unit)
+        pos = stream.scored()
+        nats, _ = self.score_positions(stream.ids, stream.oov, pos)
+        oov = stream.oov[pos]
+        return PerplexityReport(tokens=len(pos), oovs=int(oov.sum()),
+                                sentences=stream.n_sentences, nll_nats=float(-nats.sum()),
+                                oov_nll_nats=float(-nats[oov].sum()))
+
+    def log_distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
+        """log p(w | context) for every word id w (V,), nats; `<s>` gets -inf. Stupid
+        backoff gives log scores, which do not sum to one."""
+        chain, L = self.context_chain(list(context))
+        logv = self.combine.vector(self, chain, L)
+        logv[BOS_ID] = -np.inf
+        return logv
+
+    def distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
+        """p(w | context) for every word id w (V,); index with `vocab.index`."""
+        return np.exp(self.log_distribution(context))
+
+    def top_k(self, context: list[str] | tuple[str, ...] = (), k: int = 10,
+              ) -> list[tuple[str, float]]:
+        """The k most likely next tokens and their probabilities (scores for stupid backoff)."""
+        p = self.distribution(context)
+        k = max(0, min(k, len(p)))
+        best = np.argpartition(-p, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
+        best = best[np.lexsort((best, -p[best]))]  # by probability, ties by id
+        return [(self.vocab.tokens[i], float(p[i])) for i in best]
+
+    def context_chain(self, context: list[str]) -> tuple[list[int], int]:
+        """Ids of the held contexts of lengths 1, 2, ... ending the context, and L, the
+        context length available (at most N-1, cut at `<s>` and after an OOV)."""
+        if not context:
+            return [], 0
+        ids, oov = encode_tokens(context, self.vocab)
+        found = self.lookup(ids, oov)
+        chain = []
+        for j in range(1, self.order):
+            if found[j - 1][-1] < 0:
+                break
+            chain.append(int(found[j - 1][-1]))
+        return chain, int(min(self.order - 1, chain_runs(ids, oov)[-1]))
+
+
+def chain_runs(ids: np.ndarray, oov: np.ndarray) -> np.ndarray:
+    """run[i]: how many tokens ending at i can serve as context: back to `<s>` (included) or
+    to an OOV (excluded). (T,)"""
+    positions = np.arange(len(ids))
+    resets = np.where(ids == BOS_ID, positions - 1, -1)
+    resets = np.where(oov, positions, resets)
+    return positions - np.maximum.accumulate(resets) if len(ids) else positions

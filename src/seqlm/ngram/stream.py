@@ -1,0 +1,140 @@
+"""Text -> the n-gram token stream: every line becomes `<s> w1 … wk </s>`, as integer ids.
+
+The KenLM conventions (Heafield 2011, `lmplz` and `query`): one line is one sentence with a
+single `<s>` and one `</s>`; an empty line is the sentence `<s> </s>`; a final newline ends
+the last line rather than opening an empty one. Units: `word` splits on ASCII space, tab and
+CR only (`seqlm.data.tokenizers.split_words`); `char` makes every character of a line a token,
+the space included; `byte` makes every UTF-8 byte a token (as the latin-1 character
+`chr(b)`, the convention of `seqlm.data.tokenizers.ByteTokenizer`).
+
+The literal symbols `<s>`, `</s>` and `<unk>` in *training* text are read as whitespace (KenLM's
+`--skip_symbols`); in scored text `<unk>` is an out-of-vocabulary word and `<s>`, `</s>` are
+whitespace. Only the word unit can produce them: a character is never a multi-character symbol.
+
+Tokens become ids without a Python loop per token: `str.split` and `list` cut the text, and
+`map(dict.get, ...)` inside `np.fromiter` looks every token up at C speed.
+Leaves out: streaming text larger than memory.
+"""
+
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+
+from seqlm.data.vocab import BOS, EOS, UNK
+from seqlm.errors import SeqlmError
+
+UNK_ID, BOS_ID, EOS_ID = 0, 1, 2  # the order KenLM writes them in: <unk>, <s>, </s>
+SPECIALS = (UNK, BOS, EOS)
+UNITS = ("word", "char", "byte")
+_OOV, _LINE_END, _SKIP = -1, -2, -3  # markers while encoding
+
+
+class NgramVocab:
+    """id <-> token for n-gram models: `<unk>`=0, `<s>`=1, `</s>`=2, then the training words
+    in order of first appearance (the order `lmplz` writes its unigrams in)."""
+
+    def __init__(self, words: list[str]):
+        self.tokens: list[str] = [*SPECIALS, *(w for w in words if w not in SPECIALS)]
+        self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
+        if len(self.index) != len(self.tokens):
+            raise SeqlmError("n-gram vocabulary words must be unique: the model file repeats one")
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NgramVocab) and self.tokens == other.tokens
+
+    def id(self, token: str) -> int:
+        """The id of `token`, `<unk>`'s id if it is not in the vocabulary."""
+        return self.index.get(token, UNK_ID)
+
+
+@dataclass(frozen=True)
+class TokenStream:
+    """Sentences laid end to end: `<s> a b </s> <s> c </s>` as ids (T,), with OOV flags (T,).
+
+    OOV positions hold `<unk>`'s id. `starts` are the positions of the `<s>` ids (S,)."""
+
+    ids: np.ndarray  # (T,) int64
+    oov: np.ndarray  # (T,) bool
+    starts: np.ndarray  # (S,) int64
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.starts)
+
+    def scored(self) -> np.ndarray:
+        """Positions whose token is predicted: every one except the `<s>`s. (T - S,)"""
+        mask = np.ones(len(self.ids), dtype=bool)
+        mask[self.starts] = False
+        return np.flatnonzero(mask)
+
+
+def check_unit(unit: str) -> str:
+    if unit not in UNITS:
+        raise SeqlmError(f"unknown unit {unit!r}: choose one of {', '.join(UNITS)}")
+    return unit
+
+
+def cut(text: str, unit: str) -> list[str]:
+    """The tokens of `text` with "\\n" marking each line end; the last line always ends."""
+    check_unit(unit)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if unit == "word":
+        spaced = text.replace("\t", " ").replace("\r", " ").replace("\n", " \n ")
+        return list(filter(None, spaced.split(" ")))
+    if unit == "byte":
+        return list(text.encode("utf-8").decode("latin-1"))
+    return list(text)
+
+
+def build_vocab(text: str, unit: str) -> NgramVocab:
+    """The vocabulary of a training text: its tokens in order of first appearance."""
+    types = dict.fromkeys(cut(text, unit))
+    for marker in ("\n", *SPECIALS):
+        types.pop(marker, None)
+    return NgramVocab(list(types))
+
+
+def encode(text: str, vocab: NgramVocab, unit: str, training: bool = False) -> TokenStream:
+    """The token stream of `text`; tokens outside `vocab` (and `<unk>`) are OOV."""
+    lookup = {**vocab.index, "\n": _LINE_END, BOS: _SKIP, EOS: _SKIP,
+              UNK: _SKIP if training else _OOV}
+    tokens = cut(text, unit)
+    flat = np.fromiter(map(lookup.get, tokens, repeat(_OOV)), dtype=np.int64, count=len(tokens))
+    flat = flat[flat != _SKIP]
+    ends = np.flatnonzero(flat == _LINE_END)  # one per sentence
+    flat[ends] = EOS_ID
+    firsts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else ends
+    ids = np.insert(flat, firsts, BOS_ID)
+    starts = firsts + np.arange(len(firsts))  # each earlier <s> shifts a start by one
+    oov = ids == _OOV
+    ids[oov] = UNK_ID
+    return TokenStream(ids=ids, oov=oov, starts=starts.astype(np.int64))
+
+
+def split_line(line: str, unit: str) -> list[str]:
+    """The tokens of one line (no line end): a context or a sentence given as a string."""
+    if "\n" in line:
+        raise SeqlmError("expected one line, got a newline inside: score texts line by line, "
+                         "or use perplexity() for a whole text")
+    return [t for t in cut(line, unit) if t != "\n"]
+
+
+def encode_tokens(tokens: list[str], vocab: NgramVocab) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (T,) and OOV flags (T,) of already cut tokens; `<s>` keeps its id (a context)."""
+    ids = np.fromiter((vocab.index.get(t, _OOV) if t != UNK else _OOV for t in tokens),
+                      dtype=np.int64, count=len(tokens))
+    oov = ids == _OOV
+    ids[oov] = UNK_ID
+    return ids, oov
+
+
+def sentence_offsets(stream: TokenStream) -> np.ndarray:
+    """For each position, its distance from its sentence's `<s>` (T,): 0 at every `<s>`."""
+    T = len(stream.ids)
+    lengths = np.diff(np.concatenate([stream.starts, [T]]))
+    return np.arange(T, dtype=np.int64) - np.repeat(stream.starts, lengths)

@@ -1,0 +1,55 @@
+"""Saving and loading NumPy reference models: one .npz file, written atomically.
+
+The file holds every parameter under its name and a `__meta__` entry, a JSON string with the
+format tag, the model config (from which `load_weights` rebuilds the model) and whatever the
+caller adds (the vocabulary, training numbers). Loaded without pickle. Leaves out: optimiser
+state, so training does not resume exactly where it stopped.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqlm.atomic import atomic_write
+from seqlm.config import ReferenceModelConfig, from_dict, to_dict
+from seqlm.errors import SeqlmError
+from seqlm.reference.lm import ReferenceLM
+
+FORMAT = "seqlm-reference-lm/1"
+META = "__meta__"
+
+
+def save_weights(path: str | Path, model: ReferenceLM, extra: dict[str, Any] | None = None) -> Path:
+    meta = {"format": FORMAT, "model": to_dict(model.config), **(extra or {})}
+    arrays = {**model.params(), META: np.array(json.dumps(meta))}
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_weights(path: str | Path) -> tuple[ReferenceLM, dict[str, Any]]:
+    """The model rebuilt from its saved config, with the saved weights, and the metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise SeqlmError(f"{path} does not exist: give an .npz written by --save")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (ValueError, OSError) as e:
+        raise SeqlmError(f"{path} is not a NumPy .npz file ({e}): give one written by --save")\
+            from None
+    meta = json.loads(str(arrays.pop(META, "{}")))
+    if meta.get("format") != FORMAT:
+        raise SeqlmError(f"{path} is not a seqlm reference model (format {meta.get('format')!r}):"
+                         f" give an .npz written by --save")
+    model = ReferenceLM(from_dict(ReferenceModelConfig, meta["model"]))
+    params = model.params()
+    if set(arrays) != set(params):
+        raise SeqlmError(f"{path} holds parameters {sorted(arrays)}, the config needs "
+                         f"{sorted(params)}: the file is damaged or from another version")
+    for name, array in params.items():
+        if arrays[name].shape != array.shape:
+            raise SeqlmError(f"{path}: {name} has shape {arrays[name].shape}, expected "
+                             f"{array.shape}: the file is damaged or from another version")
+        array[...] = arrays[name]
+    return model, meta

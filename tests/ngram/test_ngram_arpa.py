@@ -1,0 +1,135 @@
+"""ARPA files: write -> read round trip, KenLM's reader agrees, malformed files name the line."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from seqlm.config import NgramConfig
+from seqlm.errors import SeqlmError
+from seqlm.ngram import fit, read_arpa, write_arpa
+from seqlm.ngram.arpa import escape, fixed_width
+from seqlm.ngram.discounts import DiscountFallbackWarning
+
+kenlm = pytest.importorskip("kenlm")
+
+TRAIN = "".join(f"the {a} {v} the {b} .\n" for a, v, b in [
+    ("cat", "sees", "dog"), ("dog", "sees", "cat"), ("cat", "eats", "fish"),
+    ("bird", "sees", "fish"), ("dog", "eats", "bone"), ("cat", "sees", "bird")] * 3) + "\n"
+TEST = "the cat sees the fish .\nthe cow eats the bone .\n\nthe dog sees a zebra\n"
+
+
+def trained(order, unit="word", text=TRAIN, smoothing="mkn"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscountFallbackWarning)
+        return fit(text, NgramConfig(order=order, unit=unit, smoothing=smoothing))
+
+
+def kenlm_perplexity(path, text, unit):
+    """KenLM query's report: per-line full scores, OOVs counted and excluded."""
+    km = kenlm.Model(str(path))
+    total = oov_total = 0.0
+    tokens = oovs = 0
+    for line in text.split("\n")[:-1]:
+        words = line.split() if unit == "word" else [escape(c, unit) for c in line]
+        for log10_p, _, oov in km.full_scores(" ".join(words)):
+            total += log10_p
+            tokens += 1
+            oovs += oov
+            oov_total += log10_p if oov else 0.0
+    return 10 ** (-total / tokens), 10 ** (-(total - oov_total) / (tokens - oovs)), tokens, oovs
+
+
+@pytest.mark.parametrize("order,unit,smoothing", [(3, "word", "mkn"), (2, "word", "kn"),
+                                                  (4, "char", "mkn"), (3, "byte", "mkn")])
+def test_kenlm_reads_our_arpa_and_agrees(tmp_path, order, unit, smoothing):
+    m = trained(order, unit, TRAIN + "naïve café\n", smoothing)
+    path = write_arpa(m, tmp_path / "m.arpa")
+    ours = m.perplexity(TEST)
+    ppl, ppl_ex, tokens, oovs = kenlm_perplexity(path, TEST, unit)
+    assert (tokens, oovs) == (ours.tokens, ours.oovs)
+    assert ppl == pytest.approx(ours.perplexity, rel=1e-5)
+    assert ppl_ex == pytest.approx(ours.perplexity_excluding_oov, rel=1e-5)
+
+
+@pytest.mark.parametrize("order,unit,smoothing", [(3, "word", "mkn"), (1, "word", "kn"),
+                                                  (5, "char", "mkn"), (2, "word", "mle")])
+def test_round_trip(tmp_path, order, unit, smoothing):
+    m = trained(order, unit, smoothing=smoothing)
+    back = read_arpa(write_arpa(m, tmp_path / "m.arpa"))
+    assert back.vocab == m.vocab and back.unit == unit and back.order == order
+    for a, b in zip(m.keys, back.keys, strict=True):
+        assert np.array_equal(a, b)
+    for a, b in zip(m.logp, back.logp, strict=True):
+        finite = np.isfinite(a)
+        assert np.allclose(a[finite], b[finite], atol=1e-6)
+    for line in TEST.split("\n"):
+        if math.isinf(m.score(line)):  # p = 0 is written as log10 -99, read back literally
+            assert back.score(line) < -99 * math.log(10)
+        else:
+            assert back.score(line) == pytest.approx(m.score(line), rel=1e-6, abs=1e-5)
+
+
+def test_addk_and_stupid_cannot_be_written(tmp_path):
+    for smoothing in ("addk", "stupid"):
+        with pytest.raises(SeqlmError, match="cannot be written as ARPA"):
+            write_arpa(trained(2, smoothing=smoothing), tmp_path / "x.arpa")
+
+
+def test_fixed_width_numbers():
+    values = np.array([-5.08389119, -99.0, 0.0, -0.0000000004, -9.99999996, -123.456789, 0.25])
+    text = [bytes(row).decode() for row in fixed_width(values)]
+    assert text == ["-5.0838912", "-99.000000", "0.00000000", "-0.0000000", "-10.000000",
+                    "-123.45679", "0.25000000"]
+    assert np.allclose([float(t) for t in text], values, atol=1e-6)
+
+
+GOOD = """\\data\\
+ngram 1=4
+ngram 2=2
+
+\\1-grams:
+-1.0\t<unk>
+-99\t<s>\t-0.3
+-0.5\t</s>
+-0.6\ta\t-0.2
+
+\\2-grams:
+-0.1\t<s> a
+-0.2\ta </s>
+
+\\end\\
+"""
+
+
+def test_reads_a_hand_written_arpa(tmp_path):
+    (tmp_path / "g.arpa").write_text(GOOD)
+    m = read_arpa(tmp_path / "g.arpa")
+    assert m.logprob("a", ["<s>"]) == pytest.approx(-0.1 * math.log(10))
+    assert m.logprob("</s>", ["<s>"]) == pytest.approx((-0.3 - 0.5) * math.log(10))
+    assert m.score_log10("a") == pytest.approx(-0.1 - 0.2)
+
+
+@pytest.mark.parametrize("old,new,match", [
+    ("\\data\\", "\\dada\\", r"line 1: expected \\data\\"),
+    ("-0.6\ta\t-0.2", "-0.6\ta b c", "line 9: expected log10 p, 1 word"),
+    ("-0.6\ta\t-0.2", "minus\ta", "line 9: not a number"),
+    ("-0.2\ta </s>", "-0.2\tb </s>", "line 13: the context 'b'"),
+    ("-0.2\ta </s>", "-0.2\ta zz", "line 13: the word 'zz'"),
+    ("-0.2\ta </s>", "-0.1\t<s> a", "line 13: the n-gram '<s> a' appears twice"),
+    ("ngram 2=2", "ngram 2=3", "line 15: expected log10 p"),
+    ("\\end\\", "", r"ends early"),
+    ("\\2-grams:", "\\3-grams:", r"line 11: expected the section header \\2-grams:"),
+    ("-0.5\t</s>", "-0.5\ta", "line 8: the unigram 'a' appears twice|lack </s>"),
+])
+def test_malformed_arpa_names_the_line(tmp_path, old, new, match):
+    path = tmp_path / "bad.arpa"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(SeqlmError, match=match):
+        read_arpa(path)
+
+
+def test_missing_arpa_file(tmp_path):
+    with pytest.raises(SeqlmError, match="does not exist"):
+        read_arpa(tmp_path / "nope.arpa")

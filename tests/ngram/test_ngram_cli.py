@@ -1,0 +1,87 @@
+"""`seqlm ngram train | eval | sample | predict` end to end, in subprocesses."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SRC, run_cli, run_cli_json
+
+TEXT = "".join(f"i {v} , you {v} , he {v}s .\n" for v in
+               ["work", "walk", "run", "sing", "jump", "play", "read", "cook"] * 4)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(TEXT)
+    return f"file:{path}"
+
+
+def manifest(run_dir):
+    data = json.loads((run_dir / "manifest.json").read_text())
+    assert data["status"] == "ok"
+    return data
+
+
+def test_train_eval_sample_predict(tmp_path, corpus):
+    arpa = tmp_path / "m.arpa"
+    out = run_cli_json("ngram", "train", "--corpus", corpus, "--unit", "word", "--order", "4",
+                       "--arpa", str(arpa), "--out", str(tmp_path / "train"))
+    assert arpa.is_file() and out["counts"][0] > 10
+    assert manifest(tmp_path / "train")["config"]["order"] == 4
+
+    ev = run_cli_json("ngram", "eval", "--arpa", str(arpa), "--corpus", corpus,
+                      "--out", str(tmp_path / "eval"))
+    assert 1 < ev["perplexity"] < 20 and ev["perplexity_excluding_oov"] <= ev["perplexity"] + 1e-9
+    assert manifest(tmp_path / "eval")["metrics"]["tokens"] == ev["tokens"]
+
+    sm = run_cli_json("ngram", "sample", "--arpa", str(arpa), "--samples", "3", "--seed", "1",
+                      "--out", str(tmp_path / "sample"))
+    assert len(sm["samples"]) == 3 and all(s for s in sm["samples"])
+
+    pr = run_cli_json("ngram", "predict", "i work , you work , he", "--arpa", str(arpa),
+                      "--top-k", "3", "--out", str(tmp_path / "predict"))
+    assert pr["top_k"][0]["token"] == "works" and pr["top_k"][0]["p"] > 0.3
+    assert manifest(tmp_path / "predict")["metrics"]["top_k"][0]["token"] == "works"
+
+
+def test_on_the_fly_training_with_addk(tmp_path, corpus):
+    ev = run_cli_json("ngram", "eval", "--corpus", corpus, "--smoothing", "addk",
+                      "--unit", "char", "--order", "4", "--out", str(tmp_path / "e"))
+    assert ev["oovs"] == 0 and 1 < ev["perplexity"] < 30
+    result = run_cli("ngram", "train", "--corpus", corpus, "--smoothing", "stupid",
+                     "--out", str(tmp_path / "t"))
+    assert result.returncode == 0 and "none: not an ARPA-writable" in result.stdout
+
+
+@pytest.mark.parametrize("order", ["0", "9"])
+def test_bad_order(tmp_path, corpus, order):
+    result = run_cli("ngram", "train", "--corpus", corpus, "--order", order,
+                     "--out", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert f"order {order} is out of range: choose an order from 1 to 8" in result.stderr
+    assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+def test_bad_files(tmp_path, corpus):
+    result = run_cli("ngram", "eval", "--arpa", str(tmp_path / "none.arpa"), "--corpus", corpus,
+                     "--out", str(tmp_path / "a"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\nxx\n")
+    result = run_cli("ngram", "predict", "a", "--arpa", str(bad), "--out", str(tmp_path / "b"))
+    assert result.returncode == 2 and "line 6" in result.stderr
+    result = run_cli("ngram", "train", "--corpus", f"file:{tmp_path / 'missing.txt'}",
+                     "--out", str(tmp_path / "c"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_ngram_commands_never_import_torch(tmp_path, corpus):
+    code = ("import sys; from seqlm.cli import main; "
+            f"main(['ngram', 'train', '--corpus', {corpus!r}, '--out', {str(tmp_path / 'r')!r}, "
+            "'--quiet']); assert 'torch' not in sys.modules, 'torch was imported'")
+    result = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(SRC)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

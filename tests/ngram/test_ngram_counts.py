@@ -1,0 +1,78 @@
+"""Counting and KenLM's adjusted counts on a corpus small enough to count by hand."""
+
+import numpy as np
+import pytest
+
+from seqlm.config import NgramConfig
+from seqlm.errors import SeqlmError
+from seqlm.ngram.counts import adjusted_counts, check_order
+from seqlm.ngram.fit import count_text
+from seqlm.ngram.stream import BOS_ID, EOS_ID, UNK_ID, build_vocab, encode
+
+
+def table(counts, order, values):
+    """{('w1', 'w2'): value} for the order-k n-grams."""
+    words = [np.arange(counts.V)]
+    for k in range(2, order + 1):
+        words = [w[counts.parents(k)] for w in words] + [counts.words(k)]
+    names = [tuple(counts.vocab.tokens[w[i]] for w in words) for i in range(len(values))]
+    return dict(zip(names, values.tolist(), strict=True))
+
+
+def test_stream_layout_follows_kenlm_lines():
+    vocab = build_vocab("a b\n\nb\n", "word")
+    stream = encode("a b\n\nb\n", vocab, "word")
+    a, b = vocab.index["a"], vocab.index["b"]
+    assert stream.ids.tolist() == [BOS_ID, a, b, EOS_ID, BOS_ID, EOS_ID, BOS_ID, b, EOS_ID]
+    assert stream.starts.tolist() == [0, 4, 6]
+    # a final newline ends the last line; its absence changes nothing
+    assert encode("a b\n\nb", vocab, "word").ids.tolist() == stream.ids.tolist()
+
+
+def test_oov_and_special_symbols():
+    vocab = build_vocab("a <s> b </s>\n", "word")
+    assert vocab.tokens == ["<unk>", "<s>", "</s>", "a", "b"]  # symbols read as whitespace
+    stream = encode("a zz <unk>\n", vocab, "word")
+    assert stream.ids.tolist() == [BOS_ID, 3, UNK_ID, UNK_ID, EOS_ID]
+    assert stream.oov.tolist() == [False, False, True, True, False]
+
+
+def test_words_split_on_ascii_space_tab_cr_only():
+    vocab = build_vocab("a\tb\rc d\u00a0e\n", "word")
+    assert vocab.tokens[3:] == ["a", "b", "c", "d\u00a0e"]
+
+
+def test_raw_and_adjusted_counts_by_hand():
+    counts = count_text("a b\na\n", NgramConfig(order=2))
+    assert table(counts, 1, counts.counts[0]) == {
+        ("<unk>",): 0, ("<s>",): 2, ("</s>",): 2, ("a",): 2, ("b",): 1}
+    assert table(counts, 2, counts.counts[1]) == {
+        ("<s>", "a"): 2, ("a", "b"): 1, ("a", "</s>"): 1, ("b", "</s>"): 1}
+    adjusted = adjusted_counts(counts)
+    # a: only <s> to its left; </s>: a and b; <s> and <unk>: 0 by KenLM's rule
+    assert table(counts, 1, adjusted[0]) == {
+        ("<unk>",): 0, ("<s>",): 0, ("</s>",): 2, ("a",): 1, ("b",): 1}
+    assert np.array_equal(adjusted[1], counts.counts[1])  # the highest order keeps raw counts
+
+
+def test_lower_orders_starting_with_bos_keep_raw_counts():
+    counts = count_text("x y z\nx y z\nw y z\n", NgramConfig(order=3))
+    adjusted = adjusted_counts(counts)
+    got = table(counts, 2, adjusted[1])
+    assert got[("<s>", "x")] == 2  # raw count: nothing stands left of <s>
+    assert got[("y", "z")] == 2  # x and w stand to the left of "y z"
+    assert table(counts, 2, counts.counts[1])[("y", "z")] == 3
+
+
+def test_ngrams_never_cross_lines():
+    counts = count_text("a\nb\n", NgramConfig(order=3))
+    assert ("a", "</s>", "<s>") not in table(counts, 3, counts.counts[2])
+    assert set(table(counts, 3, counts.counts[2])) == {("<s>", "a", "</s>"), ("<s>", "b", "</s>")}
+    assert set(table(counts, 2, counts.counts[1])) == {
+        ("<s>", "a"), ("a", "</s>"), ("<s>", "b"), ("b", "</s>")}
+
+
+@pytest.mark.parametrize("order", [0, 9, -1, 2.5, True])
+def test_bad_orders_name_the_value_and_range(order):
+    with pytest.raises(SeqlmError, match=r"order .* out of range: choose an order from 1 to 8"):
+        check_order(order)

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from seqlm.metrics import nats_to_log10, perplexity
+from seqlm.metrics import log10_to_nats, nats_to_log10, perplexity
 from seqlm.ngram import trie
 from seqlm.ngram.forms import FORMS
+from seqlm.ngram.single_precision import kenlm_totals
 from seqlm.ngram.stream import (
     BOS_ID,
     NgramVocab,
@@ -34,6 +35,8 @@ from seqlm.ngram.stream import (
     encode_tokens,
     split_line,
 )
+
+PRECISIONS = ("double", "kenlm")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class NgramModel:
     floor: list[np.ndarray] = field(default_factory=list)
     log_alpha: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)  # discounts, fallbacks, settings
+    precision: str = "double"  # "kenlm": perplexity summed in float32 as KenLM's query does
 
     def __post_init__(self) -> None:
         self.combine = FORMS[self.form]  # the one branch on the smoothing family
@@ -166,14 +170,20 @@ class NgramModel:
         return nats_to_log10(self.score(sentence, bos, eos))
 
     def perplexity(self, text: str) -> PerplexityReport:
-        """Score every line of `text` (see the module docstring for the conventions)."""
+        """Score every line of `text` (see the module docstring for the conventions); with
+        precision "kenlm", in float32 log10 exactly as KenLM's `query` adds up."""
         stream = encode(text, self.vocab, self.unit)
         pos = stream.scored()
-        nats, _ = self.score_positions(stream.ids, stream.oov, pos)
         oov = stream.oov[pos]
+        if self.precision == "kenlm":
+            total10, oov10 = kenlm_totals(self, stream)
+            nll, oov_nll = -log10_to_nats(total10), -log10_to_nats(oov10)
+        else:
+            nats, _ = self.score_positions(stream.ids, stream.oov, pos)
+            nll, oov_nll = float(-nats.sum()), float(-nats[oov].sum())
         return PerplexityReport(tokens=len(pos), oovs=int(oov.sum()),
-                                sentences=stream.n_sentences, nll_nats=float(-nats.sum()),
-                                oov_nll_nats=float(-nats[oov].sum()))
+                                sentences=stream.n_sentences, nll_nats=nll,
+                                oov_nll_nats=oov_nll)
 
     def log_distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
         """log p(w | context) for every word id w (V,), nats; `<s>` gets -inf. Stupid

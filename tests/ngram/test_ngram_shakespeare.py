@@ -13,7 +13,7 @@ import pytest
 from conftest import tinyshakespeare_dir
 from seqlm.config import CorpusConfig, NgramConfig
 from seqlm.data.corpora import load_corpus
-from seqlm.ngram import fit
+from seqlm.ngram import fit, write_arpa
 
 ANCHORS = {3: (495.1288, 248.3524), 5: (494.1879, 247.9408)}
 
@@ -52,3 +52,14 @@ def test_counts_and_discount_anchors(shakespeare):
     six_digits = [float(f"{d:.6g}") for d in model.info["discounts"][0]]
     assert six_digits == [0.690589, 1.03646, 1.39024]
     assert model.info["fallback_orders"] == []
+
+
+def test_kenlm_module_on_our_arpa_gives_the_anchor(shakespeare, tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    train, test = shakespeare
+    model = fit(train, NgramConfig(order=3, smoothing="mkn", precision="kenlm"))
+    report = model.perplexity(test)
+    km = kenlm.Model(str(write_arpa(model, tmp_path / "3.arpa")))
+    total = sum(km.score(line) for line in test.split("\n")[:-1])  # query's float sums
+    assert 10 ** (-total / report.tokens) == pytest.approx(report.perplexity, rel=1e-12)
+    assert round(10 ** (-total / report.tokens), 4) == ANCHORS[3][0]

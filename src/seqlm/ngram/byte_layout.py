@@ -1,0 +1,101 @@
+"""Text laid out in NumPy byte matrices: float32 decimals, many at once.
+
+An ARPA file of a 5-gram Tiny Shakespeare model holds a million numbers; formatting them one
+Python float at a time costs half a second. `decimal_texts` writes each value as the shortest
+decimal that reads back as the same float32 (the way KenLM prints its floats): it tries 6, 7, 8
+and 9 significant digits (9 always reads back) and drops trailing zeros; digits come from a
+table of the 1000 three-digit groups, the sign and integer digits are built right-aligned and
+the point and decimals left-aligned, then each row is shifted left by its unused width:
+
+        integer | point, decimals          left-aligned, NUL-padded
+          | -5| |.0838914|         ->      -5.0838914
+          |-99| |        |         ->      -99
+
+A NUL-padded row viewed as NumPy's `S` dtype is a string without the padding, which
+`np.strings.add` joins to others and `.tolist()` hands to Python's `bytes.join`.
+Leaves out: exponent notation. At most 18 decimals are written, so values below 1e-9 in
+magnitude keep fewer than 9 significant digits (an absolute error below 1e-18: for a log10
+backoff, a factor within 1e-17 of the exact one) and values below 1e-18 are written as 0.
+"""
+
+import numpy as np
+
+MAX_DECIMALS = 18  # digits * 10**(18 - decimals) must fit an int64
+POW10 = 10 ** np.arange(19, dtype=np.int64)
+_POW10F = 10.0 ** np.arange(-30, 31)  # 10.0**e at index e + 30
+_GROUPS = np.array([f"{i:03d}".encode() for i in range(1000)], dtype="S3")  # b"000" .. b"999"
+
+
+def significant_decimals(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest (scaled, decimals) with scaled / 10**decimals == a as float32. a >= 0. (N,)"""
+    with np.errstate(divide="ignore"):
+        e = np.floor(np.log10(np.where(a > 0, a, 1.0))).astype(np.int64).clip(-30, 30)
+    e -= _POW10F[e + 30] > a  # log10 can round across a power of ten
+    target = a.astype(np.float32)
+    scaled = np.zeros(len(a), dtype=np.int64)
+    decimals = np.zeros(len(a), dtype=np.int64)
+    todo = np.flatnonzero(a > 0)
+    for digits in (6, 7, 8, 9):
+        d = np.clip(digits - 1 - e[todo], 0, MAX_DECIMALS)
+        sc = np.rint(a[todo] * _POW10F[d + 30])
+        ok = (sc / _POW10F[d + 30]).astype(np.float32) == target[todo]
+        if digits == 9:  # nine significant digits always identify a float32
+            ok[:] = True
+        scaled[todo[ok]], decimals[todo[ok]] = sc[ok].astype(np.int64), d[ok]
+        if digits == 6:
+            six = todo[ok]  # only these can end in zeros: a shorter text would have read back
+        todo = todo[~ok]
+    while len(six):  # drop trailing zeros: 0.250000 -> 0.25, -99.0000 -> -99
+        six = six[(scaled[six] % 10 == 0) & (decimals[six] > 0)]
+        scaled[six] //= 10
+        decimals[six] -= 1
+    return scaled, decimals
+
+
+def digits_right(x: np.ndarray, width: int) -> np.ndarray:
+    """The decimal digits of x >= 0 (N,), right-aligned and zero-padded: (N, width) uint8."""
+    groups = -(-width // 3)
+    out = np.empty((len(x), groups), dtype="S3")
+    for g in range(groups - 1, -1, -1):  # three digits at a time, from the right
+        rest = x // 1000
+        out[:, g] = _GROUPS[x - rest * 1000]
+        x = rest
+    return out.view(np.uint8).reshape(len(x), 3 * groups)[:, 3 * groups - width:]
+
+
+def decimal_texts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shortest float32 decimal of every value, left-aligned and NUL-padded: (N, W)
+    uint8, and the length of each text (N,)."""
+    values = np.asarray(values, dtype=np.float64)
+    scaled, decimals = significant_decimals(np.abs(values))
+    integer = np.floor(scaled / POW10[decimals]).astype(np.int64)  # exact: scaled < 1e10
+    fraction = scaled - integer * POW10[decimals]
+    n_int = np.maximum(np.searchsorted(POW10, integer, side="right"), 1)
+    neg = (values < 0) & (scaled > 0)
+    head_width, top = int(n_int.max(initial=1)) + 1, int(decimals.max(initial=0))
+    text = np.zeros((len(values), head_width + top + 1), dtype=np.uint8)
+    text[:, :head_width] = digits_right(integer, head_width)
+    rows = np.flatnonzero(neg)
+    text[rows, head_width - n_int[rows] - 1] = ord("-")
+    text[:, head_width] = ord(".")
+    text[:, head_width + 1:] = digits_right(fraction * POW10[top - decimals], top)
+    tail = np.where(decimals > 0, decimals + 1, 0)  # point and decimals, or nothing
+    text[:, head_width:] = np.where(np.arange(top + 1)[None] < tail[:, None],
+                                    text[:, head_width:], 0)
+    unused = head_width - n_int - neg
+    for shift in range(1, head_width):  # left-align: shift each row by its unused width
+        rows = np.flatnonzero(unused == shift)
+        text[rows, :-shift] = text[rows, shift:]
+        text[rows, -shift:] = 0
+    return text, n_int + neg + tail
+
+
+def as_strings(text: np.ndarray) -> np.ndarray:
+    """Rows of a NUL-padded (N, W) uint8 matrix as NumPy `S` strings (N,), which ignore the
+    padding (`np.strings.add`, `.tolist()`)."""
+    return np.ascontiguousarray(text).view(f"S{text.shape[1]}").ravel()
+
+
+def narrow(strings: np.ndarray) -> np.ndarray:
+    """`S` strings in the width of the longest (a sum of widths is mostly padding)."""
+    return strings.astype(f"S{max(int(np.strings.str_len(strings).max(initial=0)), 1)}")

@@ -27,6 +27,7 @@ import numpy as np
 from seqlm.metrics import log10_to_nats, nats_to_log10, perplexity
 from seqlm.ngram import trie
 from seqlm.ngram.forms import FORMS
+from seqlm.ngram.probing import ProbingIndex
 from seqlm.ngram.single_precision import kenlm_totals
 from seqlm.ngram.stream import (
     BOS_ID,
@@ -95,6 +96,7 @@ class NgramModel:
     log_alpha: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)  # discounts, fallbacks, settings
     precision: str = "double"  # "kenlm": perplexity summed in float32 as KenLM's query does
+    indexes: dict[int, ProbingIndex] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.combine = FORMS[self.form]  # the one branch on the smoothing family
@@ -108,6 +110,13 @@ class NgramModel:
 
     # -- lookups -----------------------------------------------------------------------------
 
+    def index(self, k: int) -> ProbingIndex:
+        """The hash index of the order-k keys, built on first use (scoring needs it; training
+        and ARPA writing do not)."""
+        if k not in self.indexes:
+            self.indexes[k] = ProbingIndex(self.keys[k - 1])
+        return self.indexes[k]
+
     def lookup(self, ids: np.ndarray, oov: np.ndarray) -> list[np.ndarray]:
         """found[k-1][i]: id of the order-k n-gram ending at position i, -1 if not held.
 
@@ -118,7 +127,7 @@ class NgramModel:
             prev = found[-1]
             ends = np.flatnonzero((prev[:-1] >= 0) & (chain[1:] >= 0)) + 1
             here = np.full(len(ids), -1, dtype=np.int64)
-            here[ends] = trie.find(self.keys[k - 1], trie.pack(prev[ends - 1], chain[ends], self.V))
+            here[ends] = self.index(k).find(trie.pack(prev[ends - 1], chain[ends], self.V))
             found.append(here)
             if not len(ends):
                 break

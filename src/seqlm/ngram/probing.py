@@ -43,11 +43,16 @@ class ProbingIndex:
 
     def find(self, queries: np.ndarray) -> np.ndarray:
         """Ranks of `queries` (Q,) among the keys, -1 where absent. (Q,) int64"""
-        out = np.full(len(queries), -1, dtype=np.int64)
         if not len(self.keys):
-            return out
-        pending = np.arange(len(queries), dtype=np.int64)
+            return np.full(len(queries), -1, dtype=np.int64)
         slot = self.home(queries)
+        out = self.slots[slot].astype(np.int64)  # round 0 for everyone: most queries end here
+        held = out >= 0
+        miss = held & (self.keys[np.where(held, out, 0)] != queries)
+        out[~held] = -1
+        pending = np.flatnonzero(miss)
+        out[pending] = -1
+        slot = (slot[pending] + 1) & ((1 << self.bits) - 1)
         while len(pending):
             ids = self.slots[slot]
             held = ids >= 0

@@ -81,21 +81,16 @@ def to_log10(nats: np.ndarray) -> np.ndarray:
 
 def backoff_texts(backoff10: np.ndarray) -> np.ndarray:
     """b"\t<decimal>\n" per backoff, b"\n" where it is 0 (left out). (M,) S strings"""
-    digits, length = byte_layout.decimal_texts(backoff10)
-    text = np.zeros((len(backoff10), digits.shape[1] + 2), dtype=np.uint8)
-    text[:, 0] = ord("\t")
-    text[:, 1:-1] = digits
-    text[np.arange(len(backoff10)), length + 1] = ord("\n")
-    zero = np.flatnonzero(backoff10 == 0)
-    text[zero] = 0
-    text[zero, 0] = ord("\n")
-    return byte_layout.as_strings(text)
+    written = np.flatnonzero(backoff10 != 0)
+    decimals = byte_layout.decimal_strings(backoff10[written])
+    texts = np.full(len(backoff10), b"\n", dtype=f"S{decimals.dtype.itemsize + 2}")
+    texts[written] = np.strings.add(np.strings.add(b"\t", decimals), b"\n")
+    return texts
 
 
 def section_bytes(model: NgramModel, k: int, names: np.ndarray) -> bytes:
     """The order-k section; `names` (M_k,) S strings hold each n-gram's b"\tw1 ... wk"."""
-    probs = byte_layout.decimal_texts(to_log10(model.logp[k - 1]))[0]
-    lines = np.strings.add(byte_layout.as_strings(probs), names)
+    lines = np.strings.add(byte_layout.decimal_strings(to_log10(model.logp[k - 1])), names)
     if k < model.order:
         lines = np.strings.add(lines, backoff_texts(to_log10(model.backoff[k - 1])))
     else:

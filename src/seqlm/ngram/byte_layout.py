@@ -1,15 +1,15 @@
 """Text laid out in NumPy byte matrices: float32 decimals, many at once.
 
 An ARPA file of a 5-gram Tiny Shakespeare model holds a million numbers; formatting them one
-Python float at a time costs half a second. `decimal_texts` writes each value as the shortest
+Python float at a time costs half a second. `decimal_strings` writes each value as the shortest
 decimal that reads back as the same float32 (the way KenLM prints its floats): it tries 6, 7, 8
-and 9 significant digits (9 always reads back) and drops trailing zeros; digits come from a
-table of the 1000 three-digit groups, the sign and integer digits are built right-aligned and
-the point and decimals left-aligned, then each row is shifted left by its unused width:
+and 9 significant digits (9 always reads back) and drops trailing zeros. The sign and integer
+part come from a table of b"0" .. b"-999"; the point and decimals are digits from a table of
+the 1000 three-digit groups, laid left-aligned in a NUL-padded byte matrix:
 
-        integer | point, decimals          left-aligned, NUL-padded
-          | -5| |.0838914|         ->      -5.0838914
-          |-99| |        |         ->      -99
+        sign, integer   point, decimals (a row, NUL-padded)
+          b"-5"     +   |.0838914|          ->  b"-5.0838914"
+          b"-99"    +   |        |          ->  b"-99"
 
 A NUL-padded row viewed as NumPy's `S` dtype is a string without the padding, which
 `np.strings.add` joins to others and `.tolist()` hands to Python's `bytes.join`.
@@ -63,31 +63,33 @@ def digits_right(x: np.ndarray, width: int) -> np.ndarray:
     return out.view(np.uint8).reshape(len(x), 3 * groups)[:, 3 * groups - width:]
 
 
-def decimal_texts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The shortest float32 decimal of every value, left-aligned and NUL-padded: (N, W)
-    uint8, and the length of each text (N,)."""
+_HEADS = np.array([f"{i}".encode() for i in range(1000)]
+                  + [f"-{i}".encode() for i in range(1000)])  # sign and integer part, |x| < 1000
+
+
+def decimal_strings(values: np.ndarray) -> np.ndarray:
+    """The shortest float32 decimal of every value as NumPy `S` strings (N,): sign and
+    integer part from a table (Python's `str` for the rare |x| >= 1000), then the point and
+    the decimals, left-aligned and NUL-padded."""
     values = np.asarray(values, dtype=np.float64)
     scaled, decimals = significant_decimals(np.abs(values))
     integer = np.floor(scaled / POW10[decimals]).astype(np.int64)  # exact: scaled < 1e10
     fraction = scaled - integer * POW10[decimals]
-    n_int = np.maximum(np.searchsorted(POW10, integer, side="right"), 1)
     neg = (values < 0) & (scaled > 0)
-    head_width, top = int(n_int.max(initial=1)) + 1, int(decimals.max(initial=0))
-    text = np.zeros((len(values), head_width + top + 1), dtype=np.uint8)
-    text[:, :head_width] = digits_right(integer, head_width)
-    rows = np.flatnonzero(neg)
-    text[rows, head_width - n_int[rows] - 1] = ord("-")
-    text[:, head_width] = ord(".")
-    text[:, head_width + 1:] = digits_right(fraction * POW10[top - decimals], top)
-    tail = np.where(decimals > 0, decimals + 1, 0)  # point and decimals, or nothing
-    text[:, head_width:] = np.where(np.arange(top + 1)[None] < tail[:, None],
-                                    text[:, head_width:], 0)
-    unused = head_width - n_int - neg
-    for shift in range(1, head_width):  # left-align: shift each row by its unused width
-        rows = np.flatnonzero(unused == shift)
-        text[rows, :-shift] = text[rows, shift:]
-        text[rows, -shift:] = 0
-    return text, n_int + neg + tail
+    heads = _HEADS[np.minimum(integer, 999) + 1000 * neg]
+    big = np.flatnonzero(integer >= 1000)
+    if len(big):
+        heads = heads.astype(object)
+        heads[big] = [f"{'-' * int(n)}{i}".encode() for n, i in zip(neg[big], integer[big],
+                                                                strict=True)]
+        heads = heads.astype(bytes)
+    top = int(decimals.max(initial=0))
+    tail = np.zeros((len(values), top + 1), dtype=np.uint8)
+    tail[:, 0] = ord(".")
+    tail[:, 1:] = digits_right(fraction * POW10[top - decimals], top)  # left-justified
+    used = np.where(decimals > 0, decimals + 1, 0)  # point and decimals, or nothing
+    tail *= np.arange(top + 1)[None] < used[:, None]
+    return np.strings.add(heads, as_strings(tail))
 
 
 def as_strings(text: np.ndarray) -> np.ndarray:

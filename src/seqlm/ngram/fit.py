@@ -12,7 +12,7 @@ from seqlm.errors import SeqlmError
 from seqlm.ngram.counts import NgramCounts, check_order, count
 from seqlm.ngram.model import PRECISIONS, NgramModel
 from seqlm.ngram.smoothing import ESTIMATORS
-from seqlm.ngram.stream import build_vocab, check_unit, encode
+from seqlm.ngram.stream import build_vocab, check_unit, cut, encode
 from seqlm.progress import ProgressCallback
 
 
@@ -42,8 +42,9 @@ def count_text(text: str, config: NgramConfig,
                progress: ProgressCallback | None = None) -> NgramCounts:
     """The counts of orders 1..N of a training text."""
     check_config(config)
-    vocab = build_vocab(text, config.unit)
-    stream = encode(text, vocab, config.unit, training=True)
+    tokens = cut(text, config.unit)  # once for the vocabulary and the stream
+    vocab = build_vocab(text, config.unit, tokens)
+    stream = encode(text, vocab, config.unit, training=True, tokens=tokens)
     if stream.n_sentences == 0:
         raise SeqlmError("the training text is empty: give a text with at least one line")
     return count(stream, vocab, config.order, progress)

@@ -99,6 +99,7 @@ class NgramConfig:
     samples: int = 5  # sampling: how many sentences
     max_tokens: int = 100  # sampling: tokens per sentence at most (then cut, without </s>)
     top_k: int = 10  # predict: how many next tokens to list
+    precision: str = "double"  # or "kenlm": float32 as lmplz/query (seqlm.ngram.single_precision)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ class NgramConfig:
     samples: int = 5  # sampling: how many sentences
     max_tokens: int = 100  # sampling: tokens per sentence at most (then cut, without </s>)
     top_k: int = 10  # predict: how many next tokens to list
+    precision: str = "double"  # or "kenlm": float32 as lmplz/query (seqlm.ngram.single_precision)
 
 
 @dataclass(frozen=True)
@@ -287,3 +288,105 @@ def quick_compare(config: CompareConfig) -> CompareConfig:
     return replace(config, lstm_hidden=48, embedding_dim=24, steps=40, batch_size=16,
                    window=32, eval_every=20, eval_max_tokens=4000, final_eval_max_tokens=8000,
                    decay_window=30, sample_length=60, lr=1e-2, warmup_steps=5)
+
+
+@dataclass(frozen=True)
+class Seq2SeqModelConfig:
+    """An encoder-decoder (`seqlm.nn.seq2seq`): which cell, which attention, how wide."""
+
+    cell: str = "gru"  # gru | lstm: seqlm's own cells (seqlm.nn.cells / seqlm.nn.recurrent)
+    attention: str = "bahdanau"  # none | bahdanau | dot | general | scaled_dot
+    input_feeding: bool = True  # Luong variants (dot, general, scaled_dot): feed h~_{t-1} in
+    embedding_size: int = 32
+    hidden_size: int = 64  # per encoder direction; the decoder has directions * hidden_size
+    bidirectional: bool = True
+    attention_size: int = 64  # Bahdanau: width of W s + U h before v
+    max_source_len: int = 160  # longer sources are refused with a clear error
+    max_target_len: int = 16  # decoding stops after this many tokens (</s> included)
+
+
+@dataclass(frozen=True)
+class Seq2SeqTrainConfig:
+    """The seq2seq training loop (`seqlm.training.seq2seq`): budget, optimiser, sampling."""
+
+    steps: int = 3000  # the budget is counted in optimiser steps, never in seconds
+    batch_size: int = 64
+    lr: float = 3e-3  # Adam
+    lr_min_fraction: float = 0.1  # cosine decay to lr * this at the last step
+    clip: float = 1.0  # max global gradient norm
+    eval_every: int = 500  # steps between validation passes (greedy exact match)
+    eval_size: int = 600  # validation pairs per pass (the first ones of the split)
+    seed: int = 0  # initialisation, batch order and scheduled-sampling coins
+    # scheduled sampling (Bengio et al. 2015): eps_i = P(feed the gold token) at step i
+    schedule: str = "none"  # none (teacher forcing) | linear | exponential | inverse_sigmoid
+    ss_linear_slope: float = 1e-4  # linear: eps_i = max(ss_min_teacher, 1 - slope * i)
+    ss_min_teacher: float = 0.5  # linear: floor of eps_i
+    ss_exp_base: float = 0.9995  # exponential: eps_i = base ** i
+    ss_sigmoid_k: float = 1000.0  # inverse sigmoid: eps_i = k / (k + exp(i / k))
+    threads: int | None = 1  # torch threads: tiny matmuls run fastest on one; None = torch default
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """`seqlm seq2seq train`: data, model and loop, saved into the manifest and checkpoint."""
+
+    corpus: CorpusConfig = field(default_factory=lambda: CorpusConfig(name="dates"))
+    regimes: tuple[str, ...] = ("plain", "long")  # dates regimes whose training pairs are joined
+    train_size: int | None = None  # use only the first N training pairs (None = all)
+    model: Seq2SeqModelConfig = field(default_factory=Seq2SeqModelConfig)
+    train: Seq2SeqTrainConfig = field(default_factory=Seq2SeqTrainConfig)
+    out: str | None = None  # run directory; None = runs/seq2seq-train-<timestamp>
+    overwrite: bool = False
+    resume: bool = False  # continue from <out>/last.pt exactly where it stopped
+
+
+@dataclass(frozen=True)
+class Seq2SeqCompareConfig:
+    """`seqlm seq2seq compare`: the pre-registered models and budget, one seed, same data."""
+
+    preset: str = "full"  # a key of SEQ2SEQ_COMPARE_PRESETS: full | lab | quick
+    seed: int = 0
+    out: str | None = None
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Seq2SeqDecodeConfig:
+    """How `seqlm seq2seq translate|eval` decode: greedy (beam_size 1) or beam search."""
+
+    beam_size: int = 1  # 1 = greedy, exactly
+    length_alpha: float = 1.0  # beam: rank finished hypotheses by logprob / length ** alpha
+    batch_size: int = 256  # sources decoded together (greedy)
+
+
+@dataclass(frozen=True)
+class Seq2SeqEvalConfig:
+    """`seqlm seq2seq eval`: how outputs are decoded and how the scores are broken down."""
+
+    decode: Seq2SeqDecodeConfig = field(default_factory=Seq2SeqDecodeConfig)
+    bucket_width: int = 20  # source-length buckets 1-20, 21-40, ... characters
+    max_errors: int = 50  # errors listed in full (all are counted)
+
+
+@dataclass(frozen=True)
+class Seq2SeqComparePreset:
+    """A pre-registered budget of `seqlm seq2seq compare`: fixed before any result was seen,
+    the same steps, seed and data for every model (docs/seq2seq.md)."""
+
+    steps: int  # optimiser steps per model
+    size: int  # generated pairs per dates regime (split 80 / 10 / 10)
+    test_size: int | None  # test pairs per regime; None = the whole test split
+    eval_every: int
+    eval_size: int = 600  # validation pairs (half plain, half long)
+    hidden_size: int = 64
+    models: tuple[str, ...] = ("none", "bahdanau", "general", "scaled_dot")  # attentions
+    heatmaps: int = 2  # examples drawn per regime for each attention model
+
+
+SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
+    "full": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500),
+    "lab": Seq2SeqComparePreset(steps=350, size=20_000, test_size=1000, eval_every=350,
+                                eval_size=200),
+    "quick": Seq2SeqComparePreset(steps=12, size=400, test_size=40, eval_every=12,
+                                  eval_size=40, hidden_size=32, heatmaps=1),
+}

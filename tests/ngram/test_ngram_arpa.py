@@ -9,7 +9,8 @@ import pytest
 from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
 from seqlm.ngram import fit, read_arpa, write_arpa
-from seqlm.ngram.arpa import escape, fixed_width
+from seqlm.ngram.arpa import escape
+from seqlm.ngram.byte_layout import decimal_strings
 from seqlm.ngram.discounts import DiscountFallbackWarning
 
 kenlm = pytest.importorskip("kenlm")
@@ -77,12 +78,29 @@ def test_addk_and_stupid_cannot_be_written(tmp_path):
             write_arpa(trained(2, smoothing=smoothing), tmp_path / "x.arpa")
 
 
-def test_fixed_width_numbers():
-    values = np.array([-5.08389119, -99.0, 0.0, -0.0000000004, -9.99999996, -123.456789, 0.25])
-    text = [bytes(row).decode() for row in fixed_width(values)]
-    assert text == ["-5.0838912", "-99.000000", "0.00000000", "-0.0000000", "-10.000000",
-                    "-123.45679", "0.25000000"]
-    assert np.allclose([float(t) for t in text], values, atol=1e-6)
+def test_decimals_are_shortest_float32_texts():
+    values = np.array([-5.08389119, -99.0, 0.0, -0.0000000004, -9.99999996, -123.456789, 0.25,
+                       -1e-7, 1.0, -1234.5], dtype=np.float32)
+    text = [t.decode() for t in decimal_strings(values).tolist()]
+    assert text == ["-5.0838914", "-99", "0", "-0.0000000004", "-10", "-123.45679", "0.25",
+                    "-0.0000001", "1", "-1234.5"]
+    rng = np.random.default_rng(0)
+    many = np.concatenate([-rng.exponential(2.0, 20000), -(10.0 ** -rng.uniform(0, 9, 2000)),
+                           rng.uniform(-99, 99, 2000)]).astype(np.float32)
+    for t, v in zip(decimal_strings(many).tolist(), many, strict=True):
+        t = t.decode()
+        assert np.float32(float(t)) == v  # reads back as the same float32
+        shortest = np.format_float_positional(v, unique=True, trim="-")
+        assert len(t.lstrip("-0.")) <= len(shortest.lstrip("-0."))
+
+
+def test_kenlm_precision_model_agrees_with_kenlm_exactly(tmp_path):
+    config = NgramConfig(order=3, smoothing="mkn", precision="kenlm")
+    m = fit(TRAIN * 3, config)
+    report = m.perplexity(TEST)
+    km = kenlm.Model(str(write_arpa(m, tmp_path / "m.arpa")))
+    total = sum(km.score(line) for line in TEST.split("\n")[:-1])  # float sums per sentence
+    assert 10 ** (-total / report.tokens) == pytest.approx(report.perplexity, rel=1e-12)
 
 
 GOOD = """\\data\\

@@ -85,3 +85,18 @@ def test_ngram_commands_never_import_torch(tmp_path, corpus):
     result = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(SRC)},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_kenlm_precision_through_an_arpa_file(tmp_path, corpus):
+    from seqlm.config import CorpusConfig, NgramConfig
+    from seqlm.data.corpora import load_corpus
+    from seqlm.ngram import fit
+
+    arpa = tmp_path / "k.arpa"
+    run_cli_json("ngram", "train", "--corpus", corpus, "--order", "3", "--unit", "word",
+                 "--kenlm-precision", "--arpa", str(arpa), "--out", str(tmp_path / "t"))
+    ev = run_cli_json("ngram", "eval", "--arpa", str(arpa), "--kenlm-precision", "--corpus",
+                      corpus, "--split", "train", "--out", str(tmp_path / "e"))
+    train = load_corpus(CorpusConfig(corpus)).text("train")
+    direct = fit(train, NgramConfig(order=3, precision="kenlm")).perplexity(train)
+    assert ev["perplexity"] == pytest.approx(direct.perplexity, rel=1e-12)

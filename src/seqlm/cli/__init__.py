@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "seqlm.cli.byhand",
     "seqlm.cli.vanishing",
     "seqlm.cli.lm",
+    "seqlm.cli.seq2seq",
 )
 
 

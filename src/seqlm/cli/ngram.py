@@ -60,6 +60,9 @@ def add_model_args(parser: argparse.ArgumentParser, from_arpa: bool = True) -> N
     g.add_argument("--alpha", type=float, default=NgramConfig.alpha, help="stupid backoff")
     g.add_argument("--no-discount-fallback", action="store_true",
                    help="kn/mkn: fail on unusable discounts instead of using 0.5, 1, 1.5")
+    g.add_argument("--kenlm-precision", action="store_true",
+                   help="estimate and sum perplexities in float32 as lmplz and query do "
+                        "(KenLM's numbers to the last printed digit)")
     add_corpus_args(parser)
     add_run_args(parser)
     add_output_args(parser)
@@ -73,6 +76,7 @@ def ngram_config(args: argparse.Namespace, unit: str) -> NgramConfig:
         samples=getattr(args, "samples", NgramConfig.samples),
         max_tokens=getattr(args, "max_tokens", NgramConfig.max_tokens),
         top_k=getattr(args, "top_k", NgramConfig.top_k),
+        precision="kenlm" if args.kenlm_precision else NgramConfig.precision,
     )
 
 
@@ -84,7 +88,8 @@ def load_model(args: argparse.Namespace, run, need_corpus: bool):
     corpus = load_corpus(corpus_config(args)) if need_corpus or not args.arpa else None
     if args.arpa:
         with run.timer("read_arpa"):
-            model = read_arpa(args.arpa, unit=args.unit)
+            model = read_arpa(args.arpa, unit=args.unit,
+                              precision="kenlm" if args.kenlm_precision else "double")
         run.extra["model"] = {"arpa": str(args.arpa), "order": model.order, "unit": model.unit,
                               "smoothing": model.smoothing, "counts": model.sizes()}
     else:

@@ -8,8 +8,6 @@ would take it for valid. Progress goes to a callback. Leaves out: resuming parti
 import hashlib
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from seqlm.errors import SeqlmError
@@ -29,6 +27,9 @@ def sha256_file(path: Path) -> str:
 def download(url: str, dest: Path, sha256: str, progress: ProgressCallback | None = None,
              timeout: float = 30.0) -> Path:
     """Fetch `url` into `dest` if and only if its sha256 is `sha256`."""
+    import urllib.error  # here, not at the top: only a download pays for urllib's import
+    import urllib.request
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)

@@ -11,7 +11,9 @@
     \\end\\
 
 `write_arpa` writes any model of the backoff form (mle, kn, mkn): interpolated probabilities
-and log10 gamma as backoffs reproduce the model exactly; a backoff of 0 is left out, p = 0
+and log10 gamma as backoffs reproduce the model; every number is the shortest decimal that
+reads back as the same float32, as KenLM prints it (KenLM loads floats: a `precision="kenlm"`
+model is written exactly, a double one to float32's 7 digits); a backoff of 0 is left out, p = 0
 (`<s>`, MLE's unseen words) is written as -99, and `# seqlm unit=... smoothing=...` comment
 lines before `\\data\\` (which KenLM accepts) record the token unit; `seqlm.ngram.arpa_read`
 reads any ARPA file back. Add-k and stupid backoff cannot be
@@ -25,7 +27,6 @@ outside printable ASCII) are written escaped: ` ` as `<sp>`, other whitespace ch
 """
 
 import re
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ import numpy as np
 from seqlm.atomic import atomic_write
 from seqlm.errors import SeqlmError
 from seqlm.metrics import LN10
-from seqlm.ngram import trie
+from seqlm.ngram import byte_layout, trie
 from seqlm.ngram.model import NgramModel
 from seqlm.ngram.stream import SPECIALS
 
@@ -67,57 +68,34 @@ def unescape(token: str, unit: str) -> str:
 
 
 # -- writing -------------------------------------------------------------------------------
-# A 5-gram ARPA file of Tiny Shakespeare holds a million numbers and two million words;
-# formatting them one at a time costs ~0.5 s. Instead the numbers are laid out as digits in a
-# NumPy byte matrix, every n-gram's "\tw1 w2 ..." is its context's bytes plus " w", and a line
-# is three pieces (number, words, "\tbackoff\n" or "\n") that one `bytes.join` glues.
-
-WIDTH = 10  # characters per number: -5.0838912, -99.000000, 0.00000000
-
-
-def fixed_width(values: np.ndarray) -> np.ndarray:
-    """Every value in exactly WIDTH characters with as many decimals as fit. (N, WIDTH) uint8"""
-    neg = values < 0
-    a = np.minimum(np.abs(values), 10.0 ** (WIDTH - 3) - 1)  # keep at least one decimal
-    digits = np.maximum(np.floor(np.log10(np.maximum(a, 1.0))).astype(np.int64) + 1, 1)
-    decimals = WIDTH - 1 - digits - neg
-    scaled = np.rint(a * 10.0 ** decimals).astype(np.int64)
-    carry = scaled >= 10 ** (digits + decimals)  # 9.99999996 rounds up to 10.0000000
-    decimals[carry] -= 1
-    scaled[carry] = np.rint(a[carry] * 10.0 ** decimals[carry]).astype(np.int64)
-    point = WIDTH - 1 - decimals  # (N,) column of the decimal point
-    out = np.empty((len(values), WIDTH), dtype=np.uint8)
-    for col in range(WIDTH - 1, -1, -1):  # digits from the right
-        is_point, is_sign = point == col, neg & (col == 0)
-        out[:, col] = np.where(is_point, ord("."), np.where(is_sign, ord("-"), 48 + scaled % 10))
-        scaled = np.where(is_point | is_sign, scaled, scaled // 10)
-    return out
-
-
-def number_texts(log10: np.ndarray, before: bytes = b"", after: bytes = b"") -> list[bytes]:
-    """The values as bytes, each framed by `before` and `after`."""
-    framed = np.hstack([np.frombuffer(before, np.uint8)[None].repeat(len(log10), 0),
-                        fixed_width(log10), np.frombuffer(after, np.uint8)[None].repeat(
-                            len(log10), 0)])
-    return framed.view(f"S{framed.shape[1]}").ravel().tolist()
+# Lines are NumPy `S` strings: log10 p's decimal (`seqlm.ngram.byte_layout`) + the n-gram's
+# b"\tw1 w2 ..." (its context's name + b" w", one `np.strings.add` per order) + b"\tbackoff\n"
+# (b"\n" where the backoff is 0 or at the highest order). `S` strings drop their NUL padding
+# in `.tolist()`, and one `bytes.join` glues a section: no Python loop per n-gram.
 
 
 def to_log10(nats: np.ndarray) -> np.ndarray:
-    """Nats to log10, with p = 0 written as ARPA's -99."""
-    return np.where(np.isneginf(nats), LOG10_ZERO, nats / LN10)
+    """Nats to log10 as float32, the precision of ARPA numbers, with p = 0 written as -99."""
+    return np.where(np.isneginf(nats), LOG10_ZERO, nats / LN10).astype(np.float32)
 
 
-def section_lines(model: NgramModel, k: int, names: list[bytes]) -> bytes:
-    """The order-k section; `names` holds each n-gram's b"\tw1 ... wk"."""
-    probs = number_texts(to_log10(model.logp[k - 1]))
-    if k == model.order:
-        tails = repeat(b"\n", len(names))
+def backoff_texts(backoff10: np.ndarray) -> np.ndarray:
+    """b"\t<decimal>\n" per backoff, b"\n" where it is 0 (left out). (M,) S strings"""
+    written = np.flatnonzero(backoff10 != 0)
+    decimals = byte_layout.decimal_strings(backoff10[written])
+    texts = np.full(len(backoff10), b"\n", dtype=f"S{decimals.dtype.itemsize + 2}")
+    texts[written] = np.strings.add(np.strings.add(b"\t", decimals), b"\n")
+    return texts
+
+
+def section_bytes(model: NgramModel, k: int, names: np.ndarray) -> bytes:
+    """The order-k section; `names` (M_k,) S strings hold each n-gram's b"\tw1 ... wk"."""
+    lines = np.strings.add(byte_layout.decimal_strings(to_log10(model.logp[k - 1])), names)
+    if k < model.order:
+        lines = np.strings.add(lines, backoff_texts(to_log10(model.backoff[k - 1])))
     else:
-        backoff = to_log10(model.backoff[k - 1])
-        tails = np.array(number_texts(backoff, b"\t", b"\n"), dtype=object)
-        tails[backoff == 0.0] = b"\n"  # no backoff written where it is 0
-        tails = tails.tolist()
-    return b"".join(map(bytes.__add__, map(bytes.__add__, probs, names), tails))
+        lines = np.strings.add(lines, b"\n")
+    return b"".join(lines.tolist())
 
 
 def arpa_bytes(model: NgramModel) -> bytes:
@@ -127,19 +105,18 @@ def arpa_bytes(model: NgramModel) -> bytes:
             f"a {model.smoothing} model cannot be written as ARPA: ARPA's backoff form cannot "
             "express add-k's floor or stupid backoff's scores; use --smoothing mkn, kn or mle"
         )
-    tokens = [escape(t, model.unit).encode("utf-8") for t in model.vocab.tokens]
-    spaced = [b" " + t for t in tokens]
     header = (f"# seqlm unit={model.unit} order={model.order} smoothing={model.smoothing}\n\n"
               "\\data\\\n" + "".join(f"ngram {k}={n}\n" for k, n in enumerate(model.sizes(), 1)))
     parts = [header.encode()]
-    names = [b"\t" + t for t in tokens]
+    tokens = [escape(t, model.unit).encode("utf-8") for t in model.vocab.tokens]
+    spaced = np.array([b" " + t for t in tokens])
+    names = np.array([b"\t" + t for t in tokens])
     for k in range(1, model.order + 1):
         if k > 1:
             keys = model.keys[k - 1]
-            contexts = map(names.__getitem__, trie.parents(keys, model.V).tolist())
-            last = map(spaced.__getitem__, trie.last_words(keys, model.V).tolist())
-            names = list(map(bytes.__add__, contexts, last))
-        parts += [f"\n\\{k}-grams:\n".encode(), section_lines(model, k, names)]
+            names = byte_layout.narrow(np.strings.add(names[trie.parents(keys, model.V)],
+                                                      spaced[trie.last_words(keys, model.V)]))
+        parts += [f"\n\\{k}-grams:\n".encode(), section_bytes(model, k, names)]
     parts.append(b"\n\\end\\\n")
     return b"".join(parts)
 

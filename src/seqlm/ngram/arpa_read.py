@@ -18,7 +18,7 @@ from seqlm.errors import SeqlmError
 from seqlm.metrics import LN10
 from seqlm.ngram import trie
 from seqlm.ngram.arpa import unescape
-from seqlm.ngram.model import NgramModel
+from seqlm.ngram.model import PRECISIONS, NgramModel
 from seqlm.ngram.stream import BOS, UNITS, UNK, NgramVocab
 
 UNK_MISSING_LOG10 = -100.0  # KenLM's log10 p(<unk>) for a file without <unk>
@@ -120,9 +120,13 @@ def unigram_vocab(src: ArpaLines, grams: list[list[str]], numbers: list[int],
     return vocab, np.array([vocab.index[w] for w in words], dtype=np.int64)
 
 
-def read_arpa(path: str | Path, unit: str | None = None) -> NgramModel:
+def read_arpa(path: str | Path, unit: str | None = None, precision: str = "double",
+              ) -> NgramModel:
     """Read an ARPA file into a model of the backoff form; `unit` defaults to the file's
-    `# seqlm unit=` hint, else word."""
+    `# seqlm unit=` hint, else word. precision "kenlm" keeps each number as the float32 KenLM
+    loads and sums perplexities as its `query` does (`seqlm.ngram.single_precision`)."""
+    if precision not in PRECISIONS:
+        raise SeqlmError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     src = ArpaLines(Path(path))
     sizes, hints = read_header(src)
     unit = unit or hints.get("unit", "word")
@@ -151,10 +155,14 @@ def read_arpa(path: str | Path, unit: str | None = None) -> NgramModel:
     if end != "\\end\\":
         raise src.error(f"expected \\end\\ after the {order}-grams, found {end[:40]!r} (the "
                         "header's n-gram counts may be too small)")
+    if precision == "kenlm":
+        logp = [np.asarray(lp, dtype=np.float32) for lp in logp]
+        backoff = [np.asarray(b, dtype=np.float32) for b in backoff]
     return NgramModel(vocab=vocab, unit=unit, order=order,
                       smoothing=hints.get("smoothing", "arpa"), form="backoff", keys=keys,
-                      logp=[lp * LN10 for lp in logp], backoff=[b * LN10 for b in backoff],
-                      info={"counts": sizes, "source": str(path)})
+                      logp=[np.asarray(lp, dtype=np.float64) * LN10 for lp in logp],
+                      backoff=[np.asarray(b, dtype=np.float64) * LN10 for b in backoff],
+                      info={"counts": sizes, "source": str(path)}, precision=precision)
 
 
 def order_keys(src: ArpaLines, grams: list[list[str]], numbers: list[int],

@@ -10,9 +10,9 @@ fixed in advance (KenLM's `--limit_vocab_file`).
 from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
 from seqlm.ngram.counts import NgramCounts, check_order, count
-from seqlm.ngram.model import NgramModel
+from seqlm.ngram.model import PRECISIONS, NgramModel
 from seqlm.ngram.smoothing import ESTIMATORS
-from seqlm.ngram.stream import build_vocab, check_unit, encode
+from seqlm.ngram.stream import build_vocab, check_unit, cut, encode
 from seqlm.progress import ProgressCallback
 
 
@@ -29,6 +29,12 @@ def check_config(config: NgramConfig) -> NgramConfig:
     if not 0 < config.alpha <= 1:
         raise SeqlmError(f"stupid backoff needs 0 < alpha <= 1, got {config.alpha} "
                          "(Brants et al. use 0.4)")
+    if config.precision not in PRECISIONS:
+        raise SeqlmError(f"unknown precision {config.precision!r}: choose one of "
+                         f"{', '.join(PRECISIONS)}")
+    if config.precision == "kenlm" and config.smoothing not in ("mle", "kn", "mkn"):
+        raise SeqlmError(f"precision 'kenlm' needs an ARPA-form smoothing, not "
+                         f"{config.smoothing!r}: use --smoothing mkn, kn or mle")
     return config
 
 
@@ -36,8 +42,9 @@ def count_text(text: str, config: NgramConfig,
                progress: ProgressCallback | None = None) -> NgramCounts:
     """The counts of orders 1..N of a training text."""
     check_config(config)
-    vocab = build_vocab(text, config.unit)
-    stream = encode(text, vocab, config.unit, training=True)
+    tokens = cut(text, config.unit)  # once for the vocabulary and the stream
+    vocab = build_vocab(text, config.unit, tokens)
+    stream = encode(text, vocab, config.unit, training=True, tokens=tokens)
     if stream.n_sentences == 0:
         raise SeqlmError("the training text is empty: give a text with at least one line")
     return count(stream, vocab, config.order, progress)
@@ -50,10 +57,11 @@ def fit_counts(counts: NgramCounts, config: NgramConfig) -> NgramModel:
         raise ValueError(f"counts are of order {counts.order}, config asks for {config.order}")
     fallback = config.fallback_discounts if config.discount_fallback else None
     tables = ESTIMATORS[config.smoothing](counts, k=config.k, alpha=config.alpha,
-                                          fallback=fallback)
+                                          fallback=fallback, precision=config.precision)
     info = {"counts": counts.sizes(), **tables.pop("info", {})}
     return NgramModel(vocab=counts.vocab, unit=config.unit, order=config.order,
-                      smoothing=config.smoothing, keys=counts.keys, info=info, **tables)
+                      smoothing=config.smoothing, keys=counts.keys, info=info,
+                      precision=config.precision, **tables)
 
 
 def fit(text: str, config: NgramConfig | None = None,

@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from seqlm.metrics import nats_to_log10, perplexity
+from seqlm.metrics import log10_to_nats, nats_to_log10, perplexity
 from seqlm.ngram import trie
 from seqlm.ngram.forms import FORMS
+from seqlm.ngram.probing import ProbingIndex
+from seqlm.ngram.single_precision import kenlm_totals
 from seqlm.ngram.stream import (
     BOS_ID,
     NgramVocab,
@@ -34,6 +36,8 @@ from seqlm.ngram.stream import (
     encode_tokens,
     split_line,
 )
+
+PRECISIONS = ("double", "kenlm")
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class NgramModel:
     floor: list[np.ndarray] = field(default_factory=list)
     log_alpha: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)  # discounts, fallbacks, settings
+    precision: str = "double"  # "kenlm": perplexity summed in float32 as KenLM's query does
+    indexes: dict[int, ProbingIndex] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.combine = FORMS[self.form]  # the one branch on the smoothing family
@@ -104,6 +110,13 @@ class NgramModel:
 
     # -- lookups -----------------------------------------------------------------------------
 
+    def index(self, k: int) -> ProbingIndex:
+        """The hash index of the order-k keys, built on first use (scoring needs it; training
+        and ARPA writing do not)."""
+        if k not in self.indexes:
+            self.indexes[k] = ProbingIndex(self.keys[k - 1])
+        return self.indexes[k]
+
     def lookup(self, ids: np.ndarray, oov: np.ndarray) -> list[np.ndarray]:
         """found[k-1][i]: id of the order-k n-gram ending at position i, -1 if not held.
 
@@ -114,7 +127,7 @@ class NgramModel:
             prev = found[-1]
             ends = np.flatnonzero((prev[:-1] >= 0) & (chain[1:] >= 0)) + 1
             here = np.full(len(ids), -1, dtype=np.int64)
-            here[ends] = trie.find(self.keys[k - 1], trie.pack(prev[ends - 1], chain[ends], self.V))
+            here[ends] = self.index(k).find(trie.pack(prev[ends - 1], chain[ends], self.V))
             found.append(here)
             if not len(ends):
                 break
@@ -166,14 +179,20 @@ class NgramModel:
         return nats_to_log10(self.score(sentence, bos, eos))
 
     def perplexity(self, text: str) -> PerplexityReport:
-        """Score every line of `text` (see the module docstring for the conventions)."""
+        """Score every line of `text` (see the module docstring for the conventions); with
+        precision "kenlm", in float32 log10 exactly as KenLM's `query` adds up."""
         stream = encode(text, self.vocab, self.unit)
         pos = stream.scored()
-        nats, _ = self.score_positions(stream.ids, stream.oov, pos)
         oov = stream.oov[pos]
+        if self.precision == "kenlm":
+            total10, oov10 = kenlm_totals(self, stream)
+            nll, oov_nll = -log10_to_nats(total10), -log10_to_nats(oov10)
+        else:
+            nats, _ = self.score_positions(stream.ids, stream.oov, pos)
+            nll, oov_nll = float(-nats.sum()), float(-nats[oov].sum())
         return PerplexityReport(tokens=len(pos), oovs=int(oov.sum()),
-                                sentences=stream.n_sentences, nll_nats=float(-nats.sum()),
-                                oov_nll_nats=float(-nats[oov].sum()))
+                                sentences=stream.n_sentences, nll_nats=nll,
+                                oov_nll_nats=oov_nll)
 
     def log_distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
         """log p(w | context) for every word id w (V,), nats; `<s>` gets -inf. Stupid

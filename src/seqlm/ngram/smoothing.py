@@ -22,6 +22,7 @@ Leaves out: Katz backoff, Witten-Bell, Jelinek-Mercer, pruning.
 
 import numpy as np
 
+from seqlm.ngram import single_precision as single
 from seqlm.ngram.counts import NgramCounts, adjusted_counts
 from seqlm.ngram.discounts import Discounts, kneser_ney, modified_kn
 from seqlm.ngram.stream import BOS_ID
@@ -53,10 +54,13 @@ def relative_frequencies(c: NgramCounts) -> tuple[list[np.ndarray], list[np.ndar
     return probs, totals
 
 
-def mle(c: NgramCounts, **_) -> Tables:
+def mle(c: NgramCounts, precision="double", **_) -> Tables:
     probs, totals = relative_frequencies(c)
     backoff = [np.where(t > 0, -np.inf, 0.0) for t in totals]  # seen context: no mass left
-    return {"form": "backoff", "logp": [log(p) for p in probs], "backoff": backoff}
+    logp = [log(p) for p in probs]
+    if precision == "kenlm":  # float32 log10 values, as an ARPA file read by KenLM holds them
+        logp = single.nats_of([single.to_log10_32(x) for x in logp])
+    return {"form": "backoff", "logp": logp, "backoff": backoff}
 
 
 def addk(c: NgramCounts, k: float = 1.0, **_) -> Tables:
@@ -99,22 +103,28 @@ def interpolate(c: NgramCounts, adjusted: list[np.ndarray],
     return probs, backoffs
 
 
-def kneser_ney_family(c: NgramCounts, estimate, fallback) -> Tables:
+def kneser_ney_family(c: NgramCounts, estimate, fallback, precision: str) -> Tables:
     adjusted = adjusted_counts(c)
     discounts = [estimate(k, adjusted[k - 1], fallback) for k in range(1, c.order + 1)]
-    probs, backoffs = interpolate(c, adjusted, discounts)
     info = {"discounts": [list(d.as_tuple()) for d in discounts],
             "fallback_orders": [k for k, d in enumerate(discounts, 1) if d.fallback]}
+    if precision == "kenlm":  # lmplz's float arithmetic, step for step
+        d32 = [single.discounts32(a, d) for a, d in zip(adjusted, discounts, strict=True)]
+        probs10, backoffs10 = single.interpolate32(c, adjusted, d32, BOS_ID)
+        info["discounts"] = [[float(x) for x in d[1:]] for d in d32]
+        return {"form": "backoff", "logp": single.nats_of(probs10),
+                "backoff": single.nats_of(backoffs10), "info": info}
+    probs, backoffs = interpolate(c, adjusted, discounts)
     return {"form": "backoff", "logp": [log(p) for p in probs], "backoff": backoffs,
             "info": info}
 
 
-def kn(c: NgramCounts, fallback=None, **_) -> Tables:
-    return kneser_ney_family(c, kneser_ney, fallback)
+def kn(c: NgramCounts, fallback=None, precision="double", **_) -> Tables:
+    return kneser_ney_family(c, kneser_ney, fallback, precision)
 
 
-def mkn(c: NgramCounts, fallback=None, **_) -> Tables:
-    return kneser_ney_family(c, modified_kn, fallback)
+def mkn(c: NgramCounts, fallback=None, precision="double", **_) -> Tables:
+    return kneser_ney_family(c, modified_kn, fallback, precision)
 
 
 ESTIMATORS = {"mle": mle, "addk": addk, "kn": kn, "mkn": mkn, "stupid": stupid}

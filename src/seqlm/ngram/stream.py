@@ -91,19 +91,22 @@ def cut(text: str, unit: str) -> list[str]:
     return list(text)
 
 
-def build_vocab(text: str, unit: str) -> NgramVocab:
-    """The vocabulary of a training text: its tokens in order of first appearance."""
-    types = dict.fromkeys(cut(text, unit))
+def build_vocab(text: str, unit: str, tokens: list[str] | None = None) -> NgramVocab:
+    """The vocabulary of a training text: its tokens in order of first appearance (`tokens`:
+    `cut(text, unit)` if already made)."""
+    types = dict.fromkeys(cut(text, unit) if tokens is None else tokens)
     for marker in ("\n", *SPECIALS):
         types.pop(marker, None)
     return NgramVocab(list(types))
 
 
-def encode(text: str, vocab: NgramVocab, unit: str, training: bool = False) -> TokenStream:
-    """The token stream of `text`; tokens outside `vocab` (and `<unk>`) are OOV."""
+def encode(text: str, vocab: NgramVocab, unit: str, training: bool = False,
+           tokens: list[str] | None = None) -> TokenStream:
+    """The token stream of `text`; tokens outside `vocab` (and `<unk>`) are OOV. `tokens`:
+    `cut(text, unit)` if already made."""
     lookup = {**vocab.index, "\n": _LINE_END, BOS: _SKIP, EOS: _SKIP,
               UNK: _SKIP if training else _OOV}
-    tokens = cut(text, unit)
+    tokens = cut(text, unit) if tokens is None else tokens
     flat = np.fromiter(map(lookup.get, tokens, repeat(_OOV)), dtype=np.int64, count=len(tokens))
     flat = flat[flat != _SKIP]
     ends = np.flatnonzero(flat == _LINE_END)  # one per sentence

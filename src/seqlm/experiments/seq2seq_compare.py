@@ -1,0 +1,162 @@
+"""`seqlm seq2seq compare` and the lab step `seq2seq`: no attention vs Bahdanau vs Luong
+general vs scaled dot, on the same data, seed and step budget.
+
+The budgets are pre-registered in `seqlm.config.SEQ2SEQ_COMPARE_PRESETS` (full for the
+command, lab and quick for `seqlm lab`): they were committed before any comparison was run
+and are not tuned after the fact. Each model trains on plain dates and long inputs joined,
+is selected by validation exact match (best.pt), and is tested on each regime's held-out
+split. Output: a Markdown table (exact match with 95% intervals, per-character accuracy),
+a plot of exact match against source length, and attention heatmaps for a few test examples.
+Leaves out: several seeds (the intervals cover test-set noise, not seed noise).
+"""
+
+import time
+
+from seqlm.atomic import atomic_write_text
+from seqlm.config import (
+    SEQ2SEQ_COMPARE_PRESETS,
+    CorpusConfig,
+    Seq2SeqCompareConfig,
+    Seq2SeqComparePreset,
+    Seq2SeqConfig,
+    Seq2SeqEvalConfig,
+    Seq2SeqModelConfig,
+    Seq2SeqTrainConfig,
+)
+from seqlm.decoding.seq2seq import Translation
+from seqlm.errors import SeqlmError
+from seqlm.experiments.lab import LabContext, LabSection
+from seqlm.experiments.run import Run
+from seqlm.experiments.seq2seq_eval import by_length, evaluate
+from seqlm.experiments.seq2seq_plots import accuracy_by_length, attention_heatmap
+from seqlm.experiments.seq2seq_train import CorpusFn, PairData, fit, load_pairs
+from seqlm.progress import Progress, ProgressCallback, report
+
+LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luong dot",
+          "general": "Luong general", "scaled_dot": "scaled dot (transformer-era)"}
+
+
+def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int) -> Seq2SeqConfig:
+    """The resolved training config of one model of the comparison."""
+    return Seq2SeqConfig(
+        corpus=CorpusConfig(name="dates", seed=seed, size=preset.size),
+        model=Seq2SeqModelConfig(attention=attention, hidden_size=preset.hidden_size),
+        train=Seq2SeqTrainConfig(steps=preset.steps, eval_every=preset.eval_every,
+                                 eval_size=preset.eval_size, seed=seed),
+    )
+
+
+def get_preset(name: str) -> Seq2SeqComparePreset:
+    if name not in SEQ2SEQ_COMPARE_PRESETS:
+        raise SeqlmError(f"unknown compare preset {name!r}: choose "
+                         f"{', '.join(SEQ2SEQ_COMPARE_PRESETS)}")
+    return SEQ2SEQ_COMPARE_PRESETS[name]
+
+
+def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
+                   corpus: CorpusFn | None = None,
+                   progress: ProgressCallback | None = None) -> dict:
+    """Train and test every model of `preset` into `run`; return the metrics per model."""
+    data = load_pairs(preset_config(preset, "none", seed), preset.test_size, corpus)
+    for regime, c in data.corpora.items():
+        run.data[f"dates[regime={regime}]"] = c.identity()
+    results: dict[str, dict] = {}
+    for i, attention in enumerate(preset.models):
+        report(progress, Progress("compare", i, len(preset.models), unit="model",
+                                  message=attention))
+        results[attention] = train_and_test(preset, attention, seed, data, run, progress)
+    report(progress, Progress("compare", len(preset.models), len(preset.models), unit="model"))
+    curves = {LABELS[a]: r["by_length"] for a, r in results.items()}
+    accuracy_by_length(curves, run.artifact("accuracy_by_length", "accuracy_by_length.png"))
+    return results
+
+
+def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data: PairData,
+                   run: Run, progress: ProgressCallback | None) -> dict:
+    """One model: train into run/<attention>/, test per regime, draw heatmaps."""
+    config = preset_config(preset, attention, seed)
+    out = run.path / attention
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()  # not run.timer: in the lab, run.timings are per step
+    model, vocabs, state = fit(config, data, out, progress)
+    seconds = time.perf_counter() - started
+    scores, translations = {}, {}
+    for regime, pairs in data.test.items():
+        scores[regime], translations[regime] = evaluate(model, vocabs, pairs)
+    joined = [p for pairs in data.test.values() for p in pairs]
+    outputs = [t.output for ts in translations.values() for t in ts]
+    hits = [o == t for o, (_, t) in zip(outputs, joined, strict=True)]
+    result = {
+        "steps": state.step, "best_step": state.best_step, "valid_exact": state.best_exact,
+        "train_seconds": round(seconds, 2),
+        "test": {r: {k: v for k, v in s.items() if k not in ("errors", "by_length")}
+                 for r, s in scores.items()},
+        "errors": {r: s["errors"][:5] for r, s in scores.items()},
+        "by_length": by_length([s for s, _ in joined], hits, Seq2SeqEvalConfig().bucket_width),
+    }
+    if attention != "none":
+        result["heatmaps"] = draw_heatmaps(translations, preset.heatmaps, run, attention)
+    return result
+
+
+def draw_heatmaps(translations: dict[str, list[Translation]], n: int, run: Run,
+                  attention: str) -> list[str]:
+    """Heatmaps of the first `n` test translations of each regime; their relative paths."""
+    paths = []
+    for regime, found in translations.items():
+        for j, translation in enumerate(found[:n]):
+            name = f"heatmap_{attention}_{regime}_{j}"
+            attention_heatmap(translation, run.artifact(name, f"heatmaps/{name}.png"),
+                              title=f"{LABELS[attention]}: {translation.output}")
+            paths.append(f"heatmaps/{name}.png")
+    return paths
+
+
+def markdown(preset_name: str, preset: Seq2SeqComparePreset, results: dict) -> str:
+    """The comparison table, the plot and one heatmap per attention model."""
+    def cell(score: dict) -> str:
+        lo, hi = score["ci95"]
+        return f"{100 * score['accuracy']:.2f} ({100 * lo:.1f}-{100 * hi:.1f})"
+
+    regimes = list(next(iter(results.values()))["test"])
+    head = " | ".join(f"exact {r} % (95% CI)" for r in regimes)
+    chars = " | ".join(f"chars {r} %" for r in regimes)
+    lines = [f"Pre-registered preset `{preset_name}`: {preset.steps} steps per model, "
+             f"{preset.size:,} generated pairs per regime (80/10/10), seed shared, plain and "
+             "long training pairs joined; the best validation checkpoint is tested.", "",
+             f"| model | {head} | {chars} | train s |",
+             "|---|" + "---|" * (2 * len(regimes) + 1)]
+    for attention, r in results.items():
+        exact = " | ".join(cell(r["test"][g]["exact_match"]) for g in regimes)
+        char = " | ".join(f"{100 * r['test'][g]['char_accuracy']['accuracy']:.2f}"
+                          for g in regimes)
+        lines.append(f"| {LABELS[attention]} | {exact} | {char} | {r['train_seconds']:.0f} |")
+    lines += ["", "![exact match by source length](accuracy_by_length.png)", ""]
+    for attention, r in results.items():
+        lines += [f"![{LABELS[attention]}]({p})" for p in r.get("heatmaps", [])[-1:]]
+    return "\n".join(lines)
+
+
+def run_compare(config: Seq2SeqCompareConfig, argv: list[str] | None = None,
+                progress: ProgressCallback | None = None) -> Run:
+    """`seqlm seq2seq compare`: the comparison into its own run directory with report.md."""
+    preset = get_preset(config.preset)
+    run = Run("seq2seq compare", config, out=config.out, overwrite=config.overwrite,
+              argv=argv, seed=config.seed)
+    with run:
+        results = compare_models(preset, config.seed, run, progress=progress)
+        run.metrics.update(preset=config.preset, models=results)
+        text = "# seq2seq: attention against the bottleneck\n\n" + markdown(
+            config.preset, preset, results)
+        atomic_write_text(run.artifact("report", "report.md"), text + "\n")
+    return run
+
+
+def lab_step(ctx: LabContext) -> LabSection:
+    """The lab's seq2seq section at the `lab` (or `quick`) preset."""
+    name = "quick" if ctx.config.quick else "lab"
+    preset = get_preset(name)
+    corpus = lambda c: ctx.corpus("dates", regime=c.regime, size=c.size)  # noqa: E731
+    results = compare_models(preset, ctx.config.seed, ctx.run, corpus, ctx.progress)
+    return LabSection(title="Seq2seq: attention against the bottleneck",
+                      markdown=markdown(name, preset, results), metrics=results)

@@ -1,0 +1,121 @@
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from seqlm.config import Seq2SeqConfig, Seq2SeqModelConfig, Seq2SeqTrainConfig
+from seqlm.errors import SeqlmError
+from seqlm.nn.seq2seq import Seq2Seq
+from seqlm.training.seq2seq import learning_rate, load_model, teacher_probability, train_seq2seq
+
+
+@pytest.mark.parametrize("step", [0, 1, 10, 1000, 4000, 9000])
+def test_schedules_give_the_documented_probabilities(step):
+    linear = Seq2SeqTrainConfig(schedule="linear", ss_linear_slope=1e-4, ss_min_teacher=0.5)
+    assert teacher_probability(linear, step) == pytest.approx(max(0.5, 1 - 1e-4 * step))
+    exponential = Seq2SeqTrainConfig(schedule="exponential", ss_exp_base=0.999)
+    assert teacher_probability(exponential, step) == pytest.approx(0.999 ** step)
+    sigmoid = Seq2SeqTrainConfig(schedule="inverse_sigmoid", ss_sigmoid_k=500.0)
+    assert teacher_probability(sigmoid, step) == pytest.approx(500 / (500 + math.exp(step / 500)))
+    assert teacher_probability(Seq2SeqTrainConfig(), step) == 1.0
+
+
+def test_schedule_landmarks():
+    sigmoid = Seq2SeqTrainConfig(schedule="inverse_sigmoid", ss_sigmoid_k=1000.0)
+    assert teacher_probability(sigmoid, 0) == pytest.approx(1000 / 1001)
+    # eps = 1/2 where exp(i/k) = k, i.e. at i = k ln k
+    assert teacher_probability(sigmoid, round(1000 * math.log(1000))) == pytest.approx(0.5,
+                                                                                       abs=1e-3)
+    assert teacher_probability(sigmoid, 10**9) < 1e-300  # no overflow far out
+    linear = Seq2SeqTrainConfig(schedule="linear", ss_linear_slope=1e-3, ss_min_teacher=0.2)
+    assert teacher_probability(linear, 10**6) == 0.2
+    with pytest.raises(SeqlmError, match="inverse_sigmoid"):
+        teacher_probability(Seq2SeqTrainConfig(schedule="cosine"), 3)
+
+
+def test_learning_rate_decays_from_lr_to_its_floor():
+    config = Seq2SeqTrainConfig(steps=101, lr=1e-2, lr_min_fraction=0.1)
+    assert learning_rate(config, 0) == pytest.approx(1e-2)
+    assert learning_rate(config, 50) == pytest.approx(0.55e-2)
+    assert learning_rate(config, 100) == pytest.approx(1e-3)
+
+
+def test_scheduled_sampling_flips_one_coin_per_token():
+    gold = torch.tensor([4] * 4000 + [0] * 10)  # the last ten are padding
+    logits = torch.full((4010, 6), -30.0)
+    logits[:, 5] = 30.0  # the model is sure of token 5
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(Seq2Seq.choose_input(gold, logits, 1.0, g), gold)
+    sampled = Seq2Seq.choose_input(gold, logits, 0.0, g)
+    assert (sampled[:4000] == 5).all() and (sampled[4000:] == 0).all()
+    mixed = Seq2Seq.choose_input(gold, logits, 0.7, g)[:4000]
+    assert 0.66 < (mixed == 4).float().mean() < 0.74
+    assert set(mixed.tolist()) == {4, 5}
+
+
+def tiny_config(tmp_path, steps, **train):
+    return Seq2SeqConfig(
+        model=Seq2SeqModelConfig(attention="general", embedding_size=8, hidden_size=12),
+        train=Seq2SeqTrainConfig(steps=steps, batch_size=8, eval_every=4, eval_size=8,
+                                 schedule="linear", ss_linear_slope=0.05, **train),
+        out=str(tmp_path))
+
+
+def fresh(vocabs, config):
+    torch.manual_seed(config.train.seed)
+    return Seq2Seq(config.model, len(vocabs.source), len(vocabs.target))
+
+
+class InterruptError(Exception):
+    pass
+
+
+def stop_at(step):
+    def callback(event):
+        if event.done == step:
+            raise InterruptError  # a crash right after the step-4 checkpoint was written
+    return callback
+
+
+def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path, vocabs, pairs):
+    valid = pairs[-8:]
+    config = tiny_config(tmp_path, 12)  # linear scheduled sampling: the coins matter too
+    model_a = fresh(vocabs, config)
+    (tmp_path / "a").mkdir()
+    train_seq2seq(config, model_a, vocabs, pairs, valid, tmp_path / "a")
+
+    (tmp_path / "b").mkdir()
+    with pytest.raises(InterruptError):
+        train_seq2seq(config, fresh(vocabs, config), vocabs, pairs, valid, tmp_path / "b",
+                      progress=stop_at(6))  # dies after step 6; last.pt holds step 4
+    model_b = fresh(vocabs, config)  # a new process rebuilds the model; last.pt fills it
+    torch.manual_seed(12345)  # the global RNG is restored from last.pt, whatever it was
+    state = train_seq2seq(replace(config, resume=True), model_b, vocabs, pairs, valid,
+                          tmp_path / "b")
+    assert state.step == 12 and [h["step"] for h in state.history] == [4, 8, 12]
+    for (name, a), (_, b) in zip(model_a.state_dict().items(), model_b.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, vocabs, pairs):
+    config = replace(tiny_config(tmp_path, 4), resume=True)
+    with pytest.raises(SeqlmError, match="nothing to resume"):
+        train_seq2seq(config, fresh(vocabs, config), vocabs, pairs, pairs[:8], tmp_path)
+
+
+def test_best_checkpoint_rebuilds_the_model(tmp_path, vocabs, pairs):
+    from seqlm.decoding.seq2seq import translate
+
+    config = tiny_config(tmp_path, 8)
+    model = fresh(vocabs, config)
+    state = train_seq2seq(config, model, vocabs, pairs, pairs[:8], tmp_path)
+    assert [h["step"] for h in state.history] == [4, 8]
+    assert state.best_step in (4, 8)
+    loaded, loaded_vocabs, loaded_config = load_model(tmp_path / "best.pt")
+    assert loaded_config == config and loaded_vocabs == vocabs
+    last, _, _ = load_model(tmp_path / "last.pt")
+    sources = [s for s, _ in pairs[:6]]
+    assert ([t.output for t in translate(last, vocabs, sources)]
+            == [t.output for t in translate(model, vocabs, sources)])

@@ -310,8 +310,10 @@ class Seq2SeqTrainConfig:
 
     steps: int = 3000  # the budget is counted in optimiser steps, never in seconds
     batch_size: int = 64
-    lr: float = 3e-3  # Adam
-    lr_min_fraction: float = 0.1  # cosine decay to lr * this at the last step
+    # Adam's learning rate: seqlm.training.schedule, shared with language-model training;
+    # no warm-up, cosine decay from 3e-3 to 3e-4 over `steps`
+    lr_schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(
+        lr=3e-3, warmup_steps=0, decay="cosine", min_lr_ratio=0.1))
     clip: float = 1.0  # max global gradient norm
     eval_every: int = 500  # steps between validation passes (greedy exact match)
     eval_size: int = 600  # validation pairs per pass (the first ones of the split)

@@ -31,6 +31,7 @@ from seqlm.experiments.seq2seq_eval import by_length, evaluate
 from seqlm.experiments.seq2seq_plots import accuracy_by_length, attention_heatmap
 from seqlm.experiments.seq2seq_train import CorpusFn, PairData, fit, load_pairs
 from seqlm.progress import Progress, ProgressCallback, report
+from seqlm.training.seq2seq import torch_threads
 
 LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luong dot",
           "general": "Luong general", "scaled_dot": "scaled dot (transformer-era)"}
@@ -81,8 +82,9 @@ def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data
     model, vocabs, state = fit(config, data, out, progress)
     seconds = time.perf_counter() - started
     scores, translations = {}, {}
-    for regime, pairs in data.test.items():
-        scores[regime], translations[regime] = evaluate(model, vocabs, pairs)
+    with torch_threads(config.train.threads):
+        for regime, pairs in data.test.items():
+            scores[regime], translations[regime] = evaluate(model, vocabs, pairs)
     joined = [p for pairs in data.test.values() for p in pairs]
     outputs = [t.output for ts in translations.values() for t in ts]
     hits = [o == t for o, (_, t) in zip(outputs, joined, strict=True)]

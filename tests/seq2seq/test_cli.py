@@ -90,6 +90,6 @@ def test_compare_quick_writes_report_plot_and_heatmaps(tmp_path):
     for label in ("no attention", "Bahdanau", "Luong general", "scaled dot"):
         assert label in report
     assert (out / "accuracy_by_length.png").is_file()
-    assert len(list((out / "heatmaps").glob("*.png"))) == 6  # 3 attention models x 2 regimes
+    assert len(list((out / "heatmaps").glob("*.png"))) == 3  # 3 attention models x 1 long
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["metrics"]["models"]) == {"none", "bahdanau", "general", "scaled_dot"}

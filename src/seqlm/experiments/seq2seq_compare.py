@@ -97,7 +97,8 @@ def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data
         "by_length": by_length([s for s, _ in joined], hits, Seq2SeqEvalConfig().bucket_width),
     }
     if attention != "none":
-        result["heatmaps"] = draw_heatmaps(translations, preset.heatmaps, run, attention)
+        chosen = {r: translations[r] for r in preset.heatmap_regimes}
+        result["heatmaps"] = draw_heatmaps(chosen, preset.heatmaps, run, attention)
     return result
 
 

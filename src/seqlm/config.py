@@ -389,6 +389,12 @@ SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
     "full": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500),
     "lab": Seq2SeqComparePreset(steps=350, size=20_000, test_size=1000, eval_every=350,
                                 eval_size=200),
+    # `seqlm lab` since the seq2seq follow-up: chosen for time only, before it was run, to fit
+    # ~4 minutes of CPU on an idle 2-core machine (benchmarks/bench_seq2seq_steps.py measured
+    # 79 + 94 + 95 + 86 CPU ms per step for none, bahdanau, general, scaled_dot: 560 steps =
+    # 198 s, plus ~12 s of data, validation, tests and plots); "lab" above is the earlier one
+    "lab560": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
+                                   eval_size=200),
     # a smoke test of seconds (`seqlm lab --quick` <= 15 s on 2 cores): every model trains,
     # is tested on both regimes, and each attention model draws one heatmap
     "quick": Seq2SeqComparePreset(steps=10, size=400, test_size=24, eval_every=10,

@@ -70,7 +70,8 @@ def main() -> None:
     gen = cpu(lambda: holder.update(data=load_pairs(preset_config(preset, "none", 0),
                                                     preset.test_size)))
     data = holder["data"]
-    print(f"preset {args.preset}: generating {preset.size:,} pairs x 2 regimes: {gen:.1f} CPU s")
+    print(f"preset {args.preset}: generating {preset.size:,} pairs x {len(preset.regimes)} "
+          f"regime(s): {gen:.1f} CPU s")
     print("| model | CPU ms / step | steps / CPU s | x no attention | decode 400 test CPU s |")
     print("|---|---|---|---|---|")
     reference = None

@@ -383,6 +383,8 @@ class Seq2SeqComparePreset:
     models: tuple[str, ...] = ("none", "bahdanau", "general", "scaled_dot")  # attentions
     heatmaps: int = 2  # examples drawn per regime for each attention model
     heatmap_regimes: tuple[str, ...] = ("plain", "long")  # the regimes those come from
+    regimes: tuple[str, ...] = ("plain", "long")  # dates regimes trained (joined) and tested
+    bidirectional: bool = True  # the encoder of every model
 
 
 SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
@@ -395,6 +397,12 @@ SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
     # 198 s, plus ~12 s of data, validation, tests and plots); "lab" above is the earlier one
     "lab560": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
                                    eval_size=200),
+    # "bottleneck stress", a separate experiment registered before it was run: the same four
+    # models and full budget, but a one-way encoder (its final state must carry the date from
+    # wherever it sits in the message) and the long regime alone
+    "stress": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500,
+                                   regimes=("long",), bidirectional=False,
+                                   heatmap_regimes=("long",)),
     # a smoke test of seconds (`seqlm lab --quick` <= 15 s on 2 cores): every model trains,
     # is tested on both regimes, and each attention model draws one heatmap
     "quick": Seq2SeqComparePreset(steps=10, size=400, test_size=24, eval_every=10,

@@ -42,7 +42,9 @@ def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int) -> Se
     """The resolved training config of one model of the comparison."""
     return Seq2SeqConfig(
         corpus=CorpusConfig(name="dates", seed=seed, size=preset.size),
-        model=Seq2SeqModelConfig(attention=attention, hidden_size=preset.hidden_size),
+        regimes=preset.regimes,
+        model=Seq2SeqModelConfig(attention=attention, hidden_size=preset.hidden_size,
+                                 bidirectional=preset.bidirectional),
         train=Seq2SeqTrainConfig(steps=preset.steps, eval_every=preset.eval_every,
                                  eval_size=preset.eval_size, seed=seed),
     )
@@ -126,9 +128,11 @@ def markdown(preset_name: str, preset: Seq2SeqComparePreset, results: dict) -> s
     regimes = list(next(iter(results.values()))["test"])
     head = " | ".join(f"exact {r} % (95% CI)" for r in regimes)
     chars = " | ".join(f"chars {r} %" for r in regimes)
+    encoder = "bidirectional" if preset.bidirectional else "one-way (unidirectional)"
     lines = [f"Pre-registered preset `{preset_name}`: {preset.steps} steps per model, "
-             f"{preset.size:,} generated pairs per regime (80/10/10), seed shared, plain and "
-             "long training pairs joined; the best validation checkpoint is tested.", "",
+             f"{preset.size:,} generated pairs per regime (80/10/10), seed shared, "
+             f"{' + '.join(preset.regimes)} training pairs, {encoder} GRU encoder; the best "
+             "validation checkpoint is tested.", "",
              f"| model | {head} | {chars} | train s | train CPU s |",
              "|---|" + "---|" * (2 * len(regimes) + 2)]
     for attention, r in results.items():

@@ -50,25 +50,24 @@ def test_translate_prints_one_line_per_source_and_draws_the_heatmap(trained, tmp
     assert heatmap.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_translate_and_eval_with_beam(trained, tmp_path):
+def test_translate_and_eval_with_beam(trained, tmp_path, capsys):
+    from seqlm.cli import main  # in-process: the same `main` as the console script
+
+    def cli(*args):
+        assert main(["seq2seq", *args, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
     sources = ["March 14, 2024", "14.03.2024", "Ref 4471: meeting on 2 May 2001 in room 12"]
-    out = {}
-    for beam in ("1", "3"):
-        result = run_cli("seq2seq", "translate", str(trained), *sources, "--beam", beam,
-                         "--json")
-        assert result.returncode == 0, result.stderr
-        out[beam] = json.loads(result.stdout)["translations"]
-        assert [t["source"] for t in out[beam]] == sources
-    result = run_cli("seq2seq", "translate", str(trained), *sources, "--json")  # greedy
-    assert json.loads(result.stdout)["translations"] == out["1"]  # --beam 1 is greedy
+    out = {beam: cli("translate", str(trained), *sources, "--beam", beam)["translations"]
+           for beam in ("1", "3")}
+    assert [t["source"] for t in out["3"]] == sources
+    greedy = cli("translate", str(trained), *sources)["translations"]
+    assert greedy == out["1"]  # --beam 1 is greedy
     (tmp_path / "t.tsv").write_text("".join(f"{s}\t2024-03-14\n" for s in sources))
-    result = run_cli("seq2seq", "eval", str(trained), "--tsv", str(tmp_path / "t.tsv"),
-                     "--beam", "3", "--json")
-    assert result.returncode == 0, result.stderr
-    scores = json.loads(result.stdout)["scores"]["t.tsv"]
+    scores = cli("eval", str(trained), "--tsv", str(tmp_path / "t.tsv"), "--beam", "3")
+    exact = scores["scores"]["t.tsv"]["exact_match"]
     hits = sum(t["output"] == "2024-03-14" for t in out["3"])
-    assert scores["exact_match"]["n"] == 3
-    assert scores["exact_match"]["accuracy"] == pytest.approx(hits / 3)  # the same beam
+    assert exact["n"] == 3 and exact["accuracy"] == pytest.approx(hits / 3)  # the same beam
 
 
 def test_eval_scores_a_user_tsv(trained, tmp_path):

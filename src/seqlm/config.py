@@ -311,8 +311,10 @@ class Seq2SeqTrainConfig:
 
     steps: int = 3000  # the budget is counted in optimiser steps, never in seconds
     batch_size: int = 64
-    lr: float = 3e-3  # Adam
-    lr_min_fraction: float = 0.1  # cosine decay to lr * this at the last step
+    # Adam's learning rate: seqlm.training.schedule, shared with language-model training;
+    # no warm-up, cosine decay from 3e-3 to 3e-4 over `steps`
+    lr_schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(
+        lr=3e-3, warmup_steps=0, decay="cosine", min_lr_ratio=0.1))
     clip: float = 1.0  # max global gradient norm
     eval_every: int = 500  # steps between validation passes (greedy exact match)
     eval_size: int = 600  # validation pairs per pass (the first ones of the split)
@@ -381,12 +383,30 @@ class Seq2SeqComparePreset:
     hidden_size: int = 64
     models: tuple[str, ...] = ("none", "bahdanau", "general", "scaled_dot")  # attentions
     heatmaps: int = 2  # examples drawn per regime for each attention model
+    heatmap_regimes: tuple[str, ...] = ("plain", "long")  # the regimes those come from
+    regimes: tuple[str, ...] = ("plain", "long")  # dates regimes trained (joined) and tested
+    bidirectional: bool = True  # the encoder of every model
 
 
 SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
     "full": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500),
     "lab": Seq2SeqComparePreset(steps=350, size=20_000, test_size=1000, eval_every=350,
                                 eval_size=200),
-    "quick": Seq2SeqComparePreset(steps=12, size=400, test_size=40, eval_every=12,
-                                  eval_size=40, hidden_size=32, heatmaps=1),
+    # `seqlm lab` since the seq2seq follow-up: chosen for time only, before it was run, to fit
+    # ~4 minutes of CPU on an idle 2-core machine (benchmarks/bench_seq2seq_steps.py measured
+    # 79 + 94 + 95 + 86 CPU ms per step for none, bahdanau, general, scaled_dot: 560 steps =
+    # 198 s, plus ~12 s of data, validation, tests and plots); "lab" above is the earlier one
+    "lab560": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
+                                   eval_size=200),
+    # "bottleneck stress", a separate experiment registered before it was run: the same four
+    # models and full budget, but a one-way encoder (its final state must carry the date from
+    # wherever it sits in the message) and the long regime alone
+    "stress": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500,
+                                   regimes=("long",), bidirectional=False,
+                                   heatmap_regimes=("long",)),
+    # a smoke test of seconds (`seqlm lab --quick` <= 15 s on 2 cores): every model trains,
+    # is tested on both regimes, and each attention model draws one heatmap
+    "quick": Seq2SeqComparePreset(steps=10, size=400, test_size=24, eval_every=10,
+                                  eval_size=24, hidden_size=32, heatmaps=1,
+                                  heatmap_regimes=("long",)),
 }

@@ -50,6 +50,26 @@ def test_translate_prints_one_line_per_source_and_draws_the_heatmap(trained, tmp
     assert heatmap.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_translate_and_eval_with_beam(trained, tmp_path, capsys):
+    from seqlm.cli import main  # in-process: the same `main` as the console script
+
+    def cli(*args):
+        assert main(["seq2seq", *args, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    sources = ["March 14, 2024", "14.03.2024", "Ref 4471: meeting on 2 May 2001 in room 12"]
+    out = {beam: cli("translate", str(trained), *sources, "--beam", beam)["translations"]
+           for beam in ("1", "3")}
+    assert [t["source"] for t in out["3"]] == sources
+    greedy = cli("translate", str(trained), *sources)["translations"]
+    assert greedy == out["1"]  # --beam 1 is greedy
+    (tmp_path / "t.tsv").write_text("".join(f"{s}\t2024-03-14\n" for s in sources))
+    scores = cli("eval", str(trained), "--tsv", str(tmp_path / "t.tsv"), "--beam", "3")
+    exact = scores["scores"]["t.tsv"]["exact_match"]
+    hits = sum(t["output"] == "2024-03-14" for t in out["3"])
+    assert exact["n"] == 3 and exact["accuracy"] == pytest.approx(hits / 3)  # the same beam
+
+
 def test_eval_scores_a_user_tsv(trained, tmp_path):
     (tmp_path / "t.tsv").write_text("March 14, 2024\t2024-03-14\n1 May 2000\t2000-05-01\n")
     result = run_cli("seq2seq", "eval", str(trained), "--tsv", str(tmp_path / "t.tsv"),
@@ -65,6 +85,7 @@ def test_eval_scores_a_user_tsv(trained, tmp_path):
     (["translate", "{run}", "a", "b", "--heatmap", "x.png"], "--heatmap draws one source"),
     (["translate", "{run}/nope.pt", "a"], "does not exist"),
     (["translate", "{run}"], "nothing to translate"),
+    (["translate", "{run}", "a", "--beam", "0"], "beam size must be at least 1"),
     (["eval", "{run}", "--tsv", "{run}/manifest.json"], "has no TAB"),
 ])
 def test_bad_input_exits_2_with_a_one_line_message(trained, args, needle, capsys):
@@ -89,7 +110,8 @@ def test_compare_quick_writes_report_plot_and_heatmaps(tmp_path):
     report = (out / "report.md").read_text()
     for label in ("no attention", "Bahdanau", "Luong general", "scaled dot"):
         assert label in report
+    assert "Against the issue's targets, as measured:" in report
     assert (out / "accuracy_by_length.png").is_file()
-    assert len(list((out / "heatmaps").glob("*.png"))) == 6  # 3 attention models x 2 regimes
+    assert len(list((out / "heatmaps").glob("*.png"))) == 3  # 3 attention models x 1 long
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["metrics"]["models"]) == {"none", "bahdanau", "general", "scaled_dot"}

@@ -99,11 +99,16 @@ def test_empty_or_too_long_sources_are_clear_errors(small_model, vocabs):
 
 def test_translate_with_beam_returns_one_translation_per_source_in_order(small_model, vocabs,
                                                                        pairs):
-    model = small_model(vocabs)
-    sources = [s for s, _ in pairs[:5]]
-    greedy_out = translate(model, vocabs, sources)
-    beam_out = translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_size=1))
+    model = trained_model(small_model, vocabs, pairs)
+    sources = [s for s, _ in pairs[::7]]
+    greedy_out = translate(model, vocabs, sources)  # beam_size 1: batched greedy
     assert [t.source for t in greedy_out] == sources
-    assert [t.output for t in greedy_out] == [t.output for t in beam_out]
+    for t in greedy_out:  # a trained model: width-1 beam search walks greedy's path exactly
+        row = torch.from_numpy(encode_sources(vocabs.source, [t.source], 160)[0])[None]
+        b = beam_search(model, row, row.shape[1], model.config.max_target_len, width=1)
+        assert "".join(vocabs.target.decode(b.tokens)) == t.output
+        assert b.logprob_nats == pytest.approx(t.logprob_nats, abs=1e-5)
     wide = translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_size=3))
     assert [t.source for t in wide] == sources
+    with pytest.raises(SeqlmError, match="beam size must be at least 1"):
+        translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_size=0))

@@ -7,7 +7,8 @@ import torch
 from seqlm.config import Seq2SeqConfig, Seq2SeqModelConfig, Seq2SeqTrainConfig
 from seqlm.errors import SeqlmError
 from seqlm.nn.seq2seq import Seq2Seq
-from seqlm.training.seq2seq import learning_rate, load_model, teacher_probability, train_seq2seq
+from seqlm.training.schedule import LRSchedule
+from seqlm.training.seq2seq import load_model, teacher_probability, torch_threads, train_seq2seq
 
 
 @pytest.mark.parametrize("step", [0, 1, 10, 1000, 4000, 9000])
@@ -34,11 +35,22 @@ def test_schedule_landmarks():
         teacher_probability(Seq2SeqTrainConfig(schedule="cosine"), 3)
 
 
-def test_learning_rate_decays_from_lr_to_its_floor():
-    config = Seq2SeqTrainConfig(steps=101, lr=1e-2, lr_min_fraction=0.1)
-    assert learning_rate(config, 0) == pytest.approx(1e-2)
-    assert learning_rate(config, 50) == pytest.approx(0.55e-2)
-    assert learning_rate(config, 100) == pytest.approx(1e-3)
+def test_default_learning_rate_is_the_shared_cosine_without_warm_up():
+    config = Seq2SeqTrainConfig(steps=100)
+    schedule = LRSchedule(config.lr_schedule, config.steps)
+    assert schedule.lr(0) == pytest.approx(3e-3)
+    assert schedule.lr(50) == pytest.approx(0.55 * 3e-3)  # halfway down the cosine
+    assert schedule.lr(100) == pytest.approx(3e-4)
+
+
+def test_torch_threads_gives_the_previous_count_back():
+    before = torch.get_num_threads()
+    with torch_threads(2):
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
+    with pytest.raises(InterruptError), torch_threads(2):
+        raise InterruptError
+    assert torch.get_num_threads() == before
 
 
 def test_scheduled_sampling_flips_one_coin_per_token():
@@ -108,10 +120,14 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, vocabs, pairs):
 def test_best_checkpoint_rebuilds_the_model(tmp_path, vocabs, pairs):
     from seqlm.decoding.seq2seq import translate
 
-    config = tiny_config(tmp_path, 8)
+    config = tiny_config(tmp_path, 8, threads=2)
     model = fresh(vocabs, config)
+    before = torch.get_num_threads()
     state = train_seq2seq(config, model, vocabs, pairs, pairs[:8], tmp_path)
+    assert torch.get_num_threads() == before  # training leaves no global state behind
     assert [h["step"] for h in state.history] == [4, 8]
+    schedule = LRSchedule(config.train.lr_schedule, 8)
+    assert [h["lr"] for h in state.history] == [schedule.lr(3), schedule.lr(7)]
     assert state.best_step in (4, 8)
     loaded, loaded_vocabs, loaded_config = load_model(tmp_path / "best.pt")
     assert loaded_config == config and loaded_vocabs == vocabs

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
@@ -57,7 +58,12 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     o = t.add_argument_group("training")
     o.add_argument("--steps", type=int, default=T.steps)
     o.add_argument("--batch-size", type=int, default=T.batch_size)
-    o.add_argument("--lr", type=float, default=T.lr)
+    lr = T().lr_schedule
+    o.add_argument("--lr", type=float, default=lr.lr, help="Adam's peak learning rate")
+    o.add_argument("--warmup-steps", type=int, default=lr.warmup_steps)
+    o.add_argument("--decay", choices=["cosine", "plateau", "constant"], default=lr.decay,
+                   help="learning-rate decay after warm-up (seqlm.training.schedule)")
+    o.add_argument("--min-lr-ratio", type=float, default=lr.min_lr_ratio)
     o.add_argument("--clip", type=float, default=T.clip)
     o.add_argument("--eval-every", type=int, default=T.eval_every)
     o.add_argument("--eval-size", type=int, default=T.eval_size)
@@ -110,7 +116,9 @@ def train_config(args: argparse.Namespace) -> Seq2SeqConfig:
             embedding_size=args.embedding_size, hidden_size=args.hidden_size,
             bidirectional=not args.unidirectional, attention_size=args.attention_size),
         train=Seq2SeqTrainConfig(
-            steps=args.steps, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
+            steps=args.steps, batch_size=args.batch_size, clip=args.clip,
+            lr_schedule=replace(T().lr_schedule, lr=args.lr, warmup_steps=args.warmup_steps,
+                                decay=args.decay, min_lr_ratio=args.min_lr_ratio),
             eval_every=args.eval_every, eval_size=args.eval_size, seed=args.seed,
             schedule=args.schedule, ss_linear_slope=args.ss_linear_slope,
             ss_min_teacher=args.ss_min_teacher, ss_exp_base=args.ss_exp_base,

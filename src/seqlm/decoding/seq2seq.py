@@ -145,6 +145,9 @@ def translate(model: Seq2Seq, vocabs: PairVocabs, sources: list[str],
               config: Seq2SeqDecodeConfig | None = None) -> list[Translation]:
     """Decode each source string (greedy in batches, or beam search one by one)."""
     config = config or Seq2SeqDecodeConfig()
+    if config.beam_size < 1:
+        raise SeqlmError(f"beam size must be at least 1, got {config.beam_size}: use --beam 1 "
+                         "for greedy search or a larger width for beam search")
     ids = encode_sources(vocabs.source, sources, model.config.max_source_len)
     max_len = model.config.max_target_len
     model.eval()

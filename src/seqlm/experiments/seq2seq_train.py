@@ -21,7 +21,7 @@ from seqlm.experiments.run import Run
 from seqlm.experiments.seq2seq_eval import evaluate
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
-from seqlm.training.seq2seq import TrainState, load_model, train_seq2seq
+from seqlm.training.seq2seq import TrainState, load_model, torch_threads, train_seq2seq
 
 CorpusFn = Callable[[CorpusConfig], Corpus]
 
@@ -60,8 +60,6 @@ def fit(config: Seq2SeqConfig, data: PairData, out: Path,
         progress: ProgressCallback | None = None) -> tuple[Seq2Seq, PairVocabs, TrainState]:
     """Build the model from the config (seeded) and train it; return the best checkpoint's
     model (best validation exact match), its vocabularies and the loop's record."""
-    if config.train.threads is not None:
-        torch.set_num_threads(config.train.threads)
     vocabs = PairVocabs.build(data.train)
     torch.manual_seed(config.train.seed)  # the initial weights are a function of the seed
     model = Seq2Seq(config.model, len(vocabs.source), len(vocabs.target))
@@ -110,7 +108,7 @@ def run_training(config: Seq2SeqConfig, argv: list[str] | None = None,
             model, vocabs, state = fit(config, data, run.path, progress)
         run.artifact("best_checkpoint", "best.pt")
         run.artifact("last_checkpoint", "last.pt")
-        with run.timer("test"):
+        with run.timer("test"), torch_threads(config.train.threads):
             scores = test_scores(model, vocabs, data)
         run.metrics.update(steps=state.step, best_step=state.best_step,
                            best_valid_exact=state.best_exact, history=state.history,

@@ -1,4 +1,5 @@
-"""The seq2seq training loop: teacher forcing or scheduled sampling, Adam, clipping, a step
+"""The seq2seq training loop: teacher forcing or scheduled sampling, Adam at the learning rate
+of `seqlm.training.schedule` (the schedule language-model training uses), clipping, a step
 budget, validation by greedy exact match, the best checkpoint, and exact resume.
 
 Scheduled sampling (Bengio, Vinyals, Jaitly & Shazeer 2015, sec. 2.4): at step i each decoder
@@ -18,6 +19,8 @@ stopping (the budget is fixed in advance).
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from seqlm.decoding.seq2seq import translate
 from seqlm.errors import SeqlmError
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import Progress, ProgressCallback, report
+from seqlm.training.schedule import LRSchedule
 
 KIND = "seq2seq"
 SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
@@ -50,11 +54,17 @@ def teacher_probability(config: Seq2SeqTrainConfig, step: int) -> float:
     raise SeqlmError(f"unknown schedule {config.schedule!r}: choose {', '.join(SCHEDULES)}")
 
 
-def learning_rate(config: Seq2SeqTrainConfig, step: int) -> float:
-    """Cosine decay from `lr` at step 0 to `lr * lr_min_fraction` at the last step."""
-    progress = min(1.0, step / max(1, config.steps - 1))
-    low = config.lr * config.lr_min_fraction
-    return low + 0.5 * (config.lr - low) * (1.0 + math.cos(math.pi * progress))
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on `threads` torch threads (None: leave them), then restore the previous
+    count: a library call must not change the process for whatever runs after it."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -101,21 +111,22 @@ def load_model(path: str | Path) -> tuple[Seq2Seq, PairVocabs, Seq2SeqConfig]:
     return model, vocabs, config
 
 
-def restore(path: Path, model, optimizer, generator) -> TrainState:
+def restore(path: Path, model, optimizer, schedule: LRSchedule, generator) -> TrainState:
     """Load `last.pt` into the live objects; return the loop's counters."""
     payload = load_checkpoint(path, KIND)
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
+    schedule.load_state_dict(payload["lr_schedule"])
     generator.set_state(payload["generator"])
     torch.set_rng_state(payload["torch_rng"])
     return TrainState(**payload["state"])
 
 
-def train_step(model, optimizer, batch: PairBatch, config: Seq2SeqTrainConfig, step: int,
+def train_step(model, optimizer, schedule: LRSchedule, batch: PairBatch,
+               config: Seq2SeqTrainConfig, step: int,
                generator: torch.Generator) -> tuple[float, float]:
     """One optimiser step; returns (loss in nats per target token, gradient norm)."""
-    for group in optimizer.param_groups:
-        group["lr"] = learning_rate(config, step)
+    schedule.apply(optimizer, step)
     model.train()
     _, loss, _ = model(*as_tensors(batch), teacher_prob=teacher_probability(config, step),
                        generator=generator)
@@ -126,52 +137,69 @@ def train_step(model, optimizer, batch: PairBatch, config: Seq2SeqTrainConfig, s
     return float(loss.detach()), float(norm)
 
 
+@dataclass
+class Optimisation:
+    """The live objects a step changes besides the model; all of them go into `last.pt`."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    generator: torch.Generator  # the scheduled-sampling coins
+
+
 def train_seq2seq(config: Seq2SeqConfig, model: Seq2Seq, vocabs: PairVocabs,
                   train_pairs: list[Pair], valid_pairs: list[Pair], out: Path,
                   progress: ProgressCallback | None = None) -> TrainState:
     """Train `model` for `config.train.steps` steps, writing best.pt and last.pt into `out`;
-    with `config.resume`, continue from `out/last.pt`."""
+    with `config.resume`, continue from `out/last.pt`. Runs on `config.train.threads` torch
+    threads and gives the process its previous thread count back."""
     tc = config.train
     teacher_probability(tc, 0)  # an unknown schedule fails before any work
     batches = PairBatches(train_pairs, vocabs, tc.batch_size, tc.seed,
                           config.model.max_source_len)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    generator = torch.Generator().manual_seed(tc.seed)
+    opt = Optimisation(torch.optim.Adam(model.parameters(), lr=tc.lr_schedule.lr),
+                       LRSchedule(tc.lr_schedule, tc.steps),
+                       torch.Generator().manual_seed(tc.seed))
     state = TrainState()
     if config.resume:
         if not (out / "last.pt").is_file():
             raise SeqlmError(f"nothing to resume: {out / 'last.pt'} does not exist; "
                              "train without --resume first")
-        state = restore(out / "last.pt", model, optimizer, generator)
+        state = restore(out / "last.pt", model, opt.optimizer, opt.schedule, opt.generator)
     cache: dict = {}
     losses: list[float] = []
     started = time.perf_counter()
-    while state.step < tc.steps:
-        loss, norm = train_step(model, optimizer, batches.batch(state.step, cache), tc,
-                                state.step, generator)
-        losses.append(loss)
-        state.step += 1
-        metrics = {"loss": loss, "teacher_prob": teacher_probability(tc, state.step - 1)}
-        if state.step % tc.eval_every == 0 or state.step == tc.steps:
-            evaluate_and_save(config, model, vocabs, valid_pairs, out, optimizer, generator,
-                              state, losses, time.perf_counter() - started)
-            losses = []
-            metrics["valid_exact"] = state.history[-1]["valid_exact"]
-        report(progress, Progress("train", state.step, tc.steps, unit="step", metrics=metrics))
+    with torch_threads(tc.threads):
+        while state.step < tc.steps:
+            loss, _ = train_step(model, opt.optimizer, opt.schedule,
+                                 batches.batch(state.step, cache), tc, state.step,
+                                 opt.generator)
+            losses.append(loss)
+            state.step += 1
+            metrics = {"loss": loss, "teacher_prob": teacher_probability(tc, state.step - 1)}
+            if state.step % tc.eval_every == 0 or state.step == tc.steps:
+                evaluate_and_save(config, model, vocabs, valid_pairs, out, opt, state, losses,
+                                  time.perf_counter() - started)
+                losses = []
+                metrics["valid_exact"] = state.history[-1]["valid_exact"]
+            report(progress, Progress("train", state.step, tc.steps, unit="step",
+                                      metrics=metrics))
     return state
 
 
-def evaluate_and_save(config, model, vocabs, valid_pairs, out: Path, optimizer, generator,
+def evaluate_and_save(config, model, vocabs, valid_pairs, out: Path, opt: Optimisation,
                       state: TrainState, losses: list[float], seconds: float) -> None:
-    """Validate, keep best.pt if this is the best so far, always write last.pt."""
+    """Validate, feed plateau decay, keep best.pt if this is the best so far, always write
+    last.pt."""
     scores = validate(model, vocabs, valid_pairs)
+    opt.schedule.observe(scores["valid_loss_nats"])
     state.history.append({"step": state.step, "train_loss_nats": sum(losses) / len(losses),
-                          "lr": learning_rate(config.train, state.step - 1),
+                          "lr": opt.schedule.lr(state.step - 1),
                           "teacher_prob": teacher_probability(config.train, state.step - 1),
                           "seconds": round(seconds, 2), **scores})
     if scores["valid_exact"] > state.best_exact:
         state.best_exact, state.best_step = scores["valid_exact"], state.step
         save_model(out / "best.pt", model, vocabs, config, {"step": state.step})
     save_model(out / "last.pt", model, vocabs, config, {
-        "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-        "torch_rng": torch.get_rng_state(), "state": vars(state).copy()})
+        "optimizer": opt.optimizer.state_dict(), "lr_schedule": opt.schedule.state_dict(),
+        "generator": opt.generator.get_state(), "torch_rng": torch.get_rng_state(),
+        "state": vars(state).copy()})

@@ -1,0 +1,25 @@
+from seqlm.config import SEQ2SEQ_COMPARE_PRESETS
+from seqlm.experiments.seq2seq_compare import against_targets, preset_config
+
+
+def result(plain, long):
+    return {"test": {"plain": {"exact_match": {"accuracy": plain}},
+                     "long": {"exact_match": {"accuracy": long}}}}
+
+
+def test_targets_are_reported_as_measured():
+    lines = against_targets({"none": result(0.97, 0.90), "bahdanau": result(0.999, 0.99),
+                             "general": result(0.99, 0.97)})
+    assert "on plain: 1 of 2 models (Bahdanau (additive))" in lines[1]
+    assert "on long: 1 of 2 models" in lines[2]
+    assert "by 9.0 points (target >= 15): missed" in lines[3]
+    lines = against_targets({"none": result(0.9, 0.5), "general": result(0.99, 0.7)})
+    assert "by 20.0 points (target >= 15): met" in lines[-1]
+
+
+def test_stress_preset_trains_a_one_way_encoder_on_long_inputs():
+    config = preset_config(SEQ2SEQ_COMPARE_PRESETS["stress"], "bahdanau", seed=0)
+    assert config.regimes == ("long",) and not config.model.bidirectional
+    full = preset_config(SEQ2SEQ_COMPARE_PRESETS["full"], "bahdanau", seed=0)
+    assert full.regimes == ("plain", "long") and full.model.bidirectional
+    assert config.train == full.train  # the same budget, schedule and seed

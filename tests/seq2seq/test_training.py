@@ -8,7 +8,8 @@ from seqlm.config import Seq2SeqConfig, Seq2SeqModelConfig, Seq2SeqTrainConfig
 from seqlm.errors import SeqlmError
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.training.schedule import LRSchedule
-from seqlm.training.seq2seq import load_model, teacher_probability, torch_threads, train_seq2seq
+from seqlm.training.seq2seq import load_model, teacher_probability, train_seq2seq
+from seqlm.training.threads import torch_threads
 
 
 @pytest.mark.parametrize("step", [0, 1, 10, 1000, 4000, 9000])

@@ -56,6 +56,7 @@ class Run:
         self.extra: dict[str, Any] = {}
         self.created = False
         self.started = time.time()
+        self.environment: dict[str, Any] = {}
 
     def __enter__(self) -> "Run":
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
@@ -68,6 +69,7 @@ class Run:
         self.path.mkdir(parents=True, exist_ok=True)
         self.created = True
         self.started = time.time()
+        self.environment = environment()  # at the start: the code that runs, not what follows
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -106,7 +108,7 @@ class Run:
             "seconds": round(time.time() - self.started, 3),
             "seed": self.seed,
             "config": config,
-            "environment": environment(),
+            "environment": {**self.environment, **torch_environment()},
             "data": self.data,
             "metrics": self.metrics,
             "timings": self.timings,
@@ -155,9 +157,8 @@ def cpu_name() -> str:
 
 
 def environment() -> dict[str, Any]:
-    """Software and machine. torch is described only if already imported (n-gram commands
-    never import it), so asking costs nothing."""
-    env: dict[str, Any] = {
+    """Software and machine, read when a run starts."""
+    return {
         "seqlm": seqlm.__version__,
         "git_commit": git_commit(),
         "python": platform.python_version(),
@@ -167,8 +168,13 @@ def environment() -> dict[str, Any]:
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
     }
+
+
+def torch_environment() -> dict[str, Any]:
+    """torch's threads and GPU, only if torch is already imported (n-gram commands never import
+    it), so asking costs nothing."""
     torch = sys.modules.get("torch")
-    if torch is not None:
-        env["torch_threads"] = torch.get_num_threads()
-        env["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return env
+    if torch is None:
+        return {}
+    return {"torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

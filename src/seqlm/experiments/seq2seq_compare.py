@@ -31,7 +31,7 @@ from seqlm.experiments.seq2seq_eval import by_length, evaluate
 from seqlm.experiments.seq2seq_plots import accuracy_by_length, attention_heatmap
 from seqlm.experiments.seq2seq_train import CorpusFn, PairData, fit, load_pairs
 from seqlm.progress import Progress, ProgressCallback, report
-from seqlm.training.seq2seq import torch_threads
+from seqlm.training.threads import torch_threads
 
 LAB_PRESET = "lab560"  # what `seqlm lab` runs (chosen for time; docs/seq2seq.md)
 LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luong dot",

@@ -21,7 +21,8 @@ from seqlm.experiments.run import Run
 from seqlm.experiments.seq2seq_eval import evaluate
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
-from seqlm.training.seq2seq import TrainState, load_model, torch_threads, train_seq2seq
+from seqlm.training.seq2seq import TrainState, load_model, train_seq2seq
+from seqlm.training.threads import torch_threads
 
 CorpusFn = Callable[[CorpusConfig], Corpus]
 

@@ -37,6 +37,7 @@ from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.training.evaluate import evaluate_stream
 from seqlm.training.lm_data import TokenStream
 from seqlm.training.schedule import LRSchedule
+from seqlm.training.threads import torch_threads
 
 LATEST, BEST = "checkpoint.pt", "best.pt"
 
@@ -96,8 +97,6 @@ class LMTrainer:
 
     def __init__(self, config: TrainConfig, vocab: Vocab, train: TokenStream,
                  valid: TokenStream | None, out_dir: Path, data_sha256: str | None = None):
-        if config.threads:
-            torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         self.config, self.vocab, self.valid, self.out_dir = config, vocab, valid, Path(out_dir)
         self.data_sha256 = data_sha256
@@ -196,7 +195,13 @@ class LMTrainer:
 
     def run(self, progress: ProgressCallback | None = None,
             should_stop: Callable[[], bool] | None = None) -> TrainResult:
-        """Train until max_steps, max_minutes, early stopping or `should_stop()`."""
+        """Train until max_steps, max_minutes, early stopping or `should_stop()`, on
+        `config.threads` torch threads (restored afterwards)."""
+        with torch_threads(self.config.threads or None):
+            return self.loop(progress, should_stop)
+
+    def loop(self, progress: ProgressCallback | None,
+             should_stop: Callable[[], bool] | None) -> TrainResult:
         c = self.config
         started = time.perf_counter()
         tokens, seconds, status = 0.0, 0.0, "finished"

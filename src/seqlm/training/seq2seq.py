@@ -19,8 +19,6 @@ stopping (the budget is fixed in advance).
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from seqlm.errors import SeqlmError
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.training.schedule import LRSchedule
+from seqlm.training.threads import torch_threads
 
 KIND = "seq2seq"
 SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
@@ -52,19 +51,6 @@ def teacher_probability(config: Seq2SeqTrainConfig, step: int) -> float:
         k = config.ss_sigmoid_k
         return k / (k + math.exp(min(step / k, 700.0)))  # min: exp overflows past ~709
     raise SeqlmError(f"unknown schedule {config.schedule!r}: choose {', '.join(SCHEDULES)}")
-
-
-@contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block on `threads` torch threads (None: leave them), then restore the previous
-    count: a library call must not change the process for whatever runs after it."""
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass

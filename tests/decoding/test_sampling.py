@@ -147,3 +147,12 @@ def test_decode_samples_several_temperatures(model):
     assert all(len(s["text"]) == 10 for s in out)
     with pytest.raises(SeqlmError, match="top-p"):
         decode_samples(model, vocab, "char", SampleConfig(prime="a", top_p=1.5))
+
+
+def test_word_continuations_join_the_prime_with_a_space():
+    from seqlm.decoding.lm_text import join_prime
+
+    assert join_prime("i work", "you work", "word") == "i work you work"
+    assert join_prime("i work\n", "you work", "word") == "i work\nyou work"
+    assert join_prime("ROM", "EO:", "char") == "ROMEO:"
+    assert join_prime("", "he works", "word") == "he works"

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from seqlm import __version__
 from seqlm.errors import SeqlmError
@@ -47,8 +48,15 @@ def single_threaded_blas() -> None:
 
 
 
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a discount fallback, an `<unk>` in a source) as one line, without the source
+    line Python's default format prints under them."""
+    print(f"seqlm: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     single_threaded_blas()
+    warnings.showwarning = one_line_warning
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)

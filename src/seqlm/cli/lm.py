@@ -200,7 +200,7 @@ def add_sample_args(p: argparse.ArgumentParser) -> None:
 
 
 def sample_command(args: argparse.Namespace) -> int:
-    from seqlm.decoding.lm_text import decode_samples
+    from seqlm.decoding.lm_text import decode_samples, join_prime
     from seqlm.training.lm import load_lm
 
     prime = args.prime
@@ -220,7 +220,8 @@ def sample_command(args: argparse.Namespace) -> int:
     for s in samples:
         head = f"beam rank {s['rank']}" if s["method"] == "beam" else \
             f"temperature {s['temperature']}, sample {s['sample']}"
-        blocks.append(f"--- {head} ---\n{prime}{s['text']}")
+        text = join_prime(prime, s["text"], loaded.config.model.unit)
+        blocks.append(f"--- {head} ---\n{text}")
     emit(args, {"config": to_dict(config), "samples": samples}, "\n".join(blocks))
     return 0
 

@@ -34,6 +34,15 @@ def encode_prime(prime: str, vocab: Vocab, unit: str) -> list[int]:
     return [vocab.stoi[t] for t in tokens]
 
 
+def join_prime(prime: str, continuation: str, unit: str) -> str:
+    """The prime followed by its continuation: word tokens are separated by a space (the
+    word tokenizer detokenizes the continuation alone, so the seam needs one)."""
+    if unit == "word" and prime and continuation and not prime.endswith((" ", "\n")) \
+            and not continuation.startswith("\n"):
+        return f"{prime} {continuation}"
+    return prime + continuation
+
+
 def check_sample_config(config: SampleConfig) -> None:
     if config.length < 1 or config.num_samples < 1:
         raise SeqlmError("--length and --num-samples must be at least 1")

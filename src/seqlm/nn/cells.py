@@ -76,7 +76,8 @@ def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, state: State,
                   w_hh: Tensor) -> tuple[Tensor, State]:
     """All T steps of an LSTM direction, input projection included, as one autograd node
     (`seqlm.nn.fused_lstm`): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T))."""
-    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh)
+    # single_backward: the graph is walked once (a second walk raises), saving a big buffer
+    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True)
     return out, (h, c)
 
 

@@ -61,87 +61,97 @@ def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> L
     return plain
 
 
-def _forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
-                   cells: Tensor, tanh_cells: Tensor) -> list[Tensor]:
-    """Run the recurrence over gi (T, B, 4H), writing h_t, c_t, tanh(c_t) into the (T, B, H)
-    buffers; returns the T gate activations (B, 4H) as the tensors they are (stacking them
-    would copy tens of megabytes per layer for nothing)."""
+def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
+                   cells: Tensor, tanh_cells: Tensor) -> None:
+    """Run the recurrence over gates (T, B, 4H), which holds the input projections and is
+    overwritten, step by step, with the gate activations; writes h_t, c_t, tanh(c_t) into
+    the (T, B, H) buffers. Every buffer is written in place: a fresh tensor of tens of
+    megabytes costs more in page faults on first touch (~20 ms per 50 MB here) than the
+    arithmetic done in it."""
     hidden = h.shape[1]
     recur = prepacked_linear(w_hh, h.shape[0])
-    acts = []
-    for t in range(gi.shape[0]):
-        a = recur(h, gi[t])  # (B, 4H) = gi_t + h W_hh^T
-        a[:, : 2 * hidden].sigmoid_()  # i, f
-        tanh_(a[:, 2 * hidden : 3 * hidden])  # g
-        a[:, 3 * hidden :].sigmoid_()  # o
+    for t in range(gates.shape[0]):
+        pre = recur(h, gates[t])  # (B, 4H) = gi_t + h W_hh^T, a recycled temporary
+        a = gates[t]
+        torch.sigmoid(pre[:, : 2 * hidden], out=a[:, : 2 * hidden])  # i, f
+        tanh_(torch.mul(pre[:, 2 * hidden : 3 * hidden], 1, out=a[:, 2 * hidden : 3 * hidden]))
+        torch.sigmoid(pre[:, 3 * hidden :], out=a[:, 3 * hidden :])  # o
         i, f, g, o = a.chunk(4, dim=1)
         c = torch.addcmul(f * c, i, g, out=cells[t])  # f*c + i*g
         tanh_c = tanh_(tanh_cells[t].copy_(c))
         h = torch.mul(o, tanh_c, out=out[t])
-        acts.append(a)
-    return acts
 
 
-def _backward_steps(acts: list[Tensor], cells: Tensor, tanh_cells: Tensor, c0: Tensor,
+def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
                     w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
                     d_gates: Tensor) -> tuple[Tensor, Tensor]:
-    """Walk the steps in reverse, writing dL/d(pre-activations) into d_gates (T, B, 4H);
-    returns dL/dh_0, dL/dc_0."""
-    steps, (batch, four_h) = len(acts), acts[0].shape
+    """Walk the steps in reverse, writing dL/d(pre-activations) into d_gates (T, B, 4H),
+    which may be `gates` itself (each step's activations are used before they are
+    overwritten); returns dL/dh_0, dL/dc_0."""
+    steps, batch, four_h = gates.shape
     hidden = four_h // 4
     back = prepacked_linear(w_hh.t().contiguous(), batch)  # d -> d W_hh
+    d_act, slope = gates.new_empty(2, batch, four_h)  # per-step scratch, reused
+    di, df, dg, do = d_act.chunk(4, dim=1)
     if d_out is not None:
         dh = dh + d_out[steps - 1]
     for t in reversed(range(steps)):
-        a = acts[t]  # (B, 4H)
+        a = gates[t]  # (B, 4H) activations, soon dL/d(pre-activations)
         i, f, g, o = a.chunk(4, dim=1)
         c_prev = cells[t - 1] if t > 0 else c0
         tanh_c = tanh_cells[t]
-        d_a = d_gates[t]  # (B, 4H): first dL/d(activations), then pre-activations
-        di, df, dg, do = d_a.chunk(4, dim=1)
         torch.mul(dh, tanh_c, out=do)  # backprop into o
         dc = torch.addcmul(dc, dh * o, 1 - tanh_c * tanh_c)  # backprop into c_t via tanh
         torch.mul(dc, g, out=di)  # backprop into i
         torch.mul(dc, c_prev, out=df)  # backprop into f
         torch.mul(dc, i, out=dg)  # backprop into g
         dc = dc * f  # backprop into c_{t-1}
-        slope = a * (1 - a)  # sigmoid' = s (1 - s) for i, f, o ...
-        slope[:, 2 * hidden : 3 * hidden] = 1 - g * g  # ... tanh' = 1 - g^2 for g
-        d_a.mul_(slope)  # backprop through the nonlinearities
+        torch.sub(a, torch.mul(a, a, out=slope), out=slope)  # sigmoid' = s (1 - s) ...
+        slope[:, 2 * hidden : 3 * hidden].add_(1).sub_(g)  # ... tanh' = 1 - g^2 for g
+        d_a = torch.mul(d_act, slope, out=d_gates[t])  # backprop through the nonlinearities
         # backprop into h_{t-1}, which also feeds output t-1: (B, 4H) x (4H, H) + d_out[t-1]
         dh = back(d_a, d_out[t - 1] if d_out is not None and t > 0 else None)
     return dh, dc
 
 
 class FusedLSTM(torch.autograd.Function):
-    """apply(x (T, B, E), w_ih (4H, E), b (4H) | None, h0 (B, H), c0 (B, H), w_hh (4H, H))
-    -> (out (T, B, H), h_T, c_T)."""
+    """apply(x (T, B, E), w_ih (4H, E), b (4H) | None, h0 (B, H), c0 (B, H), w_hh (4H, H),
+    single_backward=False) -> (out (T, B, H), h_T, c_T).
+
+    single_backward=True lets backward write the gate gradients over the saved activations
+    instead of into a fresh (T, B, 4H) buffer (at H=512 that buffer is 52 MB, whose page
+    faults cost ~20 ms per layer); the graph can then be walked once only, and a second
+    backward (retain_graph=True, gradcheck) raises."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor | None, h0: Tensor, c0: Tensor,
-                w_hh: Tensor):
+                w_hh: Tensor, single_backward: bool = False):
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
         x2 = x.reshape(steps * batch, -1).contiguous()  # (T*B, E)
         # every step's input projection in one matmul: (T, B, 4H)
         gi = prepacked_linear(w_ih, steps * batch, b)(x2).view(steps, batch, 4 * hidden)
         out, cells, tanh_cells = (x.new_empty(steps, batch, hidden) for _ in range(3))
-        acts = _forward_steps(gi, h0, c0, w_hh, out, cells, tanh_cells)
+        _forward_steps(gi, h0, c0, w_hh, out, cells, tanh_cells)  # gi now holds activations
         ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
-        ctx.has_bias = b is not None
-        ctx.steps = (acts, cells, tanh_cells)  # intermediates, not inputs or outputs
+        ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
+        ctx.steps = (gi, cells, tanh_cells)  # intermediates, not inputs or outputs
         return out, out[-1].clone(), cells[-1].clone()
 
     @staticmethod
     def backward(ctx, d_out: Tensor | None, d_hn: Tensor | None, d_cn: Tensor | None):
         x2, w_ih, h0, c0, w_hh, out = ctx.saved_tensors
-        acts, cells, tanh_cells = ctx.steps
+        if ctx.spent:
+            raise RuntimeError("FusedLSTM(single_backward=True) was already backpropagated "
+                               "through; build the LSTM with fused=False for retain_graph")
+        gates, cells, tanh_cells = ctx.steps
+        d_gates = gates if ctx.single_backward else torch.empty_like(gates)
+        ctx.spent = ctx.single_backward
         steps, batch, hidden = out.shape
-        d_gates = h0.new_empty(steps, batch, 4 * hidden)  # dL/d(pre-activations)
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         dc = torch.zeros_like(c0) if d_cn is None else d_cn.clone()
         d_out = None if d_out is None else d_out.contiguous()
-        dh, dc = _backward_steps(acts, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates)
+        dh, dc = _backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates)
         d2 = d_gates.view(steps * batch, 4 * hidden)  # (T*B, 4H)
         need = ctx.needs_input_grad
         d_x = d_w_ih = d_b = d_w_hh = None
@@ -155,4 +165,4 @@ class FusedLSTM(torch.autograd.Function):
         if need[5]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
             d_w_hh = torch.addmm(d_gates[0].t() @ h0, d_gates[1:].reshape(-1, 4 * hidden).t(),
                                  out[:-1].reshape(-1, hidden))
-        return d_x, d_w_ih, d_b, dh, dc, d_w_hh
+        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None

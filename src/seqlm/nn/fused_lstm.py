@@ -25,8 +25,6 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from seqlm.nn.activations import tanh_
-
 Linear = Callable[..., Tensor]
 
 
@@ -67,18 +65,16 @@ def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tenso
     overwritten, step by step, with the gate activations; writes h_t, c_t, tanh(c_t) into
     the (T, B, H) buffers. Every buffer is written in place: a fresh tensor of tens of
     megabytes costs more in page faults on first touch (~20 ms per 50 MB here) than the
-    arithmetic done in it."""
-    hidden = h.shape[1]
+    arithmetic done in it. The g columns of `gates` and the g rows of `w_hh` come doubled,
+    so one sigmoid serves all four gates: tanh(p) = 2 sigmoid(2p) - 1."""
     recur = prepacked_linear(w_hh, h.shape[0])
     for t in range(gates.shape[0]):
         pre = recur(h, gates[t])  # (B, 4H) = gi_t + h W_hh^T, a recycled temporary
-        a = gates[t]
-        torch.sigmoid(pre[:, : 2 * hidden], out=a[:, : 2 * hidden])  # i, f
-        tanh_(torch.mul(pre[:, 2 * hidden : 3 * hidden], 1, out=a[:, 2 * hidden : 3 * hidden]))
-        torch.sigmoid(pre[:, 3 * hidden :], out=a[:, 3 * hidden :])  # o
+        a = torch.sigmoid(pre, out=gates[t])  # i, f, o and sigmoid(2 p_g)
         i, f, g, o = a.chunk(4, dim=1)
+        g.mul_(2).sub_(1)  # g = tanh(p_g)
         c = torch.addcmul(f * c, i, g, out=cells[t])  # f*c + i*g
-        tanh_c = tanh_(tanh_cells[t].copy_(c))
+        tanh_c = torch.mul(c, 2, out=tanh_cells[t]).sigmoid_().mul_(2).sub_(1)
         h = torch.mul(o, tanh_c, out=out[t])
 
 
@@ -92,6 +88,7 @@ def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor
     hidden = four_h // 4
     back = prepacked_linear(w_hh.t().contiguous(), batch)  # d -> d W_hh
     d_act, slope = gates.new_empty(2, batch, four_h)  # per-step scratch, reused
+    one = gates.new_ones(())
     di, df, dg, do = d_act.chunk(4, dim=1)
     if d_out is not None:
         dh = dh + d_out[steps - 1]
@@ -101,13 +98,14 @@ def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor
         c_prev = cells[t - 1] if t > 0 else c0
         tanh_c = tanh_cells[t]
         torch.mul(dh, tanh_c, out=do)  # backprop into o
-        dc = torch.addcmul(dc, dh * o, 1 - tanh_c * tanh_c)  # backprop into c_t via tanh
+        # backprop into c_t via tanh: dc += dh o (1 - tanh_c^2)
+        dc = torch.addcmul(dc, dh * o, torch.addcmul(one, tanh_c, tanh_c, value=-1))
         torch.mul(dc, g, out=di)  # backprop into i
         torch.mul(dc, c_prev, out=df)  # backprop into f
         torch.mul(dc, i, out=dg)  # backprop into g
         dc = dc * f  # backprop into c_{t-1}
-        torch.sub(a, torch.mul(a, a, out=slope), out=slope)  # sigmoid' = s (1 - s) ...
-        slope[:, 2 * hidden : 3 * hidden].add_(1).sub_(g)  # ... tanh' = 1 - g^2 for g
+        torch.addcmul(a, a, a, value=-1, out=slope)  # sigmoid' = s - s^2 for i, f, o ...
+        torch.addcmul(one, g, g, value=-1, out=slope[:, 2 * hidden : 3 * hidden])  # tanh
         d_a = torch.mul(d_act, slope, out=d_gates[t])  # backprop through the nonlinearities
         # backprop into h_{t-1}, which also feeds output t-1: (B, 4H) x (4H, H) + d_out[t-1]
         dh = back(d_a, d_out[t - 1] if d_out is not None and t > 0 else None)
@@ -129,10 +127,15 @@ class FusedLSTM(torch.autograd.Function):
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
         x2 = x.reshape(steps * batch, -1).contiguous()  # (T*B, E)
+        double_g = torch.ones(4 * hidden, 1, dtype=x.dtype, device=x.device)
+        double_g[2 * hidden : 3 * hidden] = 2  # see _forward_steps
         # every step's input projection in one matmul: (T, B, 4H)
-        gi = prepacked_linear(w_ih, steps * batch, b)(x2).view(steps, batch, 4 * hidden)
+        gi = prepacked_linear(w_ih * double_g, steps * batch,
+                              None if b is None else b * double_g[:, 0])(x2)
+        gi = gi.view(steps, batch, 4 * hidden)
         out, cells, tanh_cells = (x.new_empty(steps, batch, hidden) for _ in range(3))
-        _forward_steps(gi, h0, c0, w_hh, out, cells, tanh_cells)  # gi now holds activations
+        # gi then holds the activations
+        _forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells)
         ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
         ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
         ctx.steps = (gi, cells, tanh_cells)  # intermediates, not inputs or outputs

@@ -13,11 +13,14 @@ dL/dW_hh and dL/dW_ih are then one (4H, T*B) x (T*B, .) matmul each. Same equati
 
 Everything is time-major (T, B, .), the layout in which each step's rows are contiguous, so
 neither the (T, B, 4H) projections nor their gradients are ever transposed or copied (in the
-profile of a batch-first version, those copies cost ~10% of a training step). `b` is
-b_ih + b_hh (the layer adds them; autograd carries the gradient on to both).
+profile of a batch-first version, those copies cost ~10% of a training step). One (T, B, 4H)
+buffer serves as input projections, then gate activations, then gate gradients: fresh
+buffers of tens of MB cost more in first-touch page faults than the arithmetic in them.
+`b` is b_ih + b_hh (the layer adds them; autograd carries the gradient on to both).
 Checked against torch.nn.LSTM's gradients in tests/nn/test_recurrent.py.
 Leaves out: double backward (a second derivative needs the autograd path), masking (padded
-batches use the per-step path).
+batches use the per-step path); with single_backward=True (the layer's choice), a second walk
+of the same graph.
 """
 
 from collections.abc import Callable

@@ -173,13 +173,16 @@ def main() -> None:
                    help="torch threads; on a CPU shared with other jobs 1 is far steadier")
     p.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"])
     p.add_argument("--hidden", type=int, nargs="+", default=[256, 512])
+    p.add_argument("--no-sampling", action="store_true", help="training throughput only")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="cpu = process CPU time; use with --threads 1 on a busy machine")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="interleaved repeats (default 5, --quick 2); more = steadier medians")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
-    repeats = 2 if args.quick else 5
+    repeats = args.repeats or (2 if args.quick else 5)
     n_chars = 100 if args.quick else 400
     print(f"torch {torch.__version__}, {args.threads} threads, {args.clock} clock; medians of "
           f"{repeats} "
@@ -190,8 +193,10 @@ def main() -> None:
                 ["torch", "cells", "fast"]
             times = bench_training(cell, hidden, variants, repeats)
             report("train", cell, hidden, times, B * T)
-            times = bench_sampling(cell, hidden, ["torch", "cells", "fast"], repeats, n_chars)
-            report("sample", cell, hidden, times, n_chars)
+            if not args.no_sampling:
+                times = bench_sampling(cell, hidden, ["torch", "cells", "fast"], repeats,
+                                       n_chars)
+                report("sample", cell, hidden, times, n_chars)
 
 
 if __name__ == "__main__":

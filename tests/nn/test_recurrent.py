@@ -192,5 +192,18 @@ def test_fused_lstm_gradcheck_in_double():
     from seqlm.nn.fused_lstm import FusedLSTM
     g = torch.Generator().manual_seed(0)
     args = [torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
-            for shape in ((2, 4, 12), (2, 3), (2, 3), (12, 3))]
+            for shape in ((4, 2, 5), (12, 5), (12,), (2, 3), (2, 3), (12, 3))]
     assert torch.autograd.gradcheck(lambda *a: FusedLSTM.apply(*a), args)
+    no_bias = args[:2] + [None] + args[3:]
+    assert torch.autograd.gradcheck(lambda *a: FusedLSTM.apply(*a), no_bias)
+
+
+def test_fused_lstm_single_backward_refuses_a_second_walk():
+    from seqlm.nn.fused_lstm import FusedLSTM
+    g = torch.Generator().manual_seed(0)
+    args = [torch.randn(*shape, generator=g, requires_grad=True)
+            for shape in ((4, 2, 5), (12, 5), (12,), (2, 3), (2, 3), (12, 3))]
+    out, _, _ = FusedLSTM.apply(*args, True)
+    out.sum().backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="fused=False"):
+        out.sum().backward()

@@ -72,10 +72,12 @@ def gru_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> S
     return (n + z * (h - n),)  # = (1 - z) * n + z * h
 
 
-def lstm_sequence(gi: Tensor, state: State, w_hh: Tensor) -> tuple[Tensor, State]:
-    """All T steps of an LSTM direction as one autograd node (`seqlm.nn.fused_lstm`):
-    gi (B, T, 4H) -> (output (B, T, H), (h_T, c_T))."""
-    out, h, c = FusedLSTM.apply(gi, state[0], state[1], w_hh)
+def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, state: State,
+                  w_hh: Tensor) -> tuple[Tensor, State]:
+    """All T steps of an LSTM direction, input projection included, as one autograd node
+    (`seqlm.nn.fused_lstm`): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T))."""
+    # single_backward: the graph is walked once (a second walk raises), saving a big buffer
+    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True)
     return out, (h, c)
 
 
@@ -88,8 +90,10 @@ class CellKind:
     state_size: int  # 1 for (h,), 2 for (h, c)
     step: Step
     folds_hh_bias: bool  # b_hh can be added to the input projection once for all steps
-    # a whole-sequence path with a written-out backward, for unpadded input; None = step loop
-    sequence: Callable[[Tensor, State, Tensor], tuple[Tensor, State]] | None = None
+    # a whole-sequence path with a written-out backward, for unpadded input; None = step loop:
+    # sequence(x (T, B, E), W_ih, b_ih + b_hh, state, W_hh) -> (output (T, B, H), state)
+    sequence: Callable[[Tensor, Tensor, Tensor | None, State, Tensor],
+                       tuple[Tensor, State]] | None = None
 
 
 CELL_KINDS: dict[str, CellKind] = {

@@ -4,18 +4,23 @@ Why: with one autograd node per elementwise op and per step, backward pays for ~
 per step, a concatenation of the four gate gradients per step, and, worst, T separate weight
 gradients dL/dW_hh = dgates_t^T h_{t-1} each added into one (4H, H) buffer. Here the forward
 runs the recurrence without building a graph, keeps the gate activations, and the backward
-walks the steps in reverse writing every step's gate gradient into one (B, T, 4H) buffer;
-dL/dW_hh is then a single (4H, B*T) x (B*T, H) matmul. Same equations as `cells.lstm_step`
-(torch's LSTM, gates i, f, g, o):
+walks the steps in reverse writing every step's gate gradient into one (T, B, 4H) buffer;
+dL/dW_hh and dL/dW_ih are then one (4H, T*B) x (T*B, .) matmul each. Same equations as
+`cells.lstm_step` (torch's LSTM, gates i, f, g, o):
 
-    gates = gi_t + h_{t-1} W_hh^T;  i, f, o = sigmoid, g = tanh
-    c_t = f * c_{t-1} + i * g;      h_t = o * tanh(c_t)
+    gates = x_t W_ih^T + b + h_{t-1} W_hh^T;  i, f, o = sigmoid, g = tanh
+    c_t = f * c_{t-1} + i * g;                h_t = o * tanh(c_t)
 
-`gi` (B, T, 4H) is the input projection with both biases already added (the layer computes it
-in one matmul, and autograd carries its gradient on to W_ih, b_ih, b_hh and x).
+Everything is time-major (T, B, .), the layout in which each step's rows are contiguous, so
+neither the (T, B, 4H) projections nor their gradients are ever transposed or copied (in the
+profile of a batch-first version, those copies cost ~10% of a training step). One (T, B, 4H)
+buffer serves as input projections, then gate activations, then gate gradients: fresh
+buffers of tens of MB cost more in first-touch page faults than the arithmetic in them.
+`b` is b_ih + b_hh (the layer adds them; autograd carries the gradient on to both).
 Checked against torch.nn.LSTM's gradients in tests/nn/test_recurrent.py.
 Leaves out: double backward (a second derivative needs the autograd path), masking (padded
-batches use the per-step path).
+batches use the per-step path); with single_backward=True (the layer's choice), a second walk
+of the same graph.
 """
 
 from collections.abc import Callable
@@ -23,98 +28,147 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from seqlm.nn.activations import tanh_
-
-Linear = Callable[[Tensor, Tensor | None], Tensor]
+Linear = Callable[..., Tensor]
 
 
-def recurrent_matmul(weight: Tensor, batch: int) -> Linear:
-    """`f(x, add) = x @ weight^T + add` for one weight used at every step.
+def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> Linear:
+    """`f(x, add=None) = x @ weight^T (+ bias) (+ add)` for a weight used on `rows`-row inputs.
 
     On CPU in float32 the weight is reordered once into oneDNN's blocked layout (the layout
-    torch.nn.LSTM's oneDNN kernel uses internally), which makes each of the T small matmuls
-    about a quarter faster; elsewhere, or if this torch build lacks the op, plain addmm."""
+    torch.nn.LSTM's oneDNN kernel uses internally). Measured here on one thread: about a
+    quarter faster than `addmm` for the T small recurrent matmuls, and 1.3-1.9x faster for the
+    (T*B)-row input projections and their input gradients. Elsewhere, or if this torch build
+    lacks the op, plain addmm."""
     if weight.device.type == "cpu" and weight.dtype == torch.float32 \
             and torch.backends.mkldnn.is_available():
         try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(weight, batch)
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
             linear = torch.ops.mkldnn._linear_pointwise
 
-            def onednn(x: Tensor, add: Tensor | None) -> Tensor:
+            def onednn(x: Tensor, add: Tensor | None = None) -> Tensor:
                 if add is None:
-                    return linear(x, packed, None, "none", [], "")
-                return linear.binary(x, add, packed, None, "add")
+                    return linear(x, packed, bias, "none", [], "")
+                return linear.binary(x, add, packed, bias, "add")
 
             return onednn
         except (AttributeError, RuntimeError, NotImplementedError):
             pass
     weight_t = weight.t()
-    return lambda x, add: x @ weight_t if add is None else torch.addmm(add, x, weight_t)
+
+    def plain(x: Tensor, add: Tensor | None = None) -> Tensor:
+        out = x @ weight_t if bias is None else torch.addmm(bias, x, weight_t)
+        return out if add is None else out.add_(add)
+
+    return plain
+
+
+def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
+                   cells: Tensor, tanh_cells: Tensor) -> None:
+    """Run the recurrence over gates (T, B, 4H), which holds the input projections and is
+    overwritten, step by step, with the gate activations; writes h_t, c_t, tanh(c_t) into
+    the (T, B, H) buffers. Every buffer is written in place: a fresh tensor of tens of
+    megabytes costs more in page faults on first touch (~20 ms per 50 MB here) than the
+    arithmetic done in it. The g columns of `gates` and the g rows of `w_hh` come doubled,
+    so one sigmoid serves all four gates: tanh(p) = 2 sigmoid(2p) - 1."""
+    recur = prepacked_linear(w_hh, h.shape[0])
+    for t in range(gates.shape[0]):
+        pre = recur(h, gates[t])  # (B, 4H) = gi_t + h W_hh^T, a recycled temporary
+        a = torch.sigmoid(pre, out=gates[t])  # i, f, o and sigmoid(2 p_g)
+        i, f, g, o = a.chunk(4, dim=1)
+        g.mul_(2).sub_(1)  # g = tanh(p_g)
+        c = torch.addcmul(f * c, i, g, out=cells[t])  # f*c + i*g
+        tanh_c = torch.mul(c, 2, out=tanh_cells[t]).sigmoid_().mul_(2).sub_(1)
+        h = torch.mul(o, tanh_c, out=out[t])
+
+
+def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
+                    w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
+                    d_gates: Tensor) -> tuple[Tensor, Tensor]:
+    """Walk the steps in reverse, writing dL/d(pre-activations) into d_gates (T, B, 4H),
+    which may be `gates` itself (each step's activations are used before they are
+    overwritten); returns dL/dh_0, dL/dc_0."""
+    steps, batch, four_h = gates.shape
+    hidden = four_h // 4
+    back = prepacked_linear(w_hh.t().contiguous(), batch)  # d -> d W_hh
+    d_act, slope = gates.new_empty(2, batch, four_h)  # per-step scratch, reused
+    one = gates.new_ones(())
+    di, df, dg, do = d_act.chunk(4, dim=1)
+    if d_out is not None:
+        dh = dh + d_out[steps - 1]
+    for t in reversed(range(steps)):
+        a = gates[t]  # (B, 4H) activations, soon dL/d(pre-activations)
+        i, f, g, o = a.chunk(4, dim=1)
+        c_prev = cells[t - 1] if t > 0 else c0
+        tanh_c = tanh_cells[t]
+        torch.mul(dh, tanh_c, out=do)  # backprop into o
+        # backprop into c_t via tanh: dc += dh o (1 - tanh_c^2)
+        dc = torch.addcmul(dc, dh * o, torch.addcmul(one, tanh_c, tanh_c, value=-1))
+        torch.mul(dc, g, out=di)  # backprop into i
+        torch.mul(dc, c_prev, out=df)  # backprop into f
+        torch.mul(dc, i, out=dg)  # backprop into g
+        dc = dc * f  # backprop into c_{t-1}
+        torch.addcmul(a, a, a, value=-1, out=slope)  # sigmoid' = s - s^2 for i, f, o ...
+        torch.addcmul(one, g, g, value=-1, out=slope[:, 2 * hidden : 3 * hidden])  # tanh
+        d_a = torch.mul(d_act, slope, out=d_gates[t])  # backprop through the nonlinearities
+        # backprop into h_{t-1}, which also feeds output t-1: (B, 4H) x (4H, H) + d_out[t-1]
+        dh = back(d_a, d_out[t - 1] if d_out is not None and t > 0 else None)
+    return dh, dc
 
 
 class FusedLSTM(torch.autograd.Function):
-    """apply(gi (B, T, 4H), h0 (B, H), c0 (B, H), w_hh (4H, H)) -> (out (B, T, H), h_T, c_T).
+    """apply(x (T, B, E), w_ih (4H, E), b (4H) | None, h0 (B, H), c0 (B, H), w_hh (4H, H),
+    single_backward=False) -> (out (T, B, H), h_T, c_T).
 
-    Every step reads and writes contiguous (B, ...) rows: the input projection is made
-    time-major once, and the per-step activations are kept as the list of tensors they are
-    (stacking them would copy tens of megabytes per layer for nothing)."""
+    single_backward=True lets backward write the gate gradients over the saved activations
+    instead of into a fresh (T, B, 4H) buffer (at H=512 that buffer is 52 MB, whose page
+    faults cost ~20 ms per layer); the graph can then be walked once only, and a second
+    backward (retain_graph=True, gradcheck) raises."""
 
     @staticmethod
-    def forward(ctx, gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor):
-        batch, steps, four_h = gi.shape
-        hidden = four_h // 4
-        gi = gi.transpose(0, 1).contiguous()  # (T, B, 4H): each step's rows contiguous
-        recur = recurrent_matmul(w_hh, batch)
-        acts, cells, tanh_cells, hs = [], [], [], []  # per step; kept as is, never stacked
-        h, c = h0, c0
-        for t in range(steps):
-            a = recur(h, gi[t])  # (B, 4H) = gi_t + h W_hh^T
-            a[:, : 2 * hidden].sigmoid_()  # i, f
-            tanh_(a[:, 2 * hidden : 3 * hidden])  # g
-            a[:, 3 * hidden :].sigmoid_()  # o
-            i, f, g, o = a.chunk(4, dim=1)
-            c = torch.addcmul(f * c, i, g)  # f*c + i*g
-            tanh_c = tanh_(c * 1)  # a fresh buffer: c itself is kept
-            h = o * tanh_c
-            acts.append(a)
-            cells.append(c)
-            tanh_cells.append(tanh_c)
-            hs.append(h)
-        out = torch.stack(hs, dim=1)  # (B, T, H)
-        ctx.save_for_backward(h0, c0, w_hh)
-        ctx.steps = (acts, cells, tanh_cells, hs)  # intermediates, not inputs or outputs
-        return out, h.clone(), c.clone()
+    def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor | None, h0: Tensor, c0: Tensor,
+                w_hh: Tensor, single_backward: bool = False):
+        steps, batch, _ = x.shape
+        hidden = w_hh.shape[1]
+        x2 = x.reshape(steps * batch, -1).contiguous()  # (T*B, E)
+        double_g = torch.ones(4 * hidden, 1, dtype=x.dtype, device=x.device)
+        double_g[2 * hidden : 3 * hidden] = 2  # see _forward_steps
+        # every step's input projection in one matmul: (T, B, 4H)
+        gi = prepacked_linear(w_ih * double_g, steps * batch,
+                              None if b is None else b * double_g[:, 0])(x2)
+        gi = gi.view(steps, batch, 4 * hidden)
+        out, cells, tanh_cells = (x.new_empty(steps, batch, hidden) for _ in range(3))
+        # gi then holds the activations
+        _forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells)
+        ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
+        ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
+        ctx.steps = (gi, cells, tanh_cells)  # intermediates, not inputs or outputs
+        return out, out[-1].clone(), cells[-1].clone()
 
     @staticmethod
     def backward(ctx, d_out: Tensor | None, d_hn: Tensor | None, d_cn: Tensor | None):
-        h0, c0, w_hh = ctx.saved_tensors
-        acts, cells, tanh_cells, hs = ctx.steps
-        steps, (batch, four_h) = len(acts), acts[0].shape
-        hidden = four_h // 4
-        back = recurrent_matmul(w_hh.t().contiguous(), batch)  # d -> d W_hh
-        d_gates = h0.new_empty(steps, batch, four_h)  # (T, B, 4H): dL/d(pre-activations)
+        x2, w_ih, h0, c0, w_hh, out = ctx.saved_tensors
+        if ctx.spent:
+            raise RuntimeError("FusedLSTM(single_backward=True) was already backpropagated "
+                               "through; build the LSTM with fused=False for retain_graph")
+        gates, cells, tanh_cells = ctx.steps
+        d_gates = gates if ctx.single_backward else torch.empty_like(gates)
+        ctx.spent = ctx.single_backward
+        steps, batch, hidden = out.shape
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         dc = torch.zeros_like(c0) if d_cn is None else d_cn.clone()
-        for t in reversed(range(steps)):
-            if d_out is not None:
-                dh = dh + d_out[:, t]  # h_t feeds the output and the next step
-            a = acts[t]  # (B, 4H)
-            i, f, g, o = a.chunk(4, dim=1)
-            c_prev = cells[t - 1] if t > 0 else c0
-            tanh_c = tanh_cells[t]
-            d_a = d_gates[t]  # (B, 4H): first dL/d(activations), then pre-activations
-            di, df, dg, do = d_a.chunk(4, dim=1)
-            torch.mul(dh, tanh_c, out=do)  # backprop into o
-            dc = torch.addcmul(dc, dh * o, 1 - tanh_c * tanh_c)  # backprop into c_t via tanh
-            torch.mul(dc, g, out=di)  # backprop into i
-            torch.mul(dc, c_prev, out=df)  # backprop into f
-            torch.mul(dc, i, out=dg)  # backprop into g
-            dc = dc * f  # backprop into c_{t-1}
-            slope = a * (1 - a)  # sigmoid' = s (1 - s) for i, f, o ...
-            slope[:, 2 * hidden : 3 * hidden] = 1 - g * g  # ... tanh' = 1 - g^2 for g
-            d_a.mul_(slope)  # backprop through the nonlinearities
-            dh = back(d_a, None)  # backprop into h_{t-1}: (B, 4H) x (4H, H)
-        h_prev = torch.stack([h0, *hs[:-1]])  # (T, B, H): h_{t-1}
-        # backprop into W_hh: every step at once
-        d_w_hh = d_gates.reshape(-1, four_h).t() @ h_prev.reshape(-1, hidden)
-        return d_gates.transpose(0, 1), dh, dc, d_w_hh
+        d_out = None if d_out is None else d_out.contiguous()
+        dh, dc = _backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates)
+        d2 = d_gates.view(steps * batch, 4 * hidden)  # (T*B, 4H)
+        need = ctx.needs_input_grad
+        d_x = d_w_ih = d_b = d_w_hh = None
+        if need[0]:  # backprop into x: (T*B, 4H) x (4H, E)
+            d_x = prepacked_linear(w_ih.t().contiguous(), steps * batch)(d2).view(
+                steps, batch, -1)
+        if need[1]:  # backprop into W_ih: every step at once
+            d_w_ih = d2.t() @ x2
+        if need[2] and ctx.has_bias:
+            d_b = d2.sum(0)
+        if need[5]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
+            d_w_hh = torch.addmm(d_gates[0].t() @ h0, d_gates[1:].reshape(-1, 4 * hidden).t(),
+                                 out[:-1].reshape(-1, hidden))
+        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None

@@ -124,12 +124,16 @@ class _Recurrent(nn.Module):
         w_ih, w_hh_t, b_in, b_step = self.direction_weights(suffix)
         if reverse:
             x = reverse_padded(x, lengths)
+        if mask is None and self.kind.sequence is not None and self.fused:
+            # time-major inside: transposing views here, never the (T, B, G*H) projections;
+            # a stack of fused layers hands each other contiguous (T, B, H) outputs
+            output, state = self.kind.sequence(x.transpose(0, 1), w_ih, b_in, state,
+                                               w_hh_t.t())
+            output = output.transpose(0, 1)  # (B, T, H), a view
+            return (reverse_padded(output, lengths) if reverse else output), state
         gi = F.linear(x, w_ih, b_in)  # (B, T, G*H): every step's input projection at once
         step = self.kind.step
         outputs = []
-        if mask is None and self.kind.sequence is not None and self.fused:
-            output, state = self.kind.sequence(gi, state, w_hh_t.t())
-            return (reverse_padded(output, lengths) if reverse else output), state
         if mask is None:
             for gi_t in gi.unbind(1):
                 state = step(gi_t, state, w_hh_t, b_step)

@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from seqlm.experiments.figures import save_figure  # noqa: E402
+
 Series = dict[str, list[dict[str, float]]]
 
 
@@ -33,10 +35,7 @@ def loss_curves(histories: Series, evals: Series, path: Path, title: str = "") -
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def grad_norms(histories: Series, path: Path, title: str = "") -> Path:
@@ -56,10 +55,7 @@ def grad_norms(histories: Series, path: Path, title: str = "") -> Path:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def gradient_decay(curves: dict[str, list[float]], path: Path, title: str = "") -> Path:
@@ -73,7 +69,4 @@ def gradient_decay(curves: dict[str, list[float]], path: Path, title: str = "") 
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -92,10 +92,7 @@ def bar_plot(ctx: LabContext, metrics: dict[str, dict]) -> str | None:
     """Grouped bars of perplexity (log scale) per corpus/unit/order; the relative path."""
     if not metrics:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from seqlm.experiments.figures import plt, save_figure  # Agg backend, set there
 
     groups = groups_of(metrics)
     fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -108,8 +105,5 @@ def bar_plot(ctx: LabContext, metrics: dict[str, dict]) -> str | None:
     ax.set_yscale("log")
     ax.set_ylabel("validation perplexity")
     ax.legend()
-    fig.tight_layout()
-    path = ctx.run.artifact("ngram_plot", "ngram/perplexity.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, ctx.run.artifact("ngram_plot", "ngram/perplexity.png"))
     return "ngram/perplexity.png"

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from seqlm.decoding.seq2seq import Translation  # noqa: E402
 from seqlm.errors import SeqlmError  # noqa: E402
+from seqlm.experiments.figures import save_figure  # noqa: E402
 
 
 def show_char(c: str) -> str:
@@ -40,12 +41,7 @@ def attention_heatmap(translation: Translation, path: str | Path, title: str | N
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     ax.set_title(title or f"{translation.source!r} -> {translation.output!r}", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def accuracy_by_length(curves: dict[str, list[dict]], path: str | Path,
@@ -62,9 +58,4 @@ def accuracy_by_length(curves: dict[str, list[dict]], path: str | Path,
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from seqlm.config import VanishingConfig  # noqa: E402
+from seqlm.experiments.figures import save_figure  # noqa: E402
 
 
 def write_plots(results: dict, config: VanishingConfig,
@@ -51,7 +52,7 @@ def plot_analytic(analytic: dict, config: VanishingConfig, path: Path) -> Path:
     ax.set_title(f"H={config.analytic_hidden}: solid tanh' = 1, dashed driven by noise "
                  f"(std {config.drive_std:g})", fontsize=9)
     clip_ax.set_title("exploding: global-norm clipping caps the length", fontsize=9)
-    return save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_empirical(empirical: dict, path: Path) -> Path:
@@ -68,7 +69,7 @@ def plot_empirical(empirical: dict, path: Path) -> Path:
     ax.set_title(f"Gradient of the verb's loss over {empirical['sentences']} agreement "
                  f"sentences, distance {empirical['distance']}", fontsize=9)
     ax.legend(fontsize=7)
-    return save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_timing(timing: dict, path: Path) -> Path:
@@ -84,11 +85,5 @@ def plot_timing(timing: dict, path: Path) -> Path:
     ax.set_ylabel("milliseconds (median)")
     ax.set_title(f"NumPy RNN forward, B={timing['batch']}, H={timing['hidden']}", fontsize=9)
     ax.legend(fontsize=8)
-    return save(fig, path)
+    return save_figure(fig, path)
 
-
-def save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

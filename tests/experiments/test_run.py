@@ -50,3 +50,21 @@ def test_bad_input_leaves_nothing_but_a_crash_keeps_the_run(tmp_path):
     manifest = json.loads((tmp_path / "crash" / MANIFEST).read_text())
     assert manifest["status"] == "failed" and "boom" in manifest["error"]
     assert (tmp_path / "crash" / "ckpt").read_bytes() == b"weights"
+
+
+def test_lab_tries_an_unavailable_corpus_once(tmp_path, monkeypatch):
+    from seqlm.config import LabConfig
+    from seqlm.experiments import lab
+
+    calls = []
+
+    def offline(cfg, progress=None):
+        calls.append(cfg.name)
+        raise SeqlmError("offline")
+
+    monkeypatch.setattr(lab, "load_corpus", offline)
+    ctx = lab.LabContext(run=Run("lab", None, out=tmp_path / "r"), config=LabConfig())
+    for _ in range(3):
+        with pytest.raises(SeqlmError, match="offline"):
+            ctx.corpus("tinyshakespeare")
+    assert calls == ["tinyshakespeare"]

@@ -50,12 +50,21 @@ class LabContext:
     config: LabConfig
     progress: ProgressCallback | None = None
     corpora: dict[CorpusConfig, Corpus] = field(default_factory=dict)
+    unavailable: dict[CorpusConfig, SeqlmError] = field(default_factory=dict)
 
     def corpus(self, name: str, **options: Any) -> Corpus:
+        """The corpus, loaded once per lab; one that could not be had (offline) is not tried
+        again by later steps, which get the same error at once."""
         cfg = CorpusConfig(name=name, seed=self.config.seed, data_dir=self.config.data_dir,
                            **options)
+        if cfg in self.unavailable:
+            raise self.unavailable[cfg]
         if cfg not in self.corpora:
-            self.corpora[cfg] = load_corpus(cfg, self.progress)
+            try:
+                self.corpora[cfg] = load_corpus(cfg, self.progress)
+            except SeqlmError as e:
+                self.unavailable[cfg] = e
+                raise
         return self.corpora[cfg]
 
 

@@ -210,6 +210,7 @@ class ScheduleConfig:
     warmup_steps: int = 100
     decay: str = "cosine"  # cosine, plateau or constant
     min_lr_ratio: float = 0.1  # cosine ends at lr * min_lr_ratio; plateau never goes below it
+    horizon: str = "steps"  # cosine spans max_steps, or "time": the max_minutes budget
     plateau_factor: float = 0.5  # plateau: multiply the lr by this ...
     plateau_patience: int = 1  # ... after this many evaluations without improvement
 
@@ -228,8 +229,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.0  # sgd only
     clip: float = 1.0  # global gradient-norm clip; 0 disables
-    max_steps: int = 2000  # also the cosine schedule's horizon
-    max_minutes: float | None = None  # wall-clock budget; stops early, keeps the schedule
+    max_steps: int = 2000  # also the cosine schedule's horizon (schedule.horizon "steps")
+    max_minutes: float | None = None  # training-time budget, summed over resumes
     eval_every: int = 200
     eval_batch_size: int = 16
     eval_max_tokens: int | None = None  # None = the whole validation split

@@ -51,6 +51,9 @@ def test_bad_inputs_give_one_line_errors(trained, tmp_path):
     r = run_cli("train", *SMALL, "--out", str(out))
     assert r.returncode == 2 and "exists and is not empty" in r.stderr
     assert (out / "checkpoint.pt").is_file()  # nothing lost
+    r = run_cli("train", *SMALL, "--horizon", "time", "--out", str(tmp_path / "h"))
+    assert r.returncode == 2 and "needs a time budget: set --max-minutes" in r.stderr
+    assert not (tmp_path / "h").exists()
 
 
 def test_resume_from_the_cli(trained, tmp_path):

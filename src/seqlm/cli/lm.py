@@ -30,6 +30,7 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "max_vocab": ("model", "max_vocab"),
     "lr": ("schedule", "lr"), "warmup_steps": ("schedule", "warmup_steps"),
     "decay": ("schedule", "decay"), "min_lr_ratio": ("schedule", "min_lr_ratio"),
+    "horizon": ("schedule", "horizon"),
     **{name: ("", name) for name in (
         "seed", "batch_size", "window", "optimizer", "weight_decay", "momentum", "clip",
         "max_steps", "max_minutes", "eval_every", "eval_batch_size", "eval_max_tokens",
@@ -94,6 +95,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     opt = p.add_argument_group("optimisation and budgets")
     opt.add_argument("--optimizer", choices=["adamw", "sgd"])
     opt.add_argument("--decay", choices=["cosine", "plateau", "constant"])
+    opt.add_argument("--horizon", choices=["steps", "time"],
+                     help="the cosine decay spans --max-steps, or the --max-minutes budget")
     for name, kind in (("seed", int), ("batch-size", int), ("window", int), ("lr", float),
                        ("weight-decay", float), ("momentum", float), ("warmup-steps", int),
                        ("min-lr-ratio", float), ("clip", float), ("max-steps", int),

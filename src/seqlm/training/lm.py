@@ -55,6 +55,7 @@ class Position:
     window: int = 0
     best_valid: float = math.inf
     evals_since_best: int = 0
+    seconds: float = 0.0  # training time so far (evaluations included), summed over resumes
 
 
 @dataclass
@@ -106,7 +107,8 @@ class LMTrainer:
         except ValueError as e:
             raise SeqlmError(f"bad model config: {e}") from None
         self.optimizer = build_optimizer(self.model, config)
-        self.schedule = LRSchedule(config.schedule, config.max_steps)
+        self.schedule = LRSchedule(config.schedule, config.max_steps,
+                                   None if config.max_minutes is None else 60 * config.max_minutes)
         self.position = Position()
         self.carry: Any = None  # the recurrent state handed from one window to the next
         self.history: list[dict[str, float]] = []
@@ -132,7 +134,7 @@ class LMTrainer:
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.schedule.load_state_dict(ckpt["scheduler"])
-        self.position = Position(**ckpt["position"])
+        self.position = Position(**ckpt["position"])  # seconds: the budget already spent
         carry = ckpt["carry"]
         self.carry = None if carry is None else (tuple(carry) if len(carry) == 2 else carry[0])
         torch.set_rng_state(ckpt["rng"]["torch"])
@@ -153,7 +155,7 @@ class LMTrainer:
 
     def train_step(self) -> dict[str, float]:
         x, y = self.next_window()
-        lr = self.schedule.apply(self.optimizer, self.position.step)
+        lr = self.schedule.apply(self.optimizer, self.position.step, self.position.seconds)
         self.model.train()
         _, loss, state = self.model(x, y, detach_state(self.carry))
         if not torch.isfinite(loss):
@@ -193,6 +195,16 @@ class LMTrainer:
         self.save(LATEST)
         return metrics
 
+    def progress_event(self, entry: dict[str, float]) -> Progress:
+        """The bar counts steps, or seconds of the budget when the schedule runs on time."""
+        c = self.config
+        metrics = {"loss": entry["loss"], "ppl": math.exp(min(entry["loss"], 50)),
+                   "tok/s": entry["tokens_per_second"]}
+        if c.schedule.horizon == "time":
+            return Progress("train", int(self.position.seconds), int(60 * c.max_minutes),
+                            unit="s", metrics={"step": entry["step"], **metrics})
+        return Progress("train", int(entry["step"]), c.max_steps, unit="step", metrics=metrics)
+
     def run(self, progress: ProgressCallback | None = None,
             should_stop: Callable[[], bool] | None = None) -> TrainResult:
         """Train until max_steps, max_minutes, early stopping or `should_stop()`, on
@@ -203,11 +215,12 @@ class LMTrainer:
     def loop(self, progress: ProgressCallback | None,
              should_stop: Callable[[], bool] | None) -> TrainResult:
         c = self.config
-        started = time.perf_counter()
+        started, spent_before = time.perf_counter(), self.position.seconds
         tokens, seconds, status = 0.0, 0.0, "finished"
         last_log = time.perf_counter()
         window_loss: list[float] = []
         while self.position.step < c.max_steps:
+            self.position.seconds = spent_before + time.perf_counter() - started
             row = self.train_step()
             tokens += row["tokens"]
             window_loss.append(row["loss"])
@@ -221,9 +234,7 @@ class LMTrainer:
                          **{k: v for k, v in row.items() if k.startswith("grad_norm/")}}
                 self.history.append(entry)
                 window_loss = []
-                report(progress, Progress("train", step, c.max_steps, unit="step", metrics={
-                    "loss": entry["loss"], "ppl": math.exp(min(entry["loss"], 50)),
-                    "tok/s": entry["tokens_per_second"]}))
+                report(progress, self.progress_event(entry))
                 last_log = time.perf_counter()  # evaluation time is not training time
             if step % c.eval_every == 0 and step < c.max_steps:
                 self.evaluate()
@@ -231,7 +242,8 @@ class LMTrainer:
                 if c.patience is not None and self.position.evals_since_best >= c.patience:
                     status = "early stop"
                     break
-            if c.max_minutes is not None and time.perf_counter() - started > 60 * c.max_minutes:
+            self.position.seconds = spent_before + time.perf_counter() - started
+            if c.max_minutes is not None and self.position.seconds >= 60 * c.max_minutes:
                 status = "time budget"
                 break
             if should_stop is not None and should_stop():

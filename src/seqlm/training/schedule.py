@@ -7,8 +7,15 @@
               best validation loss, never below min_lr_ratio
     constant  lr(s) = lr
 
-The schedule is a pure function of the step plus, for plateau, a small state (`state_dict`)
-that goes into checkpoints, so a resumed run sets exactly the rates of an uninterrupted one.
+With horizon "time" the cosine's progress is measured in training seconds instead of steps,
+p = (t - t_w) / (budget - t_w), t_w the seconds spent when warm-up ended: the decay then ends
+exactly when the time budget does, however fast the machine is, instead of being cut off
+half-way (a step horizon guessed too long) or finishing early and idling (too short).
+
+The schedule is a pure function of the step (and, for horizon "time", the training seconds)
+plus a small state (`state_dict`: plateau's factor, t_w) that goes into checkpoints, so a
+resumed run sets exactly the rates of an uninterrupted one; a time horizon makes the rates
+depend on the machine's speed, so such a run is reproducible only through its checkpoints.
 Shared by the language-model and seq2seq trainers. Leaves out: restarts, cyclic rates.
 """
 
@@ -20,40 +27,60 @@ from seqlm.config import ScheduleConfig
 from seqlm.errors import SeqlmError
 
 DECAYS = ("cosine", "plateau", "constant")
+HORIZONS = ("steps", "time")
 
 
 class LRSchedule:
     """Sets the optimizer's learning rate before each step; `observe` feeds plateau decay."""
 
-    def __init__(self, config: ScheduleConfig, total_steps: int):
+    def __init__(self, config: ScheduleConfig, total_steps: int,
+                 total_seconds: float | None = None):
         if config.decay not in DECAYS:
             raise SeqlmError(f"unknown learning-rate decay {config.decay!r}: choose one of "
                              f"{', '.join(DECAYS)}")
+        if config.horizon not in HORIZONS:
+            raise SeqlmError(f"unknown schedule horizon {config.horizon!r}: choose one of "
+                             f"{', '.join(HORIZONS)}")
+        if config.horizon == "time" and not total_seconds:
+            raise SeqlmError("schedule horizon 'time' needs a time budget: set --max-minutes "
+                             "(or use --horizon steps)")
         if config.lr <= 0 or config.warmup_steps < 0:
             raise SeqlmError(f"learning rate must be positive and warm-up non-negative, got "
                              f"lr={config.lr}, warmup_steps={config.warmup_steps}")
         self.config = config
         self.total_steps = max(total_steps, 1)
+        self.total_seconds = total_seconds
+        self.warmup_seconds: float | None = None  # t_w, set at the first step after warm-up
         self.scale = 1.0  # plateau's running factor
         self.best = math.inf
         self.bad_evals = 0
 
-    def lr(self, step: int) -> float:
-        """The learning rate for step `step` (0-based)."""
+    def progress(self, step: int, seconds: float) -> float:
+        """How far through the decay (0..1) step `step` is, `seconds` into training."""
+        c = self.config
+        if c.horizon == "steps":
+            span = max(self.total_steps - c.warmup_steps, 1)
+            return min((step - c.warmup_steps) / span, 1.0)
+        if self.warmup_seconds is None:
+            self.warmup_seconds = seconds
+        span = max(self.total_seconds - self.warmup_seconds, 1e-9)
+        return min(max(seconds - self.warmup_seconds, 0.0) / span, 1.0)
+
+    def lr(self, step: int, seconds: float = 0.0) -> float:
+        """The learning rate for step `step` (0-based), `seconds` of training in."""
         c = self.config
         if step < c.warmup_steps:
             return c.lr * (step + 1) / c.warmup_steps
         if c.decay == "cosine":
-            span = max(self.total_steps - c.warmup_steps, 1)
-            progress = min((step - c.warmup_steps) / span, 1.0)
+            progress = self.progress(step, seconds)
             cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
             return c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosine)
         if c.decay == "plateau":
             return c.lr * self.scale
         return c.lr
 
-    def apply(self, optimizer: Optimizer, step: int) -> float:
-        lr = self.lr(step)
+    def apply(self, optimizer: Optimizer, step: int, seconds: float = 0.0) -> float:
+        lr = self.lr(step, seconds)
         for group in optimizer.param_groups:
             group["lr"] = lr
         return lr
@@ -70,7 +97,9 @@ class LRSchedule:
             self.bad_evals = 0
 
     def state_dict(self) -> dict:
-        return {"scale": self.scale, "best": self.best, "bad_evals": self.bad_evals}
+        return {"scale": self.scale, "best": self.best, "bad_evals": self.bad_evals,
+                "warmup_seconds": self.warmup_seconds}
 
     def load_state_dict(self, state: dict) -> None:
         self.scale, self.best, self.bad_evals = state["scale"], state["best"], state["bad_evals"]
+        self.warmup_seconds = state.get("warmup_seconds")

@@ -63,3 +63,19 @@ def test_resume_from_the_cli(trained, tmp_path):
     assert r["steps"] == 6  # already at max_steps: evaluates and stops
     manifest = json.loads((tmp_path / "more" / "manifest.json").read_text())
     assert manifest["resumed_from"].endswith("checkpoint.pt")
+
+
+def test_the_shipped_tinyshakespeare_config_loads_and_runs(tmp_path):
+    from pathlib import Path
+
+    from seqlm.cli.lm import load_config_file
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "tinyshakespeare-char.json"
+    config = load_config_file(str(path))
+    assert config.corpus.name == "tinyshakespeare" and config.threads == 2
+    assert config.schedule.horizon == "time" and config.max_minutes == 10.0
+    # the same file, on a corpus that needs no download, shrunk to seconds
+    r = run_cli_json("train", "--config", str(path), "--corpus", "verbs", "--size", "400",
+                     "--hidden-size", "24", "--embedding-dim", "16", "--max-minutes", "0.02",
+                     "--eval-max-tokens", "300", "--threads", "1", "--out", str(tmp_path / "r"))
+    assert r["status"] == "time budget" and r["steps"] >= 1

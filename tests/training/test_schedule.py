@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from seqlm.config import ScheduleConfig
+from seqlm.data.corpora import load_corpus
 from seqlm.errors import SeqlmError
 from seqlm.training.lm import LMTrainer
+from seqlm.training.lm_data import build_vocab, encode_splits
 from seqlm.training.schedule import LRSchedule
 from training.test_lm_training import small_config
 
@@ -23,8 +25,10 @@ def test_step_horizon_warms_up_then_decays_to_the_floor():
 def test_time_horizon_follows_seconds_not_steps():
     config = ScheduleConfig(lr=1.0, warmup_steps=2, min_lr_ratio=0.0, horizon="time")
     s = LRSchedule(config, total_steps=10**6, total_seconds=100.0)
-    assert s.lr(0, seconds=0.0) == pytest.approx(0.5)
-    assert s.lr(2, seconds=20.0) == pytest.approx(1.0)  # warm-up ends at t_w = 20 s
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    assert s.apply(optimizer, 0, seconds=0.0) == pytest.approx(0.5)
+    assert s.apply(optimizer, 2, seconds=20.0) == pytest.approx(1.0)  # warm-up ends: t_w = 20 s
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1.0)
     mid = s.lr(3, seconds=60.0)
     assert mid == pytest.approx(0.5)  # half of the 80 s left
     assert s.lr(10**5, seconds=60.0) == pytest.approx(mid)  # the step count does not matter
@@ -43,9 +47,6 @@ def test_time_horizon_needs_a_budget_and_names_the_fix():
 
 
 def test_a_time_horizon_run_stops_at_the_budget_with_the_rate_at_its_floor(tmp_path):
-    from seqlm.data.corpora import load_corpus
-    from seqlm.training.lm_data import build_vocab, encode_splits
-
     config = small_config(max_steps=10**6, max_minutes=0.03, eval_every=10**6, log_every=1,
                           schedule=ScheduleConfig(lr=5e-3, warmup_steps=3, min_lr_ratio=0.1,
                                                   horizon="time"))

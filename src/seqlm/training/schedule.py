@@ -50,7 +50,7 @@ class LRSchedule:
         self.config = config
         self.total_steps = max(total_steps, 1)
         self.total_seconds = total_seconds
-        self.warmup_seconds: float | None = None  # t_w, set at the first step after warm-up
+        self.warmup_seconds: float | None = None  # t_w, set by `apply` when warm-up ends
         self.scale = 1.0  # plateau's running factor
         self.best = math.inf
         self.bad_evals = 0
@@ -61,10 +61,9 @@ class LRSchedule:
         if c.horizon == "steps":
             span = max(self.total_steps - c.warmup_steps, 1)
             return min((step - c.warmup_steps) / span, 1.0)
-        if self.warmup_seconds is None:
-            self.warmup_seconds = seconds
-        span = max(self.total_seconds - self.warmup_seconds, 1e-9)
-        return min(max(seconds - self.warmup_seconds, 0.0) / span, 1.0)
+        start = seconds if self.warmup_seconds is None else self.warmup_seconds
+        span = max(self.total_seconds - start, 1e-9)
+        return min(max(seconds - start, 0.0) / span, 1.0)
 
     def lr(self, step: int, seconds: float = 0.0) -> float:
         """The learning rate for step `step` (0-based), `seconds` of training in."""
@@ -80,6 +79,9 @@ class LRSchedule:
         return c.lr
 
     def apply(self, optimizer: Optimizer, step: int, seconds: float = 0.0) -> float:
+        """Set the rate for step `step`; the first step after warm-up records t_w."""
+        if self.warmup_seconds is None and step >= self.config.warmup_steps:
+            self.warmup_seconds = seconds
         lr = self.lr(step, seconds)
         for group in optimizer.param_groups:
             group["lr"] = lr

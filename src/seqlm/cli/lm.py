@@ -196,7 +196,7 @@ def train_summary(run) -> str:
              f"of training, {m['parameters']:,} parameters)"]
     valid = m.get("best_valid_full") or m.get("final_valid") or {}
     if valid:
-        which = "best weights" if "best_valid_full" in m else "last weights"
+        which = "best weights" if "best_valid_full" in m else "last evaluation"
         lines.append(f"valid ({which}, step {valid['step']}): loss {valid['loss_nats']:.4f} nats,"
                      f" perplexity {valid['perplexity']:.3f}, "
                      f"{valid['bits_per_char']:.4f} bits/char over {valid['tokens']:,} tokens")

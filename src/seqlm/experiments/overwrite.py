@@ -15,7 +15,7 @@ from seqlm.errors import SeqlmError
 
 MANIFEST = "manifest.json"
 RUN_FORMAT = "seqlm-run"
-PNG_MARK = b"seqlm"  # figures are saved with metadata {"Software": "seqlm ..."}
+PNG_MARK = b"tEXtSoftware\x00seqlm"  # figures carry the text chunk Software = "seqlm ..."
 
 
 def protected(path: Path) -> str | None:

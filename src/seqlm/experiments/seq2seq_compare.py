@@ -11,6 +11,7 @@ Leaves out: several seeds (the intervals cover test-set noise, not seed noise).
 """
 
 import time
+from dataclasses import replace
 
 from seqlm.atomic import atomic_write_text
 from seqlm.config import (
@@ -22,6 +23,7 @@ from seqlm.config import (
     Seq2SeqEvalConfig,
     Seq2SeqModelConfig,
     Seq2SeqTrainConfig,
+    seq2seq_engine,
 )
 from seqlm.decoding.seq2seq import Translation
 from seqlm.errors import SeqlmError
@@ -38,15 +40,17 @@ LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luo
           "general": "Luong general", "scaled_dot": "scaled dot (transformer-era)"}
 
 
-def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int) -> Seq2SeqConfig:
+def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int,
+                  device: str = "auto") -> Seq2SeqConfig:
     """The resolved training config of one model of the comparison."""
     return Seq2SeqConfig(
         corpus=CorpusConfig(name="dates", seed=seed, size=preset.size),
         regimes=preset.regimes,
         model=Seq2SeqModelConfig(attention=attention, hidden_size=preset.hidden_size,
                                  bidirectional=preset.bidirectional),
-        train=Seq2SeqTrainConfig(steps=preset.steps, eval_every=preset.eval_every,
-                                 eval_size=preset.eval_size, seed=seed),
+        train=Seq2SeqTrainConfig(eval_size=preset.eval_size, seed=seed),
+        engine=replace(seq2seq_engine(), max_steps=preset.steps, eval_every=preset.eval_every,
+                       device=device),
     )
 
 
@@ -83,17 +87,19 @@ def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()  # not run.timer: in the lab, run.timings are per step
     cpu_started = time.process_time()  # one torch thread: CPU time ~ wall time on idle cores
-    model, vocabs, state = fit(config, data, out, progress)
+    best, result = fit(config, data, out, progress)
+    model, vocabs = best.model, best.vocab
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     scores, translations = {}, {}
-    with torch_threads(config.train.threads):
+    with torch_threads(config.engine.threads):
         for regime, pairs in data.test.items():
             scores[regime], translations[regime] = evaluate(model, vocabs, pairs)
     joined = [p for pairs in data.test.values() for p in pairs]
     outputs = [t.output for ts in translations.values() for t in ts]
     hits = [o == t for o, (_, t) in zip(outputs, joined, strict=True)]
     result = {
-        "steps": state.step, "best_step": state.best_step, "valid_exact": state.best_exact,
+        "steps": result.position.step, "best_step": result.position.best_step,
+        "valid_exact": 1.0 - result.position.best,
         "train_seconds": round(seconds, 2), "train_cpu_seconds": round(cpu_seconds, 2),
         "test": {r: {k: v for k, v in s.items() if k not in ("errors", "by_length")}
                  for r, s in scores.items()},

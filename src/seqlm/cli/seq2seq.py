@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--preset", choices=list(SEQ2SEQ_COMPARE_PRESETS),
                    default=Seq2SeqCompareConfig.preset, help="pre-registered budget")
     c.add_argument("--seed", type=int, default=Seq2SeqCompareConfig.seed)
+    add_device_arg(c)
     add_run_args(c)
     add_output_args(c)
     c.set_defaults(func=compare_command)
@@ -246,7 +247,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.seq2seq_compare import run_compare
 
     config = Seq2SeqCompareConfig(preset=args.preset, seed=args.seed, out=args.out,
-                                  overwrite=args.overwrite)
+                                  overwrite=args.overwrite, device=args.device)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_compare(config, argv=["seqlm", *sys.argv[1:]], progress=bars)

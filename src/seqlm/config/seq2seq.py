@@ -129,5 +129,6 @@ class Seq2SeqCompareConfig(Config):
 
     preset: str = opt("full", choices=tuple(SEQ2SEQ_COMPARE_PRESETS))
     seed: int = 0
+    device: str = "auto"  # as EngineConfig.device
     out: str | None = None
     overwrite: bool = False

@@ -184,7 +184,8 @@ def render(config: CompareConfig, corpus: str, results: list[dict], note: str) -
 
 
 def lab_step(ctx: LabContext) -> LabSection:
-    config = CompareConfig(seed=ctx.config.seed, data_dir=ctx.config.data_dir)
+    config = CompareConfig(seed=ctx.config.seed, data_dir=ctx.config.data_dir,
+                           device=ctx.config.device)
     if ctx.config.quick:
         config = quick_compare(config)
     return compare(config, ctx.run, ctx.progress)

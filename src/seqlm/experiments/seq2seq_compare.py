@@ -63,7 +63,7 @@ def get_preset(name: str) -> Seq2SeqComparePreset:
 
 def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
                    corpus: CorpusFn | None = None,
-                   progress: ProgressCallback | None = None) -> dict:
+                   progress: ProgressCallback | None = None, device: str = "auto") -> dict:
     """Train and test every model of `preset` into `run`; return the metrics per model."""
     data = load_pairs(preset_config(preset, "none", seed), preset.test_size, corpus)
     for regime, c in data.corpora.items():
@@ -72,7 +72,8 @@ def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
     for i, attention in enumerate(preset.models):
         report(progress, Progress("compare", i, len(preset.models), unit="model",
                                   message=attention))
-        results[attention] = train_and_test(preset, attention, seed, data, run, progress)
+        results[attention] = train_and_test(preset, attention, seed, data, run, progress,
+                                            device)
     report(progress, Progress("compare", len(preset.models), len(preset.models), unit="model"))
     curves = {LABELS[a]: r["by_length"] for a, r in results.items()}
     accuracy_by_length(curves, run.artifact("accuracy_by_length", "accuracy_by_length.png"))
@@ -80,9 +81,9 @@ def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
 
 
 def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data: PairData,
-                   run: Run, progress: ProgressCallback | None) -> dict:
+                   run: Run, progress: ProgressCallback | None, device: str = "auto") -> dict:
     """One model: train into run/<attention>/, test per regime, draw heatmaps."""
-    config = preset_config(preset, attention, seed)
+    config = preset_config(preset, attention, seed, device)
     out = run.path / attention
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()  # not run.timer: in the lab, run.timings are per step
@@ -187,7 +188,8 @@ def run_compare(config: Seq2SeqCompareConfig, argv: list[str] | None = None,
     run = Run("seq2seq compare", config, out=config.out, overwrite=config.overwrite,
               argv=argv, seed=config.seed)
     with run:
-        results = compare_models(preset, config.seed, run, progress=progress)
+        results = compare_models(preset, config.seed, run, progress=progress,
+                                 device=config.device)
         run.metrics.update(preset=config.preset, models=results)
         text = "# seq2seq: attention against the bottleneck\n\n" + markdown(
             config.preset, preset, results)
@@ -200,6 +202,7 @@ def lab_step(ctx: LabContext) -> LabSection:
     name = "quick" if ctx.config.quick else LAB_PRESET
     preset = get_preset(name)
     corpus = lambda c: ctx.corpus("dates", regime=c.regime, size=c.size)  # noqa: E731
-    results = compare_models(preset, ctx.config.seed, ctx.run, corpus, ctx.progress)
+    results = compare_models(preset, ctx.config.seed, ctx.run, corpus, ctx.progress,
+                             ctx.config.device)
     return LabSection(title="Seq2seq: attention against the bottleneck",
                       markdown=markdown(name, preset, results), metrics=results)

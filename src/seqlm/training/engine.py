@@ -159,7 +159,8 @@ class Engine:
             training = payload["training"]
             self.optimizer.load_state_dict(training["optimizer"])
             self.schedule.load_state_dict(training["schedule"])
-            self.scaler.load_state_dict(training["scaler"])
+            if training["scaler"] and self.scaler.is_enabled():  # fp16 in both runs
+                self.scaler.load_state_dict(training["scaler"])
             self.position = Position(**training["position"])
             self.task.load_state_dict(training["task"])
             self.history, self.evals = list(training["history"]), list(training["evals"])

@@ -7,7 +7,7 @@ import torch
 from seqlm.checkpoint import load
 from seqlm.config import Seq2SeqConfig, Seq2SeqModelConfig, Seq2SeqTrainConfig, seq2seq_engine
 from seqlm.errors import SeqlmError
-from seqlm.experiments.training_run import resume_payload
+from seqlm.experiments.training_run import resume_from
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.training.schedule import LRSchedule
 from seqlm.training.seq2seq import teacher_probability, train_seq2seq
@@ -97,7 +97,7 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path, vocabs, pairs)
         train_seq2seq(config, vocabs, pairs, valid, tmp_path / "b",
                       progress=stop_at(6))  # dies after step 6; last.pt holds step 4
     torch.manual_seed(12345)  # the global RNG is restored from last.pt, whatever it was
-    payload, _ = resume_payload(tmp_path / "b", "seq2seq")
+    payload = resume_from(tmp_path / "b", "seq2seq").payload
     engine_b, result = train_seq2seq(config, vocabs, pairs, valid, tmp_path / "b",
                                      resume=payload)
     assert result.position.step == 12 and [e["step"] for e in result.evals] == [4, 8, 12]
@@ -108,7 +108,7 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path, vocabs, pairs)
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(SeqlmError, match="holds no checkpoint"):
-        resume_payload(tmp_path, "seq2seq")
+        resume_from(tmp_path, "seq2seq")
 
 
 def test_best_checkpoint_rebuilds_the_model(tmp_path, vocabs, pairs):

@@ -175,11 +175,11 @@ def load_config_file(path: str) -> TrainConfig:
 
 def train_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.lm_runs import run_train
-    from seqlm.experiments.training_run import resume_payload
+    from seqlm.experiments.training_run import resume_from
 
-    if args.resume:
-        payload, _ = resume_payload(args.resume, "lm")
-        base = from_dict(TrainConfig, payload["config"], source=args.resume)
+    resumed = resume_from(args.resume, "lm") if args.resume else None
+    if resumed is not None:
+        base = from_dict(TrainConfig, resumed.payload["config"], source=args.resume)
         check_resume_overrides(base, args)
     else:
         base = load_config_file(args.config) if args.config else TrainConfig()
@@ -188,7 +188,7 @@ def train_command(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run = run_train(config, out=args.out, overwrite=args.overwrite, resume=args.resume,
+        run = run_train(config, out=args.out, overwrite=args.overwrite, resume=resumed,
                         progress=bars, should_stop=lambda: stop["asked"])
     finally:
         bars.close()

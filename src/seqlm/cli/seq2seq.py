@@ -144,18 +144,17 @@ def train_command(args: argparse.Namespace) -> int:
     from seqlm.config import from_dict
     from seqlm.experiments.seq2seq_eval import format_summary
     from seqlm.experiments.seq2seq_train import run_training
-    from seqlm.experiments.training_run import resume_payload
+    from seqlm.experiments.training_run import resume_from
 
-    base = None
-    if args.resume:
-        payload, _ = resume_payload(args.resume, "seq2seq")
-        base = from_dict(Seq2SeqConfig, payload["config"], source=args.resume)
+    base, resumed = None, resume_from(args.resume, "seq2seq") if args.resume else None
+    if resumed is not None:
+        base = from_dict(Seq2SeqConfig, resumed.payload["config"], source=args.resume)
     stop = {"asked": False}
     previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_training(train_config(args, base), out=args.out, overwrite=args.overwrite,
-                           resume=args.resume, argv=["seqlm", *sys.argv[1:]], progress=bars,
+                           resume=resumed, argv=["seqlm", *sys.argv[1:]], progress=bars,
                            should_stop=lambda: stop["asked"])
     finally:
         bars.close()

@@ -20,7 +20,7 @@ from seqlm.data.vocab import UNK_ID, Vocab
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_plots import loss_curves
 from seqlm.experiments.run import Run
-from seqlm.experiments.training_run import adopt_best, open_training_run, resume_payload
+from seqlm.experiments.training_run import Resumed, adopt_best, open_training_run, resume_from
 from seqlm.nn.build import build_model
 from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
@@ -32,13 +32,15 @@ from seqlm.training.threads import torch_threads
 
 
 def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: bool = False,
-              resume: str | Path | None = None, argv: list[str] | None = None,
+              resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
               progress: ProgressCallback | None = None,
               should_stop: Callable[[], bool] | None = None) -> Run:
     """Train a language model into a run directory; `resume` is a run (or its last.pt) to go
     on from. The run's status is "finished", "time budget", "early stop", "interrupted"
     (should_stop) or "diverged" (then DivergedError is raised after the manifest is written)."""
-    payload, resumed_dir = resume_payload(resume, "lm") if resume is not None else (None, None)
+    resumed = resume_from(resume, "lm") if resume is not None else None
+    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
+    resume = resumed.source if resumed else None
     config = absolute_file_corpus(config)
     corpus = load_training_corpus(config, resume, progress)
     if payload is not None and payload["data"].get("sha256") not in (None, corpus.sha256):

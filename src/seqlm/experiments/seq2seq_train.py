@@ -17,7 +17,7 @@ from seqlm.data.pairs import Pair, PairVocabs
 from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
 from seqlm.experiments.seq2seq_eval import evaluate
-from seqlm.experiments.training_run import adopt_best, open_training_run, resume_payload
+from seqlm.experiments.training_run import Resumed, adopt_best, open_training_run, resume_from
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
@@ -76,13 +76,14 @@ def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str,
 
 
 def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite: bool = False,
-                 resume: str | Path | None = None, argv: list[str] | None = None,
+                 resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
                  progress: ProgressCallback | None = None,
                  should_stop: StopCheck | None = None) -> Run:
     """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets;
     `resume` is a run (or its last.pt) to go on from (`seqlm.experiments.training_run`)."""
-    payload, resumed_dir = resume_payload(resume, "seq2seq") if resume is not None \
-        else (None, None)
+    resumed = resume_from(resume, "seq2seq") if resume is not None else None
+    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
+    resume = resumed.source if resumed else None
     data = load_pairs(config)
     run = open_training_run("seq2seq train", config, out, overwrite, resumed_dir, argv,
                             config.train.seed)

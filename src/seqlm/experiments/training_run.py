@@ -12,6 +12,7 @@ Leaves out: resuming from best.pt (it holds weights, not the training state).
 """
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,25 @@ from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
 
 
-def resume_payload(resume: str | Path, kind: str) -> tuple[dict[str, Any], Path]:
-    """The last.pt payload to go on from, and the run directory it belongs to."""
+@dataclass(frozen=True)
+class Resumed:
+    """A last.pt read once: its payload, its run directory, and how the user named it."""
+
+    payload: dict[str, Any]
+    run_dir: Path
+    source: str
+
+
+def resume_from(resume: "str | Path | Resumed", kind: str) -> Resumed:
+    """The last.pt to go on from (a run directory or the file); read once per command."""
+    if isinstance(resume, Resumed):
+        return resume
     path = checkpoint_path(resume, prefer=LAST)
     if path.name == BEST:
         raise SeqlmError(f"{path} holds the best weights, not the training state: resume from "
                          f"{path.with_name(LAST)} or its run directory")
     payload = read_checkpoint(path, kind, required=("config", "vocab", "model", "training"))
-    return payload, path.parent
+    return Resumed(payload, path.parent, str(resume))
 
 
 def open_training_run(command: str, config: Any, out: str | Path | None, overwrite: bool,

@@ -1,5 +1,6 @@
-# The two quick-start commands: `make lab` and `make test`. Each creates .venv if needed,
-# installs torch 2.13.0 (CPU build) first, then seqlm with its dev extras.
+# The two quick-start commands: `make lab` and `make test`. Each creates .venv if needed and
+# installs torch 2.13.0 (CPU build) first; `make lab` then installs seqlm with its runtime
+# dependencies only, `make test` adds the dev extras (pytest, kenlm, ...).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,16 +14,22 @@ endif
 # compete with the rest of the work (the CLI makes the same choice; override by exporting it)
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: setup lab lab-quick test lint bench
+.PHONY: setup setup-dev lab lab-quick test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@
 
 setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
 
 lab: setup
 	$(BIN)/seqlm lab
@@ -30,11 +37,11 @@ lab: setup
 lab-quick: setup
 	$(BIN)/seqlm lab --quick
 
-test: setup
+test: setup-dev
 	$(BIN)/python -m pytest -q
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check src tests benchmarks
 
-bench: setup
+bench: setup-dev
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done

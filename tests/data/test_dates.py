@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from datetime import date
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -224,3 +225,98 @@ def test_cli_show_long_regime(cli):
     assert summary["splits"]["test"]["lines"] == round(DEFAULT_SIZE * DEFAULT_TEST_FRACTION)
     source, target = summary["samples"][0].split("\t")
     assert 40 <= len(source) <= 120 and locate_date(source).date == date.fromisoformat(target)
+
+
+# --- the registry over the whole range: every date, every format, every padding and spacing
+
+def every_date() -> list[date]:
+    return [date.fromordinal(n) for n in range(FIRST_DATE.toordinal(),
+                                                LAST_DATE.toordinal() + 1)]
+
+
+def render_all(fmt, variant: Variant) -> np.ndarray:
+    """`fmt` rendered for every day at once (NumPy string arithmetic), lower-cased bytes."""
+    pieces = []
+    for is_field, text in fmt.parts:
+        if not is_field:
+            pieces.append(np.array([text.replace(" ", "  " if variant.wide else " ")], "S"))
+        elif text in NAMES:
+            pieces.append(NAMES[text])
+        else:
+            value = {"yyyy": YEARS, "yy": YEARS % 100, "mm": MONTHS_, "m": MONTHS_,
+                     "dd": DAYS, "d": DAYS, "day": DAYS}[text]
+            width = 4 if text == "yyyy" else 2 if text in ("yy", "mm", "dd") or (
+                text in ("m", "d") and variant.padded) else 1
+            pieces.append(np.char.zfill(value.astype("S4"), width))
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out = np.char.add(out, piece)
+    return np.char.lower(out)
+
+
+DAYS_ALL = every_date()
+YEARS = np.array([d.year for d in DAYS_ALL])
+MONTHS_ = np.array([d.month for d in DAYS_ALL])
+DAYS = np.array([d.day for d in DAYS_ALL])
+WEEKDAYS_ = np.array([d.weekday() for d in DAYS_ALL])
+
+
+def names() -> dict[str, np.ndarray]:
+    """The name-valued fields of every day, by table lookup."""
+    from seqlm.data.corpora.date_formats import MONTHS, WEEKDAYS, field_text
+
+    months = np.array(MONTHS, "S")
+    by_month = {f: np.array([field_text(f, date(2024, m, 1), True) for m in range(1, 13)],
+                            "S") for f in ("mon", "mon.")}
+    return {"month": months[MONTHS_ - 1], "mon": by_month["mon"][MONTHS_ - 1],
+            "mon.": by_month["mon."][MONTHS_ - 1],
+            "weekday": np.array(WEEKDAYS, "S")[WEEKDAYS_],
+            "wkd": np.array([w[:3] for w in WEEKDAYS], "S")[WEEKDAYS_],
+            "ord": np.array([ordinal(n) if n else "" for n in range(32)], "S")[DAYS]}
+
+
+NAMES = names()
+
+
+@pytest.mark.slow
+def test_no_rendering_names_two_dates_across_the_registry():
+    """Over every date of 1950-2049, every format and every padding and spacing variant
+    (casing folded): a string that two formats produce names the same day in both."""
+    ordinals = np.array([d.toordinal() for d in DAYS_ALL])
+    strings, owners = [], []
+    for fmt in FORMATS.values():
+        for variant in {Variant(padded=p, wide=w) for p in (True, False)
+                        for w in (False, " " in fmt.template)}:
+            strings.append(render_all(fmt, variant))
+            owners.append(ordinals)
+    strings, owners = np.concatenate(strings), np.concatenate(owners)
+    _, group = np.unique(strings, return_inverse=True)
+    low = np.full(group.max() + 1, np.iinfo(np.int64).max)
+    high = np.full(group.max() + 1, np.iinfo(np.int64).min)
+    np.minimum.at(low, group, owners)
+    np.maximum.at(high, group, owners)
+    clash = np.flatnonzero(low != high)
+    assert clash.size == 0, strings[np.isin(group, clash)][:10]
+
+
+def test_two_digit_years_parse_back_over_the_whole_range():
+    two_digit = [f for f in FORMATS.values() if "{yy}" in f.template]
+    assert len(two_digit) >= 7
+    for fmt in two_digit:
+        for d in DAYS_ALL[::3] + [date(1950, 1, 1), date(1999, 12, 31), date(2000, 1, 1),
+                                  date(2049, 12, 31)]:
+            assert fmt.parse(fmt.render_variant(d, Variant(padded=False))) == d
+
+
+@pytest.mark.parametrize(("d", "fmt", "expected"), [
+    (date(2024, 3, 14), "dmy_dot_yy", "14.03.24"),
+    (date(1950, 1, 2), "mdy_slash_yy", "01/02/50"),
+    (date(2049, 12, 31), "dmy_dash_yy", "31-12-49"),
+    (date(1999, 7, 4), "dd_mon_yy_dash", "04-Jul-99"),
+    (date(2024, 3, 14), "dmy_dash_spaced", "14 - 03 - 2024"),
+    (date(2024, 3, 1), "the_ordinal_of_month_comma", "the 1st of March, 2024"),
+    (date(2024, 3, 22), "ordinal_of_month_year", "22nd of March 2024"),
+])
+def test_new_forms_render_and_parse(d, fmt, expected):
+    assert FORMATS[fmt].render_variant(d, Variant()) == expected
+    assert parse(expected, fmt) == d

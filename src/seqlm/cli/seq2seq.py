@@ -57,6 +57,9 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=T.seed, help="data, initialisation, batches")
     g.add_argument("--size", type=int, default=None, help="generated pairs per regime")
     g.add_argument("--train-size", type=int, default=None, help="use only N training pairs")
+    g.add_argument("--hold-out-formats", nargs="+", default=[], metavar="FORMAT",
+                   help="date formats kept out of training (score them with `eval "
+                        "--held-out-formats`)")
     m = t.add_argument_group("model")
     m.add_argument("--attention", choices=ATTENTIONS, default=M.attention)
     m.add_argument("--cell", choices=["gru", "lstm"], default=M.cell)
@@ -115,6 +118,11 @@ def add_eval(ssub: argparse._SubParsersAction) -> None:
                    help="source<TAB>target lines (default: the dates test splits)")
     e.add_argument("--errors", type=int, default=Seq2SeqEvalConfig.max_errors,
                    help="errors listed")
+    e.add_argument("--held-out-formats", action="store_true",
+                   help="score fresh dates in the formats held out of the model's training")
+    e.add_argument("--held-out-size", type=int, default=Seq2SeqEvalConfig.held_out_size,
+                   help="pairs per held-out format and regime")
+    add_run_args(e)
     add_output_args(e)
     e.set_defaults(func=eval_command)
 
@@ -125,7 +133,8 @@ def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) ->
     if base is not None:
         return replace(base, engine=engine_overrides(base.engine, args))
     return Seq2SeqConfig(
-        corpus=CorpusConfig(name="dates", seed=args.seed, size=args.size),
+        corpus=CorpusConfig(name="dates", seed=args.seed, size=args.size,
+                            hold_out_formats=tuple(args.hold_out_formats)),
         regimes=tuple(args.regimes), train_size=args.train_size,
         model=Seq2SeqModelConfig(
             cell=args.cell, attention=args.attention, input_feeding=not args.no_input_feeding,
@@ -218,27 +227,21 @@ def translate_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.seq2seq_eval import evaluate, format_summary, read_tsv
-    from seqlm.experiments.seq2seq_train import load_pairs
+    from seqlm.experiments.seq2seq_eval import format_summary, run_eval
 
-    model, vocabs, config = load(args)
-    if args.tsv is not None:
-        try:
-            tests = {Path(args.tsv).name: read_tsv(Path(args.tsv).read_text(encoding="utf-8"),
-                                                   args.tsv)}
-        except FileNotFoundError:
-            raise SeqlmError(f"test file {args.tsv} does not exist") from None
-    else:
-        tests = load_pairs(config).test
-    eval_config = Seq2SeqEvalConfig(decode=decode_config(args), max_errors=args.errors)
-    scores = {name: evaluate(model, vocabs, pairs, eval_config)[0]
-              for name, pairs in tests.items()}
+    config = Seq2SeqEvalConfig(checkpoint=args.checkpoint, tsv=args.tsv,
+                               held_out_formats=args.held_out_formats,
+                               held_out_size=args.held_out_size, decode=decode_config(args),
+                               max_errors=args.errors)
+    run = run_eval(config, out=args.out, overwrite=args.overwrite,
+                   argv=["seqlm", *sys.argv[1:]], device=args.device)
     text = []
-    for name, s in scores.items():
+    for name, s in run.metrics["scores"].items():
         text += [f"[{name}] {format_summary(s)}", *[
             f"  {e['source']!r}: expected {e['target']!r}, got {e['output']!r}"
             for e in s["errors"]]]
-    emit(args, {"scores": scores}, "\n".join(text))
+    text.append(f"run directory {run.path}")
+    emit(args, {"run": str(run.path), "scores": run.metrics["scores"]}, "\n".join(text))
     return 0
 
 

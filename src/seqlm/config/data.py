@@ -28,6 +28,9 @@ class CorpusConfig(Config):
     plural: bool = False  # verbs: also plural persons (we, they, the dogs)
     hold_out_verbs: tuple[str, ...] = ()  # verbs: these lemmas appear only in valid/test
     regime: str = opt("plain", choices=("plain", "long"))  # dates: plain or long inputs
+    # dates: these surface formats never appear in the corpus; they form a separate test of
+    # generalisation to unseen formats (`seqlm seq2seq eval --held-out-formats`)
+    hold_out_formats: tuple[str, ...] = ()
 
     def check(self) -> None:
         if self.valid_fraction + self.test_fraction >= 1.0:

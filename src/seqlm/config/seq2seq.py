@@ -75,6 +75,10 @@ class Seq2SeqDecodeConfig(Config):
 class Seq2SeqEvalConfig(Config):
     """`seqlm seq2seq eval`: how outputs are decoded and how the scores are broken down."""
 
+    checkpoint: str = ""  # a checkpoint file or a run directory (its best.pt)
+    tsv: str | None = None  # score these source<TAB>target lines instead of the test splits
+    held_out_formats: bool = False  # score the formats held out of the model's training
+    held_out_size: int = opt(200, ge=1)  # pairs per held-out format and regime
     decode: Seq2SeqDecodeConfig = opt(factory=Seq2SeqDecodeConfig)
     bucket_width: int = opt(20, ge=1)  # source-length buckets 1-20, 21-40, ... characters
     max_errors: int = opt(50, ge=0)  # errors listed in full (all are counted)
@@ -97,7 +101,17 @@ class Seq2SeqComparePreset(Config):
     heatmap_regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # where those come from
     regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # regimes trained and tested
     bidirectional: bool = True  # the encoder of every model
+    # date formats kept out of training, each then tested on `held_out_size` fresh pairs per
+    # regime: generalisation to surface forms never seen
+    held_out_formats: tuple[str, ...] = ()
+    held_out_size: int = opt(100, ge=1)
 
+
+# the lab's held-out formats: a two-digit-year form whose siblings (other separators) are
+# seen, a punctuation variant of a seen ordinal form, a spacing variant of ISO, and a
+# weekday form made of seen parts in an unseen order
+LAB_HELD_OUT_FORMATS = ("dmy_dot_yy", "the_ordinal_of_month_comma", "iso_spaced",
+                        "wkd_mon_day_year")
 
 SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
     "full": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500),
@@ -109,6 +123,10 @@ SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
     # 198 s, plus ~12 s of data, validation, tests and plots); "lab" above is the earlier one
     "lab560": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
                                    eval_size=200),
+    # `seqlm lab` since the 42-format dates corpus: lab560 with four formats held out of
+    # training and tested apart (registered before it was run; docs/seq2seq.md)
+    "lab560h": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
+                                    eval_size=200, held_out_formats=LAB_HELD_OUT_FORMATS),
     # "bottleneck stress", a separate experiment registered before it was run: the same four
     # models and full budget, but a one-way encoder (its final state must carry the date from
     # wherever it sits in the message) and the long regime alone
@@ -119,7 +137,8 @@ SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
     # is tested on both regimes, and each attention model draws one heatmap
     "quick": Seq2SeqComparePreset(steps=10, size=400, test_size=24, eval_every=10,
                                   eval_size=24, hidden_size=32, heatmaps=1,
-                                  heatmap_regimes=("long",)),
+                                  heatmap_regimes=("long",),
+                                  held_out_formats=LAB_HELD_OUT_FORMATS[:2], held_out_size=8),
 }
 
 

@@ -29,13 +29,13 @@ from seqlm.decoding.seq2seq import Translation
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
-from seqlm.experiments.seq2seq_eval import by_length, evaluate
+from seqlm.experiments.seq2seq_eval import by_length, evaluate, held_out_tests
 from seqlm.experiments.seq2seq_plots import accuracy_by_length, attention_heatmap
 from seqlm.experiments.seq2seq_train import CorpusFn, PairData, fit, load_pairs
 from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.training.threads import torch_threads
 
-LAB_PRESET = "lab560"  # what `seqlm lab` runs (chosen for time; docs/seq2seq.md)
+LAB_PRESET = "lab560h"  # what `seqlm lab` runs (chosen for time; docs/seq2seq.md)
 LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luong dot",
           "general": "Luong general", "scaled_dot": "scaled dot (transformer-era)"}
 
@@ -44,7 +44,8 @@ def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int,
                   device: str = "auto") -> Seq2SeqConfig:
     """The resolved training config of one model of the comparison."""
     return Seq2SeqConfig(
-        corpus=CorpusConfig(name="dates", seed=seed, size=preset.size),
+        corpus=CorpusConfig(name="dates", seed=seed, size=preset.size,
+                            hold_out_formats=preset.held_out_formats),
         regimes=preset.regimes,
         model=Seq2SeqModelConfig(attention=attention, hidden_size=preset.hidden_size,
                                  bidirectional=preset.bidirectional),
@@ -95,6 +96,10 @@ def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data
     with torch_threads(config.engine.threads):
         for regime, pairs in data.test.items():
             scores[regime], translations[regime] = evaluate(model, vocabs, pairs)
+    if preset.held_out_formats:
+        held = held_out_tests(config, preset.held_out_size)
+        result_held = {name: evaluate(model, vocabs, pairs)[0]["exact_match"]
+                       for name, pairs in held.items()}
     joined = [p for pairs in data.test.values() for p in pairs]
     outputs = [t.output for ts in translations.values() for t in ts]
     hits = [o == t for o, (_, t) in zip(outputs, joined, strict=True)]
@@ -107,6 +112,8 @@ def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data
         "errors": {r: s["errors"][:5] for r, s in scores.items()},
         "by_length": by_length([s for s, _ in joined], hits, Seq2SeqEvalConfig().bucket_width),
     }
+    if preset.held_out_formats:
+        result["held_out"] = result_held
     if attention != "none":
         chosen = {r: translations[r] for r in preset.heatmap_regimes}
         result["heatmaps"] = draw_heatmaps(chosen, preset.heatmaps, run, attention)
@@ -174,11 +181,26 @@ def markdown(preset_name: str, preset: Seq2SeqComparePreset, results: dict) -> s
                           for g in regimes)
         lines.append(f"| {LABELS[attention]} | {exact} | {char} | {r['train_seconds']:.0f} "
                      f"| {r['train_cpu_seconds']:.0f} |")
-    lines += ["", *against_targets(results), "",
+    lines += ["", *against_targets(results), "", *held_out_table(preset, results),
               "![exact match by source length](accuracy_by_length.png)", ""]
     for attention, r in results.items():
         lines += [f"![{LABELS[attention]}]({p})" for p in r.get("heatmaps", [])[-1:]]
     return "\n".join(lines)
+
+
+def held_out_table(preset: Seq2SeqComparePreset, results: dict) -> list[str]:
+    """Exact match on date formats no model saw in training, per format and model."""
+    if not preset.held_out_formats:
+        return []
+    names = list(next(iter(results.values()))["held_out"])
+    lines = [f"Formats held out of training ({', '.join(preset.held_out_formats)}), "
+             f"{preset.held_out_size} fresh dates each per regime: exact match %.", "",
+             "| model | " + " | ".join(n.removeprefix("held-out ") for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    for attention, r in results.items():
+        lines.append(f"| {LABELS[attention]} | " + " | ".join(
+            f"{100 * r['held_out'][n]['accuracy']:.1f}" for n in names) + " |")
+    return [*lines, ""]
 
 
 def run_compare(config: Seq2SeqCompareConfig, argv: list[str] | None = None,

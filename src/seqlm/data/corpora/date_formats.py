@@ -8,10 +8,13 @@ template, case-insensitive, that also checks the weekday and the ordinal suffix.
 
 No source may mean two dates, so one separator carries one numeric order across the whole
 registry: `/` is month-first (US), `.`, `-` and space are day-first, and year-first formats
-put the 4-digit year first. Years are always 4 digits (2-digit years hide the century) and
-always the calendar year `date.year`, never an ISO week-numbering year.
-English names are written here, so nothing depends on the locale.
-Leaves out: 2-digit years, other languages, times of day, relative dates ("next Friday").
+put the 4-digit year first. Two-digit years (`{yy}`) stand last only: the corpus's range is
+exactly the hundred years 1950-2049, so 50-99 read as 1950-1999 and 00-49 as 2000-2049
+(`PIVOT`), and "14.03.24" is one date; a year-first "24-03-14" would read two ways next to
+the day-first "14-03-24", so year-first layouts keep four digits. Years are always the
+calendar year `date.year`, never an ISO week-numbering year. English names are written
+here, so nothing depends on the locale.
+Leaves out: other languages, times of day, relative dates ("next Friday").
 """
 
 import random
@@ -27,6 +30,7 @@ CASINGS = ("title", "upper", "lower")  # "title": names capitalised as written i
 WIDE_SPACE_PROBABILITY = 0.15  # how often a format's spaces are rendered doubled
 BOUNDARY_BEFORE = r"(?<![0-9A-Za-z])"  # a date inside text is not glued to a word or number
 BOUNDARY_AFTER = r"(?![0-9A-Za-z])"
+PIVOT = 50  # two-digit years: 50-99 are 1950-1999, 00-49 are 2000-2049 (the corpus's range)
 
 
 def ordinal(day: int) -> str:
@@ -43,6 +47,7 @@ def _alternation(group: str, names: tuple[str, ...]) -> str:
 # field -> regex; `month_name`/`month_abbr`/`weekday*` are looked up by name after the match
 FIELD_PATTERNS = {
     "yyyy": r"(?P<year>\d{4})",
+    "yy": r"(?P<yy>\d{2})",
     "mm": r"(?P<month>\d{2})",
     "dd": r"(?P<day>\d{2})",
     "m": r"(?P<month>\d{1,2})",
@@ -69,7 +74,8 @@ class Variant:
 def field_text(name: str, d: date, padded: bool) -> str:
     month_name, weekday = MONTHS[d.month - 1], WEEKDAYS[d.weekday()]
     values = {
-        "yyyy": f"{d.year:04d}", "mm": f"{d.month:02d}", "dd": f"{d.day:02d}",
+        "yyyy": f"{d.year:04d}", "yy": f"{d.year % 100:02d}",
+        "mm": f"{d.month:02d}", "dd": f"{d.day:02d}",
         "m": f"{d.month:02d}" if padded else str(d.month),
         "d": f"{d.day:02d}" if padded else str(d.day),
         "day": str(d.day), "ord": ordinal(d.day), "month": month_name, "mon": month_name[:3],
@@ -154,7 +160,12 @@ def date_from_match(match: re.Match) -> date:
         month = [m[:3].lower() for m in MONTHS].index(groups["month_abbr"]) + 1
     else:
         month = int(groups["month"])
-    d = date(int(groups["year"]), month, int(groups["day"]))  # ValueError if no such day
+    if "yy" in groups:
+        yy = int(groups["yy"])
+        year = (1900 if yy >= PIVOT else 2000) + yy
+    else:
+        year = int(groups["year"])
+    d = date(year, month, int(groups["day"]))  # ValueError if no such day
     if "suffix" in groups and ordinal(d.day) != f"{d.day}{groups['suffix']}":
         raise ValueError(f"wrong ordinal suffix {groups['day']}{groups['suffix']}")
     weekday = groups.get("weekday") or groups.get("weekday_abbr")
@@ -180,6 +191,18 @@ FORMATS: dict[str, DateFormat] = {
         # numeric, month first: only `/`
         DateFormat("mdy_slash", "{m}/{d}/{yyyy}", "03/14/2024"),
         DateFormat("mdy_slash_spaced", "{m} / {d} / {yyyy}", "03 / 14 / 2024"),
+        # spaces around the separator
+        DateFormat("iso_spaced", "{yyyy} - {mm} - {dd}", "2024 - 03 - 14"),
+        DateFormat("dmy_dash_spaced", "{d} - {m} - {yyyy}", "14 - 03 - 2024"),
+        # two-digit years, year last (see the module docstring)
+        DateFormat("dmy_dot_yy", "{d}.{m}.{yy}", "14.03.24"),
+        DateFormat("dmy_dot_spaced_yy", "{d}. {m}. {yy}", "14. 03. 24"),
+        DateFormat("dmy_dash_yy", "{d}-{m}-{yy}", "14-03-24"),
+        DateFormat("dmy_dash_spaced_yy", "{d} - {m} - {yy}", "14 - 03 - 24"),
+        DateFormat("dmy_space_yy", "{d} {m} {yy}", "14 03 24"),
+        DateFormat("mdy_slash_yy", "{m}/{d}/{yy}", "03/14/24"),
+        DateFormat("mdy_slash_spaced_yy", "{m} / {d} / {yy}", "03 / 14 / 24"),
+        DateFormat("dd_mon_yy_dash", "{dd}-{mon}-{yy}", "14-Mar-24"),
         # month names, full and abbreviated
         DateFormat("month_day_year", "{month} {day}, {yyyy}", "March 14, 2024"),
         DateFormat("month_day_year_nocomma", "{month} {day} {yyyy}", "March 14 2024"),
@@ -203,6 +226,10 @@ FORMATS: dict[str, DateFormat] = {
         DateFormat("ordinal_month_year", "{ord} {month} {yyyy}", "14th March 2024"),
         DateFormat("the_ordinal_of_month", "the {ord} of {month} {yyyy}",
                    "the 14th of March 2024"),
+        DateFormat("the_ordinal_of_month_comma", "the {ord} of {month}, {yyyy}",
+                   "the 14th of March, 2024"),
+        DateFormat("ordinal_of_month_year", "{ord} of {month} {yyyy}", "14th of March 2024"),
+        DateFormat("ordinal_mon_year", "{ord} {mon} {yyyy}", "14th Mar 2024"),
         DateFormat("weekday_the_ordinal_of_month", "{weekday}, the {ord} of {month}, {yyyy}",
                    "Thursday, the 14th of March, 2024"),
     ]

@@ -10,7 +10,9 @@ forms); the label is `date.isoformat()`, the calendar year. Two regimes:
   (`date_contexts`), where a fixed-vector encoder is a real bottleneck.
 
 Every source is distinct (a repeat is redrawn), so no source is shared between splits, and
-every source holds exactly one reading of its date (`locate_date`). The corpus splits by
+every source holds exactly one reading of its date (`locate_date`). Formats named in
+`hold_out_formats` never appear in the corpus; `held_out_pairs` renders fresh dates in them
+alone, to measure generalisation to surface forms a model never saw. The corpus splits by
 line, train first; with `test_fraction` 0 it still carves a test split of `DEFAULT_TEST_FRACTION`,
 because seq2seq reports held-out accuracy on it. Leaves out: dates outside 1950-2049.
 """
@@ -53,9 +55,10 @@ def random_date(rng: random.Random) -> date:
     return date.fromordinal(rng.randint(FIRST_DATE.toordinal(), LAST_DATE.toordinal()))
 
 
-def draw_example(rng: random.Random, regime: str) -> DateExample:
+def draw_example(rng: random.Random, regime: str,
+                 formats: tuple[str, ...] | None = None) -> DateExample:
     d = random_date(rng)
-    fmt = rng.choice(list(FORMATS))
+    fmt = rng.choice(list(formats or FORMATS))
     rendered = render(d, fmt, rng)
     if regime == "plain":
         return DateExample(rendered, d.isoformat(), fmt, (0, len(rendered)))
@@ -69,17 +72,32 @@ def check_regime(regime: str) -> None:
                          "(--regime)")
 
 
+def training_formats(hold_out: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats a corpus may use: every one but those held out (which must exist)."""
+    unknown = [f for f in hold_out if f not in FORMATS]
+    if unknown:
+        raise SeqlmError(f"unknown date format(s) {', '.join(unknown)}: choose from "
+                         f"{', '.join(FORMATS)}")
+    kept = tuple(f for f in FORMATS if f not in hold_out)
+    if not kept:
+        raise SeqlmError("every date format is held out: keep at least one for training")
+    return kept
+
+
 def generate_examples(seed: int, n: int, regime: str = "plain",
-                      progress: ProgressCallback | None = None) -> list[DateExample]:
-    """`n` examples with distinct sources, the same for the same `(seed, regime)`."""
+                      progress: ProgressCallback | None = None,
+                      formats: tuple[str, ...] | None = None, stream: str = "dates",
+                      ) -> list[DateExample]:
+    """`n` examples with distinct sources in `formats` (default: all), the same for the same
+    `(seed, regime, formats)`."""
     check_regime(regime)
     if n < 1:
         raise SeqlmError(f"dates size must be at least 1, got {n}: pass --size N with N >= 1")
-    rng = random.Random(f"dates/{regime}/{seed}")  # str seeds hash with sha512: stable
+    rng = random.Random(f"{stream}/{regime}/{seed}")  # str seeds hash with sha512: stable
     examples: list[DateExample] = []
     seen: set[str] = set()
     while len(examples) < n:
-        example = draw_example(rng, regime)
+        example = draw_example(rng, regime, formats)
         if example.source in seen:  # a repeat would leak between splits
             continue
         seen.add(example.source)
@@ -94,9 +112,19 @@ def generate_pairs(seed: int, n: int, regime: str = "plain") -> list[tuple[str, 
     return [(e.source, e.target) for e in generate_examples(seed, n, regime)]
 
 
+def held_out_pairs(config: CorpusConfig, n: int) -> dict[str, list[tuple[str, str]]]:
+    """`n` pairs per held-out format of `config` (its regime and seed), drawn apart from the
+    corpus; no source is one of the corpus's (those use other formats)."""
+    training_formats(config.hold_out_formats)
+    return {fmt: [(e.source, e.target) for e in generate_examples(
+        config.seed, n, config.regime, formats=(fmt,), stream=f"dates-held-out/{fmt}")]
+        for fmt in config.hold_out_formats}
+
+
 def load(config: CorpusConfig, progress: ProgressCallback | None = None) -> Corpus:
     size = DEFAULT_SIZE if config.size is None else config.size
-    examples = generate_examples(config.seed, size, config.regime, progress)
+    formats = training_formats(config.hold_out_formats) if config.hold_out_formats else None
+    examples = generate_examples(config.seed, size, config.regime, progress, formats)
     lines = [f"{e.source}\t{e.target}" for e in examples]
     test_fraction = config.test_fraction or DEFAULT_TEST_FRACTION
     splits = split_by_line(lines, config.valid_fraction, test_fraction)
@@ -105,7 +133,9 @@ def load(config: CorpusConfig, progress: ProgressCallback | None = None) -> Corp
         name="dates",
         splits=splits,
         sha256=sha256_text(text),
-        source=f"generated (seed={config.seed}, regime={config.regime}, size={size})",
+        source=f"generated (seed={config.seed}, regime={config.regime}, size={size}"
+               + (f", without {', '.join(config.hold_out_formats)})"
+                  if config.hold_out_formats else ")"),
         description=(f"generated dates -> ISO YYYY-MM-DD, regime {config.regime} "
                      f"({REGIMES[config.regime]}), {size:,} pairs in {len(FORMATS)} formats"),
         default_unit="char",

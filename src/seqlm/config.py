@@ -14,6 +14,27 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class BracketsConfig:
+    """The generated `brackets` corpus (a Dyck language; `seqlm.data.corpora.brackets`).
+
+    One string per line. A string has n bracket pairs, n uniform on [min_pairs, max_pairs],
+    and nesting depth D uniform on [min_depth, min(max_depth, n)]; among the strings with n
+    pairs and depth exactly D every one is equally likely, and every opener's type is uniform
+    over the first `types` of `()[]{}<>`. The held-out split (test) is drawn the same way
+    with more pairs and deeper nesting than training ever has: n on [max_pairs + 1,
+    heldout_max_pairs], D on [max_depth + 1, heldout_max_depth].
+    """
+
+    types: int = 2  # k bracket types, 1 to 4: ( ) [ ] { } < >
+    min_pairs: int = 1
+    max_pairs: int = 16
+    min_depth: int = 1
+    max_depth: int = 6
+    heldout_max_pairs: int = 32
+    heldout_max_depth: int = 10
+
+
+@dataclass(frozen=True)
 class CorpusConfig:
     """Which corpus, how it is generated or found, and how it is split.
 
@@ -33,6 +54,8 @@ class CorpusConfig:
     plural: bool = False  # verbs: also plural persons (we, they, the dogs)
     hold_out_verbs: tuple[str, ...] = ()  # verbs: these lemmas appear only in valid/test
     regime: str = "plain"  # dates: "plain" dates or "long" inputs with distractors
+    include: tuple[str, ...] = ()  # file:DIR: only files whose name or path matches a glob
+    brackets: BracketsConfig = field(default_factory=BracketsConfig)  # the brackets corpus
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_output_args, add_run_args, emit
+from seqlm.cli.options import add_include_arg, add_output_args, add_run_args, emit
 from seqlm.config import CompareConfig, SampleConfig, TrainConfig, from_dict, to_dict
 from seqlm.errors import SeqlmError
 
@@ -21,7 +21,7 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "name"), "size": ("corpus", "size"),
     "valid_fraction": ("corpus", "valid_fraction"), "test_fraction": ("corpus", "test_fraction"),
     "data_dir": ("corpus", "data_dir"), "data_path": ("corpus", "path"),
-    "plural": ("corpus", "plural"),
+    "plural": ("corpus", "plural"), "include": ("corpus", "include"),
     "cell": ("model", "cell"), "unit": ("model", "unit"),
     "embedding_dim": ("model", "embedding_dim"), "hidden_size": ("model", "hidden_size"),
     "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
@@ -83,6 +83,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                        ("data-dir", str), ("data-path", str)):
         data.add_argument(f"--{name}", type=kind, default=None)
     data.add_argument("--plural", action="store_const", const=True, default=None)
+    add_include_arg(data, default=None)
     model = p.add_argument_group("model")
     model.add_argument("--cell", choices=["rnn", "rnn_relu", "lstm", "gru"])
     model.add_argument("--unit", choices=["char", "word", "byte"])

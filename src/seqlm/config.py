@@ -315,6 +315,56 @@ def quick_compare(config: CompareConfig) -> CompareConfig:
 
 
 @dataclass(frozen=True)
+class StructureConfig:
+    """`seqlm structure`: what recurrent cells learn about structure (docs/structure.md).
+
+    `--brackets`: every cell of `cells` trained on `corpus` (the Dyck strings) at equal
+    parameters (the LSTM's hidden size sets the budget, as in `seqlm compare`) and steps, a
+    modified Kneser-Ney n-gram of `ngram_order` fitted on the same strings; closing-bracket
+    accuracy by depth and distance on the validation and held-out splits, the mass on "close
+    now", and the units tracking depth. On a trained run (`seqlm structure RUN`): the same on
+    its model if it was trained on brackets, else (code) the share of `samples` whose brackets
+    balance and indentation is consistent against an n-gram of `code_ngram_order` on the same
+    text, and the units tracking depth, indentation and "inside a string".
+    """
+
+    corpus: CorpusConfig = field(default_factory=lambda: CorpusConfig(name="brackets"))
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    lstm_hidden: int = 32  # sets the parameter budget; the others get the closest hidden size
+    embedding_dim: int = 16
+    num_layers: int = 1
+    steps: int = 400
+    batch_size: int = 32
+    window: int = 64
+    lr: float = 1e-2
+    warmup_steps: int = 20
+    threads: int | None = 1  # small models on a shared CPU: one thread is faster
+    ngram_order: int = 6  # brackets: the n-gram baseline (characters, modified Kneser-Ney)
+    eval_strings: int = 1000  # brackets: strings scored per split (valid, held-out test)
+    eval_rows: int = 32  # brackets: line groups scored side by side
+    passage_chars: int = 4000  # neurons: characters the units are correlated over
+    top_units: int = 3  # neurons: units reported per label (and per model)
+    heatmap_chars: int = 480  # pictures: characters in a text heatmap
+    trace_chars: int = 240  # pictures: characters in an activation-over-passage plot
+    samples: int = 50  # code: samples per model
+    sample_length: int = 500  # code: characters per sample
+    temperature: float = 0.8  # code: sampling temperature of both models
+    code_ngram_order: int = 7  # code: the n-gram of the same text
+    ngram_max_chars: int = 2_000_000  # code: the n-gram's training text, from the start
+    seed: int = 0
+
+
+def quick_structure(config: StructureConfig) -> StructureConfig:
+    """A budget of seconds for `--quick` and `seqlm lab --quick`."""
+    from dataclasses import replace
+
+    return replace(config, corpus=replace(config.corpus, size=1500), lstm_hidden=16,
+                   steps=25, batch_size=16, window=32, eval_strings=150, eval_rows=16,
+                   passage_chars=800, heatmap_chars=240, trace_chars=120, ngram_order=4,
+                   samples=8, sample_length=200, ngram_max_chars=200_000)
+
+
+@dataclass(frozen=True)
 class Seq2SeqModelConfig:
     """An encoder-decoder (`seqlm.nn.seq2seq`): which cell, which attention, how wide."""
 

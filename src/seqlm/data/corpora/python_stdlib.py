@@ -38,8 +38,7 @@ def stdlib_files(root: Path) -> list[Path]:
     stated order."""
     if not root.is_dir():
         return []
-    return [p for p in source_files(root, ("*.py",))
-            if not set(p.relative_to(root).parts[:-1]) & set(EXCLUDED_FOLDERS)]
+    return source_files(root, ("*.py",), skip_folders=EXCLUDED_FOLDERS)
 
 
 def load(config: CorpusConfig, progress: ProgressCallback | None = None) -> Corpus:

@@ -9,6 +9,7 @@ offset; `encoding_errors="replace"` reads on with U+FFFD instead. Leaves out: ot
 encodings (convert with iconv first).
 """
 
+import os
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -32,18 +33,23 @@ def read_text_file(path: Path, encoding_errors: str = "strict") -> str:
         ) from None
 
 
-def source_files(folder: Path, include: tuple[str, ...] = ()) -> list[Path]:
-    """The files below `folder` in sorted relative-path order, hidden ones skipped, only
-    those matching an `include` pattern if any are given."""
+def source_files(folder: Path, include: tuple[str, ...] = (),
+                 skip_folders: tuple[str, ...] = ()) -> list[Path]:
+    """The files below `folder` in sorted relative-path order: hidden ones and those below a
+    folder named in `skip_folders` left out, only those matching an `include` pattern kept
+    if any are given."""
     files = []
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder)
-        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
-            continue
-        if include and not any(fnmatchcase(p.name, pat) or fnmatchcase(rel.as_posix(), pat)
-                               for pat in include):
-            continue
-        files.append(p)
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in skip_folders]
+        for name in names:
+            p = Path(top) / name
+            rel = p.relative_to(folder).as_posix()
+            if name.startswith(".") or not p.is_file():
+                continue
+            if include and not any(fnmatchcase(name, pat) or fnmatchcase(rel, pat)
+                                   for pat in include):
+                continue
+            files.append(p)
     return sorted(files, key=lambda p: p.relative_to(folder).parts)
 
 

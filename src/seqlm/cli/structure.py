@@ -1,0 +1,81 @@
+"""`seqlm structure`: what recurrent cells learn about brackets, indentation and strings.
+
+`seqlm structure --brackets` trains RNN, LSTM and GRU on the Dyck corpus beside an n-gram;
+`seqlm structure RUN` analyses a trained language model (brackets or code). Both write a run
+directory with `report.md`, `manifest.json` and the pictures.
+"""
+
+import argparse
+import sys
+from dataclasses import replace
+
+from seqlm.cli.bars import Bars
+from seqlm.cli.options import add_output_args, add_run_args, emit
+from seqlm.config import StructureConfig
+from seqlm.errors import SeqlmError
+
+DEFAULTS = StructureConfig()
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("structure", help="what the cells learn: bracket depth, indentation, "
+                                         "strings; closing accuracy, balanced samples, units")
+    p.add_argument("run", nargs="?", default=None, metavar="RUN",
+                   help="a trained LM (run directory or checkpoint) to analyse")
+    p.add_argument("--brackets", action="store_true",
+                   help="train RNN, LSTM and GRU on the brackets corpus and compare them with "
+                        "an n-gram (instead of RUN)")
+    p.add_argument("--quick", action="store_true", help="--brackets at a budget of seconds")
+    p.add_argument("--steps", type=int, default=None, help="--brackets: steps per cell")
+    p.add_argument("--lstm-hidden", type=int, default=DEFAULTS.lstm_hidden,
+                   help="--brackets: the LSTM's hidden size, which sets the parameter budget")
+    p.add_argument("--bracket-types", type=int, default=DEFAULTS.corpus.brackets.types,
+                   help="--brackets: k of Dyck-k (1 to 4)")
+    p.add_argument("--ngram-order", type=int, default=DEFAULTS.ngram_order,
+                   help="--brackets: order of the n-gram baseline")
+    p.add_argument("--samples", type=int, default=DEFAULTS.samples,
+                   help="RUN on code: samples per model")
+    p.add_argument("--sample-length", type=int, default=DEFAULTS.sample_length)
+    p.add_argument("--temperature", type=float, default=DEFAULTS.temperature)
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--threads", type=int, default=DEFAULTS.threads)
+    add_run_args(p)
+    add_output_args(p)
+    p.set_defaults(func=structure_command)
+
+
+def build_config(args: argparse.Namespace) -> StructureConfig:
+    from seqlm.config import quick_structure
+
+    corpus = replace(DEFAULTS.corpus, seed=args.seed, brackets=replace(
+        DEFAULTS.corpus.brackets, types=args.bracket_types))
+    config = replace(DEFAULTS, corpus=corpus, lstm_hidden=args.lstm_hidden,
+                     ngram_order=args.ngram_order, samples=args.samples,
+                     sample_length=args.sample_length, temperature=args.temperature,
+                     seed=args.seed, threads=args.threads)
+    if args.quick:
+        config = quick_structure(config)
+    if args.steps is not None:
+        config = replace(config, steps=args.steps)
+    return config
+
+
+def structure_command(args: argparse.Namespace) -> int:
+    from seqlm.experiments.structure import run_structure
+
+    if (args.run is None) == (not args.brackets):
+        raise SeqlmError("give a trained run to analyse (seqlm structure RUN) or --brackets, "
+                         "not both and not neither")
+    if args.quick and not args.brackets:
+        raise SeqlmError("--quick sets the budget of --brackets: add --brackets or drop --quick")
+    config = build_config(args)
+    bars = Bars(enabled=not (args.json or args.quiet))
+    try:
+        run, section = run_structure(config, target=args.run, out=args.out,
+                                     overwrite=args.overwrite, argv=["seqlm", *sys.argv[1:]],
+                                     progress=bars)
+    finally:
+        bars.close()
+    emit(args, {"run": str(run.path), **section.metrics},
+         f"{section.markdown}\n\nrun directory {run.path}\nreport {run.path / 'report.md'}")
+    return 0

@@ -345,7 +345,7 @@ class StructureConfig:
     passage_chars: int = 4000  # neurons: characters the units are correlated over
     top_units: int = 3  # neurons: units reported per label (and per model)
     heatmap_chars: int = 480  # pictures: characters in a text heatmap
-    trace_chars: int = 240  # pictures: characters in an activation-over-passage plot
+    trace_chars: int = 240  # pictures: characters in an activation-over-passage plot; 0: none
     samples: int = 50  # code: samples per model
     sample_length: int = 500  # code: characters per sample
     temperature: float = 0.8  # code: sampling temperature of both models
@@ -360,7 +360,7 @@ def quick_structure(config: StructureConfig) -> StructureConfig:
 
     return replace(config, corpus=replace(config.corpus, size=1500), lstm_hidden=16,
                    steps=25, batch_size=16, window=32, eval_strings=150, eval_rows=16,
-                   passage_chars=800, heatmap_chars=240, trace_chars=120, ngram_order=4,
+                   passage_chars=800, heatmap_chars=120, trace_chars=0, ngram_order=4,
                    samples=8, sample_length=200, ngram_max_chars=200_000)
 
 

@@ -61,13 +61,13 @@ def build_config(args: argparse.Namespace) -> StructureConfig:
 
 
 def structure_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.structure import run_structure
-
     if (args.run is None) == (not args.brackets):
         raise SeqlmError("give a trained run to analyse (seqlm structure RUN) or --brackets, "
                          "not both and not neither")
     if args.quick and not args.brackets:
         raise SeqlmError("--quick sets the budget of --brackets: add --brackets or drop --quick")
+    from seqlm.experiments.structure import run_structure
+
     config = build_config(args)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:

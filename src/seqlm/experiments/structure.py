@@ -20,6 +20,7 @@ Training goes through one function, `train_lm` (`seqlm.training.lm.LMTrainer`). 
 several seeds per cell, minGRU / minLSTM (not in seqlm yet).
 """
 
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -47,7 +48,7 @@ from seqlm.experiments.structure_brackets import (
     ngram_next_probs,
 )
 from seqlm.experiments.structure_code import compare_samples
-from seqlm.experiments.structure_labels import CODE_PAIRS, LABELS, scan
+from seqlm.experiments.structure_labels import CODE_PAIRS, LABELS, Scan, scan
 from seqlm.experiments.structure_neurons import probe_r2, top_units
 from seqlm.experiments.structure_plots import accuracy_curves, activation_trace, text_heatmap
 from seqlm.experiments.structure_report import render_brackets, render_code
@@ -136,7 +137,7 @@ def code_passage(text: str, chars: int) -> str:
 
 
 def find_neurons(model, vocab: Vocab, passage: str, labels: tuple[str, ...], pairs: str,
-                 k: int) -> tuple[dict, dict, object]:
+                 k: int) -> tuple[dict, dict, Scan]:
     """Top units per label (correlation) and the probe's R^2; the activations and scan."""
     s = scan(passage, pairs)
     acts = unit_activations(model, vocab.encode(list(passage)))
@@ -165,11 +166,13 @@ def draw_neurons(run: Run, model_name: str, passage: str, found: dict, acts: dic
         heat = f"structure/{model_name}/{label}_heatmap.png"
         text_heatmap(passage[: config.heatmap_chars], values[: config.heatmap_chars],
                      run.artifact(f"{model_name}_{label}_heatmap", heat), title)
-        trace = f"structure/{model_name}/{label}_trace.png"
-        n = config.trace_chars
-        activation_trace(values[:n], s.label(label)[:n], label,
-                         run.artifact(f"{model_name}_{label}_trace", trace), title)
-        pictures[label] = {"heatmap": heat, "trace": trace}
+        pictures[label] = {"heatmap": heat}
+        if config.trace_chars:
+            trace = f"structure/{model_name}/{label}_trace.png"
+            n = config.trace_chars
+            activation_trace(values[:n], s.label(label)[:n], label,
+                             run.artifact(f"{model_name}_{label}_trace", trace), title)
+            pictures[label]["trace"] = trace
     return pictures
 
 
@@ -190,9 +193,11 @@ def compare_cells(config: StructureConfig, run: Run, progress: ProgressCallback 
     vocab = build_vocab(corpus.text("train"), LMConfig(unit="char"))
     results: dict[str, dict] = {}
     for cell in config.cells:
+        started = time.perf_counter()
         lm = cell_lm_config(config, cell, len(vocab))
         model, trained = train_lm(cell_train_config(config, lm), corpus, vocab,
                                   run.path / "structure" / cell, progress, f"train {cell}")
+        trained["train_seconds"] = round(time.perf_counter() - started, 2)
         results[cell] = {"hidden": lm.hidden_size, **trained,
                          **brackets_model(cell, model, vocab, corpus, config, run)}
     results["ngram"] = score_ngram(corpus, config)
@@ -217,6 +222,9 @@ def analyse_run(target: str | Path, config: StructureConfig, run: Run,
     corpus = load_corpus(loaded.config.corpus, progress)
     run.data["corpus"] = corpus.identity()
     run.extra["analysed"] = str(target)
+    # python-stdlib differs between Python builds: say when this is not the model's text
+    run.extra["corpus_matches_checkpoint"] = \
+        loaded.checkpoint.get("data", {}).get("sha256") in (None, corpus.sha256)
     name = loaded.config.model.cell
     if corpus.name == "brackets":
         results = {name: brackets_model(name, loaded.model, loaded.vocab, corpus, config, run),

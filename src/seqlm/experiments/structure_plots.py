@@ -41,10 +41,11 @@ def text_heatmap(text: str, values: np.ndarray, path: str | Path, title: str) ->
     bounded = scale <= 1.0
     shown = values if bounded else values / scale
     rows = grid_of(text)
-    cells = np.full((len(rows), WIDTH), np.nan)
+    columns = max(len(row) for row in rows)
+    cells = np.full((len(rows), columns), np.nan)
     for i, row in enumerate(rows):
         cells[i, : len(row)] = shown[row]
-    fig, ax = plt.subplots(figsize=(WIDTH * 0.12, 0.8 + len(rows) * 0.2))
+    fig, ax = plt.subplots(figsize=(max(4.0, columns * 0.12), 0.8 + len(rows) * 0.2))
     ax.imshow(cells, cmap="coolwarm", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
     for i, row in enumerate(rows):
         for j, t in enumerate(row):

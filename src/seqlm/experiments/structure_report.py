@@ -56,7 +56,8 @@ def render_brackets(config: StructureConfig, results: dict) -> str:
     for name, r in results.items():
         for label, paths in r.get("pictures", {}).items():
             lines += [f"**{name}, {label}**", "", f"![{name} {label}]({paths['heatmap']})",
-                      f"![{name} {label} trace]({paths['trace']})", ""]
+                      *([f"![{name} {label} trace]({paths['trace']})"] if "trace" in paths
+                        else []), ""]
     return "\n".join(lines)
 
 
@@ -89,7 +90,8 @@ def render_code(config: StructureConfig, name: str, result: dict) -> str:
         lines.append(f"| {label} | {units} | {fmt(entry.get('probe_r2'), 2)} |")
     lines.append("")
     for label, paths in result["pictures"].items():
-        lines += [f"![{label}]({paths['heatmap']})", f"![{label} trace]({paths['trace']})", ""]
+        lines += [f"![{label}]({paths['heatmap']})",
+                  *([f"![{label} trace]({paths['trace']})"] if "trace" in paths else []), ""]
     for m in ("lm", "ngram"):
         text = samples[m]["examples"][0].replace("```", "'''") if samples[m]["examples"] else ""
         lines += [f"**A sample of the {m}**", "", "```", text, "```", ""]

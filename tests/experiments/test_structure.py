@@ -145,3 +145,18 @@ def test_the_command_wants_a_run_or_brackets(capsys):
     assert "seqlm structure RUN" in capsys.readouterr().err
     assert main(["structure", "somewhere", "--quick"]) == 2
     assert "--quick" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_lab_step_follows_compare_and_reports(tmp_path):
+    from seqlm.config import LabConfig
+    from seqlm.experiments.lab import STEPS, run_lab
+
+    names = list(STEPS)
+    assert names.index("structure") == names.index("compare") + 1
+    run = run_lab(LabConfig(quick=True, steps=("structure",), out=str(tmp_path / "lab")))
+    report = (tmp_path / "lab" / "report.md").read_text()
+    assert "## What the cells learn: brackets" in report and "| gru |" in report
+    assert set(run.metrics["structure"]["models"]) == {"rnn", "lstm", "gru", "ngram"}
+    assert "structure:brackets" in json.loads((tmp_path / "lab" / "manifest.json")
+                                              .read_text())["data"]

@@ -15,9 +15,10 @@ newline (`ngram_next_probs`). From those probabilities (`measure`):
   is reported overall, by depth (open brackets just before the closer, >= 1) and by the
   distance to the matching opener in characters (buckets 1, 2-3, 4-7, ...);
 - "close now": where the string so far is balanced and not empty, the string may end: the
-  mass on "\\n" there (`p_end_balanced`), beside the mass on any closer there, which is
-  illegal (`p_closer_balanced`), and the mass on "\\n" where brackets are still open, also
-  illegal (`p_end_open`).
+  mass on "\\n" there (`p_end_balanced`; `end_rate_balanced` is how often the string does
+  end there, what a calibrated model puts on average), beside the mass on any closer there,
+  which is illegal (`p_closer_balanced`), and the mass on "\\n" where brackets are still
+  open, also illegal (`p_end_open`).
 
 Leaves out: the full "set of legal next characters" accuracy of Suzgun et al. (2019), strings
 the model generates (it is scored on the corpus' own strings).
@@ -125,6 +126,9 @@ def measure(lines: list[str], probs: np.ndarray, pairs: str) -> dict:
                                                           key=lambda b: int(b.split("-")[0]))},
         "balanced_prefixes": int(len(balanced)),
         "p_end_balanced": float(probs[balanced, -1].mean()) if len(balanced) else None,
+        # how often the string does end there: a calibrated model's average p_end_balanced
+        "end_rate_balanced": float(np.mean([text[t] == "\n" for t in balanced]))
+        if len(balanced) else None,
         "p_closer_balanced": float(probs[np.ix_(balanced, closer_cols)].sum(1).mean())
         if len(balanced) else None,
         "p_end_open": float(probs[still_open, -1].mean()) if len(still_open) else None,

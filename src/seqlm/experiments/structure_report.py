@@ -34,6 +34,7 @@ def brackets_rows(results: dict) -> list[str]:
 
 def render_brackets(config: StructureConfig, results: dict) -> str:
     b = config.corpus.brackets
+    rate = next(iter(results.values()))["valid"]["end_rate_balanced"]
     lines = [
         f"Dyck-{b.types} strings ({b.min_pairs}-{b.max_pairs} pairs, depth up to "
         f"{b.max_depth}); held out: {b.max_pairs + 1}-{b.heldout_max_pairs} pairs, depth "
@@ -51,6 +52,8 @@ def render_brackets(config: StructureConfig, results: dict) -> str:
         "| p(closer \\| balanced) | p(end \\| open) | depth unit |",
         "|---|---|---|---|---|---|---|---|",
         *brackets_rows(results), "",
+        f"The validation strings end at {fmt(rate)} of their balanced non-empty prefixes: "
+        "what a calibrated model puts on the newline there, on average.", "",
         "![accuracy by depth](structure/accuracy_depth.png) "
         "![accuracy by distance](structure/accuracy_distance.png)", ""]
     for name, r in results.items():

@@ -342,7 +342,7 @@ class StructureConfig:
     ngram_order: int = 6  # brackets: the n-gram baseline (characters, modified Kneser-Ney)
     eval_strings: int = 1000  # brackets: strings scored per split (valid, held-out test)
     eval_rows: int = 32  # brackets: line groups scored side by side
-    passage_chars: int = 4000  # neurons: characters the units are correlated over
+    passage_chars: int = 8000  # neurons: characters the units are correlated over
     top_units: int = 3  # neurons: units reported per label (and per model)
     heatmap_chars: int = 480  # pictures: characters in a text heatmap
     trace_chars: int = 240  # pictures: characters in an activation-over-passage plot; 0: none

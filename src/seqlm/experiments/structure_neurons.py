@@ -8,16 +8,17 @@ ones that "count" (Karpathy, Johnson and Fei-Fei 2015 found such cells by eye; h
 found automatically and the criterion is stated). A unit that never moves, or a label that
 never moves on the passage, has r = 0 by definition (undefined, not evidence). Beside the
 single units, `probe_r2` fits a ridge-regularised linear probe on all units at once on the
-first half of the passage and reports R^2 on the second half: how much of the label the
-state holds linearly, spread over units or not. Leaves out: nonlinear probes, causal
-interventions on the units.
+first half of the passage (the penalty chosen inside that half) and reports R^2 on the second
+half: how much of the label the state holds linearly, spread over units or not.
+Leaves out: nonlinear probes, causal interventions on the units.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-PROBE_RIDGE = 1e-2  # per unit, relative to the mean variance of the standardised units
+PROBE_RIDGES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # L2 penalties tried, per sample (units have
+# unit variance, so 1.0 is a penalty as large as the data's own diagonal)
 
 
 @dataclass(frozen=True)
@@ -52,20 +53,32 @@ def top_units(acts: dict[str, np.ndarray], labels: np.ndarray, k: int) -> list[N
     return found[:k]
 
 
-def probe_r2(acts: dict[str, np.ndarray], labels: np.ndarray,
-             ridge: float = PROBE_RIDGE) -> float | None:
+def ridge_fit(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """Least squares with an L2 penalty of `ridge` per sample on every weight but the last
+    (the intercept column)."""
+    penalty = ridge * len(y) * np.eye(x.shape[1])
+    penalty[-1, -1] = 0.0
+    return np.linalg.solve(x.T @ x + penalty, x.T @ y)
+
+
+def r_squared(y: np.ndarray, predicted: np.ndarray) -> float:
+    residual = y - predicted
+    return float(1.0 - (residual @ residual) / ((y - y.mean()) ** 2).sum())
+
+
+def probe_r2(acts: dict[str, np.ndarray], labels: np.ndarray) -> float | None:
     """R^2 on the passage's second half of a ridge regression fitted on its first half, from
-    every unit of every state; None when the label is constant on either half."""
+    every unit of every state (standardised on the first half); the penalty is the one of
+    `PROBE_RIDGES` that does best when the first half's first 3/4 predict its last 1/4. None
+    when the label is constant on either part."""
     x = np.concatenate([a.astype(np.float64) for a in acts.values()], axis=1)  # (T, U)
     y = labels.astype(np.float64)
     half = len(y) // 2
-    if half < 2 or y[:half].std() == 0 or y[half:].std() == 0:
+    inner = 3 * half // 4
+    if inner < 2 or min(y[:inner].std(), y[inner:half].std(), y[half:].std()) == 0:
         return None
     mean, std = x[:half].mean(axis=0), x[:half].std(axis=0) + 1e-8
     xs = np.concatenate([(x - mean) / std, np.ones((len(x), 1))], axis=1)  # (T, U + 1)
-    fit, test = xs[:half], xs[half:]
-    penalty = ridge * half * np.eye(xs.shape[1])
-    penalty[-1, -1] = 0.0  # the intercept is not shrunk
-    w = np.linalg.solve(fit.T @ fit + penalty, fit.T @ y[:half])
-    residual = y[half:] - test @ w
-    return float(1.0 - (residual @ residual) / ((y[half:] - y[half:].mean()) ** 2).sum())
+    best = max(PROBE_RIDGES, key=lambda r: r_squared(
+        y[inner:half], xs[inner:half] @ ridge_fit(xs[:inner], y[:inner], r)))
+    return r_squared(y[half:], xs[half:] @ ridge_fit(xs[:half], y[:half], best))

@@ -4,7 +4,8 @@
   character by character in a grid (a newline ends a row and is drawn as a return sign; rows
   wrap at `WIDTH` columns), each character's cell coloured by one unit's activation after
   reading it, blue negative, red positive; hidden states are in [-1, 1] and keep that scale,
-  LSTM cell states are divided by their largest |value| on the passage (the title says which);
+  LSTM cell states (unbounded) are centred on their median over the passage and divided by
+  their largest deviation from it (the title says which);
 - `activation_trace`: a unit's activation over a passage beside the label it tracks;
 - `accuracy_curves`: closing-bracket accuracy against depth or distance per model, one panel
   per split (validation, held out), points with fewer than `MIN_COUNT` closers left out.
@@ -37,9 +38,10 @@ def grid_of(text: str, width: int = WIDTH) -> list[list[int]]:
 
 def text_heatmap(text: str, values: np.ndarray, path: str | Path, title: str) -> Path:
     """The passage with every character's background coloured by `values` (T,)."""
-    scale = float(np.abs(values).max()) if len(values) else 1.0
-    bounded = scale <= 1.0
-    shown = values if bounded else values / scale
+    bounded = bool(len(values)) and float(np.abs(values).max()) <= 1.0
+    centre = 0.0 if bounded else float(np.median(values))
+    scale = 1.0 if bounded else max(float(np.abs(values - centre).max()), 1e-12)
+    shown = (values - centre) / scale
     rows = grid_of(text)
     columns = max(len(row) for row in rows)
     cells = np.full((len(rows), columns), np.nan)
@@ -54,7 +56,7 @@ def text_heatmap(text: str, values: np.ndarray, path: str | Path, title: str) ->
                     in_layout=False)  # the grid sets the layout: no text extents to measure
     ax.set_axis_off()
     note = "colour: activation in [-1, 1]" if bounded else \
-        f"colour: activation / {scale:.3g} (largest |value|)"
+        f"colour: (activation - {centre:.3g}) / {scale:.3g} (median, largest deviation)"
     ax.set_title(f"{title}\n{note}", fontsize=9)
     return save_figure(fig, path)
 

@@ -138,6 +138,28 @@ def test_analysing_a_trained_code_model(tmp_path):
     assert "brackets balance" in section.markdown
 
 
+@pytest.mark.slow
+def test_analysing_a_run_trained_on_brackets(tmp_path):
+    from seqlm.config import BracketsConfig
+    from seqlm.experiments.lm_runs import run_train
+
+    corpus = CorpusConfig(name="brackets", size=400,
+                          brackets=BracketsConfig(types=3, max_pairs=8, max_depth=4,
+                                                  heldout_max_pairs=12, heldout_max_depth=6))
+    train = TrainConfig(corpus=corpus, model=LMConfig(cell="gru", embedding_dim=8,
+                                                       hidden_size=12, num_layers=1),
+                        batch_size=4, window=16, max_steps=3, eval_every=3, threads=1)
+    trained = run_train(train, out=tmp_path / "lm")
+    config = replace(StructureConfig(), eval_strings=40, passage_chars=300, heatmap_chars=80,
+                     trace_chars=0, ngram_order=3)
+    run, section = run_structure(config, target=trained.path, out=tmp_path / "s")
+    models = run.metrics["models"]
+    assert set(models) == {"gru", "ngram"} and models["ngram"]["order"] == 3
+    assert models["gru"]["test"]["closers"] > models["gru"]["valid"]["closers"] > 0
+    assert "Dyck-3 strings (1-8 pairs" in section.markdown  # the run's corpus, not the default
+    assert (tmp_path / "s" / "structure" / "gru" / "depth_heatmap.png").is_file()
+
+
 def test_the_command_wants_a_run_or_brackets(capsys):
     from seqlm.cli import main
 

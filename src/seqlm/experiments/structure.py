@@ -115,7 +115,8 @@ def score_ngram(corpus: Corpus, config: StructureConfig) -> dict:
     pairs = pairs_of(corpus)
     scores = {split: measure(lines, ngram_next_probs(model, lines, pairs + "\n"), pairs)
               for split in SPLITS for lines in [eval_lines(corpus, split, config)]}
-    return {**scores, "order": config.ngram_order, "ngrams": sum(model.info["counts"])}
+    return {**scores, "order": config.ngram_order, "ngrams": sum(model.info["counts"]),
+            "fallback_orders": model.info.get("fallback_orders", [])}
 
 
 def brackets_passage(corpus: Corpus, config: StructureConfig) -> str:
@@ -202,13 +203,13 @@ def compare_cells(config: StructureConfig, run: Run, progress: ProgressCallback 
                          **brackets_model(cell, model, vocab, corpus, config, run)}
     results["ngram"] = score_ngram(corpus, config)
     run.data["structure:brackets"] = corpus.identity()
-    draw_curves(run, results, config)
-    return LabSection("What the cells learn: brackets", render_brackets(config, results),
+    draw_curves(run, results, f"Dyck strings, {config.steps} steps per cell")
+    return LabSection("What the cells learn: brackets",
+                      render_brackets(config, results, config.corpus.brackets),
                       metrics={"corpus": corpus.identity(), "models": results})
 
 
-def draw_curves(run: Run, results: dict, config: StructureConfig) -> None:
-    title = f"Dyck strings, {config.steps} steps per cell"
+def draw_curves(run: Run, results: dict, title: str) -> None:
     for key in ("by_depth", "by_distance"):
         name = key.removeprefix("by_")
         accuracy_curves(results, key, run.artifact(f"accuracy_{name}",
@@ -225,13 +226,25 @@ def analyse_run(target: str | Path, config: StructureConfig, run: Run,
     # python-stdlib differs between Python builds: say when this is not the model's text
     run.extra["corpus_matches_checkpoint"] = \
         loaded.checkpoint.get("data", {}).get("sha256") in (None, corpus.sha256)
-    name = loaded.config.model.cell
     if corpus.name == "brackets":
-        results = {name: brackets_model(name, loaded.model, loaded.vocab, corpus, config, run),
-                   "ngram": score_ngram(corpus, config)}
-        draw_curves(run, results, config)
-        return LabSection(f"What {target} learnt: brackets", render_brackets(config, results),
-                          metrics={"models": results})
+        return analyse_brackets(str(target), loaded, corpus, config, run)
+    return analyse_code(str(target), loaded, corpus, config, run)
+
+
+def analyse_brackets(target: str, loaded, corpus: Corpus, config: StructureConfig,
+                     run: Run) -> LabSection:
+    m = loaded.config.model
+    results = {m.cell: brackets_model(m.cell, loaded.model, loaded.vocab, corpus, config, run),
+               "ngram": score_ngram(corpus, config)}
+    draw_curves(run, results, f"{target} ({m.cell}) on Dyck strings")
+    trained = f"Model: {target} ({m.cell}, {m.num_layers} layer(s), H={m.hidden_size})"
+    return LabSection(f"What {target} learnt: brackets", render_brackets(
+        config, results, loaded.config.corpus.brackets, trained), metrics={"models": results})
+
+
+def analyse_code(target: str, loaded, corpus: Corpus, config: StructureConfig,
+                 run: Run) -> LabSection:
+    name = loaded.config.model.cell
     passage = code_passage(corpus.text("valid"), config.passage_chars)
     found, acts, s = find_neurons(loaded.model, loaded.vocab, passage, LABELS, CODE_PAIRS,
                                   config.top_units)

@@ -101,5 +101,6 @@ def compare_samples(model, vocab: Vocab, train_text: str, config: StructureConfi
                         ("ngram", ngram_samples(ngram, stand_in, config))):
         out[name] = {**sample_checks(texts), "examples": texts[:2]}
     out["ngram"]["order"] = config.code_ngram_order
+    out["ngram"]["fallback_orders"] = ngram.info.get("fallback_orders", [])
     out["ngram"]["train_chars"] = min(len(train_text), config.ngram_max_chars)
     return out

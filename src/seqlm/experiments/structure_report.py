@@ -4,7 +4,7 @@ Numbers come from the results dicts the measures return; nothing here computes. 
 states each measure's definition once (docs/structure.md has the long form).
 """
 
-from seqlm.config import StructureConfig
+from seqlm.config import BracketsConfig, StructureConfig
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -32,17 +32,21 @@ def brackets_rows(results: dict) -> list[str]:
     return rows
 
 
-def render_brackets(config: StructureConfig, results: dict) -> str:
-    b = config.corpus.brackets
+def render_brackets(config: StructureConfig, results: dict, brackets: BracketsConfig,
+                    trained: str | None = None) -> str:
+    """`trained` describes an analysed model; None: the cells were trained here."""
+    b = brackets
     rate = next(iter(results.values()))["valid"]["end_rate_balanced"]
+    models = trained or (
+        f"Networks: {config.num_layers} layer(s), equal parameters (LSTM H="
+        f"{config.lstm_hidden}), {config.steps} steps of {config.batch_size}x{config.window} "
+        f"characters, Adam {config.lr}, seed {config.seed}")
     lines = [
         f"Dyck-{b.types} strings ({b.min_pairs}-{b.max_pairs} pairs, depth up to "
         f"{b.max_depth}); held out: {b.max_pairs + 1}-{b.heldout_max_pairs} pairs, depth "
-        f"{b.max_depth + 1}-{b.heldout_max_depth}. Networks: {config.num_layers} layer(s), "
-        f"equal parameters (LSTM H={config.lstm_hidden}), {config.steps} steps of "
-        f"{config.batch_size}x{config.window} characters, Adam {config.lr}, seed "
-        f"{config.seed}; n-gram: characters, modified Kneser-Ney, same training strings. "
-        f"Scored on the first {config.eval_strings} strings of each split.", "",
+        f"{b.max_depth + 1}-{b.heldout_max_depth}. {models}; n-gram: characters, order "
+        f"{config.ngram_order}, modified Kneser-Ney, same training strings. Scored on the "
+        f"first {config.eval_strings} strings of each split.", "",
         "Closing accuracy: at each closer, the most likely closer is the right type. "
         "p(end | balanced): mass on the newline (\"close now\": the string may end) after a "
         "balanced non-empty prefix; p(closer | balanced) there and p(end | open) are "

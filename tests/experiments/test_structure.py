@@ -167,6 +167,10 @@ def test_the_command_wants_a_run_or_brackets(capsys):
     assert "seqlm structure RUN" in capsys.readouterr().err
     assert main(["structure", "somewhere", "--quick"]) == 2
     assert "--quick" in capsys.readouterr().err
+    assert main(["structure", "--brackets", "--bracket-types", "7", "--steps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--steps must be at least 1" in err and "--bracket-types must be 1 to 4" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
@@ -182,3 +186,22 @@ def test_the_lab_step_follows_compare_and_reports(tmp_path):
     assert set(run.metrics["structure"]["models"]) == {"rnn", "lstm", "gru", "ngram"}
     assert "structure:brackets" in json.loads((tmp_path / "lab" / "manifest.json")
                                               .read_text())["data"]
+
+
+@pytest.mark.slow
+def test_the_command_end_to_end(tmp_path, capsys):
+    from seqlm.cli import main
+
+    out = tmp_path / "s"
+    code = main(["structure", "--brackets", "--quick", "--steps", "4", "--bracket-types", "3",
+                 "--ngram-order", "3", "--out", str(out), "--json"])
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["run"] == str(out) and set(payload["models"]) == {"rnn", "lstm", "gru",
+                                                                     "ngram"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    config = manifest["config"]
+    assert (config["steps"], config["ngram_order"], config["corpus"]["brackets"]["types"]) \
+        == (4, 3, 3)
+    assert manifest["data"]["structure:brackets"]["brackets"]["pairs"] == "()[]{}"
+    assert (out / "report.md").is_file()

@@ -26,17 +26,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train RNN, LSTM and GRU on the brackets corpus and compare them with "
                         "an n-gram (instead of RUN)")
     p.add_argument("--quick", action="store_true", help="--brackets at a budget of seconds")
-    p.add_argument("--steps", type=int, default=None, help="--brackets: steps per cell")
-    p.add_argument("--lstm-hidden", type=int, default=DEFAULTS.lstm_hidden,
-                   help="--brackets: the LSTM's hidden size, which sets the parameter budget")
-    p.add_argument("--bracket-types", type=int, default=DEFAULTS.corpus.brackets.types,
-                   help="--brackets: k of Dyck-k (1 to 4)")
-    p.add_argument("--ngram-order", type=int, default=DEFAULTS.ngram_order,
-                   help="--brackets: order of the n-gram baseline")
-    p.add_argument("--samples", type=int, default=DEFAULTS.samples,
-                   help="RUN on code: samples per model")
-    p.add_argument("--sample-length", type=int, default=DEFAULTS.sample_length)
-    p.add_argument("--temperature", type=float, default=DEFAULTS.temperature)
+    p.add_argument("--steps", type=int, help=f"--brackets: steps per cell ({DEFAULTS.steps})")
+    p.add_argument("--lstm-hidden", type=int, help="--brackets: the LSTM's hidden size, which "
+                   f"sets the parameter budget ({DEFAULTS.lstm_hidden})")
+    p.add_argument("--bracket-types", type=int,
+                   help=f"--brackets: k of Dyck-k, 1 to 4 ({DEFAULTS.corpus.brackets.types})")
+    p.add_argument("--ngram-order", type=int,
+                   help=f"--brackets: order of the n-gram baseline ({DEFAULTS.ngram_order})")
+    p.add_argument("--samples", type=int,
+                   help=f"RUN on code: samples per model ({DEFAULTS.samples})")
+    p.add_argument("--sample-length", type=int,
+                   help=f"RUN on code: characters per sample ({DEFAULTS.sample_length})")
+    p.add_argument("--temperature", type=float,
+                   help=f"RUN on code: sampling temperature ({DEFAULTS.temperature})")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--threads", type=int, default=DEFAULTS.threads)
     add_run_args(p)
@@ -45,19 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def build_config(args: argparse.Namespace) -> StructureConfig:
+    """The defaults (or `--quick`'s budget), then every option given on the command line."""
     from seqlm.config import quick_structure
 
-    corpus = replace(DEFAULTS.corpus, seed=args.seed, brackets=replace(
-        DEFAULTS.corpus.brackets, types=args.bracket_types))
-    config = replace(DEFAULTS, corpus=corpus, lstm_hidden=args.lstm_hidden,
-                     ngram_order=args.ngram_order, samples=args.samples,
-                     sample_length=args.sample_length, temperature=args.temperature,
-                     seed=args.seed, threads=args.threads)
-    if args.quick:
-        config = quick_structure(config)
-    if args.steps is not None:
-        config = replace(config, steps=args.steps)
-    return config
+    base = quick_structure(DEFAULTS) if args.quick else DEFAULTS
+    given = {name: getattr(args, name) for name in (
+        "steps", "lstm_hidden", "ngram_order", "samples", "sample_length", "temperature")
+        if getattr(args, name) is not None}
+    brackets = base.corpus.brackets if args.bracket_types is None else \
+        replace(base.corpus.brackets, types=args.bracket_types)
+    corpus = replace(base.corpus, seed=args.seed, brackets=brackets)
+    return replace(base, corpus=corpus, seed=args.seed, threads=args.threads, **given)
 
 
 def structure_command(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from seqlm.config import (
 )
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.vocab import Vocab
+from seqlm.errors import SeqlmError
 from seqlm.experiments.compare import matched_hidden, model_config
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
@@ -263,10 +264,30 @@ def lab_step(ctx: LabContext) -> LabSection:
     return compare_cells(config, ctx.run, ctx.progress)
 
 
+def check_config(config: StructureConfig) -> None:
+    """Bad values, named by the flag of `seqlm structure` that sets them."""
+    from seqlm.data.corpora.brackets import PAIRS
+
+    problems = [f"{flag} must be at least 1 (got {value})" for flag, value in (
+        ("--steps", config.steps), ("--lstm-hidden", config.lstm_hidden),
+        ("--samples", config.samples), ("--sample-length", config.sample_length))
+        if value < 1]
+    if not 1 <= config.corpus.brackets.types <= len(PAIRS):
+        problems.append(f"--bracket-types must be 1 to {len(PAIRS)} "
+                        f"(got {config.corpus.brackets.types})")
+    if not 1 <= config.ngram_order <= 8:
+        problems.append(f"--ngram-order must be 1 to 8 (got {config.ngram_order})")
+    if not config.temperature > 0:
+        problems.append(f"--temperature must be positive (got {config.temperature})")
+    if problems:
+        raise SeqlmError("; ".join(problems))
+
+
 def run_structure(config: StructureConfig, target: str | Path | None = None, out=None,
                   overwrite: bool = False, argv: list[str] | None = None,
                   progress: ProgressCallback | None = None) -> tuple[Run, LabSection]:
     """`seqlm structure`: the cell comparison on brackets, or (`target`) a trained run."""
+    check_config(config)
     run = Run("structure", config, out=out, overwrite=overwrite, argv=argv)
     with run:
         section = (compare_cells(config, run, progress) if target is None

@@ -112,3 +112,18 @@ def test_same_seed_same_corpus_and_bad_configs_are_refused():
         with pytest.raises(SeqlmError, match="bad brackets config"):
             load_corpus(CorpusConfig(name="brackets", size=10, brackets=bad))
     assert replace(BracketsConfig(), types=4).types == 4
+
+
+def test_brackets_settings_survive_the_json_round_trip_of_manifests_and_checkpoints():
+    import json
+
+    from seqlm.config import StructureConfig, TrainConfig, from_dict, quick_structure, to_dict
+
+    train = TrainConfig(corpus=CorpusConfig(name="brackets", brackets=BracketsConfig(types=3),
+                                            include=("*.py",)))
+    assert from_dict(TrainConfig, json.loads(json.dumps(to_dict(train)))) == train
+    structure = quick_structure(StructureConfig())
+    assert from_dict(StructureConfig, json.loads(json.dumps(to_dict(structure)))) == structure
+    old = to_dict(TrainConfig())  # a checkpoint written before these fields existed
+    del old["corpus"]["brackets"], old["corpus"]["include"]
+    assert from_dict(TrainConfig, old) == TrainConfig()

@@ -58,4 +58,5 @@ def test_split_helpers():
 
 def test_registry_lists_every_corpus():
     names = [spec.name for spec in list_corpora()]
-    assert names == ["tinyshakespeare", "verbs", "dates", "file:PATH"]
+    assert names == ["tinyshakespeare", "verbs", "dates", "brackets", "python-stdlib",
+                     "file:PATH"]

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "seqlm.cli.vanishing",
     "seqlm.cli.lm",
     "seqlm.cli.seq2seq",
+    "seqlm.cli.structure",
 )
 
 

@@ -17,6 +17,7 @@ from seqlm.cli.options import (
     ENGINE_OPTIONS,
     add_device_arg,
     add_engine_args,
+    add_include_arg,
     add_output_args,
     add_run_args,
     emit,
@@ -40,6 +41,7 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "valid_fraction": ("corpus", "valid_fraction"), "test_fraction": ("corpus", "test_fraction"),
     "data_dir": ("corpus", "data_dir"), "data_path": ("corpus", "path"),
     "plural": ("corpus", "plural"), "encoding_errors": ("corpus", "encoding_errors"),
+    "include": ("corpus", "include"),
     "cell": ("model", "cell"), "unit": ("model", "unit"),
     "embedding_dim": ("model", "embedding_dim"), "hidden_size": ("model", "hidden_size"),
     "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
@@ -109,6 +111,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     data.add_argument("--encoding-errors", choices=["strict", "replace"], default=None,
                       help="file corpora that are not valid UTF-8: fail (strict) or replace")
     data.add_argument("--plural", action="store_const", const=True, default=None)
+    add_include_arg(data, default=None)
     model = p.add_argument_group("model")
     model.add_argument("--cell", choices=["rnn", "rnn_relu", "lstm", "gru"])
     model.add_argument("--unit", choices=["char", "word", "byte"])

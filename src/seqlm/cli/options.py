@@ -26,6 +26,7 @@ def add_corpus_args(parser: argparse.ArgumentParser, default: str = "verbs") -> 
                    help="verbs: lemmas kept out of the training split")
     g.add_argument("--regime", choices=["plain", "long"], default="plain",
                    help="dates: plain dates or long inputs with distractors")
+    add_include_arg(g)
     parser.set_defaults(_fields={**(parser.get_default("_fields") or {}), **CORPUS_FIELDS})
 
 
@@ -33,12 +34,24 @@ def add_corpus_args(parser: argparse.ArgumentParser, default: str = "verbs") -> 
 CORPUS_FIELDS = {"name": "corpus", "path": "data_path"}
 
 
+def add_include_arg(group, default: tuple[str, ...] | None = CorpusConfig.include) -> None:
+    """`--include '*.c,*.h'`: which files of a file:DIR folder are read."""
+    group.add_argument("--include", type=include_patterns, default=default,
+                       metavar="GLOBS", help="file:DIR: read only files whose name or path "
+                       "matches one of these comma-separated globs, e.g. '*.c,*.h'")
+
+
+def include_patterns(value: str) -> tuple[str, ...]:
+    """'*.c, *.h' -> ('*.c', '*.h')."""
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
 def corpus_config(args: argparse.Namespace) -> CorpusConfig:
     return CorpusConfig(
         name=args.corpus, seed=args.seed, size=args.size, valid_fraction=args.valid_fraction,
         test_fraction=args.test_fraction, data_dir=args.data_dir, path=args.data_path,
         encoding_errors=args.encoding_errors, plural=args.plural,
-        hold_out_verbs=tuple(args.hold_out_verbs), regime=args.regime,
+        hold_out_verbs=tuple(args.hold_out_verbs), regime=args.regime, include=args.include,
     )
 
 

@@ -7,7 +7,7 @@ the wrong type or out of range is a `ConfigError` naming the field, whichever wa
 `to_dict` / `from_dict` are the round trip used by manifests and checkpoints.
 """
 
-from seqlm.config.data import UNITS, CorpusConfig
+from seqlm.config.data import UNITS, BracketsConfig, CorpusConfig
 from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, from_dict, opt, to_dict
 from seqlm.config.lab import LabConfig
@@ -40,14 +40,15 @@ from seqlm.config.seq2seq import (
     Seq2SeqTrainConfig,
     seq2seq_engine,
 )
+from seqlm.config.structure import StructureConfig, quick_structure
 
 __all__ = [
-    "ATTENTIONS", "EngineConfig", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES",
-    "SEQ2SEQ_COMPARE_PRESETS", "UNITS",
-    "ByHandConfig", "CompareConfig", "Config", "CorpusConfig", "EvalConfig", "LMConfig",
-    "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "SampleConfig",
-    "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset", "Seq2SeqConfig",
-    "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig", "Seq2SeqTrainConfig",
-    "TrainConfig", "VanishingConfig", "from_dict", "opt", "quick_compare", "seq2seq_engine",
+    "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SEQ2SEQ_COMPARE_PRESETS",
+    "UNITS", "BracketsConfig", "ByHandConfig", "CompareConfig", "Config", "CorpusConfig",
+    "EngineConfig", "EvalConfig", "LMConfig", "LabConfig", "NgramConfig", "ReferenceModelConfig",
+    "ReferenceTrainConfig", "SampleConfig", "ScheduleConfig", "Seq2SeqCompareConfig",
+    "Seq2SeqComparePreset", "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig",
+    "Seq2SeqModelConfig", "Seq2SeqTrainConfig", "StructureConfig", "TrainConfig",
+    "VanishingConfig", "from_dict", "opt", "quick_compare", "quick_structure", "seq2seq_engine",
     "to_dict",
 ]

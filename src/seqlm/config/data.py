@@ -9,6 +9,43 @@ UNITS = ("char", "word", "byte")
 
 
 @dataclass(frozen=True)
+class BracketsConfig(Config):
+    """The generated `brackets` corpus (a Dyck language; `seqlm.data.corpora.brackets`).
+
+    One string per line. A string has n bracket pairs, n uniform on [min_pairs, max_pairs],
+    and nesting depth D uniform on [min_depth, min(max_depth, n)]; among the strings with n
+    pairs and depth exactly D every one is equally likely, and every opener's type is uniform
+    over the first `types` of `()[]{}<>`. The held-out split (test) is drawn the same way
+    with more pairs and deeper nesting than training ever has: n on [max_pairs + 1,
+    heldout_max_pairs], D on [max_depth + 1, heldout_max_depth].
+    """
+
+    types: int = opt(2, ge=1, le=4)  # k bracket types, 1 to 4: ( ) [ ] { } < >
+    min_pairs: int = opt(1, ge=1)
+    max_pairs: int = opt(16, ge=1)
+    min_depth: int = opt(1, ge=1)
+    max_depth: int = opt(6, ge=1)
+    heldout_max_pairs: int = opt(32, ge=2)
+    heldout_max_depth: int = opt(10, ge=2)
+
+    def check(self) -> None:
+        """Bounds that leave every range non-empty, and a held-out split beyond them."""
+        if self.min_pairs > self.max_pairs:
+            raise ConfigError("min_pairs", self.min_pairs, f"exceeds max_pairs "
+                              f"{self.max_pairs}: lower it")
+        if self.min_depth > min(self.max_depth, self.min_pairs):
+            raise ConfigError("min_depth", self.min_depth, "exceeds max_depth or min_pairs: "
+                              "lower it")
+        if self.max_depth > self.max_pairs:
+            raise ConfigError("max_depth", self.max_depth, f"exceeds max_pairs "
+                              f"{self.max_pairs}: n pairs nest at most n deep")
+        if self.heldout_max_pairs <= self.max_pairs or self.heldout_max_depth <= self.max_depth:
+            raise ConfigError("heldout_max_pairs", self.heldout_max_pairs, "and "
+                              "heldout_max_depth must exceed max_pairs and max_depth: the "
+                              "held-out split is longer and deeper than training")
+
+
+@dataclass(frozen=True)
 class CorpusConfig(Config):
     """Which corpus, how it is generated or found, and how it is split.
 
@@ -31,6 +68,8 @@ class CorpusConfig(Config):
     # dates: these surface formats never appear in the corpus; they form a separate test of
     # generalisation to unseen formats (`seqlm seq2seq eval --held-out-formats`)
     hold_out_formats: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()  # file:DIR: only files whose name or path matches a glob
+    brackets: BracketsConfig = opt(factory=BracketsConfig)  # the brackets corpus
 
     def check(self) -> None:
         if self.valid_fraction + self.test_fraction >= 1.0:

@@ -29,6 +29,7 @@ STEPS: dict[str, str] = {
     "by-hand": "seqlm.experiments.byhand:lab_step",
     "vanishing": "seqlm.experiments.vanishing:lab_step",
     "compare": "seqlm.experiments.compare:lab_step",
+    "structure": "seqlm.experiments.structure:lab_step",
     "seq2seq": "seqlm.experiments.seq2seq_compare:lab_step",
 }
 

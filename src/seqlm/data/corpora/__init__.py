@@ -2,6 +2,7 @@
 
 A `Corpus` is plain text per split (train / valid / test), its sha256 and where it came from.
 Pair corpora (dates) store one `source<TAB>target` per line and expose `pairs(split)`.
+`details` adds what else identifies the data (python-stdlib: the Python version and files).
 Loaders are imported only when their corpus is asked for, so listing is instant.
 Leaves out: streaming corpora larger than memory.
 """
@@ -9,7 +10,7 @@ Leaves out: streaming corpora larger than memory.
 import hashlib
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from seqlm.config import CorpusConfig
 from seqlm.errors import SeqlmError
@@ -26,6 +27,7 @@ class Corpus:
     source: str  # URL or path, or "generated (seed=...)"
     description: str
     default_unit: str  # char, word or byte
+    details: dict = field(default_factory=dict)  # more identity (e.g. Python version, files)
 
     def text(self, split: str) -> str:
         if split not in self.splits:
@@ -54,7 +56,7 @@ class Corpus:
     def identity(self) -> dict:
         """What a manifest records to say which data a run saw."""
         return {"name": self.name, "sha256": self.sha256, "source": self.source,
-                "split_chars": self.split_sizes()}
+                "split_chars": self.split_sizes(), **self.details}
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,10 @@ REGISTRY: dict[str, CorpusSpec] = {
                    "word", "seqlm.data.corpora.verbs:load"),
         CorpusSpec("dates", "generated human-written dates -> ISO YYYY-MM-DD pairs",
                    "char", "seqlm.data.corpora.dates:load"),
+        CorpusSpec("brackets", "generated Dyck strings; the test split is deeper and longer",
+                   "char", "seqlm.data.corpora.brackets:load"),
+        CorpusSpec("python-stdlib", "the .py sources of this Python's standard library, "
+                   "no tests (~13 MB)", "char", "seqlm.data.corpora.python_stdlib:load"),
     ]
 }
 FILE_PREFIX = "file:"

@@ -1,9 +1,16 @@
 """`file:PATH`: any UTF-8 text file, or a folder of them read in sorted path order.
 
-Decoding errors are reported with the file and byte offset; `encoding_errors="replace"`
-reads on with U+FFFD instead. Leaves out: other encodings (convert with iconv first).
+A folder is read whole: every file below it, sorted by its path relative to the folder
+(component by component), each ending in a newline; files and folders whose name starts with a dot
+(`.git`) are skipped. `include` (`--include '*.c,*.h'`) keeps only the files whose name or
+relative path matches one of the glob patterns (`fnmatch`, case-sensitive), so a source tree
+can be read without its binaries. Decoding errors are reported with the file and byte
+offset; `encoding_errors="replace"` reads on with U+FFFD instead. Leaves out: other
+encodings (convert with iconv first).
 """
 
+import os
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from seqlm.config import CorpusConfig
@@ -26,22 +33,51 @@ def read_text_file(path: Path, encoding_errors: str = "strict") -> str:
         ) from None
 
 
-def read_text_path(path: Path, encoding_errors: str = "strict") -> str:
-    """A file's text, or the texts of every file below a folder joined in sorted order."""
+def source_files(folder: Path, include: tuple[str, ...] = (),
+                 skip_folders: tuple[str, ...] = ()) -> list[Path]:
+    """The files below `folder` in sorted relative-path order: hidden ones and those below a
+    folder named in `skip_folders` left out, only those matching an `include` pattern kept
+    if any are given."""
+    files = []
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in skip_folders]
+        for name in names:
+            p = Path(top) / name
+            rel = p.relative_to(folder).as_posix()
+            if name.startswith(".") or not p.is_file():
+                continue
+            if include and not any(fnmatchcase(name, pat) or fnmatchcase(rel, pat)
+                                   for pat in include):
+                continue
+            files.append(p)
+    return sorted(files, key=lambda p: p.relative_to(folder).parts)
+
+
+def join_files(files: list[Path], encoding_errors: str = "strict") -> str:
+    """The texts of `files` in the order given, each ending in a newline."""
+    parts = [read_text_file(p, encoding_errors) for p in files]
+    return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+
+
+def read_text_path(path: Path, encoding_errors: str = "strict",
+                   include: tuple[str, ...] = ()) -> str:
+    """A file's text, or the texts of every (included) file below a folder joined in sorted
+    order."""
     if not path.exists():
         raise SeqlmError(f"{path} does not exist: give the path of a UTF-8 text file or folder")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = source_files(path, include)
         if not files:
-            raise SeqlmError(f"folder {path} holds no files: put UTF-8 text files in it")
-        parts = [read_text_file(p, encoding_errors) for p in files]
-        return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+            wanted = f" matching --include {','.join(include)}" if include else ""
+            raise SeqlmError(f"folder {path} holds no files{wanted}: put UTF-8 text files in "
+                             "it" + (" or change --include" if include else ""))
+        return join_files(files, encoding_errors)
     return read_text_file(path, encoding_errors)
 
 
 def load(config: CorpusConfig, progress: ProgressCallback | None = None) -> Corpus:
     path = Path(config.name[len(FILE_PREFIX):]).expanduser()
-    text = read_text_path(path, config.encoding_errors)
+    text = read_text_path(path, config.encoding_errors, config.include)
     if not text.strip():
         raise SeqlmError(f"{path} is empty or whitespace only: give a file with text in it")
     return Corpus(

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import SRC
-from faults.conftest import FLAG, QUOTED_COMMAND, command_parser, flags_of
+from faults.conftest import FLAG, QUOTED_COMMAND, flags_of
 from seqlm.atomic import atomic_write_text
 
 
@@ -28,13 +28,20 @@ def error_strings() -> list[tuple[str, str]]:
 
 
 def all_commands() -> dict[str, set[str]]:
-    """'train' / 'ngram train' -> its flags."""
-    out = {}
-    for words in (["data", "show"], ["ngram", "train"], ["ngram", "eval"], ["ngram", "sample"],
-                  ["ngram", "predict"], ["by-hand"], ["vanishing"], ["train"], ["eval"],
-                  ["sample"], ["compare"], ["seq2seq", "train"], ["seq2seq", "translate"],
-                  ["seq2seq", "eval"], ["seq2seq", "compare"], ["lab"]):
-        out[" ".join(words)] = flags_of(command_parser(words))
+    """'train' / 'ngram train' -> its flags, for every command the parser knows."""
+    from seqlm.cli import build_parser
+
+    out: dict[str, set[str]] = {}
+
+    def walk(parser, words: list[str]) -> None:
+        subs = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+        if not subs:
+            out[" ".join(words)] = flags_of(parser)
+        for sub in subs:
+            for name, child in sub.choices.items():
+                walk(child, [*words, name])
+
+    walk(build_parser(), [])
     return out
 
 

@@ -189,7 +189,7 @@ class VanishingConfig:
 class LMConfig:
     """A recurrent language model: embedding -> recurrent layers -> dropout -> projection."""
 
-    cell: str = "lstm"  # rnn (tanh), rnn_relu, lstm, gru
+    cell: str = "lstm"  # rnn (tanh), rnn_relu, lstm, gru, mingru, minlstm (seqlm.nn.min_rnn)
     unit: str = "char"  # char, word or byte tokens
     embedding_dim: int = 128
     hidden_size: int = 256
@@ -200,6 +200,12 @@ class LMConfig:
     forget_bias: float | None = None  # LSTM: None keeps torch's init
     min_freq: int = 1  # vocabulary: drop rarer tokens (word level)
     max_vocab: int | None = None
+    # mingru / minlstm only (seqlm.nn.min_rnn); the scan is how, not what: the three paths
+    # compute the same function (float32 agreement ~1e-6, docs/minrnn.md)
+    scan: str = "sequential"  # sequential (fastest on CPU here) | log (Heinsen) | chunked
+    scan_chunk: int = 64  # chunked: steps per chunk (bounds the log form's error growth)
+    residual: bool = False  # add each layer's input to its output where the widths match
+    layer_norm: bool = False  # LayerNorm on the input of every layer above the first
 
 
 @dataclass(frozen=True)

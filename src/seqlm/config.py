@@ -169,7 +169,7 @@ class VanishingConfig:
     analytic_hidden: int = 64
     drive_std: float = 0.5  # input noise that moves the driven trajectory off the fixed point
     clip_norm: float = 1.0  # threshold shown on the exploding case
-    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")  # any of LMConfig.cell's names
     distance: int = 50  # tokens between subject and verb
     examples: int = 24
     hidden_size: int = 32
@@ -264,17 +264,21 @@ class SampleConfig:
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """`seqlm compare`: vanilla RNN vs LSTM vs GRU at equal parameters, steps, data and seed."""
+    """`seqlm compare`: vanilla RNN vs LSTM vs GRU (and minGRU, minLSTM) at equal parameters,
+    data and seed, and at equal steps or (with `minutes`) at equal wall-clock time."""
 
     corpus: str | None = None  # None: tinyshakespeare, or verbs (char level) if it is absent
     data_dir: str | None = None
     seed: int = 0
-    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")  # any of LMConfig.cell's names
     lstm_hidden: int = 128  # sets the parameter budget; the others get the hidden size that
     num_layers: int = 2  # comes closest to the LSTM's parameter count
     embedding_dim: int = 64
     dropout: float = 0.0
-    steps: int = 300
+    steps: int = 300  # per model; with `minutes` only a cap
+    # equal wall-clock time: each model trains this many minutes (training time, its
+    # validation passes included), the cosine spanning the budget; None = equal steps
+    minutes: float | None = None
     batch_size: int = 32
     window: int = 64
     lr: float = 3e-3
@@ -295,6 +299,17 @@ def quick_compare(config: CompareConfig) -> CompareConfig:
     return replace(config, lstm_hidden=48, embedding_dim=24, steps=40, batch_size=16,
                    window=32, eval_every=20, eval_max_tokens=4000, final_eval_max_tokens=8000,
                    decay_window=30, sample_length=60, lr=1e-2, warmup_steps=5)
+
+
+TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
+
+
+def timed_compare(config: CompareConfig, minutes: float, steps: int | None = None
+                  ) -> CompareConfig:
+    """Equal time instead of equal steps: `minutes` per model, `steps` (if given) a cap."""
+    from dataclasses import replace
+
+    return replace(config, minutes=minutes, steps=TIMED_STEP_CAP if steps is None else steps)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ from seqlm.cli.options import add_output_args, add_run_args, emit
 from seqlm.config import CompareConfig, SampleConfig, TrainConfig, from_dict, to_dict
 from seqlm.errors import SeqlmError
 
+# the registries' names (nn.lm.build_recurrent, nn.scan.SCANS; a test keeps them equal),
+# written out so that parsing never imports torch
+CELLS = ["rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm"]
+SCANS = ["sequential", "log", "chunked"]
+
 # CLI dest -> (config section, field); section "" is TrainConfig itself
 OVERRIDES: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "name"), "size": ("corpus", "size"),
@@ -27,7 +32,9 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
     "locked_dropout": ("model", "locked_dropout"), "tie_weights": ("model", "tie_weights"),
     "forget_bias": ("model", "forget_bias"), "min_freq": ("model", "min_freq"),
-    "max_vocab": ("model", "max_vocab"),
+    "max_vocab": ("model", "max_vocab"), "scan": ("model", "scan"),
+    "scan_chunk": ("model", "scan_chunk"), "residual": ("model", "residual"),
+    "layer_norm": ("model", "layer_norm"),
     "lr": ("schedule", "lr"), "warmup_steps": ("schedule", "warmup_steps"),
     "decay": ("schedule", "decay"), "min_lr_ratio": ("schedule", "min_lr_ratio"),
     "horizon": ("schedule", "horizon"),
@@ -36,7 +43,8 @@ OVERRIDES: dict[str, tuple[str, str]] = {
         "max_steps", "max_minutes", "eval_every", "eval_batch_size", "eval_max_tokens",
         "patience", "threads", "log_every")},
 }
-MAY_CHANGE_ON_RESUME = {"max_minutes", "threads", "data_dir", "data_path"}
+MAY_CHANGE_ON_RESUME = {"max_minutes", "threads", "data_dir", "data_path", "scan",
+                        "scan_chunk"}  # the scan path changes how, not what, is computed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,9 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_args(sample)
     sample.set_defaults(func=sample_command)
 
-    compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU at equal parameters and steps")
+    compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU (vs minGRU, minLSTM) at "
+                             "equal parameters and steps, or equal time")
     compare.add_argument("--quick", action="store_true", help="a budget of seconds")
-    compare.add_argument("--steps", type=int, default=None, help="training steps per model")
+    compare.add_argument("--cells", nargs="+", choices=CELLS, default=None,
+                         help=f"cells to compare (default {' '.join(CompareConfig.cells)})")
+    compare.add_argument("--steps", type=int, default=None,
+                         help="training steps per model (with --minutes: a cap)")
+    compare.add_argument("--minutes", type=float, default=None,
+                         help="equal wall-clock budget: training minutes per model")
     compare.add_argument("--corpus", default=None, help="default tinyshakespeare, else verbs")
     compare.add_argument("--data-dir", default=None)
     compare.add_argument("--seed", type=int, default=0)
@@ -84,13 +98,15 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         data.add_argument(f"--{name}", type=kind, default=None)
     data.add_argument("--plural", action="store_const", const=True, default=None)
     model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=["rnn", "rnn_relu", "lstm", "gru"])
+    model.add_argument("--cell", choices=CELLS)
+    model.add_argument("--scan", choices=list(SCANS),
+                       help="mingru/minlstm: how the recurrence is computed (same function)")
     model.add_argument("--unit", choices=["char", "word", "byte"])
     for name, kind in (("embedding-dim", int), ("hidden-size", int), ("num-layers", int),
                        ("dropout", float), ("forget-bias", float), ("min-freq", int),
-                       ("max-vocab", int)):
+                       ("max-vocab", int), ("scan-chunk", int)):
         model.add_argument(f"--{name}", type=kind, default=None)
-    for flag in ("locked-dropout", "tie-weights"):
+    for flag in ("locked-dropout", "tie-weights", "residual", "layer-norm"):
         model.add_argument(f"--{flag}", action="store_const", const=True, default=None)
     opt = p.add_argument_group("optimisation and budgets")
     opt.add_argument("--optimizer", choices=["adamw", "sgd"])
@@ -230,14 +246,23 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from seqlm.config import quick_compare
+    from seqlm.config import quick_compare, timed_compare
     from seqlm.experiments.compare import run_compare
 
     config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
                            threads=args.threads)
     if args.quick:
         config = quick_compare(config)
-    if args.steps is not None:
+    if args.cells:
+        if len(set(args.cells)) < len(args.cells):
+            raise SeqlmError(f"--cells names a cell twice ({' '.join(args.cells)}): "
+                             "name each once")
+        config = replace(config, cells=tuple(args.cells))
+    if args.minutes is not None:
+        if args.minutes <= 0:
+            raise SeqlmError(f"--minutes must be positive, got {args.minutes}")
+        config = timed_compare(config, args.minutes, args.steps)
+    elif args.steps is not None:
         config = replace(config, steps=args.steps)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:

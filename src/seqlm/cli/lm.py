@@ -247,7 +247,6 @@ def sample_command(args: argparse.Namespace) -> int:
 
 def compare_command(args: argparse.Namespace) -> int:
     from seqlm.config import quick_compare, timed_compare
-    from seqlm.experiments.compare import run_compare
 
     config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
                            threads=args.threads)
@@ -264,6 +263,8 @@ def compare_command(args: argparse.Namespace) -> int:
         config = timed_compare(config, args.minutes, args.steps)
     elif args.steps is not None:
         config = replace(config, steps=args.steps)
+    from seqlm.experiments.compare import run_compare  # torch: after the options are checked
+
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars)

@@ -313,6 +313,42 @@ def timed_compare(config: CompareConfig, minutes: float, steps: int | None = Non
 
 
 @dataclass(frozen=True)
+class RevivalConfig:
+    """The lab's closing chapter, "how recurrence came back" (`seqlm.experiments.revival`):
+    minGRU's scan paths against T, their float32 error, and minGRU / minLSTM against the LSTM
+    at equal wall-clock time (the `compare` settings, `minutes` per model)."""
+
+    speed_lengths: tuple[int, ...] = (64, 256, 1024)
+    speed_variants: tuple[str, ...] = ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru",
+                                       "torch-lstm", "seqlm-lstm")  # scan_speed.VARIANTS
+    speed_batch: int = 8
+    speed_embed: int = 64
+    speed_hidden: int = 128
+    speed_repeats: int = 3
+    speed_threads: int = 1  # torch threads while timing (steadier on a shared CPU)
+    precision_lengths: tuple[int, ...] = (64, 256, 1024, 4096, 16384)
+    precision_batch: int = 4
+    precision_hidden: int = 32
+    scan_chunk: int = 64
+    compare: CompareConfig = field(default_factory=lambda: CompareConfig(
+        cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=10**9, eval_every=10**9,
+        final_eval_max_tokens=50_000, temperatures=(0.8,)))
+
+
+def quick_revival(config: RevivalConfig) -> RevivalConfig:
+    """Seconds for `seqlm lab --quick`."""
+    from dataclasses import replace
+
+    return replace(config, speed_lengths=(128,), speed_batch=4, speed_hidden=32,
+                   speed_repeats=1, speed_variants=("mingru-seq", "mingru-log", "mingru-chunk",
+                                                    "torch-gru"),
+                   precision_lengths=(64, 1024, 4096), precision_hidden=8,
+                   compare=replace(quick_compare(config.compare), minutes=0.005,
+                                   eval_max_tokens=1000, final_eval_max_tokens=1000,
+                                   sample_length=20, decay_window=10))
+
+
+@dataclass(frozen=True)
 class Seq2SeqModelConfig:
     """An encoder-decoder (`seqlm.nn.seq2seq`): which cell, which attention, how wide."""
 

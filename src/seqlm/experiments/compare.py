@@ -158,6 +158,12 @@ def summary(config: CompareConfig, corpus: str, results: list[dict]) -> dict:
                 for r in results}}
 
 
+def rate(tokens_per_second: float) -> str:
+    """The trainer measures its rate between history entries: none yet (a run shorter than
+    `log_every` steps) is shown as '-', not as 0."""
+    return f"{tokens_per_second:,.0f}" if tokens_per_second else "-"
+
+
 def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
            folder: str = "compare") -> str:
     by_cell = {r["cell"]: r["valid"]["loss_nats"] for r in results}
@@ -173,7 +179,7 @@ def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
         *[f"| {r['cell']} | {r['hidden']} | {r['parameters']:,} | {r['steps']:,} | "
           f"{r['train_seconds']:.0f} | {r['valid']['loss_nats']:.4f} | "
           f"{r['valid']['perplexity']:.3f} | {r['valid']['bits_per_char']:.4f} | "
-          f"{r['tokens_per_second']:,.0f} |" for r in results], ""]
+          f"{rate(r['tokens_per_second'])} |" for r in results], ""]
     if "rnn" in by_cell:
         for gated in ("lstm", "gru"):
             if gated in by_cell:

@@ -331,7 +331,7 @@ class RevivalConfig:
     precision_hidden: int = 32
     scan_chunk: int = 64
     compare: CompareConfig = field(default_factory=lambda: CompareConfig(
-        cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=10**9, eval_every=10**9,
+        cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=TIMED_STEP_CAP, eval_every=10**9,
         final_eval_max_tokens=50_000, temperatures=(0.8,)))
 
 

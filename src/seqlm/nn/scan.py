@@ -38,6 +38,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 Scan = Callable[[Tensor, Tensor, Tensor | None, int], Tensor]
 
@@ -79,6 +80,7 @@ class LinearRecurrence(torch.autograd.Function):
         return out
 
     @staticmethod
+    @once_differentiable  # the reverse loop writes in place: no graph for a second derivative
     def backward(ctx, d_out: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         a, h0, out = ctx.saved_tensors
         grad = d_out.clone()  # becomes g_t = dL/dh_t, direct + through the future

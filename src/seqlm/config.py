@@ -321,7 +321,7 @@ class RevivalConfig:
     speed_lengths: tuple[int, ...] = (64, 256, 1024)
     speed_variants: tuple[str, ...] = ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru",
                                        "torch-lstm", "seqlm-lstm")  # scan_speed.VARIANTS
-    speed_batch: int = 8
+    speed_batch: int = 4
     speed_embed: int = 64
     speed_hidden: int = 128
     speed_repeats: int = 3
@@ -331,7 +331,7 @@ class RevivalConfig:
     precision_hidden: int = 32
     scan_chunk: int = 64
     compare: CompareConfig = field(default_factory=lambda: CompareConfig(
-        cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=TIMED_STEP_CAP, eval_every=10**9,
+        cells=("lstm", "mingru", "minlstm"), minutes=0.2, steps=TIMED_STEP_CAP, eval_every=10**9,
         final_eval_max_tokens=50_000, temperatures=(0.8,)))
 
 

@@ -17,7 +17,10 @@ maps every tensor to the CPU whatever device wrote it. Leaves out: sharded and s
 files.
 """
 
+import errno
+import io
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +43,17 @@ def save_checkpoint(path: str | os.PathLike, kind: str, payload: dict[str, Any])
     if clash:
         raise ValueError(f"payload may not use the reserved key(s) {', '.join(clash)}")
     obj = {"format": FORMAT, "version": VERSION, "kind": kind, **payload}
-    return atomic_write(path, lambda f: torch.save(obj, f))
+    # serialise in memory first: a full disk then fails in a plain OS write (ENOSPC, named),
+    # not inside torch's zip writer with an opaque message
+    data = io.BytesIO()
+    torch.save(obj, data)
+    return atomic_write(path, lambda f: f.write(data.getbuffer()))
+
+
+def damaged(path: Path) -> SeqlmError:
+    return SeqlmError(f"checkpoint {path} cannot be read: it is damaged or truncated; use "
+                      "another checkpoint (best.pt or checkpoint.pt of the same run) or train "
+                      "again")
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str,
@@ -52,11 +65,18 @@ def load_checkpoint(path: str | os.PathLike, kind: str,
                          "(`seqlm train ... --out DIR` writes DIR/checkpoint.pt)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - a damaged file can fail anywhere in the unpickler
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SeqlmError(f"checkpoint {path} cannot be read ({first[:160]}): the file is "
-                         "corrupted or not a seqlm checkpoint; use another checkpoint or "
-                         "train again") from None
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EIO):
+            raise  # a machine fault, reported as such by the CLI
+        raise damaged(path) from None
+    except pickle.UnpicklingError:
+        # torch's own message here suggests loading with weights_only=False: never do that
+        # with a file that is not known to be seqlm's (it would run the pickled code)
+        raise SeqlmError(f"checkpoint {path} cannot be read: it is not a seqlm checkpoint (it "
+                         "holds more than tensors and plain values); pass a checkpoint.pt "
+                         "written by seqlm") from None
+    except Exception:  # noqa: BLE001 - a damaged file can fail anywhere in the unpickler
+        raise damaged(path) from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise SeqlmError(f"{path} is a torch file but not a seqlm checkpoint: pass a "
                          "checkpoint.pt written by seqlm")

@@ -58,9 +58,12 @@ def test_bad_inputs_give_one_line_errors(trained, tmp_path):
 
 def test_resume_from_the_cli(trained, tmp_path):
     out, _ = trained
-    r = run_cli_json("train", "--resume", str(out / "checkpoint.pt"), "--max-minutes", "5",
+    r = run_cli("train", "--resume", str(out / "checkpoint.pt"), "--max-minutes", "5",
+                "--out", str(tmp_path / "done"))
+    assert r.returncode == 2 and "raise --max-steps" in r.stderr  # at max_steps: nothing to do
+    r = run_cli_json("train", "--resume", str(out / "checkpoint.pt"), "--max-steps", "9",
                      "--out", str(tmp_path / "more"))
-    assert r["steps"] == 6  # already at max_steps: evaluates and stops
+    assert r["steps"] == 9  # a finished run extended by three steps
     manifest = json.loads((tmp_path / "more" / "manifest.json").read_text())
     assert manifest["resumed_from"].endswith("checkpoint.pt")
 

@@ -209,7 +209,8 @@ def test_corpus_defaults_and_determinism():
 
 
 @pytest.mark.parametrize(("options", "needle"), [
-    ({"regime": "short"}, "--regime"), ({"size": 0}, "--size")])
+    ({"regime": "short"}, "regime = 'short' is not a choice: choose one of plain, long"),
+    ({"size": 0}, "size = 0 is out of range")])
 def test_bad_options_name_the_fix(options, needle):
     with pytest.raises(SeqlmError, match=needle):
         load_corpus(CorpusConfig(name="dates", **options))

@@ -145,7 +145,7 @@ def test_decode_samples_several_temperatures(model):
                                                             temperatures=(0.5, 0.8, 1.2)))
     assert [s["temperature"] for s in out] == [0.5, 0.8, 1.2]
     assert all(len(s["text"]) == 10 for s in out)
-    with pytest.raises(SeqlmError, match="top-p"):
+    with pytest.raises(SeqlmError, match="top_p"):  # refused where the config is made
         decode_samples(model, vocab, "char", SampleConfig(prime="a", top_p=1.5))
 
 

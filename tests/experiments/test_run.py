@@ -35,9 +35,18 @@ def test_existing_run_directory_is_refused_unless_overwrite(tmp_path):
     with pytest.raises(SeqlmError, match="--overwrite"), Run("demo", None, out=out):
         pass
     assert (out / "keep.txt").read_text() == "precious"
-    with Run("demo", None, out=out, overwrite=True):
+    # --overwrite replaces only what seqlm wrote: a folder of the user's is never touched
+    with pytest.raises(SeqlmError, match="seqlm did not write"), \
+            Run("demo", None, out=out, overwrite=True):
         pass
-    assert not (out / "keep.txt").exists() and (out / MANIFEST).exists()
+    assert (out / "keep.txt").read_text() == "precious"
+    seqlm_run = tmp_path / "old"
+    with Run("demo", None, out=seqlm_run) as run:
+        run.artifact("ckpt").write_bytes(b"old weights")
+    with Run("demo", None, out=seqlm_run, overwrite=True) as run:
+        assert (seqlm_run / "ckpt").read_bytes() == b"old weights"  # kept until the swap
+    assert not (seqlm_run / "ckpt").exists() and (seqlm_run / MANIFEST).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_bad_input_leaves_nothing_but_a_crash_keeps_the_run(tmp_path):

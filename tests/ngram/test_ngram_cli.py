@@ -61,7 +61,7 @@ def test_bad_order(tmp_path, corpus, order):
     result = run_cli("ngram", "train", "--corpus", corpus, "--order", order,
                      "--out", str(tmp_path / "r"))
     assert result.returncode == 2
-    assert f"order {order} is out of range: choose an order from 1 to 8" in result.stderr
+    assert f"--order {order} is out of range: choose a value from 1 to 8" in result.stderr
     assert not (tmp_path / "r").exists()  # nothing half-written
 
 

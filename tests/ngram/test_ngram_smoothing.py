@@ -130,7 +130,7 @@ def test_discount_fallback_names_the_order_on_a_100_line_corpus():
     assert 1 in m.info["fallback_orders"]
     assert m.info["discounts"][0] == [0.5, 1.0, 1.5]
     assert m.distribution(["<s>", "the"]).sum() == pytest.approx(1.0)
-    with pytest.raises(SeqlmError, match="order 1.*--discount-fallback"):
+    with pytest.raises(SeqlmError, match="order 1.*drop --no-discount-fallback"):
         fit(text, NgramConfig(order=3, smoothing="mkn", discount_fallback=False))
 
 
@@ -149,7 +149,8 @@ def test_top_k_is_sorted_and_bad_settings_are_named():
     m = model("mkn", order=2)
     best = m.top_k(["<s>"], 3)
     assert best[0][0] == "a" and [q for _, q in best] == sorted([q for _, q in best], reverse=True)
-    for bad, match in [({"smoothing": "katz"}, "unknown smoothing"), ({"k": 0.0}, "k > 0"),
-                       ({"alpha": 2.0}, "alpha"), ({"unit": "subword"}, "unknown unit")]:
+    for bad, match in [({"smoothing": "katz"}, "smoothing = .katz. is not a choice"),
+                       ({"k": 0.0}, "k > 0"),
+                       ({"alpha": 2.0}, "alpha"), ({"unit": "subword"}, "unit = .subword.")]:
         with pytest.raises(SeqlmError, match=match):
             fit(TINY, NgramConfig(**bad))

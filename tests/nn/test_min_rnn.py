@@ -12,6 +12,7 @@ import torch
 from torch.autograd import gradcheck
 
 from seqlm.config import LMConfig
+from seqlm.errors import ConfigError
 from seqlm.nn.lm import RecurrentLM, build_recurrent
 from seqlm.nn.min_rnn import MinGRU, MinLSTM
 from seqlm.nn.scan import SCANS, LinearRecurrence, coefficients
@@ -124,17 +125,17 @@ def test_step_and_stepper_equal_the_sequence_path(cell, options):
     torch.testing.assert_close(stepper.pack(states), final, rtol=1e-5, atol=1e-6)
 
 
-def test_the_cli_names_are_the_registries_names():
-    from seqlm.cli.lm import CELLS
-    from seqlm.cli.lm import SCANS as CLI_SCANS
+def test_the_config_names_are_the_registries_names():
+    from seqlm.config import LM_CELLS
+    from seqlm.config import SCANS as CONFIG_SCANS
 
-    assert list(SCANS) == CLI_SCANS
-    for cell in CELLS:
+    assert tuple(SCANS) == CONFIG_SCANS
+    for cell in LM_CELLS:
         assert build_recurrent(LMConfig(cell=cell, hidden_size=4, embedding_dim=4)) is not None
-    with pytest.raises(ValueError, match="unknown cell"):
-        build_recurrent(LMConfig(cell="mingruu"))
-    with pytest.raises(ValueError, match="unknown scan"):
-        build_recurrent(LMConfig(cell="mingru", scan="parallel"))
+    with pytest.raises(ConfigError, match="is not a choice"):
+        LMConfig(cell="mingruu")
+    with pytest.raises(ConfigError, match="is not a choice"):
+        LMConfig(cell="mingru", scan="parallel")
 
 
 def test_parameters_follow_torch_names_and_residual_needs_equal_widths():

@@ -48,7 +48,7 @@ def test_by_hand_lstm_shows_cell_state_and_gates(tmp_path):
     (("--prompt", "i work , you zorgle , he blorp"), "'zorgle', 'blorp'"),
     (("--window", "100000"), "too few"),
     (("--cell", "rnn", "--load", "missing.npz"), "does not exist"),
-    (("--sample", "5", "--temperature", "0"), "temperature must be positive"),
+    (("--sample", "5", "--temperature", "0"), "--temperature 0 is out of range"),
 ])
 def test_by_hand_bad_input_is_a_clear_error(tmp_path, args, message):
     out = tmp_path / "r"

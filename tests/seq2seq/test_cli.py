@@ -85,7 +85,7 @@ def test_eval_scores_a_user_tsv(trained, tmp_path):
     (["translate", "{run}", "a", "b", "--heatmap", "x.png"], "--heatmap draws one source"),
     (["translate", "{run}/nope.pt", "a"], "does not exist"),
     (["translate", "{run}"], "nothing to translate"),
-    (["translate", "{run}", "a", "--beam", "0"], "beam size must be at least 1"),
+    (["translate", "{run}", "a", "--beam", "0"], "--beam 0 is out of range"),
     (["eval", "{run}", "--tsv", "{run}/manifest.json"], "has no TAB"),
 ])
 def test_bad_input_exits_2_with_a_one_line_message(trained, args, needle, capsys):

@@ -110,5 +110,5 @@ def test_translate_with_beam_returns_one_translation_per_source_in_order(small_m
         assert b.logprob_nats == pytest.approx(t.logprob_nats, abs=1e-5)
     wide = translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_size=3))
     assert [t.source for t in wide] == sources
-    with pytest.raises(SeqlmError, match="beam size must be at least 1"):
+    with pytest.raises(SeqlmError, match="beam_size = 0 is out of range"):
         translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_size=0))

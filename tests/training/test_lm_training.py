@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from seqlm.checkpoint import load_checkpoint
-from seqlm.config import CorpusConfig, LMConfig, ScheduleConfig, TrainConfig
+from seqlm.config import CorpusConfig, EvalConfig, LMConfig, ScheduleConfig, TrainConfig
 from seqlm.data.corpora import load_corpus
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_runs import run_eval, run_train
@@ -68,8 +68,14 @@ def test_trainer_carries_state_and_graph_stays_flat(tmp_path):
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
     config = small_config()
     full = run_train(config, out=tmp_path / "full")
-    steps = iter(range(100))
-    run_train(config, out=tmp_path / "cut", should_stop=lambda: next(steps) == 5)
+    seen = {"step": 0}  # Ctrl-C as the CLI sees it: a flag, raised here once step 6 is logged
+
+    def note(event):
+        if event.task == "train":
+            seen["step"] = event.done
+
+    run_train(config, out=tmp_path / "cut", progress=note,
+              should_stop=lambda: seen["step"] >= 6)
     cut = load_checkpoint(tmp_path / "cut" / "checkpoint.pt", "lm")
     assert cut["step"] == 6
     manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
@@ -118,7 +124,8 @@ def test_eval_units_and_bits_per_char(tmp_path):
     run_train(config, out=tmp_path / "a")
     text = tmp_path / "t.txt"
     text.write_text("he works .\nshe works .\n" * 20)
-    _, m = run_eval(tmp_path / "a", text_file=text, out=tmp_path / "e")
+    _, m = run_eval(EvalConfig(checkpoint=str(tmp_path / "a"), text_file=str(text)),
+                    out=tmp_path / "e")
     n_chars = len(text.read_text())
     assert m["perplexity"] == pytest.approx(math.exp(m["loss_nats"]))
     # all but the first token of each row are scored: bits/char is total bits / their chars

@@ -1,7 +1,8 @@
 """The `seqlm` command: parse -> build a config -> call the library; nothing else.
 
 Each command group lives in its own module here with `register(subparsers)`; this file joins
-them and turns `SeqlmError` into a one-line message and exit code 2. Command modules import
+them and turns `SeqlmError` (bad input) and `OSError` (a machine fault) into a one-line message
+and exit code 2 (`seqlm.cli.faults`). Command modules import
 heavy libraries (torch) inside their handlers, so `seqlm ngram ...` never loads torch.
 """
 
@@ -12,7 +13,8 @@ import sys
 import warnings
 
 from seqlm import __version__
-from seqlm.errors import SeqlmError
+from seqlm.cli.faults import attach_parsers, config_message, os_message
+from seqlm.errors import ConfigError, SeqlmError
 
 COMMAND_MODULES = (
     "seqlm.cli.data",
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    attach_parsers(parser)
     return parser
 
 
@@ -62,9 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except ConfigError as e:
+        return fail(config_message(e, args))
     except SeqlmError as e:
-        print(f"seqlm: error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
+    except OSError as e:  # the machine's fault: read-only folder, full disk, ...
+        return fail(os_message(e))
     except KeyboardInterrupt:
         print("seqlm: interrupted", file=sys.stderr)
         return 130
+
+
+def fail(message: str) -> int:
+    """The one-line error and exit code 2."""
+    print(f"seqlm: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2

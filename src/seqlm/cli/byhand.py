@@ -6,7 +6,14 @@ import sys
 from dataclasses import replace
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, corpus_config, emit
+from seqlm.cli.options import (
+    CORPUS_FIELDS,
+    add_corpus_args,
+    add_output_args,
+    add_run_args,
+    corpus_config,
+    emit,
+)
 from seqlm.config import ByHandConfig
 
 DEFAULTS = ByHandConfig()
@@ -42,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_corpus_args(p)
     add_run_args(p)
     add_output_args(p)
-    p.set_defaults(func=by_hand_command)
+    p.set_defaults(func=by_hand_command, _fields={
+        **CORPUS_FIELDS, "hidden_size": "hidden", "embed_size": "embed", "num_layers": "layers",
+        "sample_tokens": "sample"})
 
 
 def config_from(args: argparse.Namespace) -> ByHandConfig:

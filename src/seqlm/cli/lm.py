@@ -13,20 +13,24 @@ from pathlib import Path
 
 from seqlm.cli.bars import Bars
 from seqlm.cli.options import add_output_args, add_run_args, emit
-from seqlm.config import CompareConfig, SampleConfig, TrainConfig, from_dict, to_dict
+from seqlm.config import (
+    LM_CELLS,
+    SCANS,
+    CompareConfig,
+    EvalConfig,
+    SampleConfig,
+    TrainConfig,
+    from_dict,
+    to_dict,
+)
 from seqlm.errors import SeqlmError
-
-# the registries' names (nn.lm.build_recurrent, nn.scan.SCANS; a test keeps them equal),
-# written out so that parsing never imports torch
-CELLS = ["rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm"]
-SCANS = ["sequential", "log", "chunked"]
 
 # CLI dest -> (config section, field); section "" is TrainConfig itself
 OVERRIDES: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "name"), "size": ("corpus", "size"),
     "valid_fraction": ("corpus", "valid_fraction"), "test_fraction": ("corpus", "test_fraction"),
     "data_dir": ("corpus", "data_dir"), "data_path": ("corpus", "path"),
-    "plural": ("corpus", "plural"),
+    "plural": ("corpus", "plural"), "encoding_errors": ("corpus", "encoding_errors"),
     "cell": ("model", "cell"), "unit": ("model", "unit"),
     "embedding_dim": ("model", "embedding_dim"), "hidden_size": ("model", "hidden_size"),
     "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
@@ -41,10 +45,12 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     **{name: ("", name) for name in (
         "seed", "batch_size", "window", "optimizer", "weight_decay", "momentum", "clip",
         "max_steps", "max_minutes", "eval_every", "eval_batch_size", "eval_max_tokens",
-        "patience", "threads", "log_every")},
+        "final_eval_max_tokens", "patience", "threads", "log_every")},
 }
-MAY_CHANGE_ON_RESUME = {"max_minutes", "threads", "data_dir", "data_path", "scan",
-                        "scan_chunk"}  # the scan path changes how, not what, is computed
+# budgets may grow on resume; a file corpus may have moved (its sha256 is checked); the scan
+# path of mingru / minlstm changes how, not what, is computed
+MAY_CHANGE_ON_RESUME = {"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
+                        "data_dir", "data_path", "corpus", "scan", "scan_chunk"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,14 +60,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="go on from a checkpoint.pt into a new run directory")
     add_run_args(train)
     add_output_args(train)
-    train.set_defaults(func=train_command)
+    train.set_defaults(func=train_command, _fields={"name": "corpus", "path": "data_path"})
 
     ev = sub.add_parser("eval", help="loss, perplexity, bits per char/byte of a trained LM")
+    e = EvalConfig()
     ev.add_argument("checkpoint", help="checkpoint file or run directory (uses best.pt)")
-    ev.add_argument("--split", default="valid", help="split of the model's corpus")
+    ev.add_argument("--split", default=e.split, help="split of the model's corpus")
     ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
-    ev.add_argument("--batch-size", type=int, default=16)
-    ev.add_argument("--window", type=int, default=None)
+    ev.add_argument("--batch-size", type=int, default=e.batch_size)
+    ev.add_argument("--window", type=int, default=e.window)
+    ev.add_argument("--max-tokens", type=int, default=e.max_tokens,
+                    help="score only the first N tokens")
     add_run_args(ev)
     add_output_args(ev)
     ev.set_defaults(func=eval_command)
@@ -69,12 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     sample = sub.add_parser("sample", help="generate text from a trained LM")
     add_sample_args(sample)
     add_output_args(sample)
-    sample.set_defaults(func=sample_command)
+    sample.set_defaults(func=sample_command, _fields={"temperatures": "temperature"})
 
     compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU (vs minGRU, minLSTM) at "
                              "equal parameters and steps, or equal time")
     compare.add_argument("--quick", action="store_true", help="a budget of seconds")
-    compare.add_argument("--cells", nargs="+", choices=CELLS, default=None,
+    compare.add_argument("--cells", nargs="+", choices=LM_CELLS, default=None,
                          help=f"cells to compare (default {' '.join(CompareConfig.cells)})")
     compare.add_argument("--steps", type=int, default=None,
                          help="training steps per model (with --minutes: a cap)")
@@ -96,10 +105,12 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     for name, kind in (("size", int), ("valid-fraction", float), ("test-fraction", float),
                        ("data-dir", str), ("data-path", str)):
         data.add_argument(f"--{name}", type=kind, default=None)
+    data.add_argument("--encoding-errors", choices=["strict", "replace"], default=None,
+                      help="file corpora that are not valid UTF-8: fail (strict) or replace")
     data.add_argument("--plural", action="store_const", const=True, default=None)
     model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=CELLS)
-    model.add_argument("--scan", choices=list(SCANS),
+    model.add_argument("--cell", choices=LM_CELLS)
+    model.add_argument("--scan", choices=SCANS,
                        help="mingru/minlstm: how the recurrence is computed (same function)")
     model.add_argument("--unit", choices=["char", "word", "byte"])
     for name, kind in (("embedding-dim", int), ("hidden-size", int), ("num-layers", int),
@@ -117,8 +128,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                        ("weight-decay", float), ("momentum", float), ("warmup-steps", int),
                        ("min-lr-ratio", float), ("clip", float), ("max-steps", int),
                        ("max-minutes", float), ("eval-every", int), ("eval-batch-size", int),
-                       ("eval-max-tokens", int), ("patience", int), ("threads", int),
-                       ("log-every", int)):
+                       ("eval-max-tokens", int), ("final-eval-max-tokens", int),
+                       ("patience", int), ("threads", int), ("log-every", int)):
         opt.add_argument(f"--{name}", type=kind, default=None)
 
 
@@ -136,6 +147,12 @@ def apply_overrides(base: TrainConfig, args: argparse.Namespace) -> TrainConfig:
 
 
 def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -> None:
+    moved = getattr(args, "corpus", None)
+    if moved is not None and not (moved.startswith("file:")
+                                  and ckpt_config.corpus.name.startswith("file:")):
+        raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "
+                         f"{ckpt_config.corpus.name}: only a moved file: corpus may be named "
+                         "again on resume; drop --corpus, or start a new run")
     for dest, (section, name) in OVERRIDES.items():
         value = getattr(args, dest, None)
         if value is None or dest in MAY_CHANGE_ON_RESUME:
@@ -151,11 +168,13 @@ def load_config_file(path: str) -> TrainConfig:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SeqlmError(f"config file {path} does not exist") from None
-    except json.JSONDecodeError as e:
+        raise SeqlmError(f"config file {path} does not exist: give the path of a JSON "
+                         "TrainConfig (see configs/)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise SeqlmError(f"config file {path} is not valid JSON: {e}") from None
-    data.pop("_comment", None)
-    return from_dict(TrainConfig, data)
+    if isinstance(data, dict):
+        data.pop("_comment", None)
+    return from_dict(TrainConfig, data, source=path)
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -164,7 +183,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     if args.resume:
         ckpt = load_checkpoint(args.resume, "lm", required=("config",))
-        base = from_dict(TrainConfig, ckpt["config"])
+        base = from_dict(TrainConfig, ckpt["config"], source=args.resume)
         check_resume_overrides(base, args)
     else:
         base = load_config_file(args.config) if args.config else TrainConfig()
@@ -179,24 +198,49 @@ def train_command(args: argparse.Namespace) -> int:
         bars.close()
         signal.signal(signal.SIGINT, previous)
     m = run.metrics
-    valid = m.get("final_valid") or {}
-    text = (f"{m['status']} after {m['steps']} steps ({m['tokens_per_second']:.0f} tokens/s, "
-            f"{m['parameters']:,} parameters)\n"
-            f"valid loss {valid.get('loss_nats', float('nan')):.4f} nats, perplexity "
-            f"{valid.get('perplexity', float('nan')):.3f}, "
-            f"{valid.get('bits_per_char', float('nan')):.4f} bits/char\nrun directory {run.path}")
-    emit(args, {"run": str(run.path), "config": to_dict(config), **m}, text)
-    return 0
+    emit(args, {"run": str(run.path), "config": to_dict(config), **m}, train_summary(run))
+    return 130 if run.status == "interrupted" else 0
+
+
+def train_summary(run) -> str:
+    """What was measured, and when: the steps done, the last validation score and its step."""
+    m = run.metrics
+    lines = [f"{m['status']} after {m['steps']} steps ({m['tokens_per_second']:.0f} tokens/s "
+             f"of training, {m['parameters']:,} parameters)"]
+    valid = m.get("best_valid_full") or m.get("final_valid") or {}
+    if valid:
+        which = "best weights" if "best_valid_full" in m else "last evaluation"
+        lines.append(f"valid ({which}, step {valid['step']}): loss {valid['loss_nats']:.4f} nats,"
+                     f" perplexity {valid['perplexity']:.3f}, "
+                     f"{valid['bits_per_char']:.4f} bits/char over {valid['tokens']:,} tokens")
+    elif run.config.corpus.valid_fraction == 0:
+        lines.append("no validation split (--valid-fraction 0): nothing was scored")
+    else:
+        lines.append("no validation score yet: the run stopped before its first evaluation")
+    lines.append(f"run directory {run.path}")
+    return "\n".join(lines)
 
 
 def eval_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.lm_runs import run_eval
 
-    run, m = run_eval(args.checkpoint, args.split, args.text_file, args.batch_size, args.window,
-                      out=args.out, overwrite=args.overwrite)
+    config = EvalConfig(checkpoint=args.checkpoint, split=args.split, text_file=args.text_file,
+                        batch_size=args.batch_size, window=args.window,
+                        max_tokens=args.max_tokens)
+    bars = Bars(enabled=not (args.json or args.quiet))
+    try:
+        run, m = run_eval(config, out=args.out, overwrite=args.overwrite, progress=bars)
+    finally:
+        bars.close()
+    if run.status == "interrupted":
+        emit(args, {"run": str(run.path), **m}, f"interrupted; run directory {run.path}")
+        return 130
     text = (f"{m['source']}: loss {m['loss_nats']:.4f} nats/token, perplexity "
             f"{m['perplexity']:.3f}, {m['bits_per_char']:.4f} bits/char, "
             f"{m['bits_per_byte']:.4f} bits/byte over {m['tokens']:,} tokens")
+    if m["unknown_tokens"]:
+        text += (f"\n{m['unknown_tokens']:,} tokens ({100 * m['unknown_share']:.2f}%) were "
+                 "outside the model's vocabulary and scored as <unk>")
     emit(args, {"run": str(run.path), **m}, text)
     return 0
 
@@ -257,9 +301,7 @@ def compare_command(args: argparse.Namespace) -> int:
             raise SeqlmError(f"--cells names a cell twice ({' '.join(args.cells)}): "
                              "name each once")
         config = replace(config, cells=tuple(args.cells))
-    if args.minutes is not None:
-        if args.minutes <= 0:
-            raise SeqlmError(f"--minutes must be positive, got {args.minutes}")
+    if args.minutes is not None:  # CompareConfig refuses minutes <= 0, naming --minutes
         config = timed_compare(config, args.minutes, args.steps)
     elif args.steps is not None:
         config = replace(config, steps=args.steps)

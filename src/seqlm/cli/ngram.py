@@ -111,10 +111,13 @@ def start_run(args: argparse.Namespace, command: str):
 
 def train_command(args: argparse.Namespace) -> int:
     from seqlm.data.corpora import load_corpus
+    from seqlm.experiments.overwrite import check_output_file
     from seqlm.ngram import fit_counts, write_arpa
     from seqlm.ngram.fit import count_text
 
     started = time.perf_counter()
+    if args.arpa:
+        check_output_file(args.arpa, args.overwrite, "--arpa")
     with start_run(args, "train") as run:
         corpus = load_corpus(corpus_config(args))
         config = ngram_config(args, args.unit or corpus.default_unit)

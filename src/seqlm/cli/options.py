@@ -24,6 +24,11 @@ def add_corpus_args(parser: argparse.ArgumentParser, default: str = "verbs") -> 
                    help="verbs: lemmas kept out of the training split")
     g.add_argument("--regime", choices=["plain", "long"], default="plain",
                    help="dates: plain dates or long inputs with distractors")
+    parser.set_defaults(_fields={**(parser.get_default("_fields") or {}), **CORPUS_FIELDS})
+
+
+# CorpusConfig field -> the option that sets it, where the names differ
+CORPUS_FIELDS = {"name": "corpus", "path": "data_path"}
 
 
 def corpus_config(args: argparse.Namespace) -> CorpusConfig:

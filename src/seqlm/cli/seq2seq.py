@@ -78,12 +78,18 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     add_run_args(t)
     add_output_args(t)
     t.set_defaults(func=train_command)
+    m.add_argument("--max-source-len", type=int, default=M.max_source_len,
+                   help="longest source (characters) the model accepts")
+    m.add_argument("--max-target-len", type=int, default=M.max_target_len,
+                   help="decoding stops after this many tokens")
 
 
 def add_decode_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="best.pt / last.pt, or a run directory holding best.pt")
     p.add_argument("--beam", type=int, default=D.beam_size, help="beam size (1 = greedy)")
     p.add_argument("--alpha", type=float, default=D.length_alpha, help="length normalisation")
+    p.set_defaults(_fields={"beam_size": "beam", "length_alpha": "alpha",
+                            "max_errors": "errors"})
 
 
 def add_translate(ssub: argparse._SubParsersAction) -> None:
@@ -92,6 +98,8 @@ def add_translate(ssub: argparse._SubParsersAction) -> None:
     t.add_argument("sources", nargs="*", help="source strings, e.g. 'March 14, 2024'")
     t.add_argument("--input", default=None, help="a file with one source per line")
     t.add_argument("--heatmap", default=None, help="write the attention heatmap (one source)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --heatmap file that seqlm wrote")
     add_output_args(t)
     t.set_defaults(func=translate_command)
 
@@ -114,7 +122,8 @@ def train_config(args: argparse.Namespace) -> Seq2SeqConfig:
         model=Seq2SeqModelConfig(
             cell=args.cell, attention=args.attention, input_feeding=not args.no_input_feeding,
             embedding_size=args.embedding_size, hidden_size=args.hidden_size,
-            bidirectional=not args.unidirectional, attention_size=args.attention_size),
+            bidirectional=not args.unidirectional, attention_size=args.attention_size,
+            max_source_len=args.max_source_len, max_target_len=args.max_target_len),
         train=Seq2SeqTrainConfig(
             steps=args.steps, batch_size=args.batch_size, clip=args.clip,
             lr_schedule=replace(T().lr_schedule, lr=args.lr, warmup_steps=args.warmup_steps,
@@ -178,9 +187,13 @@ def translate_command(args: argparse.Namespace) -> int:
     from seqlm.decoding.seq2seq import translate
 
     sources = read_sources(args)
-    if args.heatmap is not None and len(sources) != 1:
-        raise SeqlmError(f"--heatmap draws one source, got {len(sources)}: translate them "
-                         "one at a time")
+    if args.heatmap is not None:
+        from seqlm.experiments.overwrite import check_output_file
+
+        if len(sources) != 1:
+            raise SeqlmError(f"--heatmap draws one source, got {len(sources)}: translate them "
+                             "one at a time")
+        check_output_file(args.heatmap, args.overwrite, "--heatmap")
     model, vocabs, _ = load(args)
     found = translate(model, vocabs, sources, decode_config(args))
     payload = {"translations": [{"source": t.source, "output": t.output,

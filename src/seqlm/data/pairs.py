@@ -52,7 +52,8 @@ def encode_sources(vocab: Vocab, sources: Sequence[str], max_len: int) -> list[n
         if len(source) > max_len:
             raise SeqlmError(
                 f"source {number} has {len(source)} characters, more than the model's maximum "
-                f"of {max_len}: shorten it or train with a larger max_source_len"
+                f"of {max_len}: shorten it, or train a model that reads longer sources "
+                f"(`seqlm seq2seq train --max-source-len N`)"
             )
     unknown = vocab.oov(c for s in sources for c in s)
     if unknown:

@@ -8,10 +8,13 @@ from seqlm.data.corpora import Corpus
 from seqlm.data.tokenizers import get_tokenizer
 from seqlm.data.vocab import Vocab
 
+SAMPLE_CHARS = 200  # a sample line is cut here: a one-line 45 MB file must not print whole
+
 
 def summarize(corpus: Corpus, unit: str | None = None, samples: int = 3) -> dict:
     """Sizes in characters, bytes and tokens of `unit` (default: the corpus' own), the
-    training vocabulary size, and the first `samples` training lines."""
+    training vocabulary size, and the first `samples` training lines (each cut at
+    `SAMPLE_CHARS` characters, marked with an ellipsis)."""
     unit = unit or corpus.default_unit
     tokenizer = get_tokenizer(unit)
     splits = {}
@@ -19,7 +22,12 @@ def summarize(corpus: Corpus, unit: str | None = None, samples: int = 3) -> dict
         splits[name] = {"chars": len(text), "bytes": len(text.encode("utf-8")),
                         "tokens": len(tokenizer.tokenize(text)), "lines": text.count("\n")}
     vocab = Vocab.build(tokenizer.tokenize(corpus.splits["train"]))
-    lines = [line for line in corpus.splits["train"].splitlines() if line.strip()][:samples]
+    lines = []
+    for line in corpus.splits["train"].splitlines():
+        if len(lines) == samples:
+            break
+        if line.strip():
+            lines.append(line if len(line) <= SAMPLE_CHARS else line[:SAMPLE_CHARS] + "…")
     return {
         "name": corpus.name,
         "description": corpus.description,

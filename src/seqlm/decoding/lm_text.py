@@ -43,24 +43,8 @@ def join_prime(prime: str, continuation: str, unit: str) -> str:
     return prime + continuation
 
 
-def check_sample_config(config: SampleConfig) -> None:
-    if config.length < 1 or config.num_samples < 1:
-        raise SeqlmError("--length and --num-samples must be at least 1")
-    if any(t < 0 for t in config.temperatures):
-        raise SeqlmError("temperatures must be >= 0 (0 is greedy)")
-    if config.top_k is not None and config.top_k < 1:
-        raise SeqlmError(f"--top-k must be at least 1, got {config.top_k}")
-    if config.top_p is not None and not 0.0 < config.top_p <= 1.0:
-        raise SeqlmError(f"--top-p must be in (0, 1], got {config.top_p}")
-    if config.repetition_penalty <= 0:
-        raise SeqlmError("--repetition-penalty must be positive (1 = none)")
-    if config.beam_width is not None and config.beam_width < 1:
-        raise SeqlmError(f"--beam-width must be at least 1, got {config.beam_width}")
-
-
 def decode_samples(model, vocab: Vocab, unit: str, config: SampleConfig) -> list[dict]:
     """One entry per (temperature, sample), or per beam hypothesis with `beam_width`."""
-    check_sample_config(config)
     prime_ids = encode_prime(config.prime, vocab, unit)
     detok = get_tokenizer(unit).detokenize
     # </s> ends a line in word models; char and byte models never saw it

@@ -1,9 +1,11 @@
 """Saving matplotlib figures as the PNG files that runs and reports point to.
 
 One place for the finishing steps every plot shares: tight layout, the folder, the file at a
-fixed resolution, and closing the figure so long runs do not pile figures up in memory.
+fixed resolution written atomically with seqlm's mark in its metadata (so `--overwrite` knows
+the file is seqlm's), and closing the figure so long runs do not pile figures up in memory.
 """
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -11,14 +13,16 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
+import seqlm  # noqa: E402
+from seqlm.atomic import atomic_write_bytes  # noqa: E402
+
 DPI = 110
 
 
 def save_figure(fig, path: str | Path) -> Path:
     """Lay out `fig`, write it to `path` (folders made), close it; return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    png = io.BytesIO()
+    fig.savefig(png, dpi=DPI, format="png", metadata={"Software": f"seqlm {seqlm.__version__}"})
     plt.close(fig)
-    return path
+    return atomic_write_bytes(path, png.getvalue())

@@ -13,7 +13,6 @@ minute on 2 cores.
 import importlib
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from seqlm.atomic import atomic_write_text
@@ -93,7 +92,7 @@ def run_lab(config: LabConfig, argv: list[str] | None = None,
     run = Run("lab", config, out=config.out, overwrite=config.overwrite, argv=argv)
     with run:
         ctx = LabContext(run=run, config=config, progress=progress)
-        sections = []
+        sections: list[LabSection] = []
         for i, name in enumerate(steps):
             report(progress, Progress("lab", i, len(steps), unit="step", message=name))
             start = time.perf_counter()
@@ -101,11 +100,17 @@ def run_lab(config: LabConfig, argv: list[str] | None = None,
             run.timings[name] = round(time.perf_counter() - start, 3)
             run.metrics[name] = section.metrics
             sections.append(section)
+            write_progress(run, ctx, sections)  # an interrupted lab keeps what it has done
         report(progress, Progress("lab", len(steps), len(steps), unit="step"))
-        for cfg, corpus in ctx.corpora.items():
-            run.data[corpus_key(cfg)] = corpus.identity()
-        atomic_write_text(run.artifact("report", "report.md"), render_report(run, sections))
     return run
+
+
+def write_progress(run: Run, ctx: LabContext, sections: list[LabSection]) -> None:
+    """The report and the manifest as they stand after the steps done so far."""
+    for cfg, corpus in ctx.corpora.items():
+        run.data[corpus_key(cfg)] = corpus.identity()
+    atomic_write_text(run.artifact("report", "report.md"), render_report(run, sections))
+    run.write_manifest("running")
 
 
 def corpus_key(cfg: CorpusConfig) -> str:
@@ -134,7 +139,3 @@ def render_report(run: Run, sections: list[LabSection]) -> str:
     for section in sections:
         lines += [f"## {section.title}", "", section.markdown.strip(), ""]
     return "\n".join(lines)
-
-
-def report_path(run: Run) -> Path:
-    return run.path / "report.md"

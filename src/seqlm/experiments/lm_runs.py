@@ -9,12 +9,13 @@ file. Leaves out: hyper-parameter sweeps.
 
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from seqlm.checkpoint import load_checkpoint
-from seqlm.config import TrainConfig
-from seqlm.data.corpora import load_corpus, sha256_text
-from seqlm.data.vocab import Vocab
+from seqlm.config import EvalConfig, TrainConfig, to_dict
+from seqlm.data.corpora import FILE_PREFIX, load_corpus, sha256_text
+from seqlm.data.vocab import UNK_ID, Vocab
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_plots import loss_curves
 from seqlm.experiments.run import Run
@@ -28,12 +29,13 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
               resume: str | Path | None = None, argv: list[str] | None = None,
               progress: ProgressCallback | None = None,
               should_stop: Callable[[], bool] | None = None) -> Run:
-    """Train a language model into a run directory; `resume` is a checkpoint to go on from."""
+    """Train a language model into a run directory; `resume` is a checkpoint to go on from.
+    The run's status is "finished", "time budget", "early stop", "interrupted" (should_stop)
+    or "diverged" (then DivergedError is raised after the manifest is written)."""
     ckpt = load_checkpoint(resume, "lm", required=("config", "vocab", "model", "position")) \
         if resume is not None else None
-    if config.max_steps < 1 or config.eval_every < 1 or config.log_every < 1:
-        raise SeqlmError("max_steps, eval_every and log_every must be at least 1")
-    corpus = load_corpus(config.corpus, progress)
+    config = absolute_file_corpus(config)
+    corpus = load_training_corpus(config, resume, progress)
     if ckpt is not None and ckpt["data"].get("sha256") not in (None, corpus.sha256):
         raise SeqlmError(f"the corpus differs from the one checkpoint {resume} was trained on "
                          "(sha256 mismatch): resume with the same corpus and options")
@@ -46,7 +48,7 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
         trainer = LMTrainer(config, vocab, streams["train"], streams.get("valid"), run.path,
                             data_sha256=corpus.sha256)
         if ckpt is not None:
-            trainer.restore(ckpt)
+            trainer.restore(ckpt, resume)
             run.extra["resumed_from"] = str(resume)
             previous_best = Path(resume).with_name(BEST)
             if previous_best.is_file():  # the new run directory stands on its own
@@ -57,33 +59,68 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
             with run.timer("train"):
                 result = trainer.run(progress, should_stop)
         except DivergedError as e:
-            diverged = e
-            run.extra["status"] = "diverged"
-        history, evals = trainer.history, trainer.evals
-        loss_curves({config.model.cell: history}, {config.model.cell: evals},
-                    run.artifact("loss_curve", "loss_curve.png"),
-                    title=f"{config.model.cell} on {config.corpus.name}")
-        for name in (LATEST, BEST):
-            if (run.path / name).is_file():
-                run.artifact(name.removesuffix(".pt"), name)
+            diverged, run.status = e, "diverged"
+        record_training(run, trainer, config)
         if diverged is None:
             run.metrics.update(train_metrics(result))
-            if config.eval_max_tokens is not None and "valid" in streams and result.evals:
+            run.status = "interrupted" if result.status == "interrupted" else "ok"
+            if result.status != "interrupted" and "valid" in streams and result.evals:
                 with run.timer("final_eval"):
-                    run.metrics["best_valid_full"] = score_best(trainer, streams["valid"])
+                    best = score_best(trainer, streams["valid"], progress, should_stop)
+                if best is None:
+                    run.status = run.metrics["status"] = "interrupted"
+                else:
+                    run.metrics["best_valid_full"] = best
     if diverged is not None:
         raise diverged
     return run
 
 
-def score_best(trainer: LMTrainer, valid) -> dict:
-    """The best checkpoint's weights scored on the whole validation split (training-time
-    evaluations may have used only its first `eval_max_tokens` tokens)."""
-    best = load_checkpoint(trainer.out_dir / BEST, "lm", required=("model",))
-    trainer.model.load_state_dict(best["model"])
+def absolute_file_corpus(config: TrainConfig) -> TrainConfig:
+    """A `file:` corpus named by its absolute path, so a resume from elsewhere finds it."""
+    name = config.corpus.name
+    if not name.startswith(FILE_PREFIX):
+        return config
+    path = Path(name[len(FILE_PREFIX):]).expanduser().absolute()
+    return replace(config, corpus=replace(config.corpus, name=f"{FILE_PREFIX}{path}"))
+
+
+def load_training_corpus(config: TrainConfig, resume: str | Path | None,
+                         progress: ProgressCallback | None):
+    """The corpus; when resuming from a file that has moved, say how to point at it."""
+    name = config.corpus.name
+    if resume is not None and name.startswith(FILE_PREFIX) \
+            and not Path(name[len(FILE_PREFIX):]).exists():
+        raise SeqlmError(f"the corpus {name} of checkpoint {resume} does not exist any more: "
+                         "if it moved, pass --corpus file:NEWPATH (its sha256 must match)")
+    return load_corpus(config.corpus, progress)
+
+
+def record_training(run: Run, trainer: LMTrainer, config: TrainConfig) -> None:
+    """The loss curve and the checkpoints, as artifacts of the run."""
+    loss_curves({config.model.cell: trainer.history}, {config.model.cell: trainer.evals},
+                run.artifact("loss_curve", "loss_curve.png"),
+                title=f"{config.model.cell} on {config.corpus.name}")
+    for name in (LATEST, BEST):
+        if (run.path / name).is_file():
+            run.artifact(name.removesuffix(".pt"), name)
+
+
+def score_best(trainer: LMTrainer, valid, progress: ProgressCallback | None = None,
+               should_stop: Callable[[], bool] | None = None) -> dict | None:
+    """The best checkpoint's weights scored on the validation split (its first
+    `final_eval_max_tokens`; None = all of it). Training-time evaluations may have read only
+    its first `eval_max_tokens`; if the last one already scored these weights on the same
+    tokens, its numbers are reused. None if `should_stop()` cut the pass short."""
     c = trainer.config
-    return {"step": best["step"], **evaluate_stream(trainer.model, valid, c.eval_batch_size,
-                                                    c.window)}
+    best = load_checkpoint(trainer.out_dir / BEST, "lm", required=("model",))
+    last = trainer.evals[-1]
+    if last["step"] == best["step"] and c.eval_max_tokens == c.final_eval_max_tokens:
+        return {k: v for k, v in last.items()}
+    trainer.model.load_state_dict(best["model"])
+    scores = evaluate_stream(trainer.model, valid, c.eval_batch_size, c.window,
+                             c.final_eval_max_tokens, progress, should_stop)
+    return None if scores is None else {"step": best["step"], **scores}
 
 
 def train_metrics(result) -> dict:
@@ -97,33 +134,43 @@ def train_metrics(result) -> dict:
     }
 
 
-def run_eval(checkpoint: str | Path, split: str = "valid", text_file: str | Path | None = None,
-             batch_size: int = 16, window: int | None = None, out: str | Path | None = None,
-             overwrite: bool = False, argv: list[str] | None = None,
-             progress: ProgressCallback | None = None) -> tuple[Run, dict]:
-    """Score a checkpoint on `split` of its own corpus, or on a text file."""
-    loaded = load_lm(checkpoint)
-    config = loaded.config
-    unit = config.model.unit
-    if text_file is not None:
-        path = Path(text_file)
-        if not path.is_file():
-            raise SeqlmError(f"text file {path} does not exist: give a UTF-8 text file")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise SeqlmError(f"text file {path} is not UTF-8 ({e.reason}): convert it") from None
-        identity = {"name": f"file:{path}", "sha256": sha256_text(text)}
-        source = str(path)
+def run_eval(config: EvalConfig, out: str | Path | None = None, overwrite: bool = False,
+             argv: list[str] | None = None, progress: ProgressCallback | None = None,
+             should_stop: Callable[[], bool] | None = None) -> tuple[Run, dict]:
+    """Score a checkpoint on a split of its own corpus, or on a text file. The metrics count
+    the tokens the model never saw in training (scored as <unk>)."""
+    loaded = load_lm(config.checkpoint)
+    trained = loaded.config
+    if config.text_file is not None:
+        text, source, identity = read_eval_text(Path(config.text_file))
     else:
-        corpus = load_corpus(config.corpus, progress)
-        text, source = corpus.text(split), f"{config.corpus.name}:{split}"
+        corpus = load_corpus(trained.corpus, progress)
+        text, source = corpus.text(config.split), f"{trained.corpus.name}:{config.split}"
         identity = corpus.identity()
-    stream = encode_text(text, unit, loaded.vocab)
+    stream = encode_text(text, trained.model.unit, loaded.vocab)
     run = Run("eval", config, out=out, overwrite=overwrite, argv=argv)
     with run:
         with run.timer("eval"):
-            metrics = evaluate_stream(loaded.model, stream, batch_size, window or config.window)
-        run.metrics.update({"source": source, "checkpoint": str(checkpoint), **metrics})
+            metrics = evaluate_stream(loaded.model, stream, config.batch_size,
+                                      config.window or trained.window, config.max_tokens,
+                                      progress, should_stop)
+        if metrics is None:
+            run.status = "interrupted"
+            metrics = {}
+        unknown = int((stream.ids == UNK_ID).sum())
+        run.metrics.update({"source": source, "checkpoint": str(config.checkpoint), **metrics,
+                            "unknown_tokens": unknown, "unknown_share": unknown / len(stream)})
+        run.extra["model_config"] = to_dict(trained)
         run.data["corpus"] = identity
     return run, run.metrics
+
+
+def read_eval_text(path: Path) -> tuple[str, str, dict]:
+    """A UTF-8 text file to score: (text, its name, its identity for the manifest)."""
+    if not path.is_file():
+        raise SeqlmError(f"text file {path} does not exist: give a UTF-8 text file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SeqlmError(f"text file {path} is not UTF-8 ({e.reason}): convert it") from None
+    return text, str(path), {"name": f"file:{path}", "sha256": sha256_text(text)}

@@ -3,9 +3,11 @@
 The manifest records the command line, the resolved config, the seed, the software and
 machine (seqlm version and git commit; numpy, torch and python versions; CPU and GPU), the
 data identity (name, sha256, split sizes), metrics, timings, and the paths of the artifacts.
-It is written atomically. An existing, non-empty run directory is refused unless
-`overwrite=True`. A run that fails on bad input (`SeqlmError`) removes the directory it
-created; any other failure keeps it, marked "failed", so checkpoints are never lost.
+It is written atomically, first when the run starts (status "running") and again when it
+ends. An existing, non-empty run directory is refused unless `overwrite=True`, and even then
+replaced only if seqlm wrote it. A run that fails on bad input (`SeqlmError`) removes what it
+created and leaves any old run whole; any other failure keeps the new run, marked "failed" or
+"interrupted", so checkpoints are never lost.
 """
 
 import datetime as dt
@@ -15,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,8 @@ import seqlm
 from seqlm.atomic import atomic_write_json
 from seqlm.config import to_dict
 from seqlm.errors import SeqlmError
-
-MANIFEST = "manifest.json"
+from seqlm.experiments.overwrite import MANIFEST, RUN_FORMAT, check_replaceable_dir
+from seqlm.experiments.run_lock import RunLock, process_alive
 
 
 def default_run_dir(command: str, root: str | Path = "runs") -> Path:
@@ -39,7 +41,15 @@ def default_run_dir(command: str, root: str | Path = "runs") -> Path:
 
 
 class Run:
-    """One run directory. Use as a context manager: the manifest is written on exit."""
+    """One run directory. Use as a context manager: the manifest is written on entry (status
+    "running") and on exit.
+
+    An existing, non-empty directory is replaced only with `overwrite=True`, only if seqlm
+    wrote it (`seqlm.experiments.overwrite`), and only once the new run has got past its
+    input checks: the new run is built in a hidden sibling folder and swapped in at the end,
+    so a refused or mistyped run leaves the old one whole. A lock beside the directory keeps
+    a second process out while this one runs (`seqlm.experiments.run_lock`).
+    """
 
     def __init__(self, command: str, config: Any, out: str | Path | None = None,
                  overwrite: bool = False, argv: list[str] | None = None, seed: int | None = None):
@@ -47,39 +57,90 @@ class Run:
         self.config = config
         self.seed = seed if seed is not None else getattr(config, "seed", None)
         self.argv = list(sys.argv if argv is None else argv)
-        self.path = Path(out) if out is not None else default_run_dir(command)
+        self.target = Path(out) if out is not None else default_run_dir(command)
+        self.path = self.target  # where files go while running: a staging folder when replacing
         self.overwrite = overwrite
+        self.status = "ok"  # what the manifest says on a normal exit ("interrupted", ...)
         self.metrics: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self.artifacts: dict[str, str] = {}
         self.data: dict[str, Any] = {}
         self.extra: dict[str, Any] = {}
         self.created = False
+        self.made_dir = False
+        self.replacing = False
         self.started = time.time()
         self.environment: dict[str, Any] = {}
+        self.lock = RunLock(self.target, command)
 
     def __enter__(self) -> "Run":
-        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            if not self.overwrite:
-                raise SeqlmError(
-                    f"run directory {self.path} exists and is not empty: pass --overwrite to "
-                    "replace it, or choose another --out"
-                )
-            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.lock.acquire()
+        except OSError as e:  # name the run directory, not the lock file beside it
+            raise OSError(e.errno, e.strerror, str(self.target)) from None
+        try:
+            self.prepare_directory()
+            self.started = time.time()
+            self.environment = environment()  # at the start: the code that runs
+            self.write_manifest("running")
+        except BaseException:
+            self.discard()
+            self.lock.release()
+            raise
         self.created = True
-        self.started = time.time()
-        self.environment = environment()  # at the start: the code that runs, not what follows
         return self
 
+    def prepare_directory(self) -> None:
+        """Use the target, or a staging folder beside it when an old run is to be replaced."""
+        target = self.target
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            if not self.overwrite:
+                raise SeqlmError(f"run directory {target} exists and is not empty: pass "
+                                 "--overwrite to replace it (only a run seqlm wrote), or "
+                                 "choose another --out")
+            check_replaceable_dir(target)
+            remove_stale_staging(target)
+            self.path = target.parent / f".{target.name}.seqlm-new-{os.getpid()}"
+            self.replacing = True
+        self.made_dir = not self.path.exists()
+        self.path.mkdir(parents=True, exist_ok=True)
+
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.write_manifest("ok")
-        elif issubclass(exc_type, SeqlmError):
-            shutil.rmtree(self.path, ignore_errors=True)  # bad input: leave nothing behind
-        else:
-            status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
-            self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
+        try:
+            if exc_type is not None and issubclass(exc_type, SeqlmError):
+                self.discard()  # bad input: leave nothing behind, the old run untouched
+                return
+            if exc_type is None:
+                self.write_manifest(self.status)
+            elif issubclass(exc_type, OSError) and self.holds_nothing():
+                self.discard()  # a machine fault before anything was made: no empty husk
+                return
+            else:
+                status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+                with suppress(OSError):  # a full or read-only disk: the error says so already
+                    self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
+            self.swap_in()
+        finally:
+            self.lock.release()
+
+    def holds_nothing(self) -> bool:
+        """True if the run made no file but its manifest."""
+        return all(p.name == MANIFEST for p in self.path.rglob("*") if p.is_file())
+
+    def discard(self) -> None:
+        """Remove what this run made (the staging folder, or the new directory)."""
+        if self.path.exists() and (self.replacing or self.made_dir):
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def swap_in(self) -> None:
+        """Put the finished staging folder where the old run was, then delete the old run."""
+        if not self.replacing:
+            return
+        old = self.target.parent / f".{self.target.name}.seqlm-old-{os.getpid()}"
+        os.rename(self.target, old)
+        os.rename(self.path, self.target)
+        self.path, self.replacing = self.target, False
+        shutil.rmtree(old, ignore_errors=True)
 
     def artifact(self, name: str, relpath: str | None = None) -> Path:
         """The path of artifact `name` inside the run directory, recorded in the manifest."""
@@ -101,6 +162,7 @@ class Run:
     def manifest(self, status: str, error: str | None = None) -> dict[str, Any]:
         config = to_dict(self.config) if self.config is not None else None
         out = {
+            "format": RUN_FORMAT,
             "command": self.command,
             "argv": self.argv,
             "status": status,
@@ -114,6 +176,9 @@ class Run:
             "timings": self.timings,
             "artifacts": self.artifacts,
         }
+        clash = sorted(set(self.extra) & set(out))
+        if clash:
+            raise ValueError(f"run.extra may not replace the manifest's own keys: {clash}")
         out.update(self.extra)
         if error:
             out["error"] = error
@@ -121,6 +186,14 @@ class Run:
 
     def write_manifest(self, status: str = "ok", error: str | None = None) -> Path:
         return atomic_write_json(self.path / MANIFEST, self.manifest(status, error))
+
+
+def remove_stale_staging(target: Path) -> None:
+    """Staging and old folders of `target` left by a killed run (its pid is gone)."""
+    for other in target.parent.glob(f".{target.name}.seqlm-*-*"):
+        pid = other.name.rsplit("-", 1)[-1]
+        if other.is_dir() and pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def package_version(name: str) -> str | None:

@@ -29,7 +29,7 @@ def attention_heatmap(translation: Translation, path: str | Path, title: str | N
     weights = translation.weights
     if weights is None:
         raise SeqlmError("this model has no attention to draw (attention 'none'): train one "
-                         "with --attention bahdanau, dot, general or scaled_dot")
+                         "that has (`seqlm seq2seq train --attention bahdanau`)")
     rows = [show_char(c) for c in translation.output]
     rows += ["</s>"] * (weights.shape[0] - len(rows))
     cols = [show_char(c) for c in translation.source]

@@ -82,15 +82,19 @@ class ResumedRun(Run):
         if not (self.path / "last.pt").is_file():
             raise SeqlmError(f"nothing to resume: {self.path / 'last.pt'} does not exist; "
                              "train without --resume first")
+        self.lock.acquire()
         self.created, self.started = True, time.time()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.write_manifest("ok")
-        else:
-            status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
-            self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
+        try:
+            if exc_type is None:
+                self.write_manifest(self.status)
+            else:
+                status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+                self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
+        finally:
+            self.lock.release()
 
 
 def run_training(config: Seq2SeqConfig, argv: list[str] | None = None,

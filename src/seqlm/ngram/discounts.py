@@ -85,7 +85,8 @@ def fall_back(order: int, problem: str, t: tuple[int, ...],
         raise SeqlmError(
             f"cannot estimate Kneser-Ney discounts for order {order}: {problem} ({counts}); "
             "the corpus is too small or artificial for this order: lower the order, or allow "
-            "the fallback discounts (discount_fallback=True, --discount-fallback)"
+            "the fallback discounts (discount_fallback=True; on the command line, drop "
+            "--no-discount-fallback)"
         )
     warnings.warn(
         f"order {order}: {problem} ({counts}); using fallback discounts "

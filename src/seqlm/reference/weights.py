@@ -6,7 +6,10 @@ caller adds (the vocabulary, training numbers). Loaded without pickle. Leaves ou
 state, so training does not resume exactly where it stopped.
 """
 
+import errno
 import json
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +34,20 @@ def load_weights(path: str | Path) -> tuple[ReferenceLM, dict[str, Any]]:
     """The model rebuilt from its saved config, with the saved weights, and the metadata."""
     path = Path(path)
     if not path.is_file():
-        raise SeqlmError(f"{path} does not exist: give an .npz written by --save")
+        raise SeqlmError(f"{path} does not exist: give the model.npz of a `seqlm by-hand` run "
+                         "directory")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (ValueError, OSError) as e:
-        raise SeqlmError(f"{path} is not a NumPy .npz file ({e}): give one written by --save")\
-            from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EIO):
+            raise  # a machine fault, reported as such
+        raise SeqlmError(f"{path} is damaged or not a NumPy .npz file: give the model.npz of "
+                         "a `seqlm by-hand` run directory") from None
     meta = json.loads(str(arrays.pop(META, "{}")))
     if meta.get("format") != FORMAT:
         raise SeqlmError(f"{path} is not a seqlm reference model (format {meta.get('format')!r}):"
-                         f" give an .npz written by --save")
+                         f" give the model.npz of a `seqlm by-hand` run directory")
     model = ReferenceLM(from_dict(ReferenceModelConfig, meta["model"]))
     params = model.params()
     if set(arrays) != set(params):

@@ -9,6 +9,7 @@ cover (`TokenStream.chars` / `.bytes`). Leaves out: dynamic evaluation, caches.
 """
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from seqlm.data.batching import LMBatches
 from seqlm.errors import SeqlmError
 from seqlm.metrics import bits_per_byte, bits_per_char, perplexity
 from seqlm.nn.lm import detach_state
+from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.training.lm_data import TokenStream
 
 
@@ -32,8 +34,11 @@ def eval_layout(n_tokens: int, batch_size: int, window: int) -> tuple[int, int]:
 
 @torch.no_grad()
 def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int = 16,
-                    window: int = 100, max_tokens: int | None = None) -> dict[str, float]:
-    """Score `stream` (or its first `max_tokens` tokens); the model is left as it was found."""
+                    window: int = 100, max_tokens: int | None = None,
+                    progress: ProgressCallback | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> dict[str, float] | None:
+    """Score `stream` (or its first `max_tokens` tokens); the model is left as it was found.
+    Reports progress in tokens; returns None if `should_stop()` turns true on the way."""
     n = len(stream) if max_tokens is None else min(len(stream), max_tokens)
     batch, window = eval_layout(n, batch_size, window)
     ids, chars, nbytes = (LMBatches(a[:n], batch, window) for a in
@@ -45,6 +50,8 @@ def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int = 16,
     state = None
     try:
         for i in range(len(ids)):
+            if should_stop is not None and should_stop():
+                return None
             x, y = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in ids.window(i))
             logits, _, state = model(x, None, state)
             state = detach_state(state)
@@ -53,6 +60,8 @@ def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int = 16,
             n_scored += y.numel()
             n_chars += int(chars.window(i)[1].sum())
             n_bytes += int(nbytes.window(i)[1].sum())
+            report(progress, Progress("evaluate", (i + 1) * y.numel(), len(ids) * y.numel(),
+                                      unit="tok"))
     finally:
         model.train(was_training)
     loss = total_nats / n_scored

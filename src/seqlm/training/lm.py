@@ -110,6 +110,8 @@ class LMTrainer:
         self.schedule = LRSchedule(config.schedule, config.max_steps,
                                    None if config.max_minutes is None else 60 * config.max_minutes)
         self.position = Position()
+        # a loss above this is divergence, not a bad patch: ln V is a uniform guess's loss
+        self.loss_limit = config.diverge_factor * math.log(max(len(vocab), 2))
         self.carry: Any = None  # the recurrent state handed from one window to the next
         self.history: list[dict[str, float]] = []
         self.evals: list[dict[str, float]] = []
@@ -129,16 +131,26 @@ class LMTrainer:
             "history": self.history, "evals": self.evals,
         }
 
-    def restore(self, ckpt: dict[str, Any]) -> None:
-        """Continue from a checkpoint written by `payload` (same config and vocabulary)."""
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.schedule.load_state_dict(ckpt["scheduler"])
-        self.position = Position(**ckpt["position"])  # seconds: the budget already spent
-        carry = ckpt["carry"]
-        self.carry = None if carry is None else (tuple(carry) if len(carry) == 2 else carry[0])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        self.history, self.evals = list(ckpt["history"]), list(ckpt["evals"])
+    def restore(self, ckpt: dict[str, Any], source: str | Path = "the checkpoint") -> None:
+        """Continue from a checkpoint written by `payload` (same config and vocabulary); a
+        checkpoint whose parts disagree with its own config is a SeqlmError."""
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.schedule.load_state_dict(ckpt["scheduler"])
+            self.position = Position(**ckpt["position"])  # seconds: the budget already spent
+            carry = ckpt["carry"]
+            self.carry = None if carry is None else (tuple(carry) if len(carry) == 2
+                                                     else carry[0])
+            torch.set_rng_state(ckpt["rng"]["torch"])
+            self.history, self.evals = list(ckpt["history"]), list(ckpt["evals"])
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+            first = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+            raise SeqlmError(f"{source} does not match its own config or vocabulary ({first}): "
+                             "it was edited or damaged; resume from another checkpoint") from None
+        if self.position.step >= self.config.max_steps:
+            raise SeqlmError(f"{source} is at step {self.position.step} and --max-steps is "
+                             f"{self.config.max_steps}: raise --max-steps to train on")
 
     def save(self, name: str) -> Path:
         return save_checkpoint(self.out_dir / name, "lm", self.payload())
@@ -153,16 +165,26 @@ class LMTrainer:
         self.position.window += 1
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
 
+    def diverged(self, loss: float) -> DivergedError:
+        """The error for a training loss that is not finite or far above a uniform guess."""
+        kept = [name for name in (BEST, LATEST) if (self.out_dir / name).is_file()]
+        where = (f"the last good checkpoint is kept in {self.out_dir / kept[0]}" if kept else
+                 "no checkpoint had been written yet")
+        why = "not finite" if not math.isfinite(loss) else (
+            f"above {self.config.diverge_factor:g} x ln V = {self.loss_limit:.2f} nats, "
+            "where ln V is a uniform guess")
+        return DivergedError(
+            f"training loss became {loss:.4g} at step {self.position.step} (diverged: {why}); "
+            f"lower the learning rate (--lr) or the clip (--clip); {where}")
+
     def train_step(self) -> dict[str, float]:
         x, y = self.next_window()
         lr = self.schedule.apply(self.optimizer, self.position.step, self.position.seconds)
         self.model.train()
         _, loss, state = self.model(x, y, detach_state(self.carry))
         if not torch.isfinite(loss):
-            raise DivergedError(
-                f"training loss became {loss.item()} at step {self.position.step + 1}: lower the "
-                f"learning rate (--lr) or the clip (--clip); the last good checkpoint is kept "
-                f"in {self.out_dir}")
+            self.position.step += 1
+            raise self.diverged(loss.item())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         logged = (self.position.step + 1) % self.config.log_every == 0
@@ -176,13 +198,17 @@ class LMTrainer:
                 "tokens": float(y.numel()), **layer_norms}
 
     # ---- evaluation and the loop -----------------------------------------------------------
-    def evaluate(self) -> dict[str, float] | None:
-        """Score the validation split, record it, write checkpoints; None if there is none."""
+    def evaluate(self, progress: ProgressCallback | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> dict[str, float] | None:
+        """Score the validation split, record it, write checkpoints; None if there is none
+        or if `should_stop()` cut the pass short."""
         if self.valid is None:
             return None
         c = self.config
         metrics = evaluate_stream(self.model, self.valid, c.eval_batch_size, c.window,
-                                  c.eval_max_tokens)
+                                  c.eval_max_tokens, progress=progress, should_stop=should_stop)
+        if metrics is None:
+            return None
         metrics = {"step": self.position.step, **metrics}
         self.evals.append(metrics)
         self.schedule.observe(metrics["loss_nats"])
@@ -216,29 +242,26 @@ class LMTrainer:
              should_stop: Callable[[], bool] | None) -> TrainResult:
         c = self.config
         started, spent_before = time.perf_counter(), self.position.seconds
-        tokens, seconds, status = 0.0, 0.0, "finished"
-        last_log = time.perf_counter()
+        tokens, train_seconds, status = 0.0, 0.0, "finished"
+        window: dict[str, float] = {"tokens": 0.0, "seconds": 0.0}
         window_loss: list[float] = []
         while self.position.step < c.max_steps:
             self.position.seconds = spent_before + time.perf_counter() - started
+            step_start = time.perf_counter()
             row = self.train_step()
-            tokens += row["tokens"]
+            spent = time.perf_counter() - step_start  # training time only, never evaluation
+            tokens, train_seconds = tokens + row["tokens"], train_seconds + spent
+            window["tokens"] += row["tokens"]
+            window["seconds"] += spent
             window_loss.append(row["loss"])
             step = self.position.step
             if step % c.log_every == 0 or step == c.max_steps:
-                now = time.perf_counter()
-                seconds += now - last_log
-                entry = {"step": step, "loss": float(np.mean(window_loss)),
-                         "grad_norm": row["grad_norm"], "lr": row["lr"],
-                         "tokens_per_second": tokens / seconds if seconds else 0.0,
-                         **{k: v for k, v in row.items() if k.startswith("grad_norm/")}}
-                self.history.append(entry)
-                window_loss = []
-                report(progress, self.progress_event(entry))
-                last_log = time.perf_counter()  # evaluation time is not training time
+                self.log(row, window_loss, window, progress)
+                if self.history[-1]["loss"] > self.loss_limit:
+                    raise self.diverged(self.history[-1]["loss"])
+                window_loss, window = [], {"tokens": 0.0, "seconds": 0.0}
             if step % c.eval_every == 0 and step < c.max_steps:
-                self.evaluate()
-                last_log = time.perf_counter()
+                self.evaluate(progress, should_stop)
                 if c.patience is not None and self.position.evals_since_best >= c.patience:
                     status = "early stop"
                     break
@@ -249,14 +272,25 @@ class LMTrainer:
             if should_stop is not None and should_stop():
                 status = "interrupted"
                 break
-        if status == "interrupted":  # no evaluation: it would move the early-stopping count
+        if status not in ("interrupted", "early stop") and self.evaluate(
+                progress, should_stop) is None and should_stop is not None and should_stop():
+            status = "interrupted"
+        if status == "interrupted" or self.valid is None:  # keep where training stands
             self.save(LATEST)
-        elif status != "early stop":
-            self.evaluate()
-            if self.valid is None:
-                self.save(LATEST)
         return TrainResult(self.model, status, self.position, self.history, self.evals,
-                           tokens / seconds if seconds else 0.0, count_parameters(self.model))
+                           tokens / train_seconds if train_seconds else 0.0,
+                           count_parameters(self.model))
+
+    def log(self, row: dict[str, float], window_loss: list[float], window: dict[str, float],
+            progress: ProgressCallback | None) -> None:
+        """A history entry for the last `log_every` steps, and a progress event."""
+        entry = {"step": self.position.step, "loss": float(np.mean(window_loss)),
+                 "grad_norm": row["grad_norm"], "lr": row["lr"],
+                 "tokens_per_second": window["tokens"] / window["seconds"]
+                 if window["seconds"] else 0.0,
+                 **{k: v for k, v in row.items() if k.startswith("grad_norm/")}}
+        self.history.append(entry)
+        report(progress, self.progress_event(entry))
 
 
 @dataclass

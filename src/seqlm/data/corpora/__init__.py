@@ -33,9 +33,8 @@ class Corpus:
         text = self.splits[split]
         if not text.strip():
             raise SeqlmError(
-                f"the {split} split of {self.name} is empty: "
-                "set a non-zero fraction for it (e.g. --test-fraction 0.05) or pick another split"
-            )
+                f"the {split} split of {self.name} is empty (its fraction is 0): pick another "
+                f"split, or split the corpus with a non-zero {split} fraction")
         return text
 
     def pairs(self, split: str) -> list[tuple[str, str]]:

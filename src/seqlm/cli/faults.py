@@ -1,0 +1,59 @@
+"""Turning what goes wrong into one line: a config value out of range becomes the option that
+sets it, and a machine fault (read-only folder, full disk, a folder where a file should be)
+becomes its reason and a way out. No traceback reaches a user for these; a programming error
+still shows one, since it is ours to fix."""
+
+import argparse
+import errno
+
+from seqlm.errors import ConfigError, show
+
+OS_FIXES = {
+    errno.ENOSPC: "free some disk space or write somewhere else",
+    errno.EDQUOT: "free some of your disk quota or write somewhere else",
+    errno.EROFS: "write somewhere writable",
+    errno.EACCES: "write somewhere writable, or change the folder's permissions",
+    errno.EPERM: "write somewhere writable, or change the folder's permissions",
+    errno.EISDIR: "give a file path, not a folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: fix the path",
+    errno.ENAMETOOLONG: "give a shorter path",
+    errno.EFBIG: "the file is larger than this system allows: write somewhere else",
+    errno.EIO: "the disk reported an input/output error: check it or write somewhere else",
+}
+
+
+def attach_parsers(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)command's namespace its own parser, so errors can name its options."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.set_defaults(_parser=sub)
+                attach_parsers(sub)
+
+
+def option_for(args: argparse.Namespace, field: str) -> str | None:
+    """The command's option that sets config field `field` (`lr` -> `--lr`), if it has one;
+    a command maps differing names with `set_defaults(_fields={"beam_size": "beam"})`."""
+    parser = getattr(args, "_parser", None)
+    if parser is None:
+        return None
+    dest = getattr(args, "_fields", {}).get(field, field)
+    for action in parser._actions:
+        if action.dest == dest and action.option_strings:
+            return max(action.option_strings, key=len)
+    return None
+
+
+def config_message(error: ConfigError, args: argparse.Namespace) -> str:
+    flag = option_for(args, error.leaf)
+    if error.source is None and flag is not None:
+        return f"{flag} {show(error.value)} {error.problem}"
+    return str(error)
+
+
+def os_message(error: OSError) -> str:
+    """`cannot write PATH: No space left on device: free some disk space ...`."""
+    path = error.filename or "a file"
+    reason = error.strerror or str(error)
+    fix = OS_FIXES.get(error.errno, "check the path and try again")
+    return f"cannot use {path}: {reason}: {fix}"

@@ -1,0 +1,56 @@
+"""Frozen dataclasses: the only home of seqlm's defaults, split by model family.
+
+Every command resolves its options into one of these, saves it into the run manifest (and
+the checkpoint, where there is one) and rebuilds from it on load. A default written anywhere
+else is a bug. Every field is checked on construction (`seqlm.config.fields`): a value of
+the wrong type or out of range is a `ConfigError` naming the field, whichever way it came in.
+`to_dict` / `from_dict` are the round trip used by manifests and checkpoints.
+"""
+
+from seqlm.config.data import UNITS, CorpusConfig
+from seqlm.config.fields import Config, from_dict, opt, to_dict
+from seqlm.config.lab import LabConfig
+from seqlm.config.lm import (
+    LM_CELLS,
+    SCANS,
+    TIMED_STEP_CAP,
+    CompareConfig,
+    EvalConfig,
+    LMConfig,
+    RevivalConfig,
+    SampleConfig,
+    ScheduleConfig,
+    TrainConfig,
+    quick_compare,
+    quick_revival,
+    timed_compare,
+)
+from seqlm.config.ngram import NgramConfig
+from seqlm.config.reference import (
+    ByHandConfig,
+    ReferenceModelConfig,
+    ReferenceTrainConfig,
+    VanishingConfig,
+)
+from seqlm.config.seq2seq import (
+    ATTENTIONS,
+    SAMPLING_SCHEDULES,
+    SEQ2SEQ_COMPARE_PRESETS,
+    Seq2SeqCompareConfig,
+    Seq2SeqComparePreset,
+    Seq2SeqConfig,
+    Seq2SeqDecodeConfig,
+    Seq2SeqEvalConfig,
+    Seq2SeqModelConfig,
+    Seq2SeqTrainConfig,
+)
+
+__all__ = [
+    "ATTENTIONS", "LM_CELLS", "SAMPLING_SCHEDULES", "SCANS", "SEQ2SEQ_COMPARE_PRESETS",
+    "TIMED_STEP_CAP", "UNITS", "RevivalConfig", "quick_revival", "timed_compare",
+    "ByHandConfig", "CompareConfig", "Config", "CorpusConfig", "EvalConfig", "LMConfig",
+    "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "SampleConfig",
+    "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset", "Seq2SeqConfig",
+    "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig", "Seq2SeqTrainConfig",
+    "TrainConfig", "VanishingConfig", "from_dict", "opt", "quick_compare", "to_dict",
+]

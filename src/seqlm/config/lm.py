@@ -1,0 +1,205 @@
+"""Recurrent language models: the model, the learning-rate schedule, training, evaluation,
+sampling and the cell comparison."""
+
+from dataclasses import dataclass, replace
+
+from seqlm.config.data import UNITS, CorpusConfig
+from seqlm.config.fields import Config, opt
+from seqlm.errors import ConfigError
+
+LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
+SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
+TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
+
+
+@dataclass(frozen=True)
+class LMConfig(Config):
+    """A recurrent language model: embedding -> recurrent layers -> dropout -> projection."""
+
+    cell: str = opt("lstm", choices=LM_CELLS)  # rnn (tanh), rnn_relu, lstm, gru, mingru, minlstm
+    unit: str = opt("char", choices=UNITS)
+    embedding_dim: int = opt(128, ge=1)
+    hidden_size: int = opt(256, ge=1)
+    num_layers: int = opt(2, ge=1)
+    dropout: float = opt(0.2, ge=0.0, lt=1.0)  # on embeddings, between layers, on the output
+    locked_dropout: bool = False  # one dropout mask per sequence, shared over time
+    tie_weights: bool = False  # share embedding and projection (needs embedding_dim == hidden)
+    forget_bias: float | None = None  # LSTM: None keeps torch's init
+    min_freq: int = opt(1, ge=1)  # vocabulary: drop rarer tokens (word level)
+    max_vocab: int | None = opt(None, ge=1)  # vocabulary: ordinary tokens kept at most
+    # mingru / minlstm only (seqlm.nn.min_rnn); the scan is how, not what: the three paths
+    # compute the same function (float32 agreement ~1e-6, docs/minrnn.md)
+    scan: str = opt("sequential", choices=SCANS)  # sequential: fastest on CPU here
+    scan_chunk: int = opt(64, ge=1)  # chunked: steps per chunk (bounds the log form's error)
+    residual: bool = False  # add each layer's input to its output where the widths match
+    layer_norm: bool = False  # LayerNorm on the input of every layer above the first
+
+    def check(self) -> None:
+        if self.tie_weights and self.embedding_dim != self.hidden_size:
+            raise ConfigError("tie_weights", True, f"needs embedding_dim == hidden_size, got "
+                              f"{self.embedding_dim} and {self.hidden_size}")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig(Config):
+    """Learning rate: linear warm-up, then cosine decay, plateau decay or constant."""
+
+    lr: float = opt(2e-3, gt=0.0)
+    warmup_steps: int = opt(100, ge=0)
+    decay: str = opt("cosine", choices=("cosine", "plateau", "constant"))
+    # cosine ends at lr * min_lr_ratio; plateau never goes below it
+    min_lr_ratio: float = opt(0.1, ge=0.0, le=1.0)
+    horizon: str = opt("steps", choices=("steps", "time"))  # cosine spans max_steps or the time
+    plateau_factor: float = opt(0.5, gt=0.0, le=1.0)  # plateau: multiply the lr by this ...
+    plateau_patience: int = opt(1, ge=1)  # ... after this many evaluations without gain
+
+
+@dataclass(frozen=True)
+class TrainConfig(Config):
+    """`seqlm train`: data, model, optimisation and budgets of a language-model run."""
+
+    corpus: CorpusConfig = opt(factory=lambda: CorpusConfig(name="tinyshakespeare"))
+    model: LMConfig = opt(factory=LMConfig)
+    schedule: ScheduleConfig = opt(factory=ScheduleConfig)
+    seed: int = 0
+    batch_size: int = opt(32, ge=1)
+    window: int = opt(100, ge=1)  # truncated BPTT length
+    optimizer: str = opt("adamw", choices=("adamw", "sgd"))
+    weight_decay: float = opt(0.0, ge=0.0)
+    momentum: float = opt(0.0, ge=0.0, lt=1.0)  # sgd only
+    clip: float = opt(1.0, ge=0.0)  # global gradient-norm clip; 0 disables
+    max_steps: int = opt(2000, ge=1)  # also the cosine's horizon (schedule.horizon "steps")
+    max_minutes: float | None = opt(None, gt=0.0)  # training-time budget, summed over resumes
+    eval_every: int = opt(200, ge=1)
+    eval_batch_size: int = opt(16, ge=1)
+    eval_max_tokens: int | None = opt(None, ge=2)  # None = the whole validation split
+    # the score after training (best weights): None = the whole validation split
+    final_eval_max_tokens: int | None = opt(None, ge=2)
+    patience: int | None = opt(None, ge=1)  # early stopping: evaluations without improvement
+    threads: int | None = opt(None, ge=1)  # torch threads; None = torch's default
+    log_every: int = opt(10, ge=1)  # steps between history entries (loss, grad norm, lr)
+    # divergence: a training loss above this many times ln V (a uniform guess over the
+    # vocabulary; an untrained model scores about 1x) stops the run
+    diverge_factor: float = opt(4.0, gt=1.0)
+
+    def check(self) -> None:
+        if self.schedule.horizon == "time" and self.max_minutes is None:
+            raise ConfigError("horizon", "time", "needs a time budget: set --max-minutes "
+                              "(max_minutes in a config file), or use --horizon steps")
+
+
+@dataclass(frozen=True)
+class EvalConfig(Config):
+    """`seqlm eval`: scoring a trained LM statefully on a split or a text file."""
+
+    checkpoint: str = ""
+    split: str = opt("valid", choices=("train", "valid", "test"))
+    text_file: str | None = None  # score this UTF-8 file instead of a split
+    batch_size: int = opt(16, ge=1)  # rows read side by side
+    window: int | None = opt(None, ge=1)  # tokens per forward call; None = the training window
+    max_tokens: int | None = opt(None, ge=2)  # score only the first N tokens
+
+
+@dataclass(frozen=True)
+class SampleConfig(Config):
+    """`seqlm sample`: decoding from a trained language model."""
+
+    checkpoint: str = ""
+    prime: str = ""
+    length: int = opt(300, ge=1)  # tokens to generate
+    temperatures: tuple[float, ...] = opt((0.8,), ge=0.0)  # 0 = greedy
+    top_k: int | None = opt(None, ge=1)
+    top_p: float | None = opt(None, gt=0.0, le=1.0)
+    repetition_penalty: float = opt(1.0, gt=0.0)  # > 1 discourages tokens already seen (CTRL)
+    beam_width: int | None = opt(None, ge=1)  # beam search instead of sampling
+    length_alpha: float = opt(0.7, ge=0.0)  # beam: score / ((5 + len) / 6) ** alpha (GNMT)
+    num_samples: int = opt(1, ge=1)
+    seed: int = 0
+
+    def check(self) -> None:
+        if not self.temperatures:
+            raise ConfigError("temperatures", (), "must hold at least one temperature")
+
+
+@dataclass(frozen=True)
+class CompareConfig(Config):
+    """`seqlm compare`: vanilla RNN vs LSTM vs GRU (and minGRU, minLSTM) at equal parameters,
+    data and seed, and at equal steps or (with `minutes`) at equal wall-clock time."""
+
+    corpus: str | None = None  # None: tinyshakespeare, or verbs (char level) if it is absent
+    data_dir: str | None = None
+    seed: int = 0
+    cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS)
+    lstm_hidden: int = opt(128, ge=1)  # sets the parameter budget; the others get the hidden
+    num_layers: int = opt(2, ge=1)  # size that comes closest to the LSTM's parameter count
+    embedding_dim: int = opt(64, ge=1)
+    dropout: float = opt(0.0, ge=0.0, lt=1.0)
+    steps: int = opt(300, ge=1)  # per model; with `minutes` only a cap
+    # equal wall-clock time: each model trains this many minutes (training time, its
+    # validation passes included), the cosine spanning the budget; None = equal steps
+    minutes: float | None = opt(None, gt=0.0)
+    batch_size: int = opt(32, ge=1)
+    window: int = opt(64, ge=1)
+    lr: float = opt(3e-3, gt=0.0)
+    warmup_steps: int = opt(20, ge=0)
+    eval_every: int = opt(100, ge=1)
+    eval_max_tokens: int | None = opt(20_000, ge=2)  # of the validation split, statefully
+    final_eval_max_tokens: int | None = opt(None, ge=2)  # the table's numbers: None = all
+    decay_window: int = opt(60, ge=2)  # ||dL/dh_{t-k}|| for k < decay_window
+    sample_length: int = opt(200, ge=1)
+    temperatures: tuple[float, ...] = opt((0.5, 0.8, 1.2), ge=0.0)
+    threads: int | None = opt(1, ge=1)  # small models on a shared CPU: one thread is faster
+
+
+def quick_compare(config: CompareConfig) -> CompareConfig:
+    """A budget of seconds for `--quick` and `seqlm lab --quick`."""
+    return replace(config, lstm_hidden=48, embedding_dim=24, steps=40, batch_size=16,
+                   window=32, eval_every=20, eval_max_tokens=4000, final_eval_max_tokens=8000,
+                   decay_window=30, sample_length=60, lr=1e-2, warmup_steps=5)
+
+
+def timed_compare(config: CompareConfig, minutes: float, steps: int | None = None
+                  ) -> CompareConfig:
+    """Equal time instead of equal steps: `minutes` per model, `steps` (if given) a cap."""
+    return replace(config, minutes=minutes, steps=TIMED_STEP_CAP if steps is None else steps)
+
+
+@dataclass(frozen=True)
+class RevivalConfig(Config):
+    """The lab's closing chapter, "how recurrence came back" (`seqlm.experiments.revival`):
+    minGRU's scan paths against T, their float32 error, and minGRU / minLSTM against the LSTM
+    at equal wall-clock time (the `compare` settings, `minutes` per model)."""
+
+    speed_lengths: tuple[int, ...] = opt((64, 256, 1024), ge=1)
+    speed_variants: tuple[str, ...] = opt(  # seqlm.experiments.scan_speed.VARIANTS
+        ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm", "seqlm-lstm"),
+        choices=("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm",
+                 "seqlm-gru", "seqlm-lstm"))
+    speed_batch: int = opt(4, ge=1)
+    speed_embed: int = opt(64, ge=1)
+    speed_hidden: int = opt(128, ge=1)
+    speed_repeats: int = opt(3, ge=1)
+    speed_threads: int = opt(1, ge=1)  # torch threads while timing (steadier on a shared CPU)
+    precision_lengths: tuple[int, ...] = opt((64, 256, 1024, 4096, 16384), ge=1)
+    precision_batch: int = opt(4, ge=1)
+    precision_hidden: int = opt(32, ge=1)
+    scan_chunk: int = opt(64, ge=1)
+    compare: CompareConfig = opt(factory=lambda: CompareConfig(
+        cells=("lstm", "mingru", "minlstm"), minutes=0.2, steps=TIMED_STEP_CAP,
+        eval_every=10**9, final_eval_max_tokens=50_000, temperatures=(0.8,)))
+
+    def check(self) -> None:
+        if "torch-gru" not in self.speed_variants or "mingru-seq" not in self.speed_variants:
+            raise ConfigError("speed_variants", self.speed_variants, "must hold torch-gru and "
+                              "mingru-seq (the references of its ratios)")
+
+
+def quick_revival(config: RevivalConfig) -> RevivalConfig:
+    """Seconds for `seqlm lab --quick`."""
+    return replace(config, speed_lengths=(128,), speed_batch=4, speed_hidden=32,
+                   speed_repeats=1, speed_variants=("mingru-seq", "mingru-log", "mingru-chunk",
+                                                    "torch-gru"),
+                   precision_lengths=(64, 1024, 4096), precision_hidden=8,
+                   compare=replace(quick_compare(config.compare), minutes=0.005,
+                                   eval_max_tokens=1000, final_eval_max_tokens=1000,
+                                   sample_length=20, decay_window=10))

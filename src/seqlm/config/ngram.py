@@ -1,0 +1,26 @@
+"""`seqlm ngram`: the n-gram model, its data, and how to sample from it."""
+
+from dataclasses import dataclass
+
+from seqlm.config.data import UNITS, CorpusConfig
+from seqlm.config.fields import Config, opt
+
+
+@dataclass(frozen=True)
+class NgramConfig(Config):
+    """`seqlm ngram`: the n-gram model (order, smoothing, unit), its data, and how to sample."""
+
+    order: int = opt(3, ge=1, le=8)
+    smoothing: str = opt("mkn", choices=("mle", "addk", "kn", "mkn", "stupid"))
+    unit: str = opt("word", choices=UNITS)
+    k: float = opt(1.0, ge=0.0)  # addk: the count added to every n-gram (1 = Laplace)
+    alpha: float = opt(0.4, gt=0.0)  # stupid backoff: the factor per backed-off order
+    discount_fallback: bool = True  # kn/mkn: unusable discounts -> fallback_discounts + warning
+    fallback_discounts: tuple[float, float, float] = opt((0.5, 1.0, 1.5), ge=0.0)  # KenLM's
+    corpus: CorpusConfig = opt(factory=CorpusConfig)
+    seed: int = 0  # sampling
+    temperature: float = opt(1.0, ge=0.0)  # sampling: p ** (1 / temperature); 0 = greedy
+    samples: int = opt(5, ge=1)  # sampling: how many sentences
+    max_tokens: int = opt(100, ge=1)  # sampling: tokens per sentence at most (then cut)
+    top_k: int = opt(10, ge=1)  # predict: how many next tokens to list
+    precision: str = opt("double", choices=("double", "kenlm"))  # kenlm: lmplz's float32

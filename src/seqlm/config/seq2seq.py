@@ -1,0 +1,135 @@
+"""Seq2seq on dates: the encoder-decoder, its training loop, decoding, evaluation and the
+pre-registered attention comparison."""
+
+from dataclasses import dataclass
+
+from seqlm.config.data import CorpusConfig
+from seqlm.config.fields import Config, opt
+from seqlm.config.lm import ScheduleConfig
+
+ATTENTIONS = ("none", "bahdanau", "dot", "general", "scaled_dot")
+SAMPLING_SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
+REGIMES = ("plain", "long")
+
+
+@dataclass(frozen=True)
+class Seq2SeqModelConfig(Config):
+    """An encoder-decoder (`seqlm.nn.seq2seq`): which cell, which attention, how wide."""
+
+    cell: str = opt("gru", choices=("gru", "lstm"))  # seqlm's own cells
+    attention: str = opt("bahdanau", choices=ATTENTIONS)
+    input_feeding: bool = True  # Luong variants (dot, general, scaled_dot): feed h~_{t-1} in
+    embedding_size: int = opt(32, ge=1)
+    hidden_size: int = opt(64, ge=1)  # per encoder direction; the decoder has D * hidden_size
+    bidirectional: bool = True
+    attention_size: int = opt(64, ge=1)  # Bahdanau: width of W s + U h before v
+    max_source_len: int = opt(160, ge=1)  # longer sources are refused with a clear error
+    max_target_len: int = opt(16, ge=1)  # decoding stops after this many tokens (</s> included)
+
+
+@dataclass(frozen=True)
+class Seq2SeqTrainConfig(Config):
+    """The seq2seq training loop (`seqlm.training.seq2seq`): budget, optimiser, sampling."""
+
+    steps: int = opt(3000, ge=1)  # the budget is counted in optimiser steps, never in seconds
+    batch_size: int = opt(64, ge=1)
+    # Adam's learning rate: seqlm.training.schedule, shared with language-model training;
+    # no warm-up, cosine decay from 3e-3 to 3e-4 over `steps`
+    lr_schedule: ScheduleConfig = opt(factory=lambda: ScheduleConfig(
+        lr=3e-3, warmup_steps=0, decay="cosine", min_lr_ratio=0.1))
+    clip: float = opt(1.0, gt=0.0)  # max global gradient norm
+    eval_every: int = opt(500, ge=1)  # steps between validation passes (greedy exact match)
+    eval_size: int = opt(600, ge=1)  # validation pairs per pass (the first ones of the split)
+    seed: int = 0  # initialisation, batch order and scheduled-sampling coins
+    # scheduled sampling (Bengio et al. 2015): eps_i = P(feed the gold token) at step i
+    schedule: str = opt("none", choices=SAMPLING_SCHEDULES)  # none = teacher forcing
+    ss_linear_slope: float = opt(1e-4, ge=0.0)  # linear: eps_i = max(min_teacher, 1 - slope i)
+    ss_min_teacher: float = opt(0.5, ge=0.0, le=1.0)  # linear: floor of eps_i
+    ss_exp_base: float = opt(0.9995, gt=0.0, le=1.0)  # exponential: eps_i = base ** i
+    ss_sigmoid_k: float = opt(1000.0, ge=1.0)  # inverse sigmoid: eps_i = k / (k + exp(i / k))
+    threads: int | None = opt(1, ge=1)  # torch threads: tiny matmuls run fastest on one
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig(Config):
+    """`seqlm seq2seq train`: data, model and loop, saved into the manifest and checkpoint."""
+
+    corpus: CorpusConfig = opt(factory=lambda: CorpusConfig(name="dates"))
+    regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # dates regimes joined in training
+    train_size: int | None = opt(None, ge=1)  # use only the first N training pairs
+    model: Seq2SeqModelConfig = opt(factory=Seq2SeqModelConfig)
+    train: Seq2SeqTrainConfig = opt(factory=Seq2SeqTrainConfig)
+    out: str | None = None  # run directory; None = runs/seq2seq-train-<timestamp>
+    overwrite: bool = False
+    resume: bool = False  # continue from <out>/last.pt exactly where it stopped
+
+
+@dataclass(frozen=True)
+class Seq2SeqDecodeConfig(Config):
+    """How `seqlm seq2seq translate|eval` decode: greedy (beam_size 1) or beam search."""
+
+    beam_size: int = opt(1, ge=1)  # 1 = greedy, exactly
+    length_alpha: float = opt(1.0, ge=0.0)  # beam: rank by logprob / length ** alpha
+    batch_size: int = opt(256, ge=1)  # sources decoded together (greedy)
+
+
+@dataclass(frozen=True)
+class Seq2SeqEvalConfig(Config):
+    """`seqlm seq2seq eval`: how outputs are decoded and how the scores are broken down."""
+
+    decode: Seq2SeqDecodeConfig = opt(factory=Seq2SeqDecodeConfig)
+    bucket_width: int = opt(20, ge=1)  # source-length buckets 1-20, 21-40, ... characters
+    max_errors: int = opt(50, ge=0)  # errors listed in full (all are counted)
+
+
+@dataclass(frozen=True)
+class Seq2SeqComparePreset(Config):
+    """A pre-registered budget of `seqlm seq2seq compare`: fixed before any result was seen,
+    the same steps, seed and data for every model (docs/seq2seq.md)."""
+
+    steps: int  # optimiser steps per model
+    size: int  # generated pairs per dates regime (split 80 / 10 / 10)
+    test_size: int | None  # test pairs per regime; None = the whole test split
+    eval_every: int
+    eval_size: int = 600  # validation pairs (half plain, half long)
+    hidden_size: int = 64
+    models: tuple[str, ...] = opt(("none", "bahdanau", "general", "scaled_dot"),
+                                  choices=ATTENTIONS)
+    heatmaps: int = 2  # examples drawn per regime for each attention model
+    heatmap_regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # where those come from
+    regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # regimes trained and tested
+    bidirectional: bool = True  # the encoder of every model
+
+
+SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
+    "full": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500),
+    "lab": Seq2SeqComparePreset(steps=350, size=20_000, test_size=1000, eval_every=350,
+                                eval_size=200),
+    # `seqlm lab` since the seq2seq follow-up: chosen for time only, before it was run, to fit
+    # ~4 minutes of CPU on an idle 2-core machine (benchmarks/bench_seq2seq_steps.py measured
+    # 79 + 94 + 95 + 86 CPU ms per step for none, bahdanau, general, scaled_dot: 560 steps =
+    # 198 s, plus ~12 s of data, validation, tests and plots); "lab" above is the earlier one
+    "lab560": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
+                                   eval_size=200),
+    # "bottleneck stress", a separate experiment registered before it was run: the same four
+    # models and full budget, but a one-way encoder (its final state must carry the date from
+    # wherever it sits in the message) and the long regime alone
+    "stress": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500,
+                                   regimes=("long",), bidirectional=False,
+                                   heatmap_regimes=("long",)),
+    # a smoke test of seconds (`seqlm lab --quick` <= 15 s on 2 cores): every model trains,
+    # is tested on both regimes, and each attention model draws one heatmap
+    "quick": Seq2SeqComparePreset(steps=10, size=400, test_size=24, eval_every=10,
+                                  eval_size=24, hidden_size=32, heatmaps=1,
+                                  heatmap_regimes=("long",)),
+}
+
+
+@dataclass(frozen=True)
+class Seq2SeqCompareConfig(Config):
+    """`seqlm seq2seq compare`: the pre-registered models and budget, one seed, same data."""
+
+    preset: str = opt("full", choices=tuple(SEQ2SEQ_COMPARE_PRESETS))
+    seed: int = 0
+    out: str | None = None
+    overwrite: bool = False

@@ -185,8 +185,9 @@ class RevivalConfig(Config):
     precision_hidden: int = opt(32, ge=1)
     scan_chunk: int = opt(64, ge=1)
     compare: CompareConfig = opt(factory=lambda: CompareConfig(
-        cells=("lstm", "mingru", "minlstm"), minutes=0.2, steps=TIMED_STEP_CAP,
-        eval_every=10**9, final_eval_max_tokens=50_000, temperatures=(0.8,)))
+        cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=TIMED_STEP_CAP,
+        eval_every=10**9, eval_max_tokens=5000, final_eval_max_tokens=30_000,
+        temperatures=(0.8,)))
 
     def check(self) -> None:
         if "torch-gru" not in self.speed_variants or "mingru-seq" not in self.speed_variants:

@@ -42,6 +42,7 @@ from seqlm.progress import ProgressCallback
 from seqlm.training.evaluate import evaluate_stream
 from seqlm.training.lm import LMTrainer
 from seqlm.training.lm_data import build_vocab, encode_splits
+from seqlm.training.threads import torch_threads
 
 
 def model_config(config: CompareConfig, cell: str, hidden: int) -> LMConfig:
@@ -95,12 +96,14 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
     wrapped = None if progress is None else (lambda e: progress(replace(e, task=f"train {cell}")))
     result = trainer.run(wrapped)
     model = result.model
-    final = evaluate_stream(model, streams["valid"], 16, config.window,
-                            config.final_eval_max_tokens)
-    valid_ids = torch.from_numpy(streams["valid"].ids[: 8 * (config.decay_window + 1)].copy())
-    decay = hidden_gradient_norms(model, valid_ids.view(8, config.decay_window + 1))
-    samples = decode_samples(model, vocab, "char", SampleConfig(
-        length=config.sample_length, temperatures=config.temperatures, seed=config.seed))
+    with torch_threads(config.threads):  # scoring and sampling on the training's threads too
+        final = evaluate_stream(model, streams["valid"], 16, config.window,
+                                config.final_eval_max_tokens)
+        valid_ids = torch.from_numpy(streams["valid"].ids[: 8 * (config.decay_window + 1)]
+                                     .copy())
+        decay = hidden_gradient_norms(model, valid_ids.view(8, config.decay_window + 1))
+        samples = decode_samples(model, vocab, "char", SampleConfig(
+            length=config.sample_length, temperatures=config.temperatures, seed=config.seed))
     return {"cell": cell, "hidden": hidden, "parameters": result.parameters,
             "tokens_per_second": result.tokens_per_second, "valid": final,
             "steps": result.position.step, "train_seconds": round(result.position.seconds, 2),

@@ -19,6 +19,7 @@ Leaves out: GPUs (benchmarks/bench_parallel_rnn.py --gpu-quick), long training b
 """
 
 import statistics
+import time
 from dataclasses import replace
 
 from seqlm.config import RevivalConfig, quick_revival
@@ -118,15 +119,19 @@ def lab_step(ctx: LabContext) -> LabSection:
 
 def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None = None
             ) -> LabSection:
+    started = time.perf_counter()
     speed = measure_speed(config, progress)
+    timed = {"speed": time.perf_counter() - started}
     errors = scan_errors(config.precision_lengths, config.precision_batch,
                          config.precision_hidden, config.scan_chunk, config.compare.seed)
+    timed["precision"] = time.perf_counter() - started - sum(timed.values())
     quality = compare(config.compare, run, progress, folder="revival")
+    timed["quality"] = time.perf_counter() - started - sum(timed.values())
     text = [*speed_table(config, speed), "", *precision_table(errors), "",
             *verdict(speed, errors, quality.metrics), "", LOST, "",
             "### Quality at equal time", "",
             f"`seqlm compare --cells {' '.join(config.compare.cells)} --minutes "
             f"{config.compare.minutes:g}` (at the lab's settings):", "", quality.markdown]
     return LabSection("How recurrence came back: minGRU and minLSTM", "\n".join(text),
-                      metrics={"speed": speed, "precision": errors,
-                               "quality": quality.metrics})
+                      metrics={"speed": speed, "precision": errors, "quality": quality.metrics,
+                               "seconds": {k: round(v, 2) for k, v in timed.items()}})

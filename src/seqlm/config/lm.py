@@ -202,5 +202,6 @@ def quick_revival(config: RevivalConfig) -> RevivalConfig:
                                                     "torch-gru"),
                    precision_lengths=(64, 1024, 4096), precision_hidden=8,
                    compare=replace(quick_compare(config.compare), minutes=0.005,
+                                   steps=TIMED_STEP_CAP,  # time alone decides, as in full
                                    eval_max_tokens=1000, final_eval_max_tokens=1000,
                                    sample_length=20, decay_window=10))

@@ -13,6 +13,11 @@ other processes on a shared machine hits both sides alike; medians over repeats 
     python benchmarks/bench_rnn_lm.py                 # about 4 minutes on 2 cores
     python benchmarks/bench_rnn_lm.py --quick         # a smoke run
     python benchmarks/bench_rnn_lm.py --threads 1 --clock cpu   # steadier on a shared CPU
+    python benchmarks/bench_rnn_lm.py --device cuda --precision fp32 bf16   # on a GPU
+
+With --precision bf16 or fp16 both sides train under torch.autocast (torch.nn.LSTM then runs
+cuDNN's or oneDNN's reduced-precision kernel; seqlm keeps its recurrence in fp32 and runs the
+projection in the reduced dtype), and the ratio compares the same precision on both sides.
 """
 
 import argparse
@@ -31,9 +36,18 @@ from seqlm.config import LMConfig  # noqa: E402
 from seqlm.nn.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
 from seqlm.nn.lm import RecurrentLM  # noqa: E402
 from seqlm.nn.stepper import LMStepper  # noqa: E402
+from seqlm.training.devices import Placement  # noqa: E402
 
 V, E, B, T, LAYERS = 65, 128, 64, 100, 2
 CLOCK = [time.perf_counter]  # --clock cpu: this process's CPU time (steadier on a shared CPU)
+PLACE = [Placement.resolve("cpu", "fp32")]  # --device, --precision
+
+
+def now() -> float:
+    """The clock, after the device has finished what was queued (CUDA runs asynchronously)."""
+    if PLACE[0].device.type == "cuda":
+        torch.cuda.synchronize(PLACE[0].device)
+    return CLOCK[0]()
 TORCH_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "rnn": RNNCell}
 
@@ -90,26 +104,31 @@ class CellsLM(nn.Module):
 def make(variant: str, cell: str, hidden: int) -> nn.Module:
     torch.manual_seed(0)
     if variant == "torch":
-        return TorchLM(cell, hidden)
-    if variant == "cells":
-        return CellsLM(cell, hidden)
-    return RecurrentLM(V, LMConfig(cell=cell, embedding_dim=E, hidden_size=hidden,
-                                   num_layers=LAYERS, dropout=0.0))
+        model = TorchLM(cell, hidden)
+    elif variant == "cells":
+        model = CellsLM(cell, hidden)
+    else:
+        model = RecurrentLM(V, LMConfig(cell=cell, embedding_dim=E, hidden_size=hidden,
+                                        num_layers=LAYERS, dropout=0.0))
+    return model.to(PLACE[0].device)
 
 
-def train_seconds(model, opt, x, y) -> float:
-    start = CLOCK[0]()
-    _, loss, _ = model(x, y)
+def train_seconds(model, opt, scaler, x, y) -> float:
+    start = now()
+    with PLACE[0].autocast():
+        logits, _, _ = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1))
     opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return CLOCK[0]() - start
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return now() - start
 
 
 def sample_seconds(variant: str, model, n: int) -> float:
     """Seconds to generate n characters at batch 1, greedy (the choice is not the point)."""
-    token = torch.tensor([5])
-    start = CLOCK[0]()
+    token = torch.tensor([5], device=PLACE[0].device)
+    start = now()
     if variant == "torch":
         with torch.no_grad():
             state = None
@@ -128,20 +147,21 @@ def sample_seconds(variant: str, model, n: int) -> float:
             for _ in range(n):
                 logits, states = stepper(token, states)
                 token = logits.argmax(-1)
-    return CLOCK[0]() - start
+    return now() - start
 
 
 def bench_training(cell: str, hidden: int, variants: list[str], repeats: int) -> dict:
-    x = torch.randint(0, V, (B, T))
-    y = torch.randint(0, V, (B, T))
+    x = torch.randint(0, V, (B, T), device=PLACE[0].device)
+    y = torch.randint(0, V, (B, T), device=PLACE[0].device)
     models = {v: make(v, cell, hidden) for v in variants}
     opts = {v: torch.optim.Adam(m.parameters(), lr=1e-3) for v, m in models.items()}
-    for v in variants:  # warm-up: allocator, oneDNN primitives
-        train_seconds(models[v], opts[v], x, y)
+    scalers = {v: PLACE[0].scaler() for v in variants}
+    for v in variants:  # warm-up: allocator, oneDNN / cuDNN primitives
+        train_seconds(models[v], opts[v], scalers[v], x, y)
     times = {v: [] for v in variants}
     for _ in range(repeats):
         for v in variants:
-            times[v].append(train_seconds(models[v], opts[v], x, y))
+            times[v].append(train_seconds(models[v], opts[v], scalers[v], x, y))
     return times
 
 
@@ -161,8 +181,8 @@ def report(kind: str, cell: str, hidden: int, times: dict, units: float) -> None
     for v, ts in times.items():
         rate = units / statistics.median(ts)
         ratio = statistics.median(r / t for r, t in zip(ref, ts, strict=True))
-        print(f"{kind:<8} {cell:<5} H={hidden:<4} {v:<6} {rate:>10,.0f} /s   "
-              f"x{ratio:5.2f} vs torch.nn")
+        print(f"{kind:<8} {cell:<5} H={hidden:<4} {PLACE[0].precision:<5} {v:<6} "
+              f"{rate:>10,.0f} /s   x{ratio:5.2f} vs torch.nn")
     sys.stdout.flush()
 
 
@@ -178,6 +198,9 @@ def main() -> None:
                    help="cpu = process CPU time; use with --threads 1 on a busy machine")
     p.add_argument("--repeats", type=int, default=None,
                    help="interleaved repeats (default 5, --quick 2); more = steadier medians")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
+    p.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16", "fp16"],
+                   help="each precision is a separate table (autocast on both sides)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.clock == "cpu":
@@ -187,6 +210,13 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, {args.clock} clock; medians of "
           f"{repeats} "
           "interleaved repeats; ratio = torch.nn time / variant time (>1 is faster)")
+    for precision in args.precision:
+        PLACE[0] = Placement.resolve(args.device, precision)
+        print(f"device {PLACE[0].describe()}")
+        run_tables(args, repeats, n_chars)
+
+
+def run_tables(args: argparse.Namespace, repeats: int, n_chars: int) -> None:
     for hidden in args.hidden:
         for cell in args.cells:
             variants = ["torch", "fast"] if args.quick or hidden > 256 else \

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqlm.checkpoint import load_checkpoint, save_checkpoint
+from seqlm.checkpoint import VERSION, read_checkpoint, save_checkpoint
 from seqlm.errors import SeqlmError
 
 
@@ -25,8 +25,8 @@ def _payload():
 
 def test_round_trip(tmp_path):
     path = save_checkpoint(tmp_path / "c.pt", "lm", _payload())
-    back = load_checkpoint(path, "lm", required=("model", "step"))
-    assert back["step"] == 7 and back["kind"] == "lm" and back["version"] == 1
+    back = read_checkpoint(path, "lm", required=("model", "step"))
+    assert back["step"] == 7 and back["kind"] == "lm" and back["version"] == VERSION
     assert set(back["model"]) == {"weight", "bias"}
     rng = np.random.default_rng()
     rng.bit_generator.state = back["rng"]["numpy"]
@@ -40,7 +40,7 @@ def test_round_trip(tmp_path):
 def test_wrong_kind(tmp_path):
     path = save_checkpoint(tmp_path / "c.pt", "seq2seq", {"step": 1})
     with pytest.raises(SeqlmError, match="holds a 'seq2seq' model"):
-        load_checkpoint(path, "lm")
+        read_checkpoint(path, "lm")
 
 
 def test_corrupted_file(tmp_path):
@@ -48,32 +48,32 @@ def test_corrupted_file(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(SeqlmError, match=r"c\.pt cannot be read"):
-        load_checkpoint(path, "lm")
+        read_checkpoint(path, "lm")
     path.write_bytes(b"hello, not a checkpoint")
     with pytest.raises(SeqlmError, match="cannot be read"):
-        load_checkpoint(path, "lm")
+        read_checkpoint(path, "lm")
 
 
 def test_foreign_torch_file(tmp_path):
     path = tmp_path / "model.pt"
     torch.save(torch.nn.Linear(2, 2).state_dict(), path)
     with pytest.raises(SeqlmError, match="not a seqlm checkpoint"):
-        load_checkpoint(path, "lm")
+        read_checkpoint(path, "lm")
 
 
 def test_missing_file_and_keys(tmp_path):
     with pytest.raises(SeqlmError, match="does not exist"):
-        load_checkpoint(tmp_path / "nope.pt", "lm")
+        read_checkpoint(tmp_path / "nope.pt", "lm")
     path = save_checkpoint(tmp_path / "c.pt", "lm", {"step": 1})
     with pytest.raises(SeqlmError, match="lacks model"):
-        load_checkpoint(path, "lm", required=("model",))
+        read_checkpoint(path, "lm", required=("model",))
 
 
 def test_pickled_code_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": "seqlm-checkpoint", "version": 1, "kind": "lm", "obj": _Obj()}, path)
     with pytest.raises(SeqlmError, match="cannot be read"):
-        load_checkpoint(path, "lm")
+        read_checkpoint(path, "lm")
 
 
 class _Obj:
@@ -84,4 +84,4 @@ def test_failed_write_keeps_previous(tmp_path):
     path = save_checkpoint(tmp_path / "c.pt", "lm", {"step": 1})
     with pytest.raises(Exception):  # noqa: B017 - torch cannot pickle a lambda
         save_checkpoint(path, "lm", {"step": 2, "bad": lambda: 0})
-    assert load_checkpoint(path, "lm")["step"] == 1
+    assert read_checkpoint(path, "lm")["step"] == 1

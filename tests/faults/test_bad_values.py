@@ -33,7 +33,7 @@ def test_train_options_out_of_range(seqlm, tmp_path, args, needle):
 @pytest.mark.parametrize("content, needle", [
     ({"model": {"hidden_size": "big"}}, "model.hidden_size = 'big' is not an integer"),
     ({"corpus": "verbs"}, "corpus = 'verbs' is not an object of CorpusConfig fields"),
-    ({"max_steps": 600.5}, "max_steps = 600.5 is not an integer"),
+    ({"engine": {"max_steps": 600.5}}, "engine.max_steps = 600.5 is not an integer"),
     ({"max_stpes": 600}, "max_stpes = 600 is not a field of TrainConfig"),
     ([1, 2], "is not an object of TrainConfig fields"),
 ], ids=["wrong-type", "string-for-object", "float-steps", "typo", "not-an-object"])
@@ -55,7 +55,7 @@ def test_eval_options_out_of_range(seqlm, trained_lm, args, needle):
 
 
 def test_resume_of_a_checkpoint_that_disagrees_with_its_own_config(seqlm, tmp_path, trained_lm):
-    ckpt = torch.load(trained_lm / "checkpoint.pt", weights_only=True)
+    ckpt = torch.load(trained_lm / "last.pt", weights_only=True)
     ckpt["config"]["model"]["hidden_size"] = 32  # the weights are still 16 wide
     torch.save(ckpt, tmp_path / "edited.pt")
     code, _, err = seqlm("train", "--resume", "edited.pt", "--max-steps", "8", "--out", "r")
@@ -103,7 +103,7 @@ def test_a_diverging_run_is_not_reported_finished(seqlm, tmp_path):
     assert manifest["status"] == "diverged"
     kept = "the last good checkpoint is kept" in message
     assert kept == ((tmp_path / "r" / "best.pt").exists()
-                    or (tmp_path / "r" / "checkpoint.pt").exists())
+                    or (tmp_path / "r" / "last.pt").exists())
 
 
 def test_eval_of_unseen_characters_reports_their_share(seqlm, tmp_path, trained_lm):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from conftest import SRC
 from faults.conftest import FLAG, QUOTED_COMMAND, command_parser, flags_of
-
 from seqlm.atomic import atomic_write_text
 
 

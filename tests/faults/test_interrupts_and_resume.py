@@ -22,14 +22,14 @@ def wait_for(predicate, timeout: float = 120.0) -> None:
 def test_ctrl_c_during_training_exits_130_and_keeps_the_checkpoint(tmp_path):
     out = tmp_path / "run"
     proc = spawn("train", *LONG, "--out", str(out), cwd=tmp_path)
-    wait_for(lambda: (out / "checkpoint.pt").exists())  # past the first evaluation
+    wait_for(lambda: (out / "last.pt").exists())  # past the first evaluation
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and manifest["metrics"]["status"] == "interrupted"
-    assert (out / "checkpoint.pt").exists()
+    assert (out / "last.pt").exists()
     assert stdout.startswith("interrupted after") and "valid (last evaluation, step" in stdout
 
 
@@ -56,7 +56,7 @@ def test_the_final_evaluation_is_bounded(seqlm, tmp_path):
 
 def test_a_finished_run_can_be_extended_but_not_resumed_for_nothing(seqlm, tmp_path,
                                                                     trained_lm):
-    ckpt = str(trained_lm / "checkpoint.pt")
+    ckpt = str(trained_lm / "last.pt")
     code, _, err = seqlm("train", "--resume", ckpt, "--out", "same")
     assert_one_line_error(code, err, ["train"], "raise --max-steps to train on")
     code, out, err = seqlm("train", "--resume", ckpt, "--max-steps", "6", "--json",
@@ -73,7 +73,7 @@ def test_resume_finds_a_moved_corpus_file_by_its_checksum(seqlm, tmp_path):
     args[args.index("verbs")] = "file:c.txt"  # relative: stored as an absolute path
     code, _, err = seqlm("train", *args, "--out", "run", cwd=first)
     assert code == 0, err
-    ckpt = str(first / "run" / "checkpoint.pt")
+    ckpt = str(first / "run" / "last.pt")
     elsewhere = tmp_path / "b"
     elsewhere.mkdir()
     code, _, err = seqlm("train", "--resume", ckpt, "--max-steps", "6", "--out", "r1",

@@ -160,3 +160,17 @@ def test_the_chunked_scan_bounds_the_error_growth_of_the_log_scan():
               for name in SCANS}
     assert errors["chunked"] < 1e-5 and errors["sequential"] < 1e-5, errors
     assert errors["log"] > 10 * errors["chunked"], errors
+
+
+@pytest.mark.parametrize("scan", list(SCANS))
+def test_the_recurrence_runs_in_float32_under_bf16_autocast(scan):
+    """The matmuls may run in bfloat16; the scan widens to float32, so even the log path's
+    cumulative sums stay usable at T = 1000 (in bf16 they would be rounded to 0.5 or worse)."""
+    module = make(kind="mingru", scan=scan)
+    x = torch.randn(2, 1000, E, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        expected, _ = module(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low, _ = module(x)
+    assert low.dtype == torch.float32
+    assert relative_error(low, expected) < 5e-2, relative_error(low, expected)

@@ -6,14 +6,14 @@ import pytest
 
 from conftest import run_cli
 
-TINY = ["--size", "200", "--steps", "6", "--eval-every", "3", "--eval-size", "10",
+TINY = ["--size", "200", "--max-steps", "6", "--eval-every", "3", "--eval-size", "10",
         "--hidden-size", "8", "--embedding-size", "8", "--batch-size", "16", "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("s2s") / "run"
-    result = run_cli("seq2seq", "train", *TINY, "--attention", "general", "--schedule",
+    result = run_cli("seq2seq", "train", *TINY, "--attention", "general", "--sampling",
                      "linear", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "exact match" in result.stdout
@@ -24,7 +24,7 @@ def test_train_writes_checkpoints_and_a_manifest(trained):
     manifest = json.loads((trained / "manifest.json").read_text())
     assert manifest["status"] == "ok"
     assert manifest["config"]["model"]["attention"] == "general"
-    assert manifest["config"]["train"]["schedule"] == "linear"
+    assert manifest["config"]["train"]["sampling"] == "linear"
     assert set(manifest["metrics"]["test"]) == {"plain", "long"}
     assert {"dates[plain]", "dates[long]"} <= set(manifest["data"])
     assert (trained / "best.pt").is_file() and (trained / "last.pt").is_file()
@@ -32,7 +32,7 @@ def test_train_writes_checkpoints_and_a_manifest(trained):
 
 def test_resume_continues_the_same_run(trained, tmp_path):
     result = run_cli("seq2seq", "train", *TINY[:3], "9", *TINY[4:], "--attention", "general",
-                     "--schedule", "linear", "--out", str(trained), "--resume", "--json")
+                     "--sampling", "linear", "--resume", str(trained), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["metrics"]["steps"] == 9
 

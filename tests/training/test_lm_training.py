@@ -7,23 +7,35 @@ from collections import Counter
 import pytest
 import torch
 
-from seqlm.checkpoint import load_checkpoint
-from seqlm.config import CorpusConfig, EvalConfig, LMConfig, ScheduleConfig, TrainConfig
+from seqlm.checkpoint import load, read_checkpoint
+from seqlm.config import (
+    CorpusConfig,
+    EngineConfig,
+    EvalConfig,
+    LMConfig,
+    ScheduleConfig,
+    TrainConfig,
+)
 from seqlm.data.corpora import load_corpus
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_runs import run_eval, run_train
+from seqlm.nn.build import build_model
 from seqlm.nn.lm import RecurrentLM, detach_state
-from seqlm.training.lm import LMTrainer, load_lm
+from seqlm.training.engine import Engine
+from seqlm.training.lm import LMTask
 from seqlm.training.lm_data import build_vocab, encode_splits, token_sizes
 
 
-def small_config(**over) -> TrainConfig:
+def small_config(schedule=None, **over) -> TrainConfig:
+    engine = {k: over.pop(k) for k in list(over) if k in EngineConfig.__dataclass_fields__}
+    engine = dict(dict(max_steps=12, eval_every=4, log_every=2, threads=1, device="cpu"),
+                  **engine)
     base = dict(corpus=CorpusConfig(name="verbs", size=600),
                 model=LMConfig(cell="lstm", unit="word", embedding_dim=16, hidden_size=24,
                                num_layers=2, dropout=0.1),
-                schedule=ScheduleConfig(lr=5e-3, warmup_steps=3),
-                batch_size=4, window=8, max_steps=12, eval_every=4, eval_max_tokens=400,
-                log_every=2, threads=1)
+                engine=EngineConfig(schedule=schedule or ScheduleConfig(lr=5e-3, warmup_steps=3),
+                                    **engine),
+                batch_size=4, window=8, eval_max_tokens=400)
     base.update(over)
     return TrainConfig(**base)
 
@@ -57,12 +69,13 @@ def test_trainer_carries_state_and_graph_stays_flat(tmp_path):
     corpus = load_corpus(config.corpus)
     vocab = build_vocab(corpus.text("train"), config.model)
     streams = encode_splits(corpus.splits, "word", vocab)
-    trainer = LMTrainer(config, vocab, streams["train"], streams["valid"], tmp_path)
-    trainer.train_step()
-    first = trainer.carry
-    trainer.train_step()
-    assert trainer.carry[0].grad_fn is None
-    assert not torch.equal(first[0], trainer.carry[0])
+    task = LMTask(config, vocab, streams["train"], streams["valid"], torch.device("cpu"))
+    engine = Engine(task, build_model("lm", config, vocab), config.engine, tmp_path)
+    engine.update(logged=False)
+    first = task.carry[0]
+    engine.update(logged=False)
+    assert task.carry[0][0].grad_fn is None
+    assert not torch.equal(first[0], task.carry[0][0])
 
 
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
@@ -76,18 +89,18 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
 
     run_train(config, out=tmp_path / "cut", progress=note,
               should_stop=lambda: seen["step"] >= 6)
-    cut = load_checkpoint(tmp_path / "cut" / "checkpoint.pt", "lm")
+    cut = read_checkpoint(tmp_path / "cut" / "last.pt", "lm")
     assert cut["step"] == 6
     manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
     assert manifest["metrics"]["status"] == "interrupted"
-    resumed = run_train(config, out=tmp_path / "resumed",
-                        resume=tmp_path / "cut" / "checkpoint.pt")
-    a = load_checkpoint(full.path / "checkpoint.pt", "lm")
-    b = load_checkpoint(resumed.path / "checkpoint.pt", "lm")
+    resumed = run_train(config, out=tmp_path / "resumed", resume=tmp_path / "cut" / "last.pt")
+    a = read_checkpoint(full.path / "last.pt", "lm")
+    b = read_checkpoint(resumed.path / "last.pt", "lm")
     assert a["step"] == b["step"] == 12
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
-    assert [e["loss_nats"] for e in a["evals"]] == [e["loss_nats"] for e in b["evals"]]
+    assert [e["loss_nats"] for e in a["training"]["evals"]] == \
+        [e["loss_nats"] for e in b["training"]["evals"]]
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_run(tmp_path, monkeypatch):
@@ -99,15 +112,17 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_run(tmp_path, monkeypat
         if self.training:
             calls["train"] += 1
             if calls["train"] == 7:  # after the checkpoint written at step 4
-                loss = loss * float("nan")
+                logits = logits * float("nan")
         return logits, loss, state
 
     monkeypatch.setattr(RecurrentLM, "forward", poisoned)
-    with pytest.raises(SeqlmError, match="training loss became nan at step 7"):
+    # read on the device at each history entry (every 2 steps): found by step 8, before the
+    # evaluation at step 8 could write the poisoned weights
+    with pytest.raises(SeqlmError, match="training loss became nan by step 8"):
         run_train(small_config(), out=tmp_path / "nan")
     manifest = json.loads((tmp_path / "nan" / "manifest.json").read_text())
     assert manifest["status"] == "diverged"
-    assert load_checkpoint(tmp_path / "nan" / "checkpoint.pt", "lm")["step"] == 4
+    assert read_checkpoint(tmp_path / "nan" / "last.pt", "lm")["step"] == 4
     assert (tmp_path / "nan" / "loss_curve.png").is_file()
 
 
@@ -116,7 +131,7 @@ def test_resume_on_another_corpus_is_refused(tmp_path):
     run_train(config, out=tmp_path / "a")
     other = small_config(corpus=CorpusConfig(name="verbs", size=600, seed=5))
     with pytest.raises(SeqlmError, match="corpus differs"):
-        run_train(other, out=tmp_path / "b", resume=tmp_path / "a" / "checkpoint.pt")
+        run_train(other, out=tmp_path / "b", resume=tmp_path / "a")
 
 
 def test_eval_units_and_bits_per_char(tmp_path):
@@ -167,6 +182,6 @@ def test_short_run_beats_the_unigram_baseline_on_verbs(tmp_path):
 def test_load_lm_rebuilds_from_checkpoint(tmp_path):
     config = small_config(max_steps=2, eval_every=2)
     run_train(config, out=tmp_path / "a")
-    loaded = load_lm(tmp_path / "a")
+    loaded = load(tmp_path / "a")
     assert loaded.config == config
     assert not loaded.model.training

@@ -6,7 +6,9 @@ import torch
 from seqlm.config import ScheduleConfig
 from seqlm.data.corpora import load_corpus
 from seqlm.errors import SeqlmError
-from seqlm.training.lm import LMTrainer
+from seqlm.nn.build import build_model
+from seqlm.training.engine import Engine
+from seqlm.training.lm import LMTask
 from seqlm.training.lm_data import build_vocab, encode_splits
 from seqlm.training.schedule import LRSchedule
 from training.test_lm_training import small_config
@@ -54,7 +56,8 @@ def test_a_time_horizon_run_stops_at_the_budget_with_the_rate_at_its_floor(tmp_p
     vocab = build_vocab(corpus.text("train"), config.model)
     streams = encode_splits(corpus.splits, "word", vocab)
     torch.manual_seed(0)
-    result = LMTrainer(config, vocab, streams["train"], streams["valid"], tmp_path).run()
+    task = LMTask(config, vocab, streams["train"], streams["valid"], torch.device("cpu"))
+    result = Engine(task, build_model("lm", config, vocab), config.engine, tmp_path).run()
     assert result.status == "time budget"
     assert result.position.seconds >= 0.03 * 60
     rates = [row["lr"] for row in result.history]

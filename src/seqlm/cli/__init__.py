@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return fail(config_message(e, args))
     except SeqlmError as e:
         return fail(str(e))
+    except BrokenPipeError:  # `seqlm ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as e:  # the machine's fault: read-only folder, full disk, ...
         return fail(os_message(e))
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_output_args, add_run_args, emit
+from seqlm.cli.options import add_device_arg, add_output_args, add_run_args, emit
 from seqlm.config import LabConfig
 
 
@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder holding tinyshakespeare.txt (default $SEQLM_DATA_DIR)")
     p.add_argument("--steps", nargs="*", default=[], metavar="STEP",
                    help="run only these steps (default: all)")
+    add_device_arg(p)
     add_run_args(p)
     add_output_args(p)
     p.set_defaults(func=lab_command)
@@ -25,7 +26,7 @@ def lab_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.lab import run_lab
 
     config = LabConfig(quick=args.quick, seed=args.seed, out=args.out, overwrite=args.overwrite,
-                       data_dir=args.data_dir, steps=tuple(args.steps))
+                       data_dir=args.data_dir, steps=tuple(args.steps), device=args.device)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_lab(config, argv=["seqlm", *sys.argv[1:]], progress=bars)

@@ -2,7 +2,8 @@
 
 Options default to None here and override, in order, `TrainConfig`'s defaults, a `--config`
 JSON file, or (with `--resume`) the checkpoint's config; with `--resume` an option that would
-change the checkpoint's config is an error (only the time budget and threads may change).
+change the checkpoint's config is an error (the budgets, threads, device and precision may
+change, and a moved `file:` corpus may be named again).
 """
 
 import argparse
@@ -12,7 +13,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_output_args, add_run_args, emit
+from seqlm.cli.options import (
+    ENGINE_OPTIONS,
+    add_device_arg,
+    add_engine_args,
+    add_output_args,
+    add_run_args,
+    emit,
+    engine_overrides,
+    engine_value,
+)
 from seqlm.config import (
     LM_CELLS,
     SCANS,
@@ -25,7 +35,8 @@ from seqlm.config import (
 )
 from seqlm.errors import SeqlmError
 
-# CLI dest -> (config section, field); section "" is TrainConfig itself
+# CLI dest -> (config section, field); section "" is TrainConfig itself; the loop's options
+# (--lr, --max-steps, --device, ...) are `seqlm.cli.options.ENGINE_OPTIONS`
 OVERRIDES: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "name"), "size": ("corpus", "size"),
     "valid_fraction": ("corpus", "valid_fraction"), "test_fraction": ("corpus", "test_fraction"),
@@ -39,25 +50,24 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "max_vocab": ("model", "max_vocab"), "scan": ("model", "scan"),
     "scan_chunk": ("model", "scan_chunk"), "residual": ("model", "residual"),
     "layer_norm": ("model", "layer_norm"),
-    "lr": ("schedule", "lr"), "warmup_steps": ("schedule", "warmup_steps"),
-    "decay": ("schedule", "decay"), "min_lr_ratio": ("schedule", "min_lr_ratio"),
-    "horizon": ("schedule", "horizon"),
     **{name: ("", name) for name in (
-        "seed", "batch_size", "window", "optimizer", "weight_decay", "momentum", "clip",
-        "max_steps", "max_minutes", "eval_every", "eval_batch_size", "eval_max_tokens",
-        "final_eval_max_tokens", "patience", "threads", "log_every")},
+        "seed", "batch_size", "window", "eval_batch_size", "eval_max_tokens",
+        "final_eval_max_tokens")},
+    **{name: ("engine", path) for name, (path, _, _) in ENGINE_OPTIONS.items()},
 }
-# budgets may grow on resume; a file corpus may have moved (its sha256 is checked); the scan
-# path of mingru / minlstm changes how, not what, is computed
+# budgets may grow on resume; where it runs may change; a file corpus may have moved (its
+# sha256 is checked); the scan path of mingru / minlstm changes how, not what, is computed
 MAY_CHANGE_ON_RESUME = {"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
-                        "data_dir", "data_path", "corpus", "scan", "scan_chunk"}
+                        "data_dir", "data_path", "corpus", "device", "precision", "scan",
+                        "scan_chunk"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a recurrent language model (TBPTT)")
     add_train_args(train)
-    train.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                       help="go on from a checkpoint.pt into a new run directory")
+    train.add_argument("--resume", default=None, metavar="RUN",
+                       help="go on from a run directory (or its last.pt): in place, or into "
+                            "--out if given")
     add_run_args(train)
     add_output_args(train)
     train.set_defaults(func=train_command, _fields={"name": "corpus", "path": "data_path"})
@@ -71,6 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--window", type=int, default=e.window)
     ev.add_argument("--max-tokens", type=int, default=e.max_tokens,
                     help="score only the first N tokens")
+    add_device_arg(ev)
     add_run_args(ev)
     add_output_args(ev)
     ev.set_defaults(func=eval_command)
@@ -93,6 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--data-dir", default=None)
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--threads", type=int, default=CompareConfig.threads)
+    add_device_arg(compare)
     add_run_args(compare)
     add_output_args(compare)
     compare.set_defaults(func=compare_command)
@@ -119,31 +131,25 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         model.add_argument(f"--{name}", type=kind, default=None)
     for flag in ("locked-dropout", "tie-weights", "residual", "layer-norm"):
         model.add_argument(f"--{flag}", action="store_const", const=True, default=None)
-    opt = p.add_argument_group("optimisation and budgets")
-    opt.add_argument("--optimizer", choices=["adamw", "sgd"])
-    opt.add_argument("--decay", choices=["cosine", "plateau", "constant"])
-    opt.add_argument("--horizon", choices=["steps", "time"],
-                     help="the cosine decay spans --max-steps, or the --max-minutes budget")
-    for name, kind in (("seed", int), ("batch-size", int), ("window", int), ("lr", float),
-                       ("weight-decay", float), ("momentum", float), ("warmup-steps", int),
-                       ("min-lr-ratio", float), ("clip", float), ("max-steps", int),
-                       ("max-minutes", float), ("eval-every", int), ("eval-batch-size", int),
-                       ("eval-max-tokens", int), ("final-eval-max-tokens", int),
-                       ("patience", int), ("threads", int), ("log-every", int)):
-        opt.add_argument(f"--{name}", type=kind, default=None)
+    data = p.add_argument_group("windows and evaluation")
+    for name, kind in (("seed", int), ("batch-size", int), ("window", int),
+                       ("eval-batch-size", int), ("eval-max-tokens", int),
+                       ("final-eval-max-tokens", int)):
+        data.add_argument(f"--{name}", type=kind, default=None)
+    add_engine_args(p, TrainConfig().engine)
 
 
 def apply_overrides(base: TrainConfig, args: argparse.Namespace) -> TrainConfig:
     """`base` with every option given on the command line replaced."""
-    sections: dict[str, dict] = {"": {}, "corpus": {}, "model": {}, "schedule": {}}
+    sections: dict[str, dict] = {"": {}, "corpus": {}, "model": {}}
     for dest, (section, name) in OVERRIDES.items():
         value = getattr(args, dest, None)
-        if value is not None:
+        if value is not None and section != "engine":
             sections[section][name] = value
     if args.seed is not None:
         sections["corpus"].setdefault("seed", args.seed)
-    return replace(base, **sections[""], **{s: replace(getattr(base, s), **sections[s])
-                                            for s in ("corpus", "model", "schedule")})
+    return replace(base, **sections[""], engine=engine_overrides(base.engine, args),
+                   **{s: replace(getattr(base, s), **sections[s]) for s in ("corpus", "model")})
 
 
 def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -> None:
@@ -157,11 +163,14 @@ def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -
         value = getattr(args, dest, None)
         if value is None or dest in MAY_CHANGE_ON_RESUME:
             continue
-        owner = getattr(ckpt_config, section) if section else ckpt_config
-        if getattr(owner, name) != value:
+        if section == "engine":
+            current = engine_value(ckpt_config.engine, name)
+        else:
+            current = getattr(getattr(ckpt_config, section) if section else ckpt_config, name)
+        if current != value:
             raise SeqlmError(
                 f"--{dest.replace('_', '-')} {value} does not match the checkpoint's "
-                f"{getattr(owner, name)}: drop the option to resume, or start a new run")
+                f"{current}: drop the option to resume, or start a new run")
 
 
 def load_config_file(path: str) -> TrainConfig:
@@ -178,12 +187,12 @@ def load_config_file(path: str) -> TrainConfig:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from seqlm.checkpoint import load_checkpoint
     from seqlm.experiments.lm_runs import run_train
+    from seqlm.experiments.training_run import resume_from
 
-    if args.resume:
-        ckpt = load_checkpoint(args.resume, "lm", required=("config",))
-        base = from_dict(TrainConfig, ckpt["config"], source=args.resume)
+    resumed = resume_from(args.resume, "lm") if args.resume else None
+    if resumed is not None:
+        base = from_dict(TrainConfig, resumed.payload["config"], source=args.resume)
         check_resume_overrides(base, args)
     else:
         base = load_config_file(args.config) if args.config else TrainConfig()
@@ -192,7 +201,7 @@ def train_command(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run = run_train(config, out=args.out, overwrite=args.overwrite, resume=args.resume,
+        run = run_train(config, out=args.out, overwrite=args.overwrite, resume=resumed,
                         progress=bars, should_stop=lambda: stop["asked"])
     finally:
         bars.close()
@@ -229,7 +238,8 @@ def eval_command(args: argparse.Namespace) -> int:
                         max_tokens=args.max_tokens)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run, m = run_eval(config, out=args.out, overwrite=args.overwrite, progress=bars)
+        run, m = run_eval(config, out=args.out, overwrite=args.overwrite, progress=bars,
+                          device=args.device)
     finally:
         bars.close()
     if run.status == "interrupted":
@@ -260,11 +270,13 @@ def add_sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--length-alpha", type=float, default=d.length_alpha)
     p.add_argument("--num-samples", type=int, default=d.num_samples)
     p.add_argument("--seed", type=int, default=d.seed)
+    add_device_arg(p)
 
 
 def sample_command(args: argparse.Namespace) -> int:
+    from seqlm.checkpoint import load
     from seqlm.decoding.lm_text import decode_samples, join_prime
-    from seqlm.training.lm import load_lm
+    from seqlm.training.devices import resolve_device
 
     prime = args.prime
     if args.prime_file:
@@ -277,7 +289,7 @@ def sample_command(args: argparse.Namespace) -> int:
                           top_p=args.top_p, repetition_penalty=args.repetition_penalty,
                           beam_width=args.beam_width, length_alpha=args.length_alpha,
                           num_samples=args.num_samples, seed=args.seed)
-    loaded = load_lm(args.checkpoint)
+    loaded = load(args.checkpoint, resolve_device(args.device), kind="lm")
     samples = decode_samples(loaded.model, loaded.vocab, loaded.config.model.unit, config)
     blocks = []
     for s in samples:
@@ -293,7 +305,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from seqlm.config import quick_compare, timed_compare
 
     config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
-                           threads=args.threads)
+                           threads=args.threads, device=args.device)
     if args.quick:
         config = quick_compare(config)
     if args.cells:

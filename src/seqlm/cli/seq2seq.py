@@ -1,12 +1,20 @@
 """`seqlm seq2seq train|translate|eval|compare`: date normalisation with attention."""
 
 import argparse
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_output_args, add_run_args, emit
+from seqlm.cli.options import (
+    add_device_arg,
+    add_engine_args,
+    add_output_args,
+    add_run_args,
+    emit,
+    engine_overrides,
+)
 from seqlm.config import (
     SEQ2SEQ_COMPARE_PRESETS,
     CorpusConfig,
@@ -16,12 +24,13 @@ from seqlm.config import (
     Seq2SeqEvalConfig,
     Seq2SeqModelConfig,
     Seq2SeqTrainConfig,
+    seq2seq_engine,
 )
 from seqlm.errors import SeqlmError
 
 M, T, D = Seq2SeqModelConfig, Seq2SeqTrainConfig, Seq2SeqDecodeConfig
 ATTENTIONS = ["none", "bahdanau", "dot", "general", "scaled_dot"]
-SCHEDULES = ["none", "linear", "exponential", "inverse_sigmoid"]
+SAMPLING_SCHEDULES = ["none", "linear", "exponential", "inverse_sigmoid"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--preset", choices=list(SEQ2SEQ_COMPARE_PRESETS),
                    default=Seq2SeqCompareConfig.preset, help="pre-registered budget")
     c.add_argument("--seed", type=int, default=Seq2SeqCompareConfig.seed)
+    add_device_arg(c)
     add_run_args(c)
     add_output_args(c)
     c.set_defaults(func=compare_command)
@@ -55,39 +65,33 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     m.add_argument("--attention-size", type=int, default=M.attention_size)
     m.add_argument("--unidirectional", action="store_true", help="one-way encoder")
     m.add_argument("--no-input-feeding", action="store_true", help="Luong variants")
-    o = t.add_argument_group("training")
-    o.add_argument("--steps", type=int, default=T.steps)
+    m.add_argument("--max-source-len", type=int, default=M.max_source_len,
+                   help="longest source (characters) the model accepts")
+    m.add_argument("--max-target-len", type=int, default=M.max_target_len,
+                   help="decoding stops after this many tokens")
+    o = t.add_argument_group("batches and scheduled sampling")
     o.add_argument("--batch-size", type=int, default=T.batch_size)
-    lr = T().lr_schedule
-    o.add_argument("--lr", type=float, default=lr.lr, help="Adam's peak learning rate")
-    o.add_argument("--warmup-steps", type=int, default=lr.warmup_steps)
-    o.add_argument("--decay", choices=["cosine", "plateau", "constant"], default=lr.decay,
-                   help="learning-rate decay after warm-up (seqlm.training.schedule)")
-    o.add_argument("--min-lr-ratio", type=float, default=lr.min_lr_ratio)
-    o.add_argument("--clip", type=float, default=T.clip)
-    o.add_argument("--eval-every", type=int, default=T.eval_every)
     o.add_argument("--eval-size", type=int, default=T.eval_size)
-    o.add_argument("--schedule", choices=SCHEDULES, default=T.schedule,
+    o.add_argument("--sampling", choices=SAMPLING_SCHEDULES, default=T.sampling,
                    help="scheduled sampling (none = teacher forcing)")
     o.add_argument("--ss-linear-slope", type=float, default=T.ss_linear_slope)
     o.add_argument("--ss-min-teacher", type=float, default=T.ss_min_teacher)
     o.add_argument("--ss-exp-base", type=float, default=T.ss_exp_base)
     o.add_argument("--ss-sigmoid-k", type=float, default=T.ss_sigmoid_k)
-    o.add_argument("--threads", type=int, default=T.threads)
-    o.add_argument("--resume", action="store_true", help="continue from --out/last.pt")
+    add_engine_args(t, seq2seq_engine())
+    t.add_argument("--resume", default=None, metavar="RUN",
+                   help="go on from a run directory (or its last.pt): in place, or into --out "
+                        "if given")
     add_run_args(t)
     add_output_args(t)
     t.set_defaults(func=train_command)
-    m.add_argument("--max-source-len", type=int, default=M.max_source_len,
-                   help="longest source (characters) the model accepts")
-    m.add_argument("--max-target-len", type=int, default=M.max_target_len,
-                   help="decoding stops after this many tokens")
 
 
 def add_decode_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="best.pt / last.pt, or a run directory holding best.pt")
     p.add_argument("--beam", type=int, default=D.beam_size, help="beam size (1 = greedy)")
     p.add_argument("--alpha", type=float, default=D.length_alpha, help="length normalisation")
+    add_device_arg(p)
     p.set_defaults(_fields={"beam_size": "beam", "length_alpha": "alpha",
                             "max_errors": "errors"})
 
@@ -115,7 +119,11 @@ def add_eval(ssub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=eval_command)
 
 
-def train_config(args: argparse.Namespace) -> Seq2SeqConfig:
+def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) -> Seq2SeqConfig:
+    """The config the options describe; resuming, the checkpoint's with the loop's options
+    (budgets, device, precision) applied."""
+    if base is not None:
+        return replace(base, engine=engine_overrides(base.engine, args))
     return Seq2SeqConfig(
         corpus=CorpusConfig(name="dates", seed=args.seed, size=args.size),
         regimes=tuple(args.regimes), train_size=args.train_size,
@@ -125,45 +133,48 @@ def train_config(args: argparse.Namespace) -> Seq2SeqConfig:
             bidirectional=not args.unidirectional, attention_size=args.attention_size,
             max_source_len=args.max_source_len, max_target_len=args.max_target_len),
         train=Seq2SeqTrainConfig(
-            steps=args.steps, batch_size=args.batch_size, clip=args.clip,
-            lr_schedule=replace(T().lr_schedule, lr=args.lr, warmup_steps=args.warmup_steps,
-                                decay=args.decay, min_lr_ratio=args.min_lr_ratio),
-            eval_every=args.eval_every, eval_size=args.eval_size, seed=args.seed,
-            schedule=args.schedule, ss_linear_slope=args.ss_linear_slope,
+            batch_size=args.batch_size, eval_size=args.eval_size, seed=args.seed,
+            sampling=args.sampling, ss_linear_slope=args.ss_linear_slope,
             ss_min_teacher=args.ss_min_teacher, ss_exp_base=args.ss_exp_base,
-            ss_sigmoid_k=args.ss_sigmoid_k, threads=args.threads),
-        out=args.out, overwrite=args.overwrite, resume=args.resume)
+            ss_sigmoid_k=args.ss_sigmoid_k),
+        engine=engine_overrides(seq2seq_engine(), args))
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from seqlm.config import from_dict
     from seqlm.experiments.seq2seq_eval import format_summary
     from seqlm.experiments.seq2seq_train import run_training
+    from seqlm.experiments.training_run import resume_from
 
+    base, resumed = None, resume_from(args.resume, "seq2seq") if args.resume else None
+    if resumed is not None:
+        base = from_dict(Seq2SeqConfig, resumed.payload["config"], source=args.resume)
+    stop = {"asked": False}
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run = run_training(train_config(args), argv=["seqlm", *sys.argv[1:]], progress=bars)
+        run = run_training(train_config(args, base), out=args.out, overwrite=args.overwrite,
+                           resume=resumed, argv=["seqlm", *sys.argv[1:]], progress=bars,
+                           should_stop=lambda: stop["asked"])
     finally:
         bars.close()
-    test = run.metrics["test"]
-    text = [f"trained {run.metrics['steps']} steps; best valid exact match "
-            f"{100 * run.metrics['best_valid_exact']:.2f}% at step {run.metrics['best_step']}"]
-    text += [f"[{regime}] {format_summary(s)}" for regime, s in test.items()]
+        signal.signal(signal.SIGINT, previous)
+    m = run.metrics
+    text = [f"{m['status']} after {m['steps']} steps; best valid exact match "
+            f"{100 * m['best_valid_exact']:.2f}% at step {m['best_step']}"]
+    text += [f"[{regime}] {format_summary(s)}" for regime, s in m.get("test", {}).items()]
     text += [f"run: {run.path} (best.pt, last.pt, manifest.json)"]
-    emit(args, {"run_dir": str(run.path), "metrics": run.metrics}, "\n".join(text))
-    return 0
+    emit(args, {"run_dir": str(run.path), "metrics": m}, "\n".join(text))
+    return 130 if run.status == "interrupted" else 0
 
 
 def load(args: argparse.Namespace):
-    import torch
+    """The model of `args.checkpoint` (a file, or a run directory's best.pt) on --device."""
+    from seqlm.checkpoint import load as load_checkpoint
+    from seqlm.training.devices import resolve_device
 
-    from seqlm.training.seq2seq import load_model
-
-    path = Path(args.checkpoint)
-    path = path / "best.pt" if path.is_dir() else path
-    if not path.is_file():
-        raise SeqlmError(f"checkpoint {path} does not exist: give best.pt or its run directory")
-    torch.set_num_threads(T.threads or torch.get_num_threads())
-    return load_model(path)
+    loaded = load_checkpoint(args.checkpoint, resolve_device(args.device), kind="seq2seq")
+    return loaded.model, loaded.vocab, loaded.config
 
 
 def decode_config(args: argparse.Namespace) -> Seq2SeqDecodeConfig:
@@ -235,7 +246,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.seq2seq_compare import run_compare
 
     config = Seq2SeqCompareConfig(preset=args.preset, seed=args.seed, out=args.out,
-                                  overwrite=args.overwrite)
+                                  overwrite=args.overwrite, device=args.device)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_compare(config, argv=["seqlm", *sys.argv[1:]], progress=bars)

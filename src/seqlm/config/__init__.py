@@ -8,6 +8,7 @@ the wrong type or out of range is a `ConfigError` naming the field, whichever wa
 """
 
 from seqlm.config.data import UNITS, CorpusConfig
+from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, from_dict, opt, to_dict
 from seqlm.config.lab import LabConfig
 from seqlm.config.lm import (
@@ -19,7 +20,6 @@ from seqlm.config.lm import (
     LMConfig,
     RevivalConfig,
     SampleConfig,
-    ScheduleConfig,
     TrainConfig,
     quick_compare,
     quick_revival,
@@ -43,14 +43,17 @@ from seqlm.config.seq2seq import (
     Seq2SeqEvalConfig,
     Seq2SeqModelConfig,
     Seq2SeqTrainConfig,
+    seq2seq_engine,
 )
 
 __all__ = [
-    "ATTENTIONS", "LM_CELLS", "SAMPLING_SCHEDULES", "SCANS", "SEQ2SEQ_COMPARE_PRESETS",
-    "TIMED_STEP_CAP", "UNITS", "RevivalConfig", "quick_revival", "timed_compare",
+    "ATTENTIONS", "EngineConfig", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
+    "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "RevivalConfig", "quick_revival",
+    "timed_compare",
     "ByHandConfig", "CompareConfig", "Config", "CorpusConfig", "EvalConfig", "LMConfig",
     "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "SampleConfig",
     "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset", "Seq2SeqConfig",
     "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig", "Seq2SeqTrainConfig",
-    "TrainConfig", "VanishingConfig", "from_dict", "opt", "quick_compare", "to_dict",
+    "TrainConfig", "VanishingConfig", "from_dict", "opt", "quick_compare", "seq2seq_engine",
+    "to_dict",
 ]

@@ -15,3 +15,4 @@ class LabConfig(Config):
     overwrite: bool = False
     data_dir: str | None = None
     steps: tuple[str, ...] = ()  # empty = every registered step
+    device: str = "auto"  # where the torch models train (as EngineConfig.device)

@@ -4,6 +4,7 @@ sampling and the cell comparison."""
 from dataclasses import dataclass, replace
 
 from seqlm.config.data import UNITS, CorpusConfig
+from seqlm.config.engine import EngineConfig
 from seqlm.config.fields import Config, opt
 from seqlm.errors import ConfigError
 
@@ -41,51 +42,19 @@ class LMConfig(Config):
 
 
 @dataclass(frozen=True)
-class ScheduleConfig(Config):
-    """Learning rate: linear warm-up, then cosine decay, plateau decay or constant."""
-
-    lr: float = opt(2e-3, gt=0.0)
-    warmup_steps: int = opt(100, ge=0)
-    decay: str = opt("cosine", choices=("cosine", "plateau", "constant"))
-    # cosine ends at lr * min_lr_ratio; plateau never goes below it
-    min_lr_ratio: float = opt(0.1, ge=0.0, le=1.0)
-    horizon: str = opt("steps", choices=("steps", "time"))  # cosine spans max_steps or the time
-    plateau_factor: float = opt(0.5, gt=0.0, le=1.0)  # plateau: multiply the lr by this ...
-    plateau_patience: int = opt(1, ge=1)  # ... after this many evaluations without gain
-
-
-@dataclass(frozen=True)
 class TrainConfig(Config):
-    """`seqlm train`: data, model, optimisation and budgets of a language-model run."""
+    """`seqlm train`: data, model, windows and the training loop of a language-model run."""
 
     corpus: CorpusConfig = opt(factory=lambda: CorpusConfig(name="tinyshakespeare"))
     model: LMConfig = opt(factory=LMConfig)
-    schedule: ScheduleConfig = opt(factory=ScheduleConfig)
+    engine: EngineConfig = opt(factory=EngineConfig)
     seed: int = 0
-    batch_size: int = opt(32, ge=1)
+    batch_size: int = opt(32, ge=1)  # streams per micro-batch (x engine.accumulate per update)
     window: int = opt(100, ge=1)  # truncated BPTT length
-    optimizer: str = opt("adamw", choices=("adamw", "sgd"))
-    weight_decay: float = opt(0.0, ge=0.0)
-    momentum: float = opt(0.0, ge=0.0, lt=1.0)  # sgd only
-    clip: float = opt(1.0, ge=0.0)  # global gradient-norm clip; 0 disables
-    max_steps: int = opt(2000, ge=1)  # also the cosine's horizon (schedule.horizon "steps")
-    max_minutes: float | None = opt(None, gt=0.0)  # training-time budget, summed over resumes
-    eval_every: int = opt(200, ge=1)
     eval_batch_size: int = opt(16, ge=1)
     eval_max_tokens: int | None = opt(None, ge=2)  # None = the whole validation split
     # the score after training (best weights): None = the whole validation split
     final_eval_max_tokens: int | None = opt(None, ge=2)
-    patience: int | None = opt(None, ge=1)  # early stopping: evaluations without improvement
-    threads: int | None = opt(None, ge=1)  # torch threads; None = torch's default
-    log_every: int = opt(10, ge=1)  # steps between history entries (loss, grad norm, lr)
-    # divergence: a training loss above this many times ln V (a uniform guess over the
-    # vocabulary; an untrained model scores about 1x) stops the run
-    diverge_factor: float = opt(4.0, gt=1.0)
-
-    def check(self) -> None:
-        if self.schedule.horizon == "time" and self.max_minutes is None:
-            raise ConfigError("horizon", "time", "needs a time budget: set --max-minutes "
-                              "(max_minutes in a config file), or use --horizon steps")
 
 
 @dataclass(frozen=True)
@@ -149,6 +118,7 @@ class CompareConfig(Config):
     sample_length: int = opt(200, ge=1)
     temperatures: tuple[float, ...] = opt((0.5, 0.8, 1.2), ge=0.0)
     threads: int | None = opt(1, ge=1)  # small models on a shared CPU: one thread is faster
+    device: str = "auto"  # as EngineConfig.device
 
 
 def quick_compare(config: CompareConfig) -> CompareConfig:

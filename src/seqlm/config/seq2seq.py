@@ -4,8 +4,8 @@ pre-registered attention comparison."""
 from dataclasses import dataclass
 
 from seqlm.config.data import CorpusConfig
+from seqlm.config.engine import EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, opt
-from seqlm.config.lm import ScheduleConfig
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general", "scaled_dot")
 SAMPLING_SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
@@ -29,25 +29,25 @@ class Seq2SeqModelConfig(Config):
 
 @dataclass(frozen=True)
 class Seq2SeqTrainConfig(Config):
-    """The seq2seq training loop (`seqlm.training.seq2seq`): budget, optimiser, sampling."""
+    """What seq2seq training adds to the shared loop: batches, validation size, and
+    scheduled sampling (Bengio et al. 2015): eps_i = P(feed the gold token) at update i."""
 
-    steps: int = opt(3000, ge=1)  # the budget is counted in optimiser steps, never in seconds
-    batch_size: int = opt(64, ge=1)
-    # Adam's learning rate: seqlm.training.schedule, shared with language-model training;
-    # no warm-up, cosine decay from 3e-3 to 3e-4 over `steps`
-    lr_schedule: ScheduleConfig = opt(factory=lambda: ScheduleConfig(
-        lr=3e-3, warmup_steps=0, decay="cosine", min_lr_ratio=0.1))
-    clip: float = opt(1.0, gt=0.0)  # max global gradient norm
-    eval_every: int = opt(500, ge=1)  # steps between validation passes (greedy exact match)
+    batch_size: int = opt(64, ge=1)  # pairs per micro-batch (x engine.accumulate per update)
     eval_size: int = opt(600, ge=1)  # validation pairs per pass (the first ones of the split)
     seed: int = 0  # initialisation, batch order and scheduled-sampling coins
-    # scheduled sampling (Bengio et al. 2015): eps_i = P(feed the gold token) at step i
-    schedule: str = opt("none", choices=SAMPLING_SCHEDULES)  # none = teacher forcing
+    sampling: str = opt("none", choices=SAMPLING_SCHEDULES)  # none = teacher forcing
     ss_linear_slope: float = opt(1e-4, ge=0.0)  # linear: eps_i = max(min_teacher, 1 - slope i)
     ss_min_teacher: float = opt(0.5, ge=0.0, le=1.0)  # linear: floor of eps_i
     ss_exp_base: float = opt(0.9995, gt=0.0, le=1.0)  # exponential: eps_i = base ** i
     ss_sigmoid_k: float = opt(1000.0, ge=1.0)  # inverse sigmoid: eps_i = k / (k + exp(i / k))
-    threads: int | None = opt(1, ge=1)  # torch threads: tiny matmuls run fastest on one
+
+
+def seq2seq_engine() -> EngineConfig:
+    """The loop's seq2seq defaults: Adam, no warm-up, cosine from 3e-3 to 3e-4 over a fixed
+    step budget (never seconds), one torch thread (tiny matmuls run fastest on one)."""
+    return EngineConfig(optimizer="adam", schedule=ScheduleConfig(
+        lr=3e-3, warmup_steps=0, decay="cosine", min_lr_ratio=0.1), clip=1.0, max_steps=3000,
+        eval_every=500, log_every=50, threads=1)
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,7 @@ class Seq2SeqConfig(Config):
     train_size: int | None = opt(None, ge=1)  # use only the first N training pairs
     model: Seq2SeqModelConfig = opt(factory=Seq2SeqModelConfig)
     train: Seq2SeqTrainConfig = opt(factory=Seq2SeqTrainConfig)
-    out: str | None = None  # run directory; None = runs/seq2seq-train-<timestamp>
-    overwrite: bool = False
-    resume: bool = False  # continue from <out>/last.pt exactly where it stopped
+    engine: EngineConfig = opt(factory=seq2seq_engine)
 
 
 @dataclass(frozen=True)
@@ -131,5 +129,6 @@ class Seq2SeqCompareConfig(Config):
 
     preset: str = opt("full", choices=tuple(SEQ2SEQ_COMPARE_PRESETS))
     seed: int = 0
+    device: str = "auto"  # as EngineConfig.device
     out: str | None = None
     overwrite: bool = False

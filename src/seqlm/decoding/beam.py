@@ -71,7 +71,7 @@ def beam_search(model, prime_ids: list[int], length: int, width: int = 5,
             logits = logits.clone()
             logits[list(banned)] = float("-inf")
             logprobs = torch.log_softmax(logits, dim=-1)[None]  # (1, V)
-            scores = torch.zeros(1)
+            scores = torch.zeros(1, device=logprobs.device)
             beams: list[list[int]] = [[]]
             for step in range(length):
                 origin, tokens, totals = _prune(scores, logprobs, width)
@@ -86,7 +86,7 @@ def beam_search(model, prime_ids: list[int], length: int, width: int = 5,
                         keep.append(row)
                 if not live or len(finished) >= width:
                     break
-                keep_t = torch.tensor(keep)
+                keep_t = torch.tensor(keep, device=logprobs.device)
                 beams, scores = live, totals[keep_t]
                 state = _reorder(state, origin[keep_t])
                 logprobs, state = _expand(stepper, tokens[keep_t], state, banned)

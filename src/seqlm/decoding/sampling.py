@@ -75,7 +75,8 @@ def choose(logits: Tensor, rule: SamplingRule, seen: list[int],
         banned_mask = banned_to_mask(rule.banned, logits.shape[-1])
     logits = logits.masked_fill(banned_mask, float("-inf"))
     if rule.repetition_penalty != 1.0:
-        logits = apply_repetition_penalty(logits, torch.tensor(seen), rule.repetition_penalty)
+        logits = apply_repetition_penalty(logits, torch.tensor(seen, device=logits.device),
+                                          rule.repetition_penalty)
     if rule.temperature == 0:
         return int(torch.argmax(logits))
     logits = logits / rule.temperature
@@ -83,19 +84,21 @@ def choose(logits: Tensor, rule: SamplingRule, seen: list[int],
         logits = top_k_filter(logits, rule.top_k)
     if rule.top_p is not None:
         logits = top_p_filter(logits, rule.top_p)
-    probs = torch.softmax(logits, dim=-1)
-    return int(torch.multinomial(probs, 1, generator=generator))
+    probs = torch.softmax(logits.float(), dim=-1).cpu()  # drawn on the CPU: the same text
+    return int(torch.multinomial(probs, 1, generator=generator))  # on every device
 
 
-def banned_to_mask(banned: tuple[int, ...], vocab_size: int) -> Tensor:
-    mask = torch.zeros(vocab_size, dtype=torch.bool)
+def banned_to_mask(banned: tuple[int, ...], vocab_size: int,
+                   device: torch.device | str = "cpu") -> Tensor:
+    mask = torch.zeros(vocab_size, dtype=torch.bool, device=device)
     mask[list(banned)] = True
     return mask
 
 
 def prime_model(model, prime_ids: list[int]) -> tuple[Tensor, object]:
     """Run the prime through the model in one sequence call: (last logits (V,), state)."""
-    idx = torch.tensor([prime_ids], dtype=torch.long)  # (1, T)
+    device = next(model.parameters()).device
+    idx = torch.tensor([prime_ids], dtype=torch.long, device=device)  # (1, T)
     logits, _, state = model(idx)
     return logits[0, -1], state
 
@@ -114,9 +117,9 @@ def generate(model, prime_ids: list[int], length: int, rule: SamplingRule,
             logits, state = prime_model(model, prime_ids)
             stepper = LMStepper(model)
             states = stepper.unpack(state)
-            mask = banned_to_mask(rule.banned, logits.shape[-1])
+            mask = banned_to_mask(rule.banned, logits.shape[-1], logits.device)
             seen = list(prime_ids)
-            token_t = torch.zeros(1, dtype=torch.long)
+            token_t = torch.zeros(1, dtype=torch.long, device=logits.device)
             for _ in range(length):
                 token = choose(logits, rule, seen, generator, mask)
                 out.append(token)

@@ -24,6 +24,7 @@ from seqlm.atomic import atomic_write_text
 from seqlm.config import (
     CompareConfig,
     CorpusConfig,
+    EngineConfig,
     LMConfig,
     SampleConfig,
     ScheduleConfig,
@@ -36,11 +37,14 @@ from seqlm.errors import SeqlmError
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.lm_plots import grad_norms, gradient_decay, loss_curves
 from seqlm.experiments.run import Run
+from seqlm.nn.build import build_model
 from seqlm.nn.gradient_flow import hidden_gradient_norms
 from seqlm.nn.lm import RecurrentLM, count_parameters
 from seqlm.progress import ProgressCallback
+from seqlm.training.devices import Placement
+from seqlm.training.engine import Engine
 from seqlm.training.evaluate import evaluate_stream
-from seqlm.training.lm import LMTrainer
+from seqlm.training.lm import LMTask
 from seqlm.training.lm_data import build_vocab, encode_splits
 from seqlm.training.threads import torch_threads
 
@@ -84,24 +88,28 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
               vocab, streams, out_dir: Path, progress: ProgressCallback | None) -> dict:
     horizon = "steps" if config.minutes is None else "time"
     tc = TrainConfig(corpus=corpus_cfg, model=model_config(config, cell, hidden),
-                     schedule=ScheduleConfig(lr=config.lr, warmup_steps=config.warmup_steps,
-                                             horizon=horizon),
+                     engine=EngineConfig(
+                         schedule=ScheduleConfig(lr=config.lr, warmup_steps=config.warmup_steps,
+                                                 horizon=horizon),
+                         max_steps=config.steps, max_minutes=config.minutes,
+                         eval_every=config.eval_every, threads=config.threads,
+                         log_every=EngineConfig.log_every if config.minutes is not None
+                         else max(1, config.steps // 50), device=config.device),
                      seed=config.seed, batch_size=config.batch_size, window=config.window,
-                     max_steps=config.steps, max_minutes=config.minutes,
-                     eval_every=config.eval_every,
-                     eval_max_tokens=config.eval_max_tokens, threads=config.threads,
-                     log_every=TrainConfig.log_every if config.minutes is not None
-                     else max(1, config.steps // 50))
-    trainer = LMTrainer(tc, vocab, streams["train"], streams["valid"], out_dir / cell)
+                     eval_max_tokens=config.eval_max_tokens)
+    placement = Placement.resolve(config.device)
+    task = LMTask(tc, vocab, streams["train"], streams["valid"], placement.device)
+    torch.manual_seed(tc.seed)
+    engine = Engine(task, build_model("lm", tc, vocab), tc.engine, out_dir / cell, placement)
     wrapped = None if progress is None else (lambda e: progress(replace(e, task=f"train {cell}")))
-    result = trainer.run(wrapped)
-    model = result.model
+    result = engine.run(wrapped)
+    model = engine.model
     with torch_threads(config.threads):  # scoring and sampling on the training's threads too
         final = evaluate_stream(model, streams["valid"], 16, config.window,
                                 config.final_eval_max_tokens)
         valid_ids = torch.from_numpy(streams["valid"].ids[: 8 * (config.decay_window + 1)]
                                      .copy())
-        decay = hidden_gradient_norms(model, valid_ids.view(8, config.decay_window + 1))
+        decay = hidden_gradient_norms(model.cpu(), valid_ids.view(8, config.decay_window + 1))
         samples = decode_samples(model, vocab, "char", SampleConfig(
             length=config.sample_length, temperatures=config.temperatures, seed=config.seed))
     return {"cell": cell, "hidden": hidden, "parameters": result.parameters,
@@ -212,7 +220,8 @@ def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
 
 
 def lab_step(ctx: LabContext) -> LabSection:
-    config = CompareConfig(seed=ctx.config.seed, data_dir=ctx.config.data_dir)
+    config = CompareConfig(seed=ctx.config.seed, data_dir=ctx.config.data_dir,
+                           device=ctx.config.device)
     if ctx.config.quick:
         config = quick_compare(config)
     return compare(config, ctx.run, ctx.progress)

@@ -1,79 +1,94 @@
 """Language-model runs: `train` and `eval` as run directories with manifests and plots.
 
-`run_train` loads the corpus, builds (or, resuming, restores) the vocabulary and the trainer,
-trains, draws the loss curve and records config, data identity, metrics and timings in the
-manifest. Resuming reads another run's checkpoint and writes a new run directory, so nothing
-of the interrupted run is overwritten. `run_eval` scores a checkpoint on a split or a text
-file. Leaves out: hyper-parameter sweeps.
+`run_train` loads the corpus, builds (or, resuming, restores) the vocabulary, the model and
+the engine, trains, scores the best weights on the validation split, draws the loss curve and
+records config, data identity, device, metrics and timings in the manifest. Resuming follows
+`seqlm.experiments.training_run`. `run_eval` scores a checkpoint on a split or a text file.
+Leaves out: hyper-parameter sweeps.
 """
 
-import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from seqlm.checkpoint import load_checkpoint
+import torch
+
+from seqlm.checkpoint import BEST, LAST, load, read_checkpoint
 from seqlm.config import EvalConfig, TrainConfig, to_dict
 from seqlm.data.corpora import FILE_PREFIX, load_corpus, sha256_text
 from seqlm.data.vocab import UNK_ID, Vocab
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_plots import loss_curves
 from seqlm.experiments.run import Run
+from seqlm.experiments.training_run import Resumed, adopt_best, open_training_run, resume_from
+from seqlm.nn.build import build_model
 from seqlm.progress import ProgressCallback
+from seqlm.training.devices import Placement
+from seqlm.training.engine import DivergedError, Engine, Result
 from seqlm.training.evaluate import evaluate_stream
-from seqlm.training.lm import BEST, LATEST, DivergedError, LMTrainer, load_lm
+from seqlm.training.lm import LMTask
 from seqlm.training.lm_data import build_vocab, encode_splits, encode_text
+from seqlm.training.threads import torch_threads
 
 
 def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: bool = False,
-              resume: str | Path | None = None, argv: list[str] | None = None,
+              resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
               progress: ProgressCallback | None = None,
               should_stop: Callable[[], bool] | None = None) -> Run:
-    """Train a language model into a run directory; `resume` is a checkpoint to go on from.
-    The run's status is "finished", "time budget", "early stop", "interrupted" (should_stop)
-    or "diverged" (then DivergedError is raised after the manifest is written)."""
-    ckpt = load_checkpoint(resume, "lm", required=("config", "vocab", "model", "position")) \
-        if resume is not None else None
+    """Train a language model into a run directory; `resume` is a run (or its last.pt) to go
+    on from. The run's status is "finished", "time budget", "early stop", "interrupted"
+    (should_stop) or "diverged" (then DivergedError is raised after the manifest is written)."""
+    resumed = resume_from(resume, "lm") if resume is not None else None
+    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
+    resume = resumed.source if resumed else None
     config = absolute_file_corpus(config)
     corpus = load_training_corpus(config, resume, progress)
-    if ckpt is not None and ckpt["data"].get("sha256") not in (None, corpus.sha256):
-        raise SeqlmError(f"the corpus differs from the one checkpoint {resume} was trained on "
-                         "(sha256 mismatch): resume with the same corpus and options")
-    vocab = Vocab.from_dict(ckpt["vocab"]) if ckpt else build_vocab(corpus.text("train"),
-                                                                    config.model)
+    if payload is not None and payload["data"].get("sha256") not in (None, corpus.sha256):
+        raise SeqlmError(f"the corpus differs from the one {resume} was trained on (sha256 "
+                         "mismatch): resume with the same corpus and options")
+    vocab = Vocab.from_dict(payload["vocab"]) if payload else build_vocab(corpus.text("train"),
+                                                                          config.model)
     streams = encode_splits(corpus.splits, config.model.unit, vocab)
-    run = Run("train", config, out=out, overwrite=overwrite, argv=argv)
+    placement = Placement.resolve(config.engine.device, config.engine.precision)
+    run = open_training_run("train", config, out, overwrite, resumed_dir, argv, config.seed)
     diverged = None
     with run:
-        trainer = LMTrainer(config, vocab, streams["train"], streams.get("valid"), run.path,
-                            data_sha256=corpus.sha256)
-        if ckpt is not None:
-            trainer.restore(ckpt, resume)
-            run.extra["resumed_from"] = str(resume)
-            previous_best = Path(resume).with_name(BEST)
-            if previous_best.is_file():  # the new run directory stands on its own
-                shutil.copyfile(previous_best, run.path / BEST)
+        task = LMTask(config, vocab, streams["train"], streams.get("valid"), placement.device,
+                      corpus.sha256)
+        torch.manual_seed(config.seed)  # the initial weights are a function of the seed
+        engine = Engine(task, build_model("lm", config, vocab), config.engine, run.path,
+                        placement)
+        if payload is not None:
+            engine.restore(payload, resume)
+            adopt_best(run, resumed_dir)
         run.data["corpus"] = corpus.identity()
         run.data["vocab_size"] = len(vocab)
+        run.extra["placement"] = placement.describe()
         try:
             with run.timer("train"):
-                result = trainer.run(progress, should_stop)
+                result = engine.run(progress, should_stop)
         except DivergedError as e:
             diverged, run.status = e, "diverged"
-        record_training(run, trainer, config)
+        record_training(run, engine, config)
         if diverged is None:
-            run.metrics.update(train_metrics(result))
-            run.status = "interrupted" if result.status == "interrupted" else "ok"
-            if result.status != "interrupted" and "valid" in streams and result.evals:
-                with run.timer("final_eval"):
-                    best = score_best(trainer, streams["valid"], progress, should_stop)
-                if best is None:
-                    run.status = run.metrics["status"] = "interrupted"
-                else:
-                    run.metrics["best_valid_full"] = best
+            finish(run, engine, result, streams.get("valid"), progress, should_stop)
     if diverged is not None:
         raise diverged
     return run
+
+
+def finish(run: Run, engine: Engine, result: Result, valid, progress, should_stop) -> None:
+    """Metrics, status, and the best weights scored on the validation split."""
+    run.metrics.update(train_metrics(result))
+    run.status = "interrupted" if result.status == "interrupted" else "ok"
+    if result.status == "interrupted" or valid is None or not result.evals:
+        return
+    with run.timer("final_eval"), torch_threads(engine.config.threads):
+        best = score_best(engine, valid, progress, should_stop)
+    if best is None:
+        run.status = run.metrics["status"] = "interrupted"
+    else:
+        run.metrics["best_valid_full"] = best
 
 
 def absolute_file_corpus(config: TrainConfig) -> TrainConfig:
@@ -91,44 +106,46 @@ def load_training_corpus(config: TrainConfig, resume: str | Path | None,
     name = config.corpus.name
     if resume is not None and name.startswith(FILE_PREFIX) \
             and not Path(name[len(FILE_PREFIX):]).exists():
-        raise SeqlmError(f"the corpus {name} of checkpoint {resume} does not exist any more: "
-                         "if it moved, pass --corpus file:NEWPATH (its sha256 must match)")
+        raise SeqlmError(f"the corpus {name} of {resume} does not exist any more: if it "
+                         "moved, pass --corpus file:NEWPATH (its sha256 must match)")
     return load_corpus(config.corpus, progress)
 
 
-def record_training(run: Run, trainer: LMTrainer, config: TrainConfig) -> None:
+def record_training(run: Run, engine: Engine, config: TrainConfig) -> None:
     """The loss curve and the checkpoints, as artifacts of the run."""
-    loss_curves({config.model.cell: trainer.history}, {config.model.cell: trainer.evals},
+    loss_curves({config.model.cell: engine.history}, {config.model.cell: engine.evals},
                 run.artifact("loss_curve", "loss_curve.png"),
                 title=f"{config.model.cell} on {config.corpus.name}")
-    for name in (LATEST, BEST):
+    for name in (LAST, BEST):
         if (run.path / name).is_file():
             run.artifact(name.removesuffix(".pt"), name)
 
 
-def score_best(trainer: LMTrainer, valid, progress: ProgressCallback | None = None,
+def score_best(engine: Engine, valid, progress: ProgressCallback | None = None,
                should_stop: Callable[[], bool] | None = None) -> dict | None:
     """The best checkpoint's weights scored on the validation split (its first
     `final_eval_max_tokens`; None = all of it). Training-time evaluations may have read only
     its first `eval_max_tokens`; if the last one already scored these weights on the same
     tokens, its numbers are reused. None if `should_stop()` cut the pass short."""
-    c = trainer.config
-    best = load_checkpoint(trainer.out_dir / BEST, "lm", required=("model",))
-    last = trainer.evals[-1]
+    c = engine.task.config
+    best = read_checkpoint(engine.out_dir / BEST, "lm", required=("model",))
+    last = engine.evals[-1]
     if last["step"] == best["step"] and c.eval_max_tokens == c.final_eval_max_tokens:
-        return {k: v for k, v in last.items()}
-    trainer.model.load_state_dict(best["model"])
-    scores = evaluate_stream(trainer.model, valid, c.eval_batch_size, c.window,
-                             c.final_eval_max_tokens, progress, should_stop)
+        return dict(last)
+    engine.model.load_state_dict(best["model"])
+    with engine.placement.autocast():
+        scores = evaluate_stream(engine.model, valid, c.eval_batch_size, c.window,
+                                 c.final_eval_max_tokens, progress, should_stop)
     return None if scores is None else {"step": best["step"], **scores}
 
 
-def train_metrics(result) -> dict:
+def train_metrics(result: Result) -> dict:
     last = result.evals[-1] if result.evals else {}
     return {
-        "status": result.status, "steps": result.position.step, "epochs": result.position.epoch,
+        "status": result.status, "steps": result.position.step,
         "parameters": result.parameters, "tokens_per_second": round(result.tokens_per_second, 1),
-        "best_valid_loss_nats": result.position.best_valid if result.evals else None,
+        "best_valid_loss_nats": min(e["loss_nats"] for e in result.evals)
+        if result.evals else None,
         "final_valid": last, "final_train_loss": result.history[-1]["loss"]
         if result.history else None,
     }
@@ -136,10 +153,12 @@ def train_metrics(result) -> dict:
 
 def run_eval(config: EvalConfig, out: str | Path | None = None, overwrite: bool = False,
              argv: list[str] | None = None, progress: ProgressCallback | None = None,
-             should_stop: Callable[[], bool] | None = None) -> tuple[Run, dict]:
+             should_stop: Callable[[], bool] | None = None, device: str = "auto"
+             ) -> tuple[Run, dict]:
     """Score a checkpoint on a split of its own corpus, or on a text file. The metrics count
     the tokens the model never saw in training (scored as <unk>)."""
-    loaded = load_lm(config.checkpoint)
+    placement = Placement.resolve(device)
+    loaded = load(config.checkpoint, placement.device, kind="lm")
     trained = loaded.config
     if config.text_file is not None:
         text, source, identity = read_eval_text(Path(config.text_file))
@@ -158,9 +177,10 @@ def run_eval(config: EvalConfig, out: str | Path | None = None, overwrite: bool 
             run.status = "interrupted"
             metrics = {}
         unknown = int((stream.ids == UNK_ID).sum())
-        run.metrics.update({"source": source, "checkpoint": str(config.checkpoint), **metrics,
+        run.metrics.update({"source": source, "checkpoint": str(loaded.path), **metrics,
                             "unknown_tokens": unknown, "unknown_share": unknown / len(stream)})
         run.extra["model_config"] = to_dict(trained)
+        run.extra["placement"] = placement.describe()
         run.data["corpus"] = identity
     return run, run.metrics
 

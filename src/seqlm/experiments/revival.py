@@ -115,7 +115,8 @@ def lab_step(ctx: LabContext) -> LabSection:
     if ctx.config.quick:
         config = quick_revival(config)
     config = replace(config, compare=replace(config.compare, seed=ctx.config.seed,
-                                             data_dir=ctx.config.data_dir))
+                                             data_dir=ctx.config.data_dir,
+                                             device=ctx.config.device))
     return revival(config, ctx.run, ctx.progress)
 
 

@@ -25,7 +25,12 @@ import seqlm
 from seqlm.atomic import atomic_write_json
 from seqlm.config import to_dict
 from seqlm.errors import SeqlmError
-from seqlm.experiments.overwrite import MANIFEST, RUN_FORMAT, check_replaceable_dir
+from seqlm.experiments.overwrite import (
+    MANIFEST,
+    RUN_FORMAT,
+    check_replaceable_dir,
+    seqlm_manifest,
+)
 from seqlm.experiments.run_lock import RunLock, process_alive
 
 
@@ -52,7 +57,8 @@ class Run:
     """
 
     def __init__(self, command: str, config: Any, out: str | Path | None = None,
-                 overwrite: bool = False, argv: list[str] | None = None, seed: int | None = None):
+                 overwrite: bool = False, argv: list[str] | None = None, seed: int | None = None,
+                 resume: bool = False):
         self.command = command
         self.config = config
         self.seed = seed if seed is not None else getattr(config, "seed", None)
@@ -72,6 +78,8 @@ class Run:
         self.started = time.time()
         self.environment: dict[str, Any] = {}
         self.lock = RunLock(self.target, command)
+        self.resume = resume  # go on in an existing run directory, keeping what is there
+        self.previous: dict[str, Any] | None = None  # its manifest before this run
 
     def __enter__(self) -> "Run":
         try:
@@ -91,8 +99,18 @@ class Run:
         return self
 
     def prepare_directory(self) -> None:
-        """Use the target, or a staging folder beside it when an old run is to be replaced."""
+        """Use the target, or a staging folder beside it when an old run is to be replaced;
+        when resuming, the run directory as it is."""
         target = self.target
+        if self.resume:
+            self.previous = seqlm_manifest(target)
+            if self.previous is None:
+                raise SeqlmError(f"{target} is not a seqlm run directory (no seqlm "
+                                 "manifest.json): resume from the run directory training wrote")
+            resumes = self.previous.get("resumes", [])
+            self.extra["resumes"] = [*resumes, {"started": dt.datetime.now().isoformat(
+                timespec="seconds"), "argv": self.argv}]
+            return
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             if not self.overwrite:
                 raise SeqlmError(f"run directory {target} exists and is not empty: pass "
@@ -108,11 +126,14 @@ class Run:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is not None and issubclass(exc_type, SeqlmError):
+                if self.resume and self.previous is not None:  # as it was before this try
+                    atomic_write_json(self.path / MANIFEST, self.previous)
+                    return
                 self.discard()  # bad input: leave nothing behind, the old run untouched
                 return
             if exc_type is None:
                 self.write_manifest(self.status)
-            elif issubclass(exc_type, OSError) and self.holds_nothing():
+            elif issubclass(exc_type, OSError) and not self.resume and self.holds_nothing():
                 self.discard()  # a machine fault before anything was made: no empty husk
                 return
             else:
@@ -129,7 +150,7 @@ class Run:
 
     def discard(self) -> None:
         """Remove what this run made (the staging folder, or the new directory)."""
-        if self.path.exists() and (self.replacing or self.made_dir):
+        if not self.resume and self.path.exists() and (self.replacing or self.made_dir):
             shutil.rmtree(self.path, ignore_errors=True)
 
     def swap_in(self) -> None:

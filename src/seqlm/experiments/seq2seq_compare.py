@@ -11,6 +11,7 @@ Leaves out: several seeds (the intervals cover test-set noise, not seed noise).
 """
 
 import time
+from dataclasses import replace
 
 from seqlm.atomic import atomic_write_text
 from seqlm.config import (
@@ -22,6 +23,7 @@ from seqlm.config import (
     Seq2SeqEvalConfig,
     Seq2SeqModelConfig,
     Seq2SeqTrainConfig,
+    seq2seq_engine,
 )
 from seqlm.decoding.seq2seq import Translation
 from seqlm.errors import SeqlmError
@@ -38,15 +40,17 @@ LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luo
           "general": "Luong general", "scaled_dot": "scaled dot (transformer-era)"}
 
 
-def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int) -> Seq2SeqConfig:
+def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int,
+                  device: str = "auto") -> Seq2SeqConfig:
     """The resolved training config of one model of the comparison."""
     return Seq2SeqConfig(
         corpus=CorpusConfig(name="dates", seed=seed, size=preset.size),
         regimes=preset.regimes,
         model=Seq2SeqModelConfig(attention=attention, hidden_size=preset.hidden_size,
                                  bidirectional=preset.bidirectional),
-        train=Seq2SeqTrainConfig(steps=preset.steps, eval_every=preset.eval_every,
-                                 eval_size=preset.eval_size, seed=seed),
+        train=Seq2SeqTrainConfig(eval_size=preset.eval_size, seed=seed),
+        engine=replace(seq2seq_engine(), max_steps=preset.steps, eval_every=preset.eval_every,
+                       device=device),
     )
 
 
@@ -59,7 +63,7 @@ def get_preset(name: str) -> Seq2SeqComparePreset:
 
 def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
                    corpus: CorpusFn | None = None,
-                   progress: ProgressCallback | None = None) -> dict:
+                   progress: ProgressCallback | None = None, device: str = "auto") -> dict:
     """Train and test every model of `preset` into `run`; return the metrics per model."""
     data = load_pairs(preset_config(preset, "none", seed), preset.test_size, corpus)
     for regime, c in data.corpora.items():
@@ -68,7 +72,8 @@ def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
     for i, attention in enumerate(preset.models):
         report(progress, Progress("compare", i, len(preset.models), unit="model",
                                   message=attention))
-        results[attention] = train_and_test(preset, attention, seed, data, run, progress)
+        results[attention] = train_and_test(preset, attention, seed, data, run, progress,
+                                            device)
     report(progress, Progress("compare", len(preset.models), len(preset.models), unit="model"))
     curves = {LABELS[a]: r["by_length"] for a, r in results.items()}
     accuracy_by_length(curves, run.artifact("accuracy_by_length", "accuracy_by_length.png"))
@@ -76,24 +81,26 @@ def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
 
 
 def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data: PairData,
-                   run: Run, progress: ProgressCallback | None) -> dict:
+                   run: Run, progress: ProgressCallback | None, device: str = "auto") -> dict:
     """One model: train into run/<attention>/, test per regime, draw heatmaps."""
-    config = preset_config(preset, attention, seed)
+    config = preset_config(preset, attention, seed, device)
     out = run.path / attention
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()  # not run.timer: in the lab, run.timings are per step
     cpu_started = time.process_time()  # one torch thread: CPU time ~ wall time on idle cores
-    model, vocabs, state = fit(config, data, out, progress)
+    best, result = fit(config, data, out, progress)
+    model, vocabs = best.model, best.vocab
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     scores, translations = {}, {}
-    with torch_threads(config.train.threads):
+    with torch_threads(config.engine.threads):
         for regime, pairs in data.test.items():
             scores[regime], translations[regime] = evaluate(model, vocabs, pairs)
     joined = [p for pairs in data.test.values() for p in pairs]
     outputs = [t.output for ts in translations.values() for t in ts]
     hits = [o == t for o, (_, t) in zip(outputs, joined, strict=True)]
     result = {
-        "steps": state.step, "best_step": state.best_step, "valid_exact": state.best_exact,
+        "steps": result.position.step, "best_step": result.position.best_step,
+        "valid_exact": 1.0 - result.position.best,
         "train_seconds": round(seconds, 2), "train_cpu_seconds": round(cpu_seconds, 2),
         "test": {r: {k: v for k, v in s.items() if k not in ("errors", "by_length")}
                  for r, s in scores.items()},
@@ -181,7 +188,8 @@ def run_compare(config: Seq2SeqCompareConfig, argv: list[str] | None = None,
     run = Run("seq2seq compare", config, out=config.out, overwrite=config.overwrite,
               argv=argv, seed=config.seed)
     with run:
-        results = compare_models(preset, config.seed, run, progress=progress)
+        results = compare_models(preset, config.seed, run, progress=progress,
+                                 device=config.device)
         run.metrics.update(preset=config.preset, models=results)
         text = "# seq2seq: attention against the bottleneck\n\n" + markdown(
             config.preset, preset, results)
@@ -194,6 +202,7 @@ def lab_step(ctx: LabContext) -> LabSection:
     name = "quick" if ctx.config.quick else LAB_PRESET
     preset = get_preset(name)
     corpus = lambda c: ctx.corpus("dates", regime=c.regime, size=c.size)  # noqa: E731
-    results = compare_models(preset, ctx.config.seed, ctx.run, corpus, ctx.progress)
+    results = compare_models(preset, ctx.config.seed, ctx.run, corpus, ctx.progress,
+                             ctx.config.device)
     return LabSection(title="Seq2seq: attention against the bottleneck",
                       markdown=markdown(name, preset, results), metrics=results)

@@ -6,22 +6,23 @@ the test scores are reported per regime on the held-out test splits. The vocabul
 from the training pairs alone. Leaves out: several seeds per run (run it again with --seed).
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
+from seqlm.checkpoint import BEST, LAST, Loaded, load
 from seqlm.config import CorpusConfig, Seq2SeqConfig
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.pairs import Pair, PairVocabs
 from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
 from seqlm.experiments.seq2seq_eval import evaluate
+from seqlm.experiments.training_run import Resumed, adopt_best, open_training_run, resume_from
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
-from seqlm.training.seq2seq import TrainState, load_model, train_seq2seq
+from seqlm.training.devices import Placement
+from seqlm.training.engine import Result, StopCheck
+from seqlm.training.seq2seq import train_seq2seq
 from seqlm.training.threads import torch_threads
 
 CorpusFn = Callable[[CorpusConfig], Corpus]
@@ -58,15 +59,15 @@ def load_pairs(config: Seq2SeqConfig, test_size: int | None = None,
 
 
 def fit(config: Seq2SeqConfig, data: PairData, out: Path,
-        progress: ProgressCallback | None = None) -> tuple[Seq2Seq, PairVocabs, TrainState]:
-    """Build the model from the config (seeded) and train it; return the best checkpoint's
-    model (best validation exact match), its vocabularies and the loop's record."""
-    vocabs = PairVocabs.build(data.train)
-    torch.manual_seed(config.train.seed)  # the initial weights are a function of the seed
-    model = Seq2Seq(config.model, len(vocabs.source), len(vocabs.target))
-    state = train_seq2seq(config, model, vocabs, data.train, data.valid, out, progress)
-    best, vocabs, _ = load_model(out / "best.pt")
-    return best, vocabs, state
+        progress: ProgressCallback | None = None, should_stop: StopCheck | None = None,
+        payload: dict | None = None, source: str | Path = "the checkpoint",
+        ) -> tuple[Loaded, Result]:
+    """Train (or, given a last.pt `payload`, go on training) on `data`; return the best
+    checkpoint (best validation exact match) and the loop's record."""
+    vocabs = PairVocabs.from_dict(payload["vocab"]) if payload else PairVocabs.build(data.train)
+    engine, result = train_seq2seq(config, vocabs, data.train, data.valid, out, progress,
+                                   should_stop, payload, source)
+    return load(out / BEST, engine.placement.device, kind="seq2seq"), result
 
 
 def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str, dict]:
@@ -74,50 +75,39 @@ def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str,
     return {regime: evaluate(model, vocabs, pairs)[0] for regime, pairs in data.test.items()}
 
 
-class ResumedRun(Run):
-    """A run that continues in its own directory: keeps what is there and, whatever happens,
-    never deletes it (the checkpoints inside are the point)."""
-
-    def __enter__(self) -> "ResumedRun":
-        if not (self.path / "last.pt").is_file():
-            raise SeqlmError(f"nothing to resume: {self.path / 'last.pt'} does not exist; "
-                             "train without --resume first")
-        self.lock.acquire()
-        self.created, self.started = True, time.time()
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self.write_manifest(self.status)
-            else:
-                status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
-                self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
-        finally:
-            self.lock.release()
-
-
-def run_training(config: Seq2SeqConfig, argv: list[str] | None = None,
-                 progress: ProgressCallback | None = None) -> Run:
-    """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets."""
-    if config.resume and config.out is None:
-        raise SeqlmError("--resume needs --out: the run directory that holds last.pt")
-    kind = ResumedRun if config.resume else Run
-    run = kind("seq2seq train", config, out=config.out, overwrite=config.overwrite, argv=argv,
-               seed=config.train.seed)
+def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite: bool = False,
+                 resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
+                 progress: ProgressCallback | None = None,
+                 should_stop: StopCheck | None = None) -> Run:
+    """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets;
+    `resume` is a run (or its last.pt) to go on from (`seqlm.experiments.training_run`)."""
+    resumed = resume_from(resume, "seq2seq") if resume is not None else None
+    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
+    resume = resumed.source if resumed else None
+    data = load_pairs(config)
+    run = open_training_run("seq2seq train", config, out, overwrite, resumed_dir, argv,
+                            config.train.seed)
     with run:
-        data = load_pairs(config)
         for regime, c in data.corpora.items():
             run.data[f"dates[{regime}]"] = c.identity()
         with run.timer("train"):
-            model, vocabs, state = fit(config, data, run.path, progress)
-        run.artifact("best_checkpoint", "best.pt")
-        run.artifact("last_checkpoint", "last.pt")
-        with run.timer("test"), torch_threads(config.train.threads):
-            scores = test_scores(model, vocabs, data)
-        run.metrics.update(steps=state.step, best_step=state.best_step,
-                           best_valid_exact=state.best_exact, history=state.history,
-                           test={r: {k: v for k, v in s.items() if k != "errors"}
-                                 for r, s in scores.items()})
+            best, result = fit(config, data, run.path, progress, should_stop, payload, resume)
+        adopt_best(run, resumed_dir)
+        run.extra["placement"] = Placement.resolve(config.engine.device,
+                                                   config.engine.precision).describe()
+        run.artifact("best_checkpoint", BEST)
+        run.artifact("last_checkpoint", LAST)
+        run.metrics.update(status=result.status, steps=result.position.step,
+                           best_step=result.position.best_step,
+                           best_valid_exact=1.0 - result.position.best,
+                           tokens_per_second=round(result.tokens_per_second, 1),
+                           history=result.history, evals=result.evals)
+        if result.status == "interrupted":
+            run.status = "interrupted"
+            return run
+        with run.timer("test"), torch_threads(config.engine.threads):
+            scores = test_scores(best.model, best.vocab, data)
+        run.metrics["test"] = {r: {k: v for k, v in s.items() if k != "errors"}
+                               for r, s in scores.items()}
         run.extra["test_errors"] = {r: s["errors"] for r, s in scores.items()}
     return run

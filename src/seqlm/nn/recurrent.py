@@ -151,9 +151,20 @@ class _Recurrent(nn.Module):
 
     def _run(self, x: Tensor, state: Tensor | tuple | None,
              lengths: Tensor | None) -> tuple[Tensor, State]:
-        """x (B, T, E) -> (output (B, T, D*H), final state tuple of (L*D, B, H))."""
+        """x (B, T, E) -> (output (B, T, D*H), final state tuple of (L*D, B, H)).
+
+        Under mixed precision the recurrence itself runs in float32 (autocast off): the
+        state carried over hundreds of steps, and the gate pre-activations that feed it,
+        keep full precision; the model's other matmuls (the projection) use the autocast
+        dtype."""
         if x.dim() != 3:
             raise ValueError(f"expected a 3-D input (B, T, E), got shape {tuple(x.shape)}")
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                full = None if state is None else (
+                    tuple(s.float() for s in state) if isinstance(state, tuple)
+                    else state.float())
+                return self._run(x.float(), full, lengths)
         if not self.batch_first:
             x = x.transpose(0, 1)
         initial = self._initial_state(state, x)

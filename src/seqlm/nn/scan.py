@@ -92,9 +92,17 @@ class LinearRecurrence(torch.autograd.Function):
         return d_a, grad, d_h0  # backprop into b_t: added as is
 
 
+def wide(t: Tensor) -> Tensor:
+    """float16 / bfloat16 -> float32: the recurrence always runs in float32 at least (bf16's
+    8-bit mantissa would round a*_t = cumsum(log a) to 0.5 by t ~ 100, and a long chain of
+    bf16 steps drifts); the matmuls around it may stay in low precision."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 def scan_sequential(u: Tensor, v: Tensor, h0: Tensor | None, chunk: int = 0) -> Tensor:
     """T dependent steps: u, v (B, T, H), h0 (B, H) | None -> h (B, T, H)."""
-    a, b = coefficients(u, v)
+    a, b = coefficients(wide(u), wide(v))
+    h0 = None if h0 is None else wide(h0)
     start = h0 if h0 is not None else b.new_zeros(b.shape[0], b.shape[2])
     return LinearRecurrence.apply(a, b, start)
 
@@ -107,8 +115,8 @@ def _log_scan_from_zero(log_a: Tensor, log_b: Tensor, dim: int) -> tuple[Tensor,
 
 def scan_log(u: Tensor, v: Tensor, h0: Tensor | None, chunk: int = 0) -> Tensor:
     """All steps at once in log space: u, v (B, T, H), h0 (B, H) | None -> h (B, T, H)."""
-    local, decay = _log_scan_from_zero(*log_coefficients(u, v), dim=1)
-    return local if h0 is None else local + decay * h0[:, None]
+    local, decay = _log_scan_from_zero(*log_coefficients(wide(u), wide(v)), dim=1)
+    return local if h0 is None else local + decay * wide(h0)[:, None]
 
 
 def scan_chunked(u: Tensor, v: Tensor, h0: Tensor | None, chunk: int = 64) -> Tensor:
@@ -125,9 +133,9 @@ def scan_chunked(u: Tensor, v: Tensor, h0: Tensor | None, chunk: int = 64) -> Te
     n = -(-steps // chunk)
     pad = (0, 0, 0, n * chunk - steps)  # (B, N*C, H)
     log_a, log_b = (F.pad(t, pad).view(batch, n, chunk, hidden)
-                    for t in log_coefficients(u, v))
+                    for t in log_coefficients(wide(u), wide(v)))
     local, decay = _log_scan_from_zero(log_a, log_b, dim=2)  # (B, N, C, H) each
-    start = h0 if h0 is not None else u.new_zeros(batch, hidden)
+    start = wide(h0) if h0 is not None else log_a.new_zeros(batch, hidden)
     # the chunk ends chain like single steps: end_k = A_k end_{k-1} + local_k
     ends = LinearRecurrence.apply(decay[:, :, -1], local[:, :, -1], start)  # (B, N, H)
     carry = torch.cat([start[:, None], ends[:, :-1]], dim=1)  # (B, N, H): state before chunk

@@ -1,0 +1,60 @@
+"""Run directories for training, one convention for every model family.
+
+    a new run           --out DIR (default runs/<command>-<time>): a fresh run directory
+    --resume RUN        go on in RUN itself: its last.pt is read, training continues where it
+                        stopped, and the manifest records the resume; RUN may also name a
+                        checkpoint file inside the run directory
+    --resume RUN --out NEW
+                        go on from RUN's last.pt into a new directory NEW, leaving RUN as it
+                        is (best.pt is copied, so NEW stands on its own)
+
+Leaves out: resuming from best.pt (it holds weights, not the training state).
+"""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seqlm.checkpoint import BEST, LAST, checkpoint_path, read_checkpoint
+from seqlm.errors import SeqlmError
+from seqlm.experiments.run import Run
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A last.pt read once: its payload, its run directory, and how the user named it."""
+
+    payload: dict[str, Any]
+    run_dir: Path
+    source: str
+
+
+def resume_from(resume: "str | Path | Resumed", kind: str) -> Resumed:
+    """The last.pt to go on from (a run directory or the file); read once per command."""
+    if isinstance(resume, Resumed):
+        return resume
+    path = checkpoint_path(resume, prefer=LAST)
+    if path.name == BEST:
+        raise SeqlmError(f"{path} holds the best weights, not the training state: resume from "
+                         f"{path.with_name(LAST)} or its run directory")
+    payload = read_checkpoint(path, kind, required=("config", "vocab", "model", "training"))
+    return Resumed(payload, path.parent, str(resume))
+
+
+def open_training_run(command: str, config: Any, out: str | Path | None, overwrite: bool,
+                      resumed_dir: Path | None, argv: list[str] | None, seed: int) -> Run:
+    """The Run to train into (see the module docstring); not yet entered."""
+    if resumed_dir is not None and (out is None or Path(out).resolve() == resumed_dir.resolve()):
+        return Run(command, config, out=resumed_dir, argv=argv, seed=seed, resume=True)
+    return Run(command, config, out=out, overwrite=overwrite, argv=argv, seed=seed)
+
+
+def adopt_best(run: Run, resumed_dir: Path | None) -> None:
+    """A run forked from another keeps a copy of its best weights so far."""
+    if resumed_dir is None or run.resume:
+        return
+    best = resumed_dir / BEST
+    if best.is_file():
+        shutil.copyfile(best, run.path / BEST)
+    run.extra["resumed_from"] = str(resumed_dir / LAST)

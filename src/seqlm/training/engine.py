@@ -1,0 +1,359 @@
+"""The one training loop: every torch model in seqlm trains through `Engine`.
+
+    until max_steps, the time budget, early stopping or a stop request:
+        micro-batches = task.batches(step)               engine.accumulate of them
+        for each:  loss = task.loss_sum(model, micro) / tokens in all of them
+                   (scaled) backward                      under the device's autocast
+        unscale, clip the global gradient norm, optimiser step at the scheduled rate
+        every log_every updates: history entry (loss, gradient norms, rate, tokens/s)
+        every eval_every updates: task.evaluate; keep best.pt; write last.pt
+
+A task (`Task`) supplies only what differs between model families: its micro-batches (on the
+device), the summed loss of one, how validation scores, and its own state to checkpoint (the
+data position and carried state of a language model, the sampling coins of seq2seq).
+Dividing every micro-batch's summed loss by the tokens of the whole update makes N
+accumulated micro-batches the same update as one batch N times larger.
+
+Nothing leaves the device per step: the loss is summed on the device and read (one sync) at
+each history entry, where divergence (a non-finite loss, or one far above ln V) is caught.
+`last.pt` holds everything needed to go on exactly: weights, optimiser, schedule, loss
+scaler, position, RNG states and the task's state, so an interrupted and resumed run ends
+with the weights of an uninterrupted one. Leaves out: several devices (distributed training
+runs one engine per process).
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from seqlm.checkpoint import BEST, LAST, save_checkpoint
+from seqlm.config import EngineConfig
+from seqlm.errors import SeqlmError
+from seqlm.progress import Progress, ProgressCallback, report
+from seqlm.training.devices import Placement
+from seqlm.training.schedule import LRSchedule
+from seqlm.training.threads import torch_threads
+
+StopCheck = Callable[[], bool]
+
+
+class DivergedError(SeqlmError):
+    """The training loss became non-finite or far above a uniform guess."""
+
+
+class Micro(Protocol):
+    count: int  # the tokens whose losses this micro-batch sums
+
+
+class Task(Protocol):
+    """What a model family supplies to the engine."""
+
+    kind: str  # the checkpoint kind
+    headline: str  # the validation metric the progress bar shows
+    vocab_size: int  # predicted classes: ln V is a uniform guess's loss
+
+    def batches(self, step: int) -> list[Micro]: ...
+    def loss_sum(self, model: nn.Module, micro: Micro, step: int) -> Tensor: ...
+    def evaluate(self, model: nn.Module, progress: ProgressCallback | None,
+                 should_stop: StopCheck | None) -> dict[str, float] | None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def payload(self) -> dict[str, Any]: ...  # config, vocab and data identity as dicts
+    def log_extras(self, step: int) -> dict[str, float]: ...
+
+
+@dataclass
+class Position:
+    """Where training stands; goes into last.pt."""
+
+    step: int = 0
+    seconds: float = 0.0  # training time so far (evaluations included), summed over resumes
+    best: float = math.inf  # the best validation objective so far (lower is better)
+    best_step: int = -1
+    evals_since_best: int = 0
+
+
+@dataclass
+class Result:
+    status: str  # finished, time budget, early stop, interrupted
+    position: Position
+    history: list[dict[str, float]] = field(default_factory=list)
+    evals: list[dict[str, float]] = field(default_factory=list)
+    tokens_per_second: float = 0.0  # over training time alone, never evaluation
+    parameters: int = 0
+
+
+def build_optimizer(model: nn.Module, config: EngineConfig) -> torch.optim.Optimizer:
+    params = unique_parameters(model)
+    lr = config.schedule.lr
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay)
+
+
+def unique_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """Parameters, a tied matrix once."""
+    return list({id(p): p for p in model.parameters()}.values())
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in unique_parameters(model) if p.requires_grad)
+
+
+def layer_grad_norms(model: nn.Module) -> dict[str, float]:
+    """L2 norm of the gradient per top-level part (recurrent layers one by one)."""
+    squares: dict[str, Tensor] = {}
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            continue
+        part = name.split(".")[0]
+        if "_l" in name and part == "rnn":
+            part = "layer" + name.split("_l")[-1].split("_")[0]
+        squares[part] = squares.get(part, 0.0) + p.grad.detach().float().pow(2).sum()
+    return {f"grad_norm/{part}": math.sqrt(float(v)) for part, v in squares.items()}
+
+
+class Engine:
+    """One run's model, optimiser, schedule, loss scaler and position, on one device."""
+
+    def __init__(self, task: Task, model: nn.Module, config: EngineConfig, out_dir: Path,
+                 placement: Placement | None = None):
+        self.task, self.config, self.out_dir = task, config, Path(out_dir)
+        self.placement = placement or Placement.resolve(config.device, config.precision)
+        self.model = model.to(self.placement.device)
+        self.optimizer = build_optimizer(self.model, config)
+        self.scaler = self.placement.scaler()
+        budget = None if config.max_minutes is None else 60 * config.max_minutes
+        self.schedule = LRSchedule(config.schedule, config.max_steps, budget)
+        self.position = Position()
+        self.loss_limit = config.diverge_factor * math.log(max(task.vocab_size, 2))
+        self.history: list[dict[str, float]] = []
+        self.evals: list[dict[str, float]] = []
+        self.window = Window(self.placement.device)
+
+    # ---- checkpoints -----------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """The training section of last.pt."""
+        rng = {"torch": torch.get_rng_state()}
+        if self.placement.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.placement.device)
+        return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+                "scaler": self.scaler.state_dict(), "position": asdict(self.position),
+                "rng": rng, "task": self.task.state_dict(), "history": self.history,
+                "evals": self.evals, "placement": self.placement.describe()}
+
+    def restore(self, payload: dict[str, Any], source: str | Path = "the checkpoint") -> None:
+        """Continue from a last.pt payload (same config and vocabulary); a checkpoint whose
+        parts disagree with its config is a SeqlmError."""
+        try:
+            self.model.load_state_dict(payload["model"])
+            training = payload["training"]
+            self.optimizer.load_state_dict(training["optimizer"])
+            self.schedule.load_state_dict(training["schedule"])
+            if training["scaler"] and self.scaler.is_enabled():  # fp16 in both runs
+                self.scaler.load_state_dict(training["scaler"])
+            self.position = Position(**training["position"])
+            self.task.load_state_dict(training["task"])
+            self.history, self.evals = list(training["history"]), list(training["evals"])
+            torch.set_rng_state(training["rng"]["torch"])
+            if "cuda" in training["rng"] and self.placement.device.type == "cuda":
+                torch.cuda.set_rng_state(training["rng"]["cuda"], self.placement.device)
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+            first = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+            raise SeqlmError(f"{source} does not match its own config or vocabulary ({first}): "
+                             "it was edited or damaged; resume from another checkpoint") from None
+        if self.position.step >= self.config.max_steps:
+            raise SeqlmError(f"{source} is at step {self.position.step} and --max-steps is "
+                             f"{self.config.max_steps}: raise --max-steps to train on")
+
+    def save(self, name: str, metrics: dict | None = None) -> Path:
+        payload = {**self.task.payload(), "model": self.model.state_dict(),
+                   "step": self.position.step, "metrics": metrics or {}}
+        if name == LAST:
+            payload["training"] = self.state()
+        return save_checkpoint(self.out_dir / name, self.task.kind, payload)
+
+    # ---- one update ------------------------------------------------------------------------
+    def update(self, logged: bool) -> dict[str, Any]:
+        """One optimiser step over the task's micro-batches; the loss stays on the device."""
+        step = self.position.step
+        micros = self.task.batches(step)
+        total = sum(m.count for m in micros)
+        lr = self.schedule.apply(self.optimizer, step, self.position.seconds)
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss_sum = torch.zeros((), device=self.placement.device)
+        for micro in micros:
+            with self.placement.autocast():
+                loss = self.task.loss_sum(self.model, micro, step).float() / total
+            self.scaler.scale(loss).backward()
+            loss_sum += loss.detach()
+        self.scaler.unscale_(self.optimizer)
+        norms = layer_grad_norms(self.model) if logged else {}
+        clip = self.config.clip if self.config.clip > 0 else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(unique_parameters(self.model), clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.position.step += 1
+        return {"loss": loss_sum, "grad_norm": grad_norm, "lr": lr, "tokens": total, **norms}
+
+    # ---- evaluation ------------------------------------------------------------------------
+    def evaluate(self, progress: ProgressCallback | None = None,
+                 should_stop: StopCheck | None = None) -> dict[str, float] | None:
+        """Score the validation data, keep best.pt, write last.pt; None if the task has no
+        validation data or `should_stop()` cut the pass short."""
+        self.check_finite()
+        with self.placement.autocast():
+            metrics = self.task.evaluate(self.model, progress, should_stop)
+        if metrics is None:
+            return None
+        metrics = {"step": self.position.step, **metrics}
+        self.evals.append(metrics)
+        self.schedule.observe(metrics["loss_nats"])
+        if metrics["objective"] < self.position.best:
+            self.position.best, self.position.best_step = metrics["objective"], metrics["step"]
+            self.position.evals_since_best = 0
+            self.save(BEST, metrics)
+        else:
+            self.position.evals_since_best += 1
+        self.save(LAST)
+        return metrics
+
+    # ---- the loop --------------------------------------------------------------------------
+    def run(self, progress: ProgressCallback | None = None,
+            should_stop: StopCheck | None = None) -> Result:
+        """Train until max_steps, max_minutes, early stopping or `should_stop()`, on
+        `config.threads` torch threads (restored afterwards)."""
+        with torch_threads(self.config.threads):
+            return self.loop(progress, should_stop)
+
+    def loop(self, progress: ProgressCallback | None, should_stop: StopCheck | None) -> Result:
+        c = self.config
+        started, spent_before = time.perf_counter(), self.position.seconds
+        status = "finished"
+        self.window.restart()
+        while self.position.step < c.max_steps:
+            self.position.seconds = spent_before + time.perf_counter() - started
+            logged = (self.position.step + 1) % c.log_every == 0
+            self.window.add(self.update(logged))
+            step = self.position.step
+            if step % c.log_every == 0 or step == c.max_steps:
+                self.log(progress)
+            if step % c.eval_every == 0 and step < c.max_steps:
+                self.window.pause()  # evaluation time is not training time
+                self.evaluate(progress, should_stop)
+                self.window.restart()
+                if c.patience is not None and self.position.evals_since_best >= c.patience:
+                    status = "early stop"
+                    break
+            self.position.seconds = spent_before + time.perf_counter() - started
+            if c.max_minutes is not None and self.position.seconds >= 60 * c.max_minutes:
+                status = "time budget"
+                break
+            if should_stop is not None and should_stop():
+                status = "interrupted"
+                break
+        if self.window.steps:
+            self.log(progress)
+        if status not in ("interrupted", "early stop") and self.evaluate(
+                progress, should_stop) is None and should_stop is not None and should_stop():
+            status = "interrupted"
+        if status == "interrupted" or not self.evals or self.evals[-1]["step"] != \
+                self.position.step:
+            self.save(LAST)  # keep where training stands
+        return Result(status, self.position, self.history, self.evals,
+                      self.window.rate(), count_parameters(self.model))
+
+    def log(self, progress: ProgressCallback | None) -> None:
+        """A history entry for the updates since the last one (one device sync)."""
+        w = self.window
+        loss = float(w.loss_sum) / w.steps
+        entry = {"step": self.position.step, "loss": loss, "grad_norm": float(w.grad_norm),
+                 "lr": w.lr, "tokens_per_second": w.flush(),
+                 **w.norms, **self.task.log_extras(self.position.step - 1)}
+        self.history.append(entry)
+        if not loss <= self.loss_limit:  # NaN fails every comparison
+            raise self.diverged(loss)
+        metrics = {"loss": loss, "ppl": math.exp(min(loss, 50)),
+                   "tok/s": entry["tokens_per_second"]}
+        if self.evals and self.task.headline in self.evals[-1]:
+            metrics[self.task.headline] = self.evals[-1][self.task.headline]
+        report(progress, self.progress_event(metrics))
+
+    def progress_event(self, metrics: dict[str, float]) -> Progress:
+        """The bar counts updates, or seconds of the budget when the schedule runs on time."""
+        c = self.config
+        if c.schedule.horizon == "time":
+            return Progress("train", int(self.position.seconds), int(60 * c.max_minutes),
+                            unit="s", metrics={"step": self.position.step, **metrics})
+        return Progress("train", self.position.step, c.max_steps, unit="step", metrics=metrics)
+
+    def check_finite(self) -> None:
+        """Before a checkpoint is written: no NaN crept in since the last history entry."""
+        if self.window.steps and not math.isfinite(float(self.window.loss_sum)):
+            raise self.diverged(float("nan"))
+
+    def diverged(self, loss: float) -> DivergedError:
+        kept = [name for name in (BEST, LAST) if (self.out_dir / name).is_file()]
+        where = (f"the last good checkpoint is kept in {self.out_dir / kept[0]}" if kept else
+                 "no checkpoint had been written yet")
+        why = "not finite" if not math.isfinite(loss) else (
+            f"above {self.config.diverge_factor:g} x ln V = {self.loss_limit:.2f} nats, "
+            "where ln V is a uniform guess")
+        return DivergedError(
+            f"training loss became {loss:.4g} by step {self.position.step} (diverged: {why}); "
+            f"lower the learning rate (--lr) or the clip (--clip); {where}")
+
+
+class Window:
+    """What the updates since the last history entry add up to, kept on the device."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.tokens_total, self.seconds_total = 0, 0.0
+        self.clear()
+        self.restart()
+
+    def clear(self) -> None:
+        self.loss_sum = torch.zeros((), device=self.device)
+        self.steps, self.tokens, self.seconds = 0, 0, 0.0
+        self.grad_norm: Tensor | float = 0.0
+        self.lr, self.norms = 0.0, {}
+
+    def restart(self) -> None:
+        """Training time counts from now (after an evaluation, or at the start)."""
+        self.since = time.perf_counter()
+
+    def pause(self) -> None:
+        """Training time stops counting (an evaluation follows)."""
+        self.seconds += time.perf_counter() - self.since
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.loss_sum += row["loss"]
+        self.steps += 1
+        self.tokens += row["tokens"]
+        self.grad_norm, self.lr = row["grad_norm"], row["lr"]
+        self.norms = {k: v for k, v in row.items() if k.startswith("grad_norm/")} or self.norms
+
+    def flush(self) -> float:
+        """Tokens per second of this window's training time (read after a sync); clears it."""
+        now = time.perf_counter()
+        self.seconds += now - self.since
+        rate = self.tokens / self.seconds if self.seconds > 0 else 0.0
+        self.tokens_total += self.tokens
+        self.seconds_total += self.seconds
+        self.clear()
+        self.since = now
+        return rate
+
+    def rate(self) -> float:
+        return self.tokens_total / self.seconds_total if self.seconds_total > 0 else 0.0

@@ -174,3 +174,14 @@ def test_the_recurrence_runs_in_float32_under_bf16_autocast(scan):
             low, _ = module(x)
     assert low.dtype == torch.float32
     assert relative_error(low, expected) < 5e-2, relative_error(low, expected)
+
+
+def test_gated_recurrence_backward_passes_gradcheck():
+    """The sequential path's node: gates and loop with one written-out backward."""
+    from seqlm.nn.scan import GatedRecurrence
+
+    g = torch.Generator().manual_seed(7)
+    u, v = (torch.randn(2, 7, 3, generator=g, dtype=torch.float64).requires_grad_()
+            for _ in range(2))
+    h0 = torch.randn(2, 3, generator=g, dtype=torch.float64).requires_grad_()
+    assert gradcheck(GatedRecurrence.apply, (u, v, h0))

@@ -12,8 +12,9 @@ Composing two steps gives another step, (a2, b2) o (a1, b1) = (a2 a1, a2 b1 + b2
 associative, so all T states can be formed by a parallel scan of depth O(log T) (Blelloch
 1990). The three paths below compute the same function; `SCANS` names them:
 
-    sequential  one step per time step, T dependent elementwise ops; `LinearRecurrence` is
-                one autograd node whose backward is written out: with g_t = dL/dh_t,
+    sequential  one step per time step, T dependent elementwise ops; `GatedRecurrence` is
+                the gates and the loop as one autograd node whose backward is written out
+                (`LinearRecurrence`: the loop alone, for given a, b): with g_t = dL/dh_t,
                     g_t = dL/dh_t(direct) + a_{t+1} g_{t+1}    (the same recurrence, reversed)
                     dL/da_t = g_t h_{t-1},   dL/db_t = g_t
     log         Heinsen (2023, arXiv:2311.06281), all steps at once:
@@ -63,19 +64,34 @@ def log_coefficients(u: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
     return -F.softplus(u), -F.softplus(-u) + log_g(v)
 
 
+def _forward_loop(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+    """h_t = a_t h_{t-1} + b_t for t = 0 .. T-1, one addcmul per step: (B, T, H)."""
+    out = torch.empty_like(b)
+    h = h0
+    for t in range(b.shape[1]):
+        h = torch.addcmul(b[:, t], a[:, t], h, out=out[:, t])  # (B, H)
+    return out
+
+
+def _reverse_loop(a: Tensor, d_out: Tensor) -> Tensor:
+    """g_t = d_t + a_{t+1} g_{t+1}, from t = T-1 down: the gradient of every h_t (B, T, H),
+    from its output and through the future (the forward recurrence, run backwards)."""
+    grad = d_out.clone()
+    for t in range(grad.shape[1] - 2, -1, -1):
+        grad[:, t].addcmul_(a[:, t + 1], grad[:, t + 1])  # backprop into h_t from h_{t+1}
+    return grad
+
+
 class LinearRecurrence(torch.autograd.Function):
     """apply(a (B, T, H), b (B, T, H), h0 (B, H)) -> h (B, T, H), h_t = a_t h_{t-1} + b_t.
 
     The forward runs without building a graph (one addcmul per step); the backward is the
     reverse recurrence g_t = d_t + a_{t+1} g_{t+1}, then two elementwise products for all
-    steps at once. Checked against autograd of the plain loop in tests/nn/test_scan.py."""
+    steps at once. Checked with torch.autograd.gradcheck in tests/nn/test_min_rnn.py."""
 
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-        out = torch.empty_like(b)
-        h = h0
-        for t in range(b.shape[1]):
-            h = torch.addcmul(b[:, t], a[:, t], h, out=out[:, t])  # (B, H)
+        out = _forward_loop(a, b, h0)
         ctx.save_for_backward(a, h0, out)
         return out
 
@@ -83,13 +99,42 @@ class LinearRecurrence(torch.autograd.Function):
     @once_differentiable  # the reverse loop writes in place: no graph for a second derivative
     def backward(ctx, d_out: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         a, h0, out = ctx.saved_tensors
-        grad = d_out.clone()  # becomes g_t = dL/dh_t, direct + through the future
-        for t in range(grad.shape[1] - 2, -1, -1):
-            grad[:, t].addcmul_(a[:, t + 1], grad[:, t + 1])  # backprop into h_t from h_{t+1}
+        grad = _reverse_loop(a, d_out)  # g_t = dL/dh_t
         h_prev = torch.cat([h0[:, None], out[:, :-1]], dim=1)  # (B, T, H): h_{t-1}
         d_a = grad * h_prev  # backprop into a_t: it multiplies h_{t-1}
         d_h0 = a[:, 0] * grad[:, 0] if ctx.needs_input_grad[2] else None  # into h_0
         return d_a, grad, d_h0  # backprop into b_t: added as is
+
+
+class GatedRecurrence(torch.autograd.Function):
+    """apply(u (B, T, H), v (B, T, H), h0 (B, H)) -> h (B, T, H): the gates and the loop as one
+    node, h_t = sigma(-u_t) h_{t-1} + sigma(u_t) g(v_t) (the sequential path's speed: a few
+    (B, T, H) buffers instead of one autograd node and temporary per elementwise op). With
+    a = sigma(-u), s = 1 - a = sigma(u), b = s g(v) and g_t from `_reverse_loop`:
+
+        dL/ds = g_t (g(v_t) - h_{t-1})      dL/du = dL/ds * s a      dL/dv = g_t s g'(v_t)
+    """
+
+    @staticmethod
+    def forward(ctx, u: Tensor, v: Tensor, h0: Tensor) -> Tensor:
+        a = torch.sigmoid(-u)  # (B, T, H)
+        gv = g(v)
+        out = _forward_loop(a, gv * (1 - a), h0)  # b = s g(v)
+        ctx.save_for_backward(v, a, gv, h0, out)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        v, a, gv, h0, out = ctx.saved_tensors
+        grad = _reverse_loop(a, d_out)  # g_t = dL/dh_t
+        d_h0 = a[:, 0] * grad[:, 0] if ctx.needs_input_grad[2] else None  # backprop into h_0
+        s = 1 - a
+        h_prev = torch.cat([h0[:, None], out[:, :-1]], dim=1)  # (B, T, H): h_{t-1}
+        d_u = h_prev.neg_().add_(gv).mul_(grad).mul_(s).mul_(a)  # into u: dL/ds * s (1 - s)
+        slope = torch.where(v >= 0, 1.0, torch.sigmoid(v) * torch.sigmoid(-v))  # g'(v)
+        d_v = grad.mul_(s).mul_(slope)  # backprop into v through g (grad is spent here)
+        return d_u, d_v, d_h0
 
 
 def wide(t: Tensor) -> Tensor:
@@ -101,10 +146,9 @@ def wide(t: Tensor) -> Tensor:
 
 def scan_sequential(u: Tensor, v: Tensor, h0: Tensor | None, chunk: int = 0) -> Tensor:
     """T dependent steps: u, v (B, T, H), h0 (B, H) | None -> h (B, T, H)."""
-    a, b = coefficients(wide(u), wide(v))
-    h0 = None if h0 is None else wide(h0)
-    start = h0 if h0 is not None else b.new_zeros(b.shape[0], b.shape[2])
-    return LinearRecurrence.apply(a, b, start)
+    u, v = wide(u), wide(v)
+    start = wide(h0) if h0 is not None else u.new_zeros(u.shape[0], u.shape[2])
+    return GatedRecurrence.apply(u, v, start)
 
 
 def _log_scan_from_zero(log_a: Tensor, log_b: Tensor, dim: int) -> tuple[Tensor, Tensor]:

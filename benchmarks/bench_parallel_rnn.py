@@ -25,6 +25,10 @@ adds the paths' float32 error against float64 as T grows.
     python benchmarks/bench_parallel_rnn.py --gpu-quick     # the prepared GPU run (< 3 min)
     python benchmarks/bench_parallel_rnn.py --device cuda --batch 32 --hidden 512
     python benchmarks/bench_parallel_rnn.py --precision --lengths   # float32 error only
+    python benchmarks/bench_parallel_rnn.py --equal-parameters --lengths  # compare's shape
+
+`--equal-parameters` times instead the LMs of `seqlm compare` (every cell at the LSTM's
+parameter count, 2 layers, B 32, T 64): what decides how many steps each gets at equal time.
 """
 
 import argparse
@@ -76,6 +80,38 @@ def precision(args) -> None:
         print(f"  {steps:>7}" + "".join(f" {errors[n][steps]:>12.2e}" for n in errors))
 
 
+def equal_parameters(repeats: int) -> None:
+    """Training steps of the compare's five LMs, interleaved; ratios against the LSTM's."""
+    from seqlm.config import CompareConfig
+    from seqlm.experiments.compare import matched_hidden, model_config
+    from seqlm.experiments.scan_speed import VOCAB, step_seconds
+    from seqlm.nn.lm import RecurrentLM
+
+    config = CompareConfig()
+    cells = ("lstm", "rnn", "gru", "mingru", "minlstm")
+    hidden = {c: config.lstm_hidden if c == "lstm" else matched_hidden(config, c, VOCAB)
+              for c in cells}
+    models = {}
+    for c in cells:
+        torch.manual_seed(0)
+        models[c] = RecurrentLM(VOCAB, model_config(config, c, hidden[c]))
+    opts = {c: torch.optim.Adam(m.parameters(), lr=config.lr) for c, m in models.items()}
+    g = torch.Generator().manual_seed(0)
+    x, y = (torch.randint(0, VOCAB, (config.batch_size, config.window), generator=g)
+            for _ in range(2))
+    times: dict[str, list[float]] = {c: [] for c in cells}
+    for _ in range(repeats + 1):  # the first round warms up
+        for c in cells:
+            times[c].append(step_seconds(models[c], opts[c], x, y))
+    times = {c: ts[1:] for c, ts in times.items()}
+    tokens = config.batch_size * config.window
+    print(f"\nequal parameters (seqlm compare's LMs, B {config.batch_size}, T {config.window}, "
+          f"{config.num_layers} layers; medians of {repeats})")
+    for c in cells:
+        print(f"  {c:<8} H={hidden[c]:<4} {tokens / statistics.median(times[c]):>9,.0f} "
+              f"tokens/s  x{median_ratio(times, 'lstm', c):.2f} vs lstm")
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -91,6 +127,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     p.add_argument("--precision", action="store_true",
                    help="also print float32 error against float64 for T up to 65536")
+    p.add_argument("--equal-parameters", action="store_true",
+                   help="also time seqlm compare's LMs (every cell at ~245k parameters)")
     args = p.parse_args()
     if args.gpu_quick:
         args.device, args.batch, args.hidden, args.repeats = "cuda", 16, 256, 3
@@ -115,6 +153,8 @@ def main() -> None:
                                     args.repeats, args.device), args)
     if args.precision:
         precision(args)
+    if args.equal_parameters:
+        equal_parameters(max(args.repeats, 15))
 
 
 if __name__ == "__main__":

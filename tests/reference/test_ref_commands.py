@@ -37,6 +37,23 @@ def test_by_hand_predicts_works_after_he(tmp_path):
     assert len(again_payload["sample"].split()) == 12
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_by_hand_default_settings_rank_works_first_for_every_cell(tmp_path, cell):
+    """The README's canonical example, with the defaults: a fixed number of updates from a
+    seed, so the same command prints the same states and top-5 twice. (A subprocess, as a
+    user runs it: NumPy on one BLAS thread, which the command sets before NumPy loads.)"""
+    outputs = []
+    for attempt in range(2 if cell == "gru" else 1):
+        result = run_cli("by-hand", "--cell", cell, "--quiet", "--out",
+                         str(tmp_path / f"r{attempt}"), env={"OPENBLAS_NUM_THREADS": "1"})
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        outputs.append([line for line in lines if not line.startswith("run directory")])
+    assert "next after 'he': 'works'" in outputs[0]
+    assert all(o == outputs[0] for o in outputs)
+
+
 def test_by_hand_lstm_shows_cell_state_and_gates(tmp_path):
     result = run_cli("by-hand", "--cell", "lstm", *FAST, "--out", str(tmp_path / "r"), "--json")
     assert result.returncode == 0, result.stderr

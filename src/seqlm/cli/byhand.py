@@ -1,5 +1,6 @@
-"""`seqlm by-hand`: train a small NumPy RNN / GRU / LSTM on conjugation chains for a few
-seconds (or load one), then walk a prompt token by token."""
+"""`seqlm by-hand`: train a small NumPy RNN / GRU / LSTM on conjugation chains for a fixed
+number of updates (or load one), then walk a prompt token by token. The same command prints
+the same thing on every machine (the time it took is in the manifest)."""
 
 import argparse
 import sys
@@ -26,10 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", default=DEFAULTS.prompt, help="space-separated words to walk")
     p.add_argument("--load", default=None, metavar="FILE",
                    help="model.npz of an earlier by-hand run: skip training")
-    p.add_argument("--seconds", type=float, default=DEFAULTS.train.seconds,
-                   help="training time budget (default %(default)s)")
-    p.add_argument("--steps", type=int, default=None,
-                   help="stop after this many updates instead (reproducible)")
+    p.add_argument("--steps", type=int, default=DEFAULTS.train.steps,
+                   help="training updates (default %(default)s; the same model on every "
+                        "machine)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="a time budget instead of --steps (faster machines train further)")
     p.add_argument("--sentences", choices=["chains", "all"], default=DEFAULTS.sentences,
                    help="train on the conjugation chains only (default) or on every sentence")
     m = p.add_argument_group("model and training")
@@ -59,7 +61,8 @@ def config_from(args: argparse.Namespace) -> ByHandConfig:
                     embed_size=args.embed, num_layers=args.layers, seed=args.seed)
     train = replace(DEFAULTS.train, batch_size=args.batch_size, window=args.window,
                     optimizer=args.optimizer, lr=args.lr, seed=args.seed,
-                    steps=args.steps, seconds=None if args.steps is not None else args.seconds)
+                    steps=None if args.seconds is not None else args.steps,
+                    seconds=args.seconds)
     return replace(DEFAULTS, prompt=args.prompt, sentences=args.sentences, load=args.load,
                    top_k=args.top_k, sample_tokens=args.sample, temperature=args.temperature,
                    corpus=corpus_config(args), model=model, train=train,
@@ -78,8 +81,8 @@ def by_hand_command(args: argparse.Namespace) -> int:
     t = result.training
     trained = (f"loaded {config.load}" if config.load else
                f"trained a {config.model.cell.upper()} ({t['num_params']:,} parameters, "
-               f"{t['vocab_size']} words) for {t['steps']} updates, {t['seconds']:.1f} s, "
-               f"final training loss {t['final_loss_nats']:.3f} nats")
+               f"{t['vocab_size']} words) for {t['steps']} updates, final training loss "
+               f"{t['final_loss_nats']:.3f} nats")  # no seconds: the same output everywhere
     text = "\n".join([trained, "", text_table(result.steps, config.digits), "",
                       f"next after {result.steps[-1].token!r}: {run.metrics['next_token']!r}",
                       *([f"sample (temperature {config.temperature:g}): {config.prompt} "

@@ -6,7 +6,8 @@ docstring draws the layout). Each window backpropagates through its own T steps 
 final state is carried into the next window as plain numbers, so its value flows on while
 the gradient is cut at the window's start. At the start of each pass over the data the
 state is reset to zeros. Every update: clip (by global norm, then by value, if set), step.
-Leaves out: learning-rate decay, early stopping, checkpoints during training.
+The rate is constant or decays linearly over the step budget. Leaves out: early stopping,
+checkpoints during training.
 """
 
 import time
@@ -59,6 +60,7 @@ def train(model: ReferenceLM, ids: np.ndarray, config: ReferenceTrainConfig,
                 state = model.zero_state(config.batch_size)  # a new pass: streams start over
             loss, grads, state = model.loss_and_grads(x, y, state)  # state: values, no graph
             result.grad_norms.append(clip(grads, config))
+            optimizer.lr = learning_rate(config, result.steps)
             optimizer.step(params, grads)
             result.losses.append(loss)
             result.steps += 1
@@ -71,6 +73,15 @@ def train(model: ReferenceLM, ids: np.ndarray, config: ReferenceTrainConfig,
                 break
     report(progress, Progress(task, result.steps, result.steps, unit="step"))
     return result
+
+
+def learning_rate(config: ReferenceTrainConfig, step: int) -> float:
+    """The rate of update `step` (0-based): constant, or falling linearly to
+    lr * min_lr_ratio at the last step of the step budget."""
+    if config.decay == "constant" or not config.steps:
+        return config.lr
+    fraction = min(step / max(config.steps - 1, 1), 1.0)
+    return config.lr * (1.0 - (1.0 - config.min_lr_ratio) * fraction)
 
 
 def out_of_budget(result: TrainResult, config: ReferenceTrainConfig) -> bool:

@@ -33,3 +33,13 @@ def test_compare_runs_and_reports(tmp_path):
     assert "| lstm |" in section.markdown
     corpus = load_corpus(CorpusConfig(name="verbs"))
     assert manifest["data"]["compare:verbs"]["sha256"] == corpus.sha256
+
+
+def test_matched_hidden_handles_the_minimal_cells():
+    config = CompareConfig(lstm_hidden=64, embedding_dim=32)
+    target = count_parameters(RecurrentLM(70, model_config(config, "lstm", 64)))
+    for cell in ("mingru", "minlstm"):
+        h = matched_hidden(config, cell, 70)
+        n = count_parameters(RecurrentLM(70, model_config(config, cell, h)))
+        assert abs(n - target) / target < 0.02, (cell, h, n, target)
+

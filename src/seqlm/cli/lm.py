@@ -25,6 +25,8 @@ from seqlm.cli.options import (
     engine_value,
 )
 from seqlm.config import (
+    LM_CELLS,
+    SCANS,
     CompareConfig,
     EvalConfig,
     SampleConfig,
@@ -47,16 +49,19 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
     "locked_dropout": ("model", "locked_dropout"), "tie_weights": ("model", "tie_weights"),
     "forget_bias": ("model", "forget_bias"), "min_freq": ("model", "min_freq"),
-    "max_vocab": ("model", "max_vocab"),
+    "max_vocab": ("model", "max_vocab"), "scan": ("model", "scan"),
+    "scan_chunk": ("model", "scan_chunk"), "residual": ("model", "residual"),
+    "layer_norm": ("model", "layer_norm"),
     **{name: ("", name) for name in (
         "seed", "batch_size", "window", "eval_batch_size", "eval_max_tokens",
         "final_eval_max_tokens")},
     **{name: ("engine", path) for name, (path, _, _) in ENGINE_OPTIONS.items()},
 }
 # budgets may grow on resume; where it runs may change; a file corpus may have moved (its
-# sha256 is checked)
+# sha256 is checked); the scan path of mingru / minlstm changes how, not what, is computed
 MAY_CHANGE_ON_RESUME = {"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
-                        "data_dir", "data_path", "corpus", "device", "precision"}
+                        "data_dir", "data_path", "corpus", "device", "precision", "scan",
+                        "scan_chunk"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,9 +93,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_args(sample)
     sample.set_defaults(func=sample_command, _fields={"temperatures": "temperature"})
 
-    compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU at equal parameters and steps")
+    compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU (vs minGRU, minLSTM) at "
+                             "equal parameters and steps, or equal time")
     compare.add_argument("--quick", action="store_true", help="a budget of seconds")
-    compare.add_argument("--steps", type=int, default=None, help="training steps per model")
+    compare.add_argument("--cells", nargs="+", choices=LM_CELLS, default=None,
+                         help=f"cells to compare (default {' '.join(CompareConfig.cells)})")
+    compare.add_argument("--steps", type=int, default=None,
+                         help="training steps per model (with --minutes: a cap)")
+    compare.add_argument("--minutes", type=float, default=None,
+                         help="equal wall-clock budget: training minutes per model")
     compare.add_argument("--corpus", default=None, help="default tinyshakespeare, else verbs")
     compare.add_argument("--data-dir", default=None)
     compare.add_argument("--seed", type=int, default=0)
@@ -113,13 +124,15 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     data.add_argument("--plural", action="store_const", const=True, default=None)
     add_include_arg(data, default=None)
     model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=["rnn", "rnn_relu", "lstm", "gru"])
+    model.add_argument("--cell", choices=LM_CELLS)
+    model.add_argument("--scan", choices=SCANS,
+                       help="mingru/minlstm: how the recurrence is computed (same function)")
     model.add_argument("--unit", choices=["char", "word", "byte"])
     for name, kind in (("embedding-dim", int), ("hidden-size", int), ("num-layers", int),
                        ("dropout", float), ("forget-bias", float), ("min-freq", int),
-                       ("max-vocab", int)):
+                       ("max-vocab", int), ("scan-chunk", int)):
         model.add_argument(f"--{name}", type=kind, default=None)
-    for flag in ("locked-dropout", "tie-weights"):
+    for flag in ("locked-dropout", "tie-weights", "residual", "layer-norm"):
         model.add_argument(f"--{flag}", action="store_const", const=True, default=None)
     data = p.add_argument_group("windows and evaluation")
     for name, kind in (("seed", int), ("batch-size", int), ("window", int),
@@ -292,15 +305,23 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from seqlm.config import quick_compare
-    from seqlm.experiments.compare import run_compare
+    from seqlm.config import quick_compare, timed_compare
 
     config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
                            threads=args.threads, device=args.device)
     if args.quick:
         config = quick_compare(config)
-    if args.steps is not None:
+    if args.cells:
+        if len(set(args.cells)) < len(args.cells):
+            raise SeqlmError(f"--cells names a cell twice ({' '.join(args.cells)}): "
+                             "name each once")
+        config = replace(config, cells=tuple(args.cells))
+    if args.minutes is not None:  # CompareConfig refuses minutes <= 0, naming --minutes
+        config = timed_compare(config, args.minutes, args.steps)
+    elif args.steps is not None:
         config = replace(config, steps=args.steps)
+    from seqlm.experiments.compare import run_compare  # torch: after the options are checked
+
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars)

@@ -13,12 +13,17 @@ from seqlm.config.fields import Config, from_dict, opt, to_dict
 from seqlm.config.lab import LabConfig
 from seqlm.config.lm import (
     LM_CELLS,
+    SCANS,
+    TIMED_STEP_CAP,
     CompareConfig,
     EvalConfig,
     LMConfig,
+    RevivalConfig,
     SampleConfig,
     TrainConfig,
     quick_compare,
+    quick_revival,
+    timed_compare,
 )
 from seqlm.config.ngram import NgramConfig
 from seqlm.config.reference import (
@@ -43,12 +48,13 @@ from seqlm.config.seq2seq import (
 from seqlm.config.structure import StructureConfig, quick_structure
 
 __all__ = [
-    "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SEQ2SEQ_COMPARE_PRESETS",
-    "UNITS", "BracketsConfig", "ByHandConfig", "CompareConfig", "Config", "CorpusConfig",
-    "EngineConfig", "EvalConfig", "LMConfig", "LabConfig", "NgramConfig", "ReferenceModelConfig",
-    "ReferenceTrainConfig", "SampleConfig", "ScheduleConfig", "Seq2SeqCompareConfig",
-    "Seq2SeqComparePreset", "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig",
-    "Seq2SeqModelConfig", "Seq2SeqTrainConfig", "StructureConfig", "TrainConfig",
-    "VanishingConfig", "from_dict", "opt", "quick_compare", "quick_structure", "seq2seq_engine",
+    "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
+    "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
+    "CompareConfig", "Config", "CorpusConfig", "EngineConfig", "EvalConfig", "LMConfig",
+    "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",
+    "SampleConfig", "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset",
+    "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig",
+    "Seq2SeqTrainConfig", "StructureConfig", "TrainConfig", "VanishingConfig", "from_dict", "opt",
+    "quick_compare", "quick_revival", "quick_structure", "seq2seq_engine", "timed_compare",
     "to_dict",
 ]

@@ -8,14 +8,16 @@ from seqlm.config.engine import EngineConfig
 from seqlm.config.fields import Config, opt
 from seqlm.errors import ConfigError
 
-LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
+LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
+SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
+TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
 
 
 @dataclass(frozen=True)
 class LMConfig(Config):
     """A recurrent language model: embedding -> recurrent layers -> dropout -> projection."""
 
-    cell: str = opt("lstm", choices=LM_CELLS)  # rnn (tanh), rnn_relu, lstm, gru
+    cell: str = opt("lstm", choices=LM_CELLS)  # rnn (tanh), rnn_relu, lstm, gru, mingru, minlstm
     unit: str = opt("char", choices=UNITS)
     embedding_dim: int = opt(128, ge=1)
     hidden_size: int = opt(256, ge=1)
@@ -26,6 +28,12 @@ class LMConfig(Config):
     forget_bias: float | None = None  # LSTM: None keeps torch's init
     min_freq: int = opt(1, ge=1)  # vocabulary: drop rarer tokens (word level)
     max_vocab: int | None = opt(None, ge=1)  # vocabulary: ordinary tokens kept at most
+    # mingru / minlstm only (seqlm.nn.min_rnn); the scan is how, not what: the three paths
+    # compute the same function (float32 agreement ~1e-6, docs/minrnn.md)
+    scan: str = opt("sequential", choices=SCANS)  # sequential: fastest on CPU here
+    scan_chunk: int = opt(64, ge=1)  # chunked: steps per chunk (bounds the log form's error)
+    residual: bool = False  # add each layer's input to its output where the widths match
+    layer_norm: bool = False  # LayerNorm on the input of every layer above the first
 
     def check(self) -> None:
         if self.tie_weights and self.embedding_dim != self.hidden_size:
@@ -84,7 +92,8 @@ class SampleConfig(Config):
 
 @dataclass(frozen=True)
 class CompareConfig(Config):
-    """`seqlm compare`: vanilla RNN vs LSTM vs GRU at equal parameters, steps, data and seed."""
+    """`seqlm compare`: vanilla RNN vs LSTM vs GRU (and minGRU, minLSTM) at equal parameters,
+    data and seed, and at equal steps or (with `minutes`) at equal wall-clock time."""
 
     corpus: str | None = None  # None: tinyshakespeare, or verbs (char level) if it is absent
     data_dir: str | None = None
@@ -94,7 +103,10 @@ class CompareConfig(Config):
     num_layers: int = opt(2, ge=1)  # size that comes closest to the LSTM's parameter count
     embedding_dim: int = opt(64, ge=1)
     dropout: float = opt(0.0, ge=0.0, lt=1.0)
-    steps: int = opt(300, ge=1)
+    steps: int = opt(300, ge=1)  # per model; with `minutes` only a cap
+    # equal wall-clock time: each model trains this many minutes (training time, its
+    # validation passes included), the cosine spanning the budget; None = equal steps
+    minutes: float | None = opt(None, gt=0.0)
     batch_size: int = opt(32, ge=1)
     window: int = opt(64, ge=1)
     lr: float = opt(3e-3, gt=0.0)
@@ -114,3 +126,52 @@ def quick_compare(config: CompareConfig) -> CompareConfig:
     return replace(config, lstm_hidden=48, embedding_dim=24, steps=40, batch_size=16,
                    window=32, eval_every=20, eval_max_tokens=4000, final_eval_max_tokens=8000,
                    decay_window=30, sample_length=60, lr=1e-2, warmup_steps=5)
+
+
+def timed_compare(config: CompareConfig, minutes: float, steps: int | None = None
+                  ) -> CompareConfig:
+    """Equal time instead of equal steps: `minutes` per model, `steps` (if given) a cap."""
+    return replace(config, minutes=minutes, steps=TIMED_STEP_CAP if steps is None else steps)
+
+
+@dataclass(frozen=True)
+class RevivalConfig(Config):
+    """The lab's closing chapter, "how recurrence came back" (`seqlm.experiments.revival`):
+    minGRU's scan paths against T, their float32 error, and minGRU / minLSTM against the LSTM
+    at equal wall-clock time (the `compare` settings, `minutes` per model)."""
+
+    speed_lengths: tuple[int, ...] = opt((64, 256, 1024), ge=1)
+    speed_variants: tuple[str, ...] = opt(  # seqlm.experiments.scan_speed.VARIANTS
+        ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm", "seqlm-lstm"),
+        choices=("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm",
+                 "seqlm-gru", "seqlm-lstm"))
+    speed_batch: int = opt(4, ge=1)
+    speed_embed: int = opt(64, ge=1)
+    speed_hidden: int = opt(128, ge=1)
+    speed_repeats: int = opt(3, ge=1)
+    speed_threads: int = opt(1, ge=1)  # torch threads while timing (steadier on a shared CPU)
+    precision_lengths: tuple[int, ...] = opt((64, 256, 1024, 4096, 16384), ge=1)
+    precision_batch: int = opt(4, ge=1)
+    precision_hidden: int = opt(32, ge=1)
+    scan_chunk: int = opt(64, ge=1)
+    compare: CompareConfig = opt(factory=lambda: CompareConfig(
+        cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=TIMED_STEP_CAP,
+        eval_every=10**9, eval_max_tokens=5000, final_eval_max_tokens=30_000,
+        temperatures=(0.8,)))
+
+    def check(self) -> None:
+        if "torch-gru" not in self.speed_variants or "mingru-seq" not in self.speed_variants:
+            raise ConfigError("speed_variants", self.speed_variants, "must hold torch-gru and "
+                              "mingru-seq (the references of its ratios)")
+
+
+def quick_revival(config: RevivalConfig) -> RevivalConfig:
+    """Seconds for `seqlm lab --quick`."""
+    return replace(config, speed_lengths=(128,), speed_batch=4, speed_hidden=32,
+                   speed_repeats=1, speed_variants=("mingru-seq", "mingru-log", "mingru-chunk",
+                                                    "torch-gru"),
+                   precision_lengths=(64, 1024, 4096), precision_hidden=8,
+                   compare=replace(quick_compare(config.compare), minutes=0.005,
+                                   steps=TIMED_STEP_CAP,  # time alone decides, as in full
+                                   eval_max_tokens=1000, final_eval_max_tokens=1000,
+                                   sample_length=20, decay_window=10))

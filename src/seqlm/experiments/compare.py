@@ -1,9 +1,12 @@
-"""The comparison: vanilla RNN vs LSTM vs GRU on characters, at equal parameters and steps.
+"""The comparison: vanilla RNN vs LSTM vs GRU (vs minGRU, minLSTM) on characters, at equal
+parameters and at equal steps or equal wall-clock time.
 
 Every model sees the same corpus (Tiny Shakespeare; the `verbs` corpus at character level
 where Tiny Shakespeare cannot be had), the same vocabulary, the same windows in the same order,
-the same seed, optimizer, schedule and step budget. The LSTM's hidden size sets the parameter
-budget; the RNN and GRU get the hidden size whose total parameter count comes closest. Out:
+the same seed, optimizer, schedule and budget: a number of steps, or (`minutes`) a training
+time, the cosine then spanning the time, so a faster model takes more steps. The LSTM's hidden
+size sets the parameter budget; every other cell gets the hidden size whose total parameter
+count comes closest. Out:
 a table of validation loss, perplexity and bits per character (the validation split scored
 statefully), loss curves on one plot, gradient norms (global and per layer) during training,
 ||dL_t/dh_{t-k}|| against k on trained weights, and samples at several temperatures.
@@ -77,14 +80,21 @@ def pick_corpus(config: CompareConfig) -> tuple[Corpus, CorpusConfig, str]:
         return load_corpus(cfg), cfg, f"Tiny Shakespeare is not available ({e}); used verbs."
 
 
+CELL_TITLES = {"rnn": "RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU",
+               "mingru": "minGRU", "minlstm": "minLSTM"}
+
+
 def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusConfig,
               vocab, streams, out_dir: Path, progress: ProgressCallback | None) -> dict:
+    horizon = "steps" if config.minutes is None else "time"
     tc = TrainConfig(corpus=corpus_cfg, model=model_config(config, cell, hidden),
                      engine=EngineConfig(
-                         schedule=ScheduleConfig(lr=config.lr, warmup_steps=config.warmup_steps),
-                         max_steps=config.steps, eval_every=config.eval_every,
-                         threads=config.threads, log_every=max(1, config.steps // 50),
-                         device=config.device),
+                         schedule=ScheduleConfig(lr=config.lr, warmup_steps=config.warmup_steps,
+                                                 horizon=horizon),
+                         max_steps=config.steps, max_minutes=config.minutes,
+                         eval_every=config.eval_every, threads=config.threads,
+                         log_every=EngineConfig.log_every if config.minutes is not None
+                         else max(1, config.steps // 50), device=config.device),
                      seed=config.seed, batch_size=config.batch_size, window=config.window,
                      eval_max_tokens=config.eval_max_tokens)
     placement = Placement.resolve(config.device)
@@ -94,22 +104,25 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
     wrapped = None if progress is None else (lambda e: progress(replace(e, task=f"train {cell}")))
     result = engine.run(wrapped)
     model = engine.model
-    with torch_threads(config.threads):
+    with torch_threads(config.threads):  # scoring and sampling on the training's threads too
         final = evaluate_stream(model, streams["valid"], 16, config.window,
                                 config.final_eval_max_tokens)
-        valid_ids = torch.from_numpy(streams["valid"].ids[: 8 * (config.decay_window + 1)].copy())
+        valid_ids = torch.from_numpy(streams["valid"].ids[: 8 * (config.decay_window + 1)]
+                                     .copy())
         decay = hidden_gradient_norms(model.cpu(), valid_ids.view(8, config.decay_window + 1))
         samples = decode_samples(model, vocab, "char", SampleConfig(
             length=config.sample_length, temperatures=config.temperatures, seed=config.seed))
     return {"cell": cell, "hidden": hidden, "parameters": result.parameters,
             "tokens_per_second": result.tokens_per_second, "valid": final,
+            "steps": result.position.step, "train_seconds": round(result.position.seconds, 2),
             "history": result.history, "evals": result.evals, "decay": decay,
             "samples": samples}
 
 
-def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None = None
-            ) -> LabSection:
-    """Train every cell of `config` into `run`, draw the plots, return the report section."""
+def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None = None,
+            folder: str = "compare") -> LabSection:
+    """Train every cell of `config` into `run` (plots and checkpoints under `folder`), draw
+    the plots, return the report section."""
     corpus, corpus_cfg, note = pick_corpus(config)
     lm = LMConfig(unit="char")
     vocab = build_vocab(corpus.text("train"), lm)
@@ -120,25 +133,34 @@ def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None =
                                                                           len(vocab))
         started = time.perf_counter()
         result = train_one(config, cell, hidden, corpus_cfg, vocab, streams,
-                           run.path / "compare", progress)
+                           run.path / folder, progress)
         results.append({**result, "seconds": round(time.perf_counter() - started, 2)})
-    run.data[f"compare:{corpus.name}"] = corpus.identity()
-    title = f"{corpus.name}, {config.steps} steps of {config.batch_size}x{config.window} chars"
+    run.data[f"{folder}:{corpus.name}"] = corpus.identity()
+    title = f"{corpus.name}, {budget(config)} of {config.batch_size}x{config.window} chars"
     loss_curves({r["cell"]: r["history"] for r in results},
                 {r["cell"]: r["evals"] for r in results},
-                run.artifact("compare_loss", "compare/loss_curves.png"), title)
+                run.artifact(f"{folder}_loss", f"{folder}/loss_curves.png"), title)
     grad_norms({r["cell"]: r["history"] for r in results},
-               run.artifact("compare_grad_norms", "compare/grad_norms.png"), title)
+               run.artifact(f"{folder}_grad_norms", f"{folder}/grad_norms.png"), title)
     gradient_decay({r["cell"]: r["decay"] for r in results},
-                   run.artifact("compare_decay", "compare/gradient_decay.png"), title)
-    return LabSection("RNN vs LSTM vs GRU", render(config, corpus.name, results, note),
+                   run.artifact(f"{folder}_decay", f"{folder}/gradient_decay.png"), title)
+    heading = " vs ".join(CELL_TITLES.get(c, c) for c in config.cells)
+    return LabSection(heading, render(config, corpus.name, results, note, folder),
                       metrics=summary(config, corpus.name, results))
 
 
+def budget(config: CompareConfig) -> str:
+    """'300 steps' or '2 minutes per model'."""
+    if config.minutes is None:
+        return f"{config.steps} steps"
+    return f"{config.minutes:g} minutes per model"
+
+
 def summary(config: CompareConfig, corpus: str, results: list[dict]) -> dict:
-    return {"corpus": corpus, "steps": config.steps, "batch_size": config.batch_size,
-            "window": config.window, "models": {r["cell"]: {
-                "hidden": r["hidden"], "parameters": r["parameters"],
+    return {"corpus": corpus, "steps": config.steps, "minutes": config.minutes,
+            "batch_size": config.batch_size, "window": config.window, "models": {r["cell"]: {
+                "hidden": r["hidden"], "parameters": r["parameters"], "steps": r["steps"],
+                "train_seconds": r["train_seconds"],
                 "tokens_per_second": round(r["tokens_per_second"], 1),
                 "seconds": r["seconds"], **r["valid"],
                 "grad_at_k": {str(k): r["decay"][k] for k in (0, 10, 25, 50)
@@ -147,29 +169,43 @@ def summary(config: CompareConfig, corpus: str, results: list[dict]) -> dict:
                 for r in results}}
 
 
-def render(config: CompareConfig, corpus: str, results: list[dict], note: str) -> str:
+def rate(tokens_per_second: float) -> str:
+    """The trainer measures its rate between history entries: none yet (a run shorter than
+    `log_every` steps) is shown as '-', not as 0."""
+    return f"{tokens_per_second:,.0f}" if tokens_per_second else "-"
+
+
+def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
+           folder: str = "compare") -> str:
     by_cell = {r["cell"]: r["valid"]["loss_nats"] for r in results}
     lines = [
-        f"Budget: {config.steps} steps x {config.batch_size} rows x {config.window} characters "
+        f"Budget: {budget(config)} x {config.batch_size} rows x {config.window} characters "
         f"of {corpus}, {config.num_layers} layers, embedding {config.embedding_dim}, "
         f"Adam lr {config.lr} (warm-up, cosine), seed {config.seed}; "
         "validation split scored statefully."
         + (f" {note}" if note else ""), "",
-        "| cell | hidden | parameters | valid nats/char | perplexity | bits/char | tokens/s |",
-        "|---|---|---|---|---|---|---|",
-        *[f"| {r['cell']} | {r['hidden']} | {r['parameters']:,} | "
-          f"{r['valid']['loss_nats']:.4f} | {r['valid']['perplexity']:.3f} | "
-          f"{r['valid']['bits_per_char']:.4f} | {r['tokens_per_second']:,.0f} |"
-          for r in results], ""]
+        "| cell | hidden | parameters | steps | train s | valid nats/char | perplexity | "
+        "bits/char | tokens/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *[f"| {r['cell']} | {r['hidden']} | {r['parameters']:,} | {r['steps']:,} | "
+          f"{r['train_seconds']:.0f} | {r['valid']['loss_nats']:.4f} | "
+          f"{r['valid']['perplexity']:.3f} | {r['valid']['bits_per_char']:.4f} | "
+          f"{rate(r['tokens_per_second'])} |" for r in results], ""]
     if "rnn" in by_cell:
         for gated in ("lstm", "gru"):
             if gated in by_cell:
                 gap = by_cell["rnn"] - by_cell[gated]
                 lines.append(f"- {gated} vs rnn: {gap:+.4f} nats/char "
                              f"({'better' if gap > 0 else 'not better'} at this budget)")
-    lines += ["", "![loss curves](compare/loss_curves.png) "
-              "![gradient norms](compare/grad_norms.png) "
-              "![dL/dh](compare/gradient_decay.png)", ""]
+    if "lstm" in by_cell:
+        for minimal in ("mingru", "minlstm"):
+            if minimal in by_cell:
+                gap = by_cell["lstm"] - by_cell[minimal]
+                lines.append(f"- {minimal} vs lstm: {gap:+.4f} nats/char "
+                             f"({'better' if gap > 0 else 'not better'} at this budget)")
+    lines += ["", f"![loss curves]({folder}/loss_curves.png) "
+              f"![gradient norms]({folder}/grad_norms.png) "
+              f"![dL/dh]({folder}/gradient_decay.png)", ""]
     for r in results:
         d = r["decay"]
         lines.append(f"- {r['cell']}: ||dL/dh_(t-k)|| at k=0 {d[0]:.3g}, k={len(d) - 1} "

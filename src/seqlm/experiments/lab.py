@@ -31,6 +31,7 @@ STEPS: dict[str, str] = {
     "compare": "seqlm.experiments.compare:lab_step",
     "structure": "seqlm.experiments.structure:lab_step",
     "seq2seq": "seqlm.experiments.seq2seq_compare:lab_step",
+    "revival": "seqlm.experiments.revival:lab_step",  # how recurrence came back: minGRU/minLSTM
 }
 
 

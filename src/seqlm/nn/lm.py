@@ -1,7 +1,7 @@
 """The recurrent language model: embedding -> recurrent layers -> dropout -> projection.
 
-    idx (B, T) -> embedding (B, T, E) -> dropout -> RNN | LSTM | GRU (B, T, H) -> dropout
-        -> linear (B, T, V) = logits;  loss = mean cross-entropy in nats over the targets
+    idx (B, T) -> embedding (B, T, E) -> dropout -> RNN | LSTM | GRU | minGRU | minLSTM
+        (B, T, H) -> dropout -> linear (B, T, V) = logits;  loss = mean cross-entropy in nats
 
 One interface for every LM in seqlm: `forward(idx, targets=None, state=None) -> (logits, loss,
 state)`; `state` is the recurrent layer's own (h_n or (h_n, c_n)), carried between TBPTT
@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlm.config import LMConfig
+from seqlm.nn.min_rnn import MinGRU, MinLSTM, MinRecurrent
 from seqlm.nn.recurrent import GRU, LSTM, RNN, locked_dropout
 
 LMState = Tensor | tuple[Tensor, Tensor]
@@ -25,11 +26,15 @@ def build_recurrent(config: LMConfig) -> nn.Module:
     """The recurrent stack named by `config.cell`: the registry of cell names."""
     between = config.dropout if config.num_layers > 1 else 0.0
     args = (config.embedding_dim, config.hidden_size, config.num_layers)
+    minimal = dict(residual=config.residual, layer_norm=config.layer_norm, scan=config.scan,
+                   chunk_size=config.scan_chunk)
     builders = {
         "rnn": lambda: RNN(*args, nonlinearity="tanh", dropout=between),
         "rnn_relu": lambda: RNN(*args, nonlinearity="relu", dropout=between),
         "lstm": lambda: LSTM(*args, dropout=between, forget_bias=config.forget_bias),
         "gru": lambda: GRU(*args, dropout=between),
+        "mingru": lambda: MinGRU(*args, dropout=between, **minimal),
+        "minlstm": lambda: MinLSTM(*args, dropout=between, **minimal),
     }
     if config.cell not in builders:
         raise ValueError(f"unknown cell {config.cell!r}; known: {', '.join(builders)}")
@@ -69,9 +74,14 @@ class RecurrentLM(nn.Module):
         """One generation step, idx (B,) -> (logits (B, V), state); use in inference mode.
 
         Calls each layer's cell step directly on (B, E) rows: at batch 1 the cost is a
-        handful of small matmuls, not a sequence kernel set up for one time step."""
+        handful of small matmuls, not a sequence kernel set up for one time step. A stack
+        with its own `step(x (B, E), state) -> (h (B, H), state)` (minGRU, minLSTM) steps
+        itself."""
         rnn = self.rnn
         x = self.embedding(idx)  # (B, E)
+        if isinstance(rnn, MinRecurrent):
+            h, state = rnn.step(x, state)  # (B, H), (L, B, H)
+            return self.proj(h), state
         if state is None:
             zeros = x.new_zeros(rnn.num_layers, x.shape[0], rnn.hidden_size)
             state = (zeros, zeros) if rnn.kind.state_size == 2 else zeros

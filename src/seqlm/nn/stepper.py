@@ -10,7 +10,8 @@ vocabulary is small), per further layer one input matmul, the cell step, and the
 LSTM weights are reordered so that one sigmoid serves all four gates (tanh x = 2 sig(2x) - 1).
 Weights are detached: use it under `torch.inference_mode()`; a stepper is built per
 generation call and holds no state between calls. Leaves out: bidirectional models (an LM
-is unidirectional), batched speculative decoding.
+is unidirectional), batched speculative decoding. minGRU / minLSTM stacks step themselves
+(`MinRecurrent.step`: two elementwise ops per layer after the input matmul).
 """
 
 import torch
@@ -20,6 +21,7 @@ from torch import Tensor
 from seqlm.nn.activations import tanh
 from seqlm.nn.cells import State
 from seqlm.nn.lm import LMState, RecurrentLM
+from seqlm.nn.min_rnn import MinRecurrent
 
 LayerStates = list[State]
 TABLE_LIMIT = 1 << 22  # entries: precompute layer 0's input projection per token up to 16 MB
@@ -46,14 +48,22 @@ class LMStepper:
 
     def __init__(self, model: RecurrentLM):
         rnn = model.rnn
-        self.kind = rnn.kind
-        self.hidden_size = rnn.hidden_size
-        lstm = self.kind.name == "lstm"
-        self.step = lstm_step_sigmoid if lstm else self.kind.step
-        order = lstm_gate_order if lstm else (lambda w: w)
+        self.hidden_size, self.num_layers = rnn.hidden_size, rnn.num_layers
         self.embedding = model.embedding.weight.detach()  # (V, E)
         self.proj_w_t = model.proj.weight.detach().t().contiguous()  # (H, V)
         self.proj_b = model.proj.bias.detach()
+        # a stack that steps itself (minGRU, minLSTM: no recurrent matmul to prepare)
+        self.stack = rnn if isinstance(rnn, MinRecurrent) else None
+        self.state_size = 1 if self.stack is not None else rnn.kind.state_size
+        if self.stack is None:
+            self._prepare_cells(rnn)
+
+    def _prepare_cells(self, rnn) -> None:
+        """Transposed, reordered weights and folded biases of an RNN / LSTM / GRU stack."""
+        self.kind = rnn.kind
+        lstm = self.kind.name == "lstm"
+        self.step = lstm_step_sigmoid if lstm else self.kind.step
+        order = lstm_gate_order if lstm else (lambda w: w)
         self.layers = []
         for layer in range(rnn.num_layers):
             w_ih, w_hh_t, b_in, b_step = rnn.direction_weights(f"_l{layer}")
@@ -67,12 +77,13 @@ class LMStepper:
         self.table = None  # layer 0's input projection of every token: (V, G*H)
         if self.embedding.shape[0] * w_ih_t.shape[1] <= TABLE_LIMIT:
             self.table = self.embedding @ w_ih_t + (0 if b_in is None else b_in)
+
     def unpack(self, state: LMState | None) -> LayerStates | None:
         """The model's (L, B, H) state(s) as one tuple per layer."""
         if state is None:
             return None
         parts = state if isinstance(state, tuple) else (state,)
-        return [tuple(p[layer] for p in parts) for layer in range(len(self.layers))]
+        return [tuple(p[layer] for p in parts) for layer in range(self.num_layers)]
 
     def pack(self, states: LayerStates) -> LMState:
         """Back to the model's layout: h_n or (h_n, c_n), each (L, B, H)."""
@@ -81,9 +92,13 @@ class LMStepper:
 
     def zeros(self, batch: int) -> LayerStates:
         zero = self.embedding.new_zeros(batch, self.hidden_size)
-        return [(zero,) * self.kind.state_size for _ in self.layers]
+        return [(zero,) * self.state_size for _ in range(self.num_layers)]
 
     def __call__(self, idx: Tensor, states: LayerStates | None) -> tuple[Tensor, LayerStates]:
+        if self.stack is not None:
+            x = F.embedding(idx, self.embedding)  # (B, E)
+            h, state = self.stack.step(x, None if states is None else self.pack(states))
+            return torch.addmm(self.proj_b, h, self.proj_w_t), self.unpack(state)
         if states is None:
             states = self.zeros(idx.shape[0])
         x = None if self.table is not None else F.embedding(idx, self.embedding)  # (B, E)

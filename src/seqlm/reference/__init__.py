@@ -4,6 +4,7 @@
     cell           the shared affine maps and torch's parameter names; rnn, lstm, gru: gates
     cells          the registry: make_cell("lstm", E, H, rng)
     recurrence     one layer over T steps, input projections hoisted out of the time loop
+    mingru         minGRU over a window: its backward is a reverse linear recurrence
     lm             embedding + L layers + softmax head, forward / backward / loss_and_grads
     gradcheck      centred finite differences, relative-error report
     clipping       global-norm and value clipping;  optim: SGD, Adagrad, Adam

@@ -4,8 +4,9 @@
 #     bash benchmarks/gpu_check.sh
 # Runs tests/gpu (seqlm's LSTM and stepper against cuDNN, exact resume, fp16/bf16 training, a
 # CUDA checkpoint on the CPU), then training tokens/s of seqlm's LSTM against torch.nn.LSTM
-# (cuDNN) at H=512, 2 layers, B=64, T=100 in fp32 and bf16, and batch-1 sampling chars/s.
-# Budget: under 5 minutes in all.
+# (cuDNN) at H=512, 2 layers, B=64, T=100 in fp32 and bf16, and batch-1 sampling chars/s
+# (under 5 minutes), then minGRU's loop and scans against cuDNN's GRU and LSTM over T
+# (bench_parallel_rnn.py --gpu-quick, under 3 minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1
@@ -16,4 +17,5 @@ torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')"
 timeout 150 $PY -m pytest -q -p no:cacheprovider tests/gpu || status=1
 timeout 150 $PY benchmarks/bench_rnn_lm.py --device cuda --precision fp32 bf16 --cells lstm \
     --hidden 512 --repeats 5 || status=1
+timeout 200 $PY benchmarks/bench_parallel_rnn.py --gpu-quick || status=1
 exit $status

@@ -6,7 +6,7 @@ Training: embedding 128, 2 layers of H (256 and 512), batch 64, window 100, voca
 Sampling: characters per second generating at batch 1, one character per call, for
     torch      torch.nn.LSTM/GRU/RNN called on (1, 1, E) each step (default settings, no_grad)
     cells      seqlm's cells, one per layer, under no_grad
-    fast       seqlm's LMStepper under inference_mode (what `seqlm sample` uses)
+    fast       seqlm's `RecurrentLM.stepper()` under inference_mode (what `seqlm sample` uses)
 The variants are interleaved in every repeat and the ratio is taken per repeat, so load from
 other processes on a shared machine hits both sides alike; medians over repeats are reported.
 
@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from seqlm.config import LMConfig  # noqa: E402
 from seqlm.nn.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
 from seqlm.nn.lm import RecurrentLM  # noqa: E402
-from seqlm.nn.stepper import LMStepper  # noqa: E402
 from seqlm.training.devices import Placement  # noqa: E402
 
 V, E, B, T, LAYERS = 65, 128, 64, 100, 2
@@ -143,7 +142,7 @@ def sample_seconds(variant: str, model, n: int) -> float:
                 token = model.proj(h).argmax(-1)
     else:
         with torch.inference_mode():
-            stepper, states = LMStepper(model), None
+            stepper, states = model.stepper(), None
             for _ in range(n):
                 logits, states = stepper(token, states)
                 token = logits.argmax(-1)

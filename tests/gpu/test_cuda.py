@@ -11,7 +11,6 @@ from seqlm.config import CorpusConfig, EngineConfig, LMConfig, ScheduleConfig, T
 from seqlm.experiments.lm_runs import run_train
 from seqlm.nn.lm import RecurrentLM
 from seqlm.nn.recurrent import LSTM
-from seqlm.nn.stepper import LMStepper
 
 pytestmark = pytest.mark.gpu
 CUDA = torch.device("cuda")
@@ -42,7 +41,7 @@ def test_the_stepper_equals_the_sequence_path_on_cuda():
     idx = torch.randint(4, 30, (1, 25), device=CUDA)
     with torch.inference_mode():
         logits, _, _ = model(idx)
-        stepper, states = LMStepper(model), None
+        stepper, states = model.stepper(), None
         for t in range(idx.shape[1]):
             step_logits, states = stepper(idx[:, t], states)
             assert torch.allclose(step_logits, logits[:, t], atol=1e-5)

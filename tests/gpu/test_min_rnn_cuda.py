@@ -7,7 +7,6 @@ import torch
 from seqlm.config import LMConfig
 from seqlm.nn.lm import RecurrentLM
 from seqlm.nn.min_rnn import MinGRU, MinLSTM
-from seqlm.nn.stepper import LMStepper
 
 pytestmark = pytest.mark.gpu
 CUDA = torch.device("cuda")
@@ -46,7 +45,7 @@ def test_bf16_autocast_trains_and_the_stepper_agrees_on_cuda(scan):
     model.eval()
     with torch.inference_mode():
         logits, _, _ = model(idx[:, :20])
-        stepper, states, steps = LMStepper(model), None, []
+        stepper, states, steps = model.stepper(), None, []
         for t in range(20):
             step_logits, states = stepper(idx[:, t], states)
             steps.append(step_logits)

@@ -189,7 +189,7 @@ def test_fused_lstm_equals_the_step_path():
 
 
 def test_fused_lstm_gradcheck_in_double():
-    from seqlm.nn.fused_lstm import FusedLSTM
+    from seqlm.nn.fast.lstm import FusedLSTM
     g = torch.Generator().manual_seed(0)
     args = [torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
             for shape in ((4, 2, 5), (12, 5), (12,), (2, 3), (2, 3), (12, 3))]
@@ -199,7 +199,7 @@ def test_fused_lstm_gradcheck_in_double():
 
 
 def test_fused_lstm_single_backward_refuses_a_second_walk():
-    from seqlm.nn.fused_lstm import FusedLSTM
+    from seqlm.nn.fast.lstm import FusedLSTM
     g = torch.Generator().manual_seed(0)
     args = [torch.randn(*shape, generator=g, requires_grad=True)
             for shape in ((4, 2, 5), (12, 5), (12,), (2, 3), (2, 3), (12, 3))]

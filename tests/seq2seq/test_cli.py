@@ -40,7 +40,7 @@ def test_resume_continues_the_same_run(trained, tmp_path):
 def test_translate_prints_one_line_per_source_and_draws_the_heatmap(trained, tmp_path):
     (tmp_path / "in.txt").write_text("March 14, 2024\n14.03.2024\n")
     result = run_cli("seq2seq", "translate", str(trained), "1 May 2000", "--input",
-                     str(tmp_path / "in.txt"), "--beam", "2")
+                     str(tmp_path / "in.txt"), "--beam-width", "2")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 3
     heatmap = tmp_path / "h.png"
@@ -58,13 +58,13 @@ def test_translate_and_eval_with_beam(trained, tmp_path, capsys):
         return json.loads(capsys.readouterr().out)
 
     sources = ["March 14, 2024", "14.03.2024", "Ref 4471: meeting on 2 May 2001 in room 12"]
-    out = {beam: cli("translate", str(trained), *sources, "--beam", beam)["translations"]
+    out = {beam: cli("translate", str(trained), *sources, "--beam-width", beam)["translations"]
            for beam in ("1", "3")}
     assert [t["source"] for t in out["3"]] == sources
     greedy = cli("translate", str(trained), *sources)["translations"]
-    assert greedy == out["1"]  # --beam 1 is greedy
+    assert greedy == out["1"]  # --beam-width 1 is greedy
     (tmp_path / "t.tsv").write_text("".join(f"{s}\t2024-03-14\n" for s in sources))
-    scores = cli("eval", str(trained), "--tsv", str(tmp_path / "t.tsv"), "--beam", "3")
+    scores = cli("eval", str(trained), "--tsv", str(tmp_path / "t.tsv"), "--beam-width", "3")
     exact = scores["scores"]["t.tsv"]["exact_match"]
     hits = sum(t["output"] == "2024-03-14" for t in out["3"])
     assert exact["n"] == 3 and exact["accuracy"] == pytest.approx(hits / 3)  # the same beam
@@ -85,7 +85,7 @@ def test_eval_scores_a_user_tsv(trained, tmp_path):
     (["translate", "{run}", "a", "b", "--heatmap", "x.png"], "--heatmap draws one source"),
     (["translate", "{run}/nope.pt", "a"], "does not exist"),
     (["translate", "{run}"], "nothing to translate"),
-    (["translate", "{run}", "a", "--beam", "0"], "--beam 0 is out of range"),
+    (["translate", "{run}", "a", "--beam-width", "0"], "--beam-width 0 is out of range"),
     (["eval", "{run}", "--tsv", "{run}/manifest.json"], "has no TAB"),
 ])
 def test_bad_input_exits_2_with_a_one_line_message(trained, args, needle, capsys):

@@ -101,14 +101,14 @@ def test_translate_with_beam_returns_one_translation_per_source_in_order(small_m
                                                                        pairs):
     model = trained_model(small_model, vocabs, pairs)
     sources = [s for s, _ in pairs[::7]]
-    greedy_out = translate(model, vocabs, sources)  # beam_size 1: batched greedy
+    greedy_out = translate(model, vocabs, sources)  # beam_width 1: batched greedy
     assert [t.source for t in greedy_out] == sources
     for t in greedy_out:  # a trained model: width-1 beam search walks greedy's path exactly
         row = torch.from_numpy(encode_sources(vocabs.source, [t.source], 160)[0])[None]
         b = beam_search(model, row, row.shape[1], model.config.max_target_len, width=1)
         assert "".join(vocabs.target.decode(b.tokens)) == t.output
         assert b.logprob_nats == pytest.approx(t.logprob_nats, abs=1e-5)
-    wide = translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_size=3))
+    wide = translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_width=3))
     assert [t.source for t in wide] == sources
-    with pytest.raises(SeqlmError, match="beam_size = 0 is out of range"):
-        translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_size=0))
+    with pytest.raises(SeqlmError, match="beam_width = 0 is out of range"):
+        translate(model, vocabs, sources, Seq2SeqDecodeConfig(beam_width=0))

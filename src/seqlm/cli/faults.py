@@ -33,7 +33,7 @@ def attach_parsers(parser: argparse.ArgumentParser) -> None:
 
 def option_for(args: argparse.Namespace, field: str) -> str | None:
     """The command's option that sets config field `field` (`lr` -> `--lr`), if it has one;
-    a command maps differing names with `set_defaults(_fields={"beam_size": "beam"})`."""
+    a command maps differing names with `set_defaults(_fields={"max_errors": "errors"})`."""
     parser = getattr(args, "_parser", None)
     if parser is None:
         return None

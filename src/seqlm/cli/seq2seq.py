@@ -92,11 +92,11 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
 
 def add_decode_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="best.pt / last.pt, or a run directory holding best.pt")
-    p.add_argument("--beam", type=int, default=D.beam_size, help="beam size (1 = greedy)")
-    p.add_argument("--alpha", type=float, default=D.length_alpha, help="length normalisation")
+    p.add_argument("--beam-width", type=int, default=D.beam_width, help="beam width (1 = greedy)")
+    p.add_argument("--length-alpha", type=float, default=D.length_alpha,
+                   help="beam: length normalisation, score / ((5 + len) / 6) ** alpha")
     add_device_arg(p)
-    p.set_defaults(_fields={"beam_size": "beam", "length_alpha": "alpha",
-                            "max_errors": "errors"})
+    p.set_defaults(_fields={"max_errors": "errors"})
 
 
 def add_translate(ssub: argparse._SubParsersAction) -> None:
@@ -187,7 +187,7 @@ def load(args: argparse.Namespace):
 
 
 def decode_config(args: argparse.Namespace) -> Seq2SeqDecodeConfig:
-    return Seq2SeqDecodeConfig(beam_size=args.beam, length_alpha=args.alpha)
+    return Seq2SeqDecodeConfig(beam_width=args.beam_width, length_alpha=args.length_alpha)
 
 
 def read_sources(args: argparse.Namespace) -> list[str]:

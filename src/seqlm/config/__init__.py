@@ -12,6 +12,7 @@ from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, from_dict, opt, to_dict
 from seqlm.config.lab import LabConfig
 from seqlm.config.lm import (
+    LENGTH_ALPHA,
     LM_CELLS,
     SCANS,
     TIMED_STEP_CAP,
@@ -48,6 +49,7 @@ from seqlm.config.seq2seq import (
 from seqlm.config.structure import StructureConfig, quick_structure
 
 __all__ = [
+    "LENGTH_ALPHA",
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
     "CompareConfig", "Config", "CorpusConfig", "EngineConfig", "EvalConfig", "LMConfig",

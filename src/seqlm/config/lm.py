@@ -8,6 +8,8 @@ from seqlm.config.engine import EngineConfig
 from seqlm.config.fields import Config, opt
 from seqlm.errors import ConfigError
 
+# beam search's length normalisation, one default for every model (GNMT's alpha; docs)
+LENGTH_ALPHA = 0.7
 LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
 TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
@@ -81,7 +83,7 @@ class SampleConfig(Config):
     top_p: float | None = opt(None, gt=0.0, le=1.0)
     repetition_penalty: float = opt(1.0, gt=0.0)  # > 1 discourages tokens already seen (CTRL)
     beam_width: int | None = opt(None, ge=1)  # beam search instead of sampling
-    length_alpha: float = opt(0.7, ge=0.0)  # beam: score / ((5 + len) / 6) ** alpha (GNMT)
+    length_alpha: float = opt(LENGTH_ALPHA, ge=0.0)  # beam: score / ((5 + len) / 6) ** alpha
     num_samples: int = opt(1, ge=1)
     seed: int = 0
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from seqlm.config.data import CorpusConfig
 from seqlm.config.engine import EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, opt
+from seqlm.config.lm import LENGTH_ALPHA
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general", "scaled_dot")
 SAMPLING_SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
@@ -64,10 +65,10 @@ class Seq2SeqConfig(Config):
 
 @dataclass(frozen=True)
 class Seq2SeqDecodeConfig(Config):
-    """How `seqlm seq2seq translate|eval` decode: greedy (beam_size 1) or beam search."""
+    """How `seqlm seq2seq translate|eval` decode: greedy (beam_width 1) or beam search."""
 
-    beam_size: int = opt(1, ge=1)  # 1 = greedy, exactly
-    length_alpha: float = opt(1.0, ge=0.0)  # beam: rank by logprob / length ** alpha
+    beam_width: int = opt(1, ge=1)  # 1 = greedy, exactly
+    length_alpha: float = opt(LENGTH_ALPHA, ge=0.0)  # beam: logprob / ((5 + len) / 6) ** alpha
     batch_size: int = opt(256, ge=1)  # sources decoded together (greedy)
 
 

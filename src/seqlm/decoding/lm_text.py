@@ -10,7 +10,6 @@ Leaves out: streaming output token by token.
 from seqlm.config import SampleConfig
 from seqlm.data.tokenizers import EOS, get_tokenizer
 from seqlm.data.vocab import EOS_ID, SPECIALS, Vocab
-from seqlm.decoding.beam import beam_search
 from seqlm.decoding.sampling import NEVER, SamplingRule, generate
 from seqlm.errors import SeqlmError
 
@@ -50,11 +49,13 @@ def decode_samples(model, vocab: Vocab, unit: str, config: SampleConfig) -> list
     # </s> ends a line in word models; char and byte models never saw it
     banned = NEVER if unit == "word" else (*NEVER, EOS_ID)
     if config.beam_width is not None:
-        hyps = beam_search(model, prime_ids, config.length, config.beam_width,
-                           config.length_alpha, eos_id=EOS_ID if unit == "word" else None,
-                           banned=banned)
+        from seqlm.decoding.steppings_torch import lm_beam_search
+
+        hyps = lm_beam_search(model, prime_ids, config.length, config.beam_width,
+                              config.length_alpha, eos_id=EOS_ID if unit == "word" else None,
+                              banned=banned)
         return [{"method": "beam", "rank": i, "logprob_nats": h.logprob_nats, "score": h.score,
-                 "text": detok(vocab.decode(h.ids))} for i, h in enumerate(hyps)]
+                 "text": detok(vocab.decode(h.tokens))} for i, h in enumerate(hyps)]
     out = []
     for temperature in config.temperatures:
         rule = SamplingRule(temperature, config.top_k, config.top_p, config.repetition_penalty,

@@ -1,29 +1,30 @@
-"""Sampling from a language model one token at a time: greedy, temperature, top-k, top-p,
-repetition penalty.
+"""Sampling from any language model in seqlm, one token at a time, with one rule.
 
-Each step turns the next-token logits (V,) into a choice, in this order:
+Each step turns the next-token logits (V,) (natural log-probabilities up to a constant) into
+a choice, in this order:
 
+    banned               <pad>, <unk>, <s> (and </s> where it is not a token) never come out
     repetition penalty   logits of tokens already in the text: l / r if l > 0 else l * r
                          (Keskar et al. 2019, CTRL)
     temperature          l / tau; tau = 0 means greedy (argmax), the limit tau -> 0
     top-k                keep the k largest logits (Fan et al. 2018)
     top-p (nucleus)      keep the smallest set of most probable tokens whose probability
                          reaches p (Holtzman et al. 2020)
-    draw                 from softmax of what is left, with an explicit torch.Generator
+    draw                 by inverse CDF from a `numpy.random.Generator` built from the seed
 
-<pad>, <unk> and <s> are never generated (nor </s> in char and byte models). The prime runs
-through the model's sequence path in one call; then an `LMStepper` advances one token at a
-time under `torch.inference_mode` (no autograd bookkeeping, plain matmuls at batch 1).
-Leaves out: typical and min-p sampling, contrastive search.
+The rule is NumPy, so every model samples through the same `generate`: a model is reached
+through a `Stepping` (start on a prime, then one token at a time), which
+`seqlm.decoding.steppings` builds for the torch LMs, the n-gram models and the NumPy
+reference; torch is imported only for a torch model. Leaves out: typical and min-p sampling,
+contrastive search.
 """
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-import torch
-from torch import Tensor
+import numpy as np
 
 from seqlm.data.vocab import BOS_ID, PAD_ID, UNK_ID
-from seqlm.nn.stepper import LMStepper
 
 NEVER = (PAD_ID, UNK_ID, BOS_ID)
 
@@ -37,96 +38,92 @@ class SamplingRule:
     banned: tuple[int, ...] = NEVER  # ids never generated
 
 
-def apply_repetition_penalty(logits: Tensor, seen: Tensor, penalty: float) -> Tensor:
+class Stepping(Protocol):
+    """A language model read one token at a time; logits are NumPy (V,)."""
+
+    def start(self, prime_ids: list[int]) -> tuple[np.ndarray, Any]: ...
+    def step(self, token: int, state: Any) -> tuple[np.ndarray, Any]: ...
+
+
+def apply_repetition_penalty(logits: np.ndarray, seen, penalty: float) -> np.ndarray:
     """CTRL's penalty on the logits (V,) of the token ids in `seen`."""
-    if penalty == 1.0 or seen.numel() == 0:
+    logits = floats(logits)
+    seen = np.asarray(seen).astype(np.int64)
+    if penalty == 1.0 or seen.size == 0:
         return logits
-    ids = seen.unique()
+    ids = np.unique(seen)
     picked = logits[ids]
-    logits = logits.clone()
-    logits[ids] = torch.where(picked > 0, picked / penalty, picked * penalty)
+    logits[ids] = np.where(picked > 0, picked / penalty, picked * penalty)
     return logits
 
 
-def top_k_filter(logits: Tensor, k: int) -> Tensor:
+def top_k_filter(logits: np.ndarray, k: int) -> np.ndarray:
     """-inf everywhere but the k largest logits (V,)."""
-    if k >= logits.numel():
+    logits = floats(logits)
+    if k >= logits.size:
         return logits
-    kth = torch.topk(logits, k).values[-1]
-    return logits.masked_fill(logits < kth, float("-inf"))
+    kth = np.partition(logits, -k)[-k]
+    return np.where(logits < kth, -np.inf, logits)
 
 
-def top_p_filter(logits: Tensor, p: float) -> Tensor:
+def top_p_filter(logits: np.ndarray, p: float) -> np.ndarray:
     """-inf outside the smallest most-probable set whose probability reaches p."""
+    logits = floats(logits)
     if p >= 1.0:
         return logits
-    sorted_logits, order = torch.sort(logits, descending=True)
-    cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
+    order = np.argsort(-logits, kind="stable")
+    probs = softmax(logits[order])
     # keep a token if the mass before it is still below p: the token that crosses p stays
-    drop_sorted = (cumulative - torch.softmax(sorted_logits, dim=-1)) >= p
-    drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
-    return logits.masked_fill(drop, float("-inf"))
+    drop_sorted = (np.cumsum(probs) - probs) >= p
+    drop = np.zeros_like(drop_sorted)
+    drop[order] = drop_sorted
+    return np.where(drop, -np.inf, logits)
 
 
-def choose(logits: Tensor, rule: SamplingRule, seen: list[int],
-           generator: torch.Generator | None, banned_mask: Tensor | None = None) -> int:
+def floats(values) -> np.ndarray:
+    """A float64 copy of any array-like (a NumPy array, a CPU tensor, a list)."""
+    return np.asarray(values).astype(np.float64)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits[np.isfinite(logits)].max())
+    return shifted / shifted.sum()
+
+
+def choose(logits, rule: SamplingRule, seen: list[int], rng: np.random.Generator) -> int:
     """The next token id from logits (V,); `seen` is the text so far (prime included)."""
-    if banned_mask is None:
-        banned_mask = banned_to_mask(rule.banned, logits.shape[-1])
-    logits = logits.masked_fill(banned_mask, float("-inf"))
+    logits = floats(logits)
+    logits[list(rule.banned)] = -np.inf
     if rule.repetition_penalty != 1.0:
-        logits = apply_repetition_penalty(logits, torch.tensor(seen, device=logits.device),
-                                          rule.repetition_penalty)
+        logits = apply_repetition_penalty(logits, seen, rule.repetition_penalty)
     if rule.temperature == 0:
-        return int(torch.argmax(logits))
+        return int(np.argmax(logits))
     logits = logits / rule.temperature
     if rule.top_k is not None:
         logits = top_k_filter(logits, rule.top_k)
     if rule.top_p is not None:
         logits = top_p_filter(logits, rule.top_p)
-    probs = torch.softmax(logits.float(), dim=-1).cpu()  # drawn on the CPU: the same text
-    return int(torch.multinomial(probs, 1, generator=generator))  # on every device
+    cdf = np.cumsum(softmax(logits))
+    return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
 
 
-def banned_to_mask(banned: tuple[int, ...], vocab_size: int,
-                   device: torch.device | str = "cpu") -> Tensor:
-    mask = torch.zeros(vocab_size, dtype=torch.bool, device=device)
-    mask[list(banned)] = True
-    return mask
+def generate(lm: Any, prime_ids: list[int], length: int, rule: SamplingRule, seed: int = 0,
+             stop_id: int | None = None) -> list[int]:
+    """`length` new token ids after the prime (the prime not included), from any LM of
+    seqlm (or a `Stepping`); stops early after `stop_id` if given (it is included)."""
+    from seqlm.decoding.steppings import stepping_of
 
-
-def prime_model(model, prime_ids: list[int]) -> tuple[Tensor, object]:
-    """Run the prime through the model in one sequence call: (last logits (V,), state)."""
-    device = next(model.parameters()).device
-    idx = torch.tensor([prime_ids], dtype=torch.long, device=device)  # (1, T)
-    logits, _, state = model(idx)
-    return logits[0, -1], state
-
-
-def generate(model, prime_ids: list[int], length: int, rule: SamplingRule,
-             seed: int = 0) -> list[int]:
-    """`length` new token ids after the prime (the prime not included)."""
     if not prime_ids:
         raise ValueError("generation needs a prime of at least one token")
-    generator = torch.Generator().manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    out: list[int] = []
-    try:
-        with torch.inference_mode():
-            logits, state = prime_model(model, prime_ids)
-            stepper = LMStepper(model)
-            states = stepper.unpack(state)
-            mask = banned_to_mask(rule.banned, logits.shape[-1], logits.device)
-            seen = list(prime_ids)
-            token_t = torch.zeros(1, dtype=torch.long, device=logits.device)
-            for _ in range(length):
-                token = choose(logits, rule, seen, generator, mask)
-                out.append(token)
-                seen.append(token)
-                token_t.fill_(token)
-                step_logits, states = stepper(token_t, states)
-                logits = step_logits[0]
-    finally:
-        model.train(was_training)
+    stepping = stepping_of(lm)
+    rng = np.random.default_rng(seed)
+    logits, state = stepping.start(list(prime_ids))
+    seen, out = list(prime_ids), []
+    for _ in range(length):
+        token = choose(logits, rule, seen, rng)
+        out.append(token)
+        seen.append(token)
+        if token == stop_id:
+            break
+        logits, state = stepping.step(token, state)
     return out

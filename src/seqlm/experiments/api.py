@@ -77,12 +77,13 @@ class Translator:
     def __init__(self, loaded: Loaded):
         self.loaded, self.model, self.vocabs = loaded, loaded.model, loaded.vocab
 
-    def generate(self, source: str | list[str], beam: int = 1) -> str | list[str]:
+    def generate(self, source: str | list[str], beam_width: int = 1) -> str | list[str]:
         """The output for one source (or a list of outputs for a list)."""
         from seqlm.decoding.seq2seq import translate
 
         sources = [source] if isinstance(source, str) else list(source)
-        found = translate(self.model, self.vocabs, sources, Seq2SeqDecodeConfig(beam_size=beam))
+        found = translate(self.model, self.vocabs, sources,
+                          Seq2SeqDecodeConfig(beam_width=beam_width))
         outputs = [t.output for t in found]
         return outputs[0] if isinstance(source, str) else outputs
 

@@ -17,12 +17,12 @@ from seqlm.config import ByHandConfig
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.tokenizers import get_tokenizer
 from seqlm.data.vocab import EOS, Vocab
+from seqlm.decoding.sampling import SamplingRule, generate
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
 from seqlm.progress import ProgressCallback
 from seqlm.reference.lm import ReferenceLM
-from seqlm.reference.sampling import check_temperature, sample
 from seqlm.reference.tbptt import train
 from seqlm.reference.walkthrough import WalkStep, check_prompt, walk
 from seqlm.reference.weights import load_weights, save_weights
@@ -92,8 +92,9 @@ def by_hand(config: ByHandConfig, corpus: Corpus | None = None,
     steps = walk(model, vocab, tokens, config.top_k, config.show_units, config.digits)
     drawn = []
     if config.sample_tokens > 0:
-        ids = sample(model, [int(i) for i in vocab.encode([EOS, *tokens])], config.sample_tokens,
-                     config.temperature, seed=config.model.seed)
+        ids = generate(model, [int(i) for i in vocab.encode([EOS, *tokens])],
+                       config.sample_tokens, SamplingRule(config.temperature),
+                       seed=config.model.seed)
         drawn = vocab.decode(ids)
     return ByHand(model, vocab, steps, training, drawn)
 
@@ -102,8 +103,6 @@ def run_by_hand(config: ByHandConfig, argv: list[str] | None = None,
                 progress: ProgressCallback | None = None) -> tuple[Run, ByHand]:
     """`by_hand` into a run directory: manifest, walk, and the weights as `model.npz`."""
     check_prompt(config.prompt.split())  # before a run directory exists
-    if config.sample_tokens > 0:
-        check_temperature(config.temperature)
     run = Run("by-hand", config, out=config.out, overwrite=config.overwrite, argv=argv,
               seed=config.model.seed)
     with run:

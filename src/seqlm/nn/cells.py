@@ -13,8 +13,9 @@ LSTM i, f, g, o and GRU r, z, n):
 Each cell kind is a `CellKind` in a small registry: the number of gates, whether the state
 carries a memory `c`, and a `step(gi, state, w_hh_t, b_hh) -> state` that takes the input
 projection `gi = W_ih x + b` already computed. The recurrent layers (`seqlm.nn.recurrent`)
-compute `gi` for all time steps in one matmul and call `step` once per step; the cells below
-call it once. States are tuples internally: `(h,)` or `(h, c)`.
+compute `gi` for all time steps in one matmul and call `step` once per step (or a cell kind's
+whole-sequence path from `seqlm.nn.fast`); the cells below call it once. States are tuples:
+`(h,)` or `(h, c)`. tanh is computed through sigmoid (`seqlm.nn.fast.activations`).
 
 Leaves out: unbatched (1-D) inputs, LSTM projections (`proj_size`), peepholes.
 """
@@ -27,8 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlm.nn.activations import tanh
-from seqlm.nn.fused_lstm import FusedLSTM
+from seqlm.nn.fast.activations import tanh
 
 State = tuple[Tensor, ...]
 Step = Callable[[Tensor, State, Tensor, Tensor | None], State]
@@ -72,15 +72,6 @@ def gru_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> S
     return (n + z * (h - n),)  # = (1 - z) * n + z * h
 
 
-def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, state: State,
-                  w_hh: Tensor) -> tuple[Tensor, State]:
-    """All T steps of an LSTM direction, input projection included, as one autograd node
-    (`seqlm.nn.fused_lstm`): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T))."""
-    # single_backward: the graph is walked once (a second walk raises), saving a big buffer
-    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True)
-    return out, (h, c)
-
-
 @dataclass(frozen=True)
 class CellKind:
     """What differs between cell families; chosen once, at construction."""
@@ -90,16 +81,12 @@ class CellKind:
     state_size: int  # 1 for (h,), 2 for (h, c)
     step: Step
     folds_hh_bias: bool  # b_hh can be added to the input projection once for all steps
-    # a whole-sequence path with a written-out backward, for unpadded input; None = step loop:
-    # sequence(x (T, B, E), W_ih, b_ih + b_hh, state, W_hh) -> (output (T, B, H), state)
-    sequence: Callable[[Tensor, Tensor, Tensor | None, State, Tensor],
-                       tuple[Tensor, State]] | None = None
 
 
 CELL_KINDS: dict[str, CellKind] = {
     "rnn_tanh": CellKind("rnn_tanh", 1, 1, rnn_tanh_step, True),
     "rnn_relu": CellKind("rnn_relu", 1, 1, rnn_relu_step, True),
-    "lstm": CellKind("lstm", 4, 2, lstm_step, True, lstm_sequence),
+    "lstm": CellKind("lstm", 4, 2, lstm_step, True),
     "gru": CellKind("gru", 3, 1, gru_step, False),
 }
 

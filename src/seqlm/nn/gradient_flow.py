@@ -27,8 +27,9 @@ def hidden_gradient_norms(model: RecurrentLM, idx: Tensor) -> list[float]:
         with torch.enable_grad():
             inputs, target = idx[:, :-1], idx[:, -1]
             for t in range(inputs.shape[1]):
-                _, state = model.step(inputs[:, t], state)
-                h = state[0] if isinstance(state, tuple) else state  # (L, B, H)
+                # the sequence path one step at a time: differentiable, unlike the stepper
+                _, _, state = model(inputs[:, t : t + 1], None, state)
+                h = state[0]  # (L, B, H)
                 h.retain_grad()
                 hidden.append(h)
             # the same logits as step's, but taken from the kept state so that k = 0 is h_t

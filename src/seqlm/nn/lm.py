@@ -4,22 +4,21 @@
         (B, T, H) -> dropout -> linear (B, T, V) = logits;  loss = mean cross-entropy in nats
 
 One interface for every LM in seqlm: `forward(idx, targets=None, state=None) -> (logits, loss,
-state)`; `state` is the recurrent layer's own (h_n or (h_n, c_n)), carried between TBPTT
-windows and between generation steps. Weight tying shares the embedding matrix with the
-projection (Press & Wolf 2017; Inan et al. 2017). `step` is the batch-1 friendly path for
-generation: one token per call through plain matmuls, no sequence bookkeeping.
+state)`; `state` is always a tuple, `(h_n,)` or `(h_n, c_n)` with each (L, B, H), carried
+between TBPTT windows and between generation steps. Weight tying shares the embedding matrix
+with the projection (Press & Wolf 2017; Inan et al. 2017). `stepper()` is the model's own fast
+batch-1 path for generation, so decoding never reaches into the layers.
 Leaves out: adaptive softmax, mixture of softmaxes, AWD-LSTM's weight drop.
 """
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlm.config import LMConfig
-from seqlm.nn.min_rnn import MinGRU, MinLSTM, MinRecurrent
+from seqlm.nn.min_rnn import MinGRU, MinLSTM
 from seqlm.nn.recurrent import GRU, LSTM, RNN, locked_dropout
 
-LMState = Tensor | tuple[Tensor, Tensor]
+LMState = tuple[Tensor, ...]  # (h_n,) or (h_n, c_n), each (L, B, H): always a tuple
 
 
 def build_recurrent(config: LMConfig) -> nn.Module:
@@ -63,49 +62,36 @@ class RecurrentLM(nn.Module):
     def forward(self, idx: Tensor, targets: Tensor | None = None,
                 state: LMState | None = None) -> tuple[Tensor, Tensor | None, LMState]:
         x = self._drop(self.embedding(idx))  # (B, T, E)
-        out, state = self.rnn(x, state)  # (B, T, H)
+        out, state = self.rnn.forward_state(x, state)  # (B, T, H), ((L, B, H), ...)
         logits = self.proj(self._drop(out))  # (B, T, V)
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.reshape(-1, self.vocab_size), targets.reshape(-1))
+            loss = F.cross_entropy(logits.reshape(-1, self.vocab_size).float(),
+                                   targets.reshape(-1))
         return logits, loss, state
 
-    def step(self, idx: Tensor, state: LMState | None = None) -> tuple[Tensor, LMState]:
-        """One generation step, idx (B,) -> (logits (B, V), state); use in inference mode.
+    def stepper(self):
+        """The model's fast batch-1 step, `stepper(idx (B,), state) -> (logits (B, V),
+        state)`, with its weights prepared once (`seqlm.nn.fast.stepper`); build one per
+        generation, under `torch.inference_mode()`."""
+        from seqlm.nn.fast.stepper import LMStepper  # a module that itself imports this one
 
-        Calls each layer's cell step directly on (B, E) rows: at batch 1 the cost is a
-        handful of small matmuls, not a sequence kernel set up for one time step. A stack
-        with its own `step(x (B, E), state) -> (h (B, H), state)` (minGRU, minLSTM) steps
-        itself."""
-        rnn = self.rnn
-        x = self.embedding(idx)  # (B, E)
-        if isinstance(rnn, MinRecurrent):
-            h, state = rnn.step(x, state)  # (B, H), (L, B, H)
-            return self.proj(h), state
-        if state is None:
-            zeros = x.new_zeros(rnn.num_layers, x.shape[0], rnn.hidden_size)
-            state = (zeros, zeros) if rnn.kind.state_size == 2 else zeros
-        parts = state if isinstance(state, tuple) else (state,)
-        new_parts: list[list[Tensor]] = [[] for _ in parts]
-        for layer in range(rnn.num_layers):
-            w_ih, w_hh_t, b_in, b_step = rnn.direction_weights(f"_l{layer}")
-            gi = F.linear(x, w_ih, b_in)  # (B, G*H)
-            new = rnn.kind.step(gi, tuple(p[layer] for p in parts), w_hh_t, b_step)
-            for slot, value in zip(new_parts, new, strict=True):
-                slot.append(value)
-            x = new[0]  # (B, H)
-        logits = self.proj(x)  # (B, V)
-        stacked = tuple(torch.stack(slot) for slot in new_parts)
-        return logits, stacked if len(stacked) == 2 else stacked[0]
+        return LMStepper(self)
+
+    def step(self, idx: Tensor, state: LMState | None = None) -> tuple[Tensor, LMState]:
+        """One generation step, idx (B,) -> (logits (B, V), state): `stepper()` once."""
+        return self.stepper()(idx, state)
 
 
 def detach_state(state: LMState | None) -> LMState | None:
     """detach: keep the values, cut the graph (truncated BPTT between windows)."""
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)  # type: ignore[return-value]
-    return state.detach()
+    return None if state is None else tuple(s.detach() for s in state)
+
+
+def take_rows(state: LMState, rows: Tensor) -> LMState:
+    """The state of batch rows `rows` (B',), along B of (L, B, H): beam search follows its
+    survivors with it."""
+    return tuple(s.index_select(1, rows) for s in state)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -142,6 +142,12 @@ class MinRecurrent(nn.Module):
                 x = F.dropout(x, self.dropout, self.training)
         return x, torch.stack(finals)  # (B, T, H), (L, B, H)
 
+    def forward_state(self, x: Tensor, state: tuple[Tensor, ...] | None,
+                      ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The language model's call: the state as a one-tuple `(h_n,)`, like the GRU's."""
+        out, h_n = self.forward(x, None if state is None else state[0])
+        return out, (h_n,)
+
     def step(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """One time step without dropout: x (B, E), state (L, B, H) | None ->
         (output (B, H), state (L, B, H)). Equals `forward` on a length-1 sequence."""

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlm.nn.cells import CellKind, State, cell_kind, init_uniform_, set_forget_bias_
+from seqlm.nn.fast import SEQUENCES
 
 
 def time_mask(lengths: Tensor, steps: int) -> Tensor:
@@ -111,7 +112,8 @@ class _Recurrent(nn.Module):
         shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
         if state is None:
             return (x.new_zeros(shape),) * self.kind.state_size
-        parts = tuple(state) if self.kind.state_size > 1 else (state,)
+        # torch's call gives h0 or (h0, c0); the models' call always a tuple
+        parts = tuple(state) if isinstance(state, tuple | list) else (state,)
         for part in parts:
             if tuple(part.shape) != shape:
                 raise ValueError(f"initial state has shape {tuple(part.shape)}, "
@@ -124,11 +126,11 @@ class _Recurrent(nn.Module):
         w_ih, w_hh_t, b_in, b_step = self.direction_weights(suffix)
         if reverse:
             x = reverse_padded(x, lengths)
-        if mask is None and self.kind.sequence is not None and self.fused:
+        sequence = SEQUENCES.get(self.kind.name) if self.fused else None
+        if mask is None and sequence is not None:
             # time-major inside: transposing views here, never the (T, B, G*H) projections;
             # a stack of fused layers hands each other contiguous (T, B, H) outputs
-            output, state = self.kind.sequence(x.transpose(0, 1), w_ih, b_in, state,
-                                               w_hh_t.t())
+            output, state = sequence(x.transpose(0, 1), w_ih, b_in, state, w_hh_t.t())
             output = output.transpose(0, 1)  # (B, T, H), a view
             return (reverse_padded(output, lengths) if reverse else output), state
         gi = F.linear(x, w_ih, b_in)  # (B, T, G*H): every step's input projection at once
@@ -190,6 +192,12 @@ class _Recurrent(nn.Module):
             x = x.transpose(0, 1)
         stacked = tuple(torch.stack([f[i] for f in finals]) for i in range(self.kind.state_size))
         return x, stacked
+
+    def forward_state(self, x: Tensor, state: State | None, lengths: Tensor | None = None,
+                      ) -> tuple[Tensor, State]:
+        """The models' call: the state always a tuple, `(h_n,)` or `(h_n, c_n)`, each
+        (L*D, B, H), where `forward` mirrors torch's h_n or (h_n, c_n)."""
+        return self._run(x, state, lengths)
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "

@@ -65,8 +65,8 @@ class Encoder(nn.Module):
                          bidirectional=config.bidirectional)
 
     def forward(self, src: torch.Tensor, lengths: torch.Tensor):
-        outputs, final = self.rnn(self.embedding(src), lengths=lengths)  # (B, S, D*H)
-        h_n, c_n = final if isinstance(final, tuple) else (final, None)  # (D, B, H) each
+        outputs, final = self.rnn.forward_state(self.embedding(src), None, lengths)  # (B, S, D*H)
+        h_n, c_n = final if len(final) == 2 else (final[0], None)  # (D, B, H) each
         join = lambda t: None if t is None else torch.cat(list(t), dim=-1)  # noqa: E731
         return outputs, join(h_n), join(c_n)
 

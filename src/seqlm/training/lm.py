@@ -87,17 +87,14 @@ class LMTask:
         return None if scores is None else {**scores, "objective": scores["loss_nats"]}
 
     def state_dict(self) -> dict[str, Any]:
-        carry = [None if s is None else (tuple(s) if isinstance(s, tuple) else (s,))
-                 for s in self.carry]
-        return {"epoch": self.epoch, "window": self.window, "carry": carry}
+        return {"epoch": self.epoch, "window": self.window, "carry": list(self.carry)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch, self.window = state["epoch"], state["window"]
         if len(state["carry"]) != self.parts:
             raise ValueError(f"the checkpoint carries {len(state['carry'])} state slices, this "
                              f"run accumulates {self.parts}")
-        self.carry = [None if s is None else
-                      (tuple(t.to(self.device) for t in s) if len(s) == 2 else s[0].to(self.device))
+        self.carry = [None if s is None else tuple(t.to(self.device) for t in s)
                       for s in state["carry"]]
 
     def payload(self) -> dict[str, Any]:

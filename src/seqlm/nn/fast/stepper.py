@@ -2,11 +2,11 @@
 
 At batch 1 a step's arithmetic is tiny (a few (1, E) x (E, 4H) products) and the cost is the
 number of operations launched. torch.nn.LSTM called one step at a time pays for setting up its
-sequence kernel on every call; `RecurrentLM.step` pays for re-deriving weights (transposes,
-folded biases) and stacking states every call. An `LMStepper` prepares, once, each layer's
-transposed weights and folded bias, keeps the state as one tuple per layer, and does per step
-only: one lookup that gives layer 0's input projection (precomputed for every token when the
-vocabulary is small), per further layer one input matmul, the cell step, and the projection.
+sequence kernel on every call. An `LMStepper` (what `RecurrentLM.stepper()` returns) prepares,
+once, each layer's transposed weights and folded bias, and does per step only: one lookup that
+gives layer 0's input projection (precomputed for every token when the vocabulary is small),
+per further layer one input matmul, the cell step, and the projection. Its state is the
+model's own: a tuple `(h_n,)` or `(h_n, c_n)` of (L, B, H) tensors.
 LSTM weights are reordered so that one sigmoid serves all four gates (tanh x = 2 sig(2x) - 1).
 Weights are detached: use it under `torch.inference_mode()`; a stepper is built per
 generation call and holds no state between calls. Leaves out: bidirectional models (an LM
@@ -18,12 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqlm.nn.activations import tanh
 from seqlm.nn.cells import State
+from seqlm.nn.fast.activations import tanh
 from seqlm.nn.lm import LMState, RecurrentLM
 from seqlm.nn.min_rnn import MinRecurrent
 
-LayerStates = list[State]
 TABLE_LIMIT = 1 << 22  # entries: precompute layer 0's input projection per token up to 16 MB
 
 
@@ -78,29 +77,18 @@ class LMStepper:
         if self.embedding.shape[0] * w_ih_t.shape[1] <= TABLE_LIMIT:
             self.table = self.embedding @ w_ih_t + (0 if b_in is None else b_in)
 
-    def unpack(self, state: LMState | None) -> LayerStates | None:
-        """The model's (L, B, H) state(s) as one tuple per layer."""
-        if state is None:
-            return None
-        parts = state if isinstance(state, tuple) else (state,)
-        return [tuple(p[layer] for p in parts) for layer in range(self.num_layers)]
+    def zeros(self, batch: int) -> LMState:
+        zero = self.embedding.new_zeros(self.num_layers, batch, self.hidden_size)
+        return (zero,) * self.state_size
 
-    def pack(self, states: LayerStates) -> LMState:
-        """Back to the model's layout: h_n or (h_n, c_n), each (L, B, H)."""
-        stacked = tuple(torch.stack(part) for part in zip(*states, strict=True))
-        return stacked if len(stacked) == 2 else stacked[0]
-
-    def zeros(self, batch: int) -> LayerStates:
-        zero = self.embedding.new_zeros(batch, self.hidden_size)
-        return [(zero,) * self.state_size for _ in range(self.num_layers)]
-
-    def __call__(self, idx: Tensor, states: LayerStates | None) -> tuple[Tensor, LayerStates]:
+    def __call__(self, idx: Tensor, state: LMState | None) -> tuple[Tensor, LMState]:
+        """idx (B,), state | None -> logits (B, V), state."""
         if self.stack is not None:
             x = F.embedding(idx, self.embedding)  # (B, E)
-            h, state = self.stack.step(x, None if states is None else self.pack(states))
-            return torch.addmm(self.proj_b, h, self.proj_w_t), self.unpack(state)
-        if states is None:
-            states = self.zeros(idx.shape[0])
+            h, h_n = self.stack.step(x, None if state is None else state[0])
+            return torch.addmm(self.proj_b, h, self.proj_w_t), (h_n,)
+        if state is None:
+            state = self.zeros(idx.shape[0])
         x = None if self.table is not None else F.embedding(idx, self.embedding)  # (B, E)
         new = []
         for layer, (w_ih_t, w_hh_t, b_in, b_step) in enumerate(self.layers):
@@ -108,7 +96,8 @@ class LMStepper:
                 gi = F.embedding(idx, self.table)  # (B, G*H): a lookup, no matmul
             else:
                 gi = x @ w_ih_t if b_in is None else torch.addmm(b_in, x, w_ih_t)
-            state = self.step(gi, states[layer], w_hh_t, b_step)
-            new.append(state)
-            x = state[0]  # (B, H)
-        return torch.addmm(self.proj_b, x, self.proj_w_t), new  # (B, V)
+            layer_state = self.step(gi, tuple(part[layer] for part in state), w_hh_t, b_step)
+            new.append(layer_state)
+            x = layer_state[0]  # (B, H)
+        stacked = tuple(torch.stack(part) for part in zip(*new, strict=True))  # (L, B, H) each
+        return torch.addmm(self.proj_b, x, self.proj_w_t), stacked  # (B, V)

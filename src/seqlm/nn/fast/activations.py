@@ -16,8 +16,3 @@ def tanh(x: Tensor) -> Tensor:
     threads) torch.tanh on a (64, 256) tensor took 10-40x longer than torch.sigmoid, and it
     sits on the recurrent critical path, so every cell computes tanh through sigmoid."""
     return torch.sigmoid(2 * x) * 2 - 1
-
-
-def tanh_(x: Tensor) -> Tensor:
-    """In-place `tanh`, for buffers outside autograd."""
-    return x.mul_(2).sigmoid_().mul_(2).sub_(1)

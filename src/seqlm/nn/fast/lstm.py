@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 Linear = Callable[..., Tensor]
+State = tuple[Tensor, ...]
 
 
 def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> Linear:
@@ -172,3 +173,12 @@ class FusedLSTM(torch.autograd.Function):
             d_w_hh = torch.addmm(d_gates[0].t() @ h0, d_gates[1:].reshape(-1, 4 * hidden).t(),
                                  out[:-1].reshape(-1, hidden))
         return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None
+
+
+def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, state: State,
+                  w_hh: Tensor) -> tuple[Tensor, State]:
+    """All T steps of an LSTM direction, input projection included, as one autograd node
+    (`FusedLSTM` above): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T))."""
+    # single_backward: the graph is walked once (a second walk raises), saving a big buffer
+    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True)
+    return out, (h, c)

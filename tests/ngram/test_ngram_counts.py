@@ -7,7 +7,7 @@ from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
 from seqlm.ngram.counts import adjusted_counts, check_order
 from seqlm.ngram.fit import count_text
-from seqlm.ngram.stream import BOS_ID, EOS_ID, UNK_ID, build_vocab, encode
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, build_vocab, encode
 
 
 def table(counts, order, values):
@@ -23,7 +23,8 @@ def test_stream_layout_follows_kenlm_lines():
     vocab = build_vocab("a b\n\nb\n", "word")
     stream = encode("a b\n\nb\n", vocab, "word")
     a, b = vocab.index["a"], vocab.index["b"]
-    assert stream.ids.tolist() == [BOS_ID, a, b, EOS_ID, BOS_ID, EOS_ID, BOS_ID, b, EOS_ID]
+    bos, eos = NGRAM_BOS_ID, NGRAM_EOS_ID
+    assert stream.ids.tolist() == [bos, a, b, eos, bos, eos, bos, b, eos]
     assert stream.starts.tolist() == [0, 4, 6]
     # a final newline ends the last line; its absence changes nothing
     assert encode("a b\n\nb", vocab, "word").ids.tolist() == stream.ids.tolist()
@@ -33,7 +34,7 @@ def test_oov_and_special_symbols():
     vocab = build_vocab("a <s> b </s>\n", "word")
     assert vocab.tokens == ["<unk>", "<s>", "</s>", "a", "b"]  # symbols read as whitespace
     stream = encode("a zz <unk>\n", vocab, "word")
-    assert stream.ids.tolist() == [BOS_ID, 3, UNK_ID, UNK_ID, EOS_ID]
+    assert stream.ids.tolist() == [NGRAM_BOS_ID, 3, NGRAM_UNK_ID, NGRAM_UNK_ID, NGRAM_EOS_ID]
     assert stream.oov.tolist() == [False, False, True, True, False]
 
 

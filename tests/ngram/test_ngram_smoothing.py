@@ -13,7 +13,7 @@ from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
 from seqlm.ngram import fit
 from seqlm.ngram.discounts import DiscountFallbackWarning
-from seqlm.ngram.stream import BOS_ID
+from seqlm.ngram.stream import NGRAM_BOS_ID
 
 TINY = "a b\na\n"  # <s> a b </s> <s> a </s>; |V| = 4 (<unk>, </s>, a, b; not <s>)
 
@@ -85,7 +85,7 @@ def test_stupid_backoff_by_hand():
 def test_bos_is_never_predicted():
     for smoothing in ("mle", "addk", "kn", "mkn"):
         m = model(smoothing)
-        assert m.distribution(["a"])[BOS_ID] == 0.0
+        assert m.distribution(["a"])[NGRAM_BOS_ID] == 0.0
         assert m.logprob("<s>", ["a"]) == -math.inf
 
 
@@ -103,7 +103,7 @@ def test_every_context_distribution_sums_to_one(sentences, order, smoothing, con
     dist = m.distribution(ctx)
     assert dist.sum() == pytest.approx(1.0, abs=1e-9)
     logps = [m.logprob(w, ctx) for w in m.vocab.tokens if w != "<s>"]
-    assert np.allclose(np.exp(logps), np.delete(dist, BOS_ID), atol=1e-12)
+    assert np.allclose(np.exp(logps), np.delete(dist, NGRAM_BOS_ID), atol=1e-12)
 
 
 @settings(max_examples=25, deadline=None)

@@ -36,7 +36,7 @@ from seqlm.errors import SeqlmError
 from seqlm.metrics import LN10
 from seqlm.ngram import byte_layout, trie
 from seqlm.ngram.model import NgramModel
-from seqlm.ngram.stream import SPECIALS
+from seqlm.ngram.stream import NGRAM_SPECIALS
 
 LOG10_ZERO = -99.0  # what ARPA writers use for log10 0
 SPACE = "<sp>"
@@ -45,7 +45,7 @@ _ESCAPED = re.compile(r"^<(?:U\+([0-9A-F]{4,6})|0x([0-9A-F]{2}))>$")
 
 def escape(token: str, unit: str) -> str:
     """A token as it appears in an ARPA file (see the module docstring)."""
-    if unit == "word" or token in SPECIALS:
+    if unit == "word" or token in NGRAM_SPECIALS:
         return token
     if token == " ":
         return SPACE
@@ -57,7 +57,7 @@ def escape(token: str, unit: str) -> str:
 
 
 def unescape(token: str, unit: str) -> str:
-    if unit == "word" or len(token) == 1 or token in SPECIALS:
+    if unit == "word" or len(token) == 1 or token in NGRAM_SPECIALS:
         return token
     if token == SPACE:
         return " "

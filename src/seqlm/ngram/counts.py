@@ -24,7 +24,7 @@ import numpy as np
 
 from seqlm.errors import SeqlmError
 from seqlm.ngram import trie
-from seqlm.ngram.stream import BOS_ID, UNK_ID, NgramVocab, TokenStream, sentence_offsets
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_UNK_ID, NgramVocab, SentenceIds, sentence_offsets
 from seqlm.progress import Progress, ProgressCallback, report
 
 MIN_ORDER, MAX_ORDER = 1, 8
@@ -76,7 +76,7 @@ class NgramCounts:
         return firsts
 
 
-def count(stream: TokenStream, vocab: NgramVocab, order: int,
+def count(stream: SentenceIds, vocab: NgramVocab, order: int,
           progress: ProgressCallback | None = None) -> NgramCounts:
     """Count every n-gram of orders 1..`order` in `stream`."""
     check_order(order)
@@ -109,7 +109,7 @@ def adjusted_counts(c: NgramCounts) -> list[np.ndarray]:
     firsts = c.first_words()
     for k in range(c.order - 1, 0, -1):
         left = np.bincount(c.suffix[k], minlength=len(c.keys[k - 1]))  # distinct left words
-        adjusted.insert(0, np.where(firsts[k - 1] == BOS_ID, c.counts[k - 1], left))
+        adjusted.insert(0, np.where(firsts[k - 1] == NGRAM_BOS_ID, c.counts[k - 1], left))
     adjusted[0] = adjusted[0].copy()
-    adjusted[0][[UNK_ID, BOS_ID]] = 0
+    adjusted[0][[NGRAM_UNK_ID, NGRAM_BOS_ID]] = 0
     return adjusted

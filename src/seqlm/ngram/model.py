@@ -30,7 +30,7 @@ from seqlm.ngram.forms import FORMS
 from seqlm.ngram.probing import ProbingIndex
 from seqlm.ngram.single_precision import kenlm_totals
 from seqlm.ngram.stream import (
-    BOS_ID,
+    NGRAM_BOS_ID,
     NgramVocab,
     encode,
     encode_tokens,
@@ -149,7 +149,7 @@ class NgramModel:
         run = chain_runs(ids, oov)
         run_before = np.where(pos > 0, run[pos - 1], 0)
         nats = self.combine.score(self, stored, matched, contexts, run_before)
-        nats[ids[pos] == BOS_ID] = -np.inf  # <s> is never predicted
+        nats[ids[pos] == NGRAM_BOS_ID] = -np.inf  # <s> is never predicted
         return nats, matched
 
     # -- questions ---------------------------------------------------------------------------
@@ -199,7 +199,7 @@ class NgramModel:
         backoff gives log scores, which do not sum to one."""
         chain, L = self.context_chain(list(context))
         logv = self.combine.vector(self, chain, L)
-        logv[BOS_ID] = -np.inf
+        logv[NGRAM_BOS_ID] = -np.inf
         return logv
 
     def distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
@@ -234,6 +234,6 @@ def chain_runs(ids: np.ndarray, oov: np.ndarray) -> np.ndarray:
     """run[i]: how many tokens ending at i can serve as context: back to `<s>` (included) or
     to an OOV (excluded). (T,)"""
     positions = np.arange(len(ids))
-    resets = np.where(ids == BOS_ID, positions - 1, -1)
+    resets = np.where(ids == NGRAM_BOS_ID, positions - 1, -1)
     resets = np.where(oov, positions, resets)
     return positions - np.maximum.accumulate(resets) if len(ids) else positions

@@ -11,7 +11,7 @@ import numpy as np
 
 from seqlm.errors import SeqlmError
 from seqlm.ngram.model import NgramModel
-from seqlm.ngram.stream import BOS, EOS, EOS_ID, split_line
+from seqlm.ngram.stream import BOS, EOS, NGRAM_EOS_ID, split_line
 
 
 def sample_tokens(model: NgramModel, rng: np.random.Generator, temperature: float = 1.0,
@@ -29,7 +29,7 @@ def sample_tokens(model: NgramModel, rng: np.random.Generator, temperature: floa
         cdf = np.cumsum(p)
         token = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
         token = min(token, len(p) - 1)
-        if token == EOS_ID:
+        if token == NGRAM_EOS_ID:
             break
         history.append(model.vocab.tokens[token])
         out.append(history[-1])

@@ -25,7 +25,7 @@ import numpy as np
 from seqlm.ngram import single_precision as single
 from seqlm.ngram.counts import NgramCounts, adjusted_counts
 from seqlm.ngram.discounts import Discounts, kneser_ney, modified_kn
-from seqlm.ngram.stream import BOS_ID
+from seqlm.ngram.stream import NGRAM_BOS_ID
 
 Tables = dict  # keyword arguments of NgramModel: form, logp, backoff / floor / log_alpha, info
 
@@ -45,7 +45,7 @@ def relative_frequencies(c: NgramCounts) -> tuple[list[np.ndarray], list[np.ndar
     """c(hw) / c(h.) per order (unigrams: c(w) / all but `<s>`), and the totals c(h.) of the
     contexts of each order 1..N-1."""
     u = c.counts[0].astype(float)
-    u[BOS_ID] = 0.0
+    u[NGRAM_BOS_ID] = 0.0
     probs, totals = [u / u.sum()], []
     for k in range(2, c.order + 1):
         total = context_totals(c, k, c.counts[k - 1].astype(float))
@@ -66,8 +66,8 @@ def mle(c: NgramCounts, precision="double", **_) -> Tables:
 def addk(c: NgramCounts, k: float = 1.0, **_) -> Tables:
     n_types = c.V - 1  # every unigram but <s>
     u = c.counts[0].astype(float)
-    p1 = (u + k) / (u.sum() - u[BOS_ID] + k * n_types)
-    p1[BOS_ID] = 0.0
+    p1 = (u + k) / (u.sum() - u[NGRAM_BOS_ID] + k * n_types)
+    p1[NGRAM_BOS_ID] = 0.0
     logp, floors = [log(p1)], []
     for order in range(2, c.order + 1):
         total = context_totals(c, order, c.counts[order - 1].astype(float))
@@ -89,7 +89,7 @@ def interpolate(c: NgramCounts, adjusted: list[np.ndarray],
     a = adjusted[0].astype(float)
     d = discounts[0].table()[np.minimum(adjusted[0], 3)]
     p = (a - d) / a.sum() + (d.sum() / a.sum()) / (c.V - 1)  # uniform over all but <s>
-    p[BOS_ID] = 0.0
+    p[NGRAM_BOS_ID] = 0.0
     probs, backoffs = [p], []
     for k in range(2, c.order + 1):
         a = adjusted[k - 1].astype(float)
@@ -110,7 +110,7 @@ def kneser_ney_family(c: NgramCounts, estimate, fallback, precision: str) -> Tab
             "fallback_orders": [k for k, d in enumerate(discounts, 1) if d.fallback]}
     if precision == "kenlm":  # lmplz's float arithmetic, step for step
         d32 = [single.discounts32(a, d) for a, d in zip(adjusted, discounts, strict=True)]
-        probs10, backoffs10 = single.interpolate32(c, adjusted, d32, BOS_ID)
+        probs10, backoffs10 = single.interpolate32(c, adjusted, d32, NGRAM_BOS_ID)
         info["discounts"] = [[float(x) for x in d[1:]] for d in d32]
         return {"form": "backoff", "logp": single.nats_of(probs10),
                 "backoff": single.nats_of(backoffs10), "info": info}

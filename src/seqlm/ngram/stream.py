@@ -24,8 +24,9 @@ import numpy as np
 from seqlm.data.vocab import BOS, EOS, UNK
 from seqlm.errors import SeqlmError
 
-UNK_ID, BOS_ID, EOS_ID = 0, 1, 2  # the order KenLM writes them in: <unk>, <s>, </s>
-SPECIALS = (UNK, BOS, EOS)
+# KenLM's ids, in the order it writes them: <unk>, <s>, </s> (not seqlm.data.vocab's ids)
+NGRAM_UNK_ID, NGRAM_BOS_ID, NGRAM_EOS_ID = 0, 1, 2
+NGRAM_SPECIALS = (UNK, BOS, EOS)
 UNITS = ("word", "char", "byte")
 _OOV, _LINE_END, _SKIP = -1, -2, -3  # markers while encoding
 
@@ -35,7 +36,7 @@ class NgramVocab:
     in order of first appearance (the order `lmplz` writes its unigrams in)."""
 
     def __init__(self, words: list[str]):
-        self.tokens: list[str] = [*SPECIALS, *(w for w in words if w not in SPECIALS)]
+        self.tokens: list[str] = [*NGRAM_SPECIALS, *(w for w in words if w not in NGRAM_SPECIALS)]
         self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
             raise SeqlmError("n-gram vocabulary words must be unique: the model file repeats one")
@@ -48,11 +49,11 @@ class NgramVocab:
 
     def id(self, token: str) -> int:
         """The id of `token`, `<unk>`'s id if it is not in the vocabulary."""
-        return self.index.get(token, UNK_ID)
+        return self.index.get(token, NGRAM_UNK_ID)
 
 
 @dataclass(frozen=True)
-class TokenStream:
+class SentenceIds:
     """Sentences laid end to end: `<s> a b </s> <s> c </s>` as ids (T,), with OOV flags (T,).
 
     OOV positions hold `<unk>`'s id. `starts` are the positions of the `<s>` ids (S,)."""
@@ -95,13 +96,13 @@ def build_vocab(text: str, unit: str, tokens: list[str] | None = None) -> NgramV
     """The vocabulary of a training text: its tokens in order of first appearance (`tokens`:
     `cut(text, unit)` if already made)."""
     types = dict.fromkeys(cut(text, unit) if tokens is None else tokens)
-    for marker in ("\n", *SPECIALS):
+    for marker in ("\n", *NGRAM_SPECIALS):
         types.pop(marker, None)
     return NgramVocab(list(types))
 
 
 def encode(text: str, vocab: NgramVocab, unit: str, training: bool = False,
-           tokens: list[str] | None = None) -> TokenStream:
+           tokens: list[str] | None = None) -> SentenceIds:
     """The token stream of `text`; tokens outside `vocab` (and `<unk>`) are OOV. `tokens`:
     `cut(text, unit)` if already made."""
     lookup = {**vocab.index, "\n": _LINE_END, BOS: _SKIP, EOS: _SKIP,
@@ -110,13 +111,13 @@ def encode(text: str, vocab: NgramVocab, unit: str, training: bool = False,
     flat = np.fromiter(map(lookup.get, tokens, repeat(_OOV)), dtype=np.int64, count=len(tokens))
     flat = flat[flat != _SKIP]
     ends = np.flatnonzero(flat == _LINE_END)  # one per sentence
-    flat[ends] = EOS_ID
+    flat[ends] = NGRAM_EOS_ID
     firsts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else ends
-    ids = np.insert(flat, firsts, BOS_ID)
+    ids = np.insert(flat, firsts, NGRAM_BOS_ID)
     starts = firsts + np.arange(len(firsts))  # each earlier <s> shifts a start by one
     oov = ids == _OOV
-    ids[oov] = UNK_ID
-    return TokenStream(ids=ids, oov=oov, starts=starts.astype(np.int64))
+    ids[oov] = NGRAM_UNK_ID
+    return SentenceIds(ids=ids, oov=oov, starts=starts.astype(np.int64))
 
 
 def split_line(line: str, unit: str) -> list[str]:
@@ -132,11 +133,11 @@ def encode_tokens(tokens: list[str], vocab: NgramVocab) -> tuple[np.ndarray, np.
     ids = np.fromiter((vocab.index.get(t, _OOV) if t != UNK else _OOV for t in tokens),
                       dtype=np.int64, count=len(tokens))
     oov = ids == _OOV
-    ids[oov] = UNK_ID
+    ids[oov] = NGRAM_UNK_ID
     return ids, oov
 
 
-def sentence_offsets(stream: TokenStream) -> np.ndarray:
+def sentence_offsets(stream: SentenceIds) -> np.ndarray:
     """For each position, its distance from its sentence's `<s>` (T,): 0 at every `<s>`."""
     T = len(stream.ids)
     lengths = np.diff(np.concatenate([stream.starts, [T]]))

@@ -100,6 +100,11 @@ class NgramConfig:
     max_tokens: int = 100  # sampling: tokens per sentence at most (then cut, without </s>)
     top_k: int = 10  # predict: how many next tokens to list
     precision: str = "double"  # or "kenlm": float32 as lmplz/query (seqlm.ngram.single_precision)
+    memory: str | None = None  # KenLM -S units ("500M", "2G", "80%"); None: all in memory
+    temp_dir: str | None = None  # where spill files go under a memory budget (None: the OS's)
+    prune: tuple[int, ...] = ()  # lmplz --prune: raw-count thresholds per order, e.g. (0, 1, 1)
+    prob_bits: int = 0  # binary model: quantise log10 p to 2**bits values (0: float32)
+    backoff_bits: int = 0  # binary model: quantise log10 backoffs the same way (0: float32)
 
 
 @dataclass(frozen=True)

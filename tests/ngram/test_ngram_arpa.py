@@ -10,7 +10,7 @@ from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
 from seqlm.ngram import fit, read_arpa, write_arpa
 from seqlm.ngram.arpa import escape
-from seqlm.ngram.byte_layout import decimal_strings
+from seqlm.ngram.byte_layout import decimal_matrix, texts
 from seqlm.ngram.discounts import DiscountFallbackWarning
 
 kenlm = pytest.importorskip("kenlm")
@@ -81,13 +81,13 @@ def test_addk_and_stupid_cannot_be_written(tmp_path):
 def test_decimals_are_shortest_float32_texts():
     values = np.array([-5.08389119, -99.0, 0.0, -0.0000000004, -9.99999996, -123.456789, 0.25,
                        -1e-7, 1.0, -1234.5], dtype=np.float32)
-    text = [t.decode() for t in decimal_strings(values).tolist()]
+    text = [t.decode() for t in texts(decimal_matrix(values))]
     assert text == ["-5.0838914", "-99", "0", "-0.0000000004", "-10", "-123.45679", "0.25",
                     "-0.0000001", "1", "-1234.5"]
     rng = np.random.default_rng(0)
     many = np.concatenate([-rng.exponential(2.0, 20000), -(10.0 ** -rng.uniform(0, 9, 2000)),
                            rng.uniform(-99, 99, 2000)]).astype(np.float32)
-    for t, v in zip(decimal_strings(many).tolist(), many, strict=True):
+    for t, v in zip(texts(decimal_matrix(many)), many, strict=True):
         t = t.decode()
         assert np.float32(float(t)) == v  # reads back as the same float32
         shortest = np.format_float_positional(v, unique=True, trim="-")

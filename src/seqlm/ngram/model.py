@@ -203,7 +203,7 @@ class NgramModel:
         return logv
 
     def distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
-        """p(w | context) for every word id w (V,); index with `vocab.index`."""
+        """p(w | context) for every word id w (V,); ids as `vocab.ids` gives them."""
         return np.exp(self.log_distribution(context))
 
     def top_k(self, context: list[str] | tuple[str, ...] = (), k: int = 10,
@@ -213,7 +213,7 @@ class NgramModel:
         k = max(0, min(k, len(p)))
         best = np.argpartition(-p, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
         best = best[np.lexsort((best, -p[best]))]  # by probability, ties by id
-        return [(self.vocab.tokens[i], float(p[i])) for i in best]
+        return [(self.vocab.token(int(i)), float(p[i])) for i in best]
 
     def context_chain(self, context: list[str]) -> tuple[list[int], int]:
         """Ids of the held contexts of lengths 1, 2, ... ending the context, and L, the

@@ -31,7 +31,7 @@ def sample_tokens(model: NgramModel, rng: np.random.Generator, temperature: floa
         token = min(token, len(p) - 1)
         if token == NGRAM_EOS_ID:
             break
-        history.append(model.vocab.tokens[token])
+        history.append(model.vocab.token(token))
         out.append(history[-1])
     return out
 

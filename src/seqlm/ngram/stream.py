@@ -12,8 +12,10 @@ The literal symbols `<s>`, `</s>` and `<unk>` in *training* text are read as whi
 whitespace. Only the word unit can produce them: a character is never a multi-character symbol.
 
 Tokens become ids without a Python loop per token: `str.split` and `list` cut the text, and
-`map(dict.get, ...)` inside `np.fromiter` looks every token up at C speed.
-Leaves out: streaming text larger than memory.
+the vocabulary looks every token up at C speed (`map(dict.get, ...)` inside `np.fromiter`, or
+vectorised hashes for a memory-mapped vocabulary). This module serves scoring and contexts;
+training text is read in pieces by `seqlm.ngram.reading`. Leaves out: streaming a scored text
+larger than memory.
 """
 
 from dataclasses import dataclass
@@ -29,17 +31,22 @@ NGRAM_UNK_ID, NGRAM_BOS_ID, NGRAM_EOS_ID = 0, 1, 2
 NGRAM_SPECIALS = (UNK, BOS, EOS)
 UNITS = ("word", "char", "byte")
 _OOV, _LINE_END, _SKIP = -1, -2, -3  # markers while encoding
+OOV_MARK, LINE_END_MARK, SKIP_MARK = _OOV, _LINE_END, _SKIP
 
 
 class NgramVocab:
     """id <-> token for n-gram models: `<unk>`=0, `<s>`=1, `</s>`=2, then the training words
-    in order of first appearance (the order `lmplz` writes its unigrams in)."""
+    in order of first appearance (the order `lmplz` writes its unigrams in).
+
+    The vocabulary interface every model uses (`seqlm.ngram.vocab_hash.MappedVocab` is the
+    other one): `len`, `token(i)`, `tokens`, `ids(tokens)` and `scoring_ids(tokens)`."""
 
     def __init__(self, words: list[str]):
         self.tokens: list[str] = [*NGRAM_SPECIALS, *(w for w in words if w not in NGRAM_SPECIALS)]
         self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
             raise SeqlmError("n-gram vocabulary words must be unique: the model file repeats one")
+        self.scoring: dict[str, int] | None = None  # index plus the markers, made on first use
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -47,9 +54,21 @@ class NgramVocab:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, NgramVocab) and self.tokens == other.tokens
 
-    def id(self, token: str) -> int:
-        """The id of `token`, `<unk>`'s id if it is not in the vocabulary."""
-        return self.index.get(token, NGRAM_UNK_ID)
+    def token(self, i: int) -> str:
+        return self.tokens[i]
+
+    def ids(self, tokens: list[str]) -> np.ndarray:
+        """Ids of tokens (T,), OOV_MARK for a token outside the vocabulary and for `<unk>`."""
+        return np.fromiter((self.index.get(t, _OOV) if t != UNK else _OOV for t in tokens),
+                           dtype=np.int64, count=len(tokens))
+
+    def scoring_ids(self, tokens: list[str]) -> np.ndarray:
+        """Ids of cut text (T,) with markers: "\n" ends a line, `<s>` and `</s>` are
+        whitespace, `<unk>` and unknown tokens are OOV."""
+        if self.scoring is None:
+            self.scoring = {**self.index, "\n": _LINE_END, BOS: _SKIP, EOS: _SKIP, UNK: _OOV}
+        return np.fromiter(map(self.scoring.get, tokens, repeat(_OOV)), dtype=np.int64,
+                           count=len(tokens))
 
 
 @dataclass(frozen=True)
@@ -92,23 +111,9 @@ def cut(text: str, unit: str) -> list[str]:
     return list(text)
 
 
-def build_vocab(text: str, unit: str, tokens: list[str] | None = None) -> NgramVocab:
-    """The vocabulary of a training text: its tokens in order of first appearance (`tokens`:
-    `cut(text, unit)` if already made)."""
-    types = dict.fromkeys(cut(text, unit) if tokens is None else tokens)
-    for marker in ("\n", *NGRAM_SPECIALS):
-        types.pop(marker, None)
-    return NgramVocab(list(types))
-
-
-def encode(text: str, vocab: NgramVocab, unit: str, training: bool = False,
-           tokens: list[str] | None = None) -> SentenceIds:
-    """The token stream of `text`; tokens outside `vocab` (and `<unk>`) are OOV. `tokens`:
-    `cut(text, unit)` if already made."""
-    lookup = {**vocab.index, "\n": _LINE_END, BOS: _SKIP, EOS: _SKIP,
-              UNK: _SKIP if training else _OOV}
-    tokens = cut(text, unit) if tokens is None else tokens
-    flat = np.fromiter(map(lookup.get, tokens, repeat(_OOV)), dtype=np.int64, count=len(tokens))
+def encode(text: str, vocab: NgramVocab, unit: str) -> SentenceIds:
+    """The token stream of a text to score; tokens outside `vocab` (and `<unk>`) are OOV."""
+    flat = vocab.scoring_ids(cut(text, unit))
     flat = flat[flat != _SKIP]
     ends = np.flatnonzero(flat == _LINE_END)  # one per sentence
     flat[ends] = NGRAM_EOS_ID
@@ -130,8 +135,7 @@ def split_line(line: str, unit: str) -> list[str]:
 
 def encode_tokens(tokens: list[str], vocab: NgramVocab) -> tuple[np.ndarray, np.ndarray]:
     """Ids (T,) and OOV flags (T,) of already cut tokens; `<s>` keeps its id (a context)."""
-    ids = np.fromiter((vocab.index.get(t, _OOV) if t != UNK else _OOV for t in tokens),
-                      dtype=np.int64, count=len(tokens))
+    ids = vocab.ids(tokens)
     oov = ids == _OOV
     ids[oov] = NGRAM_UNK_ID
     return ids, oov

@@ -142,7 +142,7 @@ def test_sampling_is_seeded_and_temperature_checked():
     assert all(set(s.split()) <= {"a", "b", "c"} for s in sample(m, 10, seed=1))
     assert sample(m, 2, seed=0, prefix="b")[0].startswith("b")
     with pytest.raises(SeqlmError, match="temperature"):
-        sample(m, 1, seed=0, temperature=0)
+        sample(m, 1, seed=0, temperature=-1)
 
 
 def test_top_k_is_sorted_and_bad_settings_are_named():

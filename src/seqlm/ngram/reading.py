@@ -14,7 +14,7 @@ Leaves out: other encodings than UTF-8, and KenLM's `--limit_vocab_file`.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import compress, repeat
 from pathlib import Path
 
 import numpy as np
@@ -66,14 +66,14 @@ class TrainingEncoder:
         tokens = cut(piece, self.unit)
         flat = np.fromiter(map(self.lookup.get, tokens, repeat(_NEW)), dtype=np.int32,
                            count=len(tokens))
-        new = np.flatnonzero(flat == _NEW)
-        if len(new):
-            fresh = list(dict.fromkeys(tokens[i] for i in new.tolist()))
-            first_id = len(self.tokens)
-            self.lookup.update((t, first_id + j) for j, t in enumerate(fresh))
+        new = flat == _NEW
+        if new.any():  # in order of first appearance; then look the new ones up again
+            fresh = list(dict.fromkeys(compress(tokens, new.tolist())))
+            self.lookup.update(zip(fresh, range(len(self.tokens), len(self.tokens) + len(fresh)),
+                                   strict=True))
             self.tokens.extend(fresh)
-            flat[new] = np.fromiter((self.lookup[tokens[i]] for i in new.tolist()),
-                                    dtype=np.int32, count=len(new))
+            flat[new] = np.fromiter(map(self.lookup.__getitem__, compress(tokens, new.tolist())),
+                                    dtype=np.int32, count=int(new.sum()))
         del tokens
         flat = flat[flat != _SKIP]
         ends = np.flatnonzero(flat == _LINE_END)

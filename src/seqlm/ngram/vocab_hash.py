@@ -2,14 +2,15 @@
 
 A binary model (`seqlm.ngram.binary`) must answer "which id is this word?" without building a
 Python dict of its whole vocabulary at load time, so the vocabulary is stored as a hash table
-(KenLM's binary vocabulary is one too): each token's 64-bit hash, sorted, with a linear-probing
-index over them (`seqlm.ngram.probing`) and the token ids in that order. Hashing many tokens
-at once never loops in Python: the tokens are joined and encoded as UTF-32 code points c, and
-with prefix sums S[i] = sum_{j<i} c_j P^j (mod 2^64, P odd) a token occupying [s, e) hashes
-to (S[e] - S[s]) P^-s, mixed with its length and finished with splitmix64's mixer. Like
-KenLM, lookups trust the 64-bit hash (two vocabulary words with one hash are refused when the
-table is built; an unknown word taken for a known one has probability ~V / 2^63).
-Leaves out: hashing without the UTF-32 copy of the tokens.
+(KenLM's binary vocabulary is one too): each token's 63-bit hash, sorted, with a linear-probing
+index over them (`seqlm.ngram.probing`) and the token ids in that order. The ARPA reader
+(`seqlm.ngram.arpa_read`) finds words the same way. Hashing never loops in Python over
+strings: `byte_keys` hashes byte strings laid in one buffer, reading each 8 bytes at a time
+through a strided uint64 view of the buffer (one gather per 8 bytes of the longest string,
+over the strings still that long), xor-ing and mixing with splitmix64's finaliser. Like
+KenLM, lookups trust the hash (two vocabulary words with one hash are refused when the table
+is built; an unknown word taken for a known one has probability ~V / 2^63).
+Leaves out: cryptographic strength (the hash is not meant to resist crafted collisions).
 """
 
 import numpy as np
@@ -19,35 +20,51 @@ from seqlm.errors import SeqlmError
 from seqlm.ngram.probing import ProbingIndex
 from seqlm.ngram.stream import LINE_END_MARK, OOV_MARK, SKIP_MARK
 
-_P = np.uint64(0x100000001B3)  # FNV's 64-bit prime: odd, so invertible modulo 2^64
-_P_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
-def _powers(base: np.uint64, n: int) -> np.ndarray:
-    out = np.full(n, base, dtype=np.uint64)
-    out[0] = 1
-    return np.cumprod(out, dtype=np.uint64)  # wraps modulo 2^64, as intended
+def mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser (Steele et al. 2014), elementwise on uint64 (wraps)."""
+    h = (h ^ (h >> np.uint64(30))) * _M1
+    h = (h ^ (h >> np.uint64(27))) * _M2
+    return h ^ (h >> np.uint64(31))
+
+
+def words_at(buf: np.ndarray) -> np.ndarray:
+    """The 8 bytes starting at every offset of `buf` as little-endian uint64 (a strided view,
+    no copy); `buf` must end with 8 bytes of slack."""
+    return np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+
+
+def byte_keys(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A 63-bit hash of every byte string buf[starts:ends] (T,) int64: its bytes taken 8 at a
+    time, each word xor-ed in and mixed, seeded with the length. `buf` (uint8) must end with 8
+    bytes of slack past the last string."""
+    words = words_at(buf)
+    lengths = (ends - starts).astype(np.int64)
+    with np.errstate(over="ignore"):
+        h = lengths.astype(np.uint64) * _GOLDEN
+        rows = np.arange(len(starts))
+        for offset in range(0, int(lengths.max(initial=0)), 8):
+            rows = rows[lengths[rows] > offset]
+            left = np.minimum(lengths[rows] - offset, 8).astype(np.uint64) * np.uint64(8)
+            keep = np.where(left == 64, ~np.uint64(0), (np.uint64(1) << left) - np.uint64(1))
+            h[rows] = mix(h[rows] ^ (words[starts[rows] + offset] & keep))
+        return (mix(h) >> np.uint64(1)).astype(np.int64)
 
 
 def token_keys(tokens: list[str]) -> np.ndarray:
-    """A 63-bit hash of every token (T,) int64, equal for equal strings."""
-    if not tokens:
-        return np.zeros(0, dtype=np.int64)
-    points = np.frombuffer("".join(tokens).encode("utf-32-le"), dtype=np.uint32)
-    lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    """`byte_keys` of the UTF-8 bytes of every token (T,) int64, equal for equal strings."""
+    joined = "".join(tokens)
+    data = joined.encode("utf-8")
+    if len(data) == len(joined):  # ASCII: a character is a byte
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    else:
+        lengths = np.fromiter(map(len, map(str.encode, tokens)), dtype=np.int64,
+                              count=len(tokens))
     ends = np.cumsum(lengths)
-    starts = ends - lengths
-    with np.errstate(over="ignore"):
-        prefix = np.zeros(len(points) + 1, dtype=np.uint64)
-        np.cumsum(points.astype(np.uint64) * _powers(_P, len(points)), out=prefix[1:])
-        h = (prefix[ends] - prefix[starts]) * _powers(_P_INV, len(points) + 1)[starts]
-        h ^= lengths.astype(np.uint64) * _GOLDEN
-        h = (h ^ (h >> np.uint64(30))) * _M1
-        h = (h ^ (h >> np.uint64(27))) * _M2
-        h ^= h >> np.uint64(31)
-    return (h >> np.uint64(1)).astype(np.int64)
+    return byte_keys(np.frombuffer(data + bytes(8), dtype=np.uint8), ends - lengths, ends)
 
 
 class HashedIds:

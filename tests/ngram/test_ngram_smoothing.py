@@ -130,7 +130,7 @@ def test_discount_fallback_names_the_order_on_a_100_line_corpus():
     assert 1 in m.info["fallback_orders"]
     assert m.info["discounts"][0] == [0.5, 1.0, 1.5]
     assert m.distribution(["<s>", "the"]).sum() == pytest.approx(1.0)
-    with pytest.raises(SeqlmError, match="order 1.*--discount-fallback"):
+    with pytest.raises(SeqlmError, match="order 1.*leave out --no-discount-fallback"):
         fit(text, NgramConfig(order=3, smoothing="mkn", discount_fallback=False))
 
 

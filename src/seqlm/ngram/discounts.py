@@ -67,7 +67,9 @@ def modified_kn(order: int, t: tuple[int, ...], fallback: tuple[float, float, fl
         if not bad:
             return Discounts(*d)
         problem = f"discount D{bad[0]} = {d[bad[0] - 1]:.4g} is outside [0, {bad[0]}]"
-    return fall_back(order, problem, (t1, t2, t3, t4), fallback)
+    hint = ("; counts of counts that do not fall with j come from small or artificial data, "
+            "where --smoothing kn (one discount, from t1 and t2) fits") if t1 and t2 else ""
+    return fall_back(order, problem, (t1, t2, t3, t4), fallback, hint)
 
 
 def kneser_ney(order: int, t: tuple[int, ...], fallback: tuple[float, float, float] | None,
@@ -83,15 +85,15 @@ def kneser_ney(order: int, t: tuple[int, ...], fallback: tuple[float, float, flo
 
 
 def fall_back(order: int, problem: str, t: tuple[int, ...],
-              fallback: tuple[float, float, float] | None) -> Discounts:
+              fallback: tuple[float, float, float] | None, hint: str = "") -> Discounts:
     counts = ", ".join(f"t{j}={n}" for j, n in enumerate(t, 1))
     if fallback is None:
         raise SeqlmError(
             f"cannot estimate Kneser-Ney discounts for order {order}: {problem} ({counts}); "
             "the corpus is too small or artificial for this order: lower the order, or allow "
-            "the fallback discounts (discount_fallback=True, --discount-fallback)"
+            "the fallback discounts (discount_fallback=True: leave out --no-discount-fallback)"
         )
     warnings.warn(
         f"order {order}: {problem} ({counts}); using fallback discounts "
-        f"{', '.join(f'{d:g}' for d in fallback)}", DiscountFallbackWarning, stacklevel=4)
+        f"{', '.join(f'{d:g}' for d in fallback)}{hint}", DiscountFallbackWarning, stacklevel=4)
     return Discounts(*fallback, fallback=True)

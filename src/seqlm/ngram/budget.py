@@ -84,7 +84,16 @@ class MemoryBudget:
 
 
 def peak_rss_bytes() -> int:
-    """The process's peak resident set size so far (Linux reports KiB, macOS bytes)."""
+    """The process's peak resident set size so far: Linux's VmHWM (the address space's own
+    high-water mark; `ru_maxrss` also counts the parent's, copied in at fork and kept across
+    exec), else `ru_maxrss` (KiB on Linux, bytes on macOS)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 

@@ -92,6 +92,7 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
                              sentences=stream.lines, model=model)
         write_files(report, tables, arpa, binary, config, ws, progress, stages)
         report.memory = {"budget_bytes": budget.limit, "spilled_bytes": ws.spilled_bytes,
+                         "spill_files": ws.files,
                          "spilled": ws.spilling, "rss_before_bytes": rss_before,
                          "peak_rss_bytes": peak_rss_bytes()}
     report.seconds = stages.seconds

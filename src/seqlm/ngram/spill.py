@@ -94,7 +94,7 @@ class ColumnWriter:
             self.parts.append(values)
             return
         try:
-            values.tofile(self.file)
+            self.file.write(np.ascontiguousarray(values).data)
         except OSError as e:
             self.file.close()
             raise self.workspace.disk_error(e) from None
@@ -171,6 +171,8 @@ class Workspace:
             fix = "pass --temp-dir a folder with more free space"
         elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             problem, fix = "is not writable", "pass --temp-dir a writable folder"
+        elif error.errno in (errno.EEXIST, errno.ENOTDIR):
+            problem, fix = "is not a folder", "pass --temp-dir a folder"
         else:
             problem, fix = f"cannot hold spill files ({error.strerror})", "pass another --temp-dir"
         self.close()

@@ -10,7 +10,8 @@ from seqlm.ngram.counts import adjusted_counts, check_order
 from seqlm.ngram.fit import count_text
 from seqlm.ngram.reading import TrainingEncoder
 from seqlm.ngram.spill import Workspace
-from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, encode
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID
+from seqlm.ngram.text_ids import encode
 
 
 def table(counts, order, values):

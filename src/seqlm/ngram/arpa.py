@@ -48,7 +48,9 @@ from seqlm.progress import Progress, ProgressCallback, report
 LOG10_ZERO = -99.0  # what ARPA writers use for log10 0
 SPACE = "<sp>"
 _ESCAPED = re.compile(r"^<(?:U\+([0-9A-F]{4,6})|0x([0-9A-F]{2}))>$")
-WRITE_ROW_BYTES = 256  # a line's byte matrix row, its decimals, words and the compacted copy
+WRITE_ROW_BYTES = 256  # a line's decimals, words and (per LINE_ROWS) byte matrix row
+LINE_ROWS = 1 << 14
+ZERO_MARK = 0
 TAB, BLANK, NEWLINE = ord("\t"), ord(" "), ord("\n")
 
 
@@ -86,29 +88,39 @@ def header(t: BackoffTables) -> bytes:
             + "".join(f"ngram {k}={n}\n" for k, n in enumerate(t.sizes(), 1))).encode()
 
 
-def lines(prob10: np.ndarray, words: list[np.ndarray], backoff10: np.ndarray | None,
+def lines(numbers: np.ndarray, words: list[np.ndarray], backoffs: np.ndarray | None,
           tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The bytes of one block's lines: `prob<TAB>w1 ... wk[<TAB>backoff]<NL>` each."""
-    numbers = byte_layout.unique_decimal_matrix(prob10)
+    """The bytes of one block's lines, `prob<TAB>w1 ... wk[<TAB>backoff]<NL>` each, from the
+    decimals of log10 p (n, W) and of the backoffs (n, W'; all PAD where left out)."""
     widths = [max(int(lengths[w].max(initial=1)), 1) for w in words]
-    backoffs = None if backoff10 is None else byte_layout.unique_decimal_matrix(backoff10)
     width = numbers.shape[1] + sum(widths) + len(words) + 1 + (
-        0 if backoffs is None else 1 + backoffs.shape[1])
-    rows = np.empty((len(prob10), width), dtype=np.uint8)
+        0 if backoffs is None else backoffs.shape[1])  # tab and decimals (the mark's column)
+    rows = np.empty((len(numbers), width), dtype=np.uint8)
     col = numbers.shape[1]
     rows[:, :col] = numbers
     for j, (w, wj) in enumerate(zip(words, widths, strict=True)):
         rows[:, col] = TAB if j == 0 else BLANK
-        rows[:, col + 1:col + 1 + wj] = tokens[w, :wj]
+        rows[:, col + 1:col + 1 + wj] = np.take(tokens, w, axis=0)[:, :wj]
         col += 1 + wj
-    if backoffs is not None:
-        written = backoff10 != 0  # a backoff of 0 is left out, tab and all
-        rows[:, col] = np.where(written, TAB, byte_layout.PAD)
-        rows[:, col + 1:col + 1 + backoffs.shape[1]] = backoffs
-        rows[~written, col + 1:col + 1 + backoffs.shape[1]] = byte_layout.PAD
-        col += 1 + backoffs.shape[1]
+    if backoffs is not None:  # a backoff of 0 is left out, tab and all
+        rows[:, col] = np.where(backoffs[:, -1] == ZERO_MARK, byte_layout.PAD, TAB)
+        rows[:, col + 1:col + backoffs.shape[1]] = backoffs[:, :-1]
+        col += backoffs.shape[1]
     rows[:, col] = NEWLINE
     return byte_layout.compact(rows)
+
+
+def backoff_decimals(backoff10: np.ndarray) -> np.ndarray:
+    """Decimals of the backoffs (n, W+1): rows of 0 backoffs all PAD, marked by a last byte
+    ZERO_MARK so that `lines` drops their tab too."""
+    number = byte_layout.unique_decimal_matrix(backoff10)
+    out = np.empty((len(number), number.shape[1] + 1), dtype=np.uint8)
+    out[:, :-1] = number
+    out[:, -1] = byte_layout.PAD
+    zero = backoff10 == 0
+    out[zero] = byte_layout.PAD
+    out[zero, -1] = ZERO_MARK
+    return out
 
 
 def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, lengths,
@@ -116,16 +128,21 @@ def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, len
     """Write the order-k section; return the word columns of its n-grams (for order k+1)."""
     keep_words = k < t.order
     writers = [ws.writer(np.int32, f"words{k}-{j}") for j in range(k)] if keep_words else []
-    rows = min(ws.budget.rows(WRITE_ROW_BYTES, share=0.25), 1 << 14)
-    for lo, keys in in_blocks(t.keys[k - 1], rows):
+    rows = min(ws.budget.rows(WRITE_ROW_BYTES, share=0.25), 1 << 18)
+    for lo, keys in in_blocks(t.keys[k - 1], rows):  # decimals: each value once per block
         hi = lo + len(keys)
         if k == 1:
             words = [keys]
         else:
             parents = trie.parents(keys, t.V)
             words = [gather(w, parents, ws) for w in parent_words] + [trie.last_words(keys, t.V)]
-        backoff = to_log10(t.backoff[k - 1].read(lo, hi)) if k < t.order else None
-        f.write(lines(to_log10(t.logp[k - 1].read(lo, hi)), words, backoff, tokens, lengths))
+        numbers = byte_layout.unique_decimal_matrix(to_log10(t.logp[k - 1].read(lo, hi)))
+        backoffs = backoff_decimals(to_log10(t.backoff[k - 1].read(lo, hi))) \
+            if k < t.order else None
+        for a in range(0, len(keys), LINE_ROWS):  # lines: small blocks stay in cache
+            b = a + LINE_ROWS
+            f.write(lines(numbers[a:b], [w[a:b] for w in words],
+                          None if backoffs is None else backoffs[a:b], tokens, lengths))
         for w, words_j in zip(writers, words, strict=False):  # none at the highest order
             w.append(words_j)
     return [w.finish() for w in writers]

@@ -40,6 +40,7 @@ from seqlm.ngram.vocab_hash import HashedIds, MappedVocab
 from seqlm.progress import Progress, ProgressCallback, report
 
 MAGIC = b"SEQLMNG\x01"
+VERSION = 1  # changes with the layout or the vocabulary hash
 ALIGN = 64
 BLOCK_ROWS = 1 << 20
 
@@ -58,7 +59,11 @@ class Log10Table:
         v = self.values[index]
         if self.centres is not None:
             v = self.centres[v]
-        return np.asarray(v, dtype=np.float64) * LN10 if np.ndim(v) else float(v) * LN10
+        if not np.ndim(v):
+            return float(v) * LN10
+        out = v.astype(np.float64)
+        out *= LN10
+        return out
 
     def copy(self) -> np.ndarray:
         return self[:]
@@ -149,7 +154,7 @@ def write_binary(t: BackoffTables, path: str | Path, prob_bits: int = 0, backoff
         if k < t.order:
             quantized["backoff"].append(table_arrays(layout, "backoff", k, t.backoff[k - 1],
                                                      backoff_bits, (0.0,)))
-    meta = {"format": "seqlm n-gram binary", "version": 1, "order": t.order, "unit": t.unit,
+    meta = {"format": "seqlm n-gram binary", "version": VERSION, "order": t.order, "unit": t.unit,
             "smoothing": t.smoothing, "precision": t.precision, "counts": t.sizes(),
             "quantization": quantized}
     header, specs = layout.header(meta)
@@ -178,6 +183,9 @@ def read_header(path: Path, mapped: mmap.mmap) -> dict:
                          "--out model.bin`")
     size = int(np.frombuffer(mapped, dtype="<u8", count=1, offset=8)[0])
     header = json.loads(bytes(mapped[16:16 + size]))
+    if header.get("version") != VERSION:
+        raise SeqlmError(f"{path} is a version {header.get('version')} binary model; this seqlm "
+                         f"reads version {VERSION}: build it again from its ARPA file")
     end = max((s["offset"] + np.dtype(s["dtype"]).itemsize * s["length"]
                for s in header["arrays"].values()), default=0)
     if end > len(mapped):

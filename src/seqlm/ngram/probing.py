@@ -42,8 +42,9 @@ class ProbingIndex:
 
     def home(self, keys: np.ndarray) -> np.ndarray:
         """The first slot to try for each key. (Q,) int64"""
-        product = keys.astype(np.uint64) * _MULTIPLIER  # wraps modulo 2**64, as intended
-        return (product >> np.uint64(64 - self.bits)).astype(np.int64)
+        product = np.ascontiguousarray(keys, dtype=np.int64).view(np.uint64) * _MULTIPLIER
+        product >>= np.uint64(64 - self.bits)  # wraps modulo 2**64 above, as intended
+        return product.view(np.int64)
 
     def find(self, queries: np.ndarray) -> np.ndarray:
         """Ranks of `queries` (Q,) among the keys, -1 where absent. (Q,) int64"""
@@ -51,9 +52,8 @@ class ProbingIndex:
             return np.full(len(queries), -1, dtype=np.int64)
         slot = self.home(queries)
         out = self.slots[slot].astype(np.int64)  # round 0 for everyone: most queries end here
-        held = out >= 0
-        miss = held & (self.keys[np.where(held, out, 0)] != queries)
-        out[~held] = -1
+        miss = self.keys[out] != queries  # an empty slot (-1) reads the last key: masked next
+        miss &= out >= 0
         pending = np.flatnonzero(miss)
         out[pending] = -1
         slot = (slot[pending] + 1) & ((1 << self.bits) - 1)

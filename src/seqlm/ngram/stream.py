@@ -11,15 +11,12 @@ The literal symbols `<s>`, `</s>` and `<unk>` in *training* text are read as whi
 `--skip_symbols`); in scored text `<unk>` is an out-of-vocabulary word and `<s>`, `</s>` are
 whitespace. Only the word unit can produce them: a character is never a multi-character symbol.
 
-Tokens become ids without a Python loop per token: `str.split` and `list` cut the text, and
-the vocabulary looks every token up at C speed (`map(dict.get, ...)` inside `np.fromiter`, or
-vectorised hashes for a memory-mapped vocabulary). This module serves scoring and contexts;
-training text is read in pieces by `seqlm.ngram.reading`. Leaves out: streaming a scored text
-larger than memory.
+This module holds the rules, the vocabulary and the stream's layout, and cuts short strings
+(contexts, single sentences); whole texts to score become ids in `seqlm.ngram.text_ids`
+(vectorised, by hash), training text in `seqlm.ngram.reading` (in pieces).
 """
 
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 
@@ -39,14 +36,15 @@ class NgramVocab:
     in order of first appearance (the order `lmplz` writes its unigrams in).
 
     The vocabulary interface every model uses (`seqlm.ngram.vocab_hash.MappedVocab` is the
-    other one): `len`, `token(i)`, `tokens`, `ids(tokens)` and `scoring_ids(tokens)`."""
+    other one): `len`, `token(i)`, `tokens`, `ids(tokens)` and `hashed` (the hash table that
+    `seqlm.ngram.text_ids` looks scored text up in)."""
 
     def __init__(self, words: list[str]):
         self.tokens: list[str] = [*NGRAM_SPECIALS, *(w for w in words if w not in NGRAM_SPECIALS)]
         self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
             raise SeqlmError("n-gram vocabulary words must be unique: the model file repeats one")
-        self.scoring: dict[str, int] | None = None  # index plus the markers, made on first use
+        self.hashed = None  # its hash table (seqlm.ngram.vocab_hash), made on first use
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -61,14 +59,6 @@ class NgramVocab:
         """Ids of tokens (T,), OOV_MARK for a token outside the vocabulary and for `<unk>`."""
         return np.fromiter((self.index.get(t, _OOV) if t != UNK else _OOV for t in tokens),
                            dtype=np.int64, count=len(tokens))
-
-    def scoring_ids(self, tokens: list[str]) -> np.ndarray:
-        """Ids of cut text (T,) with markers: "\n" ends a line, `<s>` and `</s>` are
-        whitespace, `<unk>` and unknown tokens are OOV."""
-        if self.scoring is None:
-            self.scoring = {**self.index, "\n": _LINE_END, BOS: _SKIP, EOS: _SKIP, UNK: _OOV}
-        return np.fromiter(map(self.scoring.get, tokens, repeat(_OOV)), dtype=np.int64,
-                           count=len(tokens))
 
 
 @dataclass(frozen=True)
@@ -109,20 +99,6 @@ def cut(text: str, unit: str) -> list[str]:
     if unit == "byte":
         return list(text.encode("utf-8").decode("latin-1"))
     return list(text)
-
-
-def encode(text: str, vocab: NgramVocab, unit: str) -> SentenceIds:
-    """The token stream of a text to score; tokens outside `vocab` (and `<unk>`) are OOV."""
-    flat = vocab.scoring_ids(cut(text, unit))
-    flat = flat[flat != _SKIP]
-    ends = np.flatnonzero(flat == _LINE_END)  # one per sentence
-    flat[ends] = NGRAM_EOS_ID
-    firsts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else ends
-    ids = np.insert(flat, firsts, NGRAM_BOS_ID)
-    starts = firsts + np.arange(len(firsts))  # each earlier <s> shifts a start by one
-    oov = ids == _OOV
-    ids[oov] = NGRAM_UNK_ID
-    return SentenceIds(ids=ids, oov=oov, starts=starts.astype(np.int64))
 
 
 def split_line(line: str, unit: str) -> list[str]:

@@ -18,7 +18,7 @@ import numpy as np
 from seqlm.data.vocab import BOS, EOS, UNK
 from seqlm.errors import SeqlmError
 from seqlm.ngram.probing import ProbingIndex
-from seqlm.ngram.stream import LINE_END_MARK, OOV_MARK, SKIP_MARK
+from seqlm.ngram.stream import OOV_MARK, SKIP_MARK
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -89,7 +89,25 @@ class HashedIds:
         return np.where(rank >= 0, self.order[np.maximum(rank, 0)], OOV_MARK).astype(np.int64)
 
 
-_MARKERS = token_keys(["\n", BOS, EOS, UNK])
+_MARKERS = token_keys(["\n", BOS, EOS, UNK])  # the first is unused: lines are cut apart
+
+
+def hashed_ids(vocab) -> HashedIds:
+    """The hash table of a vocabulary: a mapped one's own, else built once and kept on it."""
+    if vocab.hashed is None:
+        vocab.hashed = HashedIds.build(list(vocab.tokens))
+    return vocab.hashed
+
+
+def scoring_lookup(hashed: HashedIds, buf: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray) -> np.ndarray:
+    """Ids of the byte spans of a scored text (T,): SKIP_MARK for literal `<s>` and `</s>`
+    (whitespace), OOV_MARK for `<unk>` and words outside the vocabulary."""
+    keys = byte_keys(buf, starts, ends)
+    out = hashed.find(keys)
+    out[(keys == _MARKERS[1]) | (keys == _MARKERS[2])] = SKIP_MARK
+    out[keys == _MARKERS[3]] = OOV_MARK
+    return out
 
 
 class MappedVocab:
@@ -121,10 +139,3 @@ class MappedVocab:
         out[keys == _MARKERS[3]] = OOV_MARK  # <unk> as text is OOV
         return out
 
-    def scoring_ids(self, tokens: list[str]) -> np.ndarray:
-        keys = token_keys(tokens)
-        out = self.hashed.find(keys)
-        out[keys == _MARKERS[0]] = LINE_END_MARK
-        out[(keys == _MARKERS[1]) | (keys == _MARKERS[2])] = SKIP_MARK
-        out[keys == _MARKERS[3]] = OOV_MARK
-        return out

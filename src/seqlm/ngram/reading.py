@@ -14,7 +14,7 @@ Leaves out: other encodings than UTF-8, and KenLM's `--limit_vocab_file`.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,12 @@ import numpy as np
 from seqlm.data.vocab import BOS, EOS, UNK
 from seqlm.errors import SeqlmError
 from seqlm.ngram.spill import Column, Workspace
-from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_SPECIALS, NgramVocab, cut
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_SPECIALS, NgramVocab
+from seqlm.ngram.text_ids import sentences, token_spans
+from seqlm.ngram.vocab_hash import byte_keys, token_keys
 from seqlm.progress import Progress, ProgressCallback, report
 
-_NEW, _LINE_END, _SKIP = -1, -2, -3  # markers while encoding
+_NEW, _SKIP = -1, -3  # markers while encoding
 PIECE_CHARS = 1 << 22  # without a budget: the token list of 4M characters at most
 
 
@@ -52,34 +54,40 @@ class IdStream:
 
 
 class TrainingEncoder:
-    """Tokens -> ids for training text, adding unseen tokens in order of first appearance.
+    """Text -> ids for training, adding unseen tokens in order of first appearance.
 
-    Literal `<s>`, `</s>` and `<unk>` are whitespace (KenLM's `--skip_symbols`)."""
+    Tokens are found as byte spans and hashed in NumPy (`seqlm.ngram.text_ids`,
+    `seqlm.ngram.vocab_hash`); only each distinct token of a piece is looked up in Python, and
+    only a new one is decoded. Like lmplz, two words are one word if their 63-bit hashes
+    agree (odds ~V^2 / 2^64). Literal `<s>`, `</s>` and `<unk>` are whitespace (KenLM's
+    `--skip_symbols`)."""
 
     def __init__(self, unit: str):
         self.unit = unit
         self.tokens: list[str] = list(NGRAM_SPECIALS)
-        self.lookup: dict[str, int] = {"\n": _LINE_END, BOS: _SKIP, EOS: _SKIP, UNK: _SKIP}
+        skip = token_keys([BOS, EOS, UNK]).tolist() if unit == "word" else []
+        self.lookup: dict[int, int] = dict.fromkeys(skip, _SKIP)  # token hash -> id
 
     def encode(self, piece: str) -> np.ndarray:
         """Ids of whole lines with `<s>` and `</s>` (T,) int32."""
-        tokens = cut(piece, self.unit)
-        flat = np.fromiter(map(self.lookup.get, tokens, repeat(_NEW)), dtype=np.int32,
-                           count=len(tokens))
-        new = flat == _NEW
-        if new.any():  # in order of first appearance; then look the new ones up again
-            fresh = list(dict.fromkeys(compress(tokens, new.tolist())))
-            self.lookup.update(zip(fresh, range(len(self.tokens), len(self.tokens) + len(fresh)),
-                                   strict=True))
-            self.tokens.extend(fresh)
-            flat[new] = np.fromiter(map(self.lookup.__getitem__, compress(tokens, new.tolist())),
-                                    dtype=np.int32, count=int(new.sum()))
-        del tokens
-        flat = flat[flat != _SKIP]
-        ends = np.flatnonzero(flat == _LINE_END)
-        flat[ends] = NGRAM_EOS_ID
-        firsts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else ends
-        return np.insert(flat, firsts, NGRAM_BOS_ID)
+        data = piece.encode("utf-8")
+        buf = np.frombuffer(data + bytes(8), dtype=np.uint8)  # slack for 8-byte reads
+        starts, ends = token_spans(buf, len(data), "byte" if self.unit == "byte" else self.unit)
+        keys = buf[starts].astype(np.int64) if self.unit == "byte" else byte_keys(buf, starts,
+                                                                                    ends)
+        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        ids = np.fromiter(map(self.lookup.get, distinct.tolist(), repeat(_NEW)), dtype=np.int32,
+                          count=len(distinct))
+        new = np.flatnonzero(ids == _NEW)
+        new = new[np.argsort(first[new], kind="stable")]  # in order of first appearance
+        ids[new] = np.arange(len(self.tokens), len(self.tokens) + len(new), dtype=np.int32)
+        self.lookup.update(zip(distinct[new].tolist(), ids[new].tolist(), strict=True))
+        self.tokens.extend(data[s:e].decode("utf-8" if self.unit != "byte" else "latin-1")
+                           for s, e in zip(starts[first[new]].tolist(),
+                                           ends[first[new]].tolist(), strict=True))
+        flat = ids[inverse.ravel()]
+        keep = flat != _SKIP
+        return sentences(flat[keep], starts[keep], buf, len(data))[0]
 
     def vocab(self) -> NgramVocab:
         return NgramVocab(self.tokens[len(NGRAM_SPECIALS):])

@@ -65,16 +65,23 @@ def encode(text: str, vocab, unit: str) -> SentenceIds:
     starts, ends = token_spans(buf, n, unit)
     ids = token_ids(buf, starts, ends, vocab, unit)
     keep = ids != SKIP_MARK
-    ids, starts = ids[keep], starts[keep]
+    out, firsts = sentences(ids[keep], starts[keep], buf, n)
+    oov = out == OOV_MARK
+    out[oov] = NGRAM_UNK_ID
+    return SentenceIds(ids=out, oov=oov, starts=firsts)
+
+
+def sentences(ids: np.ndarray, starts: np.ndarray, buf: np.ndarray, n: int,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (T,) at byte offsets `starts` of buf[:n], laid out as `<s> ... </s>` per
+    line (T + 2 lines,), and where each `<s>` is (lines,)."""
     newlines = np.flatnonzero(buf[:n] == 10)
-    lines = len(newlines) + (n > 0 and data[-1:] != b"\n")
+    lines = len(newlines) + (n > 0 and buf[n - 1] != 10)
     line = np.searchsorted(newlines, starts)  # the line each token is on
     per_line = np.bincount(line, minlength=lines)
-    out = np.empty(len(ids) + 2 * lines, dtype=np.int64)
+    out = np.empty(len(ids) + 2 * lines, dtype=ids.dtype)
     firsts = np.cumsum(per_line + 2) - (per_line + 2)  # where each line's <s> goes
     out[firsts] = NGRAM_BOS_ID
     out[firsts + per_line + 1] = NGRAM_EOS_ID
     out[np.arange(len(ids)) + 2 * line + 1] = ids
-    oov = out == OOV_MARK
-    out[oov] = NGRAM_UNK_ID
-    return SentenceIds(ids=out, oov=oov, starts=firsts.astype(np.int64))
+    return out, firsts.astype(np.int64)

@@ -114,7 +114,7 @@ def read_header(src: ArpaText) -> tuple[list[int], dict[str, str]]:
 
 
 class Section:
-    """One order's lines as fields: where each field starts and ends in the file's bytes."""
+    """One order's lines; `blocks()` reads them a block at a time as `Fields`."""
 
     def __init__(self, src: ArpaText, k: int, n: int, highest: bool):
         header = src.next_line()
@@ -123,19 +123,32 @@ class Section:
         if src.pos + n > len(src.nonblank):
             raise SeqlmError(f"{src.path} line {len(src.starts)}: the file ends early: the "
                              f"header promises {n} {k}-grams")
-        self.src, self.k, self.first_line = src, k, src.pos
-        lines = src.nonblank[src.pos:src.pos + n]
+        self.src, self.k, self.highest, self.first_line = src, k, highest, src.pos
+        self.lines = src.nonblank[src.pos:src.pos + n]
         src.pos += n
-        bounds = [field_bounds(src.buf, int(src.starts[a]), int(src.ends[b - 1]))
-                  for a, b in line_blocks(src, lines)]
-        self.starts = np.concatenate([b[0] for b in bounds] or [np.zeros(0, np.int64)])
-        self.ends = np.concatenate([b[1] for b in bounds] or [np.zeros(0, np.int64)])
-        counts = (np.searchsorted(self.starts, src.ends[lines])
-                  - np.searchsorted(self.starts, src.starts[lines]))
-        self.has_backoff = (counts == k + 2) & (not highest)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def blocks(self):
+        for row in range(0, len(self.lines), BLOCK):
+            yield Fields(self, row, self.lines[row:row + BLOCK])
+
+
+class Fields:
+    """The fields of a block of a section's lines: where each starts and ends in the file's
+    bytes (a block at a time, so the temporaries stay small and in cache)."""
+
+    def __init__(self, sec: Section, row: int, lines: np.ndarray):
+        self.sec, self.row, self.src, k = sec, row, sec.src, sec.k
+        self.starts, self.ends = field_bounds(self.src.buf, int(self.src.starts[lines[0]]),
+                                              int(self.src.ends[lines[-1]]))
+        counts = (np.searchsorted(self.starts, self.src.ends[lines])
+                  - np.searchsorted(self.starts, self.src.starts[lines]))
+        self.has_backoff = (counts == k + 2) & (not sec.highest)
         bad = np.flatnonzero((counts != k + 1) & ~self.has_backoff)
         if len(bad):
-            raise self.error(f"expected log10 p, {k} word(s)" + ("" if highest else
+            raise self.error(f"expected log10 p, {k} word(s)" + ("" if sec.highest else
                              " and an optional backoff") + f", found {counts[bad[0]]} fields "
                              "(the header's n-gram count may be wrong)", bad[0])
         self.first = np.cumsum(counts) - counts  # field index of each line's first field
@@ -144,15 +157,15 @@ class Section:
         return len(self.first)
 
     def error(self, message: str, row: int) -> SeqlmError:
-        return self.src.error(message, self.first_line + int(row))
+        return self.src.error(message, self.sec.first_line + self.row + int(row))
 
-    def field(self, index: int) -> str:
-        return self.src.data[self.starts[index]:self.ends[index]].decode("utf-8")
+    def field(self, row: int, j: int) -> str:
+        i = int(self.first[row]) + j
+        return self.src.data[self.starts[i]:self.ends[i]].decode("utf-8")
 
     def name(self, row: int, words: int) -> str:
         """The first `words` words of a line, as text."""
-        first = int(self.first[row])
-        return " ".join(self.field(i) for i in range(first + 1, first + 1 + words))
+        return " ".join(self.field(row, j) for j in range(1, 1 + words))
 
     def texts(self, j: int, rows: np.ndarray | None = None) -> list[bytes]:
         """Field j of the lines `rows` (default all) as bytes."""
@@ -169,15 +182,12 @@ class Section:
         Plain decimals are parsed in NumPy, anything else (1e-5, nan, inf) by `float`."""
         rows = np.arange(len(self)) if rows is None else rows
         index = self.first[rows] + j
-        parts = [parse_decimals(self.src.buf, self.starts[index[lo:lo + BLOCK]],
-                                self.ends[index[lo:lo + BLOCK]])
-                 for lo in range(0, len(index), BLOCK)]
-        values = np.concatenate([p[0] for p in parts] or [np.zeros(0)])
-        plain = np.concatenate([p[1] for p in parts] or [np.zeros(0, dtype=bool)])
+        values, plain = parse_decimals(self.src.buf, self.starts[index], self.ends[index])
         odd = np.flatnonzero(~plain)
-        for row, text in zip(rows[odd].tolist(), self.texts(j, rows[odd]), strict=True):
+        for at, row, text in zip(odd.tolist(), rows[odd].tolist(), self.texts(j, rows[odd]),
+                                 strict=True):
             try:
-                values[np.searchsorted(rows, row)] = float(text)
+                values[at] = float(text)
             except ValueError:
                 raise self.error(f"not a number: {text.decode('utf-8')[:40]!r}", row) from None
         return values
@@ -187,7 +197,7 @@ class Section:
         probs = self.numbers(0)
         backoffs = np.zeros(len(self))
         rows = np.flatnonzero(self.has_backoff)
-        backoffs[rows] = self.numbers(self.k + 1, rows)
+        backoffs[rows] = self.numbers(self.sec.k + 1, rows)
         for bad, what in ((np.isnan(probs), "log10 probability is NaN"),
                           (probs > 0, "log10 probability is positive (a probability above 1; "
                                       "KenLM refuses it too)"),
@@ -227,18 +237,6 @@ def parse_decimals(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     return np.where(neg, -values, values), plain
 
 
-def line_blocks(src: ArpaText, lines: np.ndarray, size: int = 1 << 20):
-    """(first, end) line indices of consecutive runs of `lines` holding about `size` bytes
-    (blocks keep the temporaries of `field_bounds` small and in cache)."""
-    if not len(lines):
-        return []
-    cuts = np.searchsorted(src.starts[lines], src.starts[lines[0]] + size * np.arange(
-        1, 1 + (src.ends[lines[-1]] - src.starts[lines[0]]) // size + 1))
-    cuts = np.unique(np.concatenate([[0], cuts, [len(lines)]]))
-    return [(int(lines[a]), int(lines[b - 1]) + 1) for a, b in zip(cuts[:-1], cuts[1:],
-                                                                    strict=True) if b > a]
-
-
 def field_bounds(buf: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """Where each whitespace-separated field of buf[lo:hi] starts and ends (absolute)."""
     if hi <= lo:
@@ -252,30 +250,40 @@ def field_bounds(buf: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndar
     return change[0::2], change[1::2]  # space -> field, field -> space, in turn
 
 
-def unigram_vocab(sec: Section, unit: str) -> tuple[NgramVocab, np.ndarray, HashedIds]:
-    """The vocabulary (specials first), each unigram line's word id, and the words' hashes
-    (as written, escaped) -> id."""
+def unigram_vocab(sec: Section, unit: str,
+                  ) -> tuple[NgramVocab, np.ndarray, HashedIds, np.ndarray, np.ndarray]:
+    """The vocabulary (specials first), each unigram line's word id, the words' hashes (as
+    written, escaped) -> id, and each line's log10 p and backoff."""
+    raw, keys, probs, backoffs = [], [], [], []
+    for block in sec.blocks():
+        raw += block.texts(1)
+        keys.append(block.keys(1))
+        p, b = block.values()
+        probs.append(p)
+        backoffs.append(b)
+    first = next(sec.blocks(), None)
     try:
-        words = [unescape(w.decode("utf-8"), unit) for w in sec.texts(1)]
+        words = [unescape(w.decode("utf-8"), unit) for w in raw]
     except ValueError as e:
-        raise sec.error(f"{e} is not one {unit} token: pass the unit the model was trained "
-                        "with (--unit)", 0) from None
+        raise first.error(f"{e} is not one {unit} token: pass the unit the model was trained "
+                          "with (--unit)", 0) from None
     for special in (BOS, "</s>"):
         if special not in words:
-            raise sec.error(f"the unigrams lack {special}: not a sentence-level ARPA model", 0)
+            raise first.error(f"the unigrams lack {special}: not a sentence-level ARPA model", 0)
     if len(set(words)) != len(words):
         seen: set[str] = set()
         for row, w in enumerate(words):
             if w in seen:
-                raise sec.error(f"the unigram {w!r} appears twice", row)
+                raise sec.src.error(f"the unigram {w!r} appears twice", sec.first_line + row)
             seen.add(w)
     vocab = NgramVocab(words + ([] if UNK in words else [UNK]))
     ids = np.array([vocab.index[w] for w in words], dtype=np.int64)
-    keys = sec.keys(1)
+    keys = np.concatenate(keys)
     order = np.argsort(keys, kind="stable")
     if np.any(np.diff(keys[order]) == 0):
-        raise sec.error("two unigrams share a 64-bit hash: this file cannot be read", 0)
-    return vocab, ids, HashedIds(keys[order], ids[order], ProbingIndex(keys[order]))
+        raise first.error("two unigrams share a 64-bit hash: this file cannot be read", 0)
+    hashed = HashedIds(keys[order], ids[order], ProbingIndex(keys[order]))
+    return vocab, ids, hashed, np.concatenate(probs), np.concatenate(backoffs)
 
 
 def read_arpa(path: str | Path, unit: str | None = None, precision: str = "double",
@@ -292,12 +300,11 @@ def read_arpa(path: str | Path, unit: str | None = None, precision: str = "doubl
         raise SeqlmError(f"unknown unit {unit!r}: choose one of {', '.join(UNITS)}")
     order = len(sizes)
     sec = Section(src, 1, sizes[0], order == 1)
-    vocab, ids, word_ids = unigram_vocab(sec, unit)
-    probs, backoffs = sec.values()
+    vocab, ids, word_ids, probs, backoffs = unigram_vocab(sec, unit)
     infinite = np.flatnonzero(np.isinf(probs) & (ids != vocab.index[BOS]))
     if len(infinite):
-        raise sec.error("log10 probability is -inf: only <s> may have it (write -99 for a "
-                        "probability of zero)", infinite[0])
+        raise src.error("log10 probability is -inf: only <s> may have it (write -99 for a "
+                        "probability of zero)", sec.first_line + int(infinite[0]))
     V = len(vocab)
     logp1 = np.full(V, UNK_MISSING_LOG10)
     logp1[ids] = probs
@@ -306,12 +313,8 @@ def read_arpa(path: str | Path, unit: str | None = None, precision: str = "doubl
     backoff1[ids] = backoffs
     keys, logp, backoff = [np.arange(V, dtype=np.int64)], [logp1], [backoff1]
     for k in range(2, order + 1):
-        sec = Section(src, k, sizes[k - 1], k == order)
-        probs, backoffs = sec.values()
-        if np.isinf(probs).any():
-            raise sec.error("log10 probability is -inf: write -99 for a probability of zero",
-                            np.flatnonzero(np.isinf(probs))[0])
-        key, rank = order_keys(sec, word_ids, keys, V)
+        key, rank, probs, backoffs = read_order(Section(src, k, sizes[k - 1], k == order),
+                                                word_ids, keys, V)
         keys.append(key)
         logp.append(probs[rank])
         if k < order:
@@ -330,29 +333,46 @@ def read_arpa(path: str | Path, unit: str | None = None, precision: str = "doubl
                       info={"counts": sizes, "source": str(path)}, precision=precision)
 
 
-def order_keys(sec: Section, word_ids: HashedIds, keys: list[np.ndarray], V: int,
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted keys of one order's n-grams, and for each key the line it came from."""
-    words = []
-    for j in range(1, sec.k + 1):
-        ids = word_ids.find(sec.keys(j))
-        if (ids < 0).any():
-            row = int(np.flatnonzero(ids < 0)[0])
-            raise sec.error(f"the word {sec.field(int(sec.first[row]) + j)!r} is not among the "
-                            "unigrams", row)
-        words.append(ids)
-    context = words[0]
-    for j in range(2, sec.k):  # the context's id, one order at a time
-        found = trie.find(keys[j - 1], trie.pack(np.maximum(context, 0), words[j - 1], V))
-        context = np.where(context < 0, -1, found)
-    if (context < 0).any():
-        row = int(np.flatnonzero(context < 0)[0])
-        raise sec.error(f"the context {sec.name(row, sec.k - 1)!r} of this n-gram is not among "
-                        f"the {sec.k - 1}-grams", row)
-    key = trie.pack(context, words[-1], V)
+def read_order(sec: Section, word_ids: HashedIds, keys: list[np.ndarray], V: int,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted keys of one order's n-grams, for each key the line it came from, and each
+    line's log10 p and backoff."""
+    parts = []
+    for block in sec.blocks():
+        probs, backoffs = block.values()
+        if np.isinf(probs).any():
+            raise block.error("log10 probability is -inf: write -99 for a probability of zero",
+                              np.flatnonzero(np.isinf(probs))[0])
+        parts.append((block_keys(block, word_ids, keys, V), probs, backoffs))
+    key, probs, backoffs = (np.concatenate([p[j] for p in parts]) for j in range(3))
     order = np.argsort(key, kind="stable")
     dup = np.flatnonzero(np.diff(key[order]) == 0)
     if len(dup):
         row = int(order[dup[0] + 1])
-        raise sec.error(f"the n-gram {sec.name(row, sec.k)!r} appears twice", row)
-    return key[order], order
+        block = next(b for b in sec.blocks() if b.row <= row < b.row + BLOCK)
+        raise block.error(f"the n-gram {block.name(row - block.row, sec.k)!r} appears twice",
+                          row - block.row)
+    return key[order], order, probs, backoffs
+
+
+def block_keys(block: Fields, word_ids: HashedIds, keys: list[np.ndarray], V: int,
+               ) -> np.ndarray:
+    """The key of each line's n-gram: its words found by hash, its context among the keys
+    of the orders below."""
+    k = block.sec.k
+    words = []
+    for j in range(1, k + 1):
+        ids = word_ids.find(block.keys(j))
+        if (ids < 0).any():
+            row = int(np.flatnonzero(ids < 0)[0])
+            raise block.error(f"the word {block.field(row, j)!r} is not among the unigrams", row)
+        words.append(ids)
+    context = words[0]
+    for j in range(2, k):  # the context's id, one order at a time
+        found = trie.find(keys[j - 1], trie.pack(np.maximum(context, 0), words[j - 1], V))
+        context = np.where(context < 0, -1, found)
+    if (context < 0).any():
+        row = int(np.flatnonzero(context < 0)[0])
+        raise block.error(f"the context {block.name(row, k - 1)!r} of this n-gram is not among "
+                          f"the {k - 1}-grams", row)
+    return trie.pack(context, words[-1], V)

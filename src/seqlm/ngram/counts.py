@@ -33,6 +33,7 @@ from seqlm.progress import Progress, ProgressCallback, report
 
 MIN_ORDER, MAX_ORDER = 1, 8
 COUNT_ROW_BYTES = 112  # per position while counting a chunk: ids, here, keys, unique's copies
+TABLE_ROW_BYTES = 64  # per n-gram once counted: key, count, suffix, adjusted, p, log p, backoff
 
 
 def check_order(order: int) -> int:
@@ -108,6 +109,8 @@ def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
     check_order(order)
     V = len(vocab)
     chunks = stream.chunks(ws.budget.rows(COUNT_ROW_BYTES, share=0.5))
+    if not ws.budget.fits(len(stream) * (COUNT_ROW_BYTES + TABLE_ROW_BYTES * order)):
+        ws.spill()  # the runs, the tables and every later column go to disk
     unigrams = np.zeros(V, dtype=np.int64)
     for lo, hi in chunks:
         unigrams += np.bincount(stream.ids.read(lo, hi), minlength=V)

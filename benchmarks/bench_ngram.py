@@ -176,19 +176,21 @@ def scale_series(sizes: list[int], order: int, work: Path) -> None:
                    "--text-file", str(corpus), "--memory", "500M", "--temp-dir", str(spill),
                    "--arpa", str(work / "g.arpa"), "--out", str(work / "grun"), "--overwrite",
                    "--quiet"], seqlm_env())
-        line = (f"  {tokens / 1e6:5.0f}M tokens: seqlm {m['wall']:7.1f} s "
-                f"({m['wall'] / tokens * 1e6:5.2f} s per M tokens), peak {m['mib']:6.0f} MiB")
-        if lmplz:
+        print(f"  {tokens / 1e6:5.0f}M tokens: seqlm {m['wall']:7.1f} s "
+              f"({m['wall'] / tokens * 1e6:5.2f} s per M tokens), peak {m['mib']:6.0f} MiB",
+              end="", flush=True)
+        if lmplz:  # with seqlm's default fallback: large Zipf samples have no unigram seen once
             k = timed([str(lmplz), "-o", str(order), "-S", "500M", "-T", str(spill), "--text",
-                       str(corpus), "--arpa", str(work / "gk.arpa")])
-            line += (f" | lmplz {k['wall']:7.1f} s ({k['wall'] / tokens * 1e6:5.2f} s/M), "
-                     f"peak {k['mib']:6.0f} MiB")
-        print(line, flush=True)
+                       str(corpus), "--arpa", str(work / "gk.arpa"), "--discount_fallback"])
+            print(f" | lmplz {k['wall']:7.1f} s ({k['wall'] / tokens * 1e6:5.2f} s/M), "
+                  f"peak {k['mib']:6.0f} MiB", end="")
+        print(flush=True)
         for leftover in (corpus, work / "g.arpa", work / "gk.arpa"):
             leftover.unlink(missing_ok=True)
 
 
 def best_of(fn, repeats: int) -> tuple[float, object]:
+    """Median seconds of `repeats` calls, and the last result."""
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -203,44 +205,52 @@ def scoring(train: str, valid: str, work: Path, repeats: int) -> None:
     from seqlm.ngram.binary import load_binary, write_binary
     from seqlm.ngram.tables import BackoffTables
 
-    print(f"4. loading and scoring, order 5, medians of {repeats}")
+    print(f"4. loading and scoring, order 5, medians of {repeats} interleaved")
     arpa = write_arpa(fit(train, NgramConfig(order=5)), work / "m5.arpa")
     read_s, model = best_of(lambda: read_arpa(arpa), repeats)
     write_binary(BackoffTables.of_model(model), work / "m5.bin")
     write_binary(BackoffTables.of_model(model), work / "m5q.bin", 8, 8)
     load_s, binary = best_of(lambda: load_binary(work / "m5.bin"), repeats)
-    quantized = load_binary(work / "m5q.bin")
-    lines = train[:-1].split("\n") if train.endswith("\n") else train.split("\n")
-    models = {"seqlm ARPA-loaded": model, "seqlm binary": binary,
-              "seqlm binary 8/8 bits": quantized}
     print(f"  read ARPA (21 MB): {read_s:.3f} s   load binary: {load_s * 1000:.2f} ms")
-    rates = {}
-    for name, m in models.items():
-        m.perplexity(valid)  # first query builds the hash indexes of an ARPA-loaded model
-        seconds, report = best_of(lambda m=m: m.perplexity(train), repeats)
-        rates[name] = report.tokens / seconds
-        print(f"  {name:26s} {rates[name]:12,.0f} tokens/s  valid perplexity "
-              f"{m.perplexity(valid).perplexity:.4f}")
+    lines = train[:-1].split("\n") if train.endswith("\n") else train.split("\n")
+    tokens = sum(len(line.split()) + 1 for line in lines)
+    scorers = {"seqlm ARPA-loaded": model.perplexity, "seqlm binary": binary.perplexity,
+               "seqlm binary 8/8 bits": load_binary(work / "m5q.bin").perplexity}
     try:
         import kenlm
+
+        km = kenlm.Model(str(arpa))
+        scorers["kenlm module (ARPA-loaded)"] = lambda text: sum(km.score(x) for x in lines)
+        build_binary = kenlm_tool("build_binary")
+        if build_binary:
+            subprocess.run([str(build_binary), str(arpa), str(work / "m5.klm")], check=True,
+                           capture_output=True)
+            kb = kenlm.Model(str(work / "m5.klm"))
+            scorers["kenlm module (binary)"] = lambda text: sum(kb.score(x) for x in lines)
     except ImportError:
         print("  (the kenlm module is not installed: pip install kenlm)")
-        return
-    tokens = sum(len(line.split()) + 1 for line in lines)
-    kenlm_load, km = best_of(lambda: kenlm.Model(str(arpa)), 1)
-    seconds, _ = best_of(lambda: sum(km.score(line) for line in lines), repeats)
-    print(f"  kenlm module (ARPA-loaded)  {tokens / seconds:12,.0f} tokens/s  (its ARPA load "
-          f"{kenlm_load:.3f} s)")
-    for name, rate in rates.items():
-        print(f"  {name} / kenlm module: {rate / (tokens / seconds):.2f}x")
-    build_binary = kenlm_tool("build_binary")
-    if build_binary:
-        subprocess.run([str(build_binary), str(arpa), str(work / "m5.klm")], check=True,
-                       capture_output=True)
-        klm_load, kb = best_of(lambda: kenlm.Model(str(work / "m5.klm")), repeats)
-        seconds, _ = best_of(lambda: sum(kb.score(line) for line in lines), repeats)
-        print(f"  kenlm module (binary)       {tokens / seconds:12,.0f} tokens/s  (load "
-              f"{klm_load * 1000:.2f} ms)")
+    for score in scorers.values():
+        score(valid)  # the first query builds the hash indexes of an ARPA-loaded model
+    wall = {name: [] for name in scorers}
+    cpu = {name: [] for name in scorers}
+    for _ in range(repeats):  # interleaved: every scorer sees the same load
+        for name, score in scorers.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            score(train)
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    for name in scorers:
+        print(f"  {name:28s} {tokens / statistics.median(wall[name]):12,.0f} tokens/s wall "
+              f"{tokens / statistics.median(cpu[name]):12,.0f} tokens/s of CPU")
+    reference = "kenlm module (ARPA-loaded)"
+    if reference in scorers:
+        for name in [n for n in scorers if n.startswith("seqlm")]:
+            w = statistics.median(wall[reference]) / statistics.median(wall[name])
+            c = statistics.median(cpu[reference]) / statistics.median(cpu[name])
+            print(f"  {name} / kenlm module: {w:.2f}x wall, {c:.2f}x CPU")
+    quantized = scorers["seqlm binary 8/8 bits"](valid).perplexity
+    print(f"  valid perplexity: float32 {binary.perplexity(valid).perplexity:.4f}, "
+          f"8/8 bits {quantized:.4f}")
 
 
 def baseline(src: Path, text_file: Path, work: Path, repeats: int) -> None:
@@ -267,6 +277,8 @@ def main() -> None:
     parser.add_argument("--scale-order", type=int, default=5)
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="another seqlm checkout's src/ to compare reading against")
+    parser.add_argument("--sections", type=int, nargs="*", default=[1, 2, 3, 4],
+                        help="which numbered sections to run (5 runs with --baseline-src)")
     args = parser.parse_args()
     repeats = 1 if args.quick else 5
     sizes = [1_000_000] if args.quick else [int(s) for s in args.sizes]
@@ -278,10 +290,14 @@ def main() -> None:
         work = Path(d)
         text_file = work / "train.txt"
         text_file.write_text(train if train.endswith("\n") else train + "\n")
-        train_vs_lmplz(text_file, work, repeats)
-        parity(text_file, work)
-        scale_series(sizes, args.scale_order, work)
-        scoring(train, valid, work, repeats)
+        if 1 in args.sections:
+            train_vs_lmplz(text_file, work, repeats)
+        if 2 in args.sections:
+            parity(text_file, work)
+        if 3 in args.sections:
+            scale_series(sizes, args.scale_order, work)
+        if 4 in args.sections or args.baseline_src:
+            scoring(train, valid, work, repeats)
         if args.baseline_src:
             baseline(args.baseline_src, text_file, work, repeats)
         shutil.rmtree(work / "spill", ignore_errors=True)

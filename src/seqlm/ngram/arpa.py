@@ -48,7 +48,7 @@ from seqlm.progress import Progress, ProgressCallback, report
 LOG10_ZERO = -99.0  # what ARPA writers use for log10 0
 SPACE = "<sp>"
 _ESCAPED = re.compile(r"^<(?:U\+([0-9A-F]{4,6})|0x([0-9A-F]{2}))>$")
-WRITE_ROW_BYTES = 256  # a line's decimals, words and (per LINE_ROWS) byte matrix row
+WRITE_ROW_BYTES = 512  # a line's decimals, words and (per LINE_ROWS) byte matrix row
 LINE_ROWS = 1 << 14
 ZERO_MARK = 0
 TAB, BLANK, NEWLINE = ord("\t"), ord(" "), ord("\n")

@@ -32,7 +32,7 @@ from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_UNK_ID, NgramVocab
 from seqlm.progress import Progress, ProgressCallback, report
 
 MIN_ORDER, MAX_ORDER = 1, 8
-COUNT_ROW_BYTES = 112  # per position while counting a chunk: ids, here, keys, unique's copies
+COUNT_ROW_BYTES = 240  # per position while counting a chunk: ids, here, keys, unique's copies
 TABLE_ROW_BYTES = 64  # per n-gram once counted: key, count, suffix, adjusted, p, log p, backoff
 
 

@@ -36,7 +36,7 @@ from seqlm.ngram.spill import Column, Workspace
 from seqlm.ngram.stream import NGRAM_BOS_ID
 from seqlm.progress import Progress, ProgressCallback, report
 
-ESTIMATE_ROW_BYTES = 160  # keys, counts, adjusted, suffix, p, log p, context sums, gather copies
+ESTIMATE_ROW_BYTES = 320  # keys, counts, adjusted, suffix, p, log p, context sums, gather copies
 
 
 def log(x: np.ndarray) -> np.ndarray:

@@ -135,14 +135,14 @@ def read_stream(source: str | Path, unit: str, ws: Workspace,
                 progress: ProgressCallback | None = None) -> tuple[IdStream, NgramVocab]:
     """Read a training text (a string, or a file's path) into the id stream and vocabulary.
 
-    The stream stays in memory until it outgrows a quarter of the budget, then spills."""
+    The stream stays in memory until it outgrows an eighth of the budget, then spills."""
     chars = min(PIECE_CHARS, ws.budget.rows(64, share=0.25))
     pieces = file_pieces(source, chars) if isinstance(source, Path) else string_pieces(
         source, chars)
     encoder = TrainingEncoder(unit)
     writer = ws.writer(np.int32, "ids")
     bounds, held, lines = [0], [], 0
-    limit = ws.budget.rows(4, share=0.25)
+    limit = ws.budget.rows(4, share=0.125)
     for piece in pieces:
         ids = encoder.encode(piece)
         lines += int(np.count_nonzero(ids == NGRAM_BOS_ID))

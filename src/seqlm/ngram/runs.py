@@ -24,7 +24,7 @@ import numpy as np
 
 from seqlm.ngram.spill import Column, Workspace
 
-ROW_BYTES = 64  # a merge block row: key, count, payload, rank and the sort's copies
+ROW_BYTES = 128  # a merge block row: key, count, payload, rank and the sort's copies
 
 
 @dataclass

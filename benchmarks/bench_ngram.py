@@ -12,7 +12,7 @@ same load), each line naming what it measured:
 4. loading and scoring (order 5, Tiny Shakespeare train text): ARPA reading, binary loading,
    tokens per second of the ARPA-loaded, binary and 8-bit quantised models against the
    `kenlm` module (per-line `score`, as a Python user calls it), perplexity moved by
-   quantisation; with `--baseline-src DIR` also another checkout's ARPA reading and training.
+   quantisation; 5. with `--baseline-src DIR`, another checkout's ARPA reading against this one's.
 
 lmplz and build_binary are found through `KENLM_BIN` (a folder holding them, e.g. a KenLM
 build's `bin/`); without it the KenLM columns are skipped with a note. Run:

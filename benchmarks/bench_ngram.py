@@ -1,40 +1,196 @@
-"""n-gram speed: seqlm's modified Kneser-Ney against nltk.lm, measured in the same run.
+"""n-gram speed, memory and parity: seqlm against KenLM, measured in the same run.
 
-Prints (medians of repeats; about a minute on an idle 2-core machine, under 3 minutes loaded):
-- `seqlm ngram train --order 5 ... --arpa` as a whole process (wall clock, median of 5);
-- train time and peak traced memory for orders 3 and 5 on Tiny Shakespeare words, ARPA
-  writing timed separately;
-- train time and peak resident memory (a forked child per order, so tracing does not slow
-  the 10 million Python strings down) on a generated corpus of 10 million tokens, once each;
-- scoring speed in tokens per second (order 5, Tiny Shakespeare train text);
-- nltk.lm's KneserNeyInterpolated fit and scoring speed on a slice it can finish, and the
-  ratios. Run: python benchmarks/bench_ngram.py [--quick]   (--quick: 1M tokens, 1 repeat)
+Prints, with medians of interleaved repeats (the machine is shared, so both sides see the
+same load), each line naming what it measured:
+1. `seqlm ngram train` vs `lmplz -S 100M` on Tiny Shakespeare words, orders 3 and 5, as whole
+   processes (ARPA written): wall seconds, CPU seconds and peak memory (`/usr/bin/time`);
+2. parity: every probability and backoff of `--kenlm-precision` ARPA files against lmplz's
+   (orders 3 and 5, words and characters, and `--prune 0 1 1`);
+3. a scale series of generated corpora (Zipf over 50,000 types; `--sizes`, default 1M and
+   10M tokens) trained with `--memory 500M`: seconds per million tokens and peak memory,
+   beside `lmplz -S 500M` on the same files;
+4. loading and scoring (order 5, Tiny Shakespeare train text): ARPA reading, binary loading,
+   tokens per second of the ARPA-loaded, binary and 8-bit quantised models against the
+   `kenlm` module (per-line `score`, as a Python user calls it), perplexity moved by
+   quantisation; 5. with `--baseline-src DIR`, another checkout's ARPA reading against this one's.
+
+lmplz and build_binary are found through `KENLM_BIN` (a folder holding them, e.g. a KenLM
+build's `bin/`); without it the KenLM columns are skipped with a note. Run:
+    KENLM_BIN=/tmp/kenlm/build/bin python benchmarks/bench_ngram.py [--quick] [--sizes 1e6 1e7 1e8]
 """
 
 import argparse
-import multiprocessing
 import os
-import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-SRC = Path(__file__).resolve().parent.parent / "src"
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
-from seqlm.config import CorpusConfig, NgramConfig  # noqa: E402
+from seqlm.config import CorpusConfig  # noqa: E402
 from seqlm.data.corpora import load_corpus  # noqa: E402
-from seqlm.ngram import fit, write_arpa  # noqa: E402
 
 
-def median_seconds(fn, repeats: int) -> tuple[float, object]:
+def kenlm_tool(name: str) -> Path | None:
+    folder = os.environ.get("KENLM_BIN")
+    path = Path(folder) / name if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+def timed(cmd: list[str], env: dict | None = None) -> dict:
+    """Wall, CPU and peak RSS of one process, from /usr/bin/time (which forks from a small
+    process, so the peak is the child's own)."""
+    out = subprocess.run(["/usr/bin/time", "-f", "TIME %e %U %S %M", *cmd], env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{cmd[:3]} failed: {out.stderr[-800:]}")
+    wall, user, system, kib = out.stderr.strip().splitlines()[-1].split()[1:]
+    return {"wall": float(wall), "cpu": float(user) + float(system), "mib": int(kib) / 1024}
+
+
+def seqlm_env() -> dict:
+    """seqlm from this checkout, with byte code cached as an installed package has it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cache = Path(tempfile.gettempdir()) / "seqlm-bench-pycache"
+    return {**env, "PYTHONPATH": str(SRC), "PYTHONPYCACHEPREFIX": str(cache)}
+
+
+def medians(runs: list[dict]) -> dict:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def show(label: str, m: dict) -> None:
+    print(f"  {label:34s} {m['wall']:6.2f} s wall  {m['cpu']:6.2f} s CPU  {m['mib']:7.1f} MiB")
+
+
+def train_vs_lmplz(text_file: Path, work: Path, repeats: int) -> None:
+    print(f"1. train Tiny Shakespeare words, whole process, medians of {repeats} interleaved")
+    lmplz = kenlm_tool("lmplz")
+    for order in (3, 5):
+        seqlm = [sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),
+                 "--smoothing", "mkn", "--text-file", str(text_file), "--arpa",
+                 str(work / "s.arpa"), "--out", str(work / "run"), "--overwrite", "--quiet"]
+        kenlm = [str(lmplz), "-o", str(order), "-S", "100M", "--text", str(text_file),
+                 "--arpa", str(work / "k.arpa")] if lmplz else None
+        ours, theirs = [], []
+        for r in range(repeats + 1):  # the first round warms caches and is not counted
+            a = timed(seqlm, seqlm_env())
+            b = timed(kenlm) if kenlm else None
+            if r:
+                ours.append(a)
+                theirs += [b] if b else []
+        show(f"seqlm order {order}", medians(ours))
+        if theirs:
+            show(f"lmplz -o {order} -S 100M", medians(theirs))
+            ratio = medians(ours)["wall"] / medians(theirs)["wall"]
+            print(f"  {'seqlm / lmplz wall':34s} {ratio:.2f}x")
+    if not lmplz:
+        print("  (lmplz not found: set KENLM_BIN to a folder holding lmplz and build_binary)")
+
+
+def arpa_values(path: Path) -> dict[str, tuple[np.float32, np.float32]]:
+    out, order = {}, None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("\\") and line.endswith("-grams:"):
+                order = line
+                continue
+            fields = line.split("\t")
+            if order is None or len(fields) < 2:
+                continue
+            backoff = np.float32(float(fields[2])) if len(fields) > 2 else np.float32(0)
+            out[fields[1]] = (np.float32(float(fields[0])), backoff)
+    return out
+
+
+def parity(text_file: Path, work: Path) -> None:
+    print("2. --kenlm-precision ARPA against lmplz's, value by value")
+    lmplz = kenlm_tool("lmplz")
+    if not lmplz:
+        print("  skipped: lmplz not found (set KENLM_BIN)")
+        return
+    from seqlm.ngram.arpa import escape
+
+    char_file = work / "chars.txt"  # lmplz splits on spaces: write the characters escaped
+    char_file.write_text("".join(" ".join(escape(c, "char") for c in line) + "\n"
+                                 for line in text_file.read_text().split("\n")[:-1]))
+    cases = [("word", 3, []), ("word", 5, []), ("word", 5, ["0", "1", "1"]),
+             ("char", 5, [])]
+    for unit, order, prune in cases:
+        source = text_file if unit == "word" else char_file
+        flags = ["--prune", *prune] if prune else []
+        subprocess.run([str(lmplz), "-o", str(order), "-S", "100M", "--text", str(source),
+                        "--arpa", str(work / "k.arpa"), "--discount_fallback", *flags],
+                       capture_output=True, check=True)  # = seqlm's default fallback
+        subprocess.run([sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),
+                        "--kenlm-precision", "--text-file", str(source), "--unit", "word",
+                        "--arpa", str(work / "s.arpa"), "--out", str(work / "run"),
+                        "--overwrite", "--quiet", *flags], env=seqlm_env(), check=True,
+                       capture_output=True)
+        theirs, ours = arpa_values(work / "k.arpa"), arpa_values(work / "s.arpa")
+        common = theirs.keys() & ours.keys()
+        probs = sum(theirs[g][0] != ours[g][0] for g in common)
+        backoffs = sum(theirs[g][1] != ours[g][1] for g in common)
+        print(f"  {unit} order {order}{' --prune ' + ' '.join(prune) if prune else '':15s} "
+              f"{len(theirs):>9,} n-grams (seqlm {len(ours):,}), differing: {probs} "
+              f"probabilities, {backoffs} backoffs")
+
+
+def write_generated(path: Path, tokens: int, seed: int = 0, chunk: int = 1_000_000) -> None:
+    """Zipf-distributed words over 50,000 types in lines of 1-30 words, written in chunks (a
+    100M-token corpus never sits in memory)."""
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(50_001)], dtype=object)
+    with open(path, "w", encoding="utf-8") as f:
+        for start in range(0, tokens, chunk):
+            n = min(chunk, tokens - start)
+            ids = np.minimum(rng.zipf(1.2, size=n), 50_000)
+            seps = np.full(n, " ", dtype=object)
+            ends = np.cumsum(rng.integers(1, 31, size=n // 5 + 1))
+            seps[ends[ends <= n] - 1] = "\n"
+            seps[-1] = "\n"
+            pieces = np.empty(2 * n, dtype=object)
+            pieces[0::2], pieces[1::2] = words[ids], seps
+            f.write("".join(pieces.tolist()))
+
+
+def scale_series(sizes: list[int], order: int, work: Path) -> None:
+    print(f"3. scale series, order {order}, seqlm --memory 500M (lmplz -S 500M), once each")
+    lmplz = kenlm_tool("lmplz")
+    for tokens in sizes:
+        corpus = work / f"gen{tokens}.txt"
+        write_generated(corpus, tokens)
+        spill = work / "spill"
+        spill.mkdir(exist_ok=True)
+        m = timed([sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),
+                   "--text-file", str(corpus), "--memory", "500M", "--temp-dir", str(spill),
+                   "--arpa", str(work / "g.arpa"), "--out", str(work / "grun"), "--overwrite",
+                   "--quiet"], seqlm_env())
+        print(f"  {tokens / 1e6:5.0f}M tokens: seqlm {m['wall']:7.1f} s "
+              f"({m['wall'] / tokens * 1e6:5.2f} s per M tokens), peak {m['mib']:6.0f} MiB",
+              end="", flush=True)
+        if lmplz:  # with seqlm's default fallback: large Zipf samples have no unigram seen once
+            k = timed([str(lmplz), "-o", str(order), "-S", "500M", "-T", str(spill), "--text",
+                       str(corpus), "--arpa", str(work / "gk.arpa"), "--discount_fallback"])
+            print(f" | lmplz {k['wall']:7.1f} s ({k['wall'] / tokens * 1e6:5.2f} s/M), "
+                  f"peak {k['mib']:6.0f} MiB", end="")
+        print(flush=True)
+        for leftover in (corpus, work / "g.arpa", work / "gk.arpa"):
+            leftover.unlink(missing_ok=True)
+
+
+def best_of(fn, repeats: int) -> tuple[float, object]:
+    """Median seconds of `repeats` calls, and the last result."""
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -43,145 +199,110 @@ def median_seconds(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def cpu_seconds(fn) -> float:
-    start = time.process_time()
-    fn()
-    return time.process_time() - start
+def scoring(train: str, valid: str, work: Path, repeats: int) -> None:
+    from seqlm.config import NgramConfig
+    from seqlm.ngram import fit, read_arpa, write_arpa
+    from seqlm.ngram.binary import load_binary, write_binary
+    from seqlm.ngram.tables import BackoffTables
+
+    print(f"4. loading and scoring, order 5, medians of {repeats} interleaved")
+    arpa = write_arpa(fit(train, NgramConfig(order=5)), work / "m5.arpa")
+    read_s, model = best_of(lambda: read_arpa(arpa), repeats)
+    write_binary(BackoffTables.of_model(model), work / "m5.bin")
+    write_binary(BackoffTables.of_model(model), work / "m5q.bin", 8, 8)
+    load_s, binary = best_of(lambda: load_binary(work / "m5.bin"), repeats)
+    print(f"  read ARPA (21 MB): {read_s:.3f} s   load binary: {load_s * 1000:.2f} ms")
+    lines = train[:-1].split("\n") if train.endswith("\n") else train.split("\n")
+    tokens = sum(len(line.split()) + 1 for line in lines)
+    scorers = {"seqlm ARPA-loaded": model.perplexity, "seqlm binary": binary.perplexity,
+               "seqlm binary 8/8 bits": load_binary(work / "m5q.bin").perplexity}
+    try:
+        import kenlm
+
+        km = kenlm.Model(str(arpa))
+        scorers["kenlm module (ARPA-loaded)"] = lambda text: sum(km.score(x) for x in lines)
+        build_binary = kenlm_tool("build_binary")
+        if build_binary:
+            subprocess.run([str(build_binary), str(arpa), str(work / "m5.klm")], check=True,
+                           capture_output=True)
+            kb = kenlm.Model(str(work / "m5.klm"))
+            scorers["kenlm module (binary)"] = lambda text: sum(kb.score(x) for x in lines)
+    except ImportError:
+        print("  (the kenlm module is not installed: pip install kenlm)")
+    for score in scorers.values():
+        score(valid)  # the first query builds the hash indexes of an ARPA-loaded model
+    wall = {name: [] for name in scorers}
+    cpu = {name: [] for name in scorers}
+    for _ in range(repeats):  # interleaved: every scorer sees the same load
+        for name, score in scorers.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            score(train)
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    for name in scorers:
+        print(f"  {name:28s} {tokens / statistics.median(wall[name]):12,.0f} tokens/s wall "
+              f"{tokens / statistics.median(cpu[name]):12,.0f} tokens/s of CPU")
+    reference = "kenlm module (ARPA-loaded)"
+    if reference in scorers:
+        for name in [n for n in scorers if n.startswith("seqlm")]:
+            w = statistics.median(wall[reference]) / statistics.median(wall[name])
+            c = statistics.median(cpu[reference]) / statistics.median(cpu[name])
+            print(f"  {name} / kenlm module: {w:.2f}x wall, {c:.2f}x CPU")
+    quantized = scorers["seqlm binary 8/8 bits"](valid).perplexity
+    print(f"  valid perplexity: float32 {binary.perplexity(valid).perplexity:.4f}, "
+          f"8/8 bits {quantized:.4f}")
 
 
-def peak_mib(fn) -> float:
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
-
-
-def generated_text(tokens: int, seed: int = 0) -> str:
-    """Zipf-distributed words over 50,000 types in lines of 1-30 words."""
-    rng = np.random.default_rng(seed)
-    words = np.array([f"w{i}" for i in range(50_001)], dtype=object)
-    ids = np.minimum(rng.zipf(1.2, size=tokens), 50_000)
-    ends = np.cumsum(rng.integers(1, 31, size=tokens // 10))
-    separators = np.full(tokens, " ", dtype=object)
-    separators[ends[ends <= tokens] - 1] = "\n"
-    separators[-1] = "\n"
-    pieces = np.empty(2 * tokens, dtype=object)
-    pieces[0::2], pieces[1::2] = words[ids], separators
-    return "".join(pieces.tolist())
-
-
-def train_process(repeats: int) -> float:
-    """Median wall time and CPU time (user + system) of the whole `seqlm ngram train`."""
-    with tempfile.TemporaryDirectory() as d:
-        cmd = [sys.executable, "-m", "seqlm", "ngram", "train", "--order", "5", "--smoothing",
-               "mkn", "--corpus", "tinyshakespeare", "--unit", "word", "--arpa",
-               f"{d}/out.arpa", "--out", f"{d}/run", "--overwrite", "--quiet"]
-        env = {**os.environ, "PYTHONPATH": str(SRC)}
-        walls, cpus = [], []
-        for _ in range(repeats):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            subprocess.run(cmd, env=env, check=True, capture_output=True)
-            walls.append(time.perf_counter() - start)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    seconds = statistics.median(walls)
-    print(f"seqlm ngram train --order 5 (Tiny Shakespeare words, ARPA written), whole process: "
-          f"{seconds:.2f} s wall, {statistics.median(cpus):.2f} s CPU (medians of {repeats}; "
-          "KenLM lmplz -o 5: 0.31-0.38 s wall, issue 3)")
-    return seconds
-
-
-def bench_shakespeare(train: str, repeats: int) -> dict:
-    models = {}
-    for order in (3, 5):
-        config = NgramConfig(order=order, smoothing="mkn", unit="word")
-        seconds, model = median_seconds(lambda c=config: fit(train, c), repeats)
-        mib = peak_mib(lambda c=config: fit(train, c))
-        with tempfile.TemporaryDirectory() as d:
-            arpa_s, _ = median_seconds(
-                lambda m=model, d=d: write_arpa(m, Path(d) / "m.arpa"), repeats)
-        print(f"tinyshakespeare order {order}: fit {seconds:6.3f} s  write ARPA {arpa_s:6.3f} s  "
-              f"peak {mib:6.1f} MiB  n-grams {sum(model.sizes()):,}")
-        models[order] = model
-    return models
-
-
-def fit_in_child(text: str, order: int, queue) -> None:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    model = fit(text, NgramConfig(order=order, smoothing="mkn", unit="word"))
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((seconds, (peak - before) / 2**10, sum(model.sizes())))
-
-
-def bench_generated(tokens: int) -> None:
-    start = time.perf_counter()
-    text = generated_text(tokens)
-    print(f"generated corpus: {tokens:,} tokens, {len(text) / 2**20:.0f} MiB "
-          f"(made in {time.perf_counter() - start:.1f} s)")
-    ctx = multiprocessing.get_context("fork")  # the child shares the text, no copy
-    for order in (3, 5):
-        queue = ctx.Queue()
-        child = ctx.Process(target=fit_in_child, args=(text, order, queue))
-        child.start()
-        seconds, mib, n = queue.get()
-        child.join()
-        print(f"generated order {order}: fit {seconds:6.2f} s  peak RSS above the text "
-              f"{mib:7.0f} MiB  n-grams {n:,}")
-
-
-def bench_nltk(train: str, test: str) -> float:
-    from nltk.lm import KneserNeyInterpolated
-    from nltk.lm.preprocessing import padded_everygram_pipeline
-
-    lines = [line.split() for line in train.split("\n")[:2000]]
-    test_lines = [line.split() for line in test.split("\n")[:20] if line.split()]
-    start = time.perf_counter()
-    grams, vocab = padded_everygram_pipeline(3, lines)
-    nltk_model = KneserNeyInterpolated(3)
-    nltk_model.fit(grams, vocab)
-    nltk_fit = time.perf_counter() - start
-    contexts = [(w, tuple((["<s>"] * 2 + line)[i:i + 2])) for line in test_lines
-                for i, w in enumerate(line + ["</s>"])][:300]
-    start = time.perf_counter()
-    for word, context in contexts:
-        nltk_model.logscore(word, context)
-    nltk_tps = len(contexts) / (time.perf_counter() - start)
-    slice_text = "\n".join(" ".join(line) for line in lines) + "\n"
-    ours_fit, _ = median_seconds(lambda: fit(slice_text, NgramConfig(order=3)), 3)
-    print(f"nltk.lm KneserNeyInterpolated(3) on {len(lines):,} lines: fit {nltk_fit:.2f} s, "
-          f"scores {nltk_tps:,.0f} tokens/s")
-    print(f"seqlm mkn order 3 on the same lines:  fit {ours_fit:.3f} s "
-          f"({nltk_fit / ours_fit:,.0f}x faster)")
-    return nltk_tps
+def baseline(src: Path, text_file: Path, work: Path, repeats: int) -> None:
+    """Another checkout's ARPA reading and training against this one's, interleaved."""
+    print(f"5. this checkout against {src}, medians of {repeats} interleaved")
+    read = ("import sys, time; sys.path.insert(0, sys.argv[1]); from seqlm.ngram import "
+            "read_arpa; t = time.process_time(); read_arpa(sys.argv[2]); "
+            "print(time.process_time() - t)")
+    times: dict[str, list[float]] = {"this": [], "baseline": []}
+    for _ in range(repeats):
+        for name, path in (("this", SRC), ("baseline", src)):
+            out = subprocess.run([sys.executable, "-c", read, str(path), str(work / "m5.arpa")],
+                                 capture_output=True, text=True, check=True)
+            times[name].append(float(out.stdout))
+    this, base = statistics.median(times["this"]), statistics.median(times["baseline"])
+    print(f"  read ARPA CPU: this {this:.3f} s, baseline {base:.3f} s: {base / this:.1f}x faster")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1M generated tokens, 1 repeat")
+    parser.add_argument("--quick", action="store_true", help="1 repeat, 1M tokens only")
+    parser.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7],
+                        help="token counts of the scale series (up to 1e8)")
+    parser.add_argument("--scale-order", type=int, default=5)
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="another seqlm checkout's src/ to compare reading against")
+    parser.add_argument("--sections", type=int, nargs="*", default=[1, 2, 3, 4],
+                        help="which numbered sections to run (5 runs with --baseline-src)")
     args = parser.parse_args()
     repeats = 1 if args.quick else 5
+    sizes = [1_000_000] if args.quick else [int(s) for s in args.sizes]
     warnings.simplefilter("ignore")
     started = time.perf_counter()
     corpus = load_corpus(CorpusConfig("tinyshakespeare"))
-    train, test = corpus.text("train"), corpus.text("valid")
-    train_process(repeats)
-    models = bench_shakespeare(train, 1 if args.quick else 3)
-    bench_generated(1_000_000 if args.quick else 10_000_000)
-    models[5].perplexity(test)  # builds the lookup index once, as any first query would
-    seconds, report = median_seconds(lambda: models[5].perplexity(train), repeats)
-    cpu = statistics.median(cpu_seconds(lambda: models[5].perplexity(train)) for _ in
-                            range(repeats))
-    tps = report.tokens / seconds
-    print(f"scoring (order 5, Tiny Shakespeare train text, {report.tokens:,} tokens): "
-          f"{tps:,.0f} tokens/s wall, {report.tokens / cpu:,.0f} tokens/s of CPU time "
-          f"(medians of {repeats}; CPU time is less sensitive to other jobs on the machine)")
-    nltk_tps = bench_nltk(train, test)
-    print(f"scoring speed ratio seqlm / nltk.lm: {tps / nltk_tps:,.0f}x")
-    print(f"benchmark total {time.perf_counter() - started:.0f} s")
+    train, valid = corpus.text("train"), corpus.text("valid")
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        text_file = work / "train.txt"
+        text_file.write_text(train if train.endswith("\n") else train + "\n")
+        if 1 in args.sections:
+            train_vs_lmplz(text_file, work, repeats)
+        if 2 in args.sections:
+            parity(text_file, work)
+        if 3 in args.sections:
+            scale_series(sizes, args.scale_order, work)
+        if 4 in args.sections or args.baseline_src:
+            scoring(train, valid, work, repeats)
+        if args.baseline_src:
+            baseline(args.baseline_src, text_file, work, repeats)
+        shutil.rmtree(work / "spill", ignore_errors=True)
+    print(f"benchmark total {time.perf_counter() - started:.0f} s; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -119,3 +119,13 @@ def test_data_show_caps_a_giant_line(seqlm, tmp_path):
     (tmp_path / "big.txt").write_text("x" * 200_000)
     code, out, _ = seqlm("data", "show", "file:big.txt")
     assert code == 0 and max(len(line) for line in out.splitlines()) < 400
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0.5"])
+def test_an_arpa_file_with_impossible_values_is_refused_with_its_line(seqlm, tmp_path, value):
+    (tmp_path / "bad.arpa").write_text(
+        "\\data\\\nngram 1=3\nngram 2=1\n\n\\1-grams:\n-1.0\t<unk>\t0\n0\t<s>\t-0.5\n"
+        f"{value}\t</s>\t0\n\n\\2-grams:\n-0.3\t<s> </s>\n\n\\end\\\n")
+    code, _, err = seqlm("ngram", "eval", "--arpa", "bad.arpa", "--text-file", "bad.arpa",
+                         "--out", "e")
+    assert_one_line_error(code, err, ["ngram", "eval"], "bad.arpa line 8")

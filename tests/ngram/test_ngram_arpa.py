@@ -10,7 +10,7 @@ from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
 from seqlm.ngram import fit, read_arpa, write_arpa
 from seqlm.ngram.arpa import escape
-from seqlm.ngram.byte_layout import decimal_strings
+from seqlm.ngram.byte_layout import decimal_matrix, texts
 from seqlm.ngram.discounts import DiscountFallbackWarning
 
 kenlm = pytest.importorskip("kenlm")
@@ -81,13 +81,13 @@ def test_addk_and_stupid_cannot_be_written(tmp_path):
 def test_decimals_are_shortest_float32_texts():
     values = np.array([-5.08389119, -99.0, 0.0, -0.0000000004, -9.99999996, -123.456789, 0.25,
                        -1e-7, 1.0, -1234.5], dtype=np.float32)
-    text = [t.decode() for t in decimal_strings(values).tolist()]
+    text = [t.decode() for t in texts(decimal_matrix(values))]
     assert text == ["-5.0838914", "-99", "0", "-0.0000000004", "-10", "-123.45679", "0.25",
                     "-0.0000001", "1", "-1234.5"]
     rng = np.random.default_rng(0)
     many = np.concatenate([-rng.exponential(2.0, 20000), -(10.0 ** -rng.uniform(0, 9, 2000)),
                            rng.uniform(-99, 99, 2000)]).astype(np.float32)
-    for t, v in zip(decimal_strings(many).tolist(), many, strict=True):
+    for t, v in zip(texts(decimal_matrix(many)), many, strict=True):
         t = t.decode()
         assert np.float32(float(t)) == v  # reads back as the same float32
         shortest = np.format_float_positional(v, unique=True, trim="-")
@@ -133,7 +133,7 @@ def test_reads_a_hand_written_arpa(tmp_path):
     ("\\data\\", "\\dada\\", r"line 1: expected \\data\\"),
     ("-0.6\ta\t-0.2", "-0.6\ta b c", "line 9: expected log10 p, 1 word"),
     ("-0.6\ta\t-0.2", "minus\ta", "line 9: not a number"),
-    ("-0.2\ta </s>", "-0.2\tb </s>", "line 13: the context 'b'"),
+    ("-0.2\ta </s>", "-0.2\tb </s>", "line 13: the word 'b' is not among the unigrams"),
     ("-0.2\ta </s>", "-0.2\ta zz", "line 13: the word 'zz'"),
     ("-0.2\ta </s>", "-0.1\t<s> a", "line 13: the n-gram '<s> a' appears twice"),
     ("ngram 2=2", "ngram 2=3", "line 15: expected log10 p"),
@@ -146,6 +146,44 @@ def test_malformed_arpa_names_the_line(tmp_path, old, new, match):
     path.write_text(GOOD.replace(old, new, 1))
     with pytest.raises(SeqlmError, match=match):
         read_arpa(path)
+
+
+@pytest.mark.parametrize("old,new,match", [
+    ("-0.1\t<s> a", "nan\t<s> a", "line 12: log10 probability is NaN"),
+    ("-0.1\t<s> a", "inf\t<s> a", "line 12: log10 probability is positive"),
+    ("-0.1\t<s> a", "0.25\t<s> a", "line 12: log10 probability is positive"),
+    ("-0.1\t<s> a", "-inf\t<s> a", "line 12: log10 probability is -inf"),
+    ("-1.0\t<unk>", "-inf\t<unk>", "line 6: log10 probability is -inf: only <s>"),
+    ("-0.6\ta\t-0.2", "-0.6\ta\tnan", "line 9: backoff is NaN or infinite"),
+    ("-0.6\ta\t-0.2", "-0.6\ta\t-inf", "line 9: backoff is NaN or infinite"),
+    ("-0.6\ta\t-0.2", "-0.6\ta\tinf", "line 9: backoff is NaN or infinite"),
+])
+def test_values_kenlm_refuses_are_refused_with_the_line(tmp_path, old, new, match):
+    path = tmp_path / "bad.arpa"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(SeqlmError, match=match):
+        read_arpa(path)
+
+
+def test_conventions_arpa_files_use_are_accepted(tmp_path):
+    """<s> as lmplz writes it (0), as SRILM does (-99), or -inf; backoffs written as 0, in
+    exponent notation, or positive; spaces instead of tabs; blank lines; CRLF."""
+    for bos in ("0", "-99", "-inf"):
+        text = GOOD.replace("-99\t<s>\t-0.3", f"{bos}\t<s>\t-3e-1").replace(
+            "-0.5\t</s>", "-0.5\t</s>\t0").replace("-0.2\ta </s>", "-0.2 a  </s>\n\n")
+        (tmp_path / "ok.arpa").write_text(text.replace("\n", "\r\n"))
+        m = read_arpa(tmp_path / "ok.arpa")
+        assert m.logprob("</s>", ["<s>"]) == pytest.approx((-0.3 - 0.5) * math.log(10))
+        assert m.logprob("<s>", ["a"]) == -math.inf
+
+
+def test_a_context_missing_below_names_the_line(tmp_path):
+    text = GOOD.replace("ngram 2=2", "ngram 2=2\nngram 3=1").replace(
+        "\\end\\", "\\3-grams:\n-0.3\ta a </s>\n\n\\end\\")
+    (tmp_path / "three.arpa").write_text(text)
+    with pytest.raises(SeqlmError, match="line 17: the context 'a a' of this n-gram is not among "
+                                         "the 2-grams"):
+        read_arpa(tmp_path / "three.arpa")
 
 
 def test_missing_arpa_file(tmp_path):

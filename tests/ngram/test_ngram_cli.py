@@ -1,6 +1,7 @@
 """`seqlm ngram train | eval | sample | predict` end to end, in subprocesses."""
 
 import json
+import random
 import subprocess
 import sys
 
@@ -100,3 +101,55 @@ def test_kenlm_precision_through_an_arpa_file(tmp_path, corpus):
     train = load_corpus(CorpusConfig(corpus)).text("train")
     direct = fit(train, NgramConfig(order=3, precision="kenlm")).perplexity(train)
     assert ev["perplexity"] == pytest.approx(direct.perplexity, rel=1e-12)
+
+
+def test_train_in_bounded_memory_writes_the_same_files(tmp_path):
+    words = [f"w{i}" for i in range(300)]
+    rng = random.Random(0)
+    big = tmp_path / "big.txt"  # ~24,000 words: enough to spill under 64K
+    big.write_text("".join(" ".join(rng.choices(words, k=rng.randint(1, 15))) + "\n"
+                           for _ in range(3000)))
+    common = ("ngram", "train", "--corpus", f"file:{big}", "--order", "4", "--unit", "word",
+              "--prune", "0", "0", "1", "--kenlm-precision")
+    free = run_cli_json(*common, "--arpa", str(tmp_path / "free.arpa"), "--binary",
+                        str(tmp_path / "free.bin"), "--out", str(tmp_path / "free"))
+    bounded = run_cli_json(*common, "--memory", "64K", "--temp-dir", str(tmp_path / "spill"),
+                           "--arpa", str(tmp_path / "bounded.arpa"), "--binary",
+                           str(tmp_path / "bounded.bin"), "--out", str(tmp_path / "bounded"))
+    assert (tmp_path / "free.arpa").read_bytes() == (tmp_path / "bounded.arpa").read_bytes()
+    assert (tmp_path / "free.bin").read_bytes() == (tmp_path / "bounded.bin").read_bytes()
+    assert bounded["counts"] == free["counts"] and bounded["counts"][3] < bounded["counts"][2]
+    memory = manifest(tmp_path / "bounded")["memory"]
+    assert memory["budget_bytes"] == 64 * 1024 and memory["spilled"]
+    assert memory["peak_rss_bytes"] > memory["rss_before_bytes"]
+    assert not list((tmp_path / "spill").iterdir())
+
+
+def test_train_on_a_whole_text_file(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text(TEXT)
+    out = run_cli_json("ngram", "train", "--text-file", str(text), "--order", "2",
+                       "--out", str(tmp_path / "r"))
+    assert out["counts"][0] == len(set(TEXT.split())) + 3
+    assert manifest(tmp_path / "r")["data"]["text_file"]["bytes"] == len(TEXT)
+    bad = run_cli("ngram", "train", "--text-file", str(tmp_path / "no.txt"), "--out",
+                  str(tmp_path / "r2"))
+    assert bad.returncode == 2 and "is not a file" in bad.stderr
+
+
+def test_readme_examples_on_verbs_run_clean(tmp_path):
+    """The README's documented sample/predict commands print no warning (issue 18): verbs'
+    unigram counts of counts (t1..t4 = 54, 10, 11, 21) give modified KN a negative D2, so the
+    examples use --smoothing kn, whose one discount needs only t1 and t2."""
+    sample = run_cli("ngram", "sample", "--corpus", "verbs", "--order", "4", "--smoothing", "kn",
+                     "--samples", "5", "--temperature", "0.8", "--out", str(tmp_path / "s"))
+    predict = run_cli("ngram", "predict", "i work , you work , he", "--corpus", "verbs",
+                      "--order", "4", "--smoothing", "kn", "--top-k", "5",
+                      "--out", str(tmp_path / "p"))
+    for result in (sample, predict):
+        assert result.returncode == 0 and result.stderr == ""
+    assert len(sample.stdout.strip().split("\n")) == 5
+    assert predict.stdout.split()[0] == "'works'"
+    mkn = run_cli("ngram", "predict", "i work", "--corpus", "verbs", "--order", "4",
+                  "--out", str(tmp_path / "m"))
+    assert "D2 = -0.4081" in mkn.stderr and "--smoothing kn" in mkn.stderr

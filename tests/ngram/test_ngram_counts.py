@@ -5,9 +5,13 @@ import pytest
 
 from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
+from seqlm.ngram.budget import MemoryBudget
 from seqlm.ngram.counts import adjusted_counts, check_order
 from seqlm.ngram.fit import count_text
-from seqlm.ngram.stream import BOS_ID, EOS_ID, UNK_ID, build_vocab, encode
+from seqlm.ngram.reading import TrainingEncoder
+from seqlm.ngram.spill import Workspace
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID
+from seqlm.ngram.text_ids import encode
 
 
 def table(counts, order, values):
@@ -16,14 +20,26 @@ def table(counts, order, values):
     for k in range(2, order + 1):
         words = [w[counts.parents(k)] for w in words] + [counts.words(k)]
     names = [tuple(counts.vocab.tokens[w[i]] for w in words) for i in range(len(values))]
+    values = values if isinstance(values, np.ndarray) else values.array()
     return dict(zip(names, values.tolist(), strict=True))
+
+
+def build_vocab(text, unit):
+    encoder = TrainingEncoder(unit)
+    encoder.encode(text)
+    return encoder.vocab()
+
+
+def adjusted(counts):
+    return [a.array() for a in adjusted_counts(counts, Workspace(MemoryBudget()))]
 
 
 def test_stream_layout_follows_kenlm_lines():
     vocab = build_vocab("a b\n\nb\n", "word")
     stream = encode("a b\n\nb\n", vocab, "word")
     a, b = vocab.index["a"], vocab.index["b"]
-    assert stream.ids.tolist() == [BOS_ID, a, b, EOS_ID, BOS_ID, EOS_ID, BOS_ID, b, EOS_ID]
+    bos, eos = NGRAM_BOS_ID, NGRAM_EOS_ID
+    assert stream.ids.tolist() == [bos, a, b, eos, bos, eos, bos, b, eos]
     assert stream.starts.tolist() == [0, 4, 6]
     # a final newline ends the last line; its absence changes nothing
     assert encode("a b\n\nb", vocab, "word").ids.tolist() == stream.ids.tolist()
@@ -33,7 +49,7 @@ def test_oov_and_special_symbols():
     vocab = build_vocab("a <s> b </s>\n", "word")
     assert vocab.tokens == ["<unk>", "<s>", "</s>", "a", "b"]  # symbols read as whitespace
     stream = encode("a zz <unk>\n", vocab, "word")
-    assert stream.ids.tolist() == [BOS_ID, 3, UNK_ID, UNK_ID, EOS_ID]
+    assert stream.ids.tolist() == [NGRAM_BOS_ID, 3, NGRAM_UNK_ID, NGRAM_UNK_ID, NGRAM_EOS_ID]
     assert stream.oov.tolist() == [False, False, True, True, False]
 
 
@@ -48,17 +64,17 @@ def test_raw_and_adjusted_counts_by_hand():
         ("<unk>",): 0, ("<s>",): 2, ("</s>",): 2, ("a",): 2, ("b",): 1}
     assert table(counts, 2, counts.counts[1]) == {
         ("<s>", "a"): 2, ("a", "b"): 1, ("a", "</s>"): 1, ("b", "</s>"): 1}
-    adjusted = adjusted_counts(counts)
+    adj = adjusted(counts)
     # a: only <s> to its left; </s>: a and b; <s> and <unk>: 0 by KenLM's rule
-    assert table(counts, 1, adjusted[0]) == {
+    assert table(counts, 1, adj[0]) == {
         ("<unk>",): 0, ("<s>",): 0, ("</s>",): 2, ("a",): 1, ("b",): 1}
-    assert np.array_equal(adjusted[1], counts.counts[1])  # the highest order keeps raw counts
+    assert np.array_equal(adj[1], counts.counts[1].array())  # the highest order keeps raw counts
 
 
 def test_lower_orders_starting_with_bos_keep_raw_counts():
     counts = count_text("x y z\nx y z\nw y z\n", NgramConfig(order=3))
-    adjusted = adjusted_counts(counts)
-    got = table(counts, 2, adjusted[1])
+    adj = adjusted(counts)
+    got = table(counts, 2, adj[1])
     assert got[("<s>", "x")] == 2  # raw count: nothing stands left of <s>
     assert got[("y", "z")] == 2  # x and w stand to the left of "y z"
     assert table(counts, 2, counts.counts[1])[("y", "z")] == 3

@@ -13,7 +13,7 @@ from seqlm.config import NgramConfig
 from seqlm.errors import SeqlmError
 from seqlm.ngram import fit
 from seqlm.ngram.discounts import DiscountFallbackWarning
-from seqlm.ngram.stream import BOS_ID
+from seqlm.ngram.stream import NGRAM_BOS_ID
 
 TINY = "a b\na\n"  # <s> a b </s> <s> a </s>; |V| = 4 (<unk>, </s>, a, b; not <s>)
 
@@ -85,7 +85,7 @@ def test_stupid_backoff_by_hand():
 def test_bos_is_never_predicted():
     for smoothing in ("mle", "addk", "kn", "mkn"):
         m = model(smoothing)
-        assert m.distribution(["a"])[BOS_ID] == 0.0
+        assert m.distribution(["a"])[NGRAM_BOS_ID] == 0.0
         assert m.logprob("<s>", ["a"]) == -math.inf
 
 
@@ -103,7 +103,7 @@ def test_every_context_distribution_sums_to_one(sentences, order, smoothing, con
     dist = m.distribution(ctx)
     assert dist.sum() == pytest.approx(1.0, abs=1e-9)
     logps = [m.logprob(w, ctx) for w in m.vocab.tokens if w != "<s>"]
-    assert np.allclose(np.exp(logps), np.delete(dist, BOS_ID), atol=1e-12)
+    assert np.allclose(np.exp(logps), np.delete(dist, NGRAM_BOS_ID), atol=1e-12)
 
 
 @settings(max_examples=25, deadline=None)
@@ -130,7 +130,7 @@ def test_discount_fallback_names_the_order_on_a_100_line_corpus():
     assert 1 in m.info["fallback_orders"]
     assert m.info["discounts"][0] == [0.5, 1.0, 1.5]
     assert m.distribution(["<s>", "the"]).sum() == pytest.approx(1.0)
-    with pytest.raises(SeqlmError, match="order 1.*drop --no-discount-fallback"):
+    with pytest.raises(SeqlmError, match="order 1.*leave out --no-discount-fallback"):
         fit(text, NgramConfig(order=3, smoothing="mkn", discount_fallback=False))
 
 
@@ -142,7 +142,7 @@ def test_sampling_is_seeded_and_temperature_checked():
     assert all(set(s.split()) <= {"a", "b", "c"} for s in sample(m, 10, seed=1))
     assert sample(m, 2, seed=0, prefix="b")[0].startswith("b")
     with pytest.raises(SeqlmError, match="temperature"):
-        sample(m, 1, seed=0, temperature=0)
+        sample(m, 1, seed=0, temperature=-1)
 
 
 def test_top_k_is_sorted_and_bad_settings_are_named():

@@ -12,7 +12,7 @@ class NgramConfig(Config):
 
     order: int = opt(3, ge=1, le=8)
     smoothing: str = opt("mkn", choices=("mle", "addk", "kn", "mkn", "stupid"))
-    unit: str = opt("word", choices=UNITS)
+    unit: str = opt("word", choices=("", *UNITS))  # "": the corpus's own, or the model file's
     k: float = opt(1.0, ge=0.0)  # addk: the count added to every n-gram (1 = Laplace)
     alpha: float = opt(0.4, gt=0.0)  # stupid backoff: the factor per backed-off order
     discount_fallback: bool = True  # kn/mkn: unusable discounts -> fallback_discounts + warning
@@ -24,3 +24,8 @@ class NgramConfig(Config):
     max_tokens: int = opt(100, ge=1)  # sampling: tokens per sentence at most (then cut)
     top_k: int = opt(10, ge=1)  # predict: how many next tokens to list
     precision: str = opt("double", choices=("double", "kenlm"))  # kenlm: lmplz's float32
+    memory: str | None = None  # KenLM -S units ("500M", "2G", "80%"); None: all in memory
+    temp_dir: str | None = None  # where spill files go under a memory budget (None: the OS's)
+    prune: tuple[int, ...] = opt((), ge=0)  # lmplz --prune: raw-count thresholds per order
+    prob_bits: int = opt(0, ge=0, le=16)  # binary model: quantise log10 p to 2**bits values
+    backoff_bits: int = opt(0, ge=0, le=16)  # binary model: quantise backoffs the same way

@@ -13,17 +13,21 @@
 `write_arpa` writes any model of the backoff form (mle, kn, mkn): interpolated probabilities
 and log10 gamma as backoffs reproduce the model; every number is the shortest decimal that
 reads back as the same float32, as KenLM prints it (KenLM loads floats: a `precision="kenlm"`
-model is written exactly, a double one to float32's 7 digits); a backoff of 0 is left out, p = 0
-(`<s>`, MLE's unseen words) is written as -99, and `# seqlm unit=... smoothing=...` comment
-lines before `\\data\\` (which KenLM accepts) record the token unit; `seqlm.ngram.arpa_read`
-reads any ARPA file back. Add-k and stupid backoff cannot be
-written: add-k gives every unseen word after a context the same mass, which no backoff weight
-times a lower-order distribution expresses, and stupid backoff's scores are not
-probabilities.
+model is written exactly, a double one to float32's 7 digits); a backoff of 0 is left out,
+p = 0 (`<s>`, MLE's unseen words) is written as -99 (a `precision="kenlm"` model gives `<s>`
+p = 1, written 0, as lmplz does), and a `# seqlm unit=... smoothing=...` comment line before
+`\\data\\` (which KenLM accepts) records the token unit; `seqlm.ngram.arpa_read` reads any
+ARPA file back. Add-k and stupid backoff cannot be written (`seqlm.ngram.tables`).
+
+Writing streams: each order is cut into blocks, each block's lines are laid out as byte
+matrices (`seqlm.ngram.byte_layout`) and appended to the file, so a model estimated in
+bounded memory is written in bounded memory too. An n-gram's words are its parent's words
+plus its last word; the parents of a block are one contiguous, sorted stretch of the order
+below, whose word columns are kept (spilled under a memory budget).
 
 Tokens that ARPA would split (char and byte units: the space and other whitespace, and bytes
 outside printable ASCII) are written escaped: ` ` as `<sp>`, other whitespace characters as
-`<U+XXXX>`, bytes as `<0xXX>`. Leaves out: gzip'd ARPA, KenLM's binary format.
+`<U+XXXX>`, bytes as `<0xXX>`. Leaves out: gzip'd ARPA.
 """
 
 import re
@@ -32,20 +36,27 @@ from pathlib import Path
 import numpy as np
 
 from seqlm.atomic import atomic_write
-from seqlm.errors import SeqlmError
 from seqlm.metrics import LN10
 from seqlm.ngram import byte_layout, trie
-from seqlm.ngram.model import NgramModel
-from seqlm.ngram.stream import SPECIALS
+from seqlm.ngram.budget import MemoryBudget
+from seqlm.ngram.runs import gather
+from seqlm.ngram.spill import Column, Workspace
+from seqlm.ngram.stream import NGRAM_SPECIALS
+from seqlm.ngram.tables import BackoffTables
+from seqlm.progress import Progress, ProgressCallback, report
 
 LOG10_ZERO = -99.0  # what ARPA writers use for log10 0
 SPACE = "<sp>"
 _ESCAPED = re.compile(r"^<(?:U\+([0-9A-F]{4,6})|0x([0-9A-F]{2}))>$")
+WRITE_ROW_BYTES = 512  # a line's decimals, words and (per LINE_ROWS) byte matrix row
+LINE_ROWS = 1 << 14
+ZERO_MARK = 0
+TAB, BLANK, NEWLINE = ord("\t"), ord(" "), ord("\n")
 
 
 def escape(token: str, unit: str) -> str:
     """A token as it appears in an ARPA file (see the module docstring)."""
-    if unit == "word" or token in SPECIALS:
+    if unit == "word" or token in NGRAM_SPECIALS:
         return token
     if token == " ":
         return SPACE
@@ -57,7 +68,7 @@ def escape(token: str, unit: str) -> str:
 
 
 def unescape(token: str, unit: str) -> str:
-    if unit == "word" or len(token) == 1 or token in SPECIALS:
+    if unit == "word" or len(token) == 1 or token in NGRAM_SPECIALS:
         return token
     if token == SPACE:
         return " "
@@ -67,61 +78,108 @@ def unescape(token: str, unit: str) -> str:
     return chr(int(m.group(1) or m.group(2), 16))
 
 
-# -- writing -------------------------------------------------------------------------------
-# Lines are NumPy `S` strings: log10 p's decimal (`seqlm.ngram.byte_layout`) + the n-gram's
-# b"\tw1 w2 ..." (its context's name + b" w", one `np.strings.add` per order) + b"\tbackoff\n"
-# (b"\n" where the backoff is 0 or at the highest order). `S` strings drop their NUL padding
-# in `.tolist()`, and one `bytes.join` glues a section: no Python loop per n-gram.
-
-
 def to_log10(nats: np.ndarray) -> np.ndarray:
     """Nats to log10 as float32, the precision of ARPA numbers, with p = 0 written as -99."""
     return np.where(np.isneginf(nats), LOG10_ZERO, nats / LN10).astype(np.float32)
 
 
-def backoff_texts(backoff10: np.ndarray) -> np.ndarray:
-    """b"\t<decimal>\n" per backoff, b"\n" where it is 0 (left out). (M,) S strings"""
-    written = np.flatnonzero(backoff10 != 0)
-    decimals = byte_layout.decimal_strings(backoff10[written])
-    texts = np.full(len(backoff10), b"\n", dtype=f"S{decimals.dtype.itemsize + 2}")
-    texts[written] = np.strings.add(np.strings.add(b"\t", decimals), b"\n")
-    return texts
+def header(t: BackoffTables) -> bytes:
+    return (f"# seqlm unit={t.unit} order={t.order} smoothing={t.smoothing}\n\n\\data\\\n"
+            + "".join(f"ngram {k}={n}\n" for k, n in enumerate(t.sizes(), 1))).encode()
 
 
-def section_bytes(model: NgramModel, k: int, names: np.ndarray) -> bytes:
-    """The order-k section; `names` (M_k,) S strings hold each n-gram's b"\tw1 ... wk"."""
-    lines = np.strings.add(byte_layout.decimal_strings(to_log10(model.logp[k - 1])), names)
-    if k < model.order:
-        lines = np.strings.add(lines, backoff_texts(to_log10(model.backoff[k - 1])))
-    else:
-        lines = np.strings.add(lines, b"\n")
-    return b"".join(lines.tolist())
+def lines(numbers: np.ndarray, words: list[np.ndarray], backoffs: np.ndarray | None,
+          tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The bytes of one block's lines, `prob<TAB>w1 ... wk[<TAB>backoff]<NL>` each, from the
+    decimals of log10 p (n, W) and of the backoffs (n, W'; all PAD where left out)."""
+    widths = [max(int(lengths[w].max(initial=1)), 1) for w in words]
+    width = numbers.shape[1] + sum(widths) + len(words) + 1 + (
+        0 if backoffs is None else backoffs.shape[1])  # tab and decimals (the mark's column)
+    rows = np.empty((len(numbers), width), dtype=np.uint8)
+    col = numbers.shape[1]
+    rows[:, :col] = numbers
+    for j, (w, wj) in enumerate(zip(words, widths, strict=True)):
+        rows[:, col] = TAB if j == 0 else BLANK
+        rows[:, col + 1:col + 1 + wj] = np.take(tokens, w, axis=0)[:, :wj]
+        col += 1 + wj
+    if backoffs is not None:  # a backoff of 0 is left out, tab and all
+        rows[:, col] = np.where(backoffs[:, -1] == ZERO_MARK, byte_layout.PAD, TAB)
+        rows[:, col + 1:col + backoffs.shape[1]] = backoffs[:, :-1]
+        col += backoffs.shape[1]
+    rows[:, col] = NEWLINE
+    return byte_layout.compact(rows)
 
 
-def arpa_bytes(model: NgramModel) -> bytes:
-    """The whole ARPA file of a backoff-form model (see the module docstring)."""
-    if model.form != "backoff":
-        raise SeqlmError(
-            f"a {model.smoothing} model cannot be written as ARPA: ARPA's backoff form cannot "
-            "express add-k's floor or stupid backoff's scores; use --smoothing mkn, kn or mle"
-        )
-    header = (f"# seqlm unit={model.unit} order={model.order} smoothing={model.smoothing}\n\n"
-              "\\data\\\n" + "".join(f"ngram {k}={n}\n" for k, n in enumerate(model.sizes(), 1)))
-    parts = [header.encode()]
-    tokens = [escape(t, model.unit).encode("utf-8") for t in model.vocab.tokens]
-    spaced = np.array([b" " + t for t in tokens])
-    names = np.array([b"\t" + t for t in tokens])
-    for k in range(1, model.order + 1):
-        if k > 1:
-            keys = model.keys[k - 1]
-            names = byte_layout.narrow(np.strings.add(names[trie.parents(keys, model.V)],
-                                                      spaced[trie.last_words(keys, model.V)]))
-        parts += [f"\n\\{k}-grams:\n".encode(), section_bytes(model, k, names)]
-    parts.append(b"\n\\end\\\n")
-    return b"".join(parts)
+def backoff_decimals(backoff10: np.ndarray) -> np.ndarray:
+    """Decimals of the backoffs (n, W+1): rows of 0 backoffs all PAD, marked by a last byte
+    ZERO_MARK so that `lines` drops their tab too."""
+    number = byte_layout.unique_decimal_matrix(backoff10)
+    out = np.empty((len(number), number.shape[1] + 1), dtype=np.uint8)
+    out[:, :-1] = number
+    out[:, -1] = byte_layout.PAD
+    zero = backoff10 == 0
+    out[zero] = byte_layout.PAD
+    out[zero, -1] = ZERO_MARK
+    return out
 
 
-def write_arpa(model: NgramModel, path: str | Path) -> Path:
-    """Write `model` as an ARPA file (atomically)."""
-    data = arpa_bytes(model)
-    return atomic_write(path, lambda f: f.write(data))
+def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, lengths,
+            ws: Workspace) -> list[Column]:
+    """Write the order-k section; return the word columns of its n-grams (for order k+1)."""
+    keep_words = k < t.order
+    writers = [ws.writer(np.int32, f"words{k}-{j}") for j in range(k)] if keep_words else []
+    rows = min(ws.budget.rows(WRITE_ROW_BYTES, share=0.25), 1 << 18)
+    for lo, keys in in_blocks(t.keys[k - 1], rows):  # decimals: each value once per block
+        hi = lo + len(keys)
+        if k == 1:
+            words = [keys]
+        else:
+            parents = trie.parents(keys, t.V)
+            words = [gather(w, parents, ws) for w in parent_words] + [trie.last_words(keys, t.V)]
+        numbers = byte_layout.unique_decimal_matrix(to_log10(t.logp[k - 1].read(lo, hi)))
+        backoffs = backoff_decimals(to_log10(t.backoff[k - 1].read(lo, hi))) \
+            if k < t.order else None
+        for a in range(0, len(keys), LINE_ROWS):  # lines: small blocks stay in cache
+            b = a + LINE_ROWS
+            f.write(lines(numbers[a:b], [w[a:b] for w in words],
+                          None if backoffs is None else backoffs[a:b], tokens, lengths))
+        for w, words_j in zip(writers, words, strict=False):  # none at the highest order
+            w.append(words_j)
+    return [w.finish() for w in writers]
+
+
+def in_blocks(column: Column, rows: int):
+    """(lo, rows [lo, lo + rows)) of a column; small blocks even in memory keep the byte
+    matrices in cache."""
+    for lo in range(0, len(column), rows):
+        yield lo, column.read(lo, lo + rows)
+
+
+def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None,
+                 progress: ProgressCallback | None = None) -> Path:
+    """Write the tables as an ARPA file (atomically), order by order, block by block."""
+    ws = ws or Workspace(MemoryBudget())
+    escaped = [escape(tok, t.unit).encode("utf-8") for tok in t.vocab.tokens]
+    tokens, lengths = byte_layout.token_matrix(escaped)
+
+    def write(f) -> None:
+        f.write(header(t))
+        words: list[Column] = []
+        for k in range(1, t.order + 1):
+            report(progress, Progress("write ARPA", k - 1, t.order, unit="order"))
+            f.write(f"\n\\{k}-grams:\n".encode())
+            words = section(f, t, k, words, tokens, lengths, ws)
+        f.write(b"\n\\end\\\n")
+        report(progress, Progress("write ARPA", t.order, t.order, unit="order"))
+
+    try:
+        return atomic_write(path, write)
+    except OSError as e:
+        if ws.folder is not None and e.filename and str(ws.folder) in str(e.filename):
+            raise ws.disk_error(e) from None
+        raise
+
+
+def write_arpa(model, path: str | Path) -> Path:
+    """Write an in-memory `NgramModel` of the backoff form as an ARPA file (atomically)."""
+    return write_tables(BackoffTables.of_model(model), path)

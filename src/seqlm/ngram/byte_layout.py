@@ -1,29 +1,43 @@
-"""Text laid out in NumPy byte matrices: float32 decimals, many at once.
+"""Text laid out in NumPy byte matrices: float32 decimals and ARPA lines, many at once.
 
 An ARPA file of a 5-gram Tiny Shakespeare model holds a million numbers; formatting them one
-Python float at a time costs half a second. `decimal_strings` writes each value as the shortest
-decimal that reads back as the same float32 (the way KenLM prints its floats): it tries 6, 7, 8
-and 9 significant digits (9 always reads back) and drops trailing zeros. The sign and integer
-part come from a table of b"0" .. b"-999"; the point and decimals are digits from a table of
-the 1000 three-digit groups, laid left-aligned in a NUL-padded byte matrix:
+Python float at a time costs half a second. Every field of a line goes into a fixed-width
+column of a (rows, width) uint8 matrix, padded with `PAD` (0xFF, a byte that never occurs in
+UTF-8 text or in an ASCII escape), and one boolean mask drops the padding of the whole block:
 
-        sign, integer   point, decimals (a row, NUL-padded)
-          b"-5"     +   |.0838914|          ->  b"-5.0838914"
-          b"-99"    +   |        |          ->  b"-99"
+        head   point, decimals  tab word 1  sep word 2  newline
+        |..-5| |.0838914|       |\\t|the...|  | |cat...|  |\\n|  -> b"-5.0838914\\tthe cat\\n"
+        |.-99| |........|       |\\t|<s>...|  |.|......|  |\\n|  -> b"-99\\t<s>\\n"
+        (. = PAD)
 
-A NUL-padded row viewed as NumPy's `S` dtype is a string without the padding, which
-`np.strings.add` joins to others and `.tolist()` hands to Python's `bytes.join`.
-Leaves out: exponent notation. At most 18 decimals are written, so values below 1e-9 in
-magnitude keep fewer than 9 significant digits (an absolute error below 1e-18: for a log10
-backoff, a factor within 1e-17 of the exact one) and values below 1e-18 are written as 0.
+`decimal_matrix` writes each value as the shortest decimal that reads back as the same
+float32 (the way KenLM prints its floats): the closest decimal with 6, 7, 8 and 9 significant
+digits is made for every value in four whole-array passes, the shortest that reads back
+wins (9 always does), and trailing zeros go. The rare values that need more than 16 decimals
+(|x| < 1e-8) or more than three integer digits (|x| >= 1000) are written by NumPy's
+`format_float_positional` one by one. Leaves out: exponent notation.
 """
 
 import numpy as np
 
-MAX_DECIMALS = 18  # digits * 10**(18 - decimals) must fit an int64
+PAD = 0xFF
+MAX_DECIMALS = 16  # the left-justified decimals, 4 groups of 4 digits, fit an int64
 POW10 = 10 ** np.arange(19, dtype=np.int64)
 _POW10F = 10.0 ** np.arange(-30, 31)  # 10.0**e at index e + 30
-_GROUPS = np.array([f"{i:03d}".encode() for i in range(1000)], dtype="S3")  # b"000" .. b"999"
+_GROUPS4 = np.frombuffer(b"".join(f"{i:04d}".encode() for i in range(10000)),
+                         dtype=np.uint32)  # "0000" .. "9999", four bytes each
+
+
+def _heads() -> np.ndarray:
+    """Sign and integer part of |x| < 1000: entry i is "i", 1000 + i is "-i"; four PAD-filled
+    bytes as one uint32."""
+    out = np.full((2000, 4), PAD, dtype=np.uint8)
+    for i, text in enumerate([f"{i}" for i in range(1000)] + [f"-{i}" for i in range(1000)]):
+        out[i, 4 - len(text):] = np.frombuffer(text.encode(), dtype=np.uint8)
+    return out.view(np.uint32).ravel()
+
+
+_HEADS = _heads()
 
 
 def significant_decimals(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,72 +46,104 @@ def significant_decimals(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         e = np.floor(np.log10(np.where(a > 0, a, 1.0))).astype(np.int64).clip(-30, 30)
     e -= _POW10F[e + 30] > a  # log10 can round across a power of ten
     target = a.astype(np.float32)
-    scaled = np.zeros(len(a), dtype=np.int64)
-    decimals = np.zeros(len(a), dtype=np.int64)
-    todo = np.flatnonzero(a > 0)
-    for digits in (6, 7, 8, 9):
-        d = np.clip(digits - 1 - e[todo], 0, MAX_DECIMALS)
-        sc = np.rint(a[todo] * _POW10F[d + 30])
-        ok = (sc / _POW10F[d + 30]).astype(np.float32) == target[todo]
-        if digits == 9:  # nine significant digits always identify a float32
-            ok[:] = True
-        scaled[todo[ok]], decimals[todo[ok]] = sc[ok].astype(np.int64), d[ok]
-        if digits == 6:
-            six = todo[ok]  # only these can end in zeros: a shorter text would have read back
-        todo = todo[~ok]
+    scaled, decimals = None, None
+    for digits in (9, 8, 7, 6):  # the shortest that reads back wins: try it last
+        d = np.clip(digits - 1 - e, 0, MAX_DECIMALS)
+        power = _POW10F[d + 30]
+        sc = np.rint(a * power)
+        if scaled is None:  # nine significant digits always identify a float32
+            scaled, decimals = sc, d
+            continue
+        ok = (sc / power).astype(np.float32) == target
+        scaled, decimals = np.where(ok, sc, scaled), np.where(ok, d, decimals)
+    scaled = scaled.astype(np.int64)
+    six = np.flatnonzero((decimals > 0) & (scaled % 10 == 0))  # only 6 digits can end in 0
     while len(six):  # drop trailing zeros: 0.250000 -> 0.25, -99.0000 -> -99
-        six = six[(scaled[six] % 10 == 0) & (decimals[six] > 0)]
         scaled[six] //= 10
         decimals[six] -= 1
+        six = six[(scaled[six] % 10 == 0) & (decimals[six] > 0)]
     return scaled, decimals
 
 
-def digits_right(x: np.ndarray, width: int) -> np.ndarray:
-    """The decimal digits of x >= 0 (N,), right-aligned and zero-padded: (N, width) uint8."""
-    groups = -(-width // 3)
-    out = np.empty((len(x), groups), dtype="S3")
-    for g in range(groups - 1, -1, -1):  # three digits at a time, from the right
-        rest = x // 1000
-        out[:, g] = _GROUPS[x - rest * 1000]
+def digits_left(x: np.ndarray, groups: int) -> np.ndarray:
+    """The decimal digits of 0 <= x < 10**(4 groups) (N,), zero-padded: (N, 4 groups) uint8."""
+    out = np.empty((len(x), groups), dtype=np.uint32)
+    for g in range(groups - 1, -1, -1):  # four digits at a time, from the right
+        rest = x // 10000
+        out[:, g] = _GROUPS4[x - rest * 10000]
         x = rest
-    return out.view(np.uint8).reshape(len(x), 3 * groups)[:, 3 * groups - width:]
+    return out.view(np.uint8)
 
 
-_HEADS = np.array([f"{i}".encode() for i in range(1000)]
-                  + [f"-{i}".encode() for i in range(1000)])  # sign and integer part, |x| < 1000
+def _pad_masks(width: int) -> np.ndarray:
+    """Row d (d decimals) over the bytes point, `width` digits: 0 where the byte is written
+    (the point if d > 0, the first d digits), PAD elsewhere. (W+1, 1+W)"""
+    out = np.full((width + 1, 1 + width), PAD, dtype=np.uint8)
+    for d in range(1, width + 1):
+        out[d, :1 + d] = 0
+    return out
 
 
-def decimal_strings(values: np.ndarray) -> np.ndarray:
-    """The shortest float32 decimal of every value as NumPy `S` strings (N,): sign and
-    integer part from a table (Python's `str` for the rare |x| >= 1000), then the point and
-    the decimals, left-aligned and NUL-padded."""
+_PAD_MASKS = [_pad_masks(w) for w in range(MAX_DECIMALS + 1)]
+
+
+def decimal_matrix(values: np.ndarray) -> np.ndarray:
+    """The shortest float32 decimal of every value (N,) as PAD-filled rows (N, W)."""
     values = np.asarray(values, dtype=np.float64)
     scaled, decimals = significant_decimals(np.abs(values))
-    integer = np.floor(scaled / POW10[decimals]).astype(np.int64)  # exact: scaled < 1e10
+    integer = scaled // POW10[decimals]
     fraction = scaled - integer * POW10[decimals]
     neg = (values < 0) & (scaled > 0)
-    heads = _HEADS[np.minimum(integer, 999) + 1000 * neg]
-    big = np.flatnonzero(integer >= 1000)
-    if len(big):
-        heads = heads.astype(object)
-        heads[big] = [f"{'-' * int(n)}{i}".encode() for n, i in zip(neg[big], integer[big],
-                                                                strict=True)]
-        heads = heads.astype(bytes)
     top = int(decimals.max(initial=0))
-    tail = np.zeros((len(values), top + 1), dtype=np.uint8)
-    tail[:, 0] = ord(".")
-    tail[:, 1:] = digits_right(fraction * POW10[top - decimals], top)  # left-justified
-    used = np.where(decimals > 0, decimals + 1, 0)  # point and decimals, or nothing
-    tail *= np.arange(top + 1)[None] < used[:, None]
-    return np.strings.add(heads, as_strings(tail))
+    rows = np.empty((len(values), 5 + top), dtype=np.uint8)  # head, point, decimals
+    rows[:, :4] = _HEADS[np.minimum(integer, 999) + 1000 * neg].view(np.uint8).reshape(-1, 4)
+    rows[:, 4] = ord(".")
+    if top:
+        groups = -(-top // 4)
+        rows[:, 5:] = digits_left(fraction * POW10[4 * groups - decimals], groups)[:, :top]
+    rows[:, 4:] |= _PAD_MASKS[top][decimals]
+    a = np.abs(values)
+    rare = np.flatnonzero((integer >= 1000) | ((a < 1e-8) & (a > 0)))
+    return rows if not len(rare) else python_rows(rows, rare, values[rare])
 
 
-def as_strings(text: np.ndarray) -> np.ndarray:
-    """Rows of a NUL-padded (N, W) uint8 matrix as NumPy `S` strings (N,), which ignore the
-    padding (`np.strings.add`, `.tolist()`)."""
-    return np.ascontiguousarray(text).view(f"S{text.shape[1]}").ravel()
+def unique_decimal_matrix(values: np.ndarray) -> np.ndarray:
+    """`decimal_matrix`, formatting each distinct value once (backoffs repeat a lot)."""
+    distinct, inverse = np.unique(np.asarray(values, dtype=np.float32), return_inverse=True)
+    return decimal_matrix(distinct)[inverse]
 
 
-def narrow(strings: np.ndarray) -> np.ndarray:
-    """`S` strings in the width of the longest (a sum of widths is mostly padding)."""
-    return strings.astype(f"S{max(int(np.strings.str_len(strings).max(initial=0)), 1)}")
+def python_rows(rows: np.ndarray, which: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`rows` with rows `which` replaced by NumPy's shortest float32 text of `values`."""
+    texts = [np.format_float_positional(np.float32(v), unique=True, trim="-").encode()
+             for v in values]
+    width = max(rows.shape[1], max(len(t) for t in texts))
+    out = np.full((len(rows), width), PAD, dtype=np.uint8)
+    out[:, :rows.shape[1]] = rows
+    for row, text in zip(which, texts, strict=True):
+        out[row] = PAD
+        out[row, :len(text)] = np.frombuffer(text, dtype=np.uint8)
+    return out
+
+
+def compact(rows: np.ndarray) -> np.ndarray:
+    """The bytes of PAD-filled rows without the padding, row after row. (bytes,) uint8"""
+    flat = rows.reshape(-1)
+    return flat[flat != PAD]
+
+
+def texts(rows: np.ndarray) -> list[bytes]:
+    """Each row without its padding (for tests and small tables)."""
+    return [bytes(r[r != PAD]) for r in rows]
+
+
+def token_matrix(tokens: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens as PAD-filled rows (V, W) and their lengths (V,)."""
+    lengths = np.array([len(t) for t in tokens], dtype=np.int64)
+    width = max(int(lengths.max(initial=1)), 1)
+    out = np.full((len(tokens), width), PAD, dtype=np.uint8)
+    flat = np.frombuffer(b"".join(tokens), dtype=np.uint8)
+    rows = np.repeat(np.arange(len(tokens)), lengths)
+    cols = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out[rows, cols] = flat
+    return out, lengths

@@ -1,21 +1,22 @@
-"""Counting n-grams of orders 1..N, vectorised, and KenLM's adjusted counts.
+"""Counting n-grams of orders 1..N in chunks of the id stream, and KenLM's adjusted counts.
 
 Every n-gram inside a sentence `<s> w1 … wk </s>` is counted, never one that crosses a line.
-Order k+1 is built from order k in one pass: each position carries the id of the order-k
-n-gram ending there, the key `id(previous position) * V + word` names the order-(k+1) n-gram
-ending here (`seqlm.ngram.trie`), and `np.unique(..., return_inverse=True, return_counts=True)`
-turns keys into sorted tables, counts and the next order's ids at once. The suffix of each
-n-gram (it without its oldest word) is the order-k id at the same position, which is what
-Kneser-Ney's continuation counts need.
+Order k+1 is built from order k: each position carries `here`, the id of the order-k n-gram
+ending there; the key `here[i-1] * V + word[i]` names the order-(k+1) n-gram ending at i
+(`seqlm.ngram.trie`), and `np.unique(..., return_inverse=True, return_counts=True)` turns a
+chunk's keys into a sorted run of keys and counts and the chunk's next `here`. The suffix of
+each n-gram (it without its oldest word) is the order-k id at the same position, which is
+what Kneser-Ney's continuation counts need. Chunks are whole sentences; with one chunk (no
+memory budget, or a corpus that fits) this is one `np.unique` per order. With several, each
+chunk's run is spilled (`seqlm.ngram.spill`), the runs are merged (`seqlm.ngram.runs`), and
+the merge's rank maps turn each chunk's local `here` into global ids.
 
 Adjusted counts (Kneser & Ney 1995 continuation counts, with KenLM's rules; Heafield et al.
 2013 section 3.1): the highest order keeps raw counts; a lower-order n-gram starting with `<s>`
 keeps its raw count (nothing can stand to its left); every other lower-order n-gram counts the
-distinct words seen to its left; `<s>` and `<unk>` as unigrams count 0.
-
-Memory: the tables are proportional to the distinct n-grams; while counting, a few int64
-arrays the length of the token stream live as well. Leaves out: pruning and disk-backed
-sorting (KenLM's `-S` memory limit), so the corpus must fit in memory.
+distinct words seen to its left; `<s>` and `<unk>` as unigrams count 0. The n-grams starting
+with `<s>` are one id range per order (ids sort n-grams by their first word), found by
+binary search.
 """
 
 from dataclasses import dataclass
@@ -24,10 +25,15 @@ import numpy as np
 
 from seqlm.errors import SeqlmError
 from seqlm.ngram import trie
-from seqlm.ngram.stream import BOS_ID, UNK_ID, NgramVocab, TokenStream, sentence_offsets
+from seqlm.ngram.reading import IdStream
+from seqlm.ngram.runs import Run, count_index, merge_runs, write_run
+from seqlm.ngram.spill import Column, Workspace
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_UNK_ID, NgramVocab
 from seqlm.progress import Progress, ProgressCallback, report
 
 MIN_ORDER, MAX_ORDER = 1, 8
+COUNT_ROW_BYTES = 240  # per position while counting a chunk: ids, here, keys, unique's copies
+TABLE_ROW_BYTES = 64  # per n-gram once counted: key, count, suffix, adjusted, p, log p, backoff
 
 
 def check_order(order: int) -> int:
@@ -39,7 +45,7 @@ def check_order(order: int) -> int:
 
 @dataclass(frozen=True)
 class NgramCounts:
-    """Raw counts of every order. Lists are indexed by order - 1.
+    """Raw counts of every order, as columns. Lists are indexed by order - 1.
 
     keys[k-1]:   (M_k,) sorted int64 keys of the order-k n-grams (order 1: 0..V-1, every word)
     counts[k-1]: (M_k,) int64 raw counts
@@ -48,9 +54,9 @@ class NgramCounts:
 
     vocab: NgramVocab
     order: int
-    keys: list[np.ndarray]
-    counts: list[np.ndarray]
-    suffix: list[np.ndarray]
+    keys: list[Column]
+    counts: list[Column]
+    suffix: list[Column]
 
     @property
     def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
@@ -61,55 +67,114 @@ class NgramCounts:
         return [len(k) for k in self.keys]
 
     def parents(self, order: int) -> np.ndarray:
-        """(M_order,) the id of each n-gram's context (order >= 2)."""
-        return trie.parents(self.keys[order - 1], self.V)
+        """(M_order,) the id of each n-gram's context (order >= 2; in memory only)."""
+        return trie.parents(self.keys[order - 1].array(), self.V)
 
     def words(self, order: int) -> np.ndarray:
-        """(M_order,) the last word of each n-gram."""
-        return trie.last_words(self.keys[order - 1], self.V)
+        """(M_order,) the last word of each n-gram (in memory only)."""
+        return trie.last_words(self.keys[order - 1].array(), self.V)
 
-    def first_words(self) -> list[np.ndarray]:
-        """The oldest word of every n-gram, per order."""
-        firsts = [np.arange(self.V, dtype=np.int64)]
-        for k in range(2, self.order + 1):
-            firsts.append(firsts[-1][self.parents(k)])
-        return firsts
+    def bos_range(self, order: int) -> tuple[int, int]:
+        """The ids [lo, hi) of the order-k n-grams that start with `<s>`."""
+        lo, hi = NGRAM_BOS_ID, NGRAM_BOS_ID + 1
+        for k in range(2, order + 1):
+            lo = self.keys[k - 1].searchsorted(lo * self.V)
+            hi = self.keys[k - 1].searchsorted(hi * self.V)
+        return lo, hi
 
 
-def count(stream: TokenStream, vocab: NgramVocab, order: int,
-          progress: ProgressCallback | None = None) -> NgramCounts:
+def sentence_offsets(ids: np.ndarray) -> np.ndarray:
+    """Each position's distance from its sentence's `<s>` (T,); `ids` starts with `<s>`."""
+    starts = np.flatnonzero(ids == NGRAM_BOS_ID)
+    lengths = np.diff(np.append(starts, len(ids)))
+    return np.arange(len(ids), dtype=np.int64) - np.repeat(starts, lengths)
+
+
+def count_chunk(ids: np.ndarray, prev: np.ndarray, k: int, V: int,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk's order-k run (keys, counts, suffix) and its `here` (local ranks)."""
+    pos = np.flatnonzero(sentence_offsets(ids) >= k - 1)
+    keys, inverse, counts = np.unique(trie.pack(prev[pos - 1], ids[pos], V),
+                                      return_inverse=True, return_counts=True)
+    suffix = np.empty(len(keys), dtype=np.int64)
+    suffix[inverse] = prev[pos]  # every occurrence agrees: the suffix is a function of the key
+    here = np.zeros(len(ids), dtype=np.int64)  # positions outside `pos` are never read again
+    here[pos] = inverse
+    return keys, counts.astype(np.int64), suffix, here
+
+
+def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
+                 progress: ProgressCallback | None = None) -> NgramCounts:
     """Count every n-gram of orders 1..`order` in `stream`."""
     check_order(order)
     V = len(vocab)
-    ids, offsets = stream.ids, sentence_offsets(stream)
-    keys = [np.arange(V, dtype=np.int64)]
-    counts = [np.bincount(ids, minlength=V).astype(np.int64)]
-    suffix = [np.zeros(0, dtype=np.int64)]
-    pos = np.flatnonzero(offsets >= 1)  # where a 2-gram ends; later orders keep a subset
-    here = ids.copy()  # here[i]: id of the order-k n-gram ending at position i
+    chunks = stream.chunks(ws.budget.rows(COUNT_ROW_BYTES, share=0.5))
+    if not ws.budget.fits(len(stream) * (COUNT_ROW_BYTES + TABLE_ROW_BYTES * order)):
+        ws.spill()  # the runs, the tables and every later column go to disk
+    unigrams = np.zeros(V, dtype=np.int64)
+    for lo, hi in chunks:
+        unigrams += np.bincount(stream.ids.read(lo, hi), minlength=V)
+    keys, counts = [ws.column(np.arange(V, dtype=np.int64), "keys1")], [ws.column(unigrams, "c1")]
+    suffix = [ws.column(np.zeros(0, dtype=np.int64), "suffix1")]
+    here = stream.ids
     for k in range(2, order + 1):
-        report(progress, Progress("count", k - 1, order, unit="order"))
-        pos = pos[offsets[pos] >= k - 1]
         trie.check_packable(len(keys[-1]), V)
-        uniq, inverse, cnt = np.unique(trie.pack(here[pos - 1], ids[pos], V),
-                                       return_inverse=True, return_counts=True)
-        suf = np.empty(len(uniq), dtype=np.int64)
-        suf[inverse] = here[pos]  # every occurrence agrees: the suffix is a function of the key
-        here[pos] = inverse  # positions outside `pos` are never read at higher orders
-        keys.append(uniq)
-        counts.append(cnt.astype(np.int64))
-        suffix.append(suf)
+        run, here = count_order(stream, here, chunks, k, V, ws, progress, order)
+        keys.append(run.keys)
+        counts.append(run.counts)
+        suffix.append(run.payload)
     report(progress, Progress("count", order, order, unit="order"))
     return NgramCounts(vocab=vocab, order=order, keys=keys, counts=counts, suffix=suffix)
 
 
-def adjusted_counts(c: NgramCounts) -> list[np.ndarray]:
+def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k: int, V: int,
+                ws: Workspace, progress, order: int) -> tuple[Run, Column]:
+    """The order-k table and the new `here` column, chunk by chunk."""
+    runs, local = [], ws.writer(np.int64, f"here{k}-local")
+    for i, (lo, hi) in enumerate(chunks):
+        report(progress, Progress("count", k - 1, order, unit="order",
+                                  message=f"{k}-grams, chunk {i + 1}/{len(chunks)}"))
+        ids = stream.ids.read(lo, hi).astype(np.int64)
+        keys, counts, suffix, here = count_chunk(ids, prev.read(lo, hi).astype(np.int64), k, V)
+        runs.append(write_run(ws, keys, counts, suffix, f"run{k}-{i}"))
+        local.append(here)
+    local_here = local.finish()
+    if len(runs) == 1:
+        return runs[0], local_here
+    report(progress, Progress("merge", k - 1, order, unit="order",
+                              message=f"{k}-grams, {len(runs)} runs"))
+    table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=True)
+    here = ws.writer(np.int64, f"here{k}")
+    for (lo, hi), ranks in zip(chunks, maps, strict=True):
+        here.append(ranks.array()[local_here.read(lo, hi)])
+    return table, here.finish()
+
+
+def adjusted_counts(c: NgramCounts, ws: Workspace) -> list[Column]:
     """KenLM's adjusted counts per order (see the module docstring). (M_k,) int64 each."""
     adjusted = [c.counts[-1]]
-    firsts = c.first_words()
     for k in range(c.order - 1, 0, -1):
-        left = np.bincount(c.suffix[k], minlength=len(c.keys[k - 1]))  # distinct left words
-        adjusted.insert(0, np.where(firsts[k - 1] == BOS_ID, c.counts[k - 1], left))
-    adjusted[0] = adjusted[0].copy()
-    adjusted[0][[UNK_ID, BOS_ID]] = 0
+        left = count_index(c.suffix[k], len(c.keys[k - 1]), ws, f"left{k}")  # distinct left words
+        lo, hi = c.bos_range(k)
+        adjusted.insert(0, replace_range(left, lo, hi, c.counts[k - 1], ws, f"adjusted{k}"))
+    unigrams = adjusted[0].array().copy()
+    unigrams[[NGRAM_UNK_ID, NGRAM_BOS_ID]] = 0
+    adjusted[0] = ws.column(unigrams, "adjusted1")
     return adjusted
+
+
+def replace_range(base: Column, lo: int, hi: int, source: Column, ws: Workspace,
+                  name: str) -> Column:
+    """`base` with rows [lo, hi) taken from `source`."""
+    if not base.spilled:
+        out = base.array().copy()
+        out[lo:hi] = source.read(lo, hi)
+        return ws.column(out, name)
+    w = ws.writer(base.dtype, name)
+    for start, block in base.blocks(ws.budget.rows(16, share=0.25)):
+        a, b = max(lo, start), min(hi, start + len(block))
+        if a < b:
+            block = block.copy()
+            block[a - start:b - start] = source.read(a, b)
+        w.append(block)
+    return w.finish()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqlm.errors import SeqlmError
+from seqlm.ngram.spill import Column
 
 
 class DiscountFallbackWarning(UserWarning):
@@ -42,16 +43,19 @@ class Discounts:
         return (self.d1, self.d2, self.d3)
 
 
-def counts_of_counts(adjusted: np.ndarray, upto: int = 4) -> np.ndarray:
-    """t_1..t_upto: how many n-grams have adjusted count exactly j. (upto,)"""
-    t = np.bincount(np.minimum(adjusted, upto + 1), minlength=upto + 2)
-    return t[1:upto + 1].astype(np.int64)
+def counts_of_counts(adjusted: Column, upto: int = 4) -> tuple[int, ...]:
+    """t_1..t_upto: how many n-grams have adjusted count exactly j, block by block."""
+    t = np.zeros(upto + 2, dtype=np.int64)
+    for _, block in adjusted.blocks(1 << 20):
+        t += np.bincount(np.minimum(block, upto + 1), minlength=upto + 2)
+    return tuple(int(x) for x in t[1:upto + 1])
 
 
-def modified_kn(order: int, adjusted: np.ndarray, fallback: tuple[float, float, float] | None,
+def modified_kn(order: int, t: tuple[int, ...], fallback: tuple[float, float, float] | None,
                 ) -> Discounts:
-    """The three modified Kneser-Ney discounts of one order (see the module docstring)."""
-    t1, t2, t3, t4 = (int(x) for x in counts_of_counts(adjusted))
+    """The three modified Kneser-Ney discounts of one order from its counts of counts t1..t4
+    (see the module docstring)."""
+    t1, t2, t3, t4 = t
     problem = None
     if min(t1, t2, t3) == 0:
         zero = 1 + [t1, t2, t3].index(0)
@@ -63,13 +67,15 @@ def modified_kn(order: int, adjusted: np.ndarray, fallback: tuple[float, float, 
         if not bad:
             return Discounts(*d)
         problem = f"discount D{bad[0]} = {d[bad[0] - 1]:.4g} is outside [0, {bad[0]}]"
-    return fall_back(order, problem, (t1, t2, t3, t4), fallback)
+    hint = ("; counts of counts that do not fall with j come from small or artificial data, "
+            "where --smoothing kn (one discount, from t1 and t2) fits") if t1 and t2 else ""
+    return fall_back(order, problem, (t1, t2, t3, t4), fallback, hint)
 
 
-def kneser_ney(order: int, adjusted: np.ndarray, fallback: tuple[float, float, float] | None,
+def kneser_ney(order: int, t: tuple[int, ...], fallback: tuple[float, float, float] | None,
                ) -> Discounts:
     """The single Kneser-Ney discount D = t1 / (t1 + 2 t2), used for every count."""
-    t1, t2, t3, t4 = (int(x) for x in counts_of_counts(adjusted))
+    t1, t2, t3, t4 = t
     if t1 == 0 or t2 == 0:
         problem = f"no {order}-grams have adjusted count {1 if t1 == 0 else 2}"
         fb = fall_back(order, problem, (t1, t2, t3, t4), fallback)
@@ -79,16 +85,15 @@ def kneser_ney(order: int, adjusted: np.ndarray, fallback: tuple[float, float, f
 
 
 def fall_back(order: int, problem: str, t: tuple[int, ...],
-              fallback: tuple[float, float, float] | None) -> Discounts:
+              fallback: tuple[float, float, float] | None, hint: str = "") -> Discounts:
     counts = ", ".join(f"t{j}={n}" for j, n in enumerate(t, 1))
     if fallback is None:
         raise SeqlmError(
             f"cannot estimate Kneser-Ney discounts for order {order}: {problem} ({counts}); "
             "the corpus is too small or artificial for this order: lower the order, or allow "
-            "the fallback discounts (discount_fallback=True; on the command line, drop "
-            "--no-discount-fallback)"
+            "the fallback discounts (discount_fallback=True: leave out --no-discount-fallback)"
         )
     warnings.warn(
         f"order {order}: {problem} ({counts}); using fallback discounts "
-        f"{', '.join(f'{d:g}' for d in fallback)}", DiscountFallbackWarning, stacklevel=4)
+        f"{', '.join(f'{d:g}' for d in fallback)}{hint}", DiscountFallbackWarning, stacklevel=4)
     return Discounts(*fallback, fallback=True)

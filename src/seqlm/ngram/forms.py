@@ -18,24 +18,53 @@ ending in the predicted word (an OOV word is `<unk>`, m = 1), and h_j the contex
   These are scores, not probabilities: they do not sum to one over w.
 
 Each form does two things: combine per-position lookups (`score`) and build the dense
-next-token vector of one context (`vector`). Leaves out: pruned-model quirks (a held n-gram
-whose context is missing).
+next-token vector of one context (`vector`). `score` gets, per context length j, the
+positions whose h_j is held and its id (`before[j-1]`, sparse: most positions hold no long
+context). Leaves out: n-grams held without their context or suffix (unreachable: the match
+grows one word at a time, as KenLM's does).
 """
 
 import numpy as np
 
 from seqlm.ngram import trie
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID
+
+
+def dense_total(model, ids: np.ndarray, oov: np.ndarray, found) -> tuple[float, float]:
+    """(sum of log p over the scored positions, the OOVs' part): every token scored, added."""
+    nats, _ = model.score_matches(ids, oov, found)
+    scored = ids != NGRAM_BOS_ID
+    return float(nats[scored].sum()), float(nats[scored & oov].sum())
 
 
 class Backoff:
     name = "backoff"
+    needs_runs = False  # score() takes the context length available only for stupid backoff
 
-    def score(self, model, stored, m, contexts, run) -> np.ndarray:
+    def score(self, model, stored, m, before, run) -> np.ndarray:
         out = stored.copy()
-        for j, ctx in enumerate(contexts, 1):  # ctx: (P,) id of h_j or -1
-            use = (ctx >= 0) & (j >= m)
-            out[use] += model.backoff[j - 1][ctx[use]]
+        for j, (at, ctx) in enumerate(before, 1):  # h_j held at positions `at`
+            use = j >= m[at]
+            out[at[use]] += model.backoff[j - 1][ctx[use]]
         return out
+
+    def total(self, model, ids: np.ndarray, oov: np.ndarray, found) -> tuple[float, float]:
+        """`dense_total` without laying a value at every position: the probability of each
+        match not extended, plus the backoff of each match that is no longer match's context
+        (the terms of the formula above, summed order by order)."""
+        n_oov = int(oov.sum())
+        total = oov_total = n_oov * model.logp[0][NGRAM_UNK_ID] if n_oov else 0.0
+        for k, m in enumerate(found, 1):
+            final = ~m.extended
+            if k == 1:
+                final &= ids[m.at] != NGRAM_BOS_ID  # <s> is never predicted
+            total += model.logp[k - 1][m.ids[final]].sum()
+            if k < model.order:  # a context ending in </s> precedes an <s>: never applied
+                applied = ~m.context_used & (m.at + 1 < len(ids)) & (ids[m.at] != NGRAM_EOS_ID)
+                b = model.backoff[k - 1][m.ids[applied]]
+                total += b.sum()
+                oov_total += b[oov[m.at[applied] + 1]].sum()
+        return float(total), float(oov_total)
 
     def vector(self, model, chain: list[int], L: int) -> np.ndarray:
         logv = model.logp[0].copy()  # (V,)
@@ -48,15 +77,16 @@ class Backoff:
 
 class Floor:
     name = "floor"
+    needs_runs = False
+    total = staticmethod(dense_total)
 
-    def score(self, model, stored, m, contexts, run) -> np.ndarray:
+    def score(self, model, stored, m, before, run) -> np.ndarray:
         c = np.zeros(len(stored), dtype=np.int64)
         floor = np.zeros(len(stored))
-        for j, ctx in enumerate(contexts, 1):
-            f = np.full(len(stored), np.nan)
-            f[ctx >= 0] = model.floor[j - 1][ctx[ctx >= 0]]
+        for j, (at, ctx) in enumerate(before, 1):
+            f = model.floor[j - 1][ctx]
             has = ~np.isnan(f)
-            c[has], floor[has] = j, f[has]
+            c[at[has]], floor[at[has]] = j, f[has]
         return np.where(m - 1 == c, stored, floor)
 
     def vector(self, model, chain: list[int], L: int) -> np.ndarray:
@@ -73,8 +103,10 @@ class Floor:
 
 class Stupid:
     name = "stupid"
+    needs_runs = True
+    total = staticmethod(dense_total)
 
-    def score(self, model, stored, m, contexts, run) -> np.ndarray:
+    def score(self, model, stored, m, before, run) -> np.ndarray:
         L = np.minimum(run, model.order - 1)
         return stored + (L - (m - 1)) * model.log_alpha
 

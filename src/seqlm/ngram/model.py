@@ -25,19 +25,16 @@ from typing import Any
 import numpy as np
 
 from seqlm.metrics import log10_to_nats, nats_to_log10, perplexity
-from seqlm.ngram import trie
 from seqlm.ngram.forms import FORMS
+from seqlm.ngram.matching import Match, dense, find_matches
 from seqlm.ngram.probing import ProbingIndex
+from seqlm.ngram.reading import string_pieces
 from seqlm.ngram.single_precision import kenlm_totals
-from seqlm.ngram.stream import (
-    BOS_ID,
-    NgramVocab,
-    encode,
-    encode_tokens,
-    split_line,
-)
+from seqlm.ngram.stream import NGRAM_BOS_ID, NgramVocab, encode_tokens, split_line
+from seqlm.ngram.text_ids import encode
 
 PRECISIONS = ("double", "kenlm")
+PIECE_CHARS = 1 << 22  # characters of text scored at once
 
 
 @dataclass(frozen=True)
@@ -117,39 +114,38 @@ class NgramModel:
             self.indexes[k] = ProbingIndex(self.keys[k - 1])
         return self.indexes[k]
 
+    def matches(self, ids: np.ndarray, oov: np.ndarray) -> list[Match]:
+        """The held n-grams ending at each position, order by order (`seqlm.ngram.matching`)."""
+        return find_matches(self, ids, oov)
+
     def lookup(self, ids: np.ndarray, oov: np.ndarray) -> list[np.ndarray]:
-        """found[k-1][i]: id of the order-k n-gram ending at position i, -1 if not held.
+        """found[k-1][i]: id of the order-k n-gram ending at position i, -1 if not held (T,)."""
+        return dense(self.matches(ids, oov), len(ids))
 
-        An OOV breaks every n-gram through it; so does `<s>` inside one (never held). (T,)"""
-        chain = np.where(oov, -1, ids)
-        found = [chain]
-        for k in range(2, self.order + 1):
-            prev = found[-1]
-            ends = np.flatnonzero((prev[:-1] >= 0) & (chain[1:] >= 0)) + 1
-            here = np.full(len(ids), -1, dtype=np.int64)
-            here[ends] = self.index(k).find(trie.pack(prev[ends - 1], chain[ends], self.V))
-            found.append(here)
-            if not len(ends):
-                break
-        return found + [np.full(len(ids), -1, dtype=np.int64)] * (self.order - len(found))
+    def score_positions(self, ids: np.ndarray, oov: np.ndarray, pos: np.ndarray | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Log-probabilities (P,) of the tokens at positions `pos` (default: every position)
+        given what precedes them (back to `<s>`), and the n-gram order matched at each (P,)."""
+        nats, matched = self.score_matches(ids, oov, self.matches(ids, oov))
+        return (nats, matched) if pos is None else (nats[pos], matched[pos])
 
-    def score_positions(self, ids: np.ndarray, oov: np.ndarray,
-                        pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Log-probabilities (P,) of the tokens at positions `pos` given what precedes them
-        (back to `<s>`), and the n-gram order matched at each (P,)."""
-        found = self.lookup(ids, oov)
-        stored = self.logp[0][ids[pos]]
-        matched = np.ones(len(pos), dtype=np.int64)
-        for k in range(2, self.order + 1):
-            f = found[k - 1][pos]
-            hit = f >= 0
-            stored[hit] = self.logp[k - 1][f[hit]]
-            matched[hit] = k
-        contexts = [np.where(pos > 0, found[j - 1][pos - 1], -1) for j in range(1, self.order)]
-        run = chain_runs(ids, oov)
-        run_before = np.where(pos > 0, run[pos - 1], 0)
-        nats = self.combine.score(self, stored, matched, contexts, run_before)
-        nats[ids[pos] == BOS_ID] = -np.inf  # <s> is never predicted
+    def score_matches(self, ids: np.ndarray, oov: np.ndarray, found: list[Match],
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Log-probability (T,) and matched order (T,) of every position, from its matches."""
+        stored = self.logp[0][ids]
+        matched = np.ones(len(ids), dtype=np.int64)
+        for k, m in enumerate(found[1:], 2):
+            stored[m.at] = self.logp[k - 1][m.ids]
+            matched[m.at] = k
+        before = []  # h_j held before position i: the order-j match ending at i - 1
+        for m in found[:self.order - 1]:
+            keep = m.at + 1 < len(ids)
+            before.append((m.at[keep] + 1, m.ids[keep]))
+        run_before = None
+        if self.combine.needs_runs:
+            run_before = np.concatenate([[0], chain_runs(ids, oov)[:-1]])
+        nats = self.combine.score(self, stored, matched, before, run_before)
+        nats[ids == NGRAM_BOS_ID] = -np.inf  # <s> is never predicted
         return nats, matched
 
     # -- questions ---------------------------------------------------------------------------
@@ -180,30 +176,36 @@ class NgramModel:
 
     def perplexity(self, text: str) -> PerplexityReport:
         """Score every line of `text` (see the module docstring for the conventions); with
-        precision "kenlm", in float32 log10 exactly as KenLM's `query` adds up."""
-        stream = encode(text, self.vocab, self.unit)
-        pos = stream.scored()
-        oov = stream.oov[pos]
-        if self.precision == "kenlm":
-            total10, oov10 = kenlm_totals(self, stream)
-            nll, oov_nll = -log10_to_nats(total10), -log10_to_nats(oov10)
-        else:
-            nats, _ = self.score_positions(stream.ids, stream.oov, pos)
-            nll, oov_nll = float(-nats.sum()), float(-nats[oov].sum())
-        return PerplexityReport(tokens=len(pos), oovs=int(oov.sum()),
-                                sentences=stream.n_sentences, nll_nats=nll,
-                                oov_nll_nats=oov_nll)
+        precision "kenlm", in float32 log10 exactly as KenLM's `query` adds up. The text is
+        scored in pieces of whole lines (`PIECE_CHARS`): n-grams never cross a line, and small
+        arrays stay in cache instead of being allocated afresh."""
+        totals = np.zeros(5)  # tokens, OOVs, sentences, nll, OOV nll
+        for piece in string_pieces(text, PIECE_CHARS):
+            stream = encode(piece, self.vocab, self.unit)
+            pos = stream.scored()
+            oov = stream.oov[pos]
+            if self.precision == "kenlm":
+                total10, oov10 = kenlm_totals(self, stream)
+                nll, oov_nll = -log10_to_nats(total10), -log10_to_nats(oov10)
+            else:
+                total, oov_total = self.combine.total(self, stream.ids, stream.oov,
+                                                      self.matches(stream.ids, stream.oov))
+                nll, oov_nll = -float(total), -float(oov_total)
+            totals += (len(pos), oov.sum(), stream.n_sentences, nll, oov_nll)
+        return PerplexityReport(tokens=int(totals[0]), oovs=int(totals[1]),
+                                sentences=int(totals[2]), nll_nats=float(totals[3]),
+                                oov_nll_nats=float(totals[4]))
 
     def log_distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
         """log p(w | context) for every word id w (V,), nats; `<s>` gets -inf. Stupid
         backoff gives log scores, which do not sum to one."""
         chain, L = self.context_chain(list(context))
         logv = self.combine.vector(self, chain, L)
-        logv[BOS_ID] = -np.inf
+        logv[NGRAM_BOS_ID] = -np.inf
         return logv
 
     def distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
-        """p(w | context) for every word id w (V,); index with `vocab.index`."""
+        """p(w | context) for every word id w (V,); ids as `vocab.ids` gives them."""
         return np.exp(self.log_distribution(context))
 
     def top_k(self, context: list[str] | tuple[str, ...] = (), k: int = 10,
@@ -213,7 +215,7 @@ class NgramModel:
         k = max(0, min(k, len(p)))
         best = np.argpartition(-p, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
         best = best[np.lexsort((best, -p[best]))]  # by probability, ties by id
-        return [(self.vocab.tokens[i], float(p[i])) for i in best]
+        return [(self.vocab.token(int(i)), float(p[i])) for i in best]
 
     def context_chain(self, context: list[str]) -> tuple[list[int], int]:
         """Ids of the held contexts of lengths 1, 2, ... ending the context, and L, the
@@ -234,6 +236,6 @@ def chain_runs(ids: np.ndarray, oov: np.ndarray) -> np.ndarray:
     """run[i]: how many tokens ending at i can serve as context: back to `<s>` (included) or
     to an OOV (excluded). (T,)"""
     positions = np.arange(len(ids))
-    resets = np.where(ids == BOS_ID, positions - 1, -1)
+    resets = np.where(ids == NGRAM_BOS_ID, positions - 1, -1)
     resets = np.where(oov, positions, resets)
     return positions - np.maximum.accumulate(resets) if len(ids) else positions

@@ -10,7 +10,8 @@ lookup reads about 1.5 slots. Slots hold int32 ids (-1 = empty); a slot's key is
 Both building and lookup run in vectorised rounds: every key or query still unplaced or
 unanswered moves one slot further per round. A key placed in round r passed r occupied slots,
 which stay occupied, so a lookup that stops at the first empty slot never stops early.
-Leaves out: KenLM's quantisation and its on-disk layout.
+A binary model stores the slots (`ProbingIndex(keys, slots)` maps them back). Leaves out:
+KenLM's on-disk layout.
 """
 
 import numpy as np
@@ -21,9 +22,12 @@ _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 class ProbingIndex:
     """key -> rank in `keys` (sorted, unique, non-negative int64), -1 where absent."""
 
-    def __init__(self, keys: np.ndarray):
+    def __init__(self, keys: np.ndarray, slots: np.ndarray | None = None):
         self.keys = keys
         self.bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) * 2))))  # load <= 1/2
+        if slots is not None:  # a table built before (a binary model's)
+            self.slots = slots
+            return
         self.slots = np.full(1 << self.bits, -1, dtype=np.int32)
         pending = np.arange(len(keys), dtype=np.int64)
         slot = self.home(keys)
@@ -38,8 +42,9 @@ class ProbingIndex:
 
     def home(self, keys: np.ndarray) -> np.ndarray:
         """The first slot to try for each key. (Q,) int64"""
-        product = keys.astype(np.uint64) * _MULTIPLIER  # wraps modulo 2**64, as intended
-        return (product >> np.uint64(64 - self.bits)).astype(np.int64)
+        product = np.ascontiguousarray(keys, dtype=np.int64).view(np.uint64) * _MULTIPLIER
+        product >>= np.uint64(64 - self.bits)  # wraps modulo 2**64 above, as intended
+        return product.view(np.int64)
 
     def find(self, queries: np.ndarray) -> np.ndarray:
         """Ranks of `queries` (Q,) among the keys, -1 where absent. (Q,) int64"""
@@ -47,9 +52,8 @@ class ProbingIndex:
             return np.full(len(queries), -1, dtype=np.int64)
         slot = self.home(queries)
         out = self.slots[slot].astype(np.int64)  # round 0 for everyone: most queries end here
-        held = out >= 0
-        miss = held & (self.keys[np.where(held, out, 0)] != queries)
-        out[~held] = -1
+        miss = self.keys[out] != queries  # an empty slot (-1) reads the last key: masked next
+        miss &= out >= 0
         pending = np.flatnonzero(miss)
         out[pending] = -1
         slot = (slot[pending] + 1) & ((1 << self.bits) - 1)

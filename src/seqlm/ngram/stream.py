@@ -11,34 +11,40 @@ The literal symbols `<s>`, `</s>` and `<unk>` in *training* text are read as whi
 `--skip_symbols`); in scored text `<unk>` is an out-of-vocabulary word and `<s>`, `</s>` are
 whitespace. Only the word unit can produce them: a character is never a multi-character symbol.
 
-Tokens become ids without a Python loop per token: `str.split` and `list` cut the text, and
-`map(dict.get, ...)` inside `np.fromiter` looks every token up at C speed.
-Leaves out: streaming text larger than memory.
+This module holds the rules, the vocabulary and the stream's layout, and cuts short strings
+(contexts, single sentences); whole texts to score become ids in `seqlm.ngram.text_ids`
+(vectorised, by hash), training text in `seqlm.ngram.reading` (in pieces).
 """
 
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 
 from seqlm.data.vocab import BOS, EOS, UNK
 from seqlm.errors import SeqlmError
 
-UNK_ID, BOS_ID, EOS_ID = 0, 1, 2  # the order KenLM writes them in: <unk>, <s>, </s>
-SPECIALS = (UNK, BOS, EOS)
+# KenLM's ids, in the order it writes them: <unk>, <s>, </s> (not seqlm.data.vocab's ids)
+NGRAM_UNK_ID, NGRAM_BOS_ID, NGRAM_EOS_ID = 0, 1, 2
+NGRAM_SPECIALS = (UNK, BOS, EOS)
 UNITS = ("word", "char", "byte")
 _OOV, _LINE_END, _SKIP = -1, -2, -3  # markers while encoding
+OOV_MARK, LINE_END_MARK, SKIP_MARK = _OOV, _LINE_END, _SKIP
 
 
 class NgramVocab:
     """id <-> token for n-gram models: `<unk>`=0, `<s>`=1, `</s>`=2, then the training words
-    in order of first appearance (the order `lmplz` writes its unigrams in)."""
+    in order of first appearance (the order `lmplz` writes its unigrams in).
+
+    The vocabulary interface every model uses (`seqlm.ngram.vocab_hash.MappedVocab` is the
+    other one): `len`, `token(i)`, `tokens`, `ids(tokens)` and `hashed` (the hash table that
+    `seqlm.ngram.text_ids` looks scored text up in)."""
 
     def __init__(self, words: list[str]):
-        self.tokens: list[str] = [*SPECIALS, *(w for w in words if w not in SPECIALS)]
+        self.tokens: list[str] = [*NGRAM_SPECIALS, *(w for w in words if w not in NGRAM_SPECIALS)]
         self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
             raise SeqlmError("n-gram vocabulary words must be unique: the model file repeats one")
+        self.hashed = None  # its hash table (seqlm.ngram.vocab_hash), made on first use
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -46,13 +52,17 @@ class NgramVocab:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, NgramVocab) and self.tokens == other.tokens
 
-    def id(self, token: str) -> int:
-        """The id of `token`, `<unk>`'s id if it is not in the vocabulary."""
-        return self.index.get(token, UNK_ID)
+    def token(self, i: int) -> str:
+        return self.tokens[i]
+
+    def ids(self, tokens: list[str]) -> np.ndarray:
+        """Ids of tokens (T,), OOV_MARK for a token outside the vocabulary and for `<unk>`."""
+        return np.fromiter((self.index.get(t, _OOV) if t != UNK else _OOV for t in tokens),
+                           dtype=np.int64, count=len(tokens))
 
 
 @dataclass(frozen=True)
-class TokenStream:
+class SentenceIds:
     """Sentences laid end to end: `<s> a b </s> <s> c </s>` as ids (T,), with OOV flags (T,).
 
     OOV positions hold `<unk>`'s id. `starts` are the positions of the `<s>` ids (S,)."""
@@ -91,34 +101,6 @@ def cut(text: str, unit: str) -> list[str]:
     return list(text)
 
 
-def build_vocab(text: str, unit: str, tokens: list[str] | None = None) -> NgramVocab:
-    """The vocabulary of a training text: its tokens in order of first appearance (`tokens`:
-    `cut(text, unit)` if already made)."""
-    types = dict.fromkeys(cut(text, unit) if tokens is None else tokens)
-    for marker in ("\n", *SPECIALS):
-        types.pop(marker, None)
-    return NgramVocab(list(types))
-
-
-def encode(text: str, vocab: NgramVocab, unit: str, training: bool = False,
-           tokens: list[str] | None = None) -> TokenStream:
-    """The token stream of `text`; tokens outside `vocab` (and `<unk>`) are OOV. `tokens`:
-    `cut(text, unit)` if already made."""
-    lookup = {**vocab.index, "\n": _LINE_END, BOS: _SKIP, EOS: _SKIP,
-              UNK: _SKIP if training else _OOV}
-    tokens = cut(text, unit) if tokens is None else tokens
-    flat = np.fromiter(map(lookup.get, tokens, repeat(_OOV)), dtype=np.int64, count=len(tokens))
-    flat = flat[flat != _SKIP]
-    ends = np.flatnonzero(flat == _LINE_END)  # one per sentence
-    flat[ends] = EOS_ID
-    firsts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else ends
-    ids = np.insert(flat, firsts, BOS_ID)
-    starts = firsts + np.arange(len(firsts))  # each earlier <s> shifts a start by one
-    oov = ids == _OOV
-    ids[oov] = UNK_ID
-    return TokenStream(ids=ids, oov=oov, starts=starts.astype(np.int64))
-
-
 def split_line(line: str, unit: str) -> list[str]:
     """The tokens of one line (no line end): a context or a sentence given as a string."""
     if "\n" in line:
@@ -129,14 +111,13 @@ def split_line(line: str, unit: str) -> list[str]:
 
 def encode_tokens(tokens: list[str], vocab: NgramVocab) -> tuple[np.ndarray, np.ndarray]:
     """Ids (T,) and OOV flags (T,) of already cut tokens; `<s>` keeps its id (a context)."""
-    ids = np.fromiter((vocab.index.get(t, _OOV) if t != UNK else _OOV for t in tokens),
-                      dtype=np.int64, count=len(tokens))
+    ids = vocab.ids(tokens)
     oov = ids == _OOV
-    ids[oov] = UNK_ID
+    ids[oov] = NGRAM_UNK_ID
     return ids, oov
 
 
-def sentence_offsets(stream: TokenStream) -> np.ndarray:
+def sentence_offsets(stream: SentenceIds) -> np.ndarray:
     """For each position, its distance from its sentence's `<s>` (T,): 0 at every `<s>`."""
     T = len(stream.ids)
     lengths = np.diff(np.concatenate([stream.starts, [T]]))

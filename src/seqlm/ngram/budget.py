@@ -1,0 +1,107 @@
+"""Memory budgets in KenLM's `-S` units, and how many rows a step may hold at once.
+
+`parse_memory("500M")` reads a size the way `lmplz -S` does: a number and one suffix, `b`
+(bytes), `K` (the default when there is none), `M`, `G`, `T` (powers of 1024), or `%` of the
+physical memory. `MemoryBudget(bytes)` then sizes every chunk and block of bounded-memory
+estimation (`seqlm.ngram.counting`, `seqlm.ngram.estimate`, `seqlm.ngram.arpa`): a step whose
+arrays cost `b` bytes per row holds at most `rows(b)` rows, so the arrays alive at once stay
+within the budget. What the budget does not cover, the *stated overhead*: the interpreter and
+NumPy (~30 MB), the vocabulary (a Python dict and list, ~150 bytes per word type), and NumPy's
+short-lived copies inside a single call (a sort's scratch space, at most one more block).
+`peak_rss_bytes` reads the process's high-water mark for the manifest.
+Leaves out: KenLM's separate `--vocab_estimate` and per-stage block sizes.
+"""
+
+import os
+import re
+import resource
+import sys
+from dataclasses import dataclass
+
+from seqlm.errors import SeqlmError
+
+MIN_MEMORY = 64 * 1024  # below this a block holds too few rows to finish in reasonable time
+_SUFFIXES = {"b": 0, "K": 1, "k": 1, "M": 2, "G": 3, "T": 4}
+_SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([bKkMGT%]?)\s*")
+
+
+def physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def parse_memory(text: str | int) -> int:
+    """Bytes of a KenLM `-S` size: `500M`, `2G`, `80%`, `1024` (KiB), `4096b`."""
+    if isinstance(text, int):
+        return text
+    m = _SIZE.fullmatch(str(text))
+    if m is None:
+        raise SeqlmError(f"cannot read the memory size {text!r}: write a number with one of the "
+                         "suffixes b, K, M, G, T or %, e.g. --memory 500M (KenLM's -S units)")
+    value, suffix = float(m.group(1)), m.group(2) or "K"
+    if suffix == "%":
+        return int(value * physical_memory() / 100)
+    return int(value * 1024 ** _SUFFIXES[suffix])
+
+
+def format_bytes(n: int) -> str:
+    for unit, scale in (("G", 2**30), ("M", 2**20), ("K", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.4g}{unit}"
+    return f"{n}b"
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """`limit` bytes for the arrays of one step; None: no limit (everything in memory)."""
+
+    limit: int | None = None
+
+    @classmethod
+    def of(cls, memory: str | int | None) -> "MemoryBudget":
+        if memory is None:
+            return cls(None)
+        limit = parse_memory(memory)
+        if limit < MIN_MEMORY:
+            raise SeqlmError(f"--memory {memory} is too small to make progress: give at least "
+                             f"{format_bytes(MIN_MEMORY)} (e.g. --memory 500M)")
+        return cls(limit)
+
+    @property
+    def bounded(self) -> bool:
+        return self.limit is not None
+
+    def rows(self, bytes_per_row: int, share: float = 1.0) -> int:
+        """How many rows of `bytes_per_row` fit in `share` of the budget (at least 64)."""
+        if self.limit is None:
+            return sys.maxsize
+        return max(64, int(self.limit * share) // max(bytes_per_row, 1))
+
+    def fits(self, nbytes: int) -> bool:
+        return self.limit is None or nbytes <= self.limit
+
+
+def peak_rss_bytes() -> int:
+    """The process's peak resident set size so far: Linux's VmHWM (the address space's own
+    high-water mark; `ru_maxrss` also counts the parent's, copied in at fork and kept across
+    exec), else `ru_maxrss` (KiB on Linux, bytes on macOS)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def current_rss_bytes() -> int:
+    """Resident memory now (Linux), or the peak where /proc is missing."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return peak_rss_bytes()

@@ -1,0 +1,165 @@
+"""Sorted runs and their merge; counting and gathering by index in bounded memory.
+
+A *run* is a table sorted by a unique int64 key with a count per key and optionally a
+payload that is a function of the key (an n-gram's suffix id): what `np.unique` gives for
+one chunk of the token stream. `merge_runs` merges R runs block by block (an external k-way
+merge): each run contributes a block; every key up to the smallest last key of the blocks is
+complete, so those keys are merged (counts summed) and written, and each run learns the
+global rank of each of its keys (`maps`, in the run's row order):
+
+    run 0: 3 5 9 | 12 ...        bound = min(9, 10) = 9: write 3 5 7 9, then refill run 0
+    run 1: 5 7 10 | 11 ...       run 0 maps 3 5 9 -> 0 1 3; run 1 maps 5 7 -> 1 2
+
+`count_index` is `np.bincount` and `gather` is fancy indexing, each with the operand split
+into budget-sized chunks when it is spilled (`seqlm.ngram.spill`): counting sorts chunks into
+runs and merges them; gathering sorts a chunk of indices and reads only the blocks of the
+source they fall in. In memory each is the plain NumPy call.
+Leaves out: multi-pass merges (a merge holds one block of every run; the number of runs is
+about the corpus size over the budget, so the block of each run shrinks as runs multiply).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seqlm.ngram.spill import Column, Workspace
+
+ROW_BYTES = 128  # a merge block row: key, count, payload, rank and the sort's copies
+
+
+@dataclass
+class Run:
+    """A sorted, unique-keyed table (each column a `Column`)."""
+
+    keys: Column
+    counts: Column
+    payload: Column | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def write_run(ws: Workspace, keys: np.ndarray, counts: np.ndarray,
+              payload: np.ndarray | None, name: str) -> Run:
+    return Run(ws.column(keys, f"{name}-keys"), ws.column(counts, f"{name}-counts"),
+               None if payload is None else ws.column(payload, f"{name}-payload"))
+
+
+class _Cursor:
+    """The unread rows of one run's current block."""
+
+    def __init__(self, run: Run, rows: int):
+        self.run, self.rows, self.next = run, rows, 0
+        self.keys = self.counts = self.payload = np.zeros(0, dtype=np.int64)
+
+    def fill(self) -> bool:
+        if not len(self.keys) and self.next < len(self.run):
+            lo, hi = self.next, self.next + self.rows
+            self.keys, self.counts = self.run.keys.read(lo, hi), self.run.counts.read(lo, hi)
+            if self.run.payload is not None:
+                self.payload = self.run.payload.read(lo, hi)
+            self.next += len(self.keys)
+        return len(self.keys) > 0
+
+    def take(self, bound: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = int(np.searchsorted(self.keys, bound, side="right"))
+        out = self.keys[:n], self.counts[:n], self.payload[:n]
+        self.keys, self.counts, self.payload = self.keys[n:], self.counts[n:], self.payload[n:]
+        return out
+
+
+def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
+               ) -> tuple[Run, list[Column]]:
+    """One run holding every key of `runs` (counts summed), and per run the global rank of
+    each of its rows if `maps`."""
+    if len(runs) == 1:
+        ranks = [ws.column(np.arange(len(runs[0]), dtype=np.int64), f"{name}-map")] if maps else []
+        return runs[0], ranks
+    has_payload = runs[0].payload is not None
+    rows = ws.budget.rows(ROW_BYTES * (len(runs) + 1)) if ws.spilling else 1 << 62
+    cursors = [_Cursor(r, rows) for r in runs]
+    out = [ws.writer(np.int64, f"{name}-{part}") for part in ("keys", "counts", "payload")]
+    map_writers = [ws.writer(np.int64, f"{name}-map{r}") for r in range(len(runs))] if maps else []
+    written = 0
+    while True:
+        active = [c for c in cursors if c.fill()]
+        if not active:
+            break
+        bound = min(int(c.keys[-1]) for c in active)
+        parts = [c.take(bound) for c in active]
+        keys = np.concatenate([p[0] for p in parts])
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+        starts = np.flatnonzero(first)
+        counts = np.concatenate([p[1] for p in parts])[order]
+        out[0].append(sorted_keys[starts])
+        out[1].append(np.add.reduceat(counts, starts) if len(starts) else counts[:0])
+        if has_payload:
+            out[2].append(np.concatenate([p[2] for p in parts])[order][starts])
+        if maps:
+            inverse = np.empty(len(keys), dtype=np.int64)
+            inverse[order] = np.cumsum(first) - 1 + written
+            bounds = np.cumsum([0] + [len(p[0]) for p in parts])
+            for c, lo, hi in zip(active, bounds[:-1], bounds[1:], strict=True):
+                map_writers[cursors.index(c)].append(inverse[lo:hi])
+        written += len(starts)
+    merged = Run(out[0].finish(), out[1].finish(), out[2].finish() if has_payload else None)
+    return merged, [w.finish() for w in map_writers]
+
+
+def count_index(index: Column, size: int, ws: Workspace, name: str) -> Column:
+    """np.bincount(index, minlength=size) as a column; spilled: through sorted runs."""
+    if not index.spilled:
+        return ws.column(np.bincount(index.array(), minlength=size).astype(np.int64), name)
+    runs = []
+    for _, chunk in index.blocks(ws.budget.rows(48, share=0.5)):
+        keys, counts = np.unique(chunk, return_counts=True)
+        runs.append(write_run(ws, keys, counts.astype(np.int64), None, f"{name}-run"))
+    sparse, _ = merge_runs(runs, ws, f"{name}-merged")
+    dense = ws.writer(np.int64, name)
+    done = 0
+    for lo, keys in sparse.keys.blocks(ws.budget.rows(32, share=0.25)):
+        counts = sparse.counts.read(lo, lo + len(keys))
+        append_zeros(dense, int(keys[0]) - done, len(keys))
+        block = np.zeros(int(keys[-1]) + 1 - int(keys[0]), dtype=np.int64)
+        block[keys - keys[0]] = counts
+        dense.append(block)
+        done = int(keys[-1]) + 1
+    append_zeros(dense, size - done, ws.budget.rows(8, share=0.25))
+    return dense.finish()
+
+
+def append_zeros(writer, n: int, rows: int) -> None:
+    """Append n zeros, at most `rows` at a time."""
+    rows = max(1, min(rows, n)) if n > 0 else 1
+    while n > 0:
+        writer.append(np.zeros(min(rows, n), dtype=writer.dtype))
+        n -= rows
+
+
+def gather(source: Column, index: np.ndarray, ws: Workspace) -> np.ndarray:
+    """source[index] for an index array in memory; a spilled source is read only in the
+    blocks that the (sorted) indices fall in."""
+    if not source.spilled:
+        return source.memory[index]
+    out = np.empty(len(index), dtype=source.dtype)
+    if not len(index):
+        return out
+    monotone = bool(np.all(index[1:] >= index[:-1]))
+    order = None if monotone else np.argsort(index, kind="stable")
+    wanted = index if monotone else index[order]
+    rows = ws.budget.rows(max(source.dtype.itemsize, 8), share=0.25)
+    lo = int(wanted[0])
+    while lo <= int(wanted[-1]):
+        a = int(np.searchsorted(wanted, lo))
+        lo = int(wanted[a])  # skip the stretch no index falls in
+        b = int(np.searchsorted(wanted, lo + rows))
+        block = source.read(lo, lo + rows)
+        if monotone:
+            out[a:b] = block[wanted[a:b] - lo]
+        else:
+            out[order[a:b]] = block[wanted[a:b] - lo]
+        lo += rows
+    return out

@@ -1,0 +1,180 @@
+"""Columns: one array, held in memory or spilled to a file, read back in blocks.
+
+Bounded-memory estimation keeps every array the length of the token stream or of an order's
+n-grams as a `Column`. With no memory budget (or a corpus that fits it) a column is an ndarray
+and reading a block is a view: the in-memory path runs the same code with one block. Under a
+budget that the corpus does not fit, a `Workspace` writes columns to files in a private folder
+under `--temp-dir` (`seqlm-ngram-XXXX`), appending block by block, and reads them back with
+`np.fromfile` (a private buffer per block, so the file's pages never count as the process's
+memory). The folder is removed when the workspace closes, on success or failure; a temp dir
+that is read-only or full raises a one-line `SeqlmError` that names the fix.
+Leaves out: compression of spill files (KenLM's are plain too) and asynchronous I/O.
+"""
+
+import errno
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from seqlm.errors import SeqlmError
+from seqlm.ngram.budget import MemoryBudget, format_bytes
+
+
+class Column:
+    """(n,) values of one dtype, in memory (`array`) or in a spill file (`path`)."""
+
+    def __init__(self, array: np.ndarray | None = None, path: Path | None = None,
+                 dtype=None, length: int = 0):
+        self.memory = array
+        self.path = path
+        self.dtype = np.dtype(array.dtype if array is not None else dtype)
+        self.length = len(array) if array is not None else length
+
+    def __len__(self) -> int:
+        return self.length
+
+    @property
+    def spilled(self) -> bool:
+        return self.memory is None
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Rows [lo, hi): a view in memory, a fresh array from the file."""
+        hi = min(hi, self.length)
+        if self.memory is not None:
+            return self.memory[lo:hi]
+        if hi <= lo:
+            return np.zeros(0, dtype=self.dtype)
+        return np.fromfile(self.path, dtype=self.dtype, count=hi - lo,
+                           offset=lo * self.dtype.itemsize)
+
+    def array(self) -> np.ndarray:
+        """Every row at once (only where the caller knows they fit)."""
+        return self.memory if self.memory is not None else self.read(0, self.length)
+
+    def blocks(self, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(lo, rows [lo, lo + rows)) in order; one block for a column in memory."""
+        rows = self.length if self.memory is not None else max(1, rows)
+        for lo in range(0, self.length, max(rows, 1)):
+            yield lo, self.read(lo, lo + rows)
+
+    def searchsorted(self, value: int) -> int:
+        """np.searchsorted on a sorted column (a file: a memory map touching ~log2(n) pages)."""
+        if self.memory is not None:
+            return int(np.searchsorted(self.memory, value))
+        if self.length == 0:
+            return 0
+        mapped = np.memmap(self.path, dtype=self.dtype, mode="r", shape=(self.length,))
+        found = int(np.searchsorted(mapped, value))
+        del mapped
+        return found
+
+
+def in_memory(array: np.ndarray) -> Column:
+    return Column(array=np.asarray(array))
+
+
+class ColumnWriter:
+    """Appends blocks; `finish()` gives the column. In memory unless given a file."""
+
+    def __init__(self, dtype, path: Path | None, workspace: "Workspace | None" = None):
+        self.dtype = np.dtype(dtype)
+        self.path = path
+        self.workspace = workspace
+        self.parts: list[np.ndarray] = []
+        self.length = 0
+        self.file = open(path, "wb") if path is not None else None  # noqa: SIM115
+
+    def append(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=self.dtype)
+        self.length += len(values)
+        if self.file is None:
+            self.parts.append(values)
+            return
+        try:
+            self.file.write(np.ascontiguousarray(values).data)
+        except OSError as e:
+            self.file.close()
+            raise self.workspace.disk_error(e) from None
+
+    def finish(self) -> Column:
+        if self.file is None:
+            data = self.parts[0] if len(self.parts) == 1 else (
+                np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=self.dtype))
+            self.parts = []
+            return Column(array=data)
+        try:
+            self.file.close()
+        except OSError as e:
+            raise self.workspace.disk_error(e) from None
+        self.workspace.spilled_bytes += self.length * self.dtype.itemsize
+        return Column(path=self.path, dtype=self.dtype, length=self.length)
+
+
+class Workspace:
+    """Where columns live: memory, or files in a private folder under `temp_dir`.
+
+    Use as a context manager; the folder and every spill file go when it closes."""
+
+    def __init__(self, budget: MemoryBudget, temp_dir: str | Path | None = None):
+        self.budget = budget
+        self.temp_dir = Path(temp_dir) if temp_dir is not None else None
+        self.folder: Path | None = None
+        self.spilling = False  # set once, when the data is known not to fit
+        self.spilled_bytes = 0
+        self.files = 0
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    def spill(self) -> None:
+        """From now on, new columns go to files (the corpus does not fit the budget)."""
+        if self.folder is None:
+            parent = self.temp_dir or Path(tempfile.gettempdir())
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                self.folder = Path(tempfile.mkdtemp(prefix="seqlm-ngram-", dir=parent))
+            except OSError as e:
+                raise self.disk_error(e, parent) from None
+        self.spilling = True
+
+    def writer(self, dtype, name: str, spill: bool | None = None) -> ColumnWriter:
+        """A writer to a file if the workspace spills (or `spill` says so), else to memory."""
+        if spill if spill is not None else self.spilling:
+            if self.folder is None:
+                self.spill()
+            self.files += 1
+            return ColumnWriter(dtype, self.folder / f"{self.files:05d}-{name}.bin", self)
+        return ColumnWriter(dtype, None)
+
+    def column(self, values: np.ndarray, name: str) -> Column:
+        """`values` as a column where the workspace keeps them."""
+        w = self.writer(values.dtype, name)
+        w.append(values)
+        return w.finish()
+
+    def disk_error(self, error: OSError, where: Path | None = None) -> SeqlmError:
+        where = where or self.folder or self.temp_dir
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            used = format_bytes(self.spilled_bytes)
+            problem = f"is full after {used} of spill files"
+            fix = "pass --temp-dir a folder with more free space"
+        elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            problem, fix = "is not writable", "pass --temp-dir a writable folder"
+        elif error.errno in (errno.EEXIST, errno.ENOTDIR):
+            problem, fix = "is not a folder", "pass --temp-dir a folder"
+        else:
+            problem, fix = f"cannot hold spill files ({error.strerror})", "pass another --temp-dir"
+        self.close()
+        return SeqlmError(f"temp dir {where} {problem}: {fix}, or a larger --memory so that "
+                          "less is spilled")

@@ -135,12 +135,13 @@ def test_discount_fallback_names_the_order_on_a_100_line_corpus():
 
 
 def test_sampling_is_seeded_and_temperature_checked():
-    from seqlm.ngram.sampling import sample
+    from seqlm.decoding.sentences import sample_sentences as sample
 
     m = model("kn", order=2, text="a b c\na c\nb c a\n" * 5)
     assert sample(m, 4, seed=3) == sample(m, 4, seed=3)
     assert all(set(s.split()) <= {"a", "b", "c"} for s in sample(m, 10, seed=1))
     assert sample(m, 2, seed=0, prefix="b")[0].startswith("b")
+    assert len(set(sample(m, 4, seed=1, temperature=0))) == 1  # greedy: one sentence
     with pytest.raises(SeqlmError, match="temperature"):
         sample(m, 1, seed=0, temperature=-1)
 

@@ -37,10 +37,13 @@ def option_for(args: argparse.Namespace, field: str) -> str | None:
     parser = getattr(args, "_parser", None)
     if parser is None:
         return None
-    dest = getattr(args, "_fields", {}).get(field, field)
-    for action in parser._actions:
-        if action.dest == dest and action.option_strings:
-            return max(action.option_strings, key=len)
+    dests = [dest for dest, (_, name) in (getattr(args, "_config_options", None) or {}).items()
+             if name == field]  # options derived from the config (seqlm.cli.config_args)
+    dests.append(getattr(args, "_fields", {}).get(field, field))
+    for dest in dests:
+        for action in parser._actions:
+            if action.dest == dest and action.option_strings:
+                return max(action.option_strings, key=len)
     return None
 
 

@@ -63,7 +63,7 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     m = t.add_argument_group("model")
     m.add_argument("--attention", choices=ATTENTIONS, default=M.attention)
     m.add_argument("--cell", choices=["gru", "lstm"], default=M.cell)
-    m.add_argument("--embedding-size", type=int, default=M.embedding_size)
+    m.add_argument("--embedding-dim", type=int, default=M.embedding_dim)
     m.add_argument("--hidden-size", type=int, default=M.hidden_size)
     m.add_argument("--attention-size", type=int, default=M.attention_size)
     m.add_argument("--unidirectional", action="store_true", help="one-way encoder")
@@ -138,7 +138,7 @@ def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) ->
         regimes=tuple(args.regimes), train_size=args.train_size,
         model=Seq2SeqModelConfig(
             cell=args.cell, attention=args.attention, input_feeding=not args.no_input_feeding,
-            embedding_size=args.embedding_size, hidden_size=args.hidden_size,
+            embedding_dim=args.embedding_dim, hidden_size=args.hidden_size,
             bidirectional=not args.unidirectional, attention_size=args.attention_size,
             max_source_len=args.max_source_len, max_target_len=args.max_target_len),
         train=Seq2SeqTrainConfig(

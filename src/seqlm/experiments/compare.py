@@ -32,6 +32,7 @@ from seqlm.config import (
     quick_compare,
 )
 from seqlm.data.corpora import Corpus, load_corpus
+from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.decoding.lm_text import decode_samples
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lab import LabContext, LabSection
@@ -45,7 +46,6 @@ from seqlm.training.devices import Placement
 from seqlm.training.engine import Engine
 from seqlm.training.evaluate import evaluate_stream
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits
 from seqlm.training.threads import torch_threads
 
 

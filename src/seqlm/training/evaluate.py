@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlm.data.batching import LMBatches
+from seqlm.data.lm_data import TokenStream
 from seqlm.errors import SeqlmError
 from seqlm.metrics import bits_per_byte, bits_per_char, perplexity
 from seqlm.nn.lm import detach_state
 from seqlm.progress import Progress, ProgressCallback, report
-from seqlm.training.lm_data import TokenStream
 
 
 def eval_layout(n_tokens: int, batch_size: int, window: int) -> tuple[int, int]:

@@ -113,3 +113,21 @@ def given_fields(args: argparse.Namespace) -> list[tuple[str, str, Any]]:
     """(section, field, value) of every config option given, for resume checks."""
     return [(section, name, value) for section, items in given(args).items()
             for name, value in items.items()]
+
+
+def check_unchanged(base: Any, args: argparse.Namespace, may_change: set[str] | tuple) -> None:
+    """Resuming: an option given on the command line must equal the checkpoint's value,
+    unless its field may change (budgets, placement)."""
+    from seqlm.errors import SeqlmError
+
+    for section, name, value in given_fields(args):
+        if name in may_change:
+            continue
+        owner = base
+        for part in filter(None, section.split(".")):
+            owner = getattr(owner, part)
+        current = getattr(owner, name)
+        if current != value:
+            raise SeqlmError(
+                f"--{name.replace('_', '-')} {show(value)} does not match the checkpoint's "
+                f"{show(current)}: drop the option to resume, or start a new run")

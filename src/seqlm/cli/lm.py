@@ -16,9 +16,8 @@ from seqlm.cli.bars import Bars
 from seqlm.cli.config_args import (
     add_config_options,
     apply_options,
-    given_fields,
+    check_unchanged,
     register_option,
-    show,
 )
 from seqlm.cli.options import add_device_arg, add_include_arg, add_output_args, add_run_args, emit
 from seqlm.config import (
@@ -122,17 +121,7 @@ def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -
         raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "
                          f"{ckpt_config.corpus.name}: only a moved file: corpus may be named "
                          "again on resume; drop --corpus, or start a new run")
-    for section, name, value in given_fields(args):
-        if name in MAY_CHANGE_ON_RESUME:
-            continue
-        owner = ckpt_config
-        for part in filter(None, section.split(".")):
-            owner = getattr(owner, part)
-        current = getattr(owner, name)
-        if current != value:
-            raise SeqlmError(
-                f"--{name.replace('_', '-')} {show(value)} does not match the checkpoint's "
-                f"{show(current)}: drop the option to resume, or start a new run")
+    check_unchanged(ckpt_config, args, MAY_CHANGE_ON_RESUME)
 
 
 def load_config_file(path: str) -> TrainConfig:

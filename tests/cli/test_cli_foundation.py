@@ -43,10 +43,13 @@ def check_error(result, *fragments):
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path):
-    check_error(run_cli("data", "show", "--corpus", "wikitext"), "unknown corpus", "tinyshakespeare")
-    check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'missing.txt'}"), "does not exist")
+    check_error(run_cli("data", "show", "--corpus", "wikitext"), "unknown corpus",
+                "tinyshakespeare")
+    check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'missing.txt'}"),
+                "does not exist")
     (tmp_path / "blank.txt").write_text("   \n\n")
-    check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'blank.txt'}"), "whitespace only")
+    check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'blank.txt'}"),
+                "whitespace only")
     (tmp_path / "latin1.txt").write_bytes(b"na\xefve")
     check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'latin1.txt'}"), "byte 2",
                 "--encoding-errors replace")

@@ -155,3 +155,10 @@ def test_top_k_is_sorted_and_bad_settings_are_named():
                        ({"alpha": 2.0}, "alpha"), ({"unit": "subword"}, "unit = .subword.")]:
         with pytest.raises(SeqlmError, match=match):
             fit(TINY, NgramConfig(**bad))
+
+
+def test_a_string_context_is_read_as_the_models_own_tokens():
+    text = "I love thee\nI love thee not\nyou love me\n" * 10
+    m = model("kn", order=3, text=text)
+    assert m.logprob("thee", "I love") == pytest.approx(m.logprob("thee", ["I", "love"]))
+    assert m.logprob("thee", "I love") > m.logprob("me", "I love")

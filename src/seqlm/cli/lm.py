@@ -28,6 +28,7 @@ from seqlm.config import (
     TrainConfig,
     from_dict,
     to_dict,
+    train_preset,
 )
 from seqlm.errors import SeqlmError
 
@@ -146,7 +147,8 @@ def train_command(args: argparse.Namespace) -> int:
         base = from_dict(TrainConfig, resumed.payload["config"], source=args.resume)
         check_resume_overrides(base, args)
     else:
-        base = load_config_file(args.config) if args.config else TrainConfig()
+        base = load_config_file(args.config) if args.config else \
+            train_preset(args.corpus__name or TrainConfig().corpus.name)
     config = apply_overrides(base, args)
     stop = {"asked": False}
     previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))

@@ -64,6 +64,39 @@ class TrainConfig(Config):
                                             "weights): None = the whole validation split")
 
 
+# `seqlm train --corpus NAME` without --config starts from these sizes: runs of about a minute
+# on 2 CPU cores (the README's examples, timed there); long runs live in configs/*.json
+TRAIN_PRESETS: dict[str, dict] = {
+    "tinyshakespeare": {"model": {"hidden_size": 256, "num_layers": 1, "dropout": 0.0},
+                        "window": 64, "eval_max_tokens": 20_000,
+                        "final_eval_max_tokens": 20_000,
+                        "engine": {"max_steps": 200, "eval_every": 100,
+                                   "schedule": {"lr": 3e-3, "warmup_steps": 20}}},
+    "verbs": {"model": {"unit": "word", "embedding_dim": 64, "hidden_size": 128,
+                        "num_layers": 1, "dropout": 0.0},
+              "window": 32,
+              "engine": {"max_steps": 300, "eval_every": 150,
+                         "schedule": {"lr": 1e-2, "warmup_steps": 20}}},
+    "brackets": {"model": {"embedding_dim": 16, "hidden_size": 64, "num_layers": 1,
+                           "dropout": 0.0},
+                 "window": 64, "engine": {"max_steps": 300, "eval_every": 150,
+                                          "schedule": {"lr": 1e-2, "warmup_steps": 20}}},
+}
+
+
+def train_preset(corpus: str) -> TrainConfig:
+    """The TrainConfig `seqlm train --corpus corpus` starts from: TrainConfig's defaults with
+    the corpus's preset (if it has one) laid over them."""
+    from seqlm.config.fields import from_dict, to_dict
+
+    def merge(base: dict, over: dict) -> dict:
+        return {k: merge(base[k], v) if isinstance(v, dict) else v for k, v in
+                {**base, **over}.items()}
+
+    base = to_dict(TrainConfig(corpus=CorpusConfig(name=corpus)))
+    return from_dict(TrainConfig, merge(base, TRAIN_PRESETS.get(corpus, {})))
+
+
 @dataclass(frozen=True)
 class EvalConfig(Config):
     """`seqlm eval`: scoring a trained LM statefully on a split or a text file."""

@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="equal wall-clock budget: training minutes per model")
     compare.add_argument("--corpus", default=None, help="default tinyshakespeare, else verbs")
     compare.add_argument("--data-dir", default=None)
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--seed", type=int, default=CompareConfig.seed)
     compare.add_argument("--threads", type=int, default=CompareConfig.threads)
     add_device_arg(compare)
     add_run_args(compare)

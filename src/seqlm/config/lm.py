@@ -157,6 +157,7 @@ class CompareConfig(Config):
     eval_max_tokens: int | None = opt(20_000, ge=2, help="of the validation split, statefully")
     final_eval_max_tokens: int | None = opt(None, ge=2, help="the table's numbers: None = all")
     decay_window: int = opt(60, ge=2, help="||dL/dh_{t-k}|| for k < decay_window")
+    decay_rows: int = opt(8, ge=1, help="rows of validation text the gradient norms average")
     sample_length: int = opt(200, ge=1)
     temperatures: tuple[float, ...] = opt((0.5, 0.8, 1.2), ge=0.0)
     threads: int | None = opt(1, ge=1, help="small models on a shared CPU: one thread is faster")

@@ -23,9 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
+from seqlm.data.vocab import EOS
 from seqlm.errors import SeqlmError
-
-EOS = "</s>"
 
 
 class Tokenizer(Protocol):

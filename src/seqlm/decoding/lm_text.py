@@ -8,8 +8,8 @@ Leaves out: streaming output token by token.
 """
 
 from seqlm.config import SampleConfig
-from seqlm.data.tokenizers import EOS, get_tokenizer
-from seqlm.data.vocab import EOS_ID, SPECIALS, Vocab
+from seqlm.data.tokenizers import get_tokenizer
+from seqlm.data.vocab import EOS, EOS_ID, SPECIALS, Vocab
 from seqlm.decoding.sampling import NEVER, SamplingRule, generate
 from seqlm.errors import SeqlmError
 

@@ -8,6 +8,7 @@ Temperature 0 is greedy, as everywhere. The n-gram vocabulary keeps KenLM's ids 
 Leaves out: beam search over n-gram models.
 """
 
+from seqlm.config.ngram import NgramConfig
 from seqlm.data.tokenizers import get_tokenizer
 from seqlm.decoding.sampling import SamplingRule, generate
 from seqlm.decoding.steppings import NgramStepping
@@ -15,7 +16,7 @@ from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, split_line
 
 
 def sample_sentences(model, n: int, seed: int, temperature: float = 1.0,
-                     max_tokens: int = 100, prefix: str = "") -> list[str]:
+                     max_tokens: int = NgramConfig.max_tokens, prefix: str = "") -> list[str]:
     """`n` sentences as text, reproducible from `seed`; each starts with `prefix`."""
     start = split_line(prefix, model.unit) if prefix else []
     prime = [NGRAM_BOS_ID, *(int(i) for i in model.vocab.ids(start))] if start \

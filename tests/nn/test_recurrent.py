@@ -150,10 +150,10 @@ def test_locked_dropout_shares_mask_over_time():
                        torch.ones(3, 9, 4))
 
 
-@pytest.mark.parametrize("layer", [GRU(E, H, batch_first=True),
+@pytest.mark.parametrize("layer", [GRU(E, H, fused=False, batch_first=True),
                                    LSTM(E, H, fused=False, batch_first=True),
-                                   RNN(E, H, batch_first=True)],
-                         ids=["gru", "lstm-steps", "rnn"])
+                                   RNN(E, H, fused=False, batch_first=True)],
+                         ids=["gru-steps", "lstm-steps", "rnn-steps"])
 def test_backward_graph_uses_unbind_not_per_step_slicing(layer):
     """No per-step select/slice of the time axis: those make backward O(T^2) in memory."""
     out, _ = layer(torch.randn(2, 30, E, requires_grad=True))

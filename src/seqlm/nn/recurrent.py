@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from seqlm.nn.cells import CellKind, State, cell_kind, init_uniform_, set_forget_bias_
 from seqlm.nn.fast import SEQUENCES
+from seqlm.nn.fast.matmul import autocast_products
 
 
 def time_mask(lengths: Tensor, steps: int) -> Tensor:
@@ -121,8 +122,10 @@ class _Recurrent(nn.Module):
         return parts
 
     def _direction(self, x: Tensor, suffix: str, reverse: bool, state: State,
-                   lengths: Tensor | None, mask: Tensor | None) -> tuple[Tensor, State]:
-        """Run one direction of one layer: x (B, T, E_l) -> (output (B, T, H), final state)."""
+                   lengths: Tensor | None, mask: Tensor | None,
+                   products: torch.dtype | None = None) -> tuple[Tensor, State]:
+        """Run one direction of one layer: x (B, T, E_l) -> (output (B, T, H), final state).
+        `products`: the fused path's matmul dtype (bf16 under the CPU's bf16 autocast)."""
         w_ih, w_hh_t, b_in, b_step = self.direction_weights(suffix)
         if reverse:
             x = reverse_padded(x, lengths)
@@ -130,7 +133,8 @@ class _Recurrent(nn.Module):
         if mask is None and sequence is not None:
             # time-major inside: transposing views here, never the (T, B, G*H) projections;
             # a stack of fused layers hands each other contiguous (T, B, H) outputs
-            output, state = sequence(x.transpose(0, 1), w_ih, b_in, state, w_hh_t.t())
+            output, state = sequence(x.transpose(0, 1), w_ih, b_in, b_step, state, w_hh_t.t(),
+                                     products)
             output = output.transpose(0, 1)  # (B, T, H), a view
             return (reverse_padded(output, lengths) if reverse else output), state
         gi = F.linear(x, w_ih, b_in)  # (B, T, G*H): every step's input projection at once
@@ -151,14 +155,15 @@ class _Recurrent(nn.Module):
             output = reverse_padded(output, lengths)
         return output, state
 
-    def _run(self, x: Tensor, state: Tensor | tuple | None,
-             lengths: Tensor | None) -> tuple[Tensor, State]:
+    def _run(self, x: Tensor, state: Tensor | tuple | None, lengths: Tensor | None,
+             products: torch.dtype | None = None) -> tuple[Tensor, State]:
         """x (B, T, E) -> (output (B, T, D*H), final state tuple of (L*D, B, H)).
 
         Under mixed precision the recurrence itself runs in float32 (autocast off): the
         state carried over hundreds of steps, and the gate pre-activations that feed it,
         keep full precision; the model's other matmuls (the projection) use the autocast
-        dtype."""
+        dtype. Under the CPU's bf16 autocast the fused paths also take bf16 operands for
+        their matrix products (fp32 accumulation and results; `seqlm.nn.fast.matmul`)."""
         if x.dim() != 3:
             raise ValueError(f"expected a 3-D input (B, T, E) or (T, B, E), got shape "
                              f"{tuple(x.shape)}")
@@ -167,11 +172,12 @@ class _Recurrent(nn.Module):
                              f"{self.input_size}, got {x.shape[-1]} (input shape "
                              f"{tuple(x.shape)}): check the embedding size or input_size")
         if torch.is_autocast_enabled(x.device.type):
+            products = autocast_products(x.device)  # read before autocast is switched off
             with torch.autocast(device_type=x.device.type, enabled=False):
                 full = None if state is None else (
                     tuple(s.float() for s in state) if isinstance(state, tuple)
                     else state.float())
-                return self._run(x.float(), full, lengths)
+                return self._run(x.float(), full, lengths, products)
         if not self.batch_first:
             x = x.transpose(0, 1)
         initial = self._initial_state(state, x)
@@ -186,7 +192,8 @@ class _Recurrent(nn.Module):
             for d, suffix in enumerate(self._suffixes(layer)):
                 index = layer * self.num_directions + d
                 start = tuple(part[index] for part in initial)
-                out, final = self._direction(x, suffix, d == 1, start, lengths, mask)
+                out, final = self._direction(x, suffix, d == 1, start, lengths, mask,
+                                             products)
                 outputs.append(out)
                 finals.append(final)
             x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)  # (B, T, D*H)

@@ -5,7 +5,11 @@
     precision  fp32; bf16 or fp16 autocast for matrix products (torch.autocast), with the
                loss, softmax, recurrent state and optimiser state kept in fp32; fp16 also
                scales the loss (GradScaler) so small gradients survive; auto = bf16 on a CUDA
-               GPU that supports it (else fp16), fp32 on the CPU and MPS
+               GPU that supports it (else fp16), fp32 on the CPU and MPS. On the CPU, bf16
+               also runs the fused recurrences' matrix products in bf16
+               (`seqlm.nn.fast.matmul`); a CPU without native bf16 kernels (oneDNN finds
+               neither AVX512-BF16 nor AMX) runs fp32 instead, with a one-line note (a
+               warning, and `note` in the manifest's placement)
 
 `Placement` carries the resolved pair, the autocast context and what the manifest records
 (device name, compute capability, CUDA and cuDNN versions, bf16 support). Leaves out:
@@ -13,6 +17,7 @@ several devices per process (distributed training runs one process per device).
 """
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -58,15 +63,23 @@ def cpu_bf16_supported() -> bool:
         return False
 
 
-def resolve_precision(spec: str, device: torch.device) -> str:
-    """fp32, bf16 or fp16 for `device`; `auto` picks as the module docstring says."""
+CPU_BF16_FALLBACK = ("--precision bf16: this CPU has no native bf16 kernels (oneDNN finds "
+                     "neither AVX512-BF16 nor AMX), running fp32")
+
+
+def resolve_precision(spec: str, device: torch.device) -> tuple[str, str]:
+    """(fp32, bf16 or fp16 for `device`, a note or ""); `auto` picks as the module docstring
+    says; bf16 on a CPU without bf16 kernels falls back to fp32 with a note."""
     if spec == "auto":
         if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "fp32"
+            return ("bf16" if torch.cuda.is_bf16_supported() else "fp16"), ""
+        return "fp32", ""
     if spec == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise SeqlmError("--precision bf16: this GPU has no bf16; use --precision fp16 or fp32")
-    return spec
+    if spec == "bf16" and device.type == "cpu" and not cpu_bf16_supported():
+        warnings.warn(CPU_BF16_FALLBACK, stacklevel=3)
+        return "fp32", CPU_BF16_FALLBACK
+    return spec, ""
 
 
 @dataclass(frozen=True)
@@ -74,12 +87,13 @@ class Placement:
     """A resolved device and precision."""
 
     device: torch.device
-    precision: str  # fp32, bf16 or fp16
+    precision: str  # fp32, bf16 or fp16: what runs
+    note: str = ""  # why it is not what was asked for, if it is not
 
     @classmethod
     def resolve(cls, device: str = "auto", precision: str = "auto") -> "Placement":
         where = resolve_device(device)
-        return cls(where, resolve_precision(precision, where))
+        return cls(where, *resolve_precision(precision, where))
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """The forward pass's autocast context (a no-op in fp32)."""
@@ -94,6 +108,8 @@ class Placement:
     def describe(self) -> dict:
         """What the manifest records about where the run ran."""
         out = {"device": str(self.device), "precision": self.precision}
+        if self.note:
+            out["note"] = self.note
         if self.device.type == "cuda":
             index = self.device.index or 0
             major, minor = torch.cuda.get_device_capability(index)

@@ -23,55 +23,29 @@ batches use the per-step path); with single_backward=True (the layer's choice), 
 of the same graph.
 """
 
-from collections.abc import Callable
-
 import torch
 from torch import Tensor
 
-Linear = Callable[..., Tensor]
+from seqlm.nn.fast.matmul import (
+    cast,
+    input_gradients,
+    prepacked_linear,
+    recurrent_weight_gradient,
+)
+
 State = tuple[Tensor, ...]
-
-
-def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None) -> Linear:
-    """`f(x, add=None) = x @ weight^T (+ bias) (+ add)` for a weight used on `rows`-row inputs.
-
-    On CPU in float32 the weight is reordered once into oneDNN's blocked layout (the layout
-    torch.nn.LSTM's oneDNN kernel uses internally). Measured here on one thread: about a
-    quarter faster than `addmm` for the T small recurrent matmuls, and 1.3-1.9x faster for the
-    (T*B)-row input projections and their input gradients. Elsewhere, or if this torch build
-    lacks the op, plain addmm."""
-    if weight.device.type == "cpu" and weight.dtype == torch.float32 \
-            and torch.backends.mkldnn.is_available():
-        try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
-            linear = torch.ops.mkldnn._linear_pointwise
-
-            def onednn(x: Tensor, add: Tensor | None = None) -> Tensor:
-                if add is None:
-                    return linear(x, packed, bias, "none", [], "")
-                return linear.binary(x, add, packed, bias, "add")
-
-            return onednn
-        except (AttributeError, RuntimeError, NotImplementedError):
-            pass
-    weight_t = weight.t()
-
-    def plain(x: Tensor, add: Tensor | None = None) -> Tensor:
-        out = x @ weight_t if bias is None else torch.addmm(bias, x, weight_t)
-        return out if add is None else out.add_(add)
-
-    return plain
+Dtype = torch.dtype | None
 
 
 def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
-                   cells: Tensor, tanh_cells: Tensor) -> None:
+                   cells: Tensor, tanh_cells: Tensor, dtype: Dtype) -> None:
     """Run the recurrence over gates (T, B, 4H), which holds the input projections and is
     overwritten, step by step, with the gate activations; writes h_t, c_t, tanh(c_t) into
     the (T, B, H) buffers. Every buffer is written in place: a fresh tensor of tens of
     megabytes costs more in page faults on first touch (~20 ms per 50 MB here) than the
     arithmetic done in it. The g columns of `gates` and the g rows of `w_hh` come doubled,
     so one sigmoid serves all four gates: tanh(p) = 2 sigmoid(2p) - 1."""
-    recur = prepacked_linear(w_hh, h.shape[0])
+    recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
     for t in range(gates.shape[0]):
         pre = recur(h, gates[t])  # (B, 4H) = gi_t + h W_hh^T, a recycled temporary
         a = torch.sigmoid(pre, out=gates[t])  # i, f, o and sigmoid(2 p_g)
@@ -84,13 +58,13 @@ def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tenso
 
 def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
                     w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
-                    d_gates: Tensor) -> tuple[Tensor, Tensor]:
+                    d_gates: Tensor, dtype: Dtype) -> tuple[Tensor, Tensor]:
     """Walk the steps in reverse, writing dL/d(pre-activations) into d_gates (T, B, 4H),
     which may be `gates` itself (each step's activations are used before they are
     overwritten); returns dL/dh_0, dL/dc_0."""
     steps, batch, four_h = gates.shape
     hidden = four_h // 4
-    back = prepacked_linear(w_hh.t().contiguous(), batch)  # d -> d W_hh
+    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d W_hh
     d_act, slope = gates.new_empty(2, batch, four_h)  # per-step scratch, reused
     one = gates.new_ones(())
     di, df, dg, do = d_act.chunk(4, dim=1)
@@ -113,36 +87,37 @@ def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor
         d_a = torch.mul(d_act, slope, out=d_gates[t])  # backprop through the nonlinearities
         # backprop into h_{t-1}, which also feeds output t-1: (B, 4H) x (4H, H) + d_out[t-1]
         dh = back(d_a, d_out[t - 1] if d_out is not None and t > 0 else None)
-    return dh, dc
+    return dh.to(dc.dtype), dc  # a bf16 product when nothing was added to the last one
 
 
 class FusedLSTM(torch.autograd.Function):
     """apply(x (T, B, E), w_ih (4H, E), b (4H) | None, h0 (B, H), c0 (B, H), w_hh (4H, H),
-    single_backward=False) -> (out (T, B, H), h_T, c_T).
+    single_backward=False, dtype=None) -> (out (T, B, H), h_T, c_T).
 
     single_backward=True lets backward write the gate gradients over the saved activations
     instead of into a fresh (T, B, 4H) buffer (at H=512 that buffer is 52 MB, whose page
     faults cost ~20 ms per layer); the graph can then be walked once only, and a second
-    backward (retain_graph=True, gradcheck) raises."""
+    backward (retain_graph=True, gradcheck) raises. dtype: the matrix products' operand
+    type (`seqlm.nn.fast.matmul`; bf16 on the CPU), everything else in x's dtype."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor | None, h0: Tensor, c0: Tensor,
-                w_hh: Tensor, single_backward: bool = False):
+                w_hh: Tensor, single_backward: bool = False, dtype: Dtype = None):
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
-        x2 = x.reshape(steps * batch, -1).contiguous()  # (T*B, E)
+        x2 = cast(x.reshape(steps * batch, -1), dtype).contiguous()  # (T*B, E)
         double_g = torch.ones(4 * hidden, 1, dtype=x.dtype, device=x.device)
         double_g[2 * hidden : 3 * hidden] = 2  # see _forward_steps
-        # every step's input projection in one matmul: (T, B, 4H)
+        # every step's input projection in one matmul: (T, B, 4H), in x's dtype
         gi = prepacked_linear(w_ih * double_g, steps * batch,
-                              None if b is None else b * double_g[:, 0])(x2)
-        gi = gi.view(steps, batch, 4 * hidden)
+                              None if b is None else b * double_g[:, 0], dtype)(x2)
+        gi = cast(gi, x.dtype).view(steps, batch, 4 * hidden)
         out, cells, tanh_cells = (x.new_empty(steps, batch, hidden) for _ in range(3))
         # gi then holds the activations
-        _forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells)
+        _forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells, dtype)
         ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
         ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
-        ctx.steps = (gi, cells, tanh_cells)  # intermediates, not inputs or outputs
+        ctx.steps, ctx.dtype = (gi, cells, tanh_cells), dtype  # intermediates, not inputs
         return out, out[-1].clone(), cells[-1].clone()
 
     @staticmethod
@@ -158,27 +133,26 @@ class FusedLSTM(torch.autograd.Function):
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         dc = torch.zeros_like(c0) if d_cn is None else d_cn.clone()
         d_out = None if d_out is None else d_out.contiguous()
-        dh, dc = _backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates)
+        dh, dc = _backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates,
+                                 ctx.dtype)
         d2 = d_gates.view(steps * batch, 4 * hidden)  # (T*B, 4H)
+        d_low = cast(d2, ctx.dtype)  # the products' operand, converted once
         need = ctx.needs_input_grad
-        d_x = d_w_ih = d_b = d_w_hh = None
-        if need[0]:  # backprop into x: (T*B, 4H) x (4H, E)
-            d_x = prepacked_linear(w_ih.t().contiguous(), steps * batch)(d2).view(
-                steps, batch, -1)
-        if need[1]:  # backprop into W_ih: every step at once
-            d_w_ih = d2.t() @ x2
-        if need[2] and ctx.has_bias:
+        d_x, d_w_ih = input_gradients(d_low, x2, w_ih, need[0], need[1], ctx.dtype)
+        d_x = None if d_x is None else d_x.view(steps, batch, -1)
+        d_b = d_w_hh = None
+        if need[2] and ctx.has_bias:  # backprop into b: a sum over T*B rows, in fp32
             d_b = d2.sum(0)
         if need[5]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
-            d_w_hh = torch.addmm(d_gates[0].t() @ h0, d_gates[1:].reshape(-1, 4 * hidden).t(),
-                                 out[:-1].reshape(-1, hidden))
-        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None
+            d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0, out, w_hh)
+        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None, None
 
 
-def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, state: State,
-                  w_hh: Tensor) -> tuple[Tensor, State]:
+def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None,
+                  state: State, w_hh: Tensor, dtype: Dtype = None) -> tuple[Tensor, State]:
     """All T steps of an LSTM direction, input projection included, as one autograd node
-    (`FusedLSTM` above): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T))."""
+    (`FusedLSTM` above): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T)).
+    b_step is None: the layer folds b_hh into b."""
     # single_backward: the graph is walked once (a second walk raises), saving a big buffer
-    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True)
+    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True, dtype)
     return out, (h, c)

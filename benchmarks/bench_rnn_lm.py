@@ -1,29 +1,37 @@
 """Training and batch-1 sampling throughput of a char LM: torch.nn vs seqlm's cells vs seqlm's
-fast path, measured in the same run; prints ratios against torch.nn.
+fast path, in every precision asked for, measured in the same run; one table of ratios against
+torch.nn in fp32, and the share of the machine's measured matmul peak that each reaches.
 
 Training: embedding 128, 2 layers of H (256 and 512), batch 64, window 100, vocabulary 65
-(Tiny Shakespeare's characters), Adam; tokens per second of forward + backward + step.
-Sampling: characters per second generating at batch 1, one character per call, for
+(Tiny Shakespeare's characters), Adam; tokens per second of forward + backward + step, for
+    torch      torch.nn.LSTM/GRU/RNN (oneDNN's fused kernels on the CPU)
+    fast       seqlm's layers (the fused one-node-per-direction paths of seqlm.nn.fast)
+    cells      seqlm's textbook cells stepped one time step at a time (--cells-too)
+each in every --precision: fp32, or bf16 / fp16 under torch.autocast (torch.nn then runs
+oneDNN's / cuDNN's reduced-precision kernel; seqlm's fast path keeps the state and the
+pointwise work in fp32 and, on the CPU in bf16, runs its matrix products in bf16).
+Sampling: characters per second generating at batch 1, one character per call (fp32):
     torch      torch.nn.LSTM/GRU/RNN called on (1, 1, E) each step (default settings, no_grad)
     cells      seqlm's cells, one per layer, under no_grad
     fast       seqlm's `RecurrentLM.stepper()` under inference_mode (what `seqlm sample` uses)
-The variants are interleaved in every repeat and the ratio is taken per repeat, so load from
-other processes on a shared machine hits both sides alike; medians over repeats are reported.
+"x torch fp32" is torch.nn fp32's time over the variant's (>1 is faster). "% peak" is the
+variant's matrix-product FLOP rate (forward and backward products of the recurrence and the
+projection: 3 x 2 x T*B x (sum over layers of (E_l + H) G H + H V) per training step) over
+the best rate of a square product of this machine in the variant's dtype, measured at the
+start. The variants are interleaved in every repeat and the ratio is taken per repeat, so load
+from other processes on a shared machine hits both sides alike; medians over repeats.
 
-    python benchmarks/bench_rnn_lm.py                 # about 4 minutes on 2 cores
-    python benchmarks/bench_rnn_lm.py --quick         # a smoke run
+    python benchmarks/bench_rnn_lm.py                    # fp32 and bf16, about 6 minutes
+    python benchmarks/bench_rnn_lm.py --quick            # a smoke run
     python benchmarks/bench_rnn_lm.py --threads 1 --clock cpu   # steadier on a shared CPU
     python benchmarks/bench_rnn_lm.py --device cuda --precision fp32 bf16   # on a GPU
-
-With --precision bf16 or fp16 both sides train under torch.autocast (torch.nn.LSTM then runs
-cuDNN's or oneDNN's reduced-precision kernel; seqlm keeps its recurrence in fp32 and runs the
-projection in the reduced dtype), and the ratio compares the same precision on both sides.
 """
 
 import argparse
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -35,18 +43,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from seqlm.config import LMConfig  # noqa: E402
 from seqlm.nn.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
 from seqlm.nn.lm import RecurrentLM  # noqa: E402
-from seqlm.training.devices import Placement  # noqa: E402
+from seqlm.training.devices import DTYPES, Placement  # noqa: E402
 
 V, E, B, T, LAYERS = 65, 128, 64, 100, 2
 CLOCK = [time.perf_counter]  # --clock cpu: this process's CPU time (steadier on a shared CPU)
-PLACE = [Placement.resolve("cpu", "fp32")]  # --device, --precision
+DEVICE = [torch.device("cpu")]  # --device
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 def now() -> float:
     """The clock, after the device has finished what was queued (CUDA runs asynchronously)."""
-    if PLACE[0].device.type == "cuda":
-        torch.cuda.synchronize(PLACE[0].device)
+    if DEVICE[0].type == "cuda":
+        torch.cuda.synchronize(DEVICE[0])
     return CLOCK[0]()
+
+
 TORCH_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "rnn": RNNCell}
 
@@ -100,21 +111,33 @@ class CellsLM(nn.Module):
         return logits, loss, states
 
 
-def make(variant: str, cell: str, hidden: int) -> nn.Module:
+@dataclass(frozen=True)
+class Variant:
+    """An implementation in a precision: ("fast", Placement(cpu, bf16)) and so on."""
+
+    impl: str  # torch, cells or fast
+    place: Placement
+
+    @property
+    def name(self) -> str:
+        return f"{self.impl} {self.place.precision}"
+
+
+def make(impl: str, cell: str, hidden: int) -> nn.Module:
     torch.manual_seed(0)
-    if variant == "torch":
+    if impl == "torch":
         model = TorchLM(cell, hidden)
-    elif variant == "cells":
+    elif impl == "cells":
         model = CellsLM(cell, hidden)
     else:
         model = RecurrentLM(V, LMConfig(cell=cell, embedding_dim=E, hidden_size=hidden,
                                         num_layers=LAYERS, dropout=0.0))
-    return model.to(PLACE[0].device)
+    return model.to(DEVICE[0])
 
 
-def train_seconds(model, opt, scaler, x, y) -> float:
+def train_seconds(variant: Variant, model, opt, scaler, x, y) -> float:
     start = now()
-    with PLACE[0].autocast():
+    with variant.place.autocast():
         logits, _, _ = model(x)
         loss = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1))
     opt.zero_grad(set_to_none=True)
@@ -124,17 +147,17 @@ def train_seconds(model, opt, scaler, x, y) -> float:
     return now() - start
 
 
-def sample_seconds(variant: str, model, n: int) -> float:
+def sample_seconds(impl: str, model, n: int) -> float:
     """Seconds to generate n characters at batch 1, greedy (the choice is not the point)."""
-    token = torch.tensor([5], device=PLACE[0].device)
+    token = torch.tensor([5], device=DEVICE[0])
     start = now()
-    if variant == "torch":
+    if impl == "torch":
         with torch.no_grad():
             state = None
             for _ in range(n):
                 out, state = model.rnn(model.embedding(token)[:, None], state)  # (1, 1, H)
                 token = model.proj(out[:, 0]).argmax(-1)
-    elif variant == "cells":
+    elif impl == "cells":
         with torch.no_grad():
             states = [None] * LAYERS
             for _ in range(n):
@@ -149,39 +172,64 @@ def sample_seconds(variant: str, model, n: int) -> float:
     return now() - start
 
 
-def bench_training(cell: str, hidden: int, variants: list[str], repeats: int) -> dict:
-    x = torch.randint(0, V, (B, T), device=PLACE[0].device)
-    y = torch.randint(0, V, (B, T), device=PLACE[0].device)
-    models = {v: make(v, cell, hidden) for v in variants}
+def bench_training(cell: str, hidden: int, variants: list[Variant], repeats: int) -> dict:
+    x = torch.randint(0, V, (B, T), device=DEVICE[0])
+    y = torch.randint(0, V, (B, T), device=DEVICE[0])
+    models = {v: make(v.impl, cell, hidden) for v in variants}
     opts = {v: torch.optim.Adam(m.parameters(), lr=1e-3) for v, m in models.items()}
-    scalers = {v: PLACE[0].scaler() for v in variants}
+    scalers = {v: v.place.scaler() for v in variants}
     for v in variants:  # warm-up: allocator, oneDNN / cuDNN primitives
-        train_seconds(models[v], opts[v], scalers[v], x, y)
+        train_seconds(v, models[v], opts[v], scalers[v], x, y)
     times = {v: [] for v in variants}
     for _ in range(repeats):
         for v in variants:
-            times[v].append(train_seconds(models[v], opts[v], scalers[v], x, y))
+            times[v].append(train_seconds(v, models[v], opts[v], scalers[v], x, y))
     return times
 
 
-def bench_sampling(cell: str, hidden: int, variants: list[str], repeats: int, n: int) -> dict:
-    models = {v: make(v, cell, hidden).eval() for v in variants}
+def bench_sampling(cell: str, hidden: int, variants: list[Variant], repeats: int,
+                   n: int) -> dict:
+    models = {v: make(v.impl, cell, hidden).eval() for v in variants}
     for v in variants:
-        sample_seconds(v, models[v], 20)
+        sample_seconds(v.impl, models[v], 20)
     times = {v: [] for v in variants}
     for _ in range(repeats):
         for v in variants:
-            times[v].append(sample_seconds(v, models[v], n))
+            times[v].append(sample_seconds(v.impl, models[v], n))
     return times
 
 
-def report(kind: str, cell: str, hidden: int, times: dict, units: float) -> None:
-    ref = times["torch"]
+def training_flops(cell: str, hidden: int) -> float:
+    """Matrix-product FLOPs of one training step: forward, input and weight gradients."""
+    layers = sum((E if layer == 0 else hidden) + hidden for layer in range(LAYERS))
+    return 3 * 2 * T * B * (layers * GATES[cell] * hidden + hidden * V)
+
+
+def matmul_peak(dtype: torch.dtype, size: int = 1024, repeats: int = 5) -> float:
+    """The best FLOP rate of a (size x size) @ (size x size) product in dtype, here."""
+    a = torch.randn(size, size, device=DEVICE[0]).to(dtype)
+    b = torch.randn(size, size, device=DEVICE[0]).to(dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = now()
+        a @ b
+        best = min(best, now() - start)
+    return 2 * size**3 / best
+
+
+def rows(kind: str, cell: str, hidden: int, times: dict, units: float, reference: Variant,
+         peaks: dict | None) -> None:
+    """One table row per variant: rate, ratio against `reference`, share of the peak."""
+    ref = times[reference]
     for v, ts in times.items():
         rate = units / statistics.median(ts)
         ratio = statistics.median(r / t for r, t in zip(ref, ts, strict=True))
-        print(f"{kind:<8} {cell:<5} H={hidden:<4} {PLACE[0].precision:<5} {v:<6} "
-              f"{rate:>10,.0f} /s   x{ratio:5.2f} vs torch.nn")
+        share = ""
+        if peaks is not None:
+            flops = training_flops(cell, hidden) / statistics.median(ts)
+            share = f"{100 * flops / peaks[v.place.precision]:.0f}%"
+        print(f"| {kind} | {cell} | {hidden} | {v.name} | {rate:,.0f} | {ratio:.2f} | {share} |")
     sys.stdout.flush()
 
 
@@ -193,39 +241,44 @@ def main() -> None:
     p.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"])
     p.add_argument("--hidden", type=int, nargs="+", default=[256, 512])
     p.add_argument("--no-sampling", action="store_true", help="training throughput only")
+    p.add_argument("--no-training", action="store_true", help="sampling throughput only")
+    p.add_argument("--cells-too", action="store_true",
+                   help="also train seqlm's textbook cells stepped per time step (slow)")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="cpu = process CPU time; use with --threads 1 on a busy machine")
     p.add_argument("--repeats", type=int, default=None,
                    help="interleaved repeats (default 5, --quick 2); more = steadier medians")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
-    p.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16", "fp16"],
-                   help="each precision is a separate table (autocast on both sides)")
+    p.add_argument("--precision", nargs="+", default=["fp32", "bf16"],
+                   choices=["fp32", "bf16", "fp16"],
+                   help="training precisions (autocast on both sides); fp32 always runs: "
+                        "it is the reference")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
     repeats = args.repeats or (2 if args.quick else 5)
     n_chars = 100 if args.quick else 400
+    precisions = ["fp32"] + [q for q in args.precision if q != "fp32"]
+    places = [Placement.resolve(args.device, q) for q in precisions]
+    DEVICE[0] = places[0].device
+    peaks = {q.precision: matmul_peak(DTYPES.get(q.precision, torch.float32)) for q in places}
     print(f"torch {torch.__version__}, {args.threads} threads, {args.clock} clock; medians of "
-          f"{repeats} "
-          "interleaved repeats; ratio = torch.nn time / variant time (>1 is faster)")
-    for precision in args.precision:
-        PLACE[0] = Placement.resolve(args.device, precision)
-        print(f"device {PLACE[0].describe()}")
-        run_tables(args, repeats, n_chars)
-
-
-def run_tables(args: argparse.Namespace, repeats: int, n_chars: int) -> None:
+          f"{repeats} interleaved repeats; device {places[0].describe()}; measured matmul "
+          "peak " + ", ".join(f"{q} {r / 1e9:,.0f} GFLOP/s" for q, r in peaks.items()))
+    print("\n| task | cell | H | variant | tokens or chars /s | x torch fp32 | % peak |")
+    print("|---|---|---|---|---|---|---|")
+    impls = ["torch", "fast"] + (["cells"] if args.cells_too else [])
+    train_variants = [Variant(i, q) for q in places for i in impls]
     for hidden in args.hidden:
         for cell in args.cells:
-            variants = ["torch", "fast"] if args.quick or hidden > 256 else \
-                ["torch", "cells", "fast"]
-            times = bench_training(cell, hidden, variants, repeats)
-            report("train", cell, hidden, times, B * T)
+            if not args.no_training:
+                times = bench_training(cell, hidden, train_variants, repeats)
+                rows("train", cell, hidden, times, B * T, train_variants[0], peaks)
             if not args.no_sampling:
-                times = bench_sampling(cell, hidden, ["torch", "cells", "fast"], repeats,
-                                       n_chars)
-                report("sample", cell, hidden, times, n_chars)
+                sample_variants = [Variant(i, places[0]) for i in ("torch", "cells", "fast")]
+                times = bench_sampling(cell, hidden, sample_variants, repeats, n_chars)
+                rows("sample", cell, hidden, times, n_chars, sample_variants[0], None)
 
 
 if __name__ == "__main__":

@@ -158,3 +158,23 @@ def test_layers_take_bf16_products_under_the_cpus_bf16_autocast(layer):
     assert out.dtype == torch.float32
     assert torch.equal(out, want[0].transpose(0, 1))
     assert not torch.equal(out, module(x)[0])  # and fp32 outside autocast
+
+
+@pytest.mark.parametrize("cell", ["rnn_relu", "gru"])
+def test_stepper_equals_the_sequence_path(cell):
+    """The batch-1 stepper's prepared weights (relu as is; GRU's n doubled, b_hr, b_hz
+    folded) give the sequence path's logits and state (lstm, gru, rnn: test_sampling.py)."""
+    from seqlm.config import LMConfig
+    from seqlm.nn.lm import RecurrentLM
+    torch.manual_seed(0)
+    model = RecurrentLM(11, LMConfig(cell=cell, embedding_dim=8, hidden_size=16, num_layers=2,
+                                     dropout=0.0)).eval()
+    idx = torch.randint(0, 11, (3, 6))
+    with torch.inference_mode():
+        full, _, final = model(idx)
+        stepper, state = model.stepper(), None
+        for t in range(6):
+            logits, state = stepper(idx[:, t], state)
+            torch.testing.assert_close(logits, full[:, t], rtol=1e-5, atol=1e-5)
+    for a, b in zip(state, final, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

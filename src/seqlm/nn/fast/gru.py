@@ -41,14 +41,16 @@ def _forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, 
     gh_n (both (T, B, H))."""
     hidden = h.shape[1]
     recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
+    two, minus_one = gates.new_tensor(2.0), gates.new_tensor(-1.0)  # 0-dim: no per-op boxing
     for t in range(gates.shape[0]):
         gh = recur(h)  # (B, 3H)
         a = gates[t]
         rz, n = a[:, : 2 * hidden], a[:, 2 * hidden :]
         rz.add_(gh[:, : 2 * hidden]).sigmoid_()  # r, z
         g_n = gh_n[t].copy_(gh[:, 2 * hidden :])
-        n.addcmul_(rz[:, :hidden], g_n).mul_(2).sigmoid_().mul_(2).sub_(1)  # tanh(gi_n + r gh_n)
-        h = torch.sub(h, n, out=out[t]).mul_(rz[:, hidden:]).add_(n)  # n + z (h - n)
+        n.addcmul_(rz[:, :hidden], g_n).mul_(two).sigmoid_()
+        torch.addcmul(minus_one, n, two, out=n)  # n = tanh(gi_n + r gh_n)
+        h = torch.lerp(n, h, rz[:, hidden:], out=out[t])  # n + z (h - n)
 
 
 def _backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_hh: Tensor,

@@ -46,13 +46,15 @@ def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tenso
     arithmetic done in it. The g columns of `gates` and the g rows of `w_hh` come doubled,
     so one sigmoid serves all four gates: tanh(p) = 2 sigmoid(2p) - 1."""
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
+    two, minus_one = gates.new_tensor(2.0), gates.new_tensor(-1.0)  # 0-dim: no per-op boxing
     for t in range(gates.shape[0]):
         pre = recur(h, gates[t])  # (B, 4H) = gi_t + h W_hh^T, a recycled temporary
         a = torch.sigmoid(pre, out=gates[t])  # i, f, o and sigmoid(2 p_g)
         i, f, g, o = a.chunk(4, dim=1)
-        g.mul_(2).sub_(1)  # g = tanh(p_g)
+        torch.addcmul(minus_one, g, two, out=g)  # g = tanh(p_g) = 2 sigmoid(2 p_g) - 1
         c = torch.addcmul(f * c, i, g, out=cells[t])  # f*c + i*g
-        tanh_c = torch.mul(c, 2, out=tanh_cells[t]).sigmoid_().mul_(2).sub_(1)
+        tanh_c = torch.mul(c, two, out=tanh_cells[t]).sigmoid_()
+        torch.addcmul(minus_one, tanh_c, two, out=tanh_c)  # tanh(c) in one op more
         h = torch.mul(o, tanh_c, out=out[t])
 
 

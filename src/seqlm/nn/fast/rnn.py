@@ -32,12 +32,13 @@ def _forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
     """h_t into out (T, B, H) from the input projections gi (T, B, H); for tanh, gi and w_hh
     come doubled."""
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
+    two, minus_one = gi.new_tensor(2.0), gi.new_tensor(-1.0)  # 0-dim: no per-op boxing
     for t in range(gi.shape[0]):
         pre = recur(h, gi[t])  # (B, H) = gi_t + h W_hh^T
         if relu:
             h = torch.clamp_min(pre, 0, out=out[t])
-        else:
-            h = torch.sigmoid(pre, out=out[t]).mul_(2).sub_(1)  # tanh(p) = 2 sigmoid(2p) - 1
+        else:  # tanh(p) = 2 sigmoid(2p) - 1
+            h = torch.addcmul(minus_one, pre.sigmoid_(), two, out=out[t])
 
 
 def _backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | None, dh: Tensor,

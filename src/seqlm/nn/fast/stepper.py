@@ -7,7 +7,9 @@ once, each layer's transposed weights and folded bias, and does per step only: o
 gives layer 0's input projection (precomputed for every token when the vocabulary is small),
 per further layer one input matmul, the cell step, and the projection. Its state is the
 model's own: a tuple `(h_n,)` or `(h_n, c_n)` of (L, B, H) tensors.
-LSTM weights are reordered so that one sigmoid serves all four gates (tanh x = 2 sig(2x) - 1).
+Weights are prepared per cell kind (`STEPPERS`) so that tanh comes through the sigmoid that
+the gates need anyway (tanh x = 2 sig(2x) - 1): LSTM gates reordered so one sigmoid serves
+all four, GRU's n columns and the tanh RNN's weights doubled; GRU's b_hr, b_hz folded.
 Weights are detached: use it under `torch.inference_mode()`; a stepper is built per
 generation call and holds no state between calls. Leaves out: bidirectional models (an LM
 is unidirectional), batched speculative decoding. minGRU / minLSTM stacks step themselves
@@ -19,11 +21,20 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from seqlm.nn.cells import State
-from seqlm.nn.fast.activations import tanh
 from seqlm.nn.lm import LMState, RecurrentLM
 from seqlm.nn.min_rnn import MinRecurrent
 
 TABLE_LIMIT = 1 << 22  # entries: precompute layer 0's input projection per token up to 16 MB
+Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # W_ih^T, W_hh^T, b_in, b_step
+
+
+Constants = tuple[Tensor, Tensor]  # 0-dim 2 and -1 on the model's device, made once
+
+
+def constants(like: Tensor) -> Constants:
+    """0-dim 2 and -1: a Python number costs a tensor per call (measured: x.mul(2) 2.8 us,
+    x.mul(two) 1.3 us on a (1, 512) tensor), and a batch-1 step is all such small ops."""
+    return like.new_tensor(2.0), like.new_tensor(-1.0)
 
 
 def lstm_gate_order(w_t: Tensor) -> Tensor:
@@ -33,13 +44,79 @@ def lstm_gate_order(w_t: Tensor) -> Tensor:
     return torch.cat([i, f, o, 2 * g], dim=-1)
 
 
-def lstm_step_sigmoid(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> State:
-    """The LSTM step on reordered weights (`lstm_gate_order`) in eight operations."""
+def lstm_weights(w_ih_t: Tensor, w_hh_t: Tensor, b_in: Tensor | None,
+                 b_step: Tensor | None) -> Weights:
+    """Gates reordered (`lstm_gate_order`); b_hh is already folded into b_in."""
+    return (lstm_gate_order(w_ih_t), lstm_gate_order(w_hh_t),
+            None if b_in is None else lstm_gate_order(b_in), None)
+
+
+def lstm_step_sigmoid(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None,
+                      consts: Constants) -> State:
+    """The LSTM step on reordered weights (`lstm_gate_order`) in nine operations."""
     h, c = state
+    two, minus_one = consts
     s = torch.addmm(gi, h, w_hh_t).sigmoid_()  # (B, 4H): i, f, o, sigmoid(2 g_pre)
     i, f, o, s_g = s.chunk(4, dim=1)
     c = torch.addcmul(f * c, i, s_g, value=2).sub_(i)  # f*c + i*(2 s_g - 1) = f*c + i*g
-    return o * tanh(c), c
+    tanh_c = torch.addcmul(minus_one, torch.mul(c, two).sigmoid_(), two)
+    return o * tanh_c, c
+
+
+def gru_weights(w_ih_t: Tensor, w_hh_t: Tensor, b_ih: Tensor | None,
+                b_hh: Tensor | None) -> Weights:
+    """n columns doubled (tanh through one sigmoid), b_hr and b_hz folded into the input
+    bias; b_step keeps 2 b_hn alone, since it sits inside the reset gate's product."""
+    hidden = w_hh_t.shape[0]
+    scale = torch.ones(3 * hidden, dtype=w_hh_t.dtype, device=w_hh_t.device)
+    scale[2 * hidden :] = 2
+    if b_ih is None:
+        return w_ih_t * scale, w_hh_t * scale, None, None
+    rz = torch.cat([b_hh[: 2 * hidden], torch.zeros_like(b_hh[2 * hidden :])])
+    return w_ih_t * scale, w_hh_t * scale, (b_ih + rz) * scale, (b_hh - rz) * scale
+
+
+def gru_step_sigmoid(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None,
+                     consts: Constants) -> State:
+    """The GRU step on `gru_weights` in seven operations: h' = lerp(n, h, z) = n + z (h - n)."""
+    h = state[0]
+    hidden = h.shape[1]
+    two, minus_one = consts
+    gh = h @ w_hh_t if b_hh is None else torch.addmm(b_hh, h, w_hh_t)  # (B, 3H)
+    rz = torch.add(gi[:, : 2 * hidden], gh[:, : 2 * hidden]).sigmoid_()  # r, z
+    s = torch.addcmul(gi[:, 2 * hidden :], rz[:, :hidden], gh[:, 2 * hidden :]).sigmoid_()
+    n = torch.addcmul(minus_one, s, two)  # tanh of n's pre-activation: 2 sigmoid(2p) - 1
+    return (torch.lerp(n, h, rz[:, hidden:]),)
+
+
+def rnn_tanh_weights(w_ih_t: Tensor, w_hh_t: Tensor, b_in: Tensor | None,
+                     b_step: Tensor | None) -> Weights:
+    """Everything doubled: tanh(p) = 2 sigmoid(2p) - 1."""
+    return 2 * w_ih_t, 2 * w_hh_t, None if b_in is None else 2 * b_in, None
+
+
+def rnn_tanh_step_sigmoid(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None,
+                          consts: Constants) -> State:
+    """The tanh RNN step on doubled weights in three operations."""
+    two, minus_one = consts
+    return (torch.addcmul(minus_one, torch.addmm(gi, state[0], w_hh_t).sigmoid_(), two),)
+
+
+def rnn_relu_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None,
+                  consts: Constants) -> State:
+    """The relu RNN step in two operations."""
+    return (torch.addmm(gi, state[0], w_hh_t).relu_(),)
+
+
+def as_is(w_ih_t: Tensor, w_hh_t: Tensor, b_in: Tensor | None,
+          b_step: Tensor | None) -> Weights:
+    return w_ih_t, w_hh_t, b_in, b_step
+
+
+STEPPERS = {"lstm": (lstm_weights, lstm_step_sigmoid), "gru": (gru_weights, gru_step_sigmoid),
+            "rnn_tanh": (rnn_tanh_weights, rnn_tanh_step_sigmoid),
+            "rnn_relu": (as_is, rnn_relu_step)}
+"""Per cell kind: how its weights are prepared once, and the step that uses them."""
 
 
 class LMStepper:
@@ -58,20 +135,17 @@ class LMStepper:
             self._prepare_cells(rnn)
 
     def _prepare_cells(self, rnn) -> None:
-        """Transposed, reordered weights and folded biases of an RNN / LSTM / GRU stack."""
+        """Transposed, prepared weights and folded biases of an RNN / LSTM / GRU stack."""
         self.kind = rnn.kind
-        lstm = self.kind.name == "lstm"
-        self.step = lstm_step_sigmoid if lstm else self.kind.step
-        order = lstm_gate_order if lstm else (lambda w: w)
+        prepare, self.step = STEPPERS[self.kind.name]
+        self.constants = constants(self.embedding)
         self.layers = []
         for layer in range(rnn.num_layers):
             w_ih, w_hh_t, b_in, b_step = rnn.direction_weights(f"_l{layer}")
-            self.layers.append((
-                order(w_ih.detach().t()).contiguous(),  # (E_l, G*H)
-                order(w_hh_t.detach()).contiguous(),  # (H, G*H)
-                None if b_in is None else order(b_in.detach()),
-                None if b_step is None else b_step.detach(),
-            ))
+            prepared = prepare(w_ih.detach().t(), w_hh_t.detach(),
+                               None if b_in is None else b_in.detach(),
+                               None if b_step is None else b_step.detach())
+            self.layers.append(tuple(None if w is None else w.contiguous() for w in prepared))
         w_ih_t, _, b_in, _ = self.layers[0]
         self.table = None  # layer 0's input projection of every token: (V, G*H)
         if self.embedding.shape[0] * w_ih_t.shape[1] <= TABLE_LIMIT:
@@ -91,12 +165,13 @@ class LMStepper:
             state = self.zeros(idx.shape[0])
         x = None if self.table is not None else F.embedding(idx, self.embedding)  # (B, E)
         new = []
+        per_layer = zip(*(part.unbind(0) for part in state), strict=True)  # one op per part
         for layer, (w_ih_t, w_hh_t, b_in, b_step) in enumerate(self.layers):
             if layer == 0 and self.table is not None:
                 gi = F.embedding(idx, self.table)  # (B, G*H): a lookup, no matmul
             else:
                 gi = x @ w_ih_t if b_in is None else torch.addmm(b_in, x, w_ih_t)
-            layer_state = self.step(gi, tuple(part[layer] for part in state), w_hh_t, b_step)
+            layer_state = self.step(gi, next(per_layer), w_hh_t, b_step, self.constants)
             new.append(layer_state)
             x = layer_state[0]  # (B, H)
         stacked = tuple(torch.stack(part) for part in zip(*new, strict=True))  # (L, B, H) each

@@ -209,6 +209,8 @@ def train_command(args: argparse.Namespace) -> int:
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)
+    if not run.writes:  # under torchrun rank 0 alone prints
+        return 130 if run.status == "interrupted" else 0
     m = run.metrics
     emit(args, {"run": str(run.path), "config": to_dict(config), **m}, train_summary(run))
     return 130 if run.status == "interrupted" else 0

@@ -168,6 +168,8 @@ def train_command(args: argparse.Namespace) -> int:
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)
+    if not run.writes:  # under torchrun rank 0 alone prints
+        return 130 if run.status == "interrupted" else 0
     m = run.metrics
     text = [f"{m['status']} after {m['steps']} steps; best valid exact match "
             f"{100 * m['best_valid_exact']:.2f}% at step {m['best_step']}"]

@@ -48,6 +48,10 @@ class EngineConfig(Config):
     # divergence: a training loss above this many times ln V (a uniform guess over the
     # vocabulary; an untrained model scores about 1x) stops the run
     diverge_factor: float = opt(4.0, gt=1.0)
+    # several processes (torchrun): seconds a process waits for the others in one collective
+    # step (joining, agreeing, summing gradients) before the job stops with an error naming
+    # the lost process; a killed process is noticed at once, a hung one after this long
+    distributed_timeout: float = opt(300.0, gt=0.0)
 
     def check(self) -> None:
         if DEVICE_SPEC.fullmatch(self.device) is None:

@@ -28,6 +28,7 @@ parallelism, several processes per device, MPS.
 
 import datetime
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
@@ -45,10 +46,28 @@ from seqlm.training.devices import Placement, resolve_device, resolve_precision
 
 # what a failed collective's message holds when a peer died or hung, whichever backend
 PEER_FAILURES = ("gloo", "nccl", "connection", "timed out", "timeout", "broken pipe")
+# the words of such a message that say what happened, for the one-line error
+CAUSES = re.compile(r"connection (?:reset|closed) by peer|timed out[^.;\]]*|broken pipe|"
+                    r"remote process exited[^.;\]]*|collective operation timeout[^.;\]]*",
+                    re.IGNORECASE)
 
 
 class PeerLostError(SeqlmError):
     """Another training process died or stopped answering within the timeout."""
+
+    def __init__(self, rank: int, size: int, what: str, cause: str, timeout_s: float,
+                 where: str = ""):
+        self.rank, self.size, self.what, self.cause, self.timeout_s = (
+            rank, size, what, cause, timeout_s)
+        super().__init__(
+            f"process {rank} of {size} lost the others while {what} ({cause}): another "
+            f"process died, or did not answer within {timeout_s:g} s (distributed_timeout)"
+            f"{where}")
+
+    def at(self, step: int, kept: str) -> "PeerLostError":
+        """The same error, saying at which update and where the last checkpoint is."""
+        return PeerLostError(self.rank, self.size, f"{self.what} at step {step}", self.cause,
+                             self.timeout_s, kept)
 
 
 @dataclass
@@ -90,11 +109,11 @@ class World:
             raise self.lost(what, e) from None
 
     def lost(self, what: str, cause: BaseException) -> PeerLostError:
-        first = " ".join(str(cause).split())[:160] or type(cause).__name__
-        return PeerLostError(
-            f"process {self.rank} of {self.size} lost the others while {what} ({first}): a "
-            f"process died or did not answer within {self.timeout_s:g} s (distributed_timeout);"
-            " see the other processes' messages")
+        text = one_line(cause)
+        found = CAUSES.search(text)
+        said = found.group(0).strip() if found else text[:100]
+        return PeerLostError(self.rank, self.size, what, f"{self.backend}: {said}",
+                             self.timeout_s)
 
     def agree_step(self, seconds: float, stop: bool) -> tuple[float, bool]:
         """The training seconds all ranks use (the largest) and whether any rank stops."""

@@ -279,7 +279,7 @@ class Engine:
             try:
                 return self.loop(progress, should_stop)
             except PeerLostError as e:
-                raise PeerLostError(f"{e}, at step {self.position.step}{self.kept()}") from None
+                raise e.at(self.position.step, self.kept()) from None
 
     def loop(self, progress: ProgressCallback | None, should_stop: StopCheck | None) -> Result:
         c = self.config

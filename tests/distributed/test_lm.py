@@ -18,12 +18,15 @@ from seqlm.training.lm_data import encode_splits
 
 pytestmark = pytest.mark.slow
 
-# dropout 0 and a constant rate: the two runs must be the same function of the data
+# dropout 0 and a constant rate: the two runs must be the same function of the data. SGD:
+# its update is linear in the gradient, so the runs differ by float rounding alone; Adam
+# divides by each gradient's running scale, which magnifies the rounding where a gradient is
+# near zero (measured here: weights 1e-6 to 8e-5 apart after 30 updates, seeds 0-2)
 MODEL = ["--corpus", "verbs", "--size", "400", "--cell", "gru", "--unit", "word",
          "--embedding-dim", "12", "--hidden-size", "16", "--num-layers", "2", "--dropout", "0",
          "--window", "6", "--eval-every", "10", "--log-every", "1", "--decay", "constant",
-         "--warmup-steps", "0", "--lr", "0.01", "--threads", "1", "--device", "cpu",
-         "--eval-max-tokens", "200"]
+         "--warmup-steps", "0", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.5",
+         "--threads", "1", "--device", "cpu", "--eval-max-tokens", "200"]
 B = 4  # streams per process
 
 

@@ -141,12 +141,13 @@ class World:
         return total.tolist()
 
     def gather(self, obj: Any, what: str = "gathering the checkpoint") -> list[Any] | None:
-        """Every rank's `obj` (CPU tensors and plain values) on rank 0; None elsewhere."""
+        """Every rank's `obj` (plain values and tensors, which arrive on the CPU) on rank 0;
+        None elsewhere."""
         if not self.distributed:
             return [obj]
         out = [None] * self.size if self.writes else None
         with self.collective(what):
-            dist.gather_object(obj, out, dst=0, group=self.control)
+            dist.gather_object(on_cpu(obj), out, dst=0, group=self.control)
         return out
 
     @contextmanager
@@ -210,6 +211,17 @@ def sum_gradients(group: Any, bucket: dist.GradBucket) -> torch.futures.Future[t
     """DDP's communication hook: all-reduce a bucket of gradients as a sum, not a mean."""
     work = dist.all_reduce(bucket.buffer(), group=group, async_op=True)
     return work.get_future().then(lambda done: done.value()[0])
+
+
+def on_cpu(obj: Any) -> Any:
+    """`obj` with its tensors on the CPU: a CUDA tensor would be unpickled on its own GPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: on_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(on_cpu(v) for v in obj)
+    return obj
 
 
 def peer_failure(error: BaseException) -> bool:

@@ -162,7 +162,7 @@ class Engine:
             rng["cuda"] = torch.cuda.get_rng_state(self.placement.device)
         task = self.task.state_dict()
         if self.world.distributed:
-            every = self.world.gather({"task": on_cpu(task), "rng": rng})
+            every = self.world.gather({"task": task, "rng": rng})
             if every is None:
                 return None
             task = self.task.merge([r["task"] for r in every])
@@ -372,17 +372,6 @@ class Engine:
 
 def asked(should_stop: StopCheck | None) -> bool:
     return should_stop is not None and should_stop()
-
-
-def on_cpu(state: Any) -> Any:
-    """A task state with its tensors on the CPU, to travel between processes."""
-    if isinstance(state, Tensor):
-        return state.detach().cpu()
-    if isinstance(state, dict):
-        return {k: on_cpu(v) for k, v in state.items()}
-    if isinstance(state, list | tuple):
-        return type(state)(on_cpu(v) for v in state)
-    return state
 
 
 class Window:

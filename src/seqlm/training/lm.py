@@ -67,6 +67,7 @@ class LMTask:
         self.streams = LMBatches(train.ids, config.batch_size * self.parts, config.window,
                                  ranks=self.world.size, rank=self.world.rank)
         self.rows = config.batch_size * self.parts * self.world.size  # of the whole layout
+        self.tokens = len(train.ids)
         self.data_sha256 = data_sha256
         self.epoch, self.window = 0, 0
         self.carry: list[LMState | None] = [None] * self.parts
@@ -110,8 +111,10 @@ class LMTask:
         """Go on from a merged state; another layout (world size) resets the carried state
         and keeps the fraction of the epoch. Returns what changed."""
         self.epoch, self.window = state["epoch"], state["window"]
-        rows, windows = state.get("rows", self.rows), state.get("windows", len(self.streams))
+        # checkpoints written before several processes name no layout: read it off the state
+        rows = state.get("rows") or carried_rows(state["carry"]) or self.rows
         if rows != self.rows:
+            windows = state.get("windows") or -(-(self.tokens // rows - 1) // self.config.window)
             self.window = self.window * len(self.streams) // windows
             self.carry = [None] * self.parts
             return {"streams": [rows, self.rows], "window": [state["window"], self.window],
@@ -138,3 +141,10 @@ class LMTask:
 
     def log_extras(self, step: int) -> dict[str, float]:
         return {}
+
+
+def carried_rows(carry: list[LMState | None]) -> int | None:
+    """The streams a checkpoint's carried state covers (None: nothing carried yet)."""
+    if not carry or any(part is None for part in carry):
+        return None
+    return sum(part[0].shape[1] for part in carry)

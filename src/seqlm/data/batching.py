@@ -67,7 +67,7 @@ class LMBatches:
         needed = batch_size * ranks * (window + 1)
         if len(ids) < needed:
             processes = f"{ranks} processes x " if ranks > 1 else ""
-            fewer = ", start fewer processes (torchrun --nproc_per_node)" if ranks > 1 else ""
+            fewer = ", start fewer processes (torchrun's `--nproc_per_node`)" if ranks > 1 else ""
             raise SeqlmError(
                 f"the {split} split has {len(ids)} tokens, too few for {processes}batch size "
                 f"{batch_size} x window {window} (needs at least {needed}): lower --batch-size "

@@ -99,7 +99,7 @@ class PairBatches:
             raise SeqlmError(f"batch size must be at least 1, got {batch_size}")
         if len(pairs) < batch_size * ranks:
             processes = f"{ranks} processes x " if ranks > 1 else ""
-            fewer = ", start fewer processes (torchrun --nproc_per_node)" if ranks > 1 else ""
+            fewer = ", start fewer processes (torchrun's `--nproc_per_node`)" if ranks > 1 else ""
             raise SeqlmError(f"{len(pairs)} training pairs are fewer than {processes}the batch "
                              f"size {batch_size}: lower --batch-size{fewer} or use more data")
         self.sources = encode_sources(vocabs.source, [s for s, _ in pairs], max_source_len)

@@ -281,7 +281,7 @@ def rank_placement(device: str, precision: str, launch: Launch) -> Placement:
         if launch.local_rank >= count:
             raise SeqlmError(f"process {launch.rank} has local rank {launch.local_rank} but "
                              f"this machine has {count} CUDA device(s): start at most {count} "
-                             "processes per machine (torchrun --nproc_per_node), or use "
+                             "processes per machine (torchrun's `--nproc_per_node`), or use "
                              "--device cpu")
         where = resolve_device(f"cuda:{launch.local_rank}")
     return Placement(where, resolve_precision(precision, where))
@@ -310,7 +310,7 @@ def session(config: EngineConfig) -> Iterator[tuple[World, Placement]]:
         raise SeqlmError(f"process {launch.rank} could not join the other {launch.size - 1} at "
                          f"{where} within {config.distributed_timeout:g} s ({one_line(e)[:120]}):"
                          " start every process with the same torchrun rendezvous flags "
-                         "(--rdzv-endpoint, --nnodes)") from None
+                         "(torchrun's `--rdzv-endpoint`, `--nnodes`)") from None
     world = World(launch.rank, launch.size, launch.local_rank, backend,
                   config.distributed_timeout, control)
     try:

@@ -9,12 +9,12 @@ import torch
 
 from seqlm.config import CorpusConfig, EngineConfig, LMConfig, ScheduleConfig, TrainConfig
 from seqlm.data.corpora import load_corpus
+from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.errors import SeqlmError
 from seqlm.nn.build import build_model
 from seqlm.training.distributed import Launch, World, launched, rank_placement, rank_seed
 from seqlm.training.engine import Engine
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits
 
 
 @dataclass(frozen=True)

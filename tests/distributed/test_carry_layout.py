@@ -10,9 +10,9 @@ import torch
 
 from seqlm.config import CorpusConfig, EngineConfig, LMConfig, TrainConfig
 from seqlm.data.corpora import load_corpus
+from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.training.distributed import World
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits
 
 CONFIG = TrainConfig(corpus=CorpusConfig(name="verbs", size=200),
                      model=LMConfig(cell="gru", unit="word", hidden_size=3, num_layers=2),

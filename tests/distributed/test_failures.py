@@ -70,10 +70,8 @@ def test_a_killed_process_ends_the_job_with_a_clear_error(tmp_path, launch_ranks
 
 
 def test_a_hung_process_ends_the_job_within_the_timeout(tmp_path, launch_ranks):
-    config = tmp_path / "timeout.json"
-    config.write_text(json.dumps({"engine": {"distributed_timeout": 3}}))
     out = tmp_path / "run"
-    ranks = launch_ranks(*SMALL, "--config", str(config), "--batch-size", "4",
+    ranks = launch_ranks(*SMALL, "--distributed-timeout", "3", "--batch-size", "4",
                          "--max-steps", "1000000", "--eval-every", "5", "--eval-max-tokens",
                          "100", "--out", str(out))
     wait_for_checkpoint(ranks, out)
@@ -86,4 +84,4 @@ def test_a_hung_process_ends_the_job_within_the_timeout(tmp_path, launch_ranks):
         ranks[1].kill()
         ranks[1].communicate()
     assert code == 2, err[-3000:]
-    assert "did not answer within 3 s (distributed_timeout)" in err.strip().splitlines()[-1]
+    assert "did not answer within 3 s (--distributed-timeout)" in err.strip().splitlines()[-1]

@@ -12,9 +12,9 @@ from seqlm.checkpoint import load, read_checkpoint
 from seqlm.config import TrainConfig, from_dict
 from seqlm.data.batching import LMBatches
 from seqlm.data.corpora import load_corpus
+from seqlm.data.lm_data import encode_splits
 from seqlm.experiments.lm_runs import run_train
 from seqlm.training.evaluate import evaluate_stream
-from seqlm.training.lm_data import encode_splits
 
 pytestmark = pytest.mark.slow
 

@@ -61,7 +61,7 @@ class PeerLostError(SeqlmError):
             rank, size, what, cause, timeout_s)
         super().__init__(
             f"process {rank} of {size} lost the others while {what} ({cause}): another "
-            f"process died, or did not answer within {timeout_s:g} s (distributed_timeout)"
+            f"process died, or did not answer within {timeout_s:g} s (--distributed-timeout)"
             f"{where}")
 
     def at(self, step: int, kept: str) -> "PeerLostError":

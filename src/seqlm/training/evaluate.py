@@ -21,12 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlm.data.batching import LMBatches
+from seqlm.data.lm_data import TokenStream
 from seqlm.errors import SeqlmError
 from seqlm.metrics import bits_per_byte, bits_per_char, perplexity
 from seqlm.nn.lm import detach_state
 from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.training.distributed import World
-from seqlm.training.lm_data import TokenStream
 
 
 def eval_layout(n_tokens: int, batch_size: int, window: int) -> tuple[int, int]:
@@ -38,8 +38,8 @@ def eval_layout(n_tokens: int, batch_size: int, window: int) -> tuple[int, int]:
 
 
 @torch.no_grad()
-def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int = 16,
-                    window: int = 100, max_tokens: int | None = None,
+def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int, window: int,
+                    max_tokens: int | None = None,
                     progress: ProgressCallback | None = None,
                     should_stop: Callable[[], bool] | None = None,
                     world: World | None = None) -> dict[str, float] | None:

@@ -175,6 +175,15 @@ def rate(tokens_per_second: float) -> str:
     return f"{tokens_per_second:,.0f}" if tokens_per_second else "-"
 
 
+def versus(cell: str, base: str, cell_nats: float, base_nats: float) -> str:
+    """'LSTM is 0.29 nats/char worse than RNN' (lower validation loss is better)."""
+    gap = cell_nats - base_nats
+    name, other = CELL_TITLES.get(cell, cell), CELL_TITLES.get(base, base)
+    if round(gap, 2) == 0:
+        return f"{name} and {other} are within 0.01 nats/char of each other"
+    return f"{name} is {abs(gap):.2f} nats/char {'worse' if gap > 0 else 'better'} than {other}"
+
+
 def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
            folder: str = "compare") -> str:
     by_cell = {r["cell"]: r["valid"]["loss_nats"] for r in results}
@@ -191,21 +200,13 @@ def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
           f"{r['train_seconds']:.0f} | {r['valid']['loss_nats']:.4f} | "
           f"{r['valid']['perplexity']:.3f} | {r['valid']['bits_per_char']:.4f} | "
           f"{rate(r['tokens_per_second'])} |" for r in results], ""]
-    if "rnn" in by_cell:
-        for gated in ("lstm", "gru"):
-            if gated in by_cell:
-                gap = by_cell["rnn"] - by_cell[gated]
-                lines.append(f"- {gated} vs rnn: {gap:+.4f} nats/char "
-                             f"({'better' if gap > 0 else 'not better'} at this budget)")
-    if "lstm" in by_cell:
-        for minimal in ("mingru", "minlstm"):
-            if minimal in by_cell:
-                gap = by_cell["lstm"] - by_cell[minimal]
-                lines.append(f"- {minimal} vs lstm: {gap:+.4f} nats/char "
-                             f"({'better' if gap > 0 else 'not better'} at this budget)")
-    lines += ["", f"![loss curves]({folder}/loss_curves.png) "
-              f"![gradient norms]({folder}/grad_norms.png) "
-              f"![dL/dh]({folder}/gradient_decay.png)", ""]
+    pairs = [(c, "rnn") for c in ("lstm", "gru")] + [(c, "lstm") for c in ("mingru", "minlstm")]
+    lines += [f"- {versus(cell, base, by_cell[cell], by_cell[base])} at this budget."
+              for cell, base in pairs if cell in by_cell and base in by_cell]
+    lines += ["", f"![training loss (solid) and validation loss (dots)]({folder}/loss_curves.png) "
+              f"![gradient norm during training, global and per layer]({folder}/grad_norms.png) "
+              f"![how far back the gradient reaches: ||dL/dh_(t-k)|| against k]"
+              f"({folder}/gradient_decay.png)", ""]
     for r in results:
         d = r["decay"]
         lines.append(f"- {r['cell']}: ||dL/dh_(t-k)|| at k=0 {d[0]:.3g}, k={len(d) - 1} "
@@ -233,6 +234,7 @@ def run_compare(config: CompareConfig, out=None, overwrite: bool = False, argv=N
     with run:
         section = compare(config, run, progress)
         run.metrics.update(section.metrics)
+        run.extra["sections"] = [section.record()]
         atomic_write_text(run.artifact("report", "report.md"),
                           f"# {section.title}\n\n{section.markdown}\n")
     return run, section

@@ -23,7 +23,7 @@ import time
 from dataclasses import replace
 
 from seqlm.config import RevivalConfig, quick_revival
-from seqlm.experiments.compare import compare
+from seqlm.experiments.compare import compare, versus
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
 from seqlm.experiments.scan_speed import REFERENCE, median_ratio, scan_errors, time_variants
@@ -93,10 +93,10 @@ def verdict(speed: dict, errors: dict[str, dict[int, float]], quality: dict) -> 
     if "lstm" in models:
         for cell in ("mingru", "minlstm"):
             if cell in models:
-                gap = models["lstm"]["loss_nats"] - models[cell]["loss_nats"]
-                lines.append(f"- {cell} against lstm at equal time: {gap:+.3f} nats/char "
-                             f"({models[cell]['steps']:,} steps against "
-                             f"{models['lstm']['steps']:,}).")
+                said = versus(cell, "lstm", models[cell]["loss_nats"],
+                              models["lstm"]["loss_nats"])
+                lines.append(f"- {said} at equal time ({models[cell]['steps']:,} updates "
+                             f"against {models['lstm']['steps']:,}).")
     return lines
 
 

@@ -7,7 +7,8 @@ It is written atomically, first when the run starts (status "running") and again
 ends. An existing, non-empty run directory is refused unless `overwrite=True`, and even then
 replaced only if seqlm wrote it. A run that fails on bad input (`SeqlmError`) removes what it
 created and leaves any old run whole; any other failure keeps the new run, marked "failed" or
-"interrupted", so checkpoints are never lost.
+"interrupted", so checkpoints are never lost. Every run that is kept ends with its
+`report.html` (`seqlm.experiments.report`), written from the manifest.
 """
 
 import datetime as dt
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,7 @@ class Run:
                 with suppress(OSError):  # a full or read-only disk: the error says so already
                     self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
             self.swap_in()
+            self.write_report()
         finally:
             self.lock.release()
 
@@ -207,6 +210,17 @@ class Run:
 
     def write_manifest(self, status: str = "ok", error: str | None = None) -> Path:
         return atomic_write_json(self.path / MANIFEST, self.manifest(status, error))
+
+    def write_report(self) -> None:
+        """`report.html` from the manifest as written last; a page that cannot be written is
+        a warning, never the loss of the run it describes."""
+        try:
+            from seqlm.experiments.report import write_report
+
+            write_report(self.path)
+        except Exception as e:  # noqa: BLE001 (the run itself is safe on disk already)
+            warnings.warn(f"{self.path / 'report.html'} was not written: "
+                          f"{type(e).__name__}: {e}", stacklevel=2)
 
 
 def remove_stale_staging(target: Path) -> None:

@@ -20,6 +20,7 @@ from seqlm.cli.options import (
     add_include_arg,
     add_output_args,
     add_run_args,
+    add_tensorboard_arg,
     emit,
     engine_overrides,
     engine_value,
@@ -70,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", default=None, metavar="RUN",
                        help="go on from a run directory (or its last.pt): in place, or into "
                             "--out if given")
+    add_tensorboard_arg(train)
     add_run_args(train)
     add_output_args(train)
     train.set_defaults(func=train_command, _fields={"name": "corpus", "path": "data_path"})
@@ -107,6 +109,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--threads", type=int, default=CompareConfig.threads)
     add_device_arg(compare)
+    add_tensorboard_arg(compare)
     add_run_args(compare)
     add_output_args(compare)
     compare.set_defaults(func=compare_command)
@@ -205,7 +208,8 @@ def train_command(args: argparse.Namespace) -> int:
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_train(config, out=args.out, overwrite=args.overwrite, resume=resumed,
-                        progress=bars, should_stop=lambda: stop["asked"])
+                        progress=bars, should_stop=lambda: stop["asked"],
+                        tensorboard=args.tensorboard)
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)
@@ -324,7 +328,8 @@ def compare_command(args: argparse.Namespace) -> int:
 
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars)
+        run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars,
+                                   tensorboard=args.tensorboard)
     finally:
         bars.close()
     emit(args, {"run": str(run.path), **section.metrics},

@@ -12,6 +12,7 @@ from seqlm.cli.options import (
     add_engine_args,
     add_output_args,
     add_run_args,
+    add_tensorboard_arg,
     emit,
     engine_overrides,
 )
@@ -85,6 +86,7 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     t.add_argument("--resume", default=None, metavar="RUN",
                    help="go on from a run directory (or its last.pt): in place, or into --out "
                         "if given")
+    add_tensorboard_arg(t)
     add_run_args(t)
     add_output_args(t)
     t.set_defaults(func=train_command)
@@ -164,7 +166,7 @@ def train_command(args: argparse.Namespace) -> int:
     try:
         run = run_training(train_config(args, base), out=args.out, overwrite=args.overwrite,
                            resume=resumed, argv=["seqlm", *sys.argv[1:]], progress=bars,
-                           should_stop=lambda: stop["asked"])
+                           should_stop=lambda: stop["asked"], tensorboard=args.tensorboard)
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)

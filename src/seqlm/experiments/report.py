@@ -1,7 +1,7 @@
 """`report.html`: one self-contained web page for any run directory.
 
     manifest.json ──(report_pages: one builder per command)──> Page: title, lead, sections
-    each section's Markdown ──(Python-Markdown + EmbedImages)──> HTML, plots as data: URIs
+    each section's Markdown ──(report_markdown: Python-Markdown)──> HTML, plots as data: URIs
     Page + manifest ──(Jinja2: templates/report.html.j2)──> run/report.html, written atomically
 
 The page holds no script and loads nothing: every plot the Markdown names (`![caption](path)`,
@@ -13,19 +13,10 @@ and a training run after every evaluation, so an interrupted run leaves a page o
 Leaves out: interactive plots, pages that join several runs.
 """
 
-import base64
 import json
-import mimetypes
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import jinja2
-import markdown
-from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
-from markupsafe import Markup
 
 import seqlm
 from seqlm.atomic import atomic_write_text
@@ -70,7 +61,7 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise SeqlmError(f"{run_dir} is not a run directory (no {MANIFEST}): give a folder "
                          "that a seqlm command wrote") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -92,76 +83,6 @@ def write_report(run_dir: str | Path) -> Path:
     return atomic_write_text(run_dir / REPORT, render_html(page, manifest, run_dir))
 
 
-class EmbedImages(Treeprocessor):
-    """Every `<img>` becomes a data: URI of its file in the run directory, inside a
-    `<figure>` captioned with its alt text; tables get a scrolling wrapper (phones)."""
-
-    def __init__(self, md, run_dir: Path):
-        super().__init__(md)
-        self.run_dir = run_dir.resolve()
-
-    def run(self, root: ET.Element) -> None:
-        for parent in list(root.iter()):
-            for i, child in enumerate(list(parent)):
-                if child.tag == "table":
-                    wrap = ET.Element("div", {"class": "scroll"})
-                    wrap.append(child)
-                    wrap.tail, child.tail = child.tail, None
-                    parent[i] = wrap
-                elif child.tag == "p" and is_image_row(child):
-                    parent[i] = self.figures(child)
-
-    def figures(self, paragraph: ET.Element) -> ET.Element:
-        row = ET.Element("div", {"class": "figures"})
-        row.tail = paragraph.tail
-        for img in paragraph:
-            figure = ET.SubElement(row, "figure")
-            caption = img.get("alt", "")
-            data = self.data_uri(img.get("src", ""))
-            if data is None:
-                missing = ET.SubElement(figure, "p")
-                missing.text = f"(plot not found in the run directory: {img.get('src')})"
-            else:
-                ET.SubElement(figure, "img", {"src": data, "alt": caption, "loading": "lazy"})
-            ET.SubElement(figure, "figcaption").text = caption
-        return row
-
-    def data_uri(self, src: str) -> str | None:
-        if src.startswith("data:image/"):
-            return src  # drawn for the page alone (`figures.png_data_uri`)
-        path = (self.run_dir / src).resolve()
-        if not path.is_relative_to(self.run_dir) or not path.is_file():
-            return None  # only the run's own files go into its page
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
-def is_image_row(paragraph: ET.Element) -> bool:
-    """A paragraph made only of images (and the spaces between them)."""
-    return len(paragraph) > 0 and all(c.tag == "img" and not (c.tail or "").strip()
-                                      for c in paragraph) and not (paragraph.text or "").strip()
-
-
-class EmbedImagesExtension(Extension):
-    def __init__(self, run_dir: Path):
-        super().__init__()
-        self.run_dir = run_dir
-
-    def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's name)
-        md.treeprocessors.register(EmbedImages(md, self.run_dir), "seqlm_embed_images", 5)
-        # no raw HTML: `</s>` in a sample or a table is text to show, never markup
-        md.preprocessors.deregister("html_block")
-        md.inlinePatterns.deregister("html")
-
-
-def to_html(text: str, run_dir: Path) -> Markup:
-    """Markdown (tables, fenced code) to HTML with the run's plots inside; any HTML in the
-    text is shown as text."""
-    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists",
-                                       EmbedImagesExtension(run_dir)])
-    return Markup(md.convert(text))  # escaped by Python-Markdown: raw HTML is switched off
-
-
 def slug(title: str, taken: set[str]) -> str:
     base = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
     base = "-".join(filter(None, base.split("-")))[:40] or "section"
@@ -174,6 +95,10 @@ def slug(title: str, taken: set[str]) -> str:
 
 
 def render_html(page: Page, manifest: dict[str, Any], run_dir: Path) -> str:
+    import jinja2  # here: a run imports this module at its end, `seqlm ngram` should stay light
+
+    from seqlm.experiments.report_markdown import to_html
+
     env = jinja2.Environment(loader=jinja2.PackageLoader("seqlm.experiments", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)

@@ -21,6 +21,7 @@ Leaves out: GPUs (benchmarks/bench_parallel_rnn.py --gpu-quick), long training b
 import statistics
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from seqlm.config import RevivalConfig, quick_revival
 from seqlm.experiments.compare import compare, versus
@@ -117,18 +118,19 @@ def lab_step(ctx: LabContext) -> LabSection:
     config = replace(config, compare=replace(config.compare, seed=ctx.config.seed,
                                              data_dir=ctx.config.data_dir,
                                              device=ctx.config.device))
-    return revival(config, ctx.run, ctx.progress)
+    tensorboard = None if ctx.tensorboard is None else ctx.tensorboard / "revival"
+    return revival(config, ctx.run, ctx.progress, tensorboard)
 
 
-def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None = None
-            ) -> LabSection:
+def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None = None,
+            tensorboard: Path | None = None) -> LabSection:
     started = time.perf_counter()
     speed = measure_speed(config, progress)
     timed = {"speed": time.perf_counter() - started}
     errors = scan_errors(config.precision_lengths, config.precision_batch,
                          config.precision_hidden, config.scan_chunk, config.compare.seed)
     timed["precision"] = time.perf_counter() - started - sum(timed.values())
-    quality = compare(config.compare, run, progress, folder="revival")
+    quality = compare(config.compare, run, progress, folder="revival", tensorboard=tensorboard)
     timed["quality"] = time.perf_counter() - started - sum(timed.values())
     text = [*speed_table(config, speed), "", *precision_table(errors), "",
             *verdict(speed, errors, quality.metrics), "", LOST, "",

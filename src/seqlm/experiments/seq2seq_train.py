@@ -6,7 +6,7 @@ the test scores are reported per regime on the held-out test splits. The vocabul
 from the training pairs alone. Leaves out: several seeds per run (run it again with --seed).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,11 +17,12 @@ from seqlm.data.pairs import Pair, PairVocabs
 from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
 from seqlm.experiments.seq2seq_eval import evaluate
+from seqlm.experiments.tensorboard_log import require_tensorboard
 from seqlm.experiments.training_run import Resumed, adopt_best, open_training_run, resume_from
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
-from seqlm.training.engine import Result, StopCheck
+from seqlm.training.engine import Listener, Result, StopCheck
 from seqlm.training.seq2seq import train_seq2seq
 from seqlm.training.threads import torch_threads
 
@@ -61,13 +62,29 @@ def load_pairs(config: Seq2SeqConfig, test_size: int | None = None,
 def fit(config: Seq2SeqConfig, data: PairData, out: Path,
         progress: ProgressCallback | None = None, should_stop: StopCheck | None = None,
         payload: dict | None = None, source: str | Path = "the checkpoint",
-        ) -> tuple[Loaded, Result]:
+        listeners: Sequence[Listener] = ()) -> tuple[Loaded, Result]:
     """Train (or, given a last.pt `payload`, go on training) on `data`; return the best
-    checkpoint (best validation exact match) and the loop's record."""
+    checkpoint (best validation exact match) and the loop's record. `listeners` are told of
+    the engine's history and evaluations (TensorBoard, the live report)."""
     vocabs = PairVocabs.from_dict(payload["vocab"]) if payload else PairVocabs.build(data.train)
     engine, result = train_seq2seq(config, vocabs, data.train, data.valid, out, progress,
-                                   should_stop, payload, source)
+                                   should_stop, payload, source, listeners)
     return load(out / BEST, engine.placement.device, kind="seq2seq"), result
+
+
+def training_listeners(run: Run, tensorboard: str | Path | None) -> list:
+    """The live report and, if asked, the TensorBoard log."""
+    from seqlm.experiments.report_training import LiveReport
+
+    def record(engine) -> None:
+        run.metrics.update(history=engine.history, evals=engine.evals)
+
+    listeners: list = [LiveReport(run, record)]
+    if tensorboard is not None:
+        from seqlm.experiments.tensorboard_log import TensorBoardLog
+
+        listeners.append(TensorBoardLog(tensorboard))
+    return listeners
 
 
 def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str, dict]:
@@ -78,9 +95,14 @@ def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str,
 def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite: bool = False,
                  resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
                  progress: ProgressCallback | None = None,
-                 should_stop: StopCheck | None = None) -> Run:
+                 should_stop: StopCheck | None = None,
+                 tensorboard: str | Path | None = None) -> Run:
     """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets;
-    `resume` is a run (or its last.pt) to go on from (`seqlm.experiments.training_run`)."""
+    `resume` is a run (or its last.pt) to go on from (`seqlm.experiments.training_run`);
+    `tensorboard` a folder for TensorBoard's event files. After every evaluation the manifest
+    and report.html are written again."""
+    if tensorboard is not None:
+        require_tensorboard()  # before anything is made
     resumed = resume_from(resume, "seq2seq") if resume is not None else None
     payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
     resume = resumed.source if resumed else None
@@ -90,8 +112,14 @@ def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite
     with run:
         for regime, c in data.corpora.items():
             run.data[f"dates[{regime}]"] = c.identity()
-        with run.timer("train"):
-            best, result = fit(config, data, run.path, progress, should_stop, payload, resume)
+        listeners = training_listeners(run, tensorboard)
+        try:
+            with run.timer("train"):
+                best, result = fit(config, data, run.path, progress, should_stop, payload,
+                                   resume, listeners)
+        finally:
+            for listener in listeners:
+                getattr(listener, "close", lambda: None)()
         adopt_best(run, resumed_dir)
         run.extra["placement"] = Placement.resolve(config.engine.device,
                                                    config.engine.precision).describe()

@@ -19,6 +19,7 @@ Leaves out: beam search during validation (greedy is the selection criterion).
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from seqlm.nn.build import build_model
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
-from seqlm.training.engine import Engine, Result, StopCheck
+from seqlm.training.engine import Engine, Listener, Result, StopCheck
 
 
 def teacher_probability(config: Seq2SeqTrainConfig, step: int) -> float:
@@ -143,14 +144,17 @@ def pairs_sha256(pairs: list[Pair]) -> str:
 def train_seq2seq(config: Seq2SeqConfig, vocabs: PairVocabs, train_pairs: list[Pair],
                   valid_pairs: list[Pair], out: Path, progress: ProgressCallback | None = None,
                   should_stop: StopCheck | None = None, resume: dict[str, Any] | None = None,
-                  source: str | Path = "the checkpoint") -> tuple[Engine, Result]:
+                  source: str | Path = "the checkpoint", listeners: Sequence[Listener] = (),
+                  ) -> tuple[Engine, Result]:
     """Build the model from the config (seeded) or restore it from a last.pt payload
-    `resume`, and train it through the engine into `out` (best.pt, last.pt)."""
+    `resume`, and train it through the engine into `out` (best.pt, last.pt); `listeners` are
+    told of its history and evaluations."""
     placement = Placement.resolve(config.engine.device, config.engine.precision)
     task = Seq2SeqTask(config, vocabs, train_pairs, valid_pairs, placement.device,
                        pairs_sha256(train_pairs))
     torch.manual_seed(config.train.seed)  # the initial weights are a function of the seed
-    engine = Engine(task, build_model("seq2seq", config, vocabs), config.engine, out, placement)
+    engine = Engine(task, build_model("seq2seq", config, vocabs), config.engine, out, placement,
+                    listeners)
     if resume is not None:
         if resume["data"].get("sha256") not in (None, task.data_sha256):
             raise SeqlmError(f"the training pairs differ from the ones {source} was trained on: "

@@ -49,7 +49,7 @@ class EmbedImages(Treeprocessor):
                 missing = ET.SubElement(figure, "p")
                 missing.text = f"(plot not found in the run directory: {img.get('src')})"
             else:
-                ET.SubElement(figure, "img", {"src": data, "alt": caption, "loading": "lazy"})
+                ET.SubElement(figure, "img", {"src": data, "alt": caption})
             ET.SubElement(figure, "figcaption").text = caption
         return row
 

@@ -32,7 +32,10 @@ def build_page(run_dir: Path, manifest: Manifest) -> Page:
 
 def command_of(manifest: Manifest) -> str:
     """The command line that made the run, as it can be typed again."""
-    return shlex.join(manifest.get("argv", [])) or f"seqlm {manifest['command']}"
+    argv = list(manifest.get("argv", []))
+    if argv and Path(argv[0]).name in ("seqlm", "__main__.py", "-m"):
+        argv[0] = "seqlm"  # however it was started (`python -m seqlm`, a script), it is seqlm
+    return shlex.join(argv) or f"seqlm {manifest['command']}"
 
 
 LEADS = {

@@ -93,8 +93,8 @@ def train_page(run_dir: Path, m: Manifest) -> Page:
 
 
 def samples_markdown(samples: list[dict]) -> str:
-    lines = ["From the best weights, after a line break; lower temperatures pick likely "
-             "characters, higher ones take more risks.", ""]
+    lines = ["From the best weights, after a line break: a low temperature keeps to the likely "
+             "tokens, a high one takes more risks.", ""]
     for s in samples:
         text = s["text"].replace("```", "'''")
         lines += [f"**temperature {s['temperature']}**", "", "```text", text, "```", ""]
@@ -104,7 +104,7 @@ def samples_markdown(samples: list[dict]) -> str:
 def seq2seq_train_page(run_dir: Path, m: Manifest) -> Page:
     c, metrics = m.get("config") or {}, m.get("metrics", {})
     attention = c.get("model", {}).get("attention", "?")
-    lead = ("An encoder-decoder that rewrites dates written in many ways as YYYY-MM-DD, "
+    lead = ("An encoder-decoder that rewrites dates written in many ways as YYYY-MM-DD; "
             f"attention: {attention}. Validation pairs choose the best checkpoint; the test "
             "pairs of each regime (plain dates, dates inside longer text) score it.")
     rows = [f"| {regime} | {pct(s['exact_match'])} | "
@@ -131,7 +131,9 @@ def seq2seq_train_page(run_dir: Path, m: Manifest) -> Page:
                                 (f"seqlm seq2seq eval {run_dir}",)))
     if attention != "none" and (run_dir / "best.pt").is_file() and m.get("status") != "running":
         sections.append(heatmap_section(run_dir, errors))
-    return Page(f"Dates with {attention} attention", lead, sections)
+    from seqlm.experiments.seq2seq_compare import LABELS
+
+    return Page(f"Dates: {LABELS.get(attention, attention)}", lead, sections)
 
 
 def pct(rate: dict) -> str:

@@ -49,9 +49,13 @@ class TensorBoardLog:
 
     def evaluation(self, metrics: dict[str, float], engine) -> None:
         step = int(metrics["step"])
+        written = set()
         for key, value in metrics.items():
-            if key != "step" and isinstance(value, int | float):
-                self.writer.add_scalar(f"valid/{key.removeprefix('valid_')}", float(value), step)
+            tag = f"valid/{key.removeprefix('valid_')}"  # seq2seq names some twice
+            if key not in ("step", "objective") and tag not in written \
+                    and isinstance(value, int | float):
+                self.writer.add_scalar(tag, float(value), step)
+                written.add(tag)
         if self.sampler is not None:
             for sample in self.sampler(engine.model):
                 # Markdown in TensorBoard's text tab: four spaces keep the lines as they are

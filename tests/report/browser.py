@@ -3,6 +3,7 @@ network): open a page, collect console messages, log entries and requests, take 
 screenshot, evaluate an expression. Used by the report's browser test."""
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -55,10 +56,8 @@ class Browser:
         return self
 
     def __exit__(self, *exc) -> None:
-        try:
+        with contextlib.suppress(OSError, TimeoutError, RuntimeError):
             self.call("Browser.close")
-        except (OSError, TimeoutError, RuntimeError):
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -7,6 +7,7 @@ Chromium is not installed (`.ci/run` installs the Debian package `chromium`)."""
 import json
 
 import pytest
+
 from report.browser import Browser, find_chromium
 
 CHROMIUM = find_chromium()

@@ -5,8 +5,8 @@ checksums at the end; written after every step, so an interrupted lab leaves a p
 import json
 
 import pytest
-from report.page_checks import check_page, markdown_images
 
+from report.page_checks import check_page, markdown_images
 from seqlm.config import LabConfig
 from seqlm.experiments.lab import STEPS, run_lab
 from seqlm.progress import Progress

@@ -7,9 +7,9 @@ import json
 from dataclasses import replace
 
 import pytest
+
 from report.page_checks import check_page, markdown_images
 from report.tiny import tiny_lm
-
 from seqlm.cli import main
 from seqlm.config import (
     ByHandConfig,

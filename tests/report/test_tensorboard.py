@@ -4,8 +4,8 @@ read back with TensorBoard's own reader; without the package, one line says what
 import sys
 
 import pytest
-from report.tiny import tiny_lm
 
+from report.tiny import tiny_lm
 from seqlm.cli import main
 
 

@@ -153,10 +153,19 @@ def data_rows(data: dict[str, Any]) -> list[dict[str, str]]:
         if not isinstance(value, dict):
             rows.append({"name": name, "sha256": "-", "details": str(value)})
             continue
-        details = [f"{k}: {v}" for k, v in value.items() if k not in ("sha256", "name")]
+        details = [f"{k}: {shown(v)}" for k, v in value.items() if k not in ("sha256", "name")]
         rows.append({"name": name, "sha256": value.get("sha256", "-"),
                      "details": "; ".join(details)})
     return rows
+
+
+def shown(value: Any) -> str:
+    """`{'train': 808466, 'valid': 104474}` as `train 808,466, valid 104,474`."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {shown(v)}" for k, v in value.items())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
 
 
 def duration(seconds: float | None) -> str:

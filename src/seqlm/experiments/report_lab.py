@@ -15,6 +15,7 @@ from typing import Any
 from seqlm.experiments.report import Glance, Page, Section
 
 Metrics = dict[str, Any]
+CORPORA = {"tinyshakespeare": "Tiny Shakespeare", "verbs": "verbs", "dates": "dates"}
 CELLS = {"rnn": "RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU", "mingru": "minGRU",
          "minlstm": "minLSTM", "ngram": "n-gram"}
 
@@ -83,9 +84,10 @@ def ngram_rows(m: Metrics) -> list[tuple[str, str]]:
     best: dict[str, tuple[float, str]] = {}
     for key, v in m.items():
         name, unit, order, smoothing = key.split("/")
-        if smoothing == "mkn" and v["perplexity"] < best.get(f"{name} {unit}", (1e300, ""))[0]:
-            best[f"{name} {unit}"] = (v["perplexity"], order)
-    return [(f"n-gram baseline on {k}s: validation perplexity (modified Kneser-Ney, "
+        key = f"{CORPORA.get(name, name)}, {unit}s"
+        if smoothing == "mkn" and v["perplexity"] < best.get(key, (1e300, ""))[0]:
+            best[key] = (v["perplexity"], order)
+    return [(f"n-gram baseline on {k}: validation perplexity (modified Kneser-Ney, "
              f"{order}-gram)", f"{ppl:,.2f}") for k, (ppl, order) in best.items()]
 
 
@@ -106,7 +108,8 @@ def vanishing_rows(m: Metrics) -> list[tuple[str, str]]:
 
 def compare_rows(m: Metrics) -> list[tuple[str, str]]:
     models = m["models"]
-    return [(f"Validation loss at equal parameters, {m['corpus']} characters",
+    return [(f"Validation loss at equal parameters, {CORPORA.get(m['corpus'], m['corpus'])} "
+             "characters",
              ", ".join(f"{CELLS.get(c, c)} {v['loss_nats']:.3f}" for c, v in models.items())
              + " nats/char")]
 

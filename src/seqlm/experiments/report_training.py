@@ -67,7 +67,7 @@ def train_page(run_dir: Path, m: Manifest) -> Page:
             "is scored statefully, every token seeing all the text before it.")
     valid = metrics.get("best_valid_full") or metrics.get("final_valid") or {}
     rows = [("status", metrics.get("status", "running")),
-            ("updates", f"{metrics.get('steps', len(metrics.get('history') or []))}"),
+            ("updates", f"{metrics.get('steps', latest_step(metrics)):,}"),
             ("parameters", f"{metrics['parameters']:,}" if "parameters" in metrics else "-"),
             ("training speed", f"{metrics['tokens_per_second']:,.0f} tokens/s"
              if metrics.get("tokens_per_second") else "-")]
@@ -92,6 +92,12 @@ def train_page(run_dir: Path, m: Manifest) -> Page:
     return Page(f"{cell_name} language model on {corpus}", lead, sections)
 
 
+def latest_step(metrics: dict) -> int:
+    """The update of the last history entry (while training, before `steps` is recorded)."""
+    history = metrics.get("history") or []
+    return int(history[-1]["step"]) if history else 0
+
+
 def samples_markdown(samples: list[dict]) -> str:
     lines = ["From the best weights, after a line break: a low temperature keeps to the likely "
              "tokens, a high one takes more risks.", ""]
@@ -114,6 +120,10 @@ def seq2seq_train_page(run_dir: Path, m: Manifest) -> Page:
     if "best_valid_exact" in metrics:
         text.append(f"Best validation exact match {100 * metrics['best_valid_exact']:.2f}% at "
                     f"update {metrics['best_step']} of {metrics['steps']}.")
+    elif metrics.get("evals"):
+        last = metrics["evals"][-1]
+        text.append(f"Still training: validation exact match {100 * last['valid_exact']:.2f}% "
+                    f"at update {last['step']}; the test pairs are scored at the end.")
     if rows:
         text += ["", "| test regime | exact match (95% interval) | characters right |",
                  "|---|---|---|", *rows]

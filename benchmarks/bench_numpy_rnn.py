@@ -53,7 +53,7 @@ def load_text(chars: int = 200_000) -> tuple[str, str]:
 
 
 def model_for(cell: str, vocab_size: int, dtype: str) -> ReferenceLM:
-    return ReferenceLM(ReferenceModelConfig(cell=cell, vocab_size=vocab_size, embed_size=EMBED,
+    return ReferenceLM(ReferenceModelConfig(cell=cell, vocab_size=vocab_size, embedding_dim=EMBED,
                                             hidden_size=HIDDEN, dtype=dtype, seed=0))
 
 

@@ -3,6 +3,7 @@ reference | nn -> training, decoding, checkpoint -> experiments -> cli; referenc
 never import torch; nn never imports reference; nothing imports cli."""
 
 import ast
+import re
 from pathlib import Path
 
 import seqlm
@@ -43,3 +44,27 @@ def test_the_never_rules():
         assert not (part in ("reference", "ngram") and root == "torch"), f"{part}: {module}"
         assert not (part == "nn" and module.startswith("seqlm.reference")), module
         assert part == "cli" or not module.startswith("seqlm.cli"), f"{part}: {module}"
+
+
+def package_map() -> set[str]:
+    """Modules the README's package map names: `seqlm.a.b`, then bare siblings `c`, `d`."""
+    readme = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The package", 1)[1].split("\n## ", 1)[0]
+    named = set()
+    for row in section.splitlines():
+        names = re.findall(r"`([\w.]+)`", row.split("|")[1]) if row.startswith("| `") else []
+        if names and names[0].startswith("seqlm"):
+            parent = names[0].rsplit(".", 1)[0]
+            named |= {names[0], *(f"{parent}.{n}" for n in names[1:])}
+    return named
+
+
+def test_the_readme_package_map_matches_the_code():
+    modules = {"seqlm." + ".".join(p.relative_to(SRC).with_suffix("").parts)
+               for p in SRC.rglob("*.py") if p.stem not in ("__init__", "__main__")}
+    packages = {"seqlm." + ".".join(p.parent.relative_to(SRC).parts)
+                for p in SRC.rglob("__init__.py") if p.parent != SRC}
+    named = package_map()
+    assert not named - modules - packages, "the map names modules that do not exist"
+    unnamed = {m for m in modules if m not in named and m.rsplit(".", 1)[0] not in named}
+    assert not unnamed, f"modules the README's package map leaves out: {sorted(unnamed)}"

@@ -141,7 +141,10 @@ def upgrade_v1(obj: dict[str, Any]) -> dict[str, Any]:
                   "schedule": train.pop("lr_schedule", {}), "clip": train.pop("clip", 1.0),
                   "eval_every": train.pop("eval_every", 500), "threads": train.pop("threads", 1)}
         train["sampling"] = train.pop("schedule", "none")
-        config.update(train=train, engine=engine)
+        model = dict(config.get("model", {}))
+        if "embedding_size" in model:
+            model["embedding_dim"] = model.pop("embedding_size")
+        config.update(train=train, engine=engine, model=model)
         vocab = obj["vocabs"]
     return {"format": FORMAT, "version": 1, "kind": obj["kind"], "config": config,
             "vocab": vocab, "model": obj["model"], "step": obj.get("step", 0),

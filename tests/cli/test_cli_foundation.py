@@ -22,13 +22,13 @@ def test_data_list_text_and_json():
 def test_data_show_file_corpus(tmp_path):
     path = tmp_path / "t.txt"
     path.write_text("hello world\n" * 50)
-    payload = run_cli_json("data", "show", f"file:{path}", "--unit", "word")
+    payload = run_cli_json("data", "show", "--corpus", f"file:{path}", "--unit", "word")
     assert payload["splits"]["train"]["tokens"] > 0 and len(payload["sha256"]) == 64
     assert payload["samples"][0] == "hello world"
 
 
 def test_data_show_tinyshakespeare(shakespeare_dir):
-    payload = run_cli_json("data", "show", "tinyshakespeare",
+    payload = run_cli_json("data", "show", "--corpus", "tinyshakespeare",
                            env={"SEQLM_DATA_DIR": str(shakespeare_dir)})
     assert payload["chars"] == 1_115_394 and payload["vocab_size"] == 65 + 4
 
@@ -43,19 +43,22 @@ def check_error(result, *fragments):
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path):
-    check_error(run_cli("data", "show", "wikitext"), "unknown corpus", "tinyshakespeare")
-    check_error(run_cli("data", "show", f"file:{tmp_path / 'missing.txt'}"), "does not exist")
+    check_error(run_cli("data", "show", "--corpus", "wikitext"), "unknown corpus",
+                "tinyshakespeare")
+    check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'missing.txt'}"),
+                "does not exist")
     (tmp_path / "blank.txt").write_text("   \n\n")
-    check_error(run_cli("data", "show", f"file:{tmp_path / 'blank.txt'}"), "whitespace only")
+    check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'blank.txt'}"),
+                "whitespace only")
     (tmp_path / "latin1.txt").write_bytes(b"na\xefve")
-    check_error(run_cli("data", "show", f"file:{tmp_path / 'latin1.txt'}"), "byte 2",
+    check_error(run_cli("data", "show", "--corpus", f"file:{tmp_path / 'latin1.txt'}"), "byte 2",
                 "--encoding-errors replace")
     fake = tmp_path / "fake.txt"
     fake.write_text("not the real thing")
-    check_error(run_cli("data", "show", "tinyshakespeare", "--data-path", str(fake)),
+    check_error(run_cli("data", "show", "--corpus", "tinyshakespeare", "--data-path", str(fake)),
                 "sha256", "delete it")
     empty_cache = tmp_path / "cache"
-    offline = run_cli("data", "show", "tinyshakespeare", "--data-dir", str(empty_cache),
+    offline = run_cli("data", "show", "--corpus", "tinyshakespeare", "--data-dir", str(empty_cache),
                       env={"https_proxy": "http://127.0.0.1:9",
                            "HTTPS_PROXY": "http://127.0.0.1:9"})
     check_error(offline, "put tinyshakespeare.txt")
@@ -73,5 +76,32 @@ def test_lab_quick_writes_report_and_manifest(tmp_path):
     check_error(run_cli("lab", "--quick", "--steps", "corpora", "--out", str(out)), "--overwrite")
     assert (out / "report.md").exists()
     check_error(run_cli("lab", "--steps", "nonsense", "--out", str(tmp_path / "x")),
-                "unknown lab step")
+                "invalid choice: 'nonsense'")
     assert not (tmp_path / "x").exists()
+
+
+def every_parser():
+    from seqlm.cli import build_parser
+
+    stack = [("seqlm", build_parser())]
+    while stack:
+        name, parser = stack.pop()
+        subs = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+        if not subs:
+            yield name, parser
+        for sub in subs:
+            stack += [(f"{name} {n}", p) for n, p in sub.choices.items()]
+
+
+def test_help_shows_a_default_for_every_option_that_has_one():
+    """Config-derived options show the config's default; hand-made ones their own."""
+    from seqlm.cli.faults import has_no_default
+
+    for name, parser in every_parser():
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            meaningful = not has_no_default(action) or getattr(
+                action, "config_default", None) not in (None, False, ())
+            if action.option_strings and meaningful and action.help != "==SUPPRESS==":
+                text = formatter._expand_help(action) if action.help else ""
+                assert "default" in text, (name, action.option_strings, text)

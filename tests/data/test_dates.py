@@ -218,7 +218,7 @@ def test_bad_options_name_the_fix(options, needle):
 
 
 def test_cli_show_long_regime(cli):
-    result = cli("data", "show", "dates", "--regime", "long", "--json")
+    result = cli("data", "show", "--corpus", "dates", "--regime", "long", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert "long" in summary["description"]

@@ -67,6 +67,6 @@ def test_include_on_the_command_line(tmp_path, cli):
     import json
 
     make_tree(tmp_path)
-    result = cli("data", "show", f"file:{tmp_path}", "--include", "*.c, *.h", "--json")
+    result = cli("data", "show", "--corpus", f"file:{tmp_path}", "--include", "*.c, *.h", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["chars"] == len("int n;\nint a;\nint b;\n")

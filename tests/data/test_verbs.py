@@ -248,8 +248,8 @@ def test_unknown_hold_out_verb_is_a_seqlm_error():
 
 
 def test_cli_data_show_verbs(cli):
-    result = cli("data", "show", "verbs", "--size", "2000", "--quiet")
+    result = cli("data", "show", "--corpus", "verbs", "--size", "2000", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "verbs" in result.stdout and "test" in result.stdout
-    bad = cli("data", "show", "verbs", "--hold-out-verbs", "wrok")
+    bad = cli("data", "show", "--corpus", "verbs", "--hold-out-verbs", "wrok")
     assert bad.returncode == 2 and "unknown verb 'wrok'" in bad.stderr

@@ -150,7 +150,7 @@ def trained_seq2seq(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("faults-s2s") / "run"
     result = run_cli("seq2seq", "train", "--size", "100", "--max-steps", "3", "--eval-every", "3",
-                     "--eval-size", "8", "--hidden-size", "8", "--embedding-size", "8",
+                     "--eval-size", "8", "--hidden-size", "8", "--embedding-dim", "8",
                      "--batch-size", "8", "--quiet", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out

@@ -117,7 +117,7 @@ def test_eval_of_unseen_characters_reports_their_share(seqlm, tmp_path, trained_
 
 def test_data_show_caps_a_giant_line(seqlm, tmp_path):
     (tmp_path / "big.txt").write_text("x" * 200_000)
-    code, out, _ = seqlm("data", "show", "file:big.txt")
+    code, out, _ = seqlm("data", "show", "--corpus", "file:big.txt")
     assert code == 0 and max(len(line) for line in out.splitlines()) < 400
 
 

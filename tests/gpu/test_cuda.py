@@ -18,7 +18,7 @@ CUDA = torch.device("cuda")
 
 def test_lstm_equals_torch_nn_lstm_on_cuda():
     torch.manual_seed(0)
-    ours = LSTM(24, 32, num_layers=2).to(CUDA)
+    ours = LSTM(24, 32, num_layers=2, batch_first=True).to(CUDA)
     theirs = torch.nn.LSTM(24, 32, num_layers=2, batch_first=True).to(CUDA)
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(5, 40, 24, device=CUDA, requires_grad=True)

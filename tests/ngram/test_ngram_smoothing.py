@@ -135,12 +135,13 @@ def test_discount_fallback_names_the_order_on_a_100_line_corpus():
 
 
 def test_sampling_is_seeded_and_temperature_checked():
-    from seqlm.ngram.sampling import sample
+    from seqlm.decoding.sentences import sample_sentences as sample
 
     m = model("kn", order=2, text="a b c\na c\nb c a\n" * 5)
     assert sample(m, 4, seed=3) == sample(m, 4, seed=3)
     assert all(set(s.split()) <= {"a", "b", "c"} for s in sample(m, 10, seed=1))
     assert sample(m, 2, seed=0, prefix="b")[0].startswith("b")
+    assert len(set(sample(m, 4, seed=1, temperature=0))) == 1  # greedy: one sentence
     with pytest.raises(SeqlmError, match="temperature"):
         sample(m, 1, seed=0, temperature=-1)
 
@@ -154,3 +155,10 @@ def test_top_k_is_sorted_and_bad_settings_are_named():
                        ({"alpha": 2.0}, "alpha"), ({"unit": "subword"}, "unit = .subword.")]:
         with pytest.raises(SeqlmError, match=match):
             fit(TINY, NgramConfig(**bad))
+
+
+def test_a_string_context_is_read_as_the_models_own_tokens():
+    text = "I love thee\nI love thee not\nyou love me\n" * 10
+    m = model("kn", order=3, text=text)
+    assert m.logprob("thee", "I love") == pytest.approx(m.logprob("thee", ["I", "love"]))
+    assert m.logprob("thee", "I love") > m.logprob("me", "I love")

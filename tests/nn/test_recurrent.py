@@ -21,7 +21,7 @@ def _pair(kind, **kwargs):
     ours_cls, theirs_cls, extra = KINDS[kind]
     torch.manual_seed(0)
     theirs = theirs_cls(E, H, batch_first=True, **extra, **kwargs)
-    ours = ours_cls(E, H, **extra, **kwargs)
+    ours = ours_cls(E, H, batch_first=True, **extra, **kwargs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.load_state_dict(theirs.state_dict())
     return ours, theirs
@@ -81,7 +81,7 @@ def test_time_major_and_no_bias(kind):
 
 
 def test_weights_copy_back_to_torch():
-    ours = LSTM(E, H, num_layers=2, bidirectional=True)
+    ours = LSTM(E, H, num_layers=2, bidirectional=True, batch_first=True)
     theirs = torch.nn.LSTM(E, H, num_layers=2, bidirectional=True, batch_first=True)
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(2, 4, E)
@@ -150,7 +150,9 @@ def test_locked_dropout_shares_mask_over_time():
                        torch.ones(3, 9, 4))
 
 
-@pytest.mark.parametrize("layer", [GRU(E, H), LSTM(E, H, fused=False), RNN(E, H)],
+@pytest.mark.parametrize("layer", [GRU(E, H, batch_first=True),
+                                   LSTM(E, H, fused=False, batch_first=True),
+                                   RNN(E, H, batch_first=True)],
                          ids=["gru", "lstm-steps", "rnn"])
 def test_backward_graph_uses_unbind_not_per_step_slicing(layer):
     """No per-step select/slice of the time axis: those make backward O(T^2) in memory."""
@@ -169,15 +171,15 @@ def test_backward_graph_uses_unbind_not_per_step_slicing(layer):
 
 
 def test_bad_state_shape():
-    layer = GRU(E, H, num_layers=2)
+    layer = GRU(E, H, num_layers=2, batch_first=True)
     with pytest.raises(ValueError, match="initial state"):
         layer(torch.randn(2, 3, E), torch.zeros(1, 2, H))
 
 
 def test_fused_lstm_equals_the_step_path():
     torch.manual_seed(0)
-    fused = LSTM(E, H, num_layers=2, bidirectional=True)
-    steps = LSTM(E, H, num_layers=2, bidirectional=True, fused=False)
+    fused = LSTM(E, H, num_layers=2, bidirectional=True, batch_first=True)
+    steps = LSTM(E, H, num_layers=2, bidirectional=True, fused=False, batch_first=True)
     steps.load_state_dict(fused.state_dict())
     g = torch.Generator().manual_seed(5)
     x = torch.randn(3, 9, E, generator=g)
@@ -207,3 +209,15 @@ def test_fused_lstm_single_backward_refuses_a_second_walk():
     out.sum().backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="fused=False"):
         out.sum().backward()
+
+
+def test_layers_mirror_torchs_default_layout_and_name_a_wrong_width():
+    """batch_first is False by default, as in torch.nn.LSTM: the same call, the same result."""
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(E, H)
+    ours = LSTM(E, H)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(7, 3, E)  # (T, B, E), torch's default layout
+    torch.testing.assert_close(ours(x)[0], theirs(x)[0], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=f"built for inputs of width {E}, got {E + 1}"):
+        ours(torch.randn(7, 3, E + 1))

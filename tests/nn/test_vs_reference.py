@@ -49,7 +49,7 @@ def test_one_step_equals_reference(name):
 def test_window_equals_reference_layer(name):
     rng = np.random.default_rng(1)
     ref = make_cell(name, E, H, rng)
-    ours = _copy(ref, OURS[name][1](E, H).double(), suffix="_l0")
+    ours = _copy(ref, OURS[name][1](E, H, batch_first=True).double(), suffix="_l0")
     X = rng.standard_normal((B, T, E))
     state = tuple(rng.standard_normal((B, H)) for _ in range(ref.num_states))
     Hs, final, cache = layer_forward(ref, X, state)

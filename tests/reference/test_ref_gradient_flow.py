@@ -43,7 +43,7 @@ def test_fit_decay_rate_recovers_a_geometric_series():
 def test_measured_norms_are_the_rnn_jacobian_chain():
     """For a 1-layer RNN LM, dL_T/dh_{k-1} = W_hh^T diag(1 - h_k^2) dL_T/dh_k exactly: the
     measured norms are the analytic product applied to the gradient at T."""
-    model = ReferenceLM(ReferenceModelConfig(cell="rnn", vocab_size=9, embed_size=4,
+    model = ReferenceLM(ReferenceModelConfig(cell="rnn", vocab_size=9, embedding_dim=4,
                                              hidden_size=6, seed=3))
     ids = np.random.default_rng(0).integers(0, 9, 12)
     T = 9

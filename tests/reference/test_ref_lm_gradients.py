@@ -14,7 +14,7 @@ V, E, H, B, T = 7, 4, 5, 3, 6
 
 
 def model_and_data(cell: str, layers: int, seed: int = 0):
-    model = ReferenceLM(ReferenceModelConfig(cell=cell, vocab_size=V, embed_size=E,
+    model = ReferenceLM(ReferenceModelConfig(cell=cell, vocab_size=V, embedding_dim=E,
                                              hidden_size=H, num_layers=layers, seed=seed))
     rng = np.random.default_rng(seed + 100)
     idx, targets = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))

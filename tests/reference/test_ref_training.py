@@ -15,7 +15,7 @@ from seqlm.reference.weights import load_weights, save_weights
 
 
 def tiny(cell="lstm", vocab=10, seed=0, dtype="float64"):
-    return ReferenceLM(ReferenceModelConfig(cell=cell, vocab_size=vocab, embed_size=8,
+    return ReferenceLM(ReferenceModelConfig(cell=cell, vocab_size=vocab, embedding_dim=8,
                                             hidden_size=16, seed=seed, dtype=dtype))
 
 
@@ -135,7 +135,7 @@ def test_a_short_char_run_on_tiny_shakespeare_beats_the_unigram_baseline(shakesp
     train_ids, valid_ids = vocab.encode(train_text), vocab.encode(valid_text)
     counts = np.bincount(train_ids, minlength=len(vocab)) + 1.0  # add-one unigram
     unigram_nats = float(-np.log(counts[valid_ids] / counts.sum()).mean())
-    model = ReferenceLM(ReferenceModelConfig(cell="lstm", vocab_size=len(vocab), embed_size=16,
+    model = ReferenceLM(ReferenceModelConfig(cell="lstm", vocab_size=len(vocab), embedding_dim=16,
                                              hidden_size=32, dtype="float32", seed=0))
     train(model, train_ids, ReferenceTrainConfig(batch_size=16, window=32, lr=1e-2, steps=100))
     valid_nats = evaluate(model, valid_ids, batch_size=8, window=64)

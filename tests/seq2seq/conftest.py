@@ -27,7 +27,7 @@ def small_model():
 
 def build_small_model(vocabs, seed=0, **options) -> Seq2Seq:
     torch.manual_seed(seed)
-    options = {"embedding_size": 8, "hidden_size": 12, "attention_size": 10, **options}
+    options = {"embedding_dim": 8, "hidden_size": 12, "attention_size": 10, **options}
     config = Seq2SeqModelConfig(**options)
     return Seq2Seq(config, len(vocabs.source), len(vocabs.target)).eval()
 

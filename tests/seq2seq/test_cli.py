@@ -7,7 +7,7 @@ import pytest
 from conftest import run_cli
 
 TINY = ["--size", "200", "--max-steps", "6", "--eval-every", "3", "--eval-size", "10",
-        "--hidden-size", "8", "--embedding-size", "8", "--batch-size", "16", "--quiet"]
+        "--hidden-size", "8", "--embedding-dim", "8", "--batch-size", "16", "--quiet"]
 
 
 @pytest.fixture(scope="module")

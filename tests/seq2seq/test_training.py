@@ -71,7 +71,7 @@ def test_scheduled_sampling_flips_one_coin_per_token():
 
 def tiny_config(steps, **engine):
     return Seq2SeqConfig(
-        model=Seq2SeqModelConfig(attention="general", embedding_size=8, hidden_size=12),
+        model=Seq2SeqModelConfig(attention="general", embedding_dim=8, hidden_size=12),
         train=Seq2SeqTrainConfig(batch_size=8, eval_size=8, sampling="linear",
                                  ss_linear_slope=0.05),
         engine=replace(seq2seq_engine(), max_steps=steps, eval_every=4, log_every=1, **engine))

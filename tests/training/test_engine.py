@@ -20,13 +20,13 @@ from seqlm.config import (
     seq2seq_engine,
 )
 from seqlm.data.corpora import load_corpus
+from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_runs import run_train
 from seqlm.nn.build import build_model
 from seqlm.training.devices import Placement, resolve_device
 from seqlm.training.engine import Engine
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits
 from seqlm.training.seq2seq import train_seq2seq
 
 
@@ -75,7 +75,7 @@ def test_accumulating_two_micro_batches_is_one_batch_twice_as_large_seq2seq(tmp_
 
     def config(batch_size, accumulate):
         return Seq2SeqConfig(
-            model=Seq2SeqModelConfig(attention="bahdanau", embedding_size=8, hidden_size=12),
+            model=Seq2SeqModelConfig(attention="bahdanau", embedding_dim=8, hidden_size=12),
             train=Seq2SeqTrainConfig(batch_size=batch_size, eval_size=8),
             engine=replace(seq2seq_engine(), max_steps=5, eval_every=100, log_every=1,
                            accumulate=accumulate, device="cpu"))

@@ -5,11 +5,11 @@ import torch
 
 from seqlm.config import ScheduleConfig
 from seqlm.data.corpora import load_corpus
+from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.errors import SeqlmError
 from seqlm.nn.build import build_model
 from seqlm.training.engine import Engine
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits
 from seqlm.training.schedule import LRSchedule
 from training.test_lm_training import small_config
 

@@ -30,16 +30,27 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="seqlm",
         description="Language and sequence modelling the way it was done before transformers.",
     )
     parser.add_argument("--version", action="version", version=f"seqlm {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=OneLineParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     attach_parsers(parser)
     return parser
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's own errors (an unknown option, a bad choice) as seqlm's one line, exit 2;
+    the usage is one `--help` away."""
+
+    def error(self, message: str):
+        print(f"seqlm: error: {' '.join(message.split())} (see `{self.prog} --help`)",
+              file=sys.stderr)
+        raise SystemExit(2)
 
 
 def single_threaded_blas() -> None:

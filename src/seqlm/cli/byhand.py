@@ -35,9 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sentences", choices=["chains", "all"], default=DEFAULTS.sentences,
                    help="train on the conjugation chains only (default) or on every sentence")
     m = p.add_argument_group("model and training")
-    m.add_argument("--hidden", type=int, default=DEFAULTS.model.hidden_size)
-    m.add_argument("--embed", type=int, default=DEFAULTS.model.embed_size)
-    m.add_argument("--layers", type=int, default=DEFAULTS.model.num_layers)
+    m.add_argument("--hidden-size", type=int, default=DEFAULTS.model.hidden_size)
+    m.add_argument("--embedding-dim", type=int, default=DEFAULTS.model.embedding_dim)
+    m.add_argument("--num-layers", type=int, default=DEFAULTS.model.num_layers)
     m.add_argument("--batch-size", type=int, default=DEFAULTS.train.batch_size)
     m.add_argument("--window", type=int, default=DEFAULTS.train.window, help="TBPTT length")
     m.add_argument("--optimizer", choices=["sgd", "adagrad", "adam"],
@@ -52,13 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_args(p)
     add_output_args(p)
     p.set_defaults(func=by_hand_command, _fields={
-        **CORPUS_FIELDS, "hidden_size": "hidden", "embed_size": "embed", "num_layers": "layers",
+        **CORPUS_FIELDS,
         "sample_tokens": "sample"})
 
 
 def config_from(args: argparse.Namespace) -> ByHandConfig:
-    model = replace(DEFAULTS.model, cell=args.cell, hidden_size=args.hidden,
-                    embed_size=args.embed, num_layers=args.layers, seed=args.seed)
+    model = replace(DEFAULTS.model, cell=args.cell, hidden_size=args.hidden_size,
+                    embedding_dim=args.embedding_dim, num_layers=args.num_layers, seed=args.seed)
     train = replace(DEFAULTS.train, batch_size=args.batch_size, window=args.window,
                     optimizer=args.optimizer, lr=args.lr, seed=args.seed,
                     steps=None if args.seconds is not None else args.steps,

@@ -1,4 +1,5 @@
-"""`seqlm data list` and `seqlm data show NAME`."""
+"""`seqlm data list` and `seqlm data show --corpus NAME` (the corpus option every command
+spells the same way)."""
 
 import argparse
 
@@ -15,7 +16,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=list_command)
 
     show = dsub.add_parser("show", help="size, vocabulary, splits, checksum and sample lines")
-    show.add_argument("name", help="corpus name or file:PATH")
     show.add_argument("--unit", choices=["char", "word", "byte"], default=None,
                       help="tokenization for the counts (default: the corpus' own)")
     add_corpus_args(show)
@@ -39,7 +39,6 @@ def show_command(args: argparse.Namespace) -> int:
     from seqlm.data.corpora import load_corpus
     from seqlm.data.summary import summarize
 
-    args.corpus = args.name
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         summary = summarize(load_corpus(corpus_config(args), bars), unit=args.unit)

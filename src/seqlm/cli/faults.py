@@ -22,9 +22,32 @@ OS_FIXES = {
 }
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, where it has one and does not say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = (action.help or "").strip()
+        if action.help is argparse.SUPPRESS or "default" in text or not action.option_strings:
+            return text
+        if has_no_default(action):
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
+def has_no_default(action: argparse.Action) -> bool:
+    """No default worth stating: None, a flag's False, or help/version."""
+    return (action.default is None or action.default is False
+            or action.default == argparse.SUPPRESS
+            or isinstance(action, argparse._HelpAction | argparse._VersionAction))
+
+
 def attach_parsers(parser: argparse.ArgumentParser) -> None:
-    """Give every (sub)command's namespace its own parser, so errors can name its options."""
+    """Give every (sub)command's namespace its own parser, so errors can name its options,
+    and every parser the formatter that shows defaults."""
+    parser.formatter_class = DefaultsFormatter
     for action in parser._actions:
+        if action.option_strings and not action.help and not has_no_default(action):
+            action.help = "(default: %(default)s)"  # argparse prints no line without help
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 sub.set_defaults(_parser=sub)
@@ -37,10 +60,13 @@ def option_for(args: argparse.Namespace, field: str) -> str | None:
     parser = getattr(args, "_parser", None)
     if parser is None:
         return None
-    dest = getattr(args, "_fields", {}).get(field, field)
-    for action in parser._actions:
-        if action.dest == dest and action.option_strings:
-            return max(action.option_strings, key=len)
+    dests = [dest for dest, (_, name) in (getattr(args, "_config_options", None) or {}).items()
+             if name == field]  # options derived from the config (seqlm.cli.config_args)
+    dests.append(getattr(args, "_fields", {}).get(field, field))
+    for dest in dests:
+        for action in parser._actions:
+            if action.dest == dest and action.option_strings:
+                return max(action.option_strings, key=len)
     return None
 
 

@@ -21,8 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=LabConfig.seed)
     p.add_argument("--data-dir", default=None,
                    help="folder holding tinyshakespeare.txt (default $SEQLM_DATA_DIR)")
-    p.add_argument("--steps", nargs="*", default=[], metavar="STEP",
-                   help="run only these steps (default: all)")
+    from seqlm.experiments.lab import STEPS  # the step registry (no torch at import)
+
+    p.add_argument("--steps", nargs="*", default=[], choices=list(STEPS), metavar="STEP",
+                   help=f"run only these steps, of: {', '.join(STEPS)} (default: all)")
     add_device_arg(p)
     add_tensorboard_arg(p)
     add_run_args(p)

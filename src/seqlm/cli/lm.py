@@ -13,56 +13,39 @@ from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
+from seqlm.cli.config_args import (
+    add_config_options,
+    apply_options,
+    check_unchanged,
+    register_option,
+)
 from seqlm.cli.options import (
-    ENGINE_OPTIONS,
     add_device_arg,
-    add_engine_args,
     add_include_arg,
     add_output_args,
     add_run_args,
     add_tensorboard_arg,
     emit,
-    engine_overrides,
-    engine_value,
 )
 from seqlm.config import (
     LM_CELLS,
-    SCANS,
     CompareConfig,
     EvalConfig,
     SampleConfig,
     TrainConfig,
     from_dict,
     to_dict,
+    train_preset,
 )
 from seqlm.errors import SeqlmError
 
-# CLI dest -> (config section, field); section "" is TrainConfig itself; the loop's options
-# (--lr, --max-steps, --device, ...) are `seqlm.cli.options.ENGINE_OPTIONS`
-OVERRIDES: dict[str, tuple[str, str]] = {
-    "corpus": ("corpus", "name"), "size": ("corpus", "size"),
-    "valid_fraction": ("corpus", "valid_fraction"), "test_fraction": ("corpus", "test_fraction"),
-    "data_dir": ("corpus", "data_dir"), "data_path": ("corpus", "path"),
-    "plural": ("corpus", "plural"), "encoding_errors": ("corpus", "encoding_errors"),
-    "include": ("corpus", "include"),
-    "cell": ("model", "cell"), "unit": ("model", "unit"),
-    "embedding_dim": ("model", "embedding_dim"), "hidden_size": ("model", "hidden_size"),
-    "num_layers": ("model", "num_layers"), "dropout": ("model", "dropout"),
-    "locked_dropout": ("model", "locked_dropout"), "tie_weights": ("model", "tie_weights"),
-    "forget_bias": ("model", "forget_bias"), "min_freq": ("model", "min_freq"),
-    "max_vocab": ("model", "max_vocab"), "scan": ("model", "scan"),
-    "scan_chunk": ("model", "scan_chunk"), "residual": ("model", "residual"),
-    "layer_norm": ("model", "layer_norm"),
-    **{name: ("", name) for name in (
-        "seed", "batch_size", "window", "eval_batch_size", "eval_max_tokens",
-        "final_eval_max_tokens")},
-    **{name: ("engine", path) for name, (path, _, _) in ENGINE_OPTIONS.items()},
-}
-# budgets may grow on resume; where it runs may change; a file corpus may have moved (its
-# sha256 is checked); the scan path of mingru / minlstm changes how, not what, is computed
+# what may change on resume: the budgets grow, where it runs changes, a file corpus may have
+# moved (its sha256 is checked), the scan path of mingru / minlstm changes how, not what, is
+# computed; any other config option that differs from the checkpoint's is refused
 MAY_CHANGE_ON_RESUME = {"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
-                        "data_dir", "data_path", "corpus", "device", "precision", "scan",
-                        "scan_chunk"}
+                        "data_dir", "path", "name", "device", "precision", "scan", "scan_chunk"}
+CORPUS_OPTIONS = ("name", "size", "valid_fraction", "test_fraction", "data_dir", "path",
+                  "encoding_errors", "plural")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_tensorboard_arg(train)
     add_run_args(train)
     add_output_args(train)
-    train.set_defaults(func=train_command, _fields={"name": "corpus", "path": "data_path"})
+    train.set_defaults(func=train_command)
 
     ev = sub.add_parser("eval", help="loss, perplexity, bits per char/byte of a trained LM")
     e = EvalConfig()
@@ -106,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="equal wall-clock budget: training minutes per model")
     compare.add_argument("--corpus", default=None, help="default tinyshakespeare, else verbs")
     compare.add_argument("--data-dir", default=None)
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--seed", type=int, default=CompareConfig.seed)
     compare.add_argument("--threads", type=int, default=CompareConfig.threads)
     add_device_arg(compare)
     add_tensorboard_arg(compare)
@@ -116,46 +99,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
+    """Every option of a TrainConfig, derived from the config (`seqlm.cli.config_args`)."""
     p.add_argument("--config", default=None, help="a JSON TrainConfig (see configs/)")
-    data = p.add_argument_group("data")
-    data.add_argument("--corpus", help="corpus name or file:PATH (default tinyshakespeare)")
-    for name, kind in (("size", int), ("valid-fraction", float), ("test-fraction", float),
-                       ("data-dir", str), ("data-path", str)):
-        data.add_argument(f"--{name}", type=kind, default=None)
-    data.add_argument("--encoding-errors", choices=["strict", "replace"], default=None,
-                      help="file corpora that are not valid UTF-8: fail (strict) or replace")
-    data.add_argument("--plural", action="store_const", const=True, default=None)
+    base = TrainConfig()
+    data = p.add_argument_group("data (CorpusConfig)")
+    add_config_options(data, base.corpus, "corpus", names=CORPUS_OPTIONS,
+                       flags={"name": "--corpus", "path": "--data-path"})
     add_include_arg(data, default=None)
-    model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=LM_CELLS)
-    model.add_argument("--scan", choices=SCANS,
-                       help="mingru/minlstm: how the recurrence is computed (same function)")
-    model.add_argument("--unit", choices=["char", "word", "byte"])
-    for name, kind in (("embedding-dim", int), ("hidden-size", int), ("num-layers", int),
-                       ("dropout", float), ("forget-bias", float), ("min-freq", int),
-                       ("max-vocab", int), ("scan-chunk", int)):
-        model.add_argument(f"--{name}", type=kind, default=None)
-    for flag in ("locked-dropout", "tie-weights", "residual", "layer-norm"):
-        model.add_argument(f"--{flag}", action="store_const", const=True, default=None)
-    data = p.add_argument_group("windows and evaluation")
-    for name, kind in (("seed", int), ("batch-size", int), ("window", int),
-                       ("eval-batch-size", int), ("eval-max-tokens", int),
-                       ("final-eval-max-tokens", int)):
-        data.add_argument(f"--{name}", type=kind, default=None)
-    add_engine_args(p, TrainConfig().engine)
+    register_option(p, "include", "corpus", "include")
+    add_config_options(p.add_argument_group("model (LMConfig)"), base.model, "model")
+    add_config_options(p.add_argument_group("windows and evaluation (TrainConfig)"), base)
+    add_config_options(p.add_argument_group("training loop (EngineConfig)"), base.engine,
+                       "engine")
+    add_config_options(p.add_argument_group("learning rate (ScheduleConfig)"),
+                       base.engine.schedule, "engine.schedule")
 
 
 def apply_overrides(base: TrainConfig, args: argparse.Namespace) -> TrainConfig:
-    """`base` with every option given on the command line replaced."""
-    sections: dict[str, dict] = {"": {}, "corpus": {}, "model": {}}
-    for dest, (section, name) in OVERRIDES.items():
-        value = getattr(args, dest, None)
-        if value is not None and section != "engine":
-            sections[section][name] = value
-    if args.seed is not None:
-        sections["corpus"].setdefault("seed", args.seed)
-    return replace(base, **sections[""], engine=engine_overrides(base.engine, args),
-                   **{s: replace(getattr(base, s), **sections[s]) for s in ("corpus", "model")})
+    """`base` with every option given on the command line replaced (`--seed` seeds a
+    generated corpus too, unless that has its own)."""
+    config = apply_options(base, args)
+    if getattr(args, "seed", None) is not None:
+        config = replace(config, corpus=replace(config.corpus, seed=args.seed))
+    return config
 
 
 def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -> None:
@@ -165,18 +131,7 @@ def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -
         raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "
                          f"{ckpt_config.corpus.name}: only a moved file: corpus may be named "
                          "again on resume; drop --corpus, or start a new run")
-    for dest, (section, name) in OVERRIDES.items():
-        value = getattr(args, dest, None)
-        if value is None or dest in MAY_CHANGE_ON_RESUME:
-            continue
-        if section == "engine":
-            current = engine_value(ckpt_config.engine, name)
-        else:
-            current = getattr(getattr(ckpt_config, section) if section else ckpt_config, name)
-        if current != value:
-            raise SeqlmError(
-                f"--{dest.replace('_', '-')} {value} does not match the checkpoint's "
-                f"{current}: drop the option to resume, or start a new run")
+    check_unchanged(ckpt_config, args, MAY_CHANGE_ON_RESUME)
 
 
 def load_config_file(path: str) -> TrainConfig:
@@ -201,7 +156,8 @@ def train_command(args: argparse.Namespace) -> int:
         base = from_dict(TrainConfig, resumed.payload["config"], source=args.resume)
         check_resume_overrides(base, args)
     else:
-        base = load_config_file(args.config) if args.config else TrainConfig()
+        base = load_config_file(args.config) if args.config else \
+            train_preset(args.corpus__name or TrainConfig().corpus.name)
     config = apply_overrides(base, args)
     stop = {"asked": False}
     previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))

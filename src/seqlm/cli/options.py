@@ -4,9 +4,8 @@ training loop and the device."""
 import argparse
 import json
 import sys
-from dataclasses import replace
 
-from seqlm.config import CorpusConfig, EngineConfig
+from seqlm.config import CorpusConfig
 
 
 def add_corpus_args(parser: argparse.ArgumentParser, default: str = "verbs") -> None:
@@ -73,57 +72,6 @@ def emit(args: argparse.Namespace, payload: dict, text: str) -> None:
         sys.stdout.write("\n")
     else:
         print(text)
-
-
-# the shared training loop's options: CLI dest -> (EngineConfig field, ScheduleConfig field)
-ENGINE_OPTIONS: dict[str, tuple[str, type | None, str]] = {
-    "optimizer": ("optimizer", None, "adamw, adam or sgd"),
-    "lr": ("schedule.lr", float, "peak learning rate"),
-    "warmup_steps": ("schedule.warmup_steps", int, "linear warm-up updates"),
-    "decay": ("schedule.decay", None, "after warm-up: cosine, plateau or constant"),
-    "min_lr_ratio": ("schedule.min_lr_ratio", float, "cosine ends at lr x this"),
-    "horizon": ("schedule.horizon", None, "the cosine spans --max-steps, or --max-minutes"),
-    "weight_decay": ("weight_decay", float, "decoupled for adamw"),
-    "momentum": ("momentum", float, "sgd only"),
-    "clip": ("clip", float, "global gradient-norm clip; 0 disables"),
-    "max_steps": ("max_steps", int, "optimiser updates"),
-    "max_minutes": ("max_minutes", float, "training-time budget, summed over resumes"),
-    "accumulate": ("accumulate", int, "micro-batches per update (an N-times batch)"),
-    "eval_every": ("eval_every", int, "updates between validation passes"),
-    "patience": ("patience", int, "stop after this many evaluations without gain"),
-    "log_every": ("log_every", int, "updates between history entries"),
-    "threads": ("threads", int, "torch CPU threads"),
-    "device": ("device", None, "auto, cpu, cuda, cuda:N or mps"),
-    "precision": ("precision", None, "auto, fp32, bf16 or fp16"),
-}
-CHOICES = {"optimizer": ["adamw", "adam", "sgd"], "decay": ["cosine", "plateau", "constant"],
-           "horizon": ["steps", "time"], "precision": ["auto", "fp32", "bf16", "fp16"]}
-
-
-def add_engine_args(parser: argparse.ArgumentParser, base: EngineConfig) -> None:
-    """The training loop's options; each defaults to the value in `base` (or the --config
-    file / the resumed checkpoint), shown in the help."""
-    g = parser.add_argument_group("training loop (seqlm.training.engine)")
-    for dest, (path, kind, help_text) in ENGINE_OPTIONS.items():
-        value = engine_value(base, path)
-        g.add_argument(f"--{dest.replace('_', '-')}", type=kind, choices=CHOICES.get(dest),
-                       default=None, help=f"{help_text} (default {value})")
-
-
-def engine_value(engine: EngineConfig, path: str):
-    owner, _, name = path.rpartition(".")
-    return getattr(engine.schedule if owner else engine, name)
-
-
-def engine_overrides(base: EngineConfig, args: argparse.Namespace) -> EngineConfig:
-    """`base` with every loop option given on the command line replaced."""
-    top, schedule = {}, {}
-    for dest, (path, _, _) in ENGINE_OPTIONS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            owner, _, name = path.rpartition(".")
-            (schedule if owner else top)[name] = value
-    return replace(base, **top, schedule=replace(base.schedule, **schedule))
 
 
 def add_device_arg(parser: argparse.ArgumentParser) -> None:

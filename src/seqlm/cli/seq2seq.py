@@ -7,25 +7,22 @@ from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
+from seqlm.cli.config_args import add_config_options, apply_options, check_unchanged
 from seqlm.cli.options import (
     add_device_arg,
-    add_engine_args,
     add_output_args,
     add_run_args,
     add_tensorboard_arg,
     emit,
-    engine_overrides,
 )
 from seqlm.config import (
     SEQ2SEQ_COMPARE_PRESETS,
-    CorpusConfig,
     Seq2SeqCompareConfig,
     Seq2SeqConfig,
     Seq2SeqDecodeConfig,
     Seq2SeqEvalConfig,
     Seq2SeqModelConfig,
     Seq2SeqTrainConfig,
-    seq2seq_engine,
 )
 from seqlm.errors import SeqlmError
 
@@ -51,38 +48,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_train(ssub: argparse._SubParsersAction) -> None:
+    """Every option of a Seq2SeqConfig, derived from the config (`seqlm.cli.config_args`)."""
     t = ssub.add_parser("train", help="train on dates (plain and long regimes joined)")
-    g = t.add_argument_group("data")
-    g.add_argument("--regimes", nargs="+", choices=["plain", "long"],
-                   default=list(Seq2SeqConfig.regimes))
-    g.add_argument("--seed", type=int, default=T.seed, help="data, initialisation, batches")
-    g.add_argument("--size", type=int, default=None, help="generated pairs per regime")
-    g.add_argument("--train-size", type=int, default=None, help="use only N training pairs")
-    g.add_argument("--hold-out-formats", nargs="+", default=[], metavar="FORMAT",
-                   help="date formats kept out of training (score them with `eval "
-                        "--held-out-formats`)")
-    m = t.add_argument_group("model")
-    m.add_argument("--attention", choices=ATTENTIONS, default=M.attention)
-    m.add_argument("--cell", choices=["gru", "lstm"], default=M.cell)
-    m.add_argument("--embedding-size", type=int, default=M.embedding_size)
-    m.add_argument("--hidden-size", type=int, default=M.hidden_size)
-    m.add_argument("--attention-size", type=int, default=M.attention_size)
-    m.add_argument("--unidirectional", action="store_true", help="one-way encoder")
-    m.add_argument("--no-input-feeding", action="store_true", help="Luong variants")
-    m.add_argument("--max-source-len", type=int, default=M.max_source_len,
-                   help="longest source (characters) the model accepts")
-    m.add_argument("--max-target-len", type=int, default=M.max_target_len,
-                   help="decoding stops after this many tokens")
-    o = t.add_argument_group("batches and scheduled sampling")
-    o.add_argument("--batch-size", type=int, default=T.batch_size)
-    o.add_argument("--eval-size", type=int, default=T.eval_size)
-    o.add_argument("--sampling", choices=SAMPLING_SCHEDULES, default=T.sampling,
-                   help="scheduled sampling (none = teacher forcing)")
-    o.add_argument("--ss-linear-slope", type=float, default=T.ss_linear_slope)
-    o.add_argument("--ss-min-teacher", type=float, default=T.ss_min_teacher)
-    o.add_argument("--ss-exp-base", type=float, default=T.ss_exp_base)
-    o.add_argument("--ss-sigmoid-k", type=float, default=T.ss_sigmoid_k)
-    add_engine_args(t, seq2seq_engine())
+    base = Seq2SeqConfig()
+    data = t.add_argument_group("data (Seq2SeqConfig, CorpusConfig)")
+    add_config_options(data, base.corpus, "corpus", names=("size", "hold_out_formats"))
+    add_config_options(data, base, names=("regimes", "train_size"))
+    add_config_options(t.add_argument_group("model (Seq2SeqModelConfig)"), base.model, "model")
+    add_config_options(t.add_argument_group("batches and scheduled sampling "
+                                            "(Seq2SeqTrainConfig)"), base.train, "train")
+    add_config_options(t.add_argument_group("training loop (EngineConfig)"), base.engine,
+                       "engine")
+    add_config_options(t.add_argument_group("learning rate (ScheduleConfig)"),
+                       base.engine.schedule, "engine.schedule")
     t.add_argument("--resume", default=None, metavar="RUN",
                    help="go on from a run directory (or its last.pt): in place, or into --out "
                         "if given")
@@ -129,26 +107,19 @@ def add_eval(ssub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=eval_command)
 
 
+# on resume only the loop's budgets and placement may change
+MAY_CHANGE_ON_RESUME = ("max_steps", "max_minutes", "threads", "device", "precision")
+
+
 def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) -> Seq2SeqConfig:
-    """The config the options describe; resuming, the checkpoint's with the loop's options
-    (budgets, device, precision) applied."""
+    """The config the options describe (`--seed` seeds the data, the weights and the batches);
+    resuming, the checkpoint's with the loop's budgets and placement applied."""
     if base is not None:
-        return replace(base, engine=engine_overrides(base.engine, args))
-    return Seq2SeqConfig(
-        corpus=CorpusConfig(name="dates", seed=args.seed, size=args.size,
-                            hold_out_formats=tuple(args.hold_out_formats)),
-        regimes=tuple(args.regimes), train_size=args.train_size,
-        model=Seq2SeqModelConfig(
-            cell=args.cell, attention=args.attention, input_feeding=not args.no_input_feeding,
-            embedding_size=args.embedding_size, hidden_size=args.hidden_size,
-            bidirectional=not args.unidirectional, attention_size=args.attention_size,
-            max_source_len=args.max_source_len, max_target_len=args.max_target_len),
-        train=Seq2SeqTrainConfig(
-            batch_size=args.batch_size, eval_size=args.eval_size, seed=args.seed,
-            sampling=args.sampling, ss_linear_slope=args.ss_linear_slope,
-            ss_min_teacher=args.ss_min_teacher, ss_exp_base=args.ss_exp_base,
-            ss_sigmoid_k=args.ss_sigmoid_k),
-        engine=engine_overrides(seq2seq_engine(), args))
+        check_unchanged(base, args, MAY_CHANGE_ON_RESUME)
+        return apply_options(base, args)
+    config = apply_options(Seq2SeqConfig(), args)
+    seed = config.train.seed
+    return replace(config, corpus=replace(config.corpus, seed=seed))
 
 
 def train_command(args: argparse.Namespace) -> int:

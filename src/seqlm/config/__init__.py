@@ -16,6 +16,7 @@ from seqlm.config.lm import (
     LM_CELLS,
     SCANS,
     TIMED_STEP_CAP,
+    TRAIN_PRESETS,
     CompareConfig,
     EvalConfig,
     LMConfig,
@@ -25,6 +26,7 @@ from seqlm.config.lm import (
     quick_compare,
     quick_revival,
     timed_compare,
+    train_preset,
 )
 from seqlm.config.ngram import NgramConfig
 from seqlm.config.reference import (
@@ -49,6 +51,7 @@ from seqlm.config.seq2seq import (
 from seqlm.config.structure import StructureConfig, quick_structure
 
 __all__ = [
+    "train_preset", "TRAIN_PRESETS",
     "LENGTH_ALPHA",
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",

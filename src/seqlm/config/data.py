@@ -20,7 +20,7 @@ class BracketsConfig(Config):
     heldout_max_pairs], D on [max_depth + 1, heldout_max_depth].
     """
 
-    types: int = opt(2, ge=1, le=4)  # k bracket types, 1 to 4: ( ) [ ] { } < >
+    types: int = opt(2, ge=1, le=4, help="k bracket types, 1 to 4: ( ) [ ] { } < >")
     min_pairs: int = opt(1, ge=1)
     max_pairs: int = opt(16, ge=1)
     min_depth: int = opt(1, ge=1)
@@ -56,20 +56,23 @@ class CorpusConfig(Config):
 
     name: str = "verbs"
     seed: int = 0
-    size: int | None = opt(None, ge=1)  # generated corpora: sentences or pairs; None = default
+    size: int | None = opt(None, ge=1, help="generated corpora: sentences or pairs; None = "
+                           "default")
     valid_fraction: float = opt(0.1, ge=0.0, lt=1.0)
-    test_fraction: float = opt(0.0, ge=0.0, lt=1.0)  # 0 keeps the 90/10 train/valid split
+    test_fraction: float = opt(0.0, ge=0.0, lt=1.0, help="0 keeps the 90/10 train/valid split")
     data_dir: str | None = None
-    path: str | None = None  # a local copy of a downloadable corpus
+    path: str | None = opt(None, help="a local copy of a downloadable corpus")
     encoding_errors: str = opt("strict", choices=("strict", "replace"))
-    plural: bool = False  # verbs: also plural persons (we, they, the dogs)
-    hold_out_verbs: tuple[str, ...] = ()  # verbs: these lemmas appear only in valid/test
-    regime: str = opt("plain", choices=("plain", "long"))  # dates: plain or long inputs
-    # dates: these surface formats never appear in the corpus; they form a separate test of
-    # generalisation to unseen formats (`seqlm seq2seq eval --held-out-formats`)
-    hold_out_formats: tuple[str, ...] = ()
-    include: tuple[str, ...] = ()  # file:DIR: only files whose name or path matches a glob
-    brackets: BracketsConfig = opt(factory=BracketsConfig)  # the brackets corpus
+    plural: bool = opt(False, help="verbs: also plural persons (we, they, the dogs)")
+    hold_out_verbs: tuple[str, ...] = opt((), help="verbs: these lemmas appear only in valid/test")
+    regime: str = opt("plain", choices=("plain", "long"), help="dates: plain or long inputs")
+    hold_out_formats: tuple[str, ...] = opt((), help="dates: these surface formats never appear "
+                                                     "in the corpus; they form a separate test of "
+                                                     "generalisation to unseen formats (`seqlm "
+                                                     "seq2seq eval --held-out-formats`)")
+    include: tuple[str, ...] = opt((), help="file:DIR: only files whose name or path matches a "
+                                   "glob")
+    brackets: BracketsConfig = opt(factory=BracketsConfig, help="the brackets corpus")
 
     def check(self) -> None:
         if self.valid_fraction + self.test_fraction >= 1.0:

@@ -18,11 +18,12 @@ class ScheduleConfig(Config):
     lr: float = opt(2e-3, gt=0.0)
     warmup_steps: int = opt(100, ge=0)
     decay: str = opt("cosine", choices=("cosine", "plateau", "constant"))
-    # cosine ends at lr * min_lr_ratio; plateau never goes below it
-    min_lr_ratio: float = opt(0.1, ge=0.0, le=1.0)
-    horizon: str = opt("steps", choices=("steps", "time"))  # cosine spans max_steps or the time
-    plateau_factor: float = opt(0.5, gt=0.0, le=1.0)  # plateau: multiply the lr by this ...
-    plateau_patience: int = opt(1, ge=1)  # ... after this many evaluations without gain
+    min_lr_ratio: float = opt(0.1, ge=0.0, le=1.0, help="cosine ends at lr * min_lr_ratio; "
+                              "plateau never goes below it")
+    horizon: str = opt("steps", choices=("steps", "time"), help="cosine spans max_steps or the "
+                       "time")
+    plateau_factor: float = opt(0.5, gt=0.0, le=1.0, help="plateau: multiply the lr by this ...")
+    plateau_patience: int = opt(1, ge=1, help="... after this many evaluations without gain")
 
 
 @dataclass(frozen=True)
@@ -33,21 +34,22 @@ class EngineConfig(Config):
     optimizer: str = opt("adamw", choices=("adamw", "adam", "sgd"))
     schedule: ScheduleConfig = opt(factory=ScheduleConfig)
     weight_decay: float = opt(0.0, ge=0.0)
-    momentum: float = opt(0.0, ge=0.0, lt=1.0)  # sgd only
-    clip: float = opt(1.0, ge=0.0)  # global gradient-norm clip; 0 disables
-    max_steps: int = opt(2000, ge=1)  # optimiser updates; the cosine's horizon ("steps")
-    max_minutes: float | None = opt(None, gt=0.0)  # training-time budget, summed over resumes
-    accumulate: int = opt(1, ge=1)  # micro-batches per update: the update of an N-times batch
-    eval_every: int = opt(200, ge=1)  # updates between validation passes
-    patience: int | None = opt(None, ge=1)  # early stopping: evaluations without improvement
-    log_every: int = opt(10, ge=1)  # updates between history entries (loss, grad norm, lr)
-    threads: int | None = opt(None, ge=1)  # torch CPU threads; None = torch's default
-    device: str = "auto"  # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
-    # auto: bf16 on a CUDA GPU that has it (else fp16 with loss scaling), fp32 elsewhere
-    precision: str = opt("auto", choices=PRECISIONS)
-    # divergence: a training loss above this many times ln V (a uniform guess over the
-    # vocabulary; an untrained model scores about 1x) stops the run
-    diverge_factor: float = opt(4.0, gt=1.0)
+    momentum: float = opt(0.0, ge=0.0, lt=1.0, help="sgd only")
+    clip: float = opt(1.0, ge=0.0, help="global gradient-norm clip; 0 disables")
+    max_steps: int = opt(2000, ge=1, help="optimiser updates; the cosine's horizon ('steps')")
+    max_minutes: float | None = opt(None, gt=0.0, help="training-time budget, summed over resumes")
+    accumulate: int = opt(1, ge=1, help="micro-batches per update: the update of an N-times batch")
+    eval_every: int = opt(200, ge=1, help="updates between validation passes")
+    patience: int | None = opt(None, ge=1, help="early stopping: evaluations without improvement")
+    log_every: int = opt(10, ge=1, help="updates between history entries (loss, grad norm, lr)")
+    threads: int | None = opt(None, ge=1, help="torch CPU threads; None = torch's default")
+    device: str = opt("auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    precision: str = opt("auto", choices=PRECISIONS, help="auto: bf16 on a CUDA GPU that has it "
+                         "(else fp16 with loss scaling), fp32 elsewhere")
+    diverge_factor: float = opt(4.0, gt=1.0, help="divergence: a training loss above this many "
+                                                  "times ln V (a uniform guess over the "
+                                                  "vocabulary; an untrained model scores about "
+                                                  "1x) stops the run")
 
     def check(self) -> None:
         if DEVICE_SPEC.fullmatch(self.device) is None:

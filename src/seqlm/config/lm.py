@@ -19,23 +19,27 @@ TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone 
 class LMConfig(Config):
     """A recurrent language model: embedding -> recurrent layers -> dropout -> projection."""
 
-    cell: str = opt("lstm", choices=LM_CELLS)  # rnn (tanh), rnn_relu, lstm, gru, mingru, minlstm
+    cell: str = opt("lstm", choices=LM_CELLS, help="rnn (tanh), rnn_relu, lstm, gru, mingru, "
+                    "minlstm")
     unit: str = opt("char", choices=UNITS)
     embedding_dim: int = opt(128, ge=1)
     hidden_size: int = opt(256, ge=1)
     num_layers: int = opt(2, ge=1)
-    dropout: float = opt(0.2, ge=0.0, lt=1.0)  # on embeddings, between layers, on the output
-    locked_dropout: bool = False  # one dropout mask per sequence, shared over time
-    tie_weights: bool = False  # share embedding and projection (needs embedding_dim == hidden)
-    forget_bias: float | None = None  # LSTM: None keeps torch's init
-    min_freq: int = opt(1, ge=1)  # vocabulary: drop rarer tokens (word level)
-    max_vocab: int | None = opt(None, ge=1)  # vocabulary: ordinary tokens kept at most
-    # mingru / minlstm only (seqlm.nn.min_rnn); the scan is how, not what: the three paths
-    # compute the same function (float32 agreement ~1e-6, docs/minrnn.md)
-    scan: str = opt("sequential", choices=SCANS)  # sequential: fastest on CPU here
-    scan_chunk: int = opt(64, ge=1)  # chunked: steps per chunk (bounds the log form's error)
-    residual: bool = False  # add each layer's input to its output where the widths match
-    layer_norm: bool = False  # LayerNorm on the input of every layer above the first
+    dropout: float = opt(0.2, ge=0.0, lt=1.0, help="on embeddings, between layers, on the output")
+    locked_dropout: bool = opt(False, help="one dropout mask per sequence, shared over time")
+    tie_weights: bool = opt(False, help="share embedding and projection (needs embedding_dim == "
+                            "hidden)")
+    forget_bias: float | None = opt(None, help="LSTM: None keeps torch's init")
+    min_freq: int = opt(1, ge=1, help="vocabulary: drop rarer tokens (word level)")
+    max_vocab: int | None = opt(None, ge=1, help="vocabulary: ordinary tokens kept at most")
+    scan: str = opt("sequential", choices=SCANS, help="mingru / minlstm only: how the recurrence "
+                                                      "is computed (sequential, log or chunked); "
+                                                      "the three paths compute the same function "
+                                                      "(float32 agreement ~1e-6, docs/minrnn.md); "
+                                                      "sequential is fastest on CPU here")
+    scan_chunk: int = opt(64, ge=1, help="chunked: steps per chunk (bounds the log form's error)")
+    residual: bool = opt(False, help="add each layer's input to its output where the widths match")
+    layer_norm: bool = opt(False, help="LayerNorm on the input of every layer above the first")
 
     def check(self) -> None:
         if self.tie_weights and self.embedding_dim != self.hidden_size:
@@ -51,12 +55,46 @@ class TrainConfig(Config):
     model: LMConfig = opt(factory=LMConfig)
     engine: EngineConfig = opt(factory=EngineConfig)
     seed: int = 0
-    batch_size: int = opt(32, ge=1)  # streams per micro-batch (x engine.accumulate per update)
-    window: int = opt(100, ge=1)  # truncated BPTT length
+    batch_size: int = opt(32, ge=1, help="streams per micro-batch (x engine.accumulate per "
+                          "update)")
+    window: int = opt(100, ge=1, help="truncated BPTT length")
     eval_batch_size: int = opt(16, ge=1)
-    eval_max_tokens: int | None = opt(None, ge=2)  # None = the whole validation split
-    # the score after training (best weights): None = the whole validation split
-    final_eval_max_tokens: int | None = opt(None, ge=2)
+    eval_max_tokens: int | None = opt(None, ge=2, help="None = the whole validation split")
+    final_eval_max_tokens: int | None = opt(None, ge=2, help="the score after training (best "
+                                            "weights): None = the whole validation split")
+
+
+# `seqlm train --corpus NAME` without --config starts from these sizes: runs of about a minute
+# on 2 CPU cores (the README's examples, timed there); long runs live in configs/*.json
+TRAIN_PRESETS: dict[str, dict] = {
+    "tinyshakespeare": {"model": {"hidden_size": 256, "num_layers": 1, "dropout": 0.0},
+                        "window": 64, "eval_max_tokens": 20_000,
+                        "final_eval_max_tokens": 20_000,
+                        "engine": {"max_steps": 200, "eval_every": 100,
+                                   "schedule": {"lr": 3e-3, "warmup_steps": 20}}},
+    "verbs": {"model": {"unit": "word", "embedding_dim": 64, "hidden_size": 128,
+                        "num_layers": 1, "dropout": 0.0},
+              "window": 32,
+              "engine": {"max_steps": 300, "eval_every": 150,
+                         "schedule": {"lr": 1e-2, "warmup_steps": 20}}},
+    "brackets": {"model": {"embedding_dim": 16, "hidden_size": 64, "num_layers": 1,
+                           "dropout": 0.0},
+                 "window": 64, "engine": {"max_steps": 300, "eval_every": 150,
+                                          "schedule": {"lr": 1e-2, "warmup_steps": 20}}},
+}
+
+
+def train_preset(corpus: str) -> TrainConfig:
+    """The TrainConfig `seqlm train --corpus corpus` starts from: TrainConfig's defaults with
+    the corpus's preset (if it has one) laid over them."""
+    from seqlm.config.fields import from_dict, to_dict
+
+    def merge(base: dict, over: dict) -> dict:
+        return {k: merge(base[k], v) if isinstance(v, dict) else v for k, v in
+                {**base, **over}.items()}
+
+    base = to_dict(TrainConfig(corpus=CorpusConfig(name=corpus)))
+    return from_dict(TrainConfig, merge(base, TRAIN_PRESETS.get(corpus, {})))
 
 
 @dataclass(frozen=True)
@@ -65,10 +103,11 @@ class EvalConfig(Config):
 
     checkpoint: str = ""
     split: str = opt("valid", choices=("train", "valid", "test"))
-    text_file: str | None = None  # score this UTF-8 file instead of a split
-    batch_size: int = opt(16, ge=1)  # rows read side by side
-    window: int | None = opt(None, ge=1)  # tokens per forward call; None = the training window
-    max_tokens: int | None = opt(None, ge=2)  # score only the first N tokens
+    text_file: str | None = opt(None, help="score this UTF-8 file instead of a split")
+    batch_size: int = opt(16, ge=1, help="rows read side by side")
+    window: int | None = opt(None, ge=1, help="tokens per forward call; None = the training "
+                             "window")
+    max_tokens: int | None = opt(None, ge=2, help="score only the first N tokens")
 
 
 @dataclass(frozen=True)
@@ -77,13 +116,13 @@ class SampleConfig(Config):
 
     checkpoint: str = ""
     prime: str = ""
-    length: int = opt(300, ge=1)  # tokens to generate
-    temperatures: tuple[float, ...] = opt((0.8,), ge=0.0)  # 0 = greedy
+    length: int = opt(300, ge=1, help="tokens to generate")
+    temperatures: tuple[float, ...] = opt((0.8,), ge=0.0, help="0 = greedy")
     top_k: int | None = opt(None, ge=1)
     top_p: float | None = opt(None, gt=0.0, le=1.0)
-    repetition_penalty: float = opt(1.0, gt=0.0)  # > 1 discourages tokens already seen (CTRL)
-    beam_width: int | None = opt(None, ge=1)  # beam search instead of sampling
-    length_alpha: float = opt(LENGTH_ALPHA, ge=0.0)  # beam: score / ((5 + len) / 6) ** alpha
+    repetition_penalty: float = opt(1.0, gt=0.0, help="> 1 discourages tokens already seen (CTRL)")
+    beam_width: int | None = opt(None, ge=1, help="beam search instead of sampling")
+    length_alpha: float = opt(LENGTH_ALPHA, ge=0.0, help="beam: score / ((5 + len) / 6) ** alpha")
     num_samples: int = opt(1, ge=1)
     seed: int = 0
 
@@ -97,30 +136,32 @@ class CompareConfig(Config):
     """`seqlm compare`: vanilla RNN vs LSTM vs GRU (and minGRU, minLSTM) at equal parameters,
     data and seed, and at equal steps or (with `minutes`) at equal wall-clock time."""
 
-    corpus: str | None = None  # None: tinyshakespeare, or verbs (char level) if it is absent
+    corpus: str | None = opt(None, help="None: tinyshakespeare, or verbs (char level) if it is "
+                             "absent")
     data_dir: str | None = None
     seed: int = 0
     cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS)
-    lstm_hidden: int = opt(128, ge=1)  # sets the parameter budget; the others get the hidden
-    num_layers: int = opt(2, ge=1)  # size that comes closest to the LSTM's parameter count
+    lstm_hidden: int = opt(128, ge=1, help="sets the parameter budget; the others get the hidden")
+    num_layers: int = opt(2, ge=1, help="size that comes closest to the LSTM's parameter count")
     embedding_dim: int = opt(64, ge=1)
     dropout: float = opt(0.0, ge=0.0, lt=1.0)
-    steps: int = opt(300, ge=1)  # per model; with `minutes` only a cap
-    # equal wall-clock time: each model trains this many minutes (training time, its
-    # validation passes included), the cosine spanning the budget; None = equal steps
-    minutes: float | None = opt(None, gt=0.0)
+    steps: int = opt(300, ge=1, help="per model; with `minutes` only a cap")
+    minutes: float | None = opt(None, gt=0.0, help="equal wall-clock time: each model trains "
+                                "this many minutes (training time, its validation passes "
+                                "included), the cosine spanning the budget; None = equal steps")
     batch_size: int = opt(32, ge=1)
     window: int = opt(64, ge=1)
     lr: float = opt(3e-3, gt=0.0)
     warmup_steps: int = opt(20, ge=0)
     eval_every: int = opt(100, ge=1)
-    eval_max_tokens: int | None = opt(20_000, ge=2)  # of the validation split, statefully
-    final_eval_max_tokens: int | None = opt(None, ge=2)  # the table's numbers: None = all
-    decay_window: int = opt(60, ge=2)  # ||dL/dh_{t-k}|| for k < decay_window
+    eval_max_tokens: int | None = opt(20_000, ge=2, help="of the validation split, statefully")
+    final_eval_max_tokens: int | None = opt(None, ge=2, help="the table's numbers: None = all")
+    decay_window: int = opt(60, ge=2, help="||dL/dh_{t-k}|| for k < decay_window")
+    decay_rows: int = opt(8, ge=1, help="rows of validation text the gradient norms average")
     sample_length: int = opt(200, ge=1)
     temperatures: tuple[float, ...] = opt((0.5, 0.8, 1.2), ge=0.0)
-    threads: int | None = opt(1, ge=1)  # small models on a shared CPU: one thread is faster
-    device: str = "auto"  # as EngineConfig.device
+    threads: int | None = opt(1, ge=1, help="small models on a shared CPU: one thread is faster")
+    device: str = opt("auto", help="as EngineConfig.device")
 
 
 def quick_compare(config: CompareConfig) -> CompareConfig:
@@ -143,15 +184,15 @@ class RevivalConfig(Config):
     at equal wall-clock time (the `compare` settings, `minutes` per model)."""
 
     speed_lengths: tuple[int, ...] = opt((64, 256, 1024), ge=1)
-    speed_variants: tuple[str, ...] = opt(  # seqlm.experiments.scan_speed.VARIANTS
+    speed_variants: tuple[str, ...] = opt(
         ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm", "seqlm-lstm"),
         choices=("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm",
-                 "seqlm-gru", "seqlm-lstm"))
+                 "seqlm-gru", "seqlm-lstm"), help="seqlm.experiments.scan_speed.VARIANTS")
     speed_batch: int = opt(4, ge=1)
     speed_embed: int = opt(64, ge=1)
     speed_hidden: int = opt(128, ge=1)
     speed_repeats: int = opt(3, ge=1)
-    speed_threads: int = opt(1, ge=1)  # torch threads while timing (steadier on a shared CPU)
+    speed_threads: int = opt(1, ge=1, help="torch threads while timing (steadier on a shared CPU)")
     precision_lengths: tuple[int, ...] = opt((64, 256, 1024, 4096, 16384), ge=1)
     precision_batch: int = opt(4, ge=1)
     precision_hidden: int = opt(32, ge=1)

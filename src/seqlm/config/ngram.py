@@ -12,20 +12,23 @@ class NgramConfig(Config):
 
     order: int = opt(3, ge=1, le=8)
     smoothing: str = opt("mkn", choices=("mle", "addk", "kn", "mkn", "stupid"))
-    unit: str = opt("word", choices=("", *UNITS))  # "": the corpus's own, or the model file's
-    k: float = opt(1.0, ge=0.0)  # addk: the count added to every n-gram (1 = Laplace)
-    alpha: float = opt(0.4, gt=0.0)  # stupid backoff: the factor per backed-off order
-    discount_fallback: bool = True  # kn/mkn: unusable discounts -> fallback_discounts + warning
-    fallback_discounts: tuple[float, float, float] = opt((0.5, 1.0, 1.5), ge=0.0)  # KenLM's
+    unit: str = opt("word", choices=("", *UNITS), help="'': the corpus's own, or the model file's")
+    k: float = opt(1.0, ge=0.0, help="addk: the count added to every n-gram (1 = Laplace)")
+    alpha: float = opt(0.4, gt=0.0, help="stupid backoff: the factor per backed-off order")
+    discount_fallback: bool = opt(True, help="kn/mkn: unusable discounts -> fallback_discounts + "
+                                  "warning")
+    fallback_discounts: tuple[float, float, float] = opt((0.5, 1.0, 1.5), ge=0.0, help="KenLM's")
     corpus: CorpusConfig = opt(factory=CorpusConfig)
-    seed: int = 0  # sampling
-    temperature: float = opt(1.0, ge=0.0)  # sampling: p ** (1 / temperature); 0 = greedy
-    samples: int = opt(5, ge=1)  # sampling: how many sentences
-    max_tokens: int = opt(100, ge=1)  # sampling: tokens per sentence at most (then cut)
-    top_k: int = opt(10, ge=1)  # predict: how many next tokens to list
-    precision: str = opt("double", choices=("double", "kenlm"))  # kenlm: lmplz's float32
-    memory: str | None = None  # KenLM -S units ("500M", "2G", "80%"); None: all in memory
-    temp_dir: str | None = None  # where spill files go under a memory budget (None: the OS's)
-    prune: tuple[int, ...] = opt((), ge=0)  # lmplz --prune: raw-count thresholds per order
-    prob_bits: int = opt(0, ge=0, le=16)  # binary model: quantise log10 p to 2**bits values
-    backoff_bits: int = opt(0, ge=0, le=16)  # binary model: quantise backoffs the same way
+    seed: int = opt(0, help="sampling")
+    temperature: float = opt(1.0, ge=0.0, help="sampling: p ** (1 / temperature); 0 = greedy")
+    samples: int = opt(5, ge=1, help="sampling: how many sentences")
+    max_tokens: int = opt(100, ge=1, help="sampling: tokens per sentence at most (then cut)")
+    top_k: int = opt(10, ge=1, help="predict: how many next tokens to list")
+    precision: str = opt("double", choices=("double", "kenlm"), help="kenlm: lmplz's float32")
+    memory: str | None = opt(None, help="KenLM -S units ('500M', '2G', '80%'); None: all in "
+                             "memory")
+    temp_dir: str | None = opt(None, help="where spill files go under a memory budget (None: the "
+                               "OS's)")
+    prune: tuple[int, ...] = opt((), ge=0, help="lmplz --prune: raw-count thresholds per order")
+    prob_bits: int = opt(0, ge=0, le=16, help="binary model: quantise log10 p to 2**bits values")
+    backoff_bits: int = opt(0, ge=0, le=16, help="binary model: quantise backoffs the same way")

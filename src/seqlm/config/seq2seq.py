@@ -17,15 +17,17 @@ REGIMES = ("plain", "long")
 class Seq2SeqModelConfig(Config):
     """An encoder-decoder (`seqlm.nn.seq2seq`): which cell, which attention, how wide."""
 
-    cell: str = opt("gru", choices=("gru", "lstm"))  # seqlm's own cells
+    cell: str = opt("gru", choices=("gru", "lstm"), help="seqlm's own cells")
     attention: str = opt("bahdanau", choices=ATTENTIONS)
-    input_feeding: bool = True  # Luong variants (dot, general, scaled_dot): feed h~_{t-1} in
-    embedding_size: int = opt(32, ge=1)
-    hidden_size: int = opt(64, ge=1)  # per encoder direction; the decoder has D * hidden_size
+    input_feeding: bool = opt(True, help="Luong variants (dot, general, scaled_dot): feed "
+                              "h~_{t-1} in")
+    embedding_dim: int = opt(32, ge=1)
+    hidden_size: int = opt(64, ge=1, help="per encoder direction; the decoder has D * hidden_size")
     bidirectional: bool = True
-    attention_size: int = opt(64, ge=1)  # Bahdanau: width of W s + U h before v
-    max_source_len: int = opt(160, ge=1)  # longer sources are refused with a clear error
-    max_target_len: int = opt(16, ge=1)  # decoding stops after this many tokens (</s> included)
+    attention_size: int = opt(64, ge=1, help="Bahdanau: width of W s + U h before v")
+    max_source_len: int = opt(160, ge=1, help="longer sources are refused with a clear error")
+    max_target_len: int = opt(16, ge=1, help="decoding stops after this many tokens (</s> "
+                              "included)")
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,15 @@ class Seq2SeqTrainConfig(Config):
     """What seq2seq training adds to the shared loop: batches, validation size, and
     scheduled sampling (Bengio et al. 2015): eps_i = P(feed the gold token) at update i."""
 
-    batch_size: int = opt(64, ge=1)  # pairs per micro-batch (x engine.accumulate per update)
-    eval_size: int = opt(600, ge=1)  # validation pairs per pass (the first ones of the split)
-    seed: int = 0  # initialisation, batch order and scheduled-sampling coins
-    sampling: str = opt("none", choices=SAMPLING_SCHEDULES)  # none = teacher forcing
-    ss_linear_slope: float = opt(1e-4, ge=0.0)  # linear: eps_i = max(min_teacher, 1 - slope i)
-    ss_min_teacher: float = opt(0.5, ge=0.0, le=1.0)  # linear: floor of eps_i
-    ss_exp_base: float = opt(0.9995, gt=0.0, le=1.0)  # exponential: eps_i = base ** i
-    ss_sigmoid_k: float = opt(1000.0, ge=1.0)  # inverse sigmoid: eps_i = k / (k + exp(i / k))
+    batch_size: int = opt(64, ge=1, help="pairs per micro-batch (x engine.accumulate per update)")
+    eval_size: int = opt(600, ge=1, help="validation pairs per pass (the first ones of the split)")
+    seed: int = opt(0, help="initialisation, batch order and scheduled-sampling coins")
+    sampling: str = opt("none", choices=SAMPLING_SCHEDULES, help="none = teacher forcing")
+    ss_linear_slope: float = opt(1e-4, ge=0.0, help="linear: eps_i = max(min_teacher, 1 - slope "
+                                 "i)")
+    ss_min_teacher: float = opt(0.5, ge=0.0, le=1.0, help="linear: floor of eps_i")
+    ss_exp_base: float = opt(0.9995, gt=0.0, le=1.0, help="exponential: eps_i = base ** i")
+    ss_sigmoid_k: float = opt(1000.0, ge=1.0, help="inverse sigmoid: eps_i = k / (k + exp(i / k))")
 
 
 def seq2seq_engine() -> EngineConfig:
@@ -56,8 +59,9 @@ class Seq2SeqConfig(Config):
     """`seqlm seq2seq train`: data, model and loop, saved into the manifest and checkpoint."""
 
     corpus: CorpusConfig = opt(factory=lambda: CorpusConfig(name="dates"))
-    regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # dates regimes joined in training
-    train_size: int | None = opt(None, ge=1)  # use only the first N training pairs
+    regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES, help="dates regimes joined in "
+                                   "training")
+    train_size: int | None = opt(None, ge=1, help="use only the first N training pairs")
     model: Seq2SeqModelConfig = opt(factory=Seq2SeqModelConfig)
     train: Seq2SeqTrainConfig = opt(factory=Seq2SeqTrainConfig)
     engine: EngineConfig = opt(factory=seq2seq_engine)
@@ -67,22 +71,25 @@ class Seq2SeqConfig(Config):
 class Seq2SeqDecodeConfig(Config):
     """How `seqlm seq2seq translate|eval` decode: greedy (beam_width 1) or beam search."""
 
-    beam_width: int = opt(1, ge=1)  # 1 = greedy, exactly
-    length_alpha: float = opt(LENGTH_ALPHA, ge=0.0)  # beam: logprob / ((5 + len) / 6) ** alpha
-    batch_size: int = opt(256, ge=1)  # sources decoded together (greedy)
+    beam_width: int = opt(1, ge=1, help="1 = greedy, exactly")
+    length_alpha: float = opt(LENGTH_ALPHA, ge=0.0, help="beam: logprob / ((5 + len) / 6) ** "
+                              "alpha")
+    batch_size: int = opt(256, ge=1, help="sources decoded together (greedy)")
 
 
 @dataclass(frozen=True)
 class Seq2SeqEvalConfig(Config):
     """`seqlm seq2seq eval`: how outputs are decoded and how the scores are broken down."""
 
-    checkpoint: str = ""  # a checkpoint file or a run directory (its best.pt)
-    tsv: str | None = None  # score these source<TAB>target lines instead of the test splits
-    held_out_formats: bool = False  # score the formats held out of the model's training
-    held_out_size: int = opt(200, ge=1)  # pairs per held-out format and regime
+    checkpoint: str = opt("", help="a checkpoint file or a run directory (its best.pt)")
+    tsv: str | None = opt(None, help="score these source<TAB>target lines instead of the test "
+                          "splits")
+    held_out_formats: bool = opt(False, help="score the date formats held out of the model's "
+                                 "training (fresh dates in them)")
+    held_out_size: int = opt(200, ge=1, help="pairs per held-out format and regime")
     decode: Seq2SeqDecodeConfig = opt(factory=Seq2SeqDecodeConfig)
-    bucket_width: int = opt(20, ge=1)  # source-length buckets 1-20, 21-40, ... characters
-    max_errors: int = opt(50, ge=0)  # errors listed in full (all are counted)
+    bucket_width: int = opt(20, ge=1, help="source-length buckets 1-20, 21-40, ... characters")
+    max_errors: int = opt(50, ge=0, help="errors listed in full (all are counted)")
 
 
 @dataclass(frozen=True)
@@ -94,18 +101,18 @@ class Seq2SeqComparePreset(Config):
     size: int  # generated pairs per dates regime (split 80 / 10 / 10)
     test_size: int | None  # test pairs per regime; None = the whole test split
     eval_every: int
-    eval_size: int = 600  # validation pairs (half plain, half long)
+    eval_size: int = opt(600, help="validation pairs (half plain, half long)")
     hidden_size: int = 64
     models: tuple[str, ...] = opt(("none", "bahdanau", "general", "scaled_dot"),
                                   choices=ATTENTIONS)
-    heatmaps: int = 2  # examples drawn per regime for each attention model
-    heatmap_regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # where those come from
-    regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES)  # regimes trained and tested
-    bidirectional: bool = True  # the encoder of every model
-    # date formats kept out of training, each then tested on `held_out_size` fresh pairs per
-    # regime: generalisation to surface forms never seen
-    held_out_formats: tuple[str, ...] = ()
-    held_out_size: int = opt(100, ge=1)
+    heatmaps: int = opt(2, help="examples drawn per regime for each attention model")
+    heatmap_regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES, help="where those come from")
+    regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES, help="regimes trained and tested")
+    bidirectional: bool = opt(True, help="the encoder of every model")
+    held_out_formats: tuple[str, ...] = opt((), help="date formats kept out of training, each "
+                                            "then tested on held_out_size fresh pairs per "
+                                            "regime: generalisation to surface forms never seen")
+    held_out_size: int = opt(100, ge=1, help="fresh pairs per held-out format and regime")
 
 
 # the lab's held-out formats: a two-digit-year form whose siblings (other separators) are
@@ -149,6 +156,6 @@ class Seq2SeqCompareConfig(Config):
 
     preset: str = opt("full", choices=tuple(SEQ2SEQ_COMPARE_PRESETS))
     seed: int = 0
-    device: str = "auto"  # as EngineConfig.device
+    device: str = opt("auto", help="as EngineConfig.device")
     out: str | None = None
     overwrite: bool = False

@@ -23,7 +23,7 @@ class StructureConfig(Config):
 
     corpus: CorpusConfig = opt(factory=lambda: CorpusConfig(name="brackets"))
     cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS)
-    lstm_hidden: int = opt(32, ge=1)  # sets the parameter budget; the others get the closest
+    lstm_hidden: int = opt(32, ge=1, help="sets the parameter budget; the others get the closest")
     embedding_dim: int = opt(16, ge=1)
     num_layers: int = opt(1, ge=1)
     steps: int = opt(400, ge=1)
@@ -31,20 +31,20 @@ class StructureConfig(Config):
     window: int = opt(64, ge=1)
     lr: float = opt(1e-2, gt=0.0)
     warmup_steps: int = opt(20, ge=0)
-    threads: int | None = opt(1, ge=1)  # small models on a shared CPU: one thread is faster
-    device: str = "auto"  # as EngineConfig.device
-    ngram_order: int = opt(6, ge=1, le=8)  # brackets: the n-gram baseline (modified KN)
-    eval_strings: int = opt(1000, ge=1)  # brackets: strings scored per split
-    eval_rows: int = opt(32, ge=1)  # brackets: line groups scored side by side
-    passage_chars: int = opt(8000, ge=2)  # neurons: characters the units are correlated over
-    top_units: int = opt(3, ge=1)  # neurons: units reported per label (and per model)
-    heatmap_chars: int = opt(480, ge=1)  # pictures: characters in a text heatmap
-    trace_chars: int = opt(240, ge=0)  # pictures: characters in an activation plot; 0: none
-    samples: int = opt(50, ge=1)  # code: samples per model
-    sample_length: int = opt(500, ge=1)  # code: characters per sample
-    temperature: float = opt(0.8, gt=0.0)  # code: sampling temperature of both models
-    code_ngram_order: int = opt(7, ge=1, le=8)  # code: the n-gram of the same text
-    ngram_max_chars: int = opt(2_000_000, ge=1)  # code: the n-gram's training text
+    threads: int | None = opt(1, ge=1, help="small models on a shared CPU: one thread is faster")
+    device: str = opt("auto", help="as EngineConfig.device")
+    ngram_order: int = opt(6, ge=1, le=8, help="brackets: the n-gram baseline (modified KN)")
+    eval_strings: int = opt(1000, ge=1, help="brackets: strings scored per split")
+    eval_rows: int = opt(32, ge=1, help="brackets: line groups scored side by side")
+    passage_chars: int = opt(8000, ge=2, help="neurons: characters the units are correlated over")
+    top_units: int = opt(3, ge=1, help="neurons: units reported per label (and per model)")
+    heatmap_chars: int = opt(480, ge=1, help="pictures: characters in a text heatmap")
+    trace_chars: int = opt(240, ge=0, help="pictures: characters in an activation plot; 0: none")
+    samples: int = opt(50, ge=1, help="code: samples per model")
+    sample_length: int = opt(500, ge=1, help="code: characters per sample")
+    temperature: float = opt(0.8, gt=0.0, help="code: sampling temperature of both models")
+    code_ngram_order: int = opt(7, ge=1, le=8, help="code: the n-gram of the same text")
+    ngram_max_chars: int = opt(2_000_000, ge=1, help="code: the n-gram's training text")
     seed: int = 0
 
 

@@ -8,8 +8,8 @@ Leaves out: streaming output token by token.
 """
 
 from seqlm.config import SampleConfig
-from seqlm.data.tokenizers import EOS, get_tokenizer
-from seqlm.data.vocab import EOS_ID, SPECIALS, Vocab
+from seqlm.data.tokenizers import get_tokenizer
+from seqlm.data.vocab import EOS, EOS_ID, SPECIALS, Vocab
 from seqlm.decoding.sampling import NEVER, SamplingRule, generate
 from seqlm.errors import SeqlmError
 
@@ -17,14 +17,10 @@ from seqlm.errors import SeqlmError
 def encode_prime(prime: str, vocab: Vocab, unit: str) -> list[int]:
     """Token ids of `prime`; unknown tokens are an error that lists them."""
     tokenizer = get_tokenizer(unit)
-    if not prime:
-        start = "\n" if unit != "word" else EOS
-        if start in vocab:
-            return [vocab.stoi[start]]
-        return [len(SPECIALS)]  # the most frequent ordinary token
-    tokens = tokenizer.tokenize(prime)
-    if unit == "word" and not prime.endswith("\n"):
-        tokens = tokens[:-1]  # the tokenizer closes the last line; an open prime goes on
+    if not prime:  # start after a line end (or the most frequent ordinary token)
+        return [vocab.stoi[tokenizer.line_end]] if tokenizer.line_end in vocab \
+            else [len(SPECIALS)]
+    tokens = tokenizer.open_prime(prime)
     unknown = vocab.oov(tokens)
     if unknown:
         shown = ", ".join(repr(t) for t in unknown[:10])
@@ -34,25 +30,22 @@ def encode_prime(prime: str, vocab: Vocab, unit: str) -> list[int]:
 
 
 def join_prime(prime: str, continuation: str, unit: str) -> str:
-    """The prime followed by its continuation: word tokens are separated by a space (the
-    word tokenizer detokenizes the continuation alone, so the seam needs one)."""
-    if unit == "word" and prime and continuation and not prime.endswith((" ", "\n")) \
-            and not continuation.startswith("\n"):
-        return f"{prime} {continuation}"
-    return prime + continuation
+    """The prime followed by its continuation, as the unit's tokenizer joins them."""
+    return get_tokenizer(unit).join(prime, continuation)
 
 
 def decode_samples(model, vocab: Vocab, unit: str, config: SampleConfig) -> list[dict]:
     """One entry per (temperature, sample), or per beam hypothesis with `beam_width`."""
     prime_ids = encode_prime(config.prime, vocab, unit)
-    detok = get_tokenizer(unit).detokenize
-    # </s> ends a line in word models; char and byte models never saw it
-    banned = NEVER if unit == "word" else (*NEVER, EOS_ID)
+    tokenizer = get_tokenizer(unit)
+    detok = tokenizer.detokenize
+    ends_with_eos = tokenizer.line_end == EOS  # else </s> is no token of this unit: banned
+    banned = NEVER if ends_with_eos else (*NEVER, EOS_ID)
     if config.beam_width is not None:
         from seqlm.decoding.steppings_torch import lm_beam_search
 
         hyps = lm_beam_search(model, prime_ids, config.length, config.beam_width,
-                              config.length_alpha, eos_id=EOS_ID if unit == "word" else None,
+                              config.length_alpha, eos_id=EOS_ID if ends_with_eos else None,
                               banned=banned)
         return [{"method": "beam", "rank": i, "logprob_nats": h.logprob_nats, "score": h.score,
                  "text": detok(vocab.decode(h.tokens))} for i, h in enumerate(hyps)]

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from seqlm.data.vocab import BOS_ID, PAD_ID, UNK_ID
+from seqlm.errors import SeqlmError
 
 NEVER = (PAD_ID, UNK_ID, BOS_ID)
 
@@ -36,6 +37,11 @@ class SamplingRule:
     top_p: float | None = None
     repetition_penalty: float = 1.0
     banned: tuple[int, ...] = NEVER  # ids never generated
+
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:
+            raise SeqlmError(f"temperature must be 0 or more, got {self.temperature}: 0 is "
+                             "greedy, 1 samples the model as it is, below 1 sharpens")
 
 
 class Stepping(Protocol):
@@ -107,8 +113,8 @@ def choose(logits, rule: SamplingRule, seen: list[int], rng: np.random.Generator
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
 
 
-def generate(lm: Any, prime_ids: list[int], length: int, rule: SamplingRule, seed: int = 0,
-             stop_id: int | None = None) -> list[int]:
+def generate(lm: Any, prime_ids: list[int], length: int, rule: SamplingRule,
+             seed: int | list[int] = 0, stop_id: int | None = None) -> list[int]:
     """`length` new token ids after the prime (the prime not included), from any LM of
     seqlm (or a `Stepping`); stops early after `stop_id` if given (it is included)."""
     from seqlm.decoding.steppings import stepping_of

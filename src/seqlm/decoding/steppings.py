@@ -49,7 +49,7 @@ class NgramStepping:
 
     def logits(self, history: list[int]) -> np.ndarray:
         keep = self.model.order - 1
-        context = [self.model.vocab.tokens[i] for i in history[len(history) - keep:]] \
+        context = [self.model.vocab.token(i) for i in history[len(history) - keep:]] \
             if keep > 0 else []
         return np.asarray(self.model.log_distribution(context), dtype=np.float64)
 

@@ -47,7 +47,7 @@ class RecurrentStepping:
             return logits[0].float().cpu().numpy(), state
 
 
-def lm_beam_search(model: RecurrentLM, prime_ids: list[int], length: int, width: int = 5,
+def lm_beam_search(model: RecurrentLM, prime_ids: list[int], length: int, width: int,
                    alpha: float = LENGTH_ALPHA, eos_id: int | None = EOS_ID,
                    banned: tuple[int, ...] = NEVER) -> list[Hypothesis]:
     """Beam search over `length` tokens after the prime; hypotheses best first."""

@@ -64,8 +64,8 @@ class LanguageModel:
     def score(self, text: str) -> dict[str, float]:
         """Loss in nats per token, perplexity, bits per character and byte of `text`,
         scored statefully as `seqlm eval --text-file` does."""
+        from seqlm.data.lm_data import encode_text
         from seqlm.training.evaluate import evaluate_stream
-        from seqlm.training.lm_data import encode_text
 
         stream = encode_text(text, self.unit, self.vocab)
         return evaluate_stream(self.model, stream, 1, self.loaded.config.window)

@@ -27,8 +27,6 @@ from seqlm.reference.tbptt import train
 from seqlm.reference.walkthrough import WalkStep, check_prompt, walk
 from seqlm.reference.weights import load_weights, save_weights
 
-SENTENCE_CHOICES = ("chains", "all")
-
 
 @dataclass
 class ByHand:
@@ -45,8 +43,6 @@ def is_chain(line: str) -> bool:
 
 
 def training_text(corpus: Corpus, sentences: str) -> str:
-    if sentences not in SENTENCE_CHOICES:
-        raise SeqlmError(f"unknown sentence choice {sentences!r}: choose chains or all")
     text = corpus.text("train")
     if sentences == "all":
         return text

@@ -32,6 +32,7 @@ from seqlm.config import (
     quick_compare,
 )
 from seqlm.data.corpora import Corpus, load_corpus
+from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.decoding.lm_text import decode_samples
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lab import LabContext, LabSection
@@ -46,7 +47,6 @@ from seqlm.training.devices import Placement
 from seqlm.training.engine import Engine
 from seqlm.training.evaluate import evaluate_stream
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits
 from seqlm.training.threads import torch_threads
 
 
@@ -116,11 +116,11 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
             listener.close()
     model = engine.model
     with torch_threads(config.threads):  # scoring and sampling on the training's threads too
-        final = evaluate_stream(model, streams["valid"], 16, config.window,
+        final = evaluate_stream(model, streams["valid"], tc.eval_batch_size, config.window,
                                 config.final_eval_max_tokens)
-        valid_ids = torch.from_numpy(streams["valid"].ids[: 8 * (config.decay_window + 1)]
-                                     .copy())
-        decay = hidden_gradient_norms(model.cpu(), valid_ids.view(8, config.decay_window + 1))
+        rows, width = config.decay_rows, config.decay_window + 1
+        valid_ids = torch.from_numpy(streams["valid"].ids[: rows * width].copy())
+        decay = hidden_gradient_norms(model.cpu(), valid_ids.view(rows, width))
         samples = decode_samples(model, vocab, "char", sample)
     return {"cell": cell, "hidden": hidden, "parameters": result.parameters,
             "tokens_per_second": result.tokens_per_second, "valid": final,

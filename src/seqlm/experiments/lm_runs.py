@@ -18,6 +18,7 @@ import torch
 from seqlm.checkpoint import BEST, LAST, load, read_checkpoint
 from seqlm.config import CompareConfig, EvalConfig, SampleConfig, TrainConfig, to_dict
 from seqlm.data.corpora import FILE_PREFIX, load_corpus, sha256_text
+from seqlm.data.lm_data import build_vocab, encode_splits, encode_text
 from seqlm.data.vocab import UNK_ID, Vocab
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_plots import loss_curves
@@ -30,7 +31,6 @@ from seqlm.training.devices import Placement
 from seqlm.training.engine import DivergedError, Engine, Result
 from seqlm.training.evaluate import evaluate_stream
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits, encode_text
 from seqlm.training.threads import torch_threads
 
 

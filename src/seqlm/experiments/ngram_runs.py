@@ -137,7 +137,7 @@ def sample_run(config: NgramConfig, source: ModelSource, prefix: str = "",
                out: str | Path | None = None, overwrite: bool = False,
                argv: list[str] | None = None) -> tuple[Run, list[str], NgramModel]:
     """`config.samples` sentences at `config.temperature` (0: greedy) from `config.seed`."""
-    from seqlm.ngram.sampling import sample
+    from seqlm.decoding.sentences import sample_sentences as sample
 
     source.check()
     with Run("ngram sample", config, out=out, overwrite=overwrite, argv=argv) as run:

@@ -40,6 +40,7 @@ from seqlm.config import (
     quick_structure,
 )
 from seqlm.data.corpora import Corpus, load_corpus
+from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.data.vocab import Vocab
 from seqlm.experiments.compare import matched_hidden, model_config
 from seqlm.experiments.lab import LabContext, LabSection
@@ -64,7 +65,6 @@ from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
 from seqlm.training.engine import Engine
 from seqlm.training.lm import LMTask
-from seqlm.training.lm_data import build_vocab, encode_splits
 
 SPLITS = ("valid", "test")  # brackets: in distribution, and held out (deeper and longer)
 

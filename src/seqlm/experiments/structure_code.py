@@ -8,7 +8,7 @@ braces and indent"; here it is counted. Both models start after a newline and wr
 brackets at the cut allowed; indentation consistent = Python's rule). The n-gram model is a
 character model of `code_ngram_order` with modified Kneser-Ney, fitted on the first
 `ngram_max_chars` characters of the same training split and sampled by
-`seqlm.ngram.sampling`. Its lines would each be a sentence started from `<s>`, which cuts
+`seqlm.decoding.sentences`. Its lines would each be a sentence started from `<s>`, which cuts
 every bracket and indentation dependency at the line end; so the text is given to it as one
 sentence with each newline replaced by a stand-in character the text does not use, and
 mapped back in its samples. Shares carry Wilson 95% intervals. Leaves out: other languages'
@@ -20,13 +20,13 @@ import warnings
 from seqlm.config import NgramConfig, SampleConfig, StructureConfig
 from seqlm.data.vocab import Vocab
 from seqlm.decoding.lm_text import decode_samples
+from seqlm.decoding.sentences import sample_sentences as sample
 from seqlm.errors import SeqlmError
 from seqlm.experiments.structure_balance import check
 from seqlm.metrics import wilson_interval
 from seqlm.ngram.discounts import DiscountFallbackWarning
 from seqlm.ngram.fit import fit
 from seqlm.ngram.model import NgramModel
-from seqlm.ngram.sampling import sample
 
 STAND_INS = "\x1e\x1f\x1d\x1c\x7f"  # newline stand-ins for the n-gram: control characters
 

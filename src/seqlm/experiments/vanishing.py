@@ -91,7 +91,7 @@ def empirical(config: VanishingConfig, progress: ProgressCallback | None = None)
     out = {"distance": config.distance, "sentences": len(examples), "cells": {}}
     for cell in config.cells:
         model = ReferenceLM(ReferenceModelConfig(
-            cell=cell, vocab_size=len(vocab), embed_size=config.embed_size,
+            cell=cell, vocab_size=len(vocab), embedding_dim=config.embedding_dim,
             hidden_size=config.hidden_size, seed=config.seed))
         init = measured_norms(model, vocab, examples)
         result = train(model, stream, train_config, progress, task=f"train {cell}")

@@ -150,8 +150,12 @@ class NgramModel:
 
     # -- questions ---------------------------------------------------------------------------
 
-    def logprob(self, word: str, context: list[str] | tuple[str, ...] = ()) -> float:
-        """log p(word | context) in nats; context is a token list, `<s>` first for a start."""
+    def logprob(self, word: str, context: str | list[str] | tuple[str, ...] = ()) -> float:
+        """log p(word | context) in nats; context is a token list (`<s>` first for a start)
+        or a string, read as this model's own tokens (words of a word model, characters of a
+        character model)."""
+        if isinstance(context, str):
+            context = split_line(context, self.unit)
         ids, oov = encode_tokens([*context, word], self.vocab)
         nats, _ = self.score_positions(ids, oov, np.array([len(ids) - 1]))
         return float(nats[0])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seqlm.data.tokenizers import get_tokenizer
 from seqlm.data.vocab import BOS, EOS, UNK
 from seqlm.errors import SeqlmError
 
@@ -88,25 +89,12 @@ def check_unit(unit: str) -> str:
     return unit
 
 
-def cut(text: str, unit: str) -> list[str]:
-    """The tokens of `text` with "\\n" marking each line end; the last line always ends."""
-    check_unit(unit)
-    if text and not text.endswith("\n"):
-        text += "\n"
-    if unit == "word":
-        spaced = text.replace("\t", " ").replace("\r", " ").replace("\n", " \n ")
-        return list(filter(None, spaced.split(" ")))
-    if unit == "byte":
-        return list(text.encode("utf-8").decode("latin-1"))
-    return list(text)
-
-
 def split_line(line: str, unit: str) -> list[str]:
     """The tokens of one line (no line end): a context or a sentence given as a string."""
     if "\n" in line:
         raise SeqlmError("expected one line, got a newline inside: score texts line by line, "
                          "or use perplexity() for a whole text")
-    return [t for t in cut(line, unit) if t != "\n"]
+    return get_tokenizer(check_unit(unit)).split_line(line)
 
 
 def encode_tokens(tokens: list[str], vocab: NgramVocab) -> tuple[np.ndarray, np.ndarray]:

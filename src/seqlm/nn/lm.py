@@ -28,10 +28,11 @@ def build_recurrent(config: LMConfig) -> nn.Module:
     minimal = dict(residual=config.residual, layer_norm=config.layer_norm, scan=config.scan,
                    chunk_size=config.scan_chunk)
     builders = {
-        "rnn": lambda: RNN(*args, nonlinearity="tanh", dropout=between),
-        "rnn_relu": lambda: RNN(*args, nonlinearity="relu", dropout=between),
-        "lstm": lambda: LSTM(*args, dropout=between, forget_bias=config.forget_bias),
-        "gru": lambda: GRU(*args, dropout=between),
+        "rnn": lambda: RNN(*args, nonlinearity="tanh", dropout=between, batch_first=True),
+        "rnn_relu": lambda: RNN(*args, nonlinearity="relu", dropout=between, batch_first=True),
+        "lstm": lambda: LSTM(*args, dropout=between, forget_bias=config.forget_bias,
+                             batch_first=True),
+        "gru": lambda: GRU(*args, dropout=between, batch_first=True),
         "mingru": lambda: MinGRU(*args, dropout=between, **minimal),
         "minlstm": lambda: MinLSTM(*args, dropout=between, **minimal),
     }

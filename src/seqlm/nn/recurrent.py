@@ -1,7 +1,7 @@
 """Recurrent layers over the cells: stacked, bidirectional, padding-aware; torch's call layout.
 
 `RNN`, `LSTM` and `GRU` mirror torch.nn.RNN / LSTM / GRU: the same constructor arguments
-(`batch_first=True` by default here), parameters named `weight_ih_l{k}[_reverse]` etc. so that
+(`batch_first=False` by default, as torch), parameters named `weight_ih_l{k}[_reverse]` etc. so that
 `load_state_dict(torch_module.state_dict())` works both ways, and the same return layout
 `output (B, T, D*H), h_n (L*D, B, H)` (LSTM: `output, (h_n, c_n)`).
 
@@ -61,7 +61,7 @@ class _Recurrent(nn.Module):
     """The shared layer; subclasses pick the cell kind and the state layout."""
 
     def __init__(self, kind: CellKind, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, dropout_in: float = 0.0,
                  dropout_out: float = 0.0, fused: bool = True):
         super().__init__()
@@ -160,7 +160,12 @@ class _Recurrent(nn.Module):
         keep full precision; the model's other matmuls (the projection) use the autocast
         dtype."""
         if x.dim() != 3:
-            raise ValueError(f"expected a 3-D input (B, T, E), got shape {tuple(x.shape)}")
+            raise ValueError(f"expected a 3-D input (B, T, E) or (T, B, E), got shape "
+                             f"{tuple(x.shape)}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__} was built for inputs of width "
+                             f"{self.input_size}, got {x.shape[-1]} (input shape "
+                             f"{tuple(x.shape)}): check the embedding size or input_size")
         if torch.is_autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 full = None if state is None else (
@@ -209,7 +214,7 @@ class RNN(_Recurrent):
     -> (output (B, T, D*H), h_n (L*D, B, H))`."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, **locked: float):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -227,7 +232,7 @@ class GRU(_Recurrent):
     """GRU layer; the same call as `RNN`."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  **locked: float):
         super().__init__(cell_kind("gru"), input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, bidirectional, **locked)
@@ -244,7 +249,7 @@ class LSTM(_Recurrent):
     forget gates' total bias after torch's init."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  forget_bias: float | None = None, **locked: float):
         self.forget_bias = forget_bias
         super().__init__(cell_kind("lstm"), input_size, hidden_size, num_layers, bias,

@@ -59,9 +59,9 @@ class Encoder(nn.Module):
 
     def __init__(self, vocab_size: int, config: Seq2SeqModelConfig):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, config.embedding_size, padding_idx=PAD_ID)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         layer = {"gru": GRU, "lstm": LSTM}[config.cell]
-        self.rnn = layer(config.embedding_size, config.hidden_size, batch_first=True,
+        self.rnn = layer(config.embedding_dim, config.hidden_size, batch_first=True,
                          bidirectional=config.bidirectional)
 
     def forward(self, src: torch.Tensor, lengths: torch.Tensor):
@@ -104,7 +104,7 @@ class Decoder(nn.Module):
     def __init__(self, vocab_size: int, key_size: int, config: Seq2SeqModelConfig,
                  hidden_size: int):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, config.embedding_size, padding_idx=PAD_ID)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.hidden_size = hidden_size
 
     def start(self, state: State) -> State:
@@ -120,7 +120,7 @@ class FixedContextDecoder(Decoder):
 
     def __init__(self, vocab_size, key_size, config, hidden_size):
         super().__init__(vocab_size, key_size, config, hidden_size)
-        E = config.embedding_size
+        E = config.embedding_dim
         self.cell = DecoderCell(config.cell, E + key_size, hidden_size)
         self.readout = nn.Linear(hidden_size + key_size + E, hidden_size)
         self.out = nn.Linear(hidden_size, vocab_size)
@@ -138,7 +138,7 @@ class BahdanauDecoder(Decoder):
 
     def __init__(self, vocab_size, key_size, config, hidden_size):
         super().__init__(vocab_size, key_size, config, hidden_size)
-        E = config.embedding_size
+        E = config.embedding_dim
         self.attention = ATTENTION["bahdanau"](hidden_size, key_size, config.attention_size)
         self.cell = DecoderCell(config.cell, E + key_size, hidden_size)
         self.readout = nn.Linear(hidden_size + key_size + E, hidden_size)
@@ -161,7 +161,7 @@ class LuongDecoder(Decoder):
 
     def __init__(self, vocab_size, key_size, config, hidden_size, score: str):
         super().__init__(vocab_size, key_size, config, hidden_size)
-        E = config.embedding_size
+        E = config.embedding_dim
         self.input_feeding = config.input_feeding
         self.attention = ATTENTION[score](hidden_size, key_size, config.attention_size)
         self.cell = DecoderCell(config.cell, E + (hidden_size if self.input_feeding else 0),

@@ -42,7 +42,7 @@ class ReferenceLM:
         self.config = config
         dtype = resolve_dtype(config.dtype)
         rng = np.random.default_rng(config.seed)
-        V, E, H = config.vocab_size, config.embed_size, config.hidden_size
+        V, E, H = config.vocab_size, config.embedding_dim, config.hidden_size
         self.embedding = rng.standard_normal((V, E)).astype(dtype)  # torch: N(0, 1)
         self.cells = [make_cell(config.cell, E if layer == 0 else H, H, rng, dtype,
                                 config.forget_bias) for layer in range(config.num_layers)]
@@ -139,7 +139,7 @@ class ReferenceLM:
 
 
 def check_config(config: ReferenceModelConfig) -> None:
-    sizes = {"vocab_size": config.vocab_size, "embed_size": config.embed_size,
+    sizes = {"vocab_size": config.vocab_size, "embedding_dim": config.embedding_dim,
              "hidden_size": config.hidden_size, "num_layers": config.num_layers}
     bad = [f"{k}={v}" for k, v in sizes.items() if v < 1]
     if bad:

@@ -48,7 +48,10 @@ def load_weights(path: str | Path) -> tuple[ReferenceLM, dict[str, Any]]:
     if meta.get("format") != FORMAT:
         raise SeqlmError(f"{path} is not a seqlm reference model (format {meta.get('format')!r}):"
                          f" give the model.npz of a `seqlm by-hand` run directory")
-    model = ReferenceLM(from_dict(ReferenceModelConfig, meta["model"]))
+    config = dict(meta["model"])
+    if "embed_size" in config:  # written before one name per concept: embedding_dim
+        config["embedding_dim"] = config.pop("embed_size")
+    model = ReferenceLM(from_dict(ReferenceModelConfig, config))
     params = model.params()
     if set(arrays) != set(params):
         raise SeqlmError(f"{path} holds parameters {sorted(arrays)}, the config needs "

@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlm.data.batching import LMBatches
+from seqlm.data.lm_data import TokenStream
 from seqlm.errors import SeqlmError
 from seqlm.metrics import bits_per_byte, bits_per_char, perplexity
 from seqlm.nn.lm import detach_state
 from seqlm.progress import Progress, ProgressCallback, report
-from seqlm.training.lm_data import TokenStream
 
 
 def eval_layout(n_tokens: int, batch_size: int, window: int) -> tuple[int, int]:
@@ -33,8 +33,8 @@ def eval_layout(n_tokens: int, batch_size: int, window: int) -> tuple[int, int]:
 
 
 @torch.no_grad()
-def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int = 16,
-                    window: int = 100, max_tokens: int | None = None,
+def evaluate_stream(model: nn.Module, stream: TokenStream, batch_size: int, window: int,
+                    max_tokens: int | None = None,
                     progress: ProgressCallback | None = None,
                     should_stop: Callable[[], bool] | None = None) -> dict[str, float] | None:
     """Score `stream` (or its first `max_tokens` tokens); the model is left as it was found.

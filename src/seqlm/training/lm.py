@@ -25,12 +25,12 @@ from torch import Tensor, nn
 
 from seqlm.config import TrainConfig, to_dict
 from seqlm.data.batching import LMBatches
+from seqlm.data.lm_data import TokenStream
 from seqlm.data.vocab import Vocab
 from seqlm.nn.lm import LMState, detach_state
 from seqlm.progress import ProgressCallback
 from seqlm.training.engine import StopCheck
 from seqlm.training.evaluate import evaluate_stream
-from seqlm.training.lm_data import TokenStream
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqlm.config import LMConfig
-from seqlm.data.tokenizers import EOS, get_tokenizer
+from seqlm.data.tokenizers import get_tokenizer
 from seqlm.data.vocab import Vocab
 
 
@@ -37,25 +37,13 @@ class TokenStream:
 
 
 def token_sizes(tokens: list[str], unit: str) -> tuple[np.ndarray, np.ndarray]:
-    """Characters and UTF-8 bytes that each token covers (see the module table)."""
-    n = len(tokens)
-    if unit == "char":
-        chars = np.ones(n, dtype=np.int64)
-        nbytes = np.fromiter((len(t.encode("utf-8")) for t in tokens), np.int64, count=n)
-    elif unit == "byte":
-        # a UTF-8 continuation byte is 10xxxxxx: it does not start a character
-        chars = np.fromiter(((ord(t) & 0xC0) != 0x80 for t in tokens), np.int64, count=n)
-        nbytes = np.ones(n, dtype=np.int64)
-    else:
-        chars = np.fromiter((0 if t == EOS else len(t) + 1 for t in tokens), np.int64, count=n)
-        nbytes = np.fromiter((0 if t == EOS else len(t.encode("utf-8")) + 1 for t in tokens),
-                             np.int64, count=n)
-    return chars, nbytes
+    """Characters and UTF-8 bytes that each token covers (the tokenizer's `sizes`)."""
+    return get_tokenizer(unit).sizes(tokens)
 
 
 def encode_text(text: str, unit: str, vocab: Vocab) -> TokenStream:
     tokens = get_tokenizer(unit).tokenize(text)
-    chars, nbytes = token_sizes(tokens, unit)
+    chars, nbytes = get_tokenizer(unit).sizes(tokens)
     return TokenStream(ids=vocab.encode(tokens), chars=chars, bytes=nbytes)
 
 

@@ -1,0 +1,133 @@
+"""Command-line options derived from the config dataclasses: one home for every default.
+
+`add_config_options(group, config, section)` adds one option per field of a config (or of the
+fields named): its flag is the field's name with dashes (`hidden_size` -> `--hidden-size`,
+unless `flags` renames it), its type, choices and range come from the field's annotation and
+`opt(...)` metadata, its help from `opt(help=...)` followed by the default the config has.
+The option's own default is None, so a value is only taken from the command line when given;
+`apply_options(config, args)` then replaces exactly those fields, in every nested section, and
+the config's own checks validate the result. A flag a command already has (shared with another
+section) is not added twice. Leaves out: options that are not config fields (paths of files to
+read, `--json`), which commands add by hand.
+"""
+
+import argparse
+import typing
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
+
+from seqlm.config.fields import opt  # noqa: F401 - the metadata read here is what opt() writes
+
+OPTIONS = "_config_options"  # parser default: dest -> (section path, field name)
+
+
+def flag_for(name: str, flags: dict[str, str]) -> str:
+    return flags.get(name, "--" + name.replace("_", "-"))
+
+
+def option_kind(tp: Any) -> tuple[Any, dict]:
+    """argparse `type` and extra keywords for a field's annotation."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is not None and type(None) in args:  # X | None
+        tp = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is tuple:
+        item = args[0]
+        nargs = "+" if len(args) == 2 and args[1] is Ellipsis else len(args)
+        return item, {"nargs": nargs}
+    if tp is bool:
+        return None, {"action": argparse.BooleanOptionalAction}
+    return tp, {}
+
+
+def show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return " ".join(map(str, value)) if value else "none"
+    return "none" if value is None else str(value)
+
+
+def add_config_options(group, config: Any, section: str = "", names: tuple[str, ...] = (),
+                       flags: dict[str, str] | None = None, skip: tuple[str, ...] = ()) -> None:
+    """Options for the fields of `config` (all, or `names`), nested configs excluded."""
+    flags = flags or {}
+    # an argument group shares its parser's actions and defaults, so either will do here
+    known = group.get_default(OPTIONS) or {}
+    taken = {s for a in group._actions for s in a.option_strings}
+    for f in fields(config):
+        if (names and f.name not in names) or f.name in skip or is_dataclass(f.type) \
+                or f.name in ("out", "overwrite"):
+            continue
+        flag = flag_for(f.name, flags)
+        if flag in taken:
+            continue
+        kind, extra = option_kind(f.type)
+        value = getattr(config, f.name)
+        text = f.metadata.get("help", "")
+        dest = f"{section}.{f.name}" if section else f.name
+        action = group.add_argument(flag, dest=dest.replace(".", "__"), default=None,
+                                    metavar=None if kind is None or f.metadata.get("choices")
+                                    else f.name.upper(),
+                                    choices=f.metadata.get("choices") if kind is not None
+                                    else None,
+                                    help=f"{text} (default: {show(value)})".strip(),
+                                    **({"type": kind} if kind is not None else {}), **extra)
+        action.config_default = value
+        known = {**known, action.dest: (section, f.name)}
+        taken.add(flag)
+    group.set_defaults(**{OPTIONS: known})
+
+
+def register_option(parser, dest: str, section: str, name: str) -> None:
+    """A hand-made option (its own parsing) that sets config field `section.name`."""
+    known = parser.get_default(OPTIONS) or {}
+    parser.set_defaults(**{OPTIONS: {**known, dest: (section, name)}})
+
+
+def given(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The config values given on the command line, by section path."""
+    out: dict[str, dict[str, Any]] = {}
+    for dest, (section, name) in (getattr(args, OPTIONS, None) or {}).items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            out.setdefault(section, {})[name] = tuple(value) if isinstance(value, list) \
+                else value
+    return out
+
+
+def apply_options(config: Any, args: argparse.Namespace) -> Any:
+    """`config` with every option given on the command line replaced, nested sections too."""
+    return replace_sections(config, given(args))
+
+
+def replace_sections(config: Any, values: dict[str, dict[str, Any]], path: str = "") -> Any:
+    changes = dict(values.get(path, {}))
+    for f in fields(config):
+        if is_dataclass(f.type):
+            inner = f"{path}.{f.name}" if path else f.name
+            if any(key == inner or key.startswith(inner + ".") for key in values):
+                changes[f.name] = replace_sections(getattr(config, f.name), values, inner)
+    return replace(config, **changes) if changes else config
+
+
+def given_fields(args: argparse.Namespace) -> list[tuple[str, str, Any]]:
+    """(section, field, value) of every config option given, for resume checks."""
+    return [(section, name, value) for section, items in given(args).items()
+            for name, value in items.items()]
+
+
+def check_unchanged(base: Any, args: argparse.Namespace, may_change: set[str] | tuple) -> None:
+    """Resuming: an option given on the command line must equal the checkpoint's value,
+    unless its field may change (budgets, placement)."""
+    from seqlm.errors import SeqlmError
+
+    for section, name, value in given_fields(args):
+        if name in may_change:
+            continue
+        owner = base
+        for part in filter(None, section.split(".")):
+            owner = getattr(owner, part)
+        current = getattr(owner, name)
+        if current != value:
+            raise SeqlmError(
+                f"--{name.replace('_', '-')} {show(value)} does not match the checkpoint's "
+                f"{show(current)}: drop the option to resume, or start a new run")

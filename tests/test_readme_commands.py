@@ -1,0 +1,65 @@
+"""Every command of the README's Commands section runs as written, in order, in a fresh folder:
+no traceback, no warning, and within three times the time the README states beside it."""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SRC, tinyshakespeare_dir
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+STATED = re.compile(r"#\s*(\d+) s\b")
+
+
+def commands() -> list[tuple[str, float]]:
+    """(command line, stated seconds) of the first bash block of "## Commands"."""
+    section = README.read_text(encoding="utf-8").split("## Commands", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    out = []
+    for line in block.splitlines():
+        if line.startswith("seqlm "):
+            code, _, comment = line.partition("  #")
+            stated = STATED.search("#" + comment)
+            assert stated, f"the README states no time for: {line}"
+            out.append((code.strip(), float(stated.group(1))))
+    return out
+
+
+def test_every_command_states_its_time():
+    assert len(commands()) >= 30
+
+
+@pytest.mark.slow
+def test_the_readme_commands_run_clean_and_in_time(tmp_path):
+    data = tinyshakespeare_dir()
+    if data is None:
+        pytest.skip("Tiny Shakespeare not found: set SEQLM_DATA_DIR to a folder holding it")
+    env = {**os.environ, "PYTHONPATH": str(SRC), "SEQLM_DATA_DIR": str(data),
+           "OPENBLAS_NUM_THREADS": "1"}
+    slow = []
+    for line, stated in commands():
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "seqlm", *shlex.split(line)[1:],
+                               "--quiet"] if accepts_quiet(line) else
+                              [sys.executable, "-m", "seqlm", *shlex.split(line)[1:]],
+                              cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=max(60.0, 3 * stated + 30))
+        seconds = time.perf_counter() - start
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr, (line, done.stderr[-2000:])
+        assert "warning" not in done.stderr.lower(), (line, done.stderr[-2000:])
+        if seconds > 3 * stated:
+            slow.append(f"{line}: {seconds:.1f} s, stated {stated:.0f} s")
+        print(f"{seconds:6.1f} s (stated {stated:4.0f} s)  {line}")
+    assert not slow, slow
+
+
+def accepts_quiet(line: str) -> bool:
+    """Progress bars would only fill the captured stderr; the data list has none."""
+    return not line.startswith(("seqlm data list", "seqlm ngram build"))

@@ -51,3 +51,23 @@ def test_buckets_pad_less_than_random_batches(pairs, vocabs):
 def test_too_few_pairs_is_a_clear_error(pairs, vocabs):
     with pytest.raises(SeqlmError, match="fewer than the batch size"):
         PairBatches(pairs[:3], vocabs, 8, seed=0, max_source_len=160)
+
+
+def test_ranks_read_disjoint_shards_of_each_bucketed_batch(pairs, vocabs):
+    one = PairBatches(pairs, vocabs, 8, seed=5, max_source_len=160, bucket=3)
+    two = PairBatches(pairs, vocabs, 4, seed=5, max_source_len=160, bucket=3, ranks=2)
+    assert len(two) == len(one)  # a batch of 4 pairs on each of 2 ranks is one batch of 8
+    for i in (0, 1, len(one) + 1):  # reshuffled per epoch, as one process's batches are
+        whole = one.batch(i).index
+        shards = [two.shard(i, r) for r in (0, 1)]
+        assert np.array_equal(shards[0], whole[0::2]) and np.array_equal(shards[1], whole[1::2])
+        assert not set(shards[0].tolist()) & set(shards[1].tolist())
+    lengths = one.lengths[one.batch(0).index]
+    assert (np.diff(lengths) >= 0).all()  # sorted by source length: the shards alternate
+    assert not np.array_equal(two.shard(0, 0), two.shard(len(two), 0))
+
+
+def test_too_few_pairs_for_the_processes_names_them(pairs, vocabs):
+    with pytest.raises(SeqlmError, match="fewer than 4 processes x the batch size 8.*"
+                                         "start fewer processes"):
+        PairBatches(pairs[:30], vocabs, 8, seed=0, max_source_len=160, ranks=4)

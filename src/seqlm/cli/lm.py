@@ -43,7 +43,8 @@ from seqlm.errors import SeqlmError
 # moved (its sha256 is checked), the scan path of mingru / minlstm changes how, not what, is
 # computed; any other config option that differs from the checkpoint's is refused
 MAY_CHANGE_ON_RESUME = {"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
-                        "data_dir", "path", "name", "device", "precision", "scan", "scan_chunk"}
+                        "data_dir", "path", "name", "device", "precision", "scan", "scan_chunk",
+                        "distributed_timeout"}
 CORPUS_OPTIONS = ("name", "size", "valid_fraction", "test_fraction", "data_dir", "path",
                   "encoding_errors", "plural")
 
@@ -169,6 +170,8 @@ def train_command(args: argparse.Namespace) -> int:
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)
+    if not run.writes:  # under torchrun rank 0 alone prints
+        return 130 if run.status == "interrupted" else 0
     m = run.metrics
     emit(args, {"run": str(run.path), "config": to_dict(config), **m}, train_summary(run))
     return 130 if run.status == "interrupted" else 0

@@ -108,7 +108,8 @@ def add_eval(ssub: argparse._SubParsersAction) -> None:
 
 
 # on resume only the loop's budgets and placement may change
-MAY_CHANGE_ON_RESUME = ("max_steps", "max_minutes", "threads", "device", "precision")
+MAY_CHANGE_ON_RESUME = ("max_steps", "max_minutes", "threads", "device", "precision",
+                        "distributed_timeout")
 
 
 def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) -> Seq2SeqConfig:
@@ -141,6 +142,8 @@ def train_command(args: argparse.Namespace) -> int:
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)
+    if not run.writes:  # under torchrun rank 0 alone prints
+        return 130 if run.status == "interrupted" else 0
     m = run.metrics
     text = [f"{m['status']} after {m['steps']} steps; best valid exact match "
             f"{100 * m['best_valid_exact']:.2f}% at step {m['best_step']}"]

@@ -50,6 +50,11 @@ class EngineConfig(Config):
                                                   "times ln V (a uniform guess over the "
                                                   "vocabulary; an untrained model scores about "
                                                   "1x) stops the run")
+    distributed_timeout: float = opt(300.0, gt=0.0, help="several processes (torchrun): "
+                                     "seconds a process waits for the others in one "
+                                     "collective step before the job stops with an error; a "
+                                     "killed process is noticed at once, a hung one after "
+                                     "this long")
 
     def check(self) -> None:
         if DEVICE_SPEC.fullmatch(self.device) is None:

@@ -18,7 +18,24 @@ The language-model layout (pytorch/examples word_language_model's `batchify`), f
 Row b of window i+1 continues row b of window i, so the recurrent state carried from one
 window to the next belongs to the same stream (truncated BPTT). The tail that does not fill
 all B rows (N mod B tokens) is dropped. Every token but the first of each row is a target
-exactly once. Leaves out: shuffling (it would break the streams) and bucketing.
+exactly once.
+
+Several processes (fairseq's truncated-BPTT layout): the text is cut into B x ranks rows and
+rank r owns rows r*B .. r*B + B - 1, so R ranks of B streams read exactly the windows of one
+process with R*B, and each rank carries the state of its own rows only. The ids above with
+2 ranks of B = 2 streams:
+
+    rank 0:  row 0:   0  1 |  2  3 |  4  5        rank 1:  row 2:  12 13 | 14 15 | 16 17
+             row 1:   6  7 |  8  9 | 10 11                 row 3:  18 19 | 20 21 | 22 23
+
+With accumulation (`engine.accumulate` = A) a rank asks for A*B streams and micro-batch j is
+its rows j*B .. j*B + B - 1, so rank r's micro-batch j holds the rows (r*A + j)*B + b of the
+whole layout. 2 ranks, A = 2, B = 1:
+
+    rank 0:  micro 0 = row 0:   0  1 |  2  3 |  4  5     micro 1 = row 1:   6  7 |  8  9 | 10 11
+    rank 1:  micro 0 = row 2:  12 13 | 14 15 | 16 17     micro 1 = row 3:  18 19 | 20 21 | 22 23
+
+Leaves out: shuffling (it would break the streams) and bucketing.
 """
 
 from dataclasses import dataclass
@@ -38,19 +55,26 @@ def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 class LMBatches:
-    """TBPTT windows over B contiguous streams; `window(i)` gives `(x, y)`, each (B, T_i)."""
+    """TBPTT windows over B contiguous streams; `window(i)` gives `(x, y)`, each (B, T_i).
+    With `ranks` > 1 the text is cut into B x ranks streams and this holds rank `rank`'s B."""
 
-    def __init__(self, ids: np.ndarray, batch_size: int, window: int, split: str = "train"):
+    def __init__(self, ids: np.ndarray, batch_size: int, window: int, split: str = "train",
+                 ranks: int = 1, rank: int = 0):
         if window < 1:
             raise SeqlmError(f"window must be at least 1, got {window}")
-        needed = batch_size * (window + 1)
+        if not 0 <= rank < ranks:
+            raise ValueError(f"rank {rank} is not one of {ranks} ranks")
+        needed = batch_size * ranks * (window + 1)
         if len(ids) < needed:
+            processes = f"{ranks} processes x " if ranks > 1 else ""
+            fewer = ", start fewer processes (torchrun's `--nproc_per_node`)" if ranks > 1 else ""
             raise SeqlmError(
-                f"the {split} split has {len(ids)} tokens, too few for batch size {batch_size} "
-                f"x window {window} (needs at least {needed}): lower --batch-size or --window, "
-                "or use a larger corpus"
+                f"the {split} split has {len(ids)} tokens, too few for {processes}batch size "
+                f"{batch_size} x window {window} (needs at least {needed}): lower --batch-size "
+                f"or --window{fewer}, or use a larger corpus"
             )
-        self.streams = batchify(ids, batch_size)  # (B, L)
+        rows = batchify(ids, batch_size * ranks)  # (ranks * B, L): the whole layout
+        self.streams = rows[rank * batch_size:(rank + 1) * batch_size]  # (B, L): this rank's
         self.batch_size = batch_size
         self.window_size = window
 

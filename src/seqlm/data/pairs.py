@@ -8,7 +8,18 @@ Batches are length-bucketed: within each epoch the pairs are shuffled, cut into 
 `bucket` batches, each chunk sorted by source length and cut into batches, and the batch
 order is shuffled again, so a batch pads little (short plain dates do not pad to 120). Epoch
 e's order is a function of (seed, e) only, so batch number i is known without replaying the
-epochs before it: that is what exact resume needs. Leaves out: subword units, token budgets.
+epochs before it: that is what exact resume needs.
+
+Several processes: each batch holds B x ranks pairs, bucketed as one process's batch of that
+size would be, and rank r reads its pairs r, r + ranks, r + 2 ranks, ... (`shard`): disjoint
+shards whose union is the batch, of alike lengths (the batch is sorted by source length),
+reshuffled every epoch with the batches. 2 ranks, B = 3:
+
+    batch i      p7 p2 p9 p4 p1 p8        (source lengths 10 11 13 14 20 22)
+    rank 0       p7    p9    p1
+    rank 1          p2    p4    p8
+
+Leaves out: subword units, token budgets.
 """
 
 import warnings
@@ -79,19 +90,23 @@ class PairBatch:
 
 class PairBatches:
     """Length-bucketed, seeded batches of encoded pairs; `batch(i)` is the i-th batch of
-    training counted over epochs (epoch i // len(self))."""
+    training counted over epochs (epoch i // len(self)). With `ranks` > 1 a batch holds
+    batch_size x ranks pairs and `shard(i, r)` is rank r's part of it."""
 
     def __init__(self, pairs: Sequence[Pair], vocabs: PairVocabs, batch_size: int, seed: int,
-                 max_source_len: int, bucket: int = 20):
+                 max_source_len: int, bucket: int = 20, ranks: int = 1):
         if batch_size < 1:
             raise SeqlmError(f"batch size must be at least 1, got {batch_size}")
-        if len(pairs) < batch_size:
-            raise SeqlmError(f"{len(pairs)} training pairs are fewer than the batch size "
-                             f"{batch_size}: lower --batch-size or use more data")
+        if len(pairs) < batch_size * ranks:
+            processes = f"{ranks} processes x " if ranks > 1 else ""
+            fewer = ", start fewer processes (torchrun's `--nproc_per_node`)" if ranks > 1 else ""
+            raise SeqlmError(f"{len(pairs)} training pairs are fewer than {processes}the batch "
+                             f"size {batch_size}: lower --batch-size{fewer} or use more data")
         self.sources = encode_sources(vocabs.source, [s for s, _ in pairs], max_source_len)
         self.target_in, self.target_out = encode_targets(vocabs.target, [t for _, t in pairs])
         self.lengths = np.array([len(s) for s in self.sources])
-        self.batch_size, self.seed, self.bucket = batch_size, seed, bucket
+        self.batch_size = batch_size * ranks  # pairs per batch, all ranks together
+        self.ranks, self.seed, self.bucket = ranks, seed, bucket
 
     def __len__(self) -> int:
         return len(self.sources) // self.batch_size  # the ragged tail of each epoch is dropped
@@ -109,8 +124,9 @@ class PairBatches:
                                                                         self.batch_size)]
         return [batches[i] for i in rng.permutation(len(batches))]
 
-    def batch(self, i: int, cache: dict | None = None) -> PairBatch:
-        """Batch number i of the whole run; `cache` keeps the current epoch's order."""
+    def indices(self, i: int, cache: dict | None = None) -> np.ndarray:
+        """The pairs of batch number i of the whole run; `cache` keeps the current epoch's
+        order."""
         epoch, within = divmod(i, len(self))
         if cache is None or cache.get("epoch") != epoch:
             order = self.epoch_order(epoch)
@@ -118,7 +134,15 @@ class PairBatches:
                 cache.update(epoch=epoch, order=order)
         else:
             order = cache["order"]
-        return self.gather(order[within])
+        return order[within]
+
+    def batch(self, i: int, cache: dict | None = None) -> PairBatch:
+        """Batch number i of the whole run, every rank's pairs."""
+        return self.gather(self.indices(i, cache))
+
+    def shard(self, i: int, rank: int, cache: dict | None = None) -> np.ndarray:
+        """Rank `rank`'s pairs of batch i: every ranks-th from its own (module drawing)."""
+        return self.indices(i, cache)[rank::self.ranks]
 
     def gather(self, index: np.ndarray) -> PairBatch:
         return PairBatch(source=pad_sequences([self.sources[j] for j in index]),

@@ -6,10 +6,14 @@ samples the best weights at three temperatures and records config, data identity
 metrics (the history of training among them) and timings in the manifest; after every
 evaluation the manifest and report.html are written again, and with `tensorboard` the
 engine's records go to TensorBoard too. Resuming follows `seqlm.experiments.training_run`.
+Under torchrun every process calls `run_train` (`seqlm.training.distributed`): rank 0 writes
+the run directory, reports progress and scores the best weights; the other ranks train
+beside it and return a `Run` that wrote nothing.
 `run_eval` scores a checkpoint on a split or a text file. Leaves out: hyper-parameter sweeps.
 """
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,10 +28,17 @@ from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_plots import loss_curves
 from seqlm.experiments.run import Run
 from seqlm.experiments.tensorboard_log import require_tensorboard
-from seqlm.experiments.training_run import Resumed, adopt_best, open_training_run, resume_from
+from seqlm.experiments.training_run import (
+    Resumed,
+    adopt_best,
+    open_training_run,
+    record_processes,
+    resume_from,
+)
 from seqlm.nn.build import build_model
 from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
+from seqlm.training.distributed import PeerLostError, World, session
 from seqlm.training.engine import DivergedError, Engine, Result
 from seqlm.training.evaluate import evaluate_stream
 from seqlm.training.lm import LMTask
@@ -41,51 +52,81 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
               tensorboard: str | Path | None = None) -> Run:
     """Train a language model into a run directory; `resume` is a run (or its last.pt) to go
     on from; `tensorboard` a folder for TensorBoard's event files. The run's status is
-    "finished", "time budget", "early stop", "interrupted" (should_stop) or "diverged" (then
-    DivergedError is raised after the manifest is written)."""
+    "finished", "time budget", "early stop", "interrupted" (should_stop), "diverged" or, under
+    torchrun, "failed" when a process was lost (then DivergedError or PeerLostError is raised
+    after the manifest is written)."""
     if tensorboard is not None:
         require_tensorboard()  # before anything is loaded or made
     resumed = resume_from(resume, "lm") if resume is not None else None
-    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
-    resume = resumed.source if resumed else None
     config = absolute_file_corpus(config)
-    corpus = load_training_corpus(config, resume, progress)
-    if payload is not None and payload["data"].get("sha256") not in (None, corpus.sha256):
-        raise SeqlmError(f"the corpus differs from the one {resume} was trained on (sha256 "
-                         "mismatch): resume with the same corpus and options")
-    vocab = Vocab.from_dict(payload["vocab"]) if payload else build_vocab(corpus.text("train"),
-                                                                          config.model)
-    streams = encode_splits(corpus.splits, config.model.unit, vocab)
-    placement = Placement.resolve(config.engine.device, config.engine.precision)
-    run = open_training_run("train", config, out, overwrite, resumed_dir, argv, config.seed)
-    diverged = None
-    with run:
-        task = LMTask(config, vocab, streams["train"], streams.get("valid"), placement.device,
-                      corpus.sha256)
-        torch.manual_seed(config.seed)  # the initial weights are a function of the seed
-        listeners = training_listeners(run, config, vocab, tensorboard)
-        engine = Engine(task, build_model("lm", config, vocab), config.engine, run.path,
-                        placement, listeners)
-        if payload is not None:
-            engine.restore(payload, resume)
-            adopt_best(run, resumed_dir)
-        run.data["corpus"] = corpus.identity()
-        run.data["vocab_size"] = len(vocab)
-        run.extra["placement"] = placement.describe()
-        try:
-            with run.timer("train"):
-                result = engine.run(progress, should_stop)
-        except DivergedError as e:
-            diverged, run.status = e, "diverged"
-        finally:
-            for listener in listeners:
-                getattr(listener, "close", lambda: None)()
-        record_training(run, engine, config)
-        if diverged is None:
-            finish(run, engine, result, streams.get("valid"), progress, should_stop)
-    if diverged is not None:
-        raise diverged
+    with session(config.engine) as (world, placement):
+        progress = progress if world.writes else None  # rank 0 alone reports
+        with ExitStack() as stack:
+            engine, run, valid = prepare_training(config, resumed, out, overwrite, argv,
+                                                  progress, world, placement, stack, tensorboard)
+            stopped = train_and_record(run, engine, config, valid, progress, should_stop)
+        if stopped is not None:
+            raise stopped
     return run
+
+
+def prepare_training(config: TrainConfig, resumed: Resumed | None, out, overwrite: bool,
+                     argv, progress, world: World, placement: Placement,
+                     stack: ExitStack, tensorboard: str | Path | None = None,
+                     ) -> tuple[Engine, Run, object]:
+    """Corpus, vocabulary, run directory (entered on `stack`), task and engine (with rank 0's
+    listeners), agreed on by every process before any trains; returns the engine, the run and
+    the validation split."""
+    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
+    source = resumed.source if resumed else None
+    with world.agreeing() as shared:
+        corpus = load_training_corpus(config, source, progress)
+        if payload is not None and payload["data"].get("sha256") not in (None, corpus.sha256):
+            raise SeqlmError(f"the corpus differs from the one {source} was trained on (sha256 "
+                             "mismatch): resume with the same corpus and options")
+        vocab = Vocab.from_dict(payload["vocab"]) if payload else build_vocab(
+            corpus.text("train"), config.model)
+        streams = encode_splits(corpus.splits, config.model.unit, vocab)
+        run = stack.enter_context(open_training_run("train", config, out, overwrite,
+                                                    resumed_dir, argv, config.seed, world.writes))
+        task = LMTask(config, vocab, streams["train"], streams.get("valid"), placement.device,
+                      corpus.sha256, world)
+        torch.manual_seed(config.seed)  # the initial weights are a function of the seed
+        model = build_model("lm", config, vocab)
+        world.fork_rng(config.seed)
+        listeners = training_listeners(run, config, vocab, tensorboard) if world.writes else []
+        engine = Engine(task, model, config.engine, run.path, placement, world, listeners)
+        if payload is not None:
+            engine.restore(payload, source)
+            adopt_best(run, resumed_dir)
+        shared.value = str(run.path)
+    run.path = engine.out_dir = Path(shared.value)  # rank 0's, on every rank
+    run.data["corpus"] = corpus.identity()
+    run.data["vocab_size"] = len(vocab)
+    run.extra["placement"] = placement.describe()
+    record_processes(run, world.describe(placement), engine.resume_changes)
+    return engine, run, streams.get("valid")
+
+
+def train_and_record(run: Run, engine: Engine, config: TrainConfig, valid, progress,
+                     should_stop) -> SeqlmError | None:
+    """Train, draw the loss curve, score the best weights; the error that stopped training
+    (divergence, a lost process), if one did."""
+    stopped = None
+    try:
+        with run.timer("train"):
+            result = engine.run(progress, should_stop)
+    except (DivergedError, PeerLostError) as e:
+        stopped, run.status = e, "diverged" if isinstance(e, DivergedError) else "failed"
+        run.extra["error"] = str(e)
+    finally:
+        for listener in engine.listeners:
+            getattr(listener, "close", lambda: None)()
+    if run.writes:
+        record_training(run, engine, config)
+    if stopped is None:
+        finish(run, engine, result, valid, progress, should_stop)
+    return stopped
 
 
 def training_listeners(run: Run, config: TrainConfig, vocab: Vocab,
@@ -124,7 +165,7 @@ def finish(run: Run, engine: Engine, result: Result, valid, progress, should_sto
     """Metrics, status, the best weights scored on the validation split, and their samples."""
     run.metrics.update(train_metrics(result))
     run.status = "interrupted" if result.status == "interrupted" else "ok"
-    if result.status == "interrupted" or valid is None or not result.evals:
+    if result.status == "interrupted" or valid is None or not result.evals or not run.writes:
         return
     with run.timer("final_eval"), torch_threads(engine.config.threads):
         best = score_best(engine, valid, progress, should_stop)

@@ -8,7 +8,9 @@ ends. An existing, non-empty run directory is refused unless `overwrite=True`, a
 replaced only if seqlm wrote it. A run that fails on bad input (`SeqlmError`) removes what it
 created and leaves any old run whole; any other failure keeps the new run, marked "failed" or
 "interrupted", so checkpoints are never lost. Every run that is kept ends with its
-`report.html` (`seqlm.experiments.report`), written from the manifest.
+`report.html` (`seqlm.experiments.report`), written from the manifest. Under torchrun only
+rank 0's `Run` writes; the other ranks hold one with `writes=False`, which takes no lock and
+touches no file.
 """
 
 import datetime as dt
@@ -55,12 +57,13 @@ class Run:
     wrote it (`seqlm.experiments.overwrite`), and only once the new run has got past its
     input checks: the new run is built in a hidden sibling folder and swapped in at the end,
     so a refused or mistyped run leaves the old one whole. A lock beside the directory keeps
-    a second process out while this one runs (`seqlm.experiments.run_lock`).
+    a second process out while this one runs (`seqlm.experiments.run_lock`). With
+    `writes=False` (a training process other than rank 0) it records in memory only.
     """
 
     def __init__(self, command: str, config: Any, out: str | Path | None = None,
                  overwrite: bool = False, argv: list[str] | None = None, seed: int | None = None,
-                 resume: bool = False):
+                 resume: bool = False, writes: bool = True):
         self.command = command
         self.config = config
         self.seed = seed if seed is not None else getattr(config, "seed", None)
@@ -82,8 +85,12 @@ class Run:
         self.lock = RunLock(self.target, command)
         self.resume = resume  # go on in an existing run directory, keeping what is there
         self.previous: dict[str, Any] | None = None  # its manifest before this run
+        self.writes = writes  # False: another process (rank 0) writes this run
 
     def __enter__(self) -> "Run":
+        if not self.writes:
+            self.created = True
+            return self
         try:
             self.lock.acquire()
         except OSError as e:  # name the run directory, not the lock file beside it
@@ -126,6 +133,8 @@ class Run:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.writes:
+            return
         try:
             if exc_type is not None and issubclass(exc_type, SeqlmError):
                 if self.resume and self.previous is not None:  # as it was before this try
@@ -171,7 +180,8 @@ class Run:
         rel = relpath or name
         self.artifacts[name] = rel
         path = self.path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.writes:
+            path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
     @contextmanager
@@ -209,11 +219,15 @@ class Run:
         return out
 
     def write_manifest(self, status: str = "ok", error: str | None = None) -> Path:
+        if not self.writes:
+            return self.path / MANIFEST
         return atomic_write_json(self.path / MANIFEST, self.manifest(status, error))
 
     def write_report(self) -> None:
         """`report.html` from the manifest as written last; a page that cannot be written is
         a warning, never the loss of the run it describes."""
+        if not self.writes:
+            return
         try:
             from seqlm.experiments.report import write_report
 

@@ -8,7 +8,10 @@
                         go on from RUN's last.pt into a new directory NEW, leaving RUN as it
                         is (best.pt is copied, so NEW stands on its own)
 
-Leaves out: resuming from best.pt (it holds weights, not the training state).
+Under torchrun rank 0 alone writes the run directory; every rank reads the last.pt it
+resumes from, and the manifest notes what a resume changed (another world size recomputes
+the stream layout; see `seqlm.training.lm`). Leaves out: resuming from best.pt (it holds
+weights, not the training state).
 """
 
 import shutil
@@ -43,16 +46,32 @@ def resume_from(resume: "str | Path | Resumed", kind: str) -> Resumed:
 
 
 def open_training_run(command: str, config: Any, out: str | Path | None, overwrite: bool,
-                      resumed_dir: Path | None, argv: list[str] | None, seed: int) -> Run:
-    """The Run to train into (see the module docstring); not yet entered."""
+                      resumed_dir: Path | None, argv: list[str] | None, seed: int,
+                      writes: bool = True) -> Run:
+    """The Run to train into (see the module docstring); not yet entered. `writes=False`:
+    a training process other than rank 0, which writes nothing."""
     if resumed_dir is not None and (out is None or Path(out).resolve() == resumed_dir.resolve()):
-        return Run(command, config, out=resumed_dir, argv=argv, seed=seed, resume=True)
-    return Run(command, config, out=out, overwrite=overwrite, argv=argv, seed=seed)
+        return Run(command, config, out=resumed_dir, argv=argv, seed=seed, resume=True,
+                   writes=writes)
+    return Run(command, config, out=out, overwrite=overwrite, argv=argv, seed=seed,
+               writes=writes)
+
+
+def record_processes(run: Run, processes: dict[str, Any], changes: dict[str, Any]) -> None:
+    """World size, backend and devices in the manifest; a resume's changes (another world
+    size, the layout recomputed) in its entry of `resumes`, or beside `resumed_from`."""
+    run.extra["distributed"] = processes
+    if not changes:
+        return
+    if run.resume and run.extra.get("resumes"):
+        run.extra["resumes"][-1]["changed"] = changes
+    else:
+        run.extra["resume_changes"] = changes
 
 
 def adopt_best(run: Run, resumed_dir: Path | None) -> None:
     """A run forked from another keeps a copy of its best weights so far."""
-    if resumed_dir is None or run.resume:
+    if resumed_dir is None or run.resume or not run.writes:
         return
     best = resumed_dir / BEST
     if best.is_file():

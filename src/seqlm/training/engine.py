@@ -20,7 +20,14 @@ each history entry, where divergence (a non-finite loss, or one far above ln V) 
 scaler, position, RNG states and the task's state, so an interrupted and resumed run ends
 with the weights of an uninterrupted one. Listeners (`Listener`: TensorBoard, a live report)
 are told of each history entry and each evaluation; they read, and change nothing.
-Leaves out: several devices (distributed training runs one engine per process).
+
+Under torchrun one engine runs in each process (`seqlm.training.distributed.World`): the
+model trains through DistributedDataParallel with gradients summed over the ranks, every
+loss divided by the tokens of the whole update on all ranks, so N processes make the update
+of one process with N times the batch. Once per update the ranks agree on the training
+seconds (the schedule's time and the budget) and on a stop request; the evaluation is the
+task's, sharded and summed; rank 0 alone writes checkpoints and reports progress, with every
+rank's task and RNG state gathered into last.pt. Leaves out: several devices per process.
 """
 
 import math
@@ -38,6 +45,7 @@ from seqlm.config import EngineConfig
 from seqlm.errors import SeqlmError
 from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.training.devices import Placement
+from seqlm.training.distributed import PeerLostError, World, rank_seed
 from seqlm.training.schedule import LRSchedule
 from seqlm.training.threads import torch_threads
 
@@ -63,8 +71,10 @@ class Task(Protocol):
     def loss_sum(self, model: nn.Module, micro: Micro, step: int) -> Tensor: ...
     def evaluate(self, model: nn.Module, progress: ProgressCallback | None,
                  should_stop: StopCheck | None) -> dict[str, float] | None: ...
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...  # this rank's
+    def merge(self, states: list[dict[str, Any]]) -> dict[str, Any]: ...  # every rank's, in one
+    # a merged state, possibly of another world size; returns what changed (for the manifest)
+    def load_state_dict(self, state: dict[str, Any]) -> dict[str, Any]: ...
     def payload(self) -> dict[str, Any]: ...  # config, vocab and data identity as dicts
     def log_extras(self, step: int) -> dict[str, float]: ...
 
@@ -135,11 +145,15 @@ class Engine:
     """One run's model, optimiser, schedule, loss scaler and position, on one device."""
 
     def __init__(self, task: Task, model: nn.Module, config: EngineConfig, out_dir: Path,
-                 placement: Placement | None = None, listeners: Sequence[Listener] = ()):
+                 placement: Placement | None = None, world: World | None = None,
+                 listeners: Sequence[Listener] = ()):
         self.task, self.config, self.out_dir = task, config, Path(out_dir)
         self.listeners = tuple(listeners)
         self.placement = placement or Placement.resolve(config.device, config.precision)
+        self.world = world or World(timeout_s=config.distributed_timeout)
         self.model = model.to(self.placement.device)
+        self.train_model = self.model  # what training calls: the DDP wrapper once run() starts
+        self.resume_changes: dict[str, Any] = {}  # what differs from the run resumed
         self.optimizer = build_optimizer(self.model, config)
         self.scaler = self.placement.scaler()
         budget = None if config.max_minutes is None else 60 * config.max_minutes
@@ -151,15 +165,24 @@ class Engine:
         self.window = Window(self.placement.device)
 
     # ---- checkpoints -----------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        """The training section of last.pt."""
+    def state(self) -> dict[str, Any] | None:
+        """The training section of last.pt, with every rank's task and RNG state (a
+        collective: every rank calls it; None on ranks other than 0)."""
         rng = {"torch": torch.get_rng_state()}
         if self.placement.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.placement.device)
+        task = self.task.state_dict()
+        if self.world.distributed:
+            every = self.world.gather({"task": task, "rng": rng})
+            if every is None:
+                return None
+            task = self.task.merge([r["task"] for r in every])
+            rng = {**every[0]["rng"], "ranks": [r["rng"] for r in every]}
         return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
                 "scaler": self.scaler.state_dict(), "position": asdict(self.position),
-                "rng": rng, "task": self.task.state_dict(), "history": self.history,
-                "evals": self.evals, "placement": self.placement.describe()}
+                "rng": rng, "task": task, "history": self.history,
+                "evals": self.evals, "placement": self.placement.describe(),
+                "world": {"size": self.world.size, "backend": self.world.backend}}
 
     def restore(self, payload: dict[str, Any], source: str | Path = "the checkpoint") -> None:
         """Continue from a last.pt payload (same config and vocabulary); a checkpoint whose
@@ -172,11 +195,9 @@ class Engine:
             if training["scaler"] and self.scaler.is_enabled():  # fp16 in both runs
                 self.scaler.load_state_dict(training["scaler"])
             self.position = Position(**training["position"])
-            self.task.load_state_dict(training["task"])
+            self.resume_changes = self.task.load_state_dict(training["task"])
             self.history, self.evals = list(training["history"]), list(training["evals"])
-            torch.set_rng_state(training["rng"]["torch"])
-            if "cuda" in training["rng"] and self.placement.device.type == "cuda":
-                torch.cuda.set_rng_state(training["rng"]["cuda"], self.placement.device)
+            self.restore_rng(training)
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
             first = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
             raise SeqlmError(f"{source} does not match its own config or vocabulary ({first}): "
@@ -185,11 +206,29 @@ class Engine:
             raise SeqlmError(f"{source} is at step {self.position.step} and --max-steps is "
                              f"{self.config.max_steps}: raise --max-steps to train on")
 
-    def save(self, name: str, metrics: dict | None = None) -> Path:
+    def restore_rng(self, training: dict[str, Any]) -> None:
+        """This rank's RNG states; a rank the resumed run did not have draws fresh ones."""
+        saved = training.get("world", {}).get("size", 1)
+        if saved != self.world.size:
+            self.resume_changes["world_size"] = [saved, self.world.size]
+        ranks = training["rng"].get("ranks", [training["rng"]])
+        if self.world.rank >= len(ranks):
+            torch.manual_seed(rank_seed(self.position.step, self.world.rank))
+            return
+        rng = ranks[self.world.rank]
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and self.placement.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.placement.device)
+
+    def save(self, name: str, metrics: dict | None = None) -> Path | None:
+        """Write best.pt or last.pt; every rank calls it, rank 0 alone writes."""
+        training = self.state() if name == LAST else None
+        if not self.world.writes:
+            return None
         payload = {**self.task.payload(), "model": self.model.state_dict(),
                    "step": self.position.step, "metrics": metrics or {}}
         if name == LAST:
-            payload["training"] = self.state()
+            payload["training"] = training
         return save_checkpoint(self.out_dir / name, self.task.kind, payload)
 
     # ---- one update ------------------------------------------------------------------------
@@ -197,15 +236,18 @@ class Engine:
         """One optimiser step over the task's micro-batches; the loss stays on the device."""
         step = self.position.step
         micros = self.task.batches(step)
-        total = sum(m.count for m in micros)
+        # the tokens of the whole update, every rank's: gradients are then summed over ranks
+        total = int(self.world.sum([sum(m.count for m in micros)], "counting tokens")[0])
         lr = self.schedule.apply(self.optimizer, step, self.position.seconds)
-        self.model.train()
+        self.train_model.train()
         self.optimizer.zero_grad(set_to_none=True)
         loss_sum = torch.zeros((), device=self.placement.device)
-        for micro in micros:
-            with self.placement.autocast():
-                loss = self.task.loss_sum(self.model, micro, step).float() / total
-            self.scaler.scale(loss).backward()
+        for j, micro in enumerate(micros):
+            with self.world.no_sync(self.train_model, last=j == len(micros) - 1):
+                with self.placement.autocast():
+                    loss = self.task.loss_sum(self.train_model, micro, step).float() / total
+                with self.world.collective("summing gradients"):
+                    self.scaler.scale(loss).backward()
             loss_sum += loss.detach()
         self.scaler.unscale_(self.optimizer)
         norms = layer_grad_norms(self.model) if logged else {}
@@ -246,7 +288,11 @@ class Engine:
         """Train until max_steps, max_minutes, early stopping or `should_stop()`, on
         `config.threads` torch threads (restored afterwards)."""
         with torch_threads(self.config.threads):
-            return self.loop(progress, should_stop)
+            self.train_model = self.world.wrap(self.model, self.placement.device)
+            try:
+                return self.loop(progress, should_stop)
+            except PeerLostError as e:
+                raise e.at(self.position.step, self.kept()) from None
 
     def loop(self, progress: ProgressCallback | None, should_stop: StopCheck | None) -> Result:
         c = self.config
@@ -254,7 +300,6 @@ class Engine:
         status = "finished"
         self.window.restart()
         while self.position.step < c.max_steps:
-            self.position.seconds = spent_before + time.perf_counter() - started
             logged = (self.position.step + 1) % c.log_every == 0
             self.window.add(self.update(logged))
             step = self.position.step
@@ -267,17 +312,19 @@ class Engine:
                 if c.patience is not None and self.position.evals_since_best >= c.patience:
                     status = "early stop"
                     break
-            self.position.seconds = spent_before + time.perf_counter() - started
+            # every rank takes the same seconds (the schedule's time) and the same decision
+            self.position.seconds, stop = self.world.agree_step(
+                spent_before + time.perf_counter() - started, asked(should_stop))
             if c.max_minutes is not None and self.position.seconds >= 60 * c.max_minutes:
                 status = "time budget"
                 break
-            if should_stop is not None and should_stop():
+            if stop:
                 status = "interrupted"
                 break
         if self.window.steps:
             self.log(progress)
         if status not in ("interrupted", "early stop") and self.evaluate(
-                progress, should_stop) is None and should_stop is not None and should_stop():
+                progress, should_stop) is None and self.world.any(asked(should_stop)):
             status = "interrupted"
         if status == "interrupted" or not self.evals or self.evals[-1]["step"] != \
                 self.position.step:
@@ -288,7 +335,7 @@ class Engine:
     def log(self, progress: ProgressCallback | None) -> None:
         """A history entry for the updates since the last one (one device sync)."""
         w = self.window
-        loss = float(w.loss_sum) / w.steps
+        loss = self.world.sum([float(w.loss_sum)], "adding up the loss")[0] / w.steps
         norms = w.norms  # read before flush() clears the window
         entry = {"step": self.position.step, "loss": loss, "grad_norm": float(w.grad_norm),
                  "lr": w.lr, "tokens_per_second": w.flush(),
@@ -314,8 +361,18 @@ class Engine:
 
     def check_finite(self) -> None:
         """Before a checkpoint is written: no NaN crept in since the last history entry."""
-        if self.window.steps and not math.isfinite(float(self.window.loss_sum)):
+        if self.window.steps and not math.isfinite(
+                self.world.sum([float(self.window.loss_sum)], "adding up the loss")[0]):
             raise self.diverged(float("nan"))
+
+    def kept(self) -> str:
+        """Where the last checkpoint is, for an error that stops training (rank 0 knows)."""
+        if not self.world.writes:
+            return ""
+        if (self.out_dir / LAST).is_file():
+            return (f"; the last checkpoint is {self.out_dir / LAST}: go on with --resume "
+                    f"{self.out_dir}")
+        return "; no checkpoint had been written yet"
 
     def diverged(self, loss: float) -> DivergedError:
         kept = [name for name in (BEST, LAST) if (self.out_dir / name).is_file()]
@@ -327,6 +384,10 @@ class Engine:
         return DivergedError(
             f"training loss became {loss:.4g} by step {self.position.step} (diverged: {why}); "
             f"lower the learning rate (--lr) or the clip (--clip); {where}")
+
+
+def asked(should_stop: StopCheck | None) -> bool:
+    return should_stop is not None and should_stop()
 
 
 class Window:

@@ -33,7 +33,8 @@ def shakespeare_dir() -> Path:
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m seqlm ARGS` in a subprocess that imports this checkout's seqlm."""
-    full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
+    path = os.pathsep.join(filter(None, (str(SRC), os.environ.get("PYTHONPATH"))))
+    full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     return subprocess.run([sys.executable, "-m", "seqlm", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 B = 8  # pairs per process and update
 # SGD: the runs then differ by float rounding alone (see test_lm.py)
-TRAIN = ["seq2seq", "train", "--size", "300", "--hidden-size", "16", "--embedding-size", "8",
+TRAIN = ["seq2seq", "train", "--size", "300", "--hidden-size", "16", "--embedding-dim", "8",
          "--attention-size", "16", "--eval-size", "16", "--eval-every", "10",
          "--log-every", "5", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.3",
          "--threads", "1", "--device", "cpu", "--quiet"]

@@ -45,7 +45,7 @@ def test_the_chapter_measures_speed_precision_and_quality(tmp_path):
     budget = 60 * config.compare.minutes  # equal time: each stops at its first step past it
     assert all(budget <= r["train_seconds"] < budget + 5 for r in models.values()), models
     assert m["quality"]["minutes"] == config.compare.minutes
-    for text in ("| T | mingru-seq", "| chunked |", "What is given up", "minlstm against lstm",
+    for text in ("| T | mingru-seq", "| chunked |", "What is given up", "than LSTM at equal time",
                  "the speed of torch.nn.GRU", "minutes per model", "the log scan's error grew"):
         assert text in section.markdown, text
     assert (tmp_path / "lab" / "revival" / "loss_curves.png").is_file()

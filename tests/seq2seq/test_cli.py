@@ -110,7 +110,7 @@ def test_compare_quick_writes_report_plot_and_heatmaps(tmp_path):
     report = (out / "report.md").read_text()
     for label in ("no attention", "Bahdanau", "Luong general", "scaled dot"):
         assert label in report
-    assert "Against the issue's targets, as measured:" in report
+    assert "What the comparison was set up to show, and what this run measured:" in report
     assert (out / "accuracy_by_length.png").is_file()
     assert len(list((out / "heatmaps").glob("*.png"))) == 3  # 3 attention models x 1 long
     manifest = json.loads((out / "manifest.json").read_text())

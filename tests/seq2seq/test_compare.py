@@ -10,11 +10,11 @@ def result(plain, long):
 def test_targets_are_reported_as_measured():
     lines = against_targets({"none": result(0.97, 0.90), "bahdanau": result(0.999, 0.99),
                              "general": result(0.99, 0.97)})
-    assert "on plain: 1 of 2 models (Bahdanau (additive))" in lines[1]
-    assert "on long: 1 of 2 models" in lines[2]
-    assert "by 9.0 points (target >= 15): missed" in lines[3]
+    assert "or more on plain dates: 1 of 2 (Bahdanau (additive))" in lines[1]
+    assert "or more on dates inside longer text: 1 of 2" in lines[2]
+    assert "by 9.0 points, where the bottleneck should cost 15 or more: not shown" in lines[3]
     lines = against_targets({"none": result(0.9, 0.5), "general": result(0.99, 0.7)})
-    assert "by 20.0 points (target >= 15): met" in lines[-1]
+    assert "by 20.0 points, where the bottleneck should cost 15 or more: shown" in lines[-1]
 
 
 def test_stress_preset_trains_a_one_way_encoder_on_long_inputs():

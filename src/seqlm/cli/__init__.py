@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "seqlm.cli.lm",
     "seqlm.cli.seq2seq",
     "seqlm.cli.structure",
+    "seqlm.cli.report",
 )
 
 

@@ -1,10 +1,17 @@
-"""`seqlm lab`: run every experiment into one run directory with a Markdown report."""
+"""`seqlm lab`: run every experiment into one run directory with a report (Markdown and a
+web page)."""
 
 import argparse
 import sys
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_device_arg, add_output_args, add_run_args, emit
+from seqlm.cli.options import (
+    add_device_arg,
+    add_output_args,
+    add_run_args,
+    add_tensorboard_arg,
+    emit,
+)
 from seqlm.config import LabConfig
 
 
@@ -19,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", nargs="*", default=[], choices=list(STEPS), metavar="STEP",
                    help=f"run only these steps, of: {', '.join(STEPS)} (default: all)")
     add_device_arg(p)
+    add_tensorboard_arg(p)
     add_run_args(p)
     add_output_args(p)
     p.set_defaults(func=lab_command)
@@ -31,12 +39,14 @@ def lab_command(args: argparse.Namespace) -> int:
                        data_dir=args.data_dir, steps=tuple(args.steps), device=args.device)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run = run_lab(config, argv=["seqlm", *sys.argv[1:]], progress=bars)
+        run = run_lab(config, argv=["seqlm", *sys.argv[1:]], progress=bars,
+                      tensorboard=args.tensorboard)
     finally:
         bars.close()
-    report = run.path / "report.md"
-    payload = {"run_dir": str(run.path), "report": str(report), "metrics": run.metrics,
-               "timings": run.timings}
+    report, page = run.path / "report.md", run.path / "report.html"
+    payload = {"run_dir": str(run.path), "report": str(report), "page": str(page),
+               "metrics": run.metrics, "timings": run.timings}
     emit(args, payload, f"lab finished in {sum(run.timings.values()):.1f} s\n"
-                        f"report:   {report}\nmanifest: {run.path / 'manifest.json'}")
+                        f"page:     {page}\nreport:   {report}\n"
+                        f"manifest: {run.path / 'manifest.json'}")
     return 0

@@ -19,7 +19,14 @@ from seqlm.cli.config_args import (
     check_unchanged,
     register_option,
 )
-from seqlm.cli.options import add_device_arg, add_include_arg, add_output_args, add_run_args, emit
+from seqlm.cli.options import (
+    add_device_arg,
+    add_include_arg,
+    add_output_args,
+    add_run_args,
+    add_tensorboard_arg,
+    emit,
+)
 from seqlm.config import (
     LM_CELLS,
     CompareConfig,
@@ -48,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", default=None, metavar="RUN",
                        help="go on from a run directory (or its last.pt): in place, or into "
                             "--out if given")
+    add_tensorboard_arg(train)
     add_run_args(train)
     add_output_args(train)
     train.set_defaults(func=train_command)
@@ -85,6 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--seed", type=int, default=CompareConfig.seed)
     compare.add_argument("--threads", type=int, default=CompareConfig.threads)
     add_device_arg(compare)
+    add_tensorboard_arg(compare)
     add_run_args(compare)
     add_output_args(compare)
     compare.set_defaults(func=compare_command)
@@ -156,7 +165,8 @@ def train_command(args: argparse.Namespace) -> int:
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_train(config, out=args.out, overwrite=args.overwrite, resume=resumed,
-                        progress=bars, should_stop=lambda: stop["asked"])
+                        progress=bars, should_stop=lambda: stop["asked"],
+                        tensorboard=args.tensorboard)
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)
@@ -277,7 +287,8 @@ def compare_command(args: argparse.Namespace) -> int:
 
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars)
+        run, section = run_compare(config, out=args.out, overwrite=args.overwrite, progress=bars,
+                                   tensorboard=args.tensorboard)
     finally:
         bars.close()
     emit(args, {"run": str(run.path), **section.metrics},

@@ -77,3 +77,10 @@ def emit(args: argparse.Namespace, payload: dict, text: str) -> None:
 def add_device_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+
+
+def add_tensorboard_arg(parser: argparse.ArgumentParser) -> None:
+    """`--tensorboard DIR`: the trainer's records as TensorBoard event files (optional)."""
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="also write TensorBoard logs here: loss, learning rate, gradient "
+                             "norms, tokens/s, validation scores (needs seqlm[tensorboard])")

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from seqlm.cli.bars import Bars
 from seqlm.cli.config_args import add_config_options, apply_options, check_unchanged
-from seqlm.cli.options import add_device_arg, add_output_args, add_run_args, emit
+from seqlm.cli.options import (
+    add_device_arg,
+    add_output_args,
+    add_run_args,
+    add_tensorboard_arg,
+    emit,
+)
 from seqlm.config import (
     SEQ2SEQ_COMPARE_PRESETS,
     Seq2SeqCompareConfig,
@@ -58,6 +64,7 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     t.add_argument("--resume", default=None, metavar="RUN",
                    help="go on from a run directory (or its last.pt): in place, or into --out "
                         "if given")
+    add_tensorboard_arg(t)
     add_run_args(t)
     add_output_args(t)
     t.set_defaults(func=train_command)
@@ -131,7 +138,7 @@ def train_command(args: argparse.Namespace) -> int:
     try:
         run = run_training(train_config(args, base), out=args.out, overwrite=args.overwrite,
                            resume=resumed, argv=["seqlm", *sys.argv[1:]], progress=bars,
-                           should_stop=lambda: stop["asked"])
+                           should_stop=lambda: stop["asked"], tensorboard=args.tensorboard)
     finally:
         bars.close()
         signal.signal(signal.SIGINT, previous)

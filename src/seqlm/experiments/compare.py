@@ -38,6 +38,7 @@ from seqlm.errors import SeqlmError
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.lm_plots import grad_norms, gradient_decay, loss_curves
 from seqlm.experiments.run import Run
+from seqlm.experiments.tensorboard_log import TensorBoardLog, require_tensorboard
 from seqlm.nn.build import build_model
 from seqlm.nn.gradient_flow import hidden_gradient_norms
 from seqlm.nn.lm import RecurrentLM, count_parameters
@@ -85,7 +86,8 @@ CELL_TITLES = {"rnn": "RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU
 
 
 def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusConfig,
-              vocab, streams, out_dir: Path, progress: ProgressCallback | None) -> dict:
+              vocab, streams, out_dir: Path, progress: ProgressCallback | None,
+              tensorboard: Path | None = None) -> dict:
     horizon = "steps" if config.minutes is None else "time"
     tc = TrainConfig(corpus=corpus_cfg, model=model_config(config, cell, hidden),
                      engine=EngineConfig(
@@ -100,9 +102,18 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
     placement = Placement.resolve(config.device)
     task = LMTask(tc, vocab, streams["train"], streams["valid"], placement.device)
     torch.manual_seed(tc.seed)
-    engine = Engine(task, build_model("lm", tc, vocab), tc.engine, out_dir / cell, placement)
+    sample = SampleConfig(length=config.sample_length, temperatures=config.temperatures,
+                          seed=config.seed)
+    listeners = [] if tensorboard is None else [TensorBoardLog(
+        tensorboard / cell, lambda model: decode_samples(model, vocab, "char", sample))]
+    engine = Engine(task, build_model("lm", tc, vocab), tc.engine, out_dir / cell, placement,
+                    listeners)
     wrapped = None if progress is None else (lambda e: progress(replace(e, task=f"train {cell}")))
-    result = engine.run(wrapped)
+    try:
+        result = engine.run(wrapped)
+    finally:
+        for listener in listeners:
+            listener.close()
     model = engine.model
     with torch_threads(config.threads):  # scoring and sampling on the training's threads too
         final = evaluate_stream(model, streams["valid"], tc.eval_batch_size, config.window,
@@ -110,8 +121,7 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
         rows, width = config.decay_rows, config.decay_window + 1
         valid_ids = torch.from_numpy(streams["valid"].ids[: rows * width].copy())
         decay = hidden_gradient_norms(model.cpu(), valid_ids.view(rows, width))
-        samples = decode_samples(model, vocab, "char", SampleConfig(
-            length=config.sample_length, temperatures=config.temperatures, seed=config.seed))
+        samples = decode_samples(model, vocab, "char", sample)
     return {"cell": cell, "hidden": hidden, "parameters": result.parameters,
             "tokens_per_second": result.tokens_per_second, "valid": final,
             "steps": result.position.step, "train_seconds": round(result.position.seconds, 2),
@@ -120,9 +130,10 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
 
 
 def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None = None,
-            folder: str = "compare") -> LabSection:
+            folder: str = "compare", tensorboard: Path | None = None) -> LabSection:
     """Train every cell of `config` into `run` (plots and checkpoints under `folder`), draw
-    the plots, return the report section."""
+    the plots, return the report section; with `tensorboard`, each cell logs into its own
+    folder under it."""
     corpus, corpus_cfg, note = pick_corpus(config)
     lm = LMConfig(unit="char")
     vocab = build_vocab(corpus.text("train"), lm)
@@ -133,7 +144,7 @@ def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None =
                                                                           len(vocab))
         started = time.perf_counter()
         result = train_one(config, cell, hidden, corpus_cfg, vocab, streams,
-                           run.path / folder, progress)
+                           run.path / folder, progress, tensorboard)
         results.append({**result, "seconds": round(time.perf_counter() - started, 2)})
     run.data[f"{folder}:{corpus.name}"] = corpus.identity()
     title = f"{corpus.name}, {budget(config)} of {config.batch_size}x{config.window} chars"
@@ -175,6 +186,15 @@ def rate(tokens_per_second: float) -> str:
     return f"{tokens_per_second:,.0f}" if tokens_per_second else "-"
 
 
+def versus(cell: str, base: str, cell_nats: float, base_nats: float) -> str:
+    """'LSTM is 0.29 nats/char worse than RNN' (lower validation loss is better)."""
+    gap = cell_nats - base_nats
+    name, other = CELL_TITLES.get(cell, cell), CELL_TITLES.get(base, base)
+    if round(gap, 2) == 0:
+        return f"{name} and {other} are within 0.01 nats/char of each other"
+    return f"{name} is {abs(gap):.2f} nats/char {'worse' if gap > 0 else 'better'} than {other}"
+
+
 def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
            folder: str = "compare") -> str:
     by_cell = {r["cell"]: r["valid"]["loss_nats"] for r in results}
@@ -191,21 +211,13 @@ def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
           f"{r['train_seconds']:.0f} | {r['valid']['loss_nats']:.4f} | "
           f"{r['valid']['perplexity']:.3f} | {r['valid']['bits_per_char']:.4f} | "
           f"{rate(r['tokens_per_second'])} |" for r in results], ""]
-    if "rnn" in by_cell:
-        for gated in ("lstm", "gru"):
-            if gated in by_cell:
-                gap = by_cell["rnn"] - by_cell[gated]
-                lines.append(f"- {gated} vs rnn: {gap:+.4f} nats/char "
-                             f"({'better' if gap > 0 else 'not better'} at this budget)")
-    if "lstm" in by_cell:
-        for minimal in ("mingru", "minlstm"):
-            if minimal in by_cell:
-                gap = by_cell["lstm"] - by_cell[minimal]
-                lines.append(f"- {minimal} vs lstm: {gap:+.4f} nats/char "
-                             f"({'better' if gap > 0 else 'not better'} at this budget)")
-    lines += ["", f"![loss curves]({folder}/loss_curves.png) "
-              f"![gradient norms]({folder}/grad_norms.png) "
-              f"![dL/dh]({folder}/gradient_decay.png)", ""]
+    pairs = [(c, "rnn") for c in ("lstm", "gru")] + [(c, "lstm") for c in ("mingru", "minlstm")]
+    lines += [f"- {versus(cell, base, by_cell[cell], by_cell[base])} at this budget."
+              for cell, base in pairs if cell in by_cell and base in by_cell]
+    lines += ["", f"![training loss (solid) and validation loss (dots)]({folder}/loss_curves.png) "
+              f"![gradient norm during training, global and per layer]({folder}/grad_norms.png) "
+              f"![how far back the gradient reaches: ||dL/dh_(t-k)|| against k]"
+              f"({folder}/gradient_decay.png)", ""]
     for r in results:
         d = r["decay"]
         lines.append(f"- {r['cell']}: ||dL/dh_(t-k)|| at k=0 {d[0]:.3g}, k={len(d) - 1} "
@@ -224,15 +236,23 @@ def lab_step(ctx: LabContext) -> LabSection:
                            device=ctx.config.device)
     if ctx.config.quick:
         config = quick_compare(config)
-    return compare(config, ctx.run, ctx.progress)
+    tensorboard = None if ctx.tensorboard is None else ctx.tensorboard / "compare"
+    return compare(config, ctx.run, ctx.progress, tensorboard=tensorboard)
 
 
 def run_compare(config: CompareConfig, out=None, overwrite: bool = False, argv=None,
-                progress: ProgressCallback | None = None) -> tuple[Run, LabSection]:
+                progress: ProgressCallback | None = None,
+                tensorboard: str | Path | None = None) -> tuple[Run, LabSection]:
+    """`seqlm compare` into its own run directory (report.md, report.html); with
+    `tensorboard`, TensorBoard event files under it, one folder per cell."""
+    if tensorboard is not None:
+        require_tensorboard()  # before the run directory exists
     run = Run("compare", config, out=out, overwrite=overwrite, argv=argv)
     with run:
-        section = compare(config, run, progress)
+        section = compare(config, run, progress,
+                          tensorboard=None if tensorboard is None else Path(tensorboard))
         run.metrics.update(section.metrics)
+        run.extra["sections"] = [section.record()]
         atomic_write_text(run.artifact("report", "report.md"),
                           f"# {section.title}\n\n{section.markdown}\n")
     return run, section

@@ -1,18 +1,21 @@
-"""`seqlm lab`: every experiment built so far, run end to end into one directory and one
-Markdown report.
+"""`seqlm lab`: every experiment built so far, run end to end into one directory, one
+Markdown report and one web page.
 
 Each experiment contributes a *step*: a function `step(ctx: LabContext) -> LabSection`,
 registered by name in `STEPS` below (imported only when it runs). A step writes its plots
 into `ctx.run`, returns its Markdown and its metrics; the lab puts every section's metrics
-into one manifest under the step's name and joins the sections into `report.md`. A step
-whose data cannot be had (Tiny Shakespeare offline) is reported as skipped with the reason,
-and the lab goes on. `quick` asks every step for a budget that keeps the whole lab under a
-minute on 2 cores.
+into one manifest under the step's name, keeps the sections themselves in the manifest's
+`sections`, and joins them into `report.md` and `report.html` (`seqlm.experiments.report`)
+after every step, so an interrupted lab leaves both reports of what ran. A step whose data
+cannot be had (Tiny Shakespeare offline) is reported as skipped with the reason, and the lab
+goes on. `quick` asks every step for a budget that keeps the whole lab under a minute on 2
+cores.
 """
 
 import importlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from seqlm.atomic import atomic_write_text
@@ -41,6 +44,10 @@ class LabSection:
     markdown: str
     metrics: dict[str, Any] = field(default_factory=dict)
 
+    def record(self, step: str = "") -> dict[str, str]:
+        """What the manifest keeps of the section, for its report (`sections`)."""
+        return {"step": step, "title": self.title, "markdown": self.markdown}
+
 
 @dataclass
 class LabContext:
@@ -50,6 +57,7 @@ class LabContext:
     run: Run
     config: LabConfig
     progress: ProgressCallback | None = None
+    tensorboard: Path | None = None  # where steps that train log TensorBoard events
     corpora: dict[CorpusConfig, Corpus] = field(default_factory=dict)
     unavailable: dict[CorpusConfig, SeqlmError] = field(default_factory=dict)
 
@@ -87,12 +95,19 @@ def run_step(name: str, ctx: LabContext) -> LabSection:
 
 
 def run_lab(config: LabConfig, argv: list[str] | None = None,
-            progress: ProgressCallback | None = None) -> Run:
-    """Run the lab's steps into one run directory; return the finished `Run`."""
+            progress: ProgressCallback | None = None,
+            tensorboard: str | Path | None = None) -> Run:
+    """Run the lab's steps into one run directory; return the finished `Run`. With
+    `tensorboard`, the steps that train language models log there (one folder per model)."""
     steps = resolve_steps(config)
+    if tensorboard is not None:
+        from seqlm.experiments.tensorboard_log import require_tensorboard
+
+        require_tensorboard()  # before the run directory exists
     run = Run("lab", config, out=config.out, overwrite=config.overwrite, argv=argv)
     with run:
-        ctx = LabContext(run=run, config=config, progress=progress)
+        ctx = LabContext(run=run, config=config, progress=progress,
+                         tensorboard=None if tensorboard is None else Path(tensorboard))
         sections: list[LabSection] = []
         for i, name in enumerate(steps):
             report(progress, Progress("lab", i, len(steps), unit="step", message=name))
@@ -101,17 +116,20 @@ def run_lab(config: LabConfig, argv: list[str] | None = None,
             run.timings[name] = round(time.perf_counter() - start, 3)
             run.metrics[name] = section.metrics
             sections.append(section)
-            write_progress(run, ctx, sections)  # an interrupted lab keeps what it has done
+            write_progress(run, ctx, sections, steps)  # an interrupted lab keeps what it did
         report(progress, Progress("lab", len(steps), len(steps), unit="step"))
     return run
 
 
-def write_progress(run: Run, ctx: LabContext, sections: list[LabSection]) -> None:
-    """The report and the manifest as they stand after the steps done so far."""
+def write_progress(run: Run, ctx: LabContext, sections: list[LabSection],
+                   steps: list[str]) -> None:
+    """The reports and the manifest as they stand after the steps done so far."""
     for cfg, corpus in ctx.corpora.items():
         run.data[corpus_key(cfg)] = corpus.identity()
+    run.extra["sections"] = [s.record(step) for step, s in zip(steps, sections, strict=False)]
     atomic_write_text(run.artifact("report", "report.md"), render_report(run, sections))
     run.write_manifest("running")
+    run.write_report()
 
 
 def corpus_key(cfg: CorpusConfig) -> str:

@@ -20,6 +20,11 @@ Series = dict[str, list[dict[str, float]]]
 
 def loss_curves(histories: Series, evals: Series, path: Path, title: str = "") -> Path:
     """One plot: solid training loss, dashed-with-dots validation loss, per named run."""
+    return save_figure(loss_figure(histories, evals, title), path)
+
+
+def loss_figure(histories: Series, evals: Series, title: str = ""):
+    """The figure of `loss_curves`, not yet saved."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, (name, rows) in enumerate(histories.items()):
         color = f"C{i}"
@@ -35,11 +40,16 @@ def loss_curves(histories: Series, evals: Series, path: Path, title: str = "") -
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return save_figure(fig, path)
+    return fig
 
 
 def grad_norms(histories: Series, path: Path, title: str = "") -> Path:
     """Global gradient norm (before clipping) per run; per-layer norms as thin lines."""
+    return save_figure(grad_norm_figure(histories, title), path)
+
+
+def grad_norm_figure(histories: Series, title: str = ""):
+    """The figure of `grad_norms`, not yet saved."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, (name, rows) in enumerate(histories.items()):
         steps = [r["step"] for r in rows]
@@ -55,7 +65,7 @@ def grad_norms(histories: Series, path: Path, title: str = "") -> Path:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    return save_figure(fig, path)
+    return fig
 
 
 def gradient_decay(curves: dict[str, list[float]], path: Path, title: str = "") -> Path:

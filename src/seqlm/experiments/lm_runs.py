@@ -1,11 +1,14 @@
 """Language-model runs: `train` and `eval` as run directories with manifests and plots.
 
 `run_train` loads the corpus, builds (or, resuming, restores) the vocabulary, the model and
-the engine, trains, scores the best weights on the validation split, draws the loss curve and
-records config, data identity, device, metrics and timings in the manifest. Resuming follows
-`seqlm.experiments.training_run`. Under torchrun every process calls `run_train`
-(`seqlm.training.distributed`): rank 0 writes the run directory, reports progress and scores
-the best weights; the other ranks train beside it and return a `Run` that wrote nothing.
+the engine, trains, scores the best weights on the validation split, draws the loss curve,
+samples the best weights at three temperatures and records config, data identity, device,
+metrics (the history of training among them) and timings in the manifest; after every
+evaluation the manifest and report.html are written again, and with `tensorboard` the
+engine's records go to TensorBoard too. Resuming follows `seqlm.experiments.training_run`.
+Under torchrun every process calls `run_train` (`seqlm.training.distributed`): rank 0 writes
+the run directory, reports progress and scores the best weights; the other ranks train
+beside it and return a `Run` that wrote nothing.
 `run_eval` scores a checkpoint on a split or a text file. Leaves out: hyper-parameter sweeps.
 """
 
@@ -17,13 +20,14 @@ from pathlib import Path
 import torch
 
 from seqlm.checkpoint import BEST, LAST, load, read_checkpoint
-from seqlm.config import EvalConfig, TrainConfig, to_dict
+from seqlm.config import CompareConfig, EvalConfig, SampleConfig, TrainConfig, to_dict
 from seqlm.data.corpora import FILE_PREFIX, load_corpus, sha256_text
 from seqlm.data.lm_data import build_vocab, encode_splits, encode_text
 from seqlm.data.vocab import UNK_ID, Vocab
 from seqlm.errors import SeqlmError
 from seqlm.experiments.lm_plots import loss_curves
 from seqlm.experiments.run import Run
+from seqlm.experiments.tensorboard_log import require_tensorboard
 from seqlm.experiments.training_run import (
     Resumed,
     adopt_best,
@@ -44,18 +48,22 @@ from seqlm.training.threads import torch_threads
 def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: bool = False,
               resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
               progress: ProgressCallback | None = None,
-              should_stop: Callable[[], bool] | None = None) -> Run:
+              should_stop: Callable[[], bool] | None = None,
+              tensorboard: str | Path | None = None) -> Run:
     """Train a language model into a run directory; `resume` is a run (or its last.pt) to go
-    on from. The run's status is "finished", "time budget", "early stop", "interrupted"
-    (should_stop), "diverged" or, under torchrun, "failed" when a process was lost (then
-    DivergedError or PeerLostError is raised after the manifest is written)."""
+    on from; `tensorboard` a folder for TensorBoard's event files. The run's status is
+    "finished", "time budget", "early stop", "interrupted" (should_stop), "diverged" or, under
+    torchrun, "failed" when a process was lost (then DivergedError or PeerLostError is raised
+    after the manifest is written)."""
+    if tensorboard is not None:
+        require_tensorboard()  # before anything is loaded or made
     resumed = resume_from(resume, "lm") if resume is not None else None
     config = absolute_file_corpus(config)
     with session(config.engine) as (world, placement):
         progress = progress if world.writes else None  # rank 0 alone reports
         with ExitStack() as stack:
             engine, run, valid = prepare_training(config, resumed, out, overwrite, argv,
-                                                  progress, world, placement, stack)
+                                                  progress, world, placement, stack, tensorboard)
             stopped = train_and_record(run, engine, config, valid, progress, should_stop)
         if stopped is not None:
             raise stopped
@@ -64,9 +72,11 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
 
 def prepare_training(config: TrainConfig, resumed: Resumed | None, out, overwrite: bool,
                      argv, progress, world: World, placement: Placement,
-                     stack: ExitStack) -> tuple[Engine, Run, object]:
-    """Corpus, vocabulary, run directory (entered on `stack`), task and engine, agreed on by
-    every process before any trains; returns the engine, the run and the validation split."""
+                     stack: ExitStack, tensorboard: str | Path | None = None,
+                     ) -> tuple[Engine, Run, object]:
+    """Corpus, vocabulary, run directory (entered on `stack`), task and engine (with rank 0's
+    listeners), agreed on by every process before any trains; returns the engine, the run and
+    the validation split."""
     payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
     source = resumed.source if resumed else None
     with world.agreeing() as shared:
@@ -84,7 +94,8 @@ def prepare_training(config: TrainConfig, resumed: Resumed | None, out, overwrit
         torch.manual_seed(config.seed)  # the initial weights are a function of the seed
         model = build_model("lm", config, vocab)
         world.fork_rng(config.seed)
-        engine = Engine(task, model, config.engine, run.path, placement, world)
+        listeners = training_listeners(run, config, vocab, tensorboard) if world.writes else []
+        engine = Engine(task, model, config.engine, run.path, placement, world, listeners)
         if payload is not None:
             engine.restore(payload, source)
             adopt_best(run, resumed_dir)
@@ -108,6 +119,9 @@ def train_and_record(run: Run, engine: Engine, config: TrainConfig, valid, progr
     except (DivergedError, PeerLostError) as e:
         stopped, run.status = e, "diverged" if isinstance(e, DivergedError) else "failed"
         run.extra["error"] = str(e)
+    finally:
+        for listener in engine.listeners:
+            getattr(listener, "close", lambda: None)()
     if run.writes:
         record_training(run, engine, config)
     if stopped is None:
@@ -115,8 +129,40 @@ def train_and_record(run: Run, engine: Engine, config: TrainConfig, valid, progr
     return stopped
 
 
+def training_listeners(run: Run, config: TrainConfig, vocab: Vocab,
+                       tensorboard: str | Path | None) -> list:
+    """The live report (history into the manifest, report.html after each evaluation) and,
+    if asked, the TensorBoard log with samples at each evaluation."""
+    from seqlm.experiments.report_training import LiveReport
+
+    def record(engine: Engine) -> None:
+        run.metrics.update(history=engine.history, evals=engine.evals)
+
+    listeners: list = [LiveReport(run, record)]
+    if tensorboard is not None:
+        from seqlm.experiments.tensorboard_log import TensorBoardLog
+
+        listeners.append(TensorBoardLog(tensorboard, lambda model: samples_of(
+            model, vocab, config, REPORT_SAMPLE_LENGTH)))
+    return listeners
+
+
+REPORT_SAMPLE_LENGTH = 200  # tokens per sample on the page and in TensorBoard
+
+
+def samples_of(model, vocab: Vocab, config: TrainConfig, length: int) -> list[dict]:
+    """One sample per temperature of `seqlm compare` (low, middle, high), after a line break,
+    from the run's seed."""
+    from seqlm.decoding.lm_text import decode_samples
+
+    sample = replace(SampleConfig(), length=length, temperatures=CompareConfig.temperatures,
+                     seed=config.seed)
+    return [{"temperature": s["temperature"], "text": s["text"]}
+            for s in decode_samples(model, vocab, config.model.unit, sample)]
+
+
 def finish(run: Run, engine: Engine, result: Result, valid, progress, should_stop) -> None:
-    """Metrics, status, and the best weights scored on the validation split."""
+    """Metrics, status, the best weights scored on the validation split, and their samples."""
     run.metrics.update(train_metrics(result))
     run.status = "interrupted" if result.status == "interrupted" else "ok"
     if result.status == "interrupted" or valid is None or not result.evals or not run.writes:
@@ -125,8 +171,12 @@ def finish(run: Run, engine: Engine, result: Result, valid, progress, should_sto
         best = score_best(engine, valid, progress, should_stop)
     if best is None:
         run.status = run.metrics["status"] = "interrupted"
-    else:
-        run.metrics["best_valid_full"] = best
+        return
+    run.metrics["best_valid_full"] = best
+    with run.timer("samples"), torch_threads(engine.config.threads):  # the best weights
+        run.metrics["samples"] = samples_of(engine.model, engine.task.vocab,
+                                            engine.task.config, REPORT_SAMPLE_LENGTH)
+    run.metrics["sample_length"] = REPORT_SAMPLE_LENGTH
 
 
 def absolute_file_corpus(config: TrainConfig) -> TrainConfig:
@@ -185,7 +235,7 @@ def train_metrics(result: Result) -> dict:
         "best_valid_loss_nats": min(e["loss_nats"] for e in result.evals)
         if result.evals else None,
         "final_valid": last, "final_train_loss": result.history[-1]["loss"]
-        if result.history else None,
+        if result.history else None, "history": result.history, "evals": result.evals,
     }
 
 

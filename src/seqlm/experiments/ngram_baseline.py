@@ -84,26 +84,40 @@ def markdown(metrics: dict[str, dict], notes: list[str], plot: str | None) -> st
     if fallbacks:
         lines += ["", "Discount fallback (0.5, 1, 1.5) used for " + "; ".join(fallbacks) + "."]
     if plot:
-        lines += ["", f"![n-gram perplexity]({plot})"]
+        lines += ["", f"![n-gram validation perplexity, word-level and character-level models "
+                  f"on their own axes]({plot})"]
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def bar_plot(ctx: LabContext, metrics: dict[str, dict]) -> str | None:
-    """Grouped bars of perplexity (log scale) per corpus/unit/order; the relative path."""
+    """Bars of validation perplexity per corpus and order, one panel per unit: a word's and a
+    character's perplexity are not on one scale. The relative path."""
     if not metrics:
         return None
     from seqlm.experiments.figures import plt, save_figure  # Agg backend, set there
 
-    groups = groups_of(metrics)
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    for j, smoothing in enumerate(SMOOTHINGS):
-        values = [metrics[f"{g}/{smoothing}"]["perplexity"] for g in groups]
-        ax.bar([i + 0.4 * j for i in range(len(groups))], values, width=0.4, label=smoothing)
-    ax.set_xticks([i + 0.2 for i in range(len(groups))])
-    ax.set_xticklabels([g.replace("tinyshakespeare", "shakespeare").replace("/", "\n")
-                        for g in groups], fontsize=8)
-    ax.set_yscale("log")
-    ax.set_ylabel("validation perplexity")
-    ax.legend()
+    units = list(dict.fromkeys(g.split("/")[1] for g in groups_of(metrics)))
+    fig, axes = plt.subplots(1, len(units), figsize=(4.2 * len(units) + 1.0, 3.8),
+                             squeeze=False, width_ratios=[
+                                 max(1, sum(g.split("/")[1] == u for g in groups_of(metrics)))
+                                 for u in units])
+    for ax, unit in zip(axes[0], units, strict=True):
+        groups = [g for g in groups_of(metrics) if g.split("/")[1] == unit]
+        for j, smoothing in enumerate(SMOOTHINGS):
+            values = [metrics[f"{g}/{smoothing}"]["perplexity"] for g in groups]
+            bars = ax.bar([i + 0.4 * j for i in range(len(groups))], values, width=0.4,
+                          label=SMOOTHING_NAMES[smoothing])
+            ax.bar_label(bars, fmt="%.3g", fontsize=7)
+        ax.set_xticks([i + 0.2 for i in range(len(groups))])
+        ax.set_xticklabels([f"{g.split('/')[0].replace('tinyshakespeare', 'Shakespeare')}\n"
+                            f"{g.split('/')[2]}-gram" for g in groups], fontsize=8)
+        ax.set_yscale("log")
+        ax.set_ylabel(f"validation perplexity per {unit} (log)")
+        ax.set_title(f"{unit}-level models", fontsize=10)
+        ax.legend(fontsize=8)
+    fig.suptitle("n-gram baselines: validation perplexity (lower is better)", fontsize=11)
     save_figure(fig, ctx.run.artifact("ngram_plot", "ngram/perplexity.png"))
     return "ngram/perplexity.png"
+
+
+SMOOTHING_NAMES = {"addk": "add-one (k = 1)", "mkn": "modified Kneser-Ney"}

@@ -21,9 +21,10 @@ Leaves out: GPUs (benchmarks/bench_parallel_rnn.py --gpu-quick), long training b
 import statistics
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from seqlm.config import RevivalConfig, quick_revival
-from seqlm.experiments.compare import compare
+from seqlm.experiments.compare import compare, versus
 from seqlm.experiments.lab import LabContext, LabSection
 from seqlm.experiments.run import Run
 from seqlm.experiments.scan_speed import REFERENCE, median_ratio, scan_errors, time_variants
@@ -93,10 +94,10 @@ def verdict(speed: dict, errors: dict[str, dict[int, float]], quality: dict) -> 
     if "lstm" in models:
         for cell in ("mingru", "minlstm"):
             if cell in models:
-                gap = models["lstm"]["loss_nats"] - models[cell]["loss_nats"]
-                lines.append(f"- {cell} against lstm at equal time: {gap:+.3f} nats/char "
-                             f"({models[cell]['steps']:,} steps against "
-                             f"{models['lstm']['steps']:,}).")
+                said = versus(cell, "lstm", models[cell]["loss_nats"],
+                              models["lstm"]["loss_nats"])
+                lines.append(f"- {said} at equal time ({models[cell]['steps']:,} updates "
+                             f"against {models['lstm']['steps']:,}).")
     return lines
 
 
@@ -117,18 +118,19 @@ def lab_step(ctx: LabContext) -> LabSection:
     config = replace(config, compare=replace(config.compare, seed=ctx.config.seed,
                                              data_dir=ctx.config.data_dir,
                                              device=ctx.config.device))
-    return revival(config, ctx.run, ctx.progress)
+    tensorboard = None if ctx.tensorboard is None else ctx.tensorboard / "revival"
+    return revival(config, ctx.run, ctx.progress, tensorboard)
 
 
-def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None = None
-            ) -> LabSection:
+def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None = None,
+            tensorboard: Path | None = None) -> LabSection:
     started = time.perf_counter()
     speed = measure_speed(config, progress)
     timed = {"speed": time.perf_counter() - started}
     errors = scan_errors(config.precision_lengths, config.precision_batch,
                          config.precision_hidden, config.scan_chunk, config.compare.seed)
     timed["precision"] = time.perf_counter() - started - sum(timed.values())
-    quality = compare(config.compare, run, progress, folder="revival")
+    quality = compare(config.compare, run, progress, folder="revival", tensorboard=tensorboard)
     timed["quality"] = time.perf_counter() - started - sum(timed.values())
     text = [*speed_table(config, speed), "", *precision_table(errors), "",
             *verdict(speed, errors, quality.metrics), "", LOST, "",

@@ -7,8 +7,10 @@ It is written atomically, first when the run starts (status "running") and again
 ends. An existing, non-empty run directory is refused unless `overwrite=True`, and even then
 replaced only if seqlm wrote it. A run that fails on bad input (`SeqlmError`) removes what it
 created and leaves any old run whole; any other failure keeps the new run, marked "failed" or
-"interrupted", so checkpoints are never lost. Under torchrun only rank 0's `Run` writes; the
-other ranks hold one with `writes=False`, which takes no lock and touches no file.
+"interrupted", so checkpoints are never lost. Every run that is kept ends with its
+`report.html` (`seqlm.experiments.report`), written from the manifest. Under torchrun only
+rank 0's `Run` writes; the other ranks hold one with `writes=False`, which takes no lock and
+touches no file.
 """
 
 import datetime as dt
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -149,6 +152,7 @@ class Run:
                 with suppress(OSError):  # a full or read-only disk: the error says so already
                     self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
             self.swap_in()
+            self.write_report()
         finally:
             self.lock.release()
 
@@ -218,6 +222,19 @@ class Run:
         if not self.writes:
             return self.path / MANIFEST
         return atomic_write_json(self.path / MANIFEST, self.manifest(status, error))
+
+    def write_report(self) -> None:
+        """`report.html` from the manifest as written last; a page that cannot be written is
+        a warning, never the loss of the run it describes."""
+        if not self.writes:
+            return
+        try:
+            from seqlm.experiments.report import write_report
+
+            write_report(self.path)
+        except Exception as e:  # noqa: BLE001 (the run itself is safe on disk already)
+            warnings.warn(f"{self.path / 'report.html'} was not written: "
+                          f"{type(e).__name__}: {e}", stacklevel=2)
 
 
 def remove_stale_staging(target: Path) -> None:

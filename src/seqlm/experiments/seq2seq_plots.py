@@ -1,7 +1,8 @@
 """Plots of the seq2seq experiments, as PNG files (matplotlib's Agg backend, no display).
 
 - `attention_heatmap`: one translation's attention matrix, output characters (and `</s>`)
-  down the side, source characters along the bottom, as in Bahdanau et al. 2015, fig. 3;
+  down the side, source characters along the bottom, as in Bahdanau et al. 2015, fig. 3,
+  with a colour bar for the weight;
 - `accuracy_by_length`: exact match per source-length bucket, one line per model, with the
   95% Wilson interval as a band, as in Bahdanau et al. 2015, fig. 2 (BLEU against length).
 Leaves out: interactive plots, attention over several heads or layers.
@@ -26,6 +27,12 @@ def show_char(c: str) -> str:
 def attention_heatmap(translation: Translation, path: str | Path, title: str | None = None,
                       ) -> Path:
     """Write the heatmap of `translation.weights` (T_out, S) to `path`."""
+    return save_figure(heatmap_figure(translation, title), path)
+
+
+def heatmap_figure(translation: Translation, title: str | None = None):
+    """Output characters (and `</s>`) down the side, source characters along the bottom,
+    each cell the attention weight, with its colour bar; not yet saved."""
     weights = translation.weights
     if weights is None:
         raise SeqlmError("this model has no attention to draw (attention 'none'): train one "
@@ -33,15 +40,16 @@ def attention_heatmap(translation: Translation, path: str | Path, title: str | N
     rows = [show_char(c) for c in translation.output]
     rows += ["</s>"] * (weights.shape[0] - len(rows))
     cols = [show_char(c) for c in translation.source]
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.16 * len(cols) + 1.5),
-                                    max(2.5, 0.24 * len(rows) + 1.2)))
-    ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.16 * len(cols) + 2.4),
+                                    max(2.8, 0.24 * len(rows) + 1.4)))
+    image = ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="attention weight")
     ax.set_xticks(range(len(cols)), cols, fontsize=7, family="monospace")
     ax.set_yticks(range(len(rows)), rows, fontsize=8, family="monospace")
-    ax.set_xlabel("source")
-    ax.set_ylabel("output")
+    ax.set_xlabel("source (read by the encoder)")
+    ax.set_ylabel("output (written by the decoder)")
     ax.set_title(title or f"{translation.source!r} -> {translation.output!r}", fontsize=8)
-    return save_figure(fig, path)
+    return fig
 
 
 def accuracy_by_length(curves: dict[str, list[dict]], path: str | Path,

@@ -21,6 +21,7 @@ from seqlm.data.pairs import Pair, PairVocabs
 from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
 from seqlm.experiments.seq2seq_eval import evaluate
+from seqlm.experiments.tensorboard_log import require_tensorboard
 from seqlm.experiments.training_run import (
     Resumed,
     adopt_best,
@@ -80,6 +81,21 @@ def fit(config: Seq2SeqConfig, data: PairData, out: Path,
     return load(out / BEST, engine.placement.device, kind="seq2seq"), result
 
 
+def training_listeners(run: Run, tensorboard: str | Path | None) -> list:
+    """The live report and, if asked, the TensorBoard log."""
+    from seqlm.experiments.report_training import LiveReport
+
+    def record(engine) -> None:
+        run.metrics.update(history=engine.history, evals=engine.evals)
+
+    listeners: list = [LiveReport(run, record)]
+    if tensorboard is not None:
+        from seqlm.experiments.tensorboard_log import TensorBoardLog
+
+        listeners.append(TensorBoardLog(tensorboard))
+    return listeners
+
+
 def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str, dict]:
     """Scores of `model` on each regime's test pairs."""
     return {regime: evaluate(model, vocabs, pairs)[0] for regime, pairs in data.test.items()}
@@ -88,17 +104,22 @@ def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str,
 def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite: bool = False,
                  resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
                  progress: ProgressCallback | None = None,
-                 should_stop: StopCheck | None = None) -> Run:
+                 should_stop: StopCheck | None = None,
+                 tensorboard: str | Path | None = None) -> Run:
     """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets;
-    `resume` is a run (or its last.pt) to go on from (`seqlm.experiments.training_run`).
-    Under torchrun a lost process stops every rank with PeerLostError, the manifest written."""
+    `resume` is a run (or its last.pt) to go on from (`seqlm.experiments.training_run`);
+    `tensorboard` a folder for TensorBoard's event files. After every evaluation the manifest
+    and report.html are written again. Under torchrun a lost process stops every rank with
+    PeerLostError, the manifest written."""
+    if tensorboard is not None:
+        require_tensorboard()  # before anything is made
     resumed = resume_from(resume, "seq2seq") if resume is not None else None
     with session(config.engine) as (world, placement):
         progress = progress if world.writes else None  # rank 0 alone reports
         stopped = None
         with ExitStack() as stack:
             engine, run, data = prepare_training(config, resumed, out, overwrite, argv, world,
-                                                 placement, stack)
+                                                 placement, stack, tensorboard)
             try:
                 with run.timer("train"):
                     result = engine.run(progress, should_stop)
@@ -106,15 +127,19 @@ def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite
                 run.status, run.extra["error"], stopped = "failed", str(e), e
             else:
                 record_results(run, engine, result, data, config)
+            finally:
+                for listener in engine.listeners:
+                    getattr(listener, "close", lambda: None)()
         if stopped is not None:
             raise stopped
     return run
 
 
 def prepare_training(config: Seq2SeqConfig, resumed: Resumed | None, out, overwrite: bool,
-                     argv, world, placement, stack: ExitStack) -> tuple[Engine, Run, PairData]:
-    """Pairs, run directory (entered on `stack`), vocabularies and engine, agreed on by every
-    process before any trains."""
+                     argv, world, placement, stack: ExitStack,
+                     tensorboard: str | Path | None = None) -> tuple[Engine, Run, PairData]:
+    """Pairs, run directory (entered on `stack`), vocabularies and engine (with rank 0's
+    listeners), agreed on by every process before any trains."""
     payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
     source = resumed.source if resumed else None
     with world.agreeing() as shared:
@@ -124,8 +149,9 @@ def prepare_training(config: Seq2SeqConfig, resumed: Resumed | None, out, overwr
             world.writes))
         vocabs = PairVocabs.from_dict(payload["vocab"]) if payload else \
             PairVocabs.build(data.train)
+        listeners = training_listeners(run, tensorboard) if world.writes else []
         engine = build_seq2seq_engine(config, vocabs, data.train, data.valid, run.path,
-                                      payload, source, placement, world)
+                                      payload, source, placement, world, listeners)
         adopt_best(run, resumed_dir)
         shared.value = str(run.path)
     run.path = engine.out_dir = Path(shared.value)  # rank 0's, on every rank

@@ -282,6 +282,7 @@ def run_structure(config: StructureConfig, target: str | Path | None = None, out
         section = (compare_cells(config, run, progress) if target is None
                    else analyse_run(target, config, run, progress))
         run.metrics.update(section.metrics)
+        run.extra["sections"] = [section.record()]
         atomic_write_text(run.artifact("report", "report.md"),
                           f"# {section.title}\n\n{section.markdown}\n")
     return run, section

@@ -225,10 +225,14 @@ def lab_step(ctx: LabContext) -> LabSection:
     radii = ", ".join(f"rho {r}: x{v['rate_fixed_point']:.3f} (driven x{v['rate_driven']:.3f})"
                       for r, v in results["analytic"]["radii"].items())
     text = [f"Jacobian-product norm per step, fitted over k = 1..{config.max_k}: {radii}.", "",
-            "![Jacobian products](vanishing/analytic.png)", "",
+            "![the norm of a gradient sent k steps back: Jacobian products by spectral radius]"
+            "(vanishing/analytic.png)", "",
             f"Measured ||dL_T/dh_k|| on {config.examples} agreement sentences, verb "
             f"{config.distance} tokens after the subject; {config.train_steps} training updates:",
-            "", *rows, "", "![gradient norms](vanishing/empirical.png)", "",
-            "![serial time](vanishing/timing.png)", "", results["statement"]]
+            "", *rows, "",
+            "![the measured gradient of the verb's loss, steps back towards the subject]"
+            "(vanishing/empirical.png) "
+            "![forward time against sequence length: one step after another]"
+            "(vanishing/timing.png)", "", results["statement"]]
     return LabSection(title="Why gradients vanish, and why recurrence is serial",
                       markdown="\n".join(text), metrics=results)

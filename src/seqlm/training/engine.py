@@ -18,7 +18,8 @@ Nothing leaves the device per step: the loss is summed on the device and read (o
 each history entry, where divergence (a non-finite loss, or one far above ln V) is caught.
 `last.pt` holds everything needed to go on exactly: weights, optimiser, schedule, loss
 scaler, position, RNG states and the task's state, so an interrupted and resumed run ends
-with the weights of an uninterrupted one.
+with the weights of an uninterrupted one. Listeners (`Listener`: TensorBoard, a live report)
+are told of each history entry and each evaluation; they read, and change nothing.
 
 Under torchrun one engine runs in each process (`seqlm.training.distributed.World`): the
 model trains through DistributedDataParallel with gradients summed over the ranks, every
@@ -31,7 +32,7 @@ rank's task and RNG state gathered into last.pt. Leaves out: several devices per
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -76,6 +77,14 @@ class Task(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> dict[str, Any]: ...
     def payload(self) -> dict[str, Any]: ...  # config, vocab and data identity as dicts
     def log_extras(self, step: int) -> dict[str, float]: ...
+
+
+class Listener(Protocol):
+    """Told of what the engine records: each history entry, each evaluation (after best.pt
+    and last.pt are written). It may read the engine (its model, step), never change it."""
+
+    def history(self, entry: dict[str, float], engine: "Engine") -> None: ...
+    def evaluation(self, metrics: dict[str, float], engine: "Engine") -> None: ...
 
 
 @dataclass
@@ -136,8 +145,10 @@ class Engine:
     """One run's model, optimiser, schedule, loss scaler and position, on one device."""
 
     def __init__(self, task: Task, model: nn.Module, config: EngineConfig, out_dir: Path,
-                 placement: Placement | None = None, world: World | None = None):
+                 placement: Placement | None = None, world: World | None = None,
+                 listeners: Sequence[Listener] = ()):
         self.task, self.config, self.out_dir = task, config, Path(out_dir)
+        self.listeners = tuple(listeners)
         self.placement = placement or Placement.resolve(config.device, config.precision)
         self.world = world or World(timeout_s=config.distributed_timeout)
         self.model = model.to(self.placement.device)
@@ -267,6 +278,8 @@ class Engine:
         else:
             self.position.evals_since_best += 1
         self.save(LAST)
+        for listener in self.listeners:
+            listener.evaluation(metrics, self)
         return metrics
 
     # ---- the loop --------------------------------------------------------------------------
@@ -323,12 +336,15 @@ class Engine:
         """A history entry for the updates since the last one (one device sync)."""
         w = self.window
         loss = self.world.sum([float(w.loss_sum)], "adding up the loss")[0] / w.steps
+        norms = w.norms  # read before flush() clears the window
         entry = {"step": self.position.step, "loss": loss, "grad_norm": float(w.grad_norm),
                  "lr": w.lr, "tokens_per_second": w.flush(),
-                 **w.norms, **self.task.log_extras(self.position.step - 1)}
+                 **norms, **self.task.log_extras(self.position.step - 1)}
         self.history.append(entry)
         if not loss <= self.loss_limit:  # NaN fails every comparison
             raise self.diverged(loss)
+        for listener in self.listeners:
+            listener.history(entry, self)
         metrics = {"loss": loss, "ppl": math.exp(min(loss, 50)),
                    "tok/s": entry["tokens_per_second"]}
         if self.evals and self.task.headline in self.evals[-1]:

@@ -24,6 +24,7 @@ Leaves out: beam search during validation (greedy is the selection criterion).
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
 from seqlm.training.distributed import World, rank_seed
-from seqlm.training.engine import Engine, Result, StopCheck
+from seqlm.training.engine import Engine, Listener, Result, StopCheck
 
 
 def teacher_probability(config: Seq2SeqTrainConfig, step: int) -> float:
@@ -175,9 +176,11 @@ def build_seq2seq_engine(config: Seq2SeqConfig, vocabs: PairVocabs, train_pairs:
                          resume: dict[str, Any] | None = None,
                          source: str | Path = "the checkpoint",
                          placement: Placement | None = None,
-                         world: World | None = None) -> Engine:
+                         world: World | None = None,
+                         listeners: Sequence[Listener] = ()) -> Engine:
     """The engine of a seq2seq run: the model built from the config (seeded), or restored
-    from a last.pt payload `resume`, writing into `out` (best.pt, last.pt)."""
+    from a last.pt payload `resume`, writing into `out` (best.pt, last.pt); `listeners` are
+    told of its history and evaluations."""
     world = world or World(timeout_s=config.engine.distributed_timeout)
     placement = placement or Placement.resolve(config.engine.device, config.engine.precision)
     task = Seq2SeqTask(config, vocabs, train_pairs, valid_pairs, placement.device,
@@ -185,7 +188,7 @@ def build_seq2seq_engine(config: Seq2SeqConfig, vocabs: PairVocabs, train_pairs:
     torch.manual_seed(config.train.seed)  # the initial weights are a function of the seed
     model = build_model("seq2seq", config, vocabs)
     world.fork_rng(config.train.seed)
-    engine = Engine(task, model, config.engine, out, placement, world)
+    engine = Engine(task, model, config.engine, out, placement, world, listeners)
     if resume is not None:
         if resume["data"].get("sha256") not in (None, task.data_sha256):
             raise SeqlmError(f"the training pairs differ from the ones {source} was trained on: "

@@ -284,7 +284,7 @@ def rank_placement(device: str, precision: str, launch: Launch) -> Placement:
                              "processes per machine (torchrun's `--nproc_per_node`), or use "
                              "--device cpu")
         where = resolve_device(f"cuda:{launch.local_rank}")
-    return Placement(where, resolve_precision(precision, where))
+    return Placement(where, *resolve_precision(precision, where))
 
 
 @contextmanager

@@ -48,3 +48,16 @@ def run_cli_json(*args: str, **kwargs) -> dict:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def backward_node_names(grad_fn) -> list[str]:
+    """The names of every node in a backward graph reached from `grad_fn`."""
+    seen, stack, names = set(), [grad_fn], []
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        names.append(type(fn).__name__)
+        stack.extend(f for f, _ in fn.next_functions)
+    return names

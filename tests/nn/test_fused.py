@@ -7,6 +7,7 @@ test_recurrent.py.)"""
 import pytest
 import torch
 
+from conftest import backward_node_names
 from seqlm.nn.fast.gru import FusedGRU
 from seqlm.nn.fast.lstm import FusedLSTM
 from seqlm.nn.fast.rnn import FusedRNN
@@ -64,19 +65,6 @@ def _forward_backward(module, x, h0):
     return [out, h_n, x.grad, h0.grad] + [p.grad for p in module.parameters()], out.grad_fn
 
 
-def _node_names(grad_fn) -> list[str]:
-    """The names of every node in a backward graph."""
-    seen, stack, names = set(), [grad_fn], []
-    while stack:
-        fn = stack.pop()
-        if fn is None or fn in seen:
-            continue
-        seen.add(fn)
-        names.append(type(fn).__name__)
-        stack.extend(f for f, _ in fn.next_functions)
-    return names
-
-
 @pytest.mark.parametrize("kind", list(LAYERS))
 def test_fused_equals_the_step_path_and_torch(kind):
     ours, theirs, extra = LAYERS[kind]
@@ -89,7 +77,7 @@ def test_fused_equals_the_step_path_and_torch(kind):
     g = torch.Generator().manual_seed(5)
     x, h0 = torch.randn(3, 17, E, generator=g), torch.randn(4, 3, 6, generator=g)
     got, grad_fn = _forward_backward(fused, x, h0)
-    assert _node_names(grad_fn).count(f"Fused{kind[:3].upper()}Backward") == 4  # 2 x 2 ran
+    assert backward_node_names(grad_fn).count(f"Fused{kind[:3].upper()}Backward") == 4  # 2 x 2 ran
     for other in (steps, reference):
         want, _ = _forward_backward(other, x, h0)
         for a, b in zip(got, want, strict=True):

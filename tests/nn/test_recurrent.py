@@ -4,6 +4,7 @@ states, every gradient), and `lengths` equals running each row alone, unpadded."
 import pytest
 import torch
 
+from conftest import backward_node_names
 from seqlm.nn.recurrent import GRU, LSTM, RNN, locked_dropout, reverse_padded
 
 TOL = dict(rtol=1e-5, atol=1e-5)
@@ -157,15 +158,7 @@ def test_locked_dropout_shares_mask_over_time():
 def test_backward_graph_uses_unbind_not_per_step_slicing(layer):
     """No per-step select/slice of the time axis: those make backward O(T^2) in memory."""
     out, _ = layer(torch.randn(2, 30, E, requires_grad=True))
-    seen, stack = set(), [out.grad_fn]
-    names = []
-    while stack:
-        fn = stack.pop()
-        if fn is None or fn in seen:
-            continue
-        seen.add(fn)
-        names.append(type(fn).__name__)
-        stack.extend(f for f, _ in fn.next_functions)
+    names = backward_node_names(out.grad_fn)
     assert names.count("UnbindBackward0") == 1
     assert not any(n.startswith("SelectBackward") for n in names)
 

@@ -24,14 +24,13 @@ import torch
 from torch import Tensor
 
 from seqlm.nn.fast.matmul import (
+    Dtype,
+    State,
     cast,
     input_gradients,
     prepacked_linear,
     recurrent_weight_gradient,
 )
-
-State = tuple[Tensor, ...]
-Dtype = torch.dtype | None
 
 
 def _forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, out: Tensor,

@@ -22,6 +22,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+Dtype = torch.dtype | None  # the products' dtype: None keeps the inputs'
+State = tuple[Tensor, ...]  # a fused direction's carried state, as seqlm.nn.cells.State
+
 Linear = Callable[..., Tensor]
 
 

@@ -30,6 +30,7 @@ from seqlm.nn.fast.matmul import (
     input_gradients,
     prepacked_linear,
     recurrent_weight_gradient,
+    start_backward,
 )
 
 
@@ -111,11 +112,9 @@ class FusedGRU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_out: Tensor | None, d_hn: Tensor | None):
         x2, w_ih, h0, w_hh, out = ctx.saved_tensors
-        if ctx.spent:
-            raise RuntimeError("FusedGRU(single_backward=True) was already backpropagated "
-                               "through; build the GRU with fused=False for retain_graph")
+        start_backward(ctx, "GRU")
         gates, gh_n = ctx.steps
-        reuse, ctx.spent = ctx.single_backward, ctx.single_backward
+        reuse = ctx.single_backward
         d_gh = gates if reuse else torch.empty_like(gates)
         d_pn = gh_n if reuse else torch.empty_like(gh_n)
         steps, batch, hidden = out.shape

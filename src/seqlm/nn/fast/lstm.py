@@ -33,6 +33,7 @@ from seqlm.nn.fast.matmul import (
     input_gradients,
     prepacked_linear,
     recurrent_weight_gradient,
+    start_backward,
 )
 
 
@@ -124,12 +125,9 @@ class FusedLSTM(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_out: Tensor | None, d_hn: Tensor | None, d_cn: Tensor | None):
         x2, w_ih, h0, c0, w_hh, out = ctx.saved_tensors
-        if ctx.spent:
-            raise RuntimeError("FusedLSTM(single_backward=True) was already backpropagated "
-                               "through; build the LSTM with fused=False for retain_graph")
+        start_backward(ctx, "LSTM")
         gates, cells, tanh_cells = ctx.steps
         d_gates = gates if ctx.single_backward else torch.empty_like(gates)
-        ctx.spent = ctx.single_backward
         steps, batch, hidden = out.shape
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         dc = torch.zeros_like(c0) if d_cn is None else d_cn.clone()

@@ -111,3 +111,12 @@ def autocast_products(device: torch.device) -> torch.dtype | None:
             and torch.get_autocast_dtype("cpu") == torch.bfloat16:
         return torch.bfloat16
     return None
+
+
+def start_backward(ctx, cell: str) -> None:
+    """Refuse a second backward through a fused direction built single-use (its saved buffers
+    are overwritten by the first), and mark this one as spent if it is single-use."""
+    if ctx.spent:
+        raise RuntimeError(f"Fused{cell}(single_backward=True) was already backpropagated "
+                           f"through; build the {cell} with fused=False for retain_graph")
+    ctx.spent = ctx.single_backward

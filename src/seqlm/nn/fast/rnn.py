@@ -23,6 +23,7 @@ from seqlm.nn.fast.matmul import (
     input_gradients,
     prepacked_linear,
     recurrent_weight_gradient,
+    start_backward,
 )
 
 
@@ -84,11 +85,8 @@ class FusedRNN(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_out: Tensor | None, d_hn: Tensor | None):
         x2, w_ih, h0, w_hh, out = ctx.saved_tensors
-        if ctx.spent:
-            raise RuntimeError("FusedRNN(single_backward=True) was already backpropagated "
-                               "through; build the RNN with fused=False for retain_graph")
+        start_backward(ctx, "RNN")
         d_pre = ctx.gi if ctx.single_backward else torch.empty_like(ctx.gi)
-        ctx.spent = ctx.single_backward
         steps, batch, hidden = out.shape
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         d_out = None if d_out is None else d_out.contiguous()

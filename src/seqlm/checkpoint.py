@@ -50,8 +50,23 @@ CONFIGS = {"lm": TrainConfig, "seq2seq": Seq2SeqConfig}
 VOCABS = {"lm": Vocab, "seq2seq": PairVocabs}
 
 
+class NonFiniteWeightsError(SeqlmError):
+    """A model whose weights hold NaN or infinity: never written, never loaded."""
+
+
+def non_finite(state: dict[str, Any]) -> list[str]:
+    """The names of the floating-point tensors in a state dict that are not all finite."""
+    return [name for name, t in state.items() if isinstance(t, torch.Tensor)
+            and t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
 def save_checkpoint(path: str | os.PathLike, kind: str, payload: dict[str, Any]) -> Path:
-    """Write `payload` as a `kind` checkpoint at `path`, atomically."""
+    """Write `payload` as a `kind` checkpoint at `path`, atomically; weights that are not
+    finite are refused (`NonFiniteWeightsError`), so a checkpoint on disk is always a usable one."""
+    bad = non_finite(payload.get("model", {}))
+    if bad:
+        raise NonFiniteWeightsError(f"the weights hold NaN or infinity ({', '.join(bad[:3])}): "
+                               f"{Path(path).name} was not written")
     if kind not in KINDS:
         raise ValueError(f"unknown checkpoint kind {kind!r}; known: {', '.join(KINDS)}")
     clash = [k for k in RESERVED if k in payload]
@@ -117,7 +132,25 @@ def read_checkpoint(path: str | os.PathLike, kind: str | None = None,
     if missing:
         raise SeqlmError(f"checkpoint {path} lacks {', '.join(missing)}: it is incomplete, "
                          "edited, or from a seqlm too old to resume; use another checkpoint")
+    check_contents(path, obj)
     return obj
+
+
+def check_contents(path: Path, obj: dict[str, Any]) -> None:
+    """The parts every reader relies on have their types, and the weights are finite."""
+    model, step = obj.get("model"), obj.get("step", 0)
+    if model is not None and not (isinstance(model, dict) and all(
+            isinstance(t, torch.Tensor) for t in model.values())):
+        raise SeqlmError(f"checkpoint {path} has no weights where they belong (its 'model' is "
+                         "not a state dict): it was edited or damaged; use another checkpoint")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise SeqlmError(f"checkpoint {path} is at step {step!r}, not a count of updates: it "
+                         "was edited or damaged; use another checkpoint")
+    bad = non_finite(model or {})
+    if bad:
+        raise SeqlmError(f"checkpoint {path} holds NaN or infinite weights ({', '.join(bad[:3])}"
+                         "): it comes from a diverged run or was damaged; use an earlier "
+                         "checkpoint or train again")
 
 
 ENGINE_FIELDS = ("optimizer", "weight_decay", "momentum", "clip", "max_steps", "max_minutes",

@@ -87,13 +87,18 @@ def seqlm(capsys, monkeypatch, tmp_path):
     return call
 
 
-def spawn(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    """`python -m seqlm ARGS` started in the background (for signals)."""
+def spawn(*args: str, cwd: Path, env: dict | None = None,
+          ignore_sigint: bool = False) -> subprocess.Popen:
+    """`python -m seqlm ARGS` started in the background (for signals); `ignore_sigint`
+    starts it as a shell starts a `&` job, with SIGINT ignored."""
+    import signal
     import sys
 
     full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     return subprocess.Popen([sys.executable, "-m", "seqlm", *args], cwd=cwd, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ignore)
 
 
 def mount_tmpfs(path: Path, size: str, readonly: bool = False) -> bool:

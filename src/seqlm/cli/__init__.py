@@ -9,11 +9,13 @@ heavy libraries (torch) inside their handlers, so `seqlm ngram ...` never loads 
 import argparse
 import importlib
 import os
+import signal
 import sys
 import warnings
 
 from seqlm import __version__
 from seqlm.cli.faults import attach_parsers, config_message, os_message
+from seqlm.cli.signals import exit_code, handling_signals, signal_of
 from seqlm.errors import ConfigError, SeqlmError
 
 COMMAND_MODULES = (
@@ -77,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with handling_signals():
+            return int(args.func(args) or 0)
     except ConfigError as e:
         return fail(config_message(e, args))
     except SeqlmError as e:
@@ -87,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except OSError as e:  # the machine's fault: read-only folder, full disk, ...
         return fail(os_message(e))
-    except KeyboardInterrupt:
-        print("seqlm: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # SIGINT or SIGTERM (seqlm.cli.signals)
+        signum = signal_of(e)
+        print(f"seqlm: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return exit_code(signum)
 
 
 def fail(message: str) -> int:

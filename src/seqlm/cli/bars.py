@@ -33,6 +33,12 @@ class Bars:
             bar.close()
             del self.bars[event.task]
 
+    def __enter__(self) -> "Bars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()

@@ -2,6 +2,7 @@
 web page)."""
 
 import argparse
+import signal
 import sys
 
 from seqlm.cli.bars import Bars
@@ -12,6 +13,7 @@ from seqlm.cli.options import (
     add_tensorboard_arg,
     emit,
 )
+from seqlm.cli.signals import GracefulStop, Terminated
 from seqlm.config import LabConfig
 
 
@@ -37,12 +39,16 @@ def lab_command(args: argparse.Namespace) -> int:
 
     config = LabConfig(quick=args.quick, seed=args.seed, out=args.out, overwrite=args.overwrite,
                        data_dir=args.data_dir, steps=tuple(args.steps), device=args.device)
-    bars = Bars(enabled=not (args.json or args.quiet))
-    try:
+    with Bars(enabled=not (args.json or args.quiet)) as bars, \
+            GracefulStop(stop_after_the_step) as stop:
         run = run_lab(config, argv=["seqlm", *sys.argv[1:]], progress=bars,
-                      tensorboard=args.tensorboard)
-    finally:
-        bars.close()
+                      tensorboard=args.tensorboard, should_stop=stop.asked)
+    if run.status == "interrupted":
+        emit(args, {"run_dir": str(run.path), "status": run.status,
+                    "steps_not_run": run.extra["steps_not_run"]},
+             f"lab interrupted; steps not run: {', '.join(run.extra['steps_not_run'])}\n"
+             f"page of the steps done: {run.path / 'report.html'}")
+        return stop.exit_code(True)
     report, page = run.path / "report.md", run.path / "report.html"
     payload = {"run_dir": str(run.path), "report": str(report), "page": str(page),
                "metrics": run.metrics, "timings": run.timings}
@@ -50,3 +56,12 @@ def lab_command(args: argparse.Namespace) -> int:
                         f"page:     {page}\nreport:   {report}\n"
                         f"manifest: {run.path / 'manifest.json'}")
     return 0
+
+
+def stop_after_the_step(signum: int) -> None:
+    """Ctrl-C lets the running step finish (a second one stops it at once); SIGTERM, which
+    is followed by SIGKILL after a grace period, stops at once."""
+    if signum == signal.SIGTERM:
+        raise Terminated()
+    print("\nseqlm: SIGINT: the lab stops after the current step, keeping the page of the "
+          "steps done; press Ctrl-C again to stop at once", file=sys.stderr, flush=True)

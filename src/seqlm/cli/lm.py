@@ -8,7 +8,6 @@ change, and a moved `file:` corpus may be named again).
 
 import argparse
 import json
-import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from seqlm.cli.options import (
     add_tensorboard_arg,
     emit,
 )
+from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import (
     LM_CELLS,
     CompareConfig,
@@ -136,11 +136,15 @@ def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -
 
 
 def load_config_file(path: str) -> TrainConfig:
+    from seqlm.data.corpora.text import regular_file
+
+    fix = "give the path of a JSON TrainConfig (see configs/)"
+    raw = regular_file(Path(path), "config file", fix, max_bytes=2**20).read_bytes()
+    if raw.startswith(b"PK\x03\x04"):  # a zip: what torch.save writes
+        raise SeqlmError(f"{path} is a checkpoint, not a config file: to go on training from "
+                         f"its run pass --resume {Path(path).parent}; to start anew, {fix}")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SeqlmError(f"config file {path} does not exist: give the path of a JSON "
-                         "TrainConfig (see configs/)") from None
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise SeqlmError(f"config file {path} is not valid JSON: {e}") from None
     if isinstance(data, dict):
@@ -160,21 +164,16 @@ def train_command(args: argparse.Namespace) -> int:
         base = load_config_file(args.config) if args.config else \
             train_preset(args.corpus__name or TrainConfig().corpus.name)
     config = apply_overrides(base, args)
-    stop = {"asked": False}
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
-    bars = Bars(enabled=not (args.json or args.quiet))
-    try:
+    with Bars(enabled=not (args.json or args.quiet)) as bars, \
+            GracefulStop(say_stopping) as stop:
         run = run_train(config, out=args.out, overwrite=args.overwrite, resume=resumed,
-                        progress=bars, should_stop=lambda: stop["asked"],
+                        progress=bars, should_stop=stop.asked,
                         tensorboard=args.tensorboard)
-    finally:
-        bars.close()
-        signal.signal(signal.SIGINT, previous)
     if not run.writes:  # under torchrun rank 0 alone prints
-        return 130 if run.status == "interrupted" else 0
+        return stop.exit_code(run.status == "interrupted")
     m = run.metrics
     emit(args, {"run": str(run.path), "config": to_dict(config), **m}, train_summary(run))
-    return 130 if run.status == "interrupted" else 0
+    return stop.exit_code(run.status == "interrupted")
 
 
 def train_summary(run) -> str:

@@ -1,7 +1,6 @@
 """`seqlm seq2seq train|translate|eval|compare`: date normalisation with attention."""
 
 import argparse
-import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from seqlm.cli.options import (
     add_tensorboard_arg,
     emit,
 )
+from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import (
     SEQ2SEQ_COMPARE_PRESETS,
     Seq2SeqCompareConfig,
@@ -132,25 +132,20 @@ def train_command(args: argparse.Namespace) -> int:
     base, resumed = None, resume_from(args.resume, "seq2seq") if args.resume else None
     if resumed is not None:
         base = from_dict(Seq2SeqConfig, resumed.payload["config"], source=args.resume)
-    stop = {"asked": False}
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.update(asked=True))
-    bars = Bars(enabled=not (args.json or args.quiet))
-    try:
+    with Bars(enabled=not (args.json or args.quiet)) as bars, \
+            GracefulStop(say_stopping) as stop:
         run = run_training(train_config(args, base), out=args.out, overwrite=args.overwrite,
                            resume=resumed, argv=["seqlm", *sys.argv[1:]], progress=bars,
-                           should_stop=lambda: stop["asked"], tensorboard=args.tensorboard)
-    finally:
-        bars.close()
-        signal.signal(signal.SIGINT, previous)
+                           should_stop=stop.asked, tensorboard=args.tensorboard)
     if not run.writes:  # under torchrun rank 0 alone prints
-        return 130 if run.status == "interrupted" else 0
+        return stop.exit_code(run.status == "interrupted")
     m = run.metrics
     text = [f"{m['status']} after {m['steps']} steps; best valid exact match "
             f"{100 * m['best_valid_exact']:.2f}% at step {m['best_step']}"]
     text += [f"[{regime}] {format_summary(s)}" for regime, s in m.get("test", {}).items()]
     text += [f"run: {run.path} (best.pt, last.pt, manifest.json)"]
     emit(args, {"run_dir": str(run.path), "metrics": m}, "\n".join(text))
-    return 130 if run.status == "interrupted" else 0
+    return stop.exit_code(run.status == "interrupted")
 
 
 def load(args: argparse.Namespace):

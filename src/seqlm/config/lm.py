@@ -116,14 +116,14 @@ class SampleConfig(Config):
 
     checkpoint: str = ""
     prime: str = ""
-    length: int = opt(300, ge=1, help="tokens to generate")
+    length: int = opt(300, ge=1, le=1_000_000, help="tokens to generate")
     temperatures: tuple[float, ...] = opt((0.8,), ge=0.0, help="0 = greedy")
     top_k: int | None = opt(None, ge=1)
     top_p: float | None = opt(None, gt=0.0, le=1.0)
     repetition_penalty: float = opt(1.0, gt=0.0, help="> 1 discourages tokens already seen (CTRL)")
-    beam_width: int | None = opt(None, ge=1, help="beam search instead of sampling")
+    beam_width: int | None = opt(None, ge=1, le=1000, help="beam search instead of sampling")
     length_alpha: float = opt(LENGTH_ALPHA, ge=0.0, help="beam: score / ((5 + len) / 6) ** alpha")
-    num_samples: int = opt(1, ge=1)
+    num_samples: int = opt(1, ge=1, le=10_000)
     seed: int = 0
 
     def check(self) -> None:

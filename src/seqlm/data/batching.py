@@ -59,7 +59,7 @@ class LMBatches:
     With `ranks` > 1 the text is cut into B x ranks streams and this holds rank `rank`'s B."""
 
     def __init__(self, ids: np.ndarray, batch_size: int, window: int, split: str = "train",
-                 ranks: int = 1, rank: int = 0):
+                 ranks: int = 1, rank: int = 0, accumulate: int = 1):
         if window < 1:
             raise SeqlmError(f"window must be at least 1, got {window}")
         if not 0 <= rank < ranks:
@@ -68,10 +68,13 @@ class LMBatches:
         if len(ids) < needed:
             processes = f"{ranks} processes x " if ranks > 1 else ""
             fewer = ", start fewer processes (torchrun's `--nproc_per_node`)" if ranks > 1 else ""
+            rows = f"batch size {batch_size // accumulate} x --accumulate {accumulate}" \
+                if accumulate > 1 else f"batch size {batch_size}"
+            lower = "--accumulate, --batch-size" if accumulate > 1 else "--batch-size"
             raise SeqlmError(
-                f"the {split} split has {len(ids)} tokens, too few for {processes}batch size "
-                f"{batch_size} x window {window} (needs at least {needed}): lower --batch-size "
-                f"or --window{fewer}, or use a larger corpus"
+                f"the {split} split has {len(ids)} tokens, too few for {processes}{rows} x "
+                f"window {window} (needs at least {needed}): lower {lower} or --window{fewer}, "
+                "or use a larger corpus"
             )
         rows = batchify(ids, batch_size * ranks)  # (ranks * B, L): the whole layout
         self.streams = rows[rank * batch_size:(rank + 1) * batch_size]  # (B, L): this rank's

@@ -19,6 +19,7 @@ from seqlm.checkpoint import Loaded
 from seqlm.checkpoint import load as load_checkpoint
 from seqlm.config import SampleConfig, Seq2SeqConfig, Seq2SeqDecodeConfig, TrainConfig
 from seqlm.decoding.lm_text import decode_samples, join_prime
+from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
 from seqlm.progress import ProgressCallback
 from seqlm.training.devices import resolve_device
@@ -40,7 +41,8 @@ def train(config: TrainConfig | Seq2SeqConfig, out: str | Path | None = None,
 
         return run_training(config, out, overwrite, resume, progress=progress,
                             should_stop=should_stop)
-    raise TypeError(f"train takes a TrainConfig or a Seq2SeqConfig, not {type(config).__name__}")
+    raise SeqlmError(f"seqlm.train takes a TrainConfig or a Seq2SeqConfig, not "
+                     f"{type(config).__name__}: build one, e.g. seqlm.config.TrainConfig()")
 
 
 class LanguageModel:
@@ -67,6 +69,9 @@ class LanguageModel:
         from seqlm.data.lm_data import encode_text
         from seqlm.training.evaluate import evaluate_stream
 
+        if not isinstance(text, str) or len(text) < 2:
+            raise SeqlmError("score takes a text of at least two characters, not "
+                             f"{type(text).__name__} {str(text)[:20]!r}")
         stream = encode_text(text, self.unit, self.vocab)
         return evaluate_stream(self.model, stream, 1, self.loaded.config.window)
 
@@ -82,6 +87,8 @@ class Translator:
         from seqlm.decoding.seq2seq import translate
 
         sources = [source] if isinstance(source, str) else list(source)
+        if not all(isinstance(s, str) for s in sources):
+            raise SeqlmError("generate takes a source string or a list of them")
         found = translate(self.model, self.vocabs, sources,
                           Seq2SeqDecodeConfig(beam_width=beam_width))
         outputs = [t.output for t in found]
@@ -96,5 +103,8 @@ class Translator:
 
 def load(path: str | Path, device: str = "cpu") -> LanguageModel | Translator:
     """The model of a checkpoint or run directory (its best.pt), on `device`."""
+    if not isinstance(path, str | Path) or not str(path):
+        raise SeqlmError(f"seqlm.load takes the path of a run directory or checkpoint, not "
+                         f"{type(path).__name__} {path!r}")
     loaded = load_checkpoint(path, resolve_device(device))
     return LanguageModel(loaded) if loaded.kind == "lm" else Translator(loaded)

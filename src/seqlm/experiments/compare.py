@@ -246,7 +246,7 @@ def run_compare(config: CompareConfig, out=None, overwrite: bool = False, argv=N
     """`seqlm compare` into its own run directory (report.md, report.html); with
     `tensorboard`, TensorBoard event files under it, one folder per cell."""
     if tensorboard is not None:
-        require_tensorboard()  # before the run directory exists
+        require_tensorboard(tensorboard)  # before the run directory exists
     run = Run("compare", config, out=out, overwrite=overwrite, argv=argv)
     with run:
         section = compare(config, run, progress,

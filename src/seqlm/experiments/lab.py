@@ -14,6 +14,7 @@ cores.
 
 import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,20 +97,33 @@ def run_step(name: str, ctx: LabContext) -> LabSection:
 
 def run_lab(config: LabConfig, argv: list[str] | None = None,
             progress: ProgressCallback | None = None,
-            tensorboard: str | Path | None = None) -> Run:
+            tensorboard: str | Path | None = None,
+            should_stop: Callable[[], bool] | None = None) -> Run:
     """Run the lab's steps into one run directory; return the finished `Run`. With
-    `tensorboard`, the steps that train language models log there (one folder per model)."""
+    `tensorboard`, the steps that train language models log there (one folder per model).
+    `should_stop()` is asked before each step: once it says yes, the lab ends with the steps
+    done so far, its status "interrupted" and the steps not run named in its report."""
     steps = resolve_steps(config)
+    if config.device not in ("auto", "cpu"):  # a device that is not here: say so, not skip
+        from seqlm.training.devices import resolve_device
+
+        resolve_device(config.device)
     if tensorboard is not None:
         from seqlm.experiments.tensorboard_log import require_tensorboard
 
-        require_tensorboard()  # before the run directory exists
+        require_tensorboard(tensorboard)  # before the run directory exists
     run = Run("lab", config, out=config.out, overwrite=config.overwrite, argv=argv)
     with run:
         ctx = LabContext(run=run, config=config, progress=progress,
                          tensorboard=None if tensorboard is None else Path(tensorboard))
         sections: list[LabSection] = []
+        run.keeps = ("report.md",)  # an interrupted lab's steps are worth its old report
         for i, name in enumerate(steps):
+            if should_stop is not None and should_stop():
+                run.status = "interrupted"
+                run.extra["steps_not_run"] = steps[i:]
+                write_progress(run, ctx, sections, steps)
+                break
             report(progress, Progress("lab", i, len(steps), unit="step", message=name))
             start = time.perf_counter()
             section = run_step(name, ctx)
@@ -157,4 +171,7 @@ def render_report(run: Run, sections: list[LabSection]) -> str:
     ]
     for section in sections:
         lines += [f"## {section.title}", "", section.markdown.strip(), ""]
+    if run.extra.get("steps_not_run"):
+        lines += ["## Interrupted", "", "The lab was stopped before these steps ran: "
+                  + ", ".join(run.extra["steps_not_run"]) + ".", ""]
     return "\n".join(lines)

@@ -22,6 +22,7 @@ import torch
 from seqlm.checkpoint import BEST, LAST, load, read_checkpoint
 from seqlm.config import CompareConfig, EvalConfig, SampleConfig, TrainConfig, to_dict
 from seqlm.data.corpora import FILE_PREFIX, load_corpus, sha256_text
+from seqlm.data.corpora.text import regular_file
 from seqlm.data.lm_data import build_vocab, encode_splits, encode_text
 from seqlm.data.vocab import UNK_ID, Vocab
 from seqlm.errors import SeqlmError
@@ -56,7 +57,7 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
     torchrun, "failed" when a process was lost (then DivergedError or PeerLostError is raised
     after the manifest is written)."""
     if tensorboard is not None:
-        require_tensorboard()  # before anything is loaded or made
+        require_tensorboard(tensorboard)  # before anything is loaded or made
     resumed = resume_from(resume, "lm") if resume is not None else None
     config = absolute_file_corpus(config)
     with session(config.engine) as (world, placement):
@@ -65,7 +66,8 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
             engine, run, valid = prepare_training(config, resumed, out, overwrite, argv,
                                                   progress, world, placement, stack, tensorboard)
             stopped = train_and_record(run, engine, config, valid, progress, should_stop)
-        if stopped is not None:
+        if stopped is not None:  # its message names where the run ended up
+            stopped.args = (run.final(str(stopped)),)
             raise stopped
     return run
 
@@ -275,10 +277,8 @@ def run_eval(config: EvalConfig, out: str | Path | None = None, overwrite: bool 
 
 def read_eval_text(path: Path) -> tuple[str, str, dict]:
     """A UTF-8 text file to score: (text, its name, its identity for the manifest)."""
-    if not path.is_file():
-        raise SeqlmError(f"text file {path} does not exist: give a UTF-8 text file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = regular_file(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise SeqlmError(f"text file {path} is not UTF-8 ({e.reason}): convert it") from None
     return text, str(path), {"name": f"file:{path}", "sha256": sha256_text(text)}

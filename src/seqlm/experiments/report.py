@@ -70,17 +70,39 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or "command" not in manifest:
         raise SeqlmError(f"{path} is not a seqlm manifest: give a folder that a seqlm "
                          "command wrote")
+    for key, types in MANIFEST_TYPES.items():
+        if key in manifest and not isinstance(manifest[key], types):
+            raise SeqlmError(f"{path} is damaged: its {key!r} is a {type(manifest[key]).__name__}"
+                             f" where seqlm writes a {' or '.join(KINDS[t] for t in types)}; run "
+                             "the command again")
     return manifest
 
 
+# the manifest's own keys and the JSON types seqlm writes for them
+KINDS = {str: "string", list: "list", dict: "object", int: "number", float: "number",
+         type(None): "null"}
+MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
+    "command": (str,), "argv": (list,), "status": (str,), "started": (str,),
+    "seconds": (int, float), "seed": (int, type(None)), "config": (dict, type(None)),
+    "environment": (dict,), "data": (dict,), "metrics": (dict,), "timings": (dict,),
+    "artifacts": (dict,)}
+
+
 def write_report(run_dir: str | Path) -> Path:
-    """Write `run_dir/report.html` from its manifest and plots; return its path."""
+    """Write `run_dir/report.html` from its manifest and plots; return its path. A manifest
+    whose deeper fields were edited into other types is a SeqlmError naming the file."""
     from seqlm.experiments.report_pages import build_page
 
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
-    page = build_page(run_dir, manifest)
-    return atomic_write_text(run_dir / REPORT, render_html(page, manifest, run_dir))
+    try:
+        page = build_page(run_dir, manifest)
+        html = render_html(page, manifest, run_dir)
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as e:
+        raise SeqlmError(f"{run_dir / MANIFEST} holds a field of an unexpected type or value "
+                         f"({type(e).__name__}: {str(e)[:100]}): it was edited or damaged; "
+                         "run the command again") from None
+    return atomic_write_text(run_dir / REPORT, html)
 
 
 def slug(title: str, taken: set[str]) -> str:

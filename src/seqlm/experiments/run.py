@@ -37,6 +37,9 @@ from seqlm.experiments.overwrite import (
 )
 from seqlm.experiments.run_lock import RunLock, process_alive
 
+# statuses of a run that did not get where it was going
+UNFINISHED = ("interrupted", "diverged", "failed")
+
 
 def default_run_dir(command: str, root: str | Path = "runs") -> Path:
     """`runs/<command>-<YYYYmmdd-HHMMSS>`, with a counter if that exists already."""
@@ -68,6 +71,9 @@ class Run:
         self.config = config
         self.seed = seed if seed is not None else getattr(config, "seed", None)
         self.argv = list(sys.argv if argv is None else argv)
+        if out is not None and not str(out).strip():
+            raise SeqlmError("--out is empty: give a folder name, or leave --out out for "
+                             "runs/<command>-<time>")
         self.target = Path(out) if out is not None else default_run_dir(command)
         self.path = self.target  # where files go while running: a staging folder when replacing
         self.overwrite = overwrite
@@ -86,6 +92,14 @@ class Run:
         self.resume = resume  # go on in an existing run directory, keeping what is there
         self.previous: dict[str, Any] | None = None  # its manifest before this run
         self.writes = writes  # False: another process (rank 0) writes this run
+        # what makes an unfinished run worth more than the old run it would replace
+        self.keeps: tuple[str, ...] = ("*.pt",)
+        self.staged: Path | None = None  # the staging folder, once swapped in
+
+    def final(self, text: str) -> str:
+        """`text` (an error message) naming the run directory where it ended up, not the
+        staging folder it was built in."""
+        return text if self.staged is None else text.replace(str(self.staged), str(self.target))
 
     def __enter__(self) -> "Run":
         if not self.writes:
@@ -96,6 +110,8 @@ class Run:
         except OSError as e:  # name the run directory, not the lock file beside it
             raise OSError(e.errno, e.strerror, str(self.target)) from None
         try:
+            recover_interrupted_swap(self.target)
+            remove_stale_staging(self.target)
             self.prepare_directory()
             self.started = time.time()
             self.environment = environment()  # at the start: the code that runs
@@ -126,7 +142,6 @@ class Run:
                                  "--overwrite to replace it (only a run seqlm wrote), or "
                                  "choose another --out")
             check_replaceable_dir(target)
-            remove_stale_staging(target)
             self.path = target.parent / f".{target.name}.seqlm-new-{os.getpid()}"
             self.replacing = True
         self.made_dir = not self.path.exists()
@@ -149,8 +164,12 @@ class Run:
                 return
             else:
                 status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+                self.status = status
                 with suppress(OSError):  # a full or read-only disk: the error says so already
-                    self.write_manifest(status, error=f"{exc_type.__name__}: {exc}")
+                    self.write_manifest(status, error=f"{exc_type.__name__}: {exc}".rstrip(": "))
+            if self.replacing and not self.worth_swapping(exc_type):
+                self.keep_the_old_run()
+                return
             self.swap_in()
             self.write_report()
         finally:
@@ -160,20 +179,44 @@ class Run:
         """True if the run made no file but its manifest."""
         return all(p.name == MANIFEST for p in self.path.rglob("*") if p.is_file())
 
+    def worth_swapping(self, exc_type) -> bool:
+        """Whether the new run may replace the old one: it ended well, or it holds at least
+        one checkpoint (a run that diverged or was stopped before its first checkpoint has
+        nothing to offer in exchange for the old run's)."""
+        if exc_type is None and self.status not in UNFINISHED:
+            return True
+        return any(any(self.path.glob(pattern)) for pattern in self.keeps)
+
+    def keep_the_old_run(self) -> None:
+        """The new run made nothing worth the old one: drop it, say that the old one stays."""
+        status = "was stopped" if self.status == "interrupted" else f"ended {self.status}"
+        made = " or ".join(self.keeps)
+        self.discard()
+        warnings.warn(f"the new run {status} before writing anything worth keeping ({made}): "
+                      f"the previous run in {self.target} is kept as it was", stacklevel=3)
+
     def discard(self) -> None:
         """Remove what this run made (the staging folder, or the new directory)."""
         if not self.resume and self.path.exists() and (self.replacing or self.made_dir):
             shutil.rmtree(self.path, ignore_errors=True)
 
     def swap_in(self) -> None:
-        """Put the finished staging folder where the old run was, then delete the old run."""
+        """Put the finished staging folder where the old run was, then delete the old run.
+
+        Three renames, each atomic: old run -> `.NAME.seqlm-old-PID`, staging -> NAME, and
+        `-old-` -> `-trash-` before it is deleted. A process killed between them leaves an
+        `-old-` copy, which the next run on NAME restores or names, never deletes
+        (`recover_interrupted_swap`); only `-trash-` and `-new-` leftovers are removed."""
         if not self.replacing:
             return
+        self.staged = self.path
         old = self.target.parent / f".{self.target.name}.seqlm-old-{os.getpid()}"
         os.rename(self.target, old)
         os.rename(self.path, self.target)
         self.path, self.replacing = self.target, False
-        shutil.rmtree(old, ignore_errors=True)
+        trash = old.with_name(f".{self.target.name}.seqlm-trash-{os.getpid()}")
+        os.rename(old, trash)
+        shutil.rmtree(trash, ignore_errors=True)
 
     def artifact(self, name: str, relpath: str | None = None) -> Path:
         """The path of artifact `name` inside the run directory, recorded in the manifest."""
@@ -237,12 +280,33 @@ class Run:
                           f"{type(e).__name__}: {e}", stacklevel=2)
 
 
+def left_by_dead_process(path: Path) -> bool:
+    pid = path.name.rsplit("-", 1)[-1]
+    return path.is_dir() and pid.isdigit() and not process_alive(int(pid))
+
+
 def remove_stale_staging(target: Path) -> None:
-    """Staging and old folders of `target` left by a killed run (its pid is gone)."""
-    for other in target.parent.glob(f".{target.name}.seqlm-*-*"):
-        pid = other.name.rsplit("-", 1)[-1]
-        if other.is_dir() and pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(other, ignore_errors=True)
+    """Staging folders and old runs already swapped out (`-new-`, `-trash-`) that a killed
+    run left behind (its pid is gone). An `-old-` copy is never removed here."""
+    for kind in ("new", "trash"):
+        for other in target.parent.glob(f".{target.name}.seqlm-{kind}-*"):
+            if left_by_dead_process(other):
+                shutil.rmtree(other, ignore_errors=True)
+
+
+def recover_interrupted_swap(target: Path) -> None:
+    """An `--overwrite` killed between its renames leaves the old run as
+    `.NAME.seqlm-old-PID`: with no run at NAME it is put back; otherwise (the new run made it
+    in) it is kept where it is and named, for the user to keep or delete."""
+    olds = sorted(p for p in target.parent.glob(f".{target.name}.seqlm-old-*")
+                  if left_by_dead_process(p))
+    if olds and not target.exists() and seqlm_manifest(olds[-1]) is not None:
+        os.rename(olds.pop(), target)
+        warnings.warn(f"restored the run in {target} that an interrupted --overwrite had "
+                      "moved aside", stacklevel=3)
+    for old in olds:
+        warnings.warn(f"an interrupted --overwrite left an earlier run at {old}: rename it to "
+                      "use it, or delete it", stacklevel=3)
 
 
 def package_version(name: str) -> str | None:

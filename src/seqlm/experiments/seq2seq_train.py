@@ -32,7 +32,7 @@ from seqlm.experiments.training_run import (
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
 from seqlm.training.distributed import PeerLostError, session
-from seqlm.training.engine import Engine, Result, StopCheck
+from seqlm.training.engine import DivergedError, Engine, Result, StopCheck
 from seqlm.training.seq2seq import build_seq2seq_engine, train_seq2seq
 from seqlm.training.threads import torch_threads
 
@@ -112,7 +112,7 @@ def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite
     and report.html are written again. Under torchrun a lost process stops every rank with
     PeerLostError, the manifest written."""
     if tensorboard is not None:
-        require_tensorboard()  # before anything is made
+        require_tensorboard(tensorboard)  # before anything is made
     resumed = resume_from(resume, "seq2seq") if resume is not None else None
     with session(config.engine) as (world, placement):
         progress = progress if world.writes else None  # rank 0 alone reports
@@ -123,14 +123,16 @@ def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite
             try:
                 with run.timer("train"):
                     result = engine.run(progress, should_stop)
-            except PeerLostError as e:
-                run.status, run.extra["error"], stopped = "failed", str(e), e
+            except (DivergedError, PeerLostError) as e:  # the manifest says why; checkpoints kept
+                run.status = "diverged" if isinstance(e, DivergedError) else "failed"
+                run.extra["error"], stopped = str(e), e
             else:
                 record_results(run, engine, result, data, config)
             finally:
                 for listener in engine.listeners:
                     getattr(listener, "close", lambda: None)()
-        if stopped is not None:
+        if stopped is not None:  # its message names where the run ended up
+            stopped.args = (run.final(str(stopped)),)
             raise stopped
     return run
 

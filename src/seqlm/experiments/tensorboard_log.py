@@ -20,8 +20,12 @@ MISSING = ("--tensorboard needs the tensorboard package, which is not installed:
            "pip install 'seqlm[tensorboard]' (or pip install tensorboard), or drop --tensorboard")
 
 
-def require_tensorboard() -> None:
-    """Raise the one-line SeqlmError if TensorBoard cannot be written here."""
+def require_tensorboard(log_dir: str | Path | None = None) -> None:
+    """Raise the one-line SeqlmError if TensorBoard cannot be written here (or into
+    `log_dir`: a file there is not a folder to log into)."""
+    if log_dir is not None and Path(log_dir).exists() and not Path(log_dir).is_dir():
+        raise SeqlmError(f"--tensorboard {log_dir} is a file, not a folder: give a folder for "
+                         "TensorBoard's event files")
     try:
         import tensorboard  # noqa: F401
         from torch.utils.tensorboard import SummaryWriter  # noqa: F401

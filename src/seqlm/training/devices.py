@@ -35,7 +35,13 @@ def resolve_device(spec: str = "auto") -> torch.device:
         if mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(spec)
+    try:
+        device = torch.device(spec) if isinstance(spec, str) else None
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise SeqlmError(f"--device {spec}: not a device seqlm runs on; use auto, cpu, cuda, "
+                         "cuda:N or mps")
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = 0 if device.index is None else device.index

@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
-from seqlm.checkpoint import BEST, LAST, save_checkpoint
+from seqlm.checkpoint import BEST, LAST, NonFiniteWeightsError, save_checkpoint
 from seqlm.config import EngineConfig
 from seqlm.errors import SeqlmError
 from seqlm.progress import Progress, ProgressCallback, report
@@ -96,6 +96,29 @@ class Position:
     best: float = math.inf  # the best validation objective so far (lower is better)
     best_step: int = -1
     evals_since_best: int = 0
+
+
+def checked_position(fields: dict[str, Any]) -> Position:
+    """A last.pt's position, refused (ValueError) unless its counts are counts."""
+    position = Position(**fields)
+    counts = (position.step, position.evals_since_best)
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts) or not (
+            isinstance(position.seconds, int | float) and position.seconds >= 0) or not (
+            isinstance(position.best_step, int) and position.best_step <= position.step):
+        raise ValueError(f"its position is impossible: {fields}")
+    return position
+
+
+def check_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
+    """Every optimiser state tensor has the shape of its parameter (torch checks only the
+    number of parameters; a mismatch would fail later, inside an update). ValueError if not."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for name, value in optimizer.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.dim() > 0 \
+                        and value.shape != p.shape:
+                    raise ValueError(f"optimizer state {name} of shape {tuple(value.shape)} "
+                                     f"for a parameter of shape {tuple(p.shape)}")
 
 
 @dataclass
@@ -194,7 +217,8 @@ class Engine:
             self.schedule.load_state_dict(training["schedule"])
             if training["scaler"] and self.scaler.is_enabled():  # fp16 in both runs
                 self.scaler.load_state_dict(training["scaler"])
-            self.position = Position(**training["position"])
+            self.position = checked_position(training["position"])
+            check_optimizer_state(self.optimizer)
             self.resume_changes = self.task.load_state_dict(training["task"])
             self.history, self.evals = list(training["history"]), list(training["evals"])
             self.restore_rng(training)
@@ -229,7 +253,10 @@ class Engine:
                    "step": self.position.step, "metrics": metrics or {}}
         if name == LAST:
             payload["training"] = training
-        return save_checkpoint(self.out_dir / name, self.task.kind, payload)
+        try:
+            return save_checkpoint(self.out_dir / name, self.task.kind, payload)
+        except NonFiniteWeightsError:  # the loss was finite, the weights are not: diverged
+            raise self.diverged(float("nan")) from None
 
     # ---- one update ------------------------------------------------------------------------
     def update(self, logged: bool) -> dict[str, Any]:

@@ -65,7 +65,8 @@ class LMTask:
         self.vocab_size = len(vocab)
         self.parts = config.engine.accumulate
         self.streams = LMBatches(train.ids, config.batch_size * self.parts, config.window,
-                                 ranks=self.world.size, rank=self.world.rank)
+                                 ranks=self.world.size, rank=self.world.rank,
+                                 accumulate=self.parts)
         self.rows = config.batch_size * self.parts * self.world.size  # of the whole layout
         self.tokens = len(train.ids)
         self.data_sha256 = data_sha256

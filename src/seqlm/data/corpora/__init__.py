@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seqlm.config import CorpusConfig
-from seqlm.errors import SeqlmError
+from seqlm.errors import ConfigError, SeqlmError
 from seqlm.progress import ProgressCallback
 
 SPLITS = ("train", "valid", "test")
@@ -65,42 +65,63 @@ class CorpusSpec:
     description: str
     default_unit: str
     loader: str  # "module:function" taking (CorpusConfig, ProgressCallback | None) -> Corpus
+    reads: tuple[str, ...] = ()  # the corpus-specific options (SPECIFIC) it uses
+
+
+# options that only some corpora read; giving one to a corpus that ignores it is an error
+SPECIFIC = ("size", "path", "encoding_errors", "plural", "hold_out_verbs", "regime",
+            "hold_out_formats", "include", "brackets")
 
 
 REGISTRY: dict[str, CorpusSpec] = {
     spec.name: spec
     for spec in [
         CorpusSpec("tinyshakespeare", "Tiny Shakespeare (char-rnn), 1.1 MB, downloaded once",
-                   "char", "seqlm.data.corpora.tinyshakespeare:load"),
+                   "char", "seqlm.data.corpora.tinyshakespeare:load", ("path",)),
         CorpusSpec("verbs", "generated English verb conjugations and agreement sentences",
-                   "word", "seqlm.data.corpora.verbs:load"),
+                   "word", "seqlm.data.corpora.verbs:load", ("size", "plural", "hold_out_verbs")),
         CorpusSpec("dates", "generated human-written dates -> ISO YYYY-MM-DD pairs",
-                   "char", "seqlm.data.corpora.dates:load"),
+                   "char", "seqlm.data.corpora.dates:load",
+                   ("size", "regime", "hold_out_formats")),
         CorpusSpec("brackets", "generated Dyck strings; the test split is deeper and longer",
-                   "char", "seqlm.data.corpora.brackets:load"),
+                   "char", "seqlm.data.corpora.brackets:load", ("size", "brackets")),
         CorpusSpec("python-stdlib", "the .py sources of this Python's standard library, "
-                   "no tests (~13 MB)", "char", "seqlm.data.corpora.python_stdlib:load"),
+                   "no tests (~13 MB)", "char", "seqlm.data.corpora.python_stdlib:load",
+                   ("encoding_errors",)),
     ]
 }
 FILE_PREFIX = "file:"
 
 
+FILE_SPEC = CorpusSpec("file:PATH", "any UTF-8 text file or folder of files", "char",
+                       "seqlm.data.corpora.text:load", ("encoding_errors", "include"))
+
+
 def list_corpora() -> list[CorpusSpec]:
-    file_spec = CorpusSpec("file:PATH", "any UTF-8 text file or folder of files", "char",
-                           "seqlm.data.corpora.text:load")
-    return [*REGISTRY.values(), file_spec]
+    return [*REGISTRY.values(), FILE_SPEC]
+
+
+def check_options(config: CorpusConfig, spec: CorpusSpec) -> None:
+    """An option that this corpus does not read, set to anything but its default, is an
+    error rather than silently ignored (`--size` for Tiny Shakespeare, `--plural` for dates)."""
+    default = CorpusConfig()
+    for name in SPECIFIC:
+        if name not in spec.reads and getattr(config, name) != getattr(default, name):
+            raise ConfigError(name, getattr(config, name),
+                              f"means nothing for the {spec.name} corpus: drop it")
 
 
 def load_corpus(config: CorpusConfig, progress: ProgressCallback | None = None) -> Corpus:
     """Load (generate, read or download) the corpus named in `config`."""
     if config.name.startswith(FILE_PREFIX):
-        target = "seqlm.data.corpora.text:load"
+        spec = FILE_SPEC
     elif config.name in REGISTRY:
-        target = REGISTRY[config.name].loader
+        spec = REGISTRY[config.name]
     else:
         known = ", ".join([*REGISTRY, "file:PATH"])
         raise SeqlmError(f"unknown corpus {config.name!r}: known corpora are {known}")
-    module, function = target.split(":")
+    check_options(config, spec)
+    module, function = spec.loader.split(":")
     load: Callable[[CorpusConfig, ProgressCallback | None], Corpus] = getattr(
         importlib.import_module(module), function)
     return load(config, progress)

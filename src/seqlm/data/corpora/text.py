@@ -18,12 +18,35 @@ from seqlm.data.corpora import FILE_PREFIX, Corpus, sha256_text, split_by_fracti
 from seqlm.errors import SeqlmError
 from seqlm.progress import ProgressCallback
 
+# seqlm's neural LMs hold a corpus in memory (its text, ids and batches: about 32 bytes per
+# character at the peak); a text file above this is refused before it is read
+MAX_TEXT_BYTES = 512 * 2**20
+
+
+def regular_file(path: Path, what: str = "text file", fix: str = "give a UTF-8 text file",
+                 max_bytes: int | None = MAX_TEXT_BYTES) -> Path:
+    """`path` if it is a regular file seqlm can read whole; else a SeqlmError saying what it
+    is (missing, a folder, a FIFO or device, too large)."""
+    if not path.exists():
+        raise SeqlmError(f"{what} {path} does not exist: {fix}")
+    if path.is_dir():
+        raise SeqlmError(f"{what} {path} is a folder, not a file: {fix}")
+    if not path.is_file():
+        raise SeqlmError(f"{what} {path} is not a regular file (a FIFO, device or socket, "
+                         f"which seqlm cannot read whole): {fix}")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise SeqlmError(f"{what} {path} is {size / 2**20:,.0f} MiB, above the "
+                         f"{max_bytes // 2**20} MiB seqlm reads into memory: use a part of it "
+                         "(n-gram models read any size with `seqlm ngram train --memory`)")
+    return path
+
 
 def read_text_file(path: Path, encoding_errors: str = "strict") -> str:
     """Read one UTF-8 file; a decoding error names the byte offset and the way around it."""
     if encoding_errors not in ("strict", "replace"):
         raise SeqlmError(f"encoding errors must be 'strict' or 'replace', got {encoding_errors!r}")
-    data = path.read_bytes()
+    data = regular_file(path).read_bytes()
     try:
         return data.decode("utf-8", errors=encoding_errors)
     except UnicodeDecodeError as e:
@@ -50,6 +73,9 @@ def source_files(folder: Path, include: tuple[str, ...] = (),
                                    for pat in include):
                 continue
             files.append(p)
+    if sum(p.stat().st_size for p in files) > MAX_TEXT_BYTES:
+        raise SeqlmError(f"the files below {folder} hold more than the {MAX_TEXT_BYTES // 2**20}"
+                         " MiB seqlm reads into memory: narrow them with --include")
     return sorted(files, key=lambda p: p.relative_to(folder).parts)
 
 

@@ -20,7 +20,7 @@ from seqlm.progress import ProgressCallback
 
 # seqlm's neural LMs hold a corpus in memory (its text, ids and batches: about 32 bytes per
 # character at the peak); a text file above this is refused before it is read
-MAX_TEXT_BYTES = 512 * 2**20
+MAX_TEXT_BYTES = 256 * 2**20
 
 
 def regular_file(path: Path, what: str = "text file", fix: str = "give a UTF-8 text file",

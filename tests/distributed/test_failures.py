@@ -85,3 +85,21 @@ def test_a_hung_process_ends_the_job_within_the_timeout(tmp_path, launch_ranks):
         ranks[1].communicate()
     assert code == 2, err[-3000:]
     assert "did not answer within 3 s (--distributed-timeout)" in err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_terminated_process_stops_every_rank_at_one_step(tmp_path, launch_ranks, which):
+    """SIGTERM (a scheduler's stop) to one rank: every rank stops at the same step, rank 0
+    writes the manifest ("interrupted") and keeps the checkpoint; no rank hangs or prints a
+    traceback."""
+    out = tmp_path / "run"
+    ranks = launch_ranks(*SMALL, "--batch-size", "4", "--max-steps", "1000000",
+                         "--eval-every", "5", "--eval-max-tokens", "100", "--out", str(out))
+    wait_for_checkpoint(ranks, out)
+    ranks[which].send_signal(signal.SIGTERM)
+    done = finish(ranks, timeout=60)
+    assert done[which][0] == 143, done[which][1][-2000:]
+    assert all(code in (130, 143) for code, _ in done), [c for c, _ in done]
+    assert all("Traceback" not in err for _, err in done)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and (out / "last.pt").is_file()

@@ -137,3 +137,37 @@ def test_bounded_memory_ngram_training_removes_its_spill_folder(tmp_path, signum
     assert proc.returncode == 128 + signum and "Traceback" not in err, err
     assert list(spill.iterdir()) == []  # the private spill folder is gone
     assert leftovers(tmp_path / "ng") == []
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, "Terminated"])
+@pytest.mark.parametrize("writer", ["checkpoint", "manifest", "text"])
+def test_a_signal_mid_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, interrupt,
+                                                                       writer):
+    """A signal raised inside a write (between two chunks) leaves the file as it was."""
+    import torch
+
+    from seqlm import atomic
+    from seqlm.checkpoint import save_checkpoint
+    from seqlm.cli.signals import Terminated
+
+    error = Terminated if interrupt == "Terminated" else interrupt
+    target = tmp_path / "file"
+    target.write_bytes(b"the old contents")
+    real = atomic.os.fsync
+
+    def cut(fd):  # the data is written, not yet synced or renamed into place
+        raise error()
+
+    writes = {
+        "checkpoint": lambda: save_checkpoint(target, "lm", {"model": {"w": torch.ones(4)}}),
+        "manifest": lambda: atomic.atomic_write_json(target, {"status": "ok"}),
+        "text": lambda: atomic.atomic_write_text(target, "new " * 10_000),
+    }
+    atomic.os.fsync = cut
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            writes[writer]()
+    finally:
+        atomic.os.fsync = real
+    assert target.read_bytes() == b"the old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]

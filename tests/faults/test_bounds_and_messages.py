@@ -8,9 +8,8 @@ import os
 
 import pytest
 
-from faults.conftest import TINY_LM, assert_one_line_error, snapshot
-
 import seqlm
+from faults.conftest import TINY_LM, assert_one_line_error, snapshot
 from seqlm.errors import SeqlmError
 
 

@@ -39,12 +39,6 @@ from seqlm.config import (
 )
 from seqlm.errors import SeqlmError
 
-# what may change on resume: the budgets grow, where it runs changes, a file corpus may have
-# moved (its sha256 is checked), the scan path of mingru / minlstm changes how, not what, is
-# computed; any other config option that differs from the checkpoint's is refused
-MAY_CHANGE_ON_RESUME = {"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
-                        "data_dir", "path", "name", "device", "precision", "scan", "scan_chunk",
-                        "distributed_timeout"}
 CORPUS_OPTIONS = ("name", "size", "valid_fraction", "test_fraction", "data_dir", "path",
                   "encoding_errors", "plural")
 
@@ -132,7 +126,9 @@ def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -
         raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "
                          f"{ckpt_config.corpus.name}: only a moved file: corpus may be named "
                          "again on resume; drop --corpus, or start a new run")
-    check_unchanged(ckpt_config, args, MAY_CHANGE_ON_RESUME)
+    from seqlm.experiments.training_run import MAY_CHANGE_ON_RESUME
+
+    check_unchanged(ckpt_config, args, MAY_CHANGE_ON_RESUME["lm"])
 
 
 def load_config_file(path: str) -> TrainConfig:

@@ -107,16 +107,13 @@ def add_eval(ssub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=eval_command)
 
 
-# on resume only the loop's budgets and placement may change
-MAY_CHANGE_ON_RESUME = ("max_steps", "max_minutes", "threads", "device", "precision",
-                        "distributed_timeout")
-
-
 def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) -> Seq2SeqConfig:
     """The config the options describe (`--seed` seeds the data, the weights and the batches);
     resuming, the checkpoint's with the loop's budgets and placement applied."""
     if base is not None:
-        check_unchanged(base, args, MAY_CHANGE_ON_RESUME)
+        from seqlm.experiments.training_run import MAY_CHANGE_ON_RESUME
+
+        check_unchanged(base, args, MAY_CHANGE_ON_RESUME["seq2seq"])
         return apply_options(base, args)
     config = apply_options(Seq2SeqConfig(), args)
     seed = config.train.seed

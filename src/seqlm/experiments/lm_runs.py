@@ -32,6 +32,7 @@ from seqlm.experiments.tensorboard_log import require_tensorboard
 from seqlm.experiments.training_run import (
     Resumed,
     adopt_best,
+    check_resume_config,
     open_training_run,
     record_processes,
     resume_from,
@@ -60,6 +61,8 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
         require_tensorboard(tensorboard)  # before anything is loaded or made
     resumed = resume_from(resume, "lm") if resume is not None else None
     config = absolute_file_corpus(config)
+    if resumed is not None:
+        check_resume_config(resumed.payload["config"], config, "lm")
     with session(config.engine) as (world, placement):
         progress = progress if world.writes else None  # rank 0 alone reports
         with ExitStack() as stack:

@@ -25,6 +25,7 @@ from seqlm.experiments.tensorboard_log import require_tensorboard
 from seqlm.experiments.training_run import (
     Resumed,
     adopt_best,
+    check_resume_config,
     open_training_run,
     record_processes,
     resume_from,
@@ -114,6 +115,8 @@ def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite
     if tensorboard is not None:
         require_tensorboard(tensorboard)  # before anything is made
     resumed = resume_from(resume, "seq2seq") if resume is not None else None
+    if resumed is not None:
+        check_resume_config(resumed.payload["config"], config, "seq2seq")
     with session(config.engine) as (world, placement):
         progress = progress if world.writes else None  # rank 0 alone reports
         stopped = None

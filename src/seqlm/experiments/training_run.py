@@ -20,8 +20,45 @@ from pathlib import Path
 from typing import Any
 
 from seqlm.checkpoint import BEST, LAST, checkpoint_path, read_checkpoint
+from seqlm.config import to_dict
 from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
+
+# what may change when a run is resumed, by family: the budgets grow, where it runs changes,
+# a file corpus may have moved (its sha256 is checked), the scan path of mingru / minlstm
+# changes how, not what, is computed; any other field that differs from the checkpoint's is
+# refused, by the CLI and by `seqlm.train(..., resume=...)` alike
+MAY_CHANGE_ON_RESUME: dict[str, frozenset[str]] = {
+    "lm": frozenset({"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
+                     "data_dir", "path", "name", "device", "precision", "scan", "scan_chunk",
+                     "distributed_timeout"}),
+    "seq2seq": frozenset({"max_steps", "max_minutes", "threads", "device", "precision",
+                          "distributed_timeout"}),
+}
+
+
+def leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A config as a dict of dotted paths to values."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(leaves(value, f"{prefix}.{key}" if prefix else key))
+    return out
+
+
+def check_resume_config(saved: dict[str, Any], config: Any, kind: str) -> None:
+    """`config` may differ from the checkpoint's (`saved`) only where the family allows."""
+    old, new = leaves(saved), leaves(to_dict(config))
+    for path, value in new.items():
+        name = path.rsplit(".", 1)[-1]
+        if name in MAY_CHANGE_ON_RESUME[kind] or path not in old:
+            continue
+        if old[path] != value and not (isinstance(value, list | tuple)
+                                       and list(value) == old[path]):
+            raise SeqlmError(f"--{name.replace('_', '-')} {value} does not match the "
+                             f"checkpoint's {old[path]}: drop the option to resume, or start "
+                             "a new run")
 
 
 @dataclass(frozen=True)

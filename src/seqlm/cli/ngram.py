@@ -91,6 +91,9 @@ def add_model_args(parser: argparse.ArgumentParser, from_file: bool = True) -> N
                        help="read the model from this ARPA file instead of training one")
         g.add_argument("--binary", default=None,
                        help="map the model from this binary file (seqlm ngram build)")
+        g.add_argument("--verify", action="store_true",
+                       help="check the checksum of every table of --binary on load (files up to "
+                            "64 MiB always are; larger ones load unverified in milliseconds)")
     g.add_argument("--order", type=int, default=NgramConfig.order, help="n-gram order, 1 to 8")
     g.add_argument("--smoothing", choices=SMOOTHINGS, default=NgramConfig.smoothing)
     g.add_argument("--unit", choices=["word", "char", "byte"], default=None,
@@ -126,6 +129,7 @@ def ngram_config(args: argparse.Namespace) -> NgramConfig:
         prune=tuple(getattr(args, "prune", NgramConfig.prune)),
         prob_bits=args.prob_bits if hasattr(args, "prob_bits") else NgramConfig.prob_bits,
         backoff_bits=getattr(args, "backoff_bits", NgramConfig.backoff_bits),
+        verify=getattr(args, "verify", NgramConfig.verify),
     )
 
 

@@ -32,3 +32,5 @@ class NgramConfig(Config):
     prune: tuple[int, ...] = opt((), ge=0, help="lmplz --prune: raw-count thresholds per order")
     prob_bits: int = opt(0, ge=0, le=16, help="binary model: quantise log10 p to 2**bits values")
     backoff_bits: int = opt(0, ge=0, le=16, help="binary model: quantise backoffs the same way")
+    verify: bool = opt(False, help="binary model: check every table's checksum on load (files up "
+                       "to 64 MiB always are)")

@@ -104,7 +104,7 @@ def load_model(source: ModelSource, config: NgramConfig, run: Run,
 
     if source.binary:
         with run.timer("load_binary"):
-            model = load_binary(source.binary)
+            model = load_binary(source.binary, verify=config.verify or None)
         run.extra["model"] = {"binary": source.binary, **model_summary(model)}
     elif source.arpa:
         with run.timer("read_arpa"):

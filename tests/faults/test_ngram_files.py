@@ -370,7 +370,7 @@ def test_an_interrupt_at_any_stage_removes_the_spill_folder(tmp_path, stage, n):
         build(text, config, tmp_path / "m.arpa", tmp_path / "m.bin", progress=stop)
     assert stop.seen == n
     assert spill.is_dir() and not list(spill.iterdir())
-    assert not (tmp_path / "m.bin").exists()
+    assert not (tmp_path / "m.bin").exists() and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_sigint_during_a_spilling_train_removes_the_spill_folder(tmp_path):

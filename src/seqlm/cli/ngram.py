@@ -14,6 +14,7 @@ from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, co
 from seqlm.config import NgramConfig
 
 SMOOTHINGS = ("mle", "addk", "kn", "mkn", "stupid")
+ENGINES = ("auto", "numpy", "numba")
 BAR_DELAY_S = 0.5
 
 
@@ -36,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--prune", type=int, nargs="+", default=list(NgramConfig.prune), metavar="T",
                    help="lmplz --prune: drop n-grams of order k whose raw count is <= T_k "
                         "(non-decreasing, unigrams 0), e.g. --prune 0 1 1")
+    g.add_argument("--engine", choices=ENGINES, default=NgramConfig.engine,
+                   help="numpy (the reference) or numba (compiled, byte-identical files); auto: "
+                        f"numba from {NgramConfig.compiled_min_tokens:,} tokens on")
     add_quantize_args(train)
     add_model_args(train, from_file=False)
     train.set_defaults(func=train_command)
@@ -130,6 +134,7 @@ def ngram_config(args: argparse.Namespace) -> NgramConfig:
         prob_bits=args.prob_bits if hasattr(args, "prob_bits") else NgramConfig.prob_bits,
         backoff_bits=getattr(args, "backoff_bits", NgramConfig.backoff_bits),
         verify=getattr(args, "verify", NgramConfig.verify),
+        engine=getattr(args, "engine", NgramConfig.engine),
     )
 
 
@@ -175,6 +180,7 @@ def train_command(args: argparse.Namespace) -> int:
         lines += [f"discounts {k}  " + ", ".join(f"{d:.6g}" for d in ds)
                   + ("  (fallback)" if k in info["fallback_orders"] else "")
                   for k, ds in enumerate(info["discounts"], 1)]
+    lines.append(f"engine      {info['engine']}")
     lines.append(f"ARPA file   {report.arpa or '(none: not an ARPA-writable smoothing)'}")
     if report.binary:
         lines.append(f"binary      {report.binary}")

@@ -130,3 +130,70 @@ def test_a_second_process_compiles_nothing(tmp_path):
     assert runs[0]["misses"] > 0  # the first process compiled (and wrote the cache)
     assert runs[1] == {"misses": 0, "hits": runs[1]["hits"]} and runs[1]["hits"] >= 2
     assert any((tmp_path / "cache").rglob("*.nbi"))
+
+
+def scorers(tmp_path):
+    """Every kind of model: each in-memory form, ARPA-read, mapped binary (float, 8-bit)."""
+    from seqlm.ngram import fit, read_arpa
+    from seqlm.ngram.binary import load_binary
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscountFallbackWarning)
+        models = {s: fit(TEXT, NgramConfig(order=4, smoothing=s))
+                  for s in ("mle", "addk", "kn", "mkn", "stupid")}
+        models["char-kenlm"] = fit(TEXT, NgramConfig(order=6, unit="char", precision="kenlm"))
+        build(TEXT, NgramConfig(order=5), tmp_path / "m.arpa", tmp_path / "m.bin")
+        build(TEXT, NgramConfig(order=5, prob_bits=8, backoff_bits=8), None, tmp_path / "q.bin")
+    models["arpa"] = read_arpa(tmp_path / "m.arpa")
+    models["binary"] = load_binary(tmp_path / "m.bin")
+    models["8-bit"] = load_binary(tmp_path / "q.bin")
+    return models
+
+
+SCORED = TEXT + "the owl sees a zebra .\nthe cat the cat the cat\n\nnaïve owl\n" * 3
+
+
+def test_both_engines_score_alike(tmp_path):
+    for name, model in scorers(tmp_path).items():
+        got = {}
+        for engine in ("numpy", "numba"):
+            model.engine = engine
+            got[engine] = (model.perplexity(SCORED),
+                           [t.nats for t in model.token_scores("the cat sees the owl .")])
+        assert got["numba"] == got["numpy"], name
+
+
+def test_workers_score_exactly_what_one_process_scores(tmp_path, monkeypatch):
+    from seqlm.ngram import model as model_module
+
+    monkeypatch.setattr(model_module, "PIECE_CHARS", 300)  # many pieces of a small text
+    for name in ("mkn", "binary", "char-kenlm"):
+        model = scorers(tmp_path)[name]
+        one = model.perplexity(SCORED * 3)
+        assert model.perplexity(SCORED * 3, workers=3) == one, name
+
+
+def perplexity_in_worker(model, text):
+    return model.perplexity(text)
+
+
+def test_models_survive_pickling_into_a_worker(tmp_path):
+    import multiprocessing
+    import pickle
+
+    models = scorers(tmp_path)
+    assert len(pickle.dumps(models["binary"])) < 1000  # a mapped model travels as its path
+    with multiprocessing.get_context().Pool(1) as pool:
+        for name in ("binary", "mkn", "arpa"):
+            assert pool.apply(perplexity_in_worker, (models[name], SCORED)) == \
+                models[name].perplexity(SCORED), name
+
+
+def test_eval_records_its_engine_and_workers(tmp_path):
+    (tmp_path / "t.txt").write_text(TEXT)
+    out = run_cli_json("ngram", "eval", "--text-file", str(tmp_path / "t.txt"), "--corpus",
+                       f"file:{tmp_path / 't.txt'}", "--engine", "numba", "--workers", "2",
+                       "--order", "3", "--out", str(tmp_path / "e"))
+    manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert manifest["metrics"]["engine"] == "numba" and manifest["metrics"]["workers"] == 2
+    assert out["perplexity"] > 1

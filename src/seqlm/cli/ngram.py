@@ -59,6 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(ev)
     ev.add_argument("--split", default="valid", help="which split of --corpus to score")
     ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
+    ev.add_argument("--workers", type=int, default=NgramConfig.workers, metavar="N",
+                    help="score the text's 4M-character pieces in N processes (the same "
+                         "result as one process)")
+    ev.add_argument("--engine", choices=ENGINES, default=NgramConfig.engine,
+                    help="who finds the held n-grams: numpy or numba (compiled, same result); "
+                         f"auto: numba from {NgramConfig.compiled_min_tokens:,} characters on")
     ev.set_defaults(func=eval_command)
 
     sm = nsub.add_parser("sample", help="sample sentences")
@@ -135,6 +141,7 @@ def ngram_config(args: argparse.Namespace) -> NgramConfig:
         backoff_bits=getattr(args, "backoff_bits", NgramConfig.backoff_bits),
         verify=getattr(args, "verify", NgramConfig.verify),
         engine=getattr(args, "engine", NgramConfig.engine),
+        workers=getattr(args, "workers", NgramConfig.workers),
     )
 
 

@@ -37,5 +37,7 @@ class NgramConfig(Config):
                       "compiled_min_tokens on, where Numba imports")
     compiled_min_tokens: int = opt(4_000_000, ge=0, help="engine auto: smaller texts skip "
                                    "`import numba` (~0.3-0.9 s)")
+    workers: int = opt(1, ge=1, le=256, help="eval: processes scoring the text's 4M-character "
+                       "pieces (the same report as one)")
     verify: bool = opt(False, help="binary model: check every table's checksum on load (files up "
                        "to 64 MiB always are)")

@@ -147,9 +147,13 @@ def eval_run(config: NgramConfig, source: ModelSource, split: str = "valid",
             text, scored = read_text_path(Path(text_file)), text_file
         else:
             text, scored = corpus.text(split), f"{corpus.name} {split}"
+        from seqlm.ngram.engine import resolve
+
+        model.engine = resolve(config.engine, len(text), config.compiled_min_tokens)
         with run.timer("score"):
-            report = model.perplexity(text)
-        run.metrics.update(report.to_dict())
+            report = model.perplexity(text, workers=config.workers)
+        run.metrics.update({**report.to_dict(), "engine": model.engine,
+                            "workers": config.workers})
         run.extra["scored"] = scored
     return run, report, model, scored
 

@@ -261,5 +261,5 @@ def load_binary(path: str | Path, verify: bool | None = None) -> NgramModel:
         backoff=[table("backoff", k) for k in range(1, order)],
         info={"counts": h["counts"], "source": str(path), "quantization": h["quantization"],
               "verified": verify},
-        precision=h["precision"],
+        precision=h["precision"], reopen=(load_binary, (str(path), False)),
         indexes={k: ProbingIndex(keys[k - 1], array(f"slots{k}")) for k in range(2, order + 1)})

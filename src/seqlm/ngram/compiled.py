@@ -25,6 +25,8 @@ POW10F = 10.0 ** np.arange(-30, 31)  # 10.0**e at index e + 30, as byte_layout's
 POW10 = 10 ** np.arange(19, dtype=np.int64)
 MAX_DECIMALS = 16
 TAB, BLANK, NEWLINE, MINUS, POINT, ZERO = 9, 32, 10, 45, 46, 48
+MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # seqlm.ngram.probing's
+BOS = 1  # seqlm.ngram.stream.NGRAM_BOS_ID
 
 
 @njit(cache=True, error_model="numpy")
@@ -142,6 +144,24 @@ def arpa_lines(p, b, has_backoff, b_zero, words, tok_blob, tok_off):
     return out
 
 
+def find_matches(model, ids: np.ndarray, oov: np.ndarray) -> list:
+    """`seqlm.ngram.matching.find_matches` with each order's pairs and probes compiled: the
+    same `Match` arrays."""
+    from seqlm.ngram.matching import Match
+
+    at = np.flatnonzero(~oov)
+    found = [Match(at, ids[at], ids[at], np.zeros(len(at), bool), np.zeros(len(at), bool))]
+    for k in range(2, model.order + 1):
+        prev, index = found[-1], model.index(k)
+        hit, got = grow(prev.at, prev.ids, prev.words, np.asarray(index.keys),
+                        np.asarray(index.slots), index.bits, model.V, k == 2)
+        prev.extended[hit] = True
+        prev.context_used[hit - 1] = True
+        found.append(Match(prev.at[hit], got, prev.words[hit], np.zeros(len(hit), bool),
+                           np.zeros(len(hit), bool)))
+    return found
+
+
 def formatted(values10: np.ndarray) -> tuple:
     """What `arpa_lines` takes of float32 log10 values (N,): scaled, decimals, negative,
     rare index (-1, or the row's place among the texts NumPy formats), rare blob and offsets."""
@@ -176,3 +196,43 @@ def arpa_block(prob10: np.ndarray, backoff10: np.ndarray | None, words: list[np.
     stacked = np.stack([np.asarray(w, dtype=np.int64) for w in words]) if len(prob10) else \
         np.zeros((len(words), 0), dtype=np.int64)
     return arpa_lines(p, b, has_backoff, zero, stacked, tokens[0], tokens[1]).tobytes()
+
+
+@njit(cache=True, error_model="numpy")
+def probe(keys, slots, bits, queries):
+    """`seqlm.ngram.probing.ProbingIndex.find`, one query at a time: ranks or -1. (Q,)"""
+    out = np.full(len(queries), -1, dtype=np.int64)
+    if len(keys) == 0:
+        return out
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    for i in range(len(queries)):
+        q = queries[i]
+        slot = np.int64((np.uint64(q) * MULTIPLIER) >> shift)
+        while True:
+            rank = slots[slot]
+            if rank < 0:
+                break
+            if keys[rank] == q:
+                out[i] = rank
+                break
+            slot = (slot + 1) & mask
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def grow(at, ids, words, keys, slots, bits, V, first_order):
+    """One order of `seqlm.ngram.matching.find_matches`: of the pairs (p-1, p) of consecutive
+    positions among the previous order's matches, the p whose n-gram is held, and its id."""
+    n = len(at)
+    queries = np.empty(n, dtype=np.int64)
+    pairs = np.empty(n, dtype=np.int64)
+    m = 0
+    for p in range(1, n):
+        if at[p] - at[p - 1] == 1 and not (first_order and words[p] == BOS):
+            pairs[m] = p
+            queries[m] = ids[p - 1] * V + words[p]
+            m += 1
+    got = probe(keys, slots, bits, queries[:m])
+    held = got >= 0
+    return pairs[:m][held], got[held]

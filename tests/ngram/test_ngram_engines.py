@@ -197,3 +197,15 @@ def test_eval_records_its_engine_and_workers(tmp_path):
     manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
     assert manifest["metrics"]["engine"] == "numba" and manifest["metrics"]["workers"] == 2
     assert out["perplexity"] > 1
+
+
+def test_a_small_train_never_imports_numba(tmp_path):
+    (tmp_path / "t.txt").write_text(TEXT)
+    code = ("import sys; from seqlm.cli import main; "
+            f"code = main(['ngram', 'train', '--text-file', {str(tmp_path / 't.txt')!r}, "
+            f"'--out', {str(tmp_path / 'r')!r}, '--quiet']); "
+            "print(code, 'numba' in sys.modules, 'llvmlite' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[-3:] == ["0", "False", "False"]

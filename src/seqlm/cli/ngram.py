@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "result as one process)")
     ev.add_argument("--engine", choices=ENGINES, default=NgramConfig.engine,
                     help="who finds the held n-grams: numpy or numba (compiled, same result); "
-                         f"auto: numba from {NgramConfig.compiled_min_tokens:,} characters on")
+                         f"auto: numba from {NgramConfig.compiled_min_chars:,} characters on")
     ev.set_defaults(func=eval_command)
 
     sm = nsub.add_parser("sample", help="sample sentences")

@@ -149,7 +149,7 @@ def eval_run(config: NgramConfig, source: ModelSource, split: str = "valid",
             text, scored = corpus.text(split), f"{corpus.name} {split}"
         from seqlm.ngram.engine import resolve
 
-        model.engine = resolve(config.engine, len(text), config.compiled_min_tokens)
+        model.engine = resolve(config.engine, len(text), config.compiled_min_chars)
         with run.timer("score"):
             report = model.perplexity(text, workers=config.workers)
         run.metrics.update({**report.to_dict(), "engine": model.engine,

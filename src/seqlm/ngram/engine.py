@@ -3,11 +3,13 @@
 The NumPy code is the reference and stays the only one for most steps; the compiled engine
 (`seqlm.ngram.compiled`, Numba `njit` with `cache=True`) replaces the loops where it
 measured a payoff, writing byte-identical files (`tests/ngram/test_ngram_engines.py`).
-`--engine auto` (the default) picks by input size: a text of fewer than
-`NgramConfig.compiled_min_tokens` tokens runs on NumPy, because `import numba` and loading the
-cached machine code cost ~0.3-0.9 s, about a whole Tiny Shakespeare run; a larger one runs
-compiled where Numba imports, else on NumPy. `--engine numba` without Numba installed is a
-one-line error. The engine that ran is recorded (`info["engine"]`, the manifest).
+`--engine auto` (the default) picks by input size: training a text of fewer than
+`NgramConfig.compiled_min_tokens` tokens (4M), or scoring one of fewer than
+`compiled_min_chars` characters (64M), runs on NumPy, because `import numba` and loading the
+cached machine code cost ~1 s (0.5 s + 0.45 s measured at load 12 on 2 cores), more than a
+whole Tiny Shakespeare run; a larger one runs compiled where Numba imports, else on NumPy.
+`--engine numba` without Numba installed is a one-line error. The engine that ran is
+recorded (`info["engine"]` of a build, `metrics.engine` of a run's manifest).
 Leaves out: choosing per step (one engine per build).
 """
 

@@ -391,6 +391,28 @@ def test_sigint_during_a_spilling_train_removes_the_spill_folder(tmp_path):
     assert not list(spill.iterdir())
 
 
+def test_the_spill_folder_of_a_killed_train_goes_with_the_next_one(tmp_path):
+    """SIGKILL skips every cleanup; the next spilling run removes the dead process's folder."""
+    (tmp_path / "t.txt").write_text("".join(f"w{i % 997} w{i % 13} w{i % 101}\n"
+                                            for i in range(60_000)))
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    args = ("ngram", "train", "--text-file", "t.txt", "--order", "4", "--memory", "2M",
+            "--temp-dir", "spill", "--quiet")
+    proc = spawn(*args, "--out", "r", cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not any(spill.rglob("*.bin")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    proc.communicate(timeout=60)
+    (left,) = spill.iterdir()
+    assert left.name.startswith(f"seqlm-ngram-{proc.pid}-")
+    again = spawn(*args, "--out", "r2", "--order", "2", cwd=tmp_path)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert not list(spill.iterdir())
+
+
 def test_fit_reads_a_model_from_text_of_empty_lines():
     """The library (not the CLI) still fits the degenerate text, as it always did."""
     model = fit("\n\n", NgramConfig(order=2, smoothing="mle"))

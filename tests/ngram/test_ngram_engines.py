@@ -144,9 +144,12 @@ def scorers(tmp_path):
         models["char-kenlm"] = fit(TEXT, NgramConfig(order=6, unit="char", precision="kenlm"))
         build(TEXT, NgramConfig(order=5), tmp_path / "m.arpa", tmp_path / "m.bin")
         build(TEXT, NgramConfig(order=5, prob_bits=8, backoff_bits=8), None, tmp_path / "q.bin")
+        build(TEXT, NgramConfig(order=5, precision="kenlm"), None, tmp_path / "k.bin")
     models["arpa"] = read_arpa(tmp_path / "m.arpa")
     models["binary"] = load_binary(tmp_path / "m.bin")
     models["8-bit"] = load_binary(tmp_path / "q.bin")
+    models["kenlm-binary"] = load_binary(tmp_path / "k.bin")
+    assert models["kenlm-binary"].precision == "kenlm"
     return models
 
 
@@ -167,7 +170,7 @@ def test_workers_score_exactly_what_one_process_scores(tmp_path, monkeypatch):
     from seqlm.ngram import model as model_module
 
     monkeypatch.setattr(model_module, "PIECE_CHARS", 300)  # many pieces of a small text
-    for name in ("mkn", "binary", "char-kenlm"):
+    for name in ("mkn", "binary", "char-kenlm", "kenlm-binary"):
         model = scorers(tmp_path)[name]
         one = model.perplexity(SCORED * 3)
         assert model.perplexity(SCORED * 3, workers=3) == one, name

@@ -1,4 +1,4 @@
-"""The compiled engine's kernels (Numba `njit`, cached on disk): ARPA lines in one pass.
+"""The compiled engine's kernels (Numba `njit`, cached on disk): ARPA lines, matches, sums.
 
 Imported only when `seqlm.ngram.engine` picks "numba" (so small jobs never pay for
 `import numba`). Each kernel computes what its NumPy reference computes, byte for byte:
@@ -7,6 +7,10 @@ Imported only when `seqlm.ngram.engine` picks "numba" (so small jobs never pay f
   closest decimal with 9, 8, 7, 6 significant digits; the shortest that reads back as the
   same float32 wins; trailing zeros go), from the decimal exponent NumPy computed for the
   reference (`decimal_exponents`), so no logarithm is taken twice in two libraries.
+- `find_matches` (`grow`, `probe`): `seqlm.ngram.matching.find_matches`, each order's pairs
+  of consecutive matches and their probing lookups in one loop: the same `Match` arrays.
+- `sentence_sums32`: the float32 per-sentence sums of `seqlm.ngram.single_precision`, in
+  position order (each sentence left to right, as the reference and KenLM add).
 - `arpa_lines`: `seqlm.ngram.arpa.lines` without the padded byte matrices: each line's
   `prob<TAB>w1 ... wk[<TAB>backoff]<NL>` written straight into one buffer, sized in a first
   pass. Values NumPy formats one by one in the reference (|x| >= 1000, |x| < 1e-8) come in
@@ -236,3 +240,13 @@ def grow(at, ids, words, keys, slots, bits, V, first_order):
     got = probe(keys, slots, bits, queries[:m])
     held = got >= 0
     return pairs[:m][held], got[held]
+
+
+@njit(cache=True, error_model="numpy")
+def sentence_sums32(values, sentence, n_sentences):
+    """`seqlm.ngram.single_precision.sentence_sums32`: float32 sums per sentence, each added
+    left to right as KenLM's `query` does (one pass in position order)."""
+    total = np.zeros(n_sentences, dtype=np.float32)
+    for i in range(len(values)):
+        total[sentence[i]] = total[sentence[i]] + values[i]
+    return total

@@ -12,7 +12,10 @@ same load), each line naming what it measured:
 4. loading and scoring (order 5, Tiny Shakespeare train text): ARPA reading, binary loading,
    tokens per second of the ARPA-loaded, binary and 8-bit quantised models against the
    `kenlm` module (per-line `score`, as a Python user calls it), perplexity moved by
-   quantisation; 5. with `--baseline-src DIR`, another checkout's ARPA reading against this one's.
+   quantisation; 5. with `--baseline-src DIR`, another checkout's ARPA reading against this one's;
+6. the engines: process start-up with and without Numba, ARPA writing (Tiny Shakespeare and
+   1M generated tokens, order 5; the files compared byte for byte), finding matches and
+   scoring with `--engine numpy` against `numba`, beside the kenlm module.
 
 lmplz and build_binary are found through `KENLM_BIN` (a folder holding them, e.g. a KenLM
 build's `bin/`); without it the KenLM columns are skipped with a note. Run:
@@ -269,6 +272,84 @@ def baseline(src: Path, text_file: Path, work: Path, repeats: int) -> None:
     print(f"  read ARPA CPU: this {this:.3f} s, baseline {base:.3f} s: {base / this:.1f}x faster")
 
 
+def interleaved(fns: dict, repeats: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each function, called in turn `repeats` times after one
+    warm-up round."""
+    times = {name: [] for name in fns}
+    for r in range(repeats + 1):
+        for name, fn in fns.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn()
+            if r:
+                times[name].append((time.perf_counter() - start, time.process_time() - start_cpu))
+    return {name: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
+            for name, ts in times.items()}
+
+
+def engines(train: str, work: Path, repeats: int) -> None:
+    """The compiled engine against the NumPy reference, in the same process and run."""
+    from seqlm.config import NgramConfig
+    from seqlm.ngram import compiled, fit, matching
+    from seqlm.ngram.arpa import write_tables
+    from seqlm.ngram.tables import BackoffTables
+    from seqlm.ngram.text_ids import encode
+
+    print(f"6. engines numpy vs numba, medians of {repeats} interleaved (wall, CPU)")
+    env = seqlm_env()
+    start_up = {what: [] for what in ("python", "import numba", "one cached kernel")}
+    call = ("from seqlm.ngram import compiled; import numpy as np; compiled.arpa_block("
+            "np.zeros(1, np.float32), None, [np.zeros(1, np.int64)], compiled.token_blob([b'a']))")
+    for _ in range(repeats + 1):
+        for what, code in (("python", "pass"), ("import numba", "import numba"),
+                           ("one cached kernel", call)):
+            start_up[what].append(timed([sys.executable, "-c", code], env)["wall"])
+    print("  process start-up (wall, s): " + ", ".join(
+        f"{k} {statistics.median(v[1:]):.2f}" for k, v in start_up.items()))
+    corpora = {"Tiny Shakespeare words": train}
+    write_generated(work / "gen1m.txt", 1_000_000)
+    corpora["generated 1M tokens"] = (work / "gen1m.txt").read_text()
+    for name, text in corpora.items():
+        tables = BackoffTables.of_model(fit(text, NgramConfig(order=5)))
+        t = interleaved({e: lambda e=e, t=tables: write_tables(t, work / f"{e}.arpa", engine=e)
+                         for e in ("numpy", "numba")}, repeats)
+        same = (work / "numpy.arpa").read_bytes() == (work / "numba.arpa").read_bytes()
+        print(f"  write ARPA, {name}, order 5 ({sum(tables.sizes()):,} n-grams): numpy "
+              f"{t['numpy'][0]:.3f} s / {t['numpy'][1]:.3f} s CPU, numba {t['numba'][0]:.3f} s"
+              f" / {t['numba'][1]:.3f} s CPU: {t['numpy'][1] / t['numba'][1]:.2f}x CPU, "
+              f"{'identical' if same else 'DIFFERENT'} bytes")
+    model = fit(train, NgramConfig(order=5))
+    stream = encode(train, model.vocab, model.unit)
+    t = interleaved({"numpy": lambda: matching.find_matches(model, stream.ids, stream.oov),
+                     "numba": lambda: compiled.find_matches(model, stream.ids, stream.oov)},
+                    repeats)
+    print(f"  find matches, Tiny Shakespeare train ({len(stream.ids):,} positions): numpy "
+          f"{t['numpy'][1]:.3f} s CPU, numba {t['numba'][1]:.3f} s CPU: "
+          f"{t['numpy'][1] / t['numba'][1]:.2f}x")
+
+    def scorer(engine):
+        def score():
+            model.engine = engine
+            return model.perplexity(train)
+        return score
+
+    scorers = {"numpy": scorer("numpy"), "numba": scorer("numba")}
+    try:
+        import kenlm
+
+        from seqlm.ngram import write_arpa
+        km = kenlm.Model(str(write_arpa(model, work / "m5e.arpa")))
+        lines = train[:-1].split("\n")
+        scorers["kenlm"] = lambda: sum(km.score(x) for x in lines)
+    except ImportError:
+        pass
+    t = interleaved(scorers, repeats)
+    tokens = sum(len(line.split()) + 1 for line in train[:-1].split("\n"))
+    print("  score Tiny Shakespeare train, tokens/s of CPU: " + ", ".join(
+        f"{k} {tokens / v[1]:,.0f}" for k, v in t.items())
+        + (f"; numba / kenlm module {t['kenlm'][1] / t['numba'][1]:.2f}x" if "kenlm" in t
+           else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repeat, 1M tokens only")
@@ -277,7 +358,7 @@ def main() -> None:
     parser.add_argument("--scale-order", type=int, default=5)
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="another seqlm checkout's src/ to compare reading against")
-    parser.add_argument("--sections", type=int, nargs="*", default=[1, 2, 3, 4],
+    parser.add_argument("--sections", type=int, nargs="*", default=[1, 2, 3, 4, 6],
                         help="which numbered sections to run (5 runs with --baseline-src)")
     args = parser.parse_args()
     repeats = 1 if args.quick else 5
@@ -300,6 +381,8 @@ def main() -> None:
             scoring(train, valid, work, repeats)
         if args.baseline_src:
             baseline(args.baseline_src, text_file, work, repeats)
+        if 6 in args.sections:
+            engines(train, work, repeats)
         shutil.rmtree(work / "spill", ignore_errors=True)
     print(f"benchmark total {time.perf_counter() - started:.0f} s; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

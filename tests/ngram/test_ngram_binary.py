@@ -81,7 +81,7 @@ def test_files_that_are_not_binary_models_are_named(tmp_path):
         load_binary(tmp_path / "x.bin")
     good = write_binary(BackoffTables.of_model(trained(2)), tmp_path / "m.bin")
     (tmp_path / "cut.bin").write_bytes(good.read_bytes()[:5000])
-    with pytest.raises(SeqlmError, match="is cut short"):
+    with pytest.raises(SeqlmError, match="damaged binary model .cut short"):
         load_binary(tmp_path / "cut.bin")
     with pytest.raises(SeqlmError, match="does not exist"):
         load_binary(tmp_path / "none.bin")

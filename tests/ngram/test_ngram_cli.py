@@ -109,7 +109,7 @@ def test_train_in_bounded_memory_writes_the_same_files(tmp_path):
     big = tmp_path / "big.txt"  # ~24,000 words: enough to spill under 64K
     big.write_text("".join(" ".join(rng.choices(words, k=rng.randint(1, 15))) + "\n"
                            for _ in range(3000)))
-    common = ("ngram", "train", "--corpus", f"file:{big}", "--order", "4", "--unit", "word",
+    common = ("ngram", "train", "--text-file", str(big), "--order", "4", "--unit", "word",
               "--prune", "0", "0", "1", "--kenlm-precision")
     free = run_cli_json(*common, "--arpa", str(tmp_path / "free.arpa"), "--binary",
                         str(tmp_path / "free.bin"), "--out", str(tmp_path / "free"))

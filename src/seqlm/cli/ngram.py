@@ -14,6 +14,7 @@ from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, co
 from seqlm.config import NgramConfig
 
 SMOOTHINGS = ("mle", "addk", "kn", "mkn", "stupid")
+ENGINES = ("auto", "numpy", "numba")
 BAR_DELAY_S = 0.5
 
 
@@ -36,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--prune", type=int, nargs="+", default=list(NgramConfig.prune), metavar="T",
                    help="lmplz --prune: drop n-grams of order k whose raw count is <= T_k "
                         "(non-decreasing, unigrams 0), e.g. --prune 0 1 1")
+    g.add_argument("--engine", choices=ENGINES, default=NgramConfig.engine,
+                   help="numpy (the reference) or numba (compiled, byte-identical files); auto: "
+                        f"numba from {NgramConfig.compiled_min_tokens:,} tokens on")
     add_quantize_args(train)
     add_model_args(train, from_file=False)
     train.set_defaults(func=train_command)
@@ -55,6 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(ev)
     ev.add_argument("--split", default="valid", help="which split of --corpus to score")
     ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
+    ev.add_argument("--workers", type=int, default=NgramConfig.workers, metavar="N",
+                    help="score the text's 4M-character pieces in N processes (the same "
+                         "result as one process)")
+    ev.add_argument("--engine", choices=ENGINES, default=NgramConfig.engine,
+                    help="who finds the held n-grams: numpy or numba (compiled, same result); "
+                         f"auto: numba from {NgramConfig.compiled_min_chars:,} characters on")
     ev.set_defaults(func=eval_command)
 
     sm = nsub.add_parser("sample", help="sample sentences")
@@ -91,6 +101,9 @@ def add_model_args(parser: argparse.ArgumentParser, from_file: bool = True) -> N
                        help="read the model from this ARPA file instead of training one")
         g.add_argument("--binary", default=None,
                        help="map the model from this binary file (seqlm ngram build)")
+        g.add_argument("--verify", action="store_true",
+                       help="check the checksum of every table of --binary on load (files up to "
+                            "64 MiB always are; larger ones load unverified in milliseconds)")
     g.add_argument("--order", type=int, default=NgramConfig.order, help="n-gram order, 1 to 8")
     g.add_argument("--smoothing", choices=SMOOTHINGS, default=NgramConfig.smoothing)
     g.add_argument("--unit", choices=["word", "char", "byte"], default=None,
@@ -126,6 +139,9 @@ def ngram_config(args: argparse.Namespace) -> NgramConfig:
         prune=tuple(getattr(args, "prune", NgramConfig.prune)),
         prob_bits=args.prob_bits if hasattr(args, "prob_bits") else NgramConfig.prob_bits,
         backoff_bits=getattr(args, "backoff_bits", NgramConfig.backoff_bits),
+        verify=getattr(args, "verify", NgramConfig.verify),
+        engine=getattr(args, "engine", NgramConfig.engine),
+        workers=getattr(args, "workers", NgramConfig.workers),
     )
 
 
@@ -171,6 +187,7 @@ def train_command(args: argparse.Namespace) -> int:
         lines += [f"discounts {k}  " + ", ".join(f"{d:.6g}" for d in ds)
                   + ("  (fallback)" if k in info["fallback_orders"] else "")
                   for k, ds in enumerate(info["discounts"], 1)]
+    lines.append(f"engine      {info['engine']}")
     lines.append(f"ARPA file   {report.arpa or '(none: not an ARPA-writable smoothing)'}")
     if report.binary:
         lines.append(f"binary      {report.binary}")

@@ -32,3 +32,14 @@ class NgramConfig(Config):
     prune: tuple[int, ...] = opt((), ge=0, help="lmplz --prune: raw-count thresholds per order")
     prob_bits: int = opt(0, ge=0, le=16, help="binary model: quantise log10 p to 2**bits values")
     backoff_bits: int = opt(0, ge=0, le=16, help="binary model: quantise backoffs the same way")
+    engine: str = opt("auto", choices=("auto", "numpy", "numba"), help="train: numpy (the "
+                      "reference) or numba (compiled, same bytes); auto: numba from "
+                      "compiled_min_tokens on, where Numba imports")
+    compiled_min_tokens: int = opt(4_000_000, ge=0, help="train, engine auto: smaller texts "
+                                   "skip `import numba` and its cache (~1 s)")
+    compiled_min_chars: int = opt(64_000_000, ge=0, help="eval, engine auto: compiled matching "
+                                  "from this many characters (it saves ~0.07 us a token)")
+    workers: int = opt(1, ge=1, le=256, help="eval: processes scoring the text's 4M-character "
+                       "pieces (the same report as one)")
+    verify: bool = opt(False, help="binary model: check every table's checksum on load (files up "
+                       "to 64 MiB always are)")

@@ -58,6 +58,7 @@ def train_run(config: NgramConfig, out: str | Path | None = None, overwrite: boo
             source, trained_on = path, str(path)
             run.data["text_file"] = {"path": str(path.resolve()), "bytes": path.stat().st_size}
         else:
+            check_file_corpus(config)
             corpus = load_corpus(config.corpus, progress)
             config = replace(config, unit=config.unit or corpus.default_unit)
             source, trained_on = corpus.text("train"), f"{corpus.name} train"
@@ -75,6 +76,26 @@ def train_run(config: NgramConfig, out: str | Path | None = None, overwrite: boo
     return run, report, trained_on
 
 
+def check_file_corpus(config: NgramConfig) -> None:
+    """A `file:` corpus is read whole before its train split is counted: refuse a device or
+    pipe (no end to read to) and, under --memory, a file larger than the budget."""
+    from seqlm.data.corpora import FILE_PREFIX
+    from seqlm.ngram.budget import MemoryBudget, format_bytes
+
+    if not config.corpus.name.startswith(FILE_PREFIX):
+        return
+    path = Path(config.corpus.name[len(FILE_PREFIX):]).expanduser()
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        raise SeqlmError(f"{path} is not a regular file or folder (a device or a pipe has no "
+                         "end to read to): give --corpus file:PATH a text file")
+    budget = MemoryBudget.of(config.memory)
+    if budget.bounded and path.is_file() and path.stat().st_size > budget.limit:
+        raise SeqlmError(f"--corpus {config.corpus.name} is read whole into memory "
+                         f"({format_bytes(path.stat().st_size)}), past --memory "
+                         f"{format_bytes(budget.limit)}: give --text-file {path} instead, which "
+                         "streams the file (and trains on all of it)")
+
+
 def load_model(source: ModelSource, config: NgramConfig, run: Run,
                corpus: Corpus | None) -> NgramModel:
     """The model of `source`, or one trained on `corpus`'s train split."""
@@ -83,7 +104,7 @@ def load_model(source: ModelSource, config: NgramConfig, run: Run,
 
     if source.binary:
         with run.timer("load_binary"):
-            model = load_binary(source.binary)
+            model = load_binary(source.binary, verify=config.verify or None)
         run.extra["model"] = {"binary": source.binary, **model_summary(model)}
     elif source.arpa:
         with run.timer("read_arpa"):
@@ -126,9 +147,13 @@ def eval_run(config: NgramConfig, source: ModelSource, split: str = "valid",
             text, scored = read_text_path(Path(text_file)), text_file
         else:
             text, scored = corpus.text(split), f"{corpus.name} {split}"
+        from seqlm.ngram.engine import resolve
+
+        model.engine = resolve(config.engine, len(text), config.compiled_min_chars)
         with run.timer("score"):
-            report = model.perplexity(text)
-        run.metrics.update(report.to_dict())
+            report = model.perplexity(text, workers=config.workers)
+        run.metrics.update({**report.to_dict(), "engine": model.engine,
+                            "workers": config.workers})
         run.extra["scored"] = scored
     return run, report, model, scored
 

@@ -124,28 +124,40 @@ def backoff_decimals(backoff10: np.ndarray) -> np.ndarray:
 
 
 def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, lengths,
-            ws: Workspace) -> list[Column]:
+            ws: Workspace, compiled_tokens=None) -> list[Column]:
     """Write the order-k section; return the word columns of its n-grams (for order k+1)."""
     keep_words = k < t.order
     writers = [ws.writer(np.int32, f"words{k}-{j}") for j in range(k)] if keep_words else []
     rows = min(ws.budget.rows(WRITE_ROW_BYTES, share=0.25), 1 << 18)
-    for lo, keys in in_blocks(t.keys[k - 1], rows):  # decimals: each value once per block
+    for lo, keys in in_blocks(t.keys[k - 1], rows):
         hi = lo + len(keys)
         if k == 1:
             words = [keys]
         else:
             parents = trie.parents(keys, t.V)
             words = [gather(w, parents, ws) for w in parent_words] + [trie.last_words(keys, t.V)]
-        numbers = byte_layout.unique_decimal_matrix(to_log10(t.logp[k - 1].read(lo, hi)))
-        backoffs = backoff_decimals(to_log10(t.backoff[k - 1].read(lo, hi))) \
-            if k < t.order else None
-        for a in range(0, len(keys), LINE_ROWS):  # lines: small blocks stay in cache
-            b = a + LINE_ROWS
-            f.write(lines(numbers[a:b], [w[a:b] for w in words],
-                          None if backoffs is None else backoffs[a:b], tokens, lengths))
+        prob10 = to_log10(t.logp[k - 1].read(lo, hi))
+        backoff10 = to_log10(t.backoff[k - 1].read(lo, hi)) if k < t.order else None
+        if compiled_tokens is not None:  # the compiled engine: the same bytes in one pass
+            from seqlm.ngram.compiled import arpa_block
+
+            f.write(arpa_block(prob10, backoff10, words, compiled_tokens))
+        else:
+            write_lines(f, prob10, backoff10, words, tokens, lengths)
         for w, words_j in zip(writers, words, strict=False):  # none at the highest order
             w.append(words_j)
     return [w.finish() for w in writers]
+
+
+def write_lines(f, prob10: np.ndarray, backoff10: np.ndarray | None, words: list[np.ndarray],
+                tokens: np.ndarray, lengths: np.ndarray) -> None:
+    """A block's lines through the byte matrices (the NumPy engine, the reference)."""
+    numbers = byte_layout.unique_decimal_matrix(prob10)  # decimals: each value once per block
+    backoffs = None if backoff10 is None else backoff_decimals(backoff10)
+    for a in range(0, len(prob10), LINE_ROWS):  # lines: small blocks stay in cache
+        b = a + LINE_ROWS
+        f.write(lines(numbers[a:b], [w[a:b] for w in words],
+                      None if backoffs is None else backoffs[a:b], tokens, lengths))
 
 
 def in_blocks(column: Column, rows: int):
@@ -156,11 +168,17 @@ def in_blocks(column: Column, rows: int):
 
 
 def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None,
-                 progress: ProgressCallback | None = None) -> Path:
-    """Write the tables as an ARPA file (atomically), order by order, block by block."""
+                 progress: ProgressCallback | None = None, engine: str = "numpy") -> Path:
+    """Write the tables as an ARPA file (atomically), order by order, block by block; engine
+    "numba" writes the same bytes with `seqlm.ngram.compiled`."""
     ws = ws or Workspace(MemoryBudget())
     escaped = [escape(tok, t.unit).encode("utf-8") for tok in t.vocab.tokens]
     tokens, lengths = byte_layout.token_matrix(escaped)
+    compiled_tokens = None
+    if engine == "numba":
+        from seqlm.ngram.compiled import token_blob
+
+        compiled_tokens = token_blob(escaped)
 
     def write(f) -> None:
         f.write(header(t))
@@ -168,7 +186,7 @@ def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None
         for k in range(1, t.order + 1):
             report(progress, Progress("write ARPA", k - 1, t.order, unit="order"))
             f.write(f"\n\\{k}-grams:\n".encode())
-            words = section(f, t, k, words, tokens, lengths, ws)
+            words = section(f, t, k, words, tokens, lengths, ws, compiled_tokens)
         f.write(b"\n\\end\\\n")
         report(progress, Progress("write ARPA", t.order, t.order, unit="order"))
 

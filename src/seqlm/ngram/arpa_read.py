@@ -344,6 +344,8 @@ def read_order(sec: Section, word_ids: HashedIds, keys: list[np.ndarray], V: int
             raise block.error("log10 probability is -inf: write -99 for a probability of zero",
                               np.flatnonzero(np.isinf(probs))[0])
         parts.append((block_keys(block, word_ids, keys, V), probs, backoffs))
+    if not parts:  # `ngram k=0`: an empty order (KenLM reads it; pruning can write it)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
     key, probs, backoffs = (np.concatenate([p[j] for p in parts]) for j in range(3))
     order = np.argsort(key, kind="stable")
     dup = np.flatnonzero(np.diff(key[order]) == 0)

@@ -2,10 +2,10 @@
 
 Layout (little-endian), every array 64-byte aligned so it maps straight into NumPy:
 
-    b"SEQLMNG\\x01" | header size (uint64) | header (JSON) | arrays ...
+    b"SEQLMNG\\x02" | header size (uint32) | header CRC-32 (uint32) | header (JSON) | arrays ...
 
 The JSON header names the model (order, unit, smoothing, precision, n-gram counts, discounts)
-and every array's offset, dtype and length:
+and every array's offset, dtype, length and CRC-32:
 
     vocab_blob, vocab_offsets      the tokens as UTF-8, and where each starts (V+1,)
     vocab_keys, vocab_ids, vocab_slots   the vocabulary's hash table (`seqlm.ngram.vocab_hash`)
@@ -13,8 +13,13 @@ and every array's offset, dtype and length:
     prob{k}, backoff{k}            log10 p and log10 backoff: float32, or quantised codes with
     prob_centres{k}, backoff_centres{k}   the bins' centres (`seqlm.ngram.quantize`)
 
-`load_binary` maps the file (`mmap`) and wraps each array with `np.frombuffer`: no array is
-read or copied until a query touches it, so loading costs the header's parse. Values are the
+`load_binary` maps the file (`mmap`) and wraps each array with `np.frombuffer`: no table is
+read or copied until a query touches it, so loading costs the header's parse and checks
+(`seqlm.ngram.binary_check`: the header's checksum and fields, the file's exact size, the
+vocabulary's checksums and offsets). The tables' checksums are checked on load when the file
+is at most `VERIFY_BYTES` (64 MiB, ~30 ms), or always with `verify=True` (`--verify`); a
+larger file loads in milliseconds unverified. Version 1 files (before checksums) are refused
+with the command that rebuilds them. Values are the
 ARPA file's (float32 log10); scores equal those of the ARPA model read with
 `read_arpa(..., precision="kenlm")`, or move by at most the quantisation bounds the header
 states. Leaves out: KenLM's trie layout with bit-packed pointers (this keeps seqlm's sorted
@@ -23,6 +28,7 @@ keys plus a hash index, ~12-16 bytes per n-gram before quantisation).
 
 import json
 import mmap
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +36,7 @@ import numpy as np
 from seqlm.atomic import atomic_write
 from seqlm.errors import SeqlmError
 from seqlm.metrics import LN10
+from seqlm.ngram.binary_check import check_arrays, check_header, check_vocab, crc32
 from seqlm.ngram.budget import MemoryBudget
 from seqlm.ngram.model import NgramModel
 from seqlm.ngram.probing import ProbingIndex
@@ -39,8 +46,10 @@ from seqlm.ngram.tables import BackoffTables
 from seqlm.ngram.vocab_hash import HashedIds, MappedVocab
 from seqlm.progress import Progress, ProgressCallback, report
 
-MAGIC = b"SEQLMNG\x01"
-VERSION = 1  # changes with the layout or the vocabulary hash
+MAGIC = b"SEQLMNG\x02"
+VERSION = 2  # changes with the layout or the vocabulary hash; 2: checksums
+VERIFY_BYTES = 64 << 20  # files up to this size have every table's checksum checked on load
+VOCAB_ARRAYS = ("vocab_blob", "vocab_offsets", "vocab_keys", "vocab_ids", "vocab_slots")
 ALIGN = 64
 BLOCK_ROWS = 1 << 20
 
@@ -96,7 +105,8 @@ class _Layout:
         while True:
             offset, specs = _aligned(16 + size), {}
             for name, (dtype, length, _) in self.arrays.items():
-                specs[name] = {"offset": offset, "dtype": dtype.str, "length": length}
+                specs[name] = {"offset": offset, "dtype": dtype.str, "length": length,
+                               "crc32": "0" * 8}  # filled in once the array is written
                 offset = _aligned(offset + dtype.itemsize * length)
             text = json.dumps({**meta, "arrays": specs}).encode()
             if len(text) <= size:
@@ -160,41 +170,57 @@ def write_binary(t: BackoffTables, path: str | Path, prob_bits: int = 0, backoff
     header, specs = layout.header(meta)
 
     def write(f) -> None:
-        f.write(MAGIC + np.uint64(len(header)).tobytes() + header)
         for name, (dtype, length, blocks) in layout.arrays.items():
             report(progress, Progress("write binary", list(specs).index(name), len(specs),
                                       message=name))
             f.seek(specs[name]["offset"])
-            written = 0
+            written, crc = 0, 0
             for block in blocks():
-                f.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
+                data = np.ascontiguousarray(block, dtype=dtype).tobytes()
+                f.write(data)
+                crc = zlib.crc32(data, crc)
                 written += len(block)
             if written != length:
                 raise RuntimeError(f"binary array {name}: wrote {written} of {length} rows")
+            specs[name]["crc32"] = f"{crc & 0xFFFFFFFF:08x}"
         f.truncate(_aligned(f.tell()))
+        text = json.dumps({**meta, "arrays": specs}).encode().ljust(len(header))
+        if len(text) != len(header):  # the checksums are fixed-width: the layout stands
+            raise RuntimeError(f"binary header grew from {len(header)} to {len(text)} bytes")
+        f.seek(0)
+        f.write(MAGIC + np.uint32(len(text)).tobytes()
+                + np.uint32(int(crc32(text), 16)).tobytes() + text)
 
     return atomic_write(path, write)
 
 
 def read_header(path: Path, mapped: mmap.mmap) -> dict:
-    if mapped[:8] != MAGIC:
+    """The checked header (`seqlm.ngram.binary_check`); a file that is not a version-2 seqlm
+    binary model is refused in one line naming what to do."""
+    if mapped[:7] != MAGIC[:7]:
         raise SeqlmError(f"{path} is not a seqlm binary model (it does not start with "
                          f"{MAGIC[:7].decode()}): build one with `seqlm ngram build --arpa FILE "
                          "--out model.bin`")
-    size = int(np.frombuffer(mapped, dtype="<u8", count=1, offset=8)[0])
-    header = json.loads(bytes(mapped[16:16 + size]))
-    if header.get("version") != VERSION:
-        raise SeqlmError(f"{path} is a version {header.get('version')} binary model; this seqlm "
-                         f"reads version {VERSION}: build it again from its ARPA file")
-    end = max((s["offset"] + np.dtype(s["dtype"]).itemsize * s["length"]
-               for s in header["arrays"].values()), default=0)
-    if end > len(mapped):
-        raise SeqlmError(f"{path} is cut short ({len(mapped)} of {end} bytes): build it again")
-    return header
+    if mapped[7:8] != MAGIC[7:8]:
+        raise SeqlmError(f"{path} is a version {mapped[7]} seqlm binary model; this seqlm reads "
+                         f"version {VERSION} (with checksums): rebuild it with `seqlm ngram "
+                         "build --arpa FILE --out model.bin` from its ARPA file")
+    if len(mapped) < 16:
+        raise SeqlmError(f"{path} is a damaged binary model (cut short: {len(mapped)} bytes): "
+                         "build it again with `seqlm ngram build --arpa FILE --out model.bin`")
+    size, stored = (int(v) for v in np.frombuffer(mapped, dtype="<u4", count=2, offset=8))
+    if 16 + size > len(mapped):
+        raise SeqlmError(f"{path} is a damaged binary model (cut short: its header needs "
+                         f"{16 + size:,} bytes, the file has {len(mapped):,}): build it again "
+                         "with `seqlm ngram build --arpa FILE --out model.bin`")
+    return check_header(path, bytes(mapped[16:16 + size]), f"{stored:08x}", len(mapped),
+                        16 + size)
 
 
-def load_binary(path: str | Path) -> NgramModel:
-    """Map a binary model; nothing but the header is read until it is queried."""
+def load_binary(path: str | Path, verify: bool | None = None) -> NgramModel:
+    """Map a binary model; nothing but the header and the vocabulary is read until it is
+    queried. `verify`: check every table's checksum (None: when the file is at most
+    `VERIFY_BYTES`)."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -205,6 +231,8 @@ def load_binary(path: str | Path) -> NgramModel:
     except (ValueError, OSError) as e:
         raise SeqlmError(f"cannot map {path} ({e}): give a seqlm binary model") from None
     h = read_header(path, mapped)
+    verify = len(mapped) <= VERIFY_BYTES if verify is None else verify
+    check_arrays(path, h, mapped, h["arrays"] if verify else VOCAB_ARRAYS)
 
     def array(name: str) -> np.ndarray:
         s = h["arrays"][name]
@@ -212,9 +240,16 @@ def load_binary(path: str | Path) -> NgramModel:
 
     def table(kind: str, k: int) -> Log10Table:
         centres = f"{kind}_centres{k}"
-        return Log10Table(array(f"{kind}{k}"), array(centres) if centres in h["arrays"] else None)
+        codes = array(f"{kind}{k}")
+        if centres not in h["arrays"]:
+            return Log10Table(codes)
+        if verify and len(codes) and int(codes.max()) >= h["arrays"][centres]["length"]:
+            raise SeqlmError(f"{path} is a damaged binary model ({kind}{k} names a bin past its "
+                             f"centres): build it again with `seqlm ngram build`")
+        return Log10Table(codes, array(centres))
 
     vocab_keys = array("vocab_keys")
+    check_vocab(path, array("vocab_blob"), array("vocab_offsets"), array("vocab_ids"))
     vocab = MappedVocab(array("vocab_blob"), array("vocab_offsets"),
                         HashedIds(vocab_keys, array("vocab_ids"),
                                   ProbingIndex(vocab_keys, array("vocab_slots"))))
@@ -224,6 +259,7 @@ def load_binary(path: str | Path) -> NgramModel:
         vocab=vocab, unit=h["unit"], order=order, smoothing=h["smoothing"], form="backoff",
         keys=keys, logp=[table("prob", k) for k in range(1, order + 1)],
         backoff=[table("backoff", k) for k in range(1, order)],
-        info={"counts": h["counts"], "source": str(path), "quantization": h["quantization"]},
-        precision=h["precision"],
+        info={"counts": h["counts"], "source": str(path), "quantization": h["quantization"],
+              "verified": verify},
+        precision=h["precision"], reopen=(load_binary, (str(path), False)),
         indexes={k: ProbingIndex(keys[k - 1], array(f"slots{k}")) for k in range(2, order + 1)})

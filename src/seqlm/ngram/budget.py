@@ -8,6 +8,12 @@ arrays cost `b` bytes per row holds at most `rows(b)` rows, so the arrays alive 
 within the budget. What the budget does not cover, the *stated overhead*: the interpreter and
 NumPy (~30 MB), the vocabulary (a Python dict and list, ~150 bytes per word type), and NumPy's
 short-lived copies inside a single call (a sort's scratch space, at most one more block).
+A budget also bounds the time: counting T tokens makes about T * 480 / budget sorted runs,
+and a merge of R runs costs R Python steps per block of each, so a text needs at least
+`minimum_bytes(T)` (at most `MAX_RUNS` runs: 530K for the 283K tokens of Tiny Shakespeare's
+words, 2.1M for its 1.16M characters); `token_limit` says how many tokens a budget takes
+(without one: what fits the physical memory), and reading stops with the minimum named once
+a text passes it.
 `peak_rss_bytes` reads the process's high-water mark for the manifest.
 Leaves out: KenLM's separate `--vocab_estimate` and per-stage block sizes.
 """
@@ -21,6 +27,9 @@ from dataclasses import dataclass
 from seqlm.errors import SeqlmError
 
 MIN_MEMORY = 64 * 1024  # below this a block holds too few rows to finish in reasonable time
+MAX_RUNS = 256  # sorted runs a merge takes in bounded time (one block of each held at once)
+COUNT_ROW_BYTES = 240  # per position while counting a chunk: ids, here, keys, unique's copies
+COUNT_SHARE = 0.5  # of the budget, for the chunk being counted
 _SUFFIXES = {"b": 0, "K": 1, "k": 1, "M": 2, "G": 3, "T": 4}
 _SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([bKkMGT%]?)\s*")
 
@@ -81,6 +90,31 @@ class MemoryBudget:
 
     def fits(self, nbytes: int) -> bool:
         return self.limit is None or nbytes <= self.limit
+
+    def token_limit(self) -> int:
+        """The most tokens this budget counts in at most `MAX_RUNS` runs; without a budget,
+        what counting in memory holds in the physical memory (unknown: no limit)."""
+        if self.limit is None:
+            return physical_memory() // COUNT_ROW_BYTES or sys.maxsize
+        return MAX_RUNS * self.rows(COUNT_ROW_BYTES, share=COUNT_SHARE)
+
+    def too_many_tokens(self, tokens: int) -> SeqlmError:
+        """The error for a text of about `tokens` tokens, past `token_limit`."""
+        if self.limit is None:
+            return SeqlmError(f"the training text has about {tokens:,} tokens, more than counting "
+                              f"in memory holds ({COUNT_ROW_BYTES} bytes each, "
+                              f"{format_bytes(physical_memory())} of RAM): give --memory 50% so "
+                              "that counts spill to disk")
+        return SeqlmError(f"--memory {format_bytes(self.limit)} is too small for a text of about "
+                          f"{tokens:,} tokens: counting it would make more than {MAX_RUNS} "
+                          f"sorted runs, too many to merge in bounded time; give --memory "
+                          f"{format_bytes(minimum_bytes(tokens))} or more")
+
+
+def minimum_bytes(tokens: int) -> int:
+    """The smallest budget that counts `tokens` tokens in at most `MAX_RUNS` runs."""
+    rows = -(-tokens // MAX_RUNS)
+    return max(MIN_MEMORY, -(-rows * COUNT_ROW_BYTES // 1024) * 1024 * 2)
 
 
 def peak_rss_bytes() -> int:

@@ -8,9 +8,11 @@ the ARPA file (`seqlm.ngram.arpa`) and the binary model (`seqlm.ngram.binary`) f
 tables, again block by block. Spill files live in a private folder under `temp_dir` and go
 when the build ends, whether it succeeds or fails. With no budget everything stays in memory
 (the same code with one block per step), and the files are byte for byte the same.
-mle, add-k and stupid backoff are estimated in memory (`seqlm.ngram.fit`): a budget is
-refused for them. `BuildReport` says what was made, the stage times, the budget and the
-peak memory, for the run's manifest.
+The ARPA lines are formatted by the engine `config.engine` resolves to for the text's size
+(`seqlm.ngram.engine`: NumPy, or the compiled kernels of `seqlm.ngram.compiled`; the same
+bytes), recorded as `info["engine"]`. mle, add-k and stupid backoff are estimated in
+memory (`seqlm.ngram.fit`): a budget is refused for them. `BuildReport` says what was
+made, the stage times, the budget and the peak memory, for the run's manifest.
 """
 
 import time
@@ -22,6 +24,7 @@ from seqlm.errors import SeqlmError
 from seqlm.ngram.arpa import write_tables
 from seqlm.ngram.budget import MemoryBudget, current_rss_bytes, peak_rss_bytes
 from seqlm.ngram.counts import count_stream
+from seqlm.ngram.engine import resolve
 from seqlm.ngram.estimate import estimate
 from seqlm.ngram.fit import check_config, fit_counts
 from seqlm.ngram.model import NgramModel
@@ -72,6 +75,10 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
     stages, rss_before = _Stages(), current_rss_bytes()
     with Workspace(budget, config.temp_dir) as ws:
         stream, vocab = read_stream(source, config.unit, ws, progress)
+        if len(stream) == 2 * stream.lines:  # nothing but `<s> </s>` pairs
+            raise SeqlmError(f"the training text has no words, only {stream.lines:,} empty "
+                             "line(s): give a text with at least one word")
+        engine = resolve(config.engine, len(stream), config.compiled_min_tokens)
         stages.done("read")
         counts = count_stream(stream, vocab, config.order, ws, progress)
         stages.done("count")
@@ -88,9 +95,9 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
             info = model.info
             tables = BackoffTables.of_model(model) if model.form == "backoff" else None
         stages.done("estimate")
-        report = BuildReport(info=info, tokens=len(stream) - stream.lines,
+        report = BuildReport(info={**info, "engine": engine}, tokens=len(stream) - stream.lines,
                              sentences=stream.lines, model=model)
-        write_files(report, tables, arpa, binary, config, ws, progress, stages)
+        write_files(report, tables, arpa, binary, config, ws, progress, stages, engine)
         report.memory = {"budget_bytes": budget.limit, "spilled_bytes": ws.spilled_bytes,
                          "spill_files": ws.files,
                          "spilled": ws.spilling, "rss_before_bytes": rss_before,
@@ -100,13 +107,14 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
 
 
 def write_files(report: BuildReport, tables: BackoffTables | None, arpa, binary,
-                config: NgramConfig, ws: Workspace, progress, stages: _Stages) -> None:
+                config: NgramConfig, ws: Workspace, progress, stages: _Stages,
+                engine: str = "numpy") -> None:
     if (arpa or binary) and tables is None:
         raise SeqlmError(f"a {config.smoothing} model cannot be written as ARPA or binary: the "
                          "backoff form cannot express add-k's floor or stupid backoff's scores;"
                          " use --smoothing mkn, kn or mle")
     if arpa:
-        report.arpa = str(write_tables(tables, arpa, ws, progress))
+        report.arpa = str(write_tables(tables, arpa, ws, progress, engine))
         stages.done("write_arpa")
     if binary:
         from seqlm.ngram.binary import write_binary

@@ -40,11 +40,17 @@ def _heads() -> np.ndarray:
 _HEADS = _heads()
 
 
-def significant_decimals(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shortest (scaled, decimals) with scaled / 10**decimals == a as float32. a >= 0. (N,)"""
+def decimal_exponents(a: np.ndarray) -> np.ndarray:
+    """floor(log10(a)) of every a >= 0 (N,), 0 giving -1 (the compiled engine takes these)."""
     with np.errstate(divide="ignore"):
         e = np.floor(np.log10(np.where(a > 0, a, 1.0))).astype(np.int64).clip(-30, 30)
     e -= _POW10F[e + 30] > a  # log10 can round across a power of ten
+    return e
+
+
+def significant_decimals(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest (scaled, decimals) with scaled / 10**decimals == a as float32. a >= 0. (N,)"""
+    e = decimal_exponents(a)
     target = a.astype(np.float32)
     scaled, decimals = None, None
     for digits in (9, 8, 7, 6):  # the shortest that reads back wins: try it last

@@ -25,6 +25,7 @@ import numpy as np
 
 from seqlm.errors import SeqlmError
 from seqlm.ngram import trie
+from seqlm.ngram.budget import COUNT_ROW_BYTES, COUNT_SHARE
 from seqlm.ngram.reading import IdStream
 from seqlm.ngram.runs import Run, count_index, merge_runs, write_run
 from seqlm.ngram.spill import Column, Workspace
@@ -32,7 +33,6 @@ from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_UNK_ID, NgramVocab
 from seqlm.progress import Progress, ProgressCallback, report
 
 MIN_ORDER, MAX_ORDER = 1, 8
-COUNT_ROW_BYTES = 240  # per position while counting a chunk: ids, here, keys, unique's copies
 TABLE_ROW_BYTES = 64  # per n-gram once counted: key, count, suffix, adjusted, p, log p, backoff
 
 
@@ -108,7 +108,7 @@ def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
     """Count every n-gram of orders 1..`order` in `stream`."""
     check_order(order)
     V = len(vocab)
-    chunks = stream.chunks(ws.budget.rows(COUNT_ROW_BYTES, share=0.5))
+    chunks = stream.chunks(ws.budget.rows(COUNT_ROW_BYTES, share=COUNT_SHARE))
     if not ws.budget.fits(len(stream) * (COUNT_ROW_BYTES + TABLE_ROW_BYTES * order)):
         ws.spill()  # the runs, the tables and every later column go to disk
     unigrams = np.zeros(V, dtype=np.int64)
@@ -146,7 +146,11 @@ def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k
     table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=True)
     here = ws.writer(np.int64, f"here{k}")
     for (lo, hi), ranks in zip(chunks, maps, strict=True):
-        here.append(ranks.array()[local_here.read(lo, hi)])
+        local_ids = local_here.read(lo, hi)
+        if len(ranks):  # a chunk of sentences too short for order k has no run to map
+            here.append(ranks.array()[local_ids])
+        else:
+            here.append(np.zeros(len(local_ids), dtype=np.int64))
     return table, here.finish()
 
 

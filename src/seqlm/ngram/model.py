@@ -94,9 +94,17 @@ class NgramModel:
     info: dict[str, Any] = field(default_factory=dict)  # discounts, fallbacks, settings
     precision: str = "double"  # "kenlm": perplexity summed in float32 as KenLM's query does
     indexes: dict[int, ProbingIndex] = field(default_factory=dict, repr=False, compare=False)
+    engine: str = field(default="numpy", compare=False)  # who finds the matches (engine.py)
+    reopen: tuple | None = field(default=None, repr=False, compare=False)  # (fn, args): pickle
 
     def __post_init__(self) -> None:
         self.combine = FORMS[self.form]  # the one branch on the smoothing family
+
+    def __reduce_ex__(self, protocol):
+        """A mapped model pickles as how to map it again (a path: cheap for workers)."""
+        if self.reopen is not None:
+            return reopened, (self.reopen, self.engine)
+        return super().__reduce_ex__(protocol)
 
     @property
     def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
@@ -115,7 +123,12 @@ class NgramModel:
         return self.indexes[k]
 
     def matches(self, ids: np.ndarray, oov: np.ndarray) -> list[Match]:
-        """The held n-grams ending at each position, order by order (`seqlm.ngram.matching`)."""
+        """The held n-grams ending at each position, order by order (`seqlm.ngram.matching`;
+        the compiled engine's `seqlm.ngram.compiled.find_matches` gives the same arrays)."""
+        if self.engine == "numba":
+            from seqlm.ngram.compiled import find_matches as compiled_matches
+
+            return compiled_matches(self, ids, oov)
         return find_matches(self, ids, oov)
 
     def lookup(self, ids: np.ndarray, oov: np.ndarray) -> list[np.ndarray]:
@@ -178,27 +191,41 @@ class NgramModel:
         """The same in log10, as kenlm's `score` reports it."""
         return nats_to_log10(self.score(sentence, bos, eos))
 
-    def perplexity(self, text: str) -> PerplexityReport:
+    def perplexity(self, text: str, workers: int = 1) -> PerplexityReport:
         """Score every line of `text` (see the module docstring for the conventions); with
         precision "kenlm", in float32 log10 exactly as KenLM's `query` adds up. The text is
         scored in pieces of whole lines (`PIECE_CHARS`): n-grams never cross a line, and small
-        arrays stay in cache instead of being allocated afresh."""
+        arrays stay in cache instead of being allocated afresh. `workers` > 1 scores the
+        pieces in that many processes (`seqlm.ngram.parallel`) and adds them up in the same
+        order: the same report to the last bit."""
+        pieces = list(string_pieces(text, PIECE_CHARS))
+        if workers > 1 and len(pieces) > 1:
+            from seqlm.ngram.parallel import totals_in_workers
+
+            rows = totals_in_workers(self, pieces, workers)
+        else:
+            rows = [self.piece_totals(piece) for piece in pieces]
         totals = np.zeros(5)  # tokens, OOVs, sentences, nll, OOV nll
-        for piece in string_pieces(text, PIECE_CHARS):
-            stream = encode(piece, self.vocab, self.unit)
-            pos = stream.scored()
-            oov = stream.oov[pos]
-            if self.precision == "kenlm":
-                total10, oov10 = kenlm_totals(self, stream)
-                nll, oov_nll = -log10_to_nats(total10), -log10_to_nats(oov10)
-            else:
-                total, oov_total = self.combine.total(self, stream.ids, stream.oov,
-                                                      self.matches(stream.ids, stream.oov))
-                nll, oov_nll = -float(total), -float(oov_total)
-            totals += (len(pos), oov.sum(), stream.n_sentences, nll, oov_nll)
+        for row in rows:
+            totals += row
         return PerplexityReport(tokens=int(totals[0]), oovs=int(totals[1]),
                                 sentences=int(totals[2]), nll_nats=float(totals[3]),
                                 oov_nll_nats=float(totals[4]))
+
+    def piece_totals(self, piece: str) -> np.ndarray:
+        """Tokens, OOVs, sentences, nll and OOV nll (nats) of whole lines. (5,)"""
+        stream = encode(piece, self.vocab, self.unit)
+        pos = stream.scored()
+        oov = stream.oov[pos]
+        if self.precision == "kenlm":
+            total10, oov10 = kenlm_totals(self, stream)
+            nll, oov_nll = -log10_to_nats(total10), -log10_to_nats(oov10)
+        else:
+            total, oov_total = self.combine.total(self, stream.ids, stream.oov,
+                                                  self.matches(stream.ids, stream.oov))
+            nll, oov_nll = -float(total), -float(oov_total)
+        return np.array([len(pos), oov.sum(), stream.n_sentences, nll, oov_nll],
+                        dtype=np.float64)
 
     def log_distribution(self, context: list[str] | tuple[str, ...] = ()) -> np.ndarray:
         """log p(w | context) for every word id w (V,), nats; `<s>` gets -inf. Stupid
@@ -234,6 +261,14 @@ class NgramModel:
                 break
             chain.append(int(found[j - 1][-1]))
         return chain, int(min(self.order - 1, chain_runs(ids, oov)[-1]))
+
+
+def reopened(reopen: tuple, engine: str) -> "NgramModel":
+    """A model mapped again from its file (`NgramModel.reopen`), with its engine."""
+    fn, args = reopen
+    model = fn(*args)
+    model.engine = engine
+    return model
 
 
 def chain_runs(ids: np.ndarray, oov: np.ndarray) -> np.ndarray:

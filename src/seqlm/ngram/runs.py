@@ -62,7 +62,7 @@ class _Cursor:
         return len(self.keys) > 0
 
     def take(self, bound: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = int(np.searchsorted(self.keys, bound, side="right"))
+        n = int(self.keys.searchsorted(bound, side="right"))
         out = self.keys[:n], self.counts[:n], self.payload[:n]
         self.keys, self.counts, self.payload = self.keys[n:], self.counts[n:], self.payload[n:]
         return out
@@ -82,11 +82,11 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
     map_writers = [ws.writer(np.int64, f"{name}-map{r}") for r in range(len(runs))] if maps else []
     written = 0
     while True:
-        active = [c for c in cursors if c.fill()]
+        active = [r for r, c in enumerate(cursors) if c.fill()]
         if not active:
             break
-        bound = min(int(c.keys[-1]) for c in active)
-        parts = [c.take(bound) for c in active]
+        bound = min(int(cursors[r].keys[-1]) for r in active)
+        parts = [cursors[r].take(bound) for r in active]
         keys = np.concatenate([p[0] for p in parts])
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
@@ -102,8 +102,8 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
             inverse = np.empty(len(keys), dtype=np.int64)
             inverse[order] = np.cumsum(first) - 1 + written
             bounds = np.cumsum([0] + [len(p[0]) for p in parts])
-            for c, lo, hi in zip(active, bounds[:-1], bounds[1:], strict=True):
-                map_writers[cursors.index(c)].append(inverse[lo:hi])
+            for r, lo, hi in zip(active, bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+                map_writers[r].append(inverse[lo:hi])
         written += len(starts)
     merged = Run(out[0].finish(), out[1].finish(), out[2].finish() if has_payload else None)
     return merged, [w.finish() for w in map_writers]

@@ -200,6 +200,11 @@ def kenlm_totals(model, stream) -> tuple[float, float]:
     pos = stream.scored()
     values = token_log10_32(model, stream.ids, stream.oov, pos)
     sentence = np.searchsorted(stream.starts, pos, side="right") - 1
-    totals = sentence_sums32(values, sentence, stream.n_sentences)
+    if model.engine == "numba":  # the same float32 additions in one compiled pass
+        from seqlm.ngram import compiled
+
+        totals = compiled.sentence_sums32(values, sentence, stream.n_sentences)
+    else:
+        totals = sentence_sums32(values, sentence, stream.n_sentences)
     return float(totals.astype(np.float64).sum()), float(values[stream.oov[pos]].astype(
         np.float64).sum())

@@ -4,14 +4,18 @@ Bounded-memory estimation keeps every array the length of the token stream or of
 n-grams as a `Column`. With no memory budget (or a corpus that fits it) a column is an ndarray
 and reading a block is a view: the in-memory path runs the same code with one block. Under a
 budget that the corpus does not fit, a `Workspace` writes columns to files in a private folder
-under `--temp-dir` (`seqlm-ngram-XXXX`), appending block by block, and reads them back with
+under `--temp-dir` (`seqlm-ngram-PID-XXXX`), appending block by block, and reads them back with
 `np.fromfile` (a private buffer per block, so the file's pages never count as the process's
-memory). The folder is removed when the workspace closes, on success or failure; a temp dir
-that is read-only or full raises a one-line `SeqlmError` that names the fix.
+memory). The folder is removed when the workspace closes, on success, failure or
+`KeyboardInterrupt` (a context manager); the folder of a process killed outright
+(its PID gone) is removed by the next workspace that spills there. A temp dir that is
+read-only or full raises a one-line `SeqlmError` that names the fix.
 Leaves out: compression of spill files (KenLM's are plain too) and asynchronous I/O.
 """
 
 import errno
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -113,6 +117,24 @@ class ColumnWriter:
         return Column(path=self.path, dtype=self.dtype, length=self.length)
 
 
+STALE = re.compile(r"seqlm-ngram-(\d+)-\w+")
+
+
+def remove_stale_folders(parent: Path) -> None:
+    """Delete the spill folders under `parent` whose process is gone (a SIGKILL, an OOM kill:
+    the only ends that skip `Workspace.close`)."""
+    for other in parent.iterdir():
+        m = STALE.fullmatch(other.name)
+        if m is None or int(m.group(1)) == os.getpid() or not other.is_dir():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(other, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            pass
+
+
 class Workspace:
     """Where columns live: memory, or files in a private folder under `temp_dir`.
 
@@ -143,7 +165,9 @@ class Workspace:
             parent = self.temp_dir or Path(tempfile.gettempdir())
             try:
                 parent.mkdir(parents=True, exist_ok=True)
-                self.folder = Path(tempfile.mkdtemp(prefix="seqlm-ngram-", dir=parent))
+                remove_stale_folders(parent)
+                self.folder = Path(tempfile.mkdtemp(prefix=f"seqlm-ngram-{os.getpid()}-",
+                                                    dir=parent))
             except OSError as e:
                 raise self.disk_error(e, parent) from None
         self.spilling = True

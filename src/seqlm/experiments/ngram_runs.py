@@ -71,8 +71,10 @@ def train_run(config: NgramConfig, out: str | Path | None = None, overwrite: boo
         run.metrics.update(report.info)
         run.metrics.update({"tokens": report.tokens, "sentences": report.sentences})
         run.extra["memory"] = report.memory
-        run.extra.update({k: v for k, v in (("arpa", report.arpa), ("binary", report.binary))
-                          if v})
+        run.extra.update({k: run.final(str(v)) for k, v in (("arpa", report.arpa),
+                                                             ("binary", report.binary)) if v})
+    if report.arpa:  # where the file is now, not the staging folder it was written in
+        report = replace(report, arpa=run.final(str(report.arpa)))
     return run, report, trained_on
 
 

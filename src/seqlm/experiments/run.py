@@ -99,7 +99,8 @@ class Run:
     def final(self, text: str) -> str:
         """`text` (an error message) naming the run directory where it ended up, not the
         staging folder it was built in."""
-        return text if self.staged is None else text.replace(str(self.staged), str(self.target))
+        staging = self.staged or (self.path if self.replacing else None)
+        return text if staging is None else text.replace(str(staging), str(self.target))
 
     def __enter__(self) -> "Run":
         if not self.writes:

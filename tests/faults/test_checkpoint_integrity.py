@@ -120,3 +120,47 @@ def test_a_manifest_with_a_mangled_inner_field_is_refused_by_the_report(
     if code == 0:  # a field the page does not read: the page is still right
         return
     assert_one_line_error(code, err, ["report"], "")
+
+
+def flipped(data: bytes, where: float, bit: int) -> bytes:
+    i = min(int(len(data) * where), len(data) - 1)
+    return data[:i] + bytes([data[i] ^ (1 << bit)]) + data[i + 1:]
+
+
+@pytest.mark.parametrize("where", [0.0, 0.01, 0.3, 0.6, 0.95, 0.999])
+@pytest.mark.parametrize("bit", [0, 7])
+def test_a_bit_flipped_checkpoint_is_refused_or_loads_finite(seqlm, tmp_path, trained_lm,
+                                                             where, bit):
+    """A flipped bit lands in the zip structure (damaged), in the pickle (damaged or not a
+    seqlm checkpoint) or in a weight (still finite: it loads; NaN or inf: refused)."""
+    bad = tmp_path / "flip.pt"
+    bad.write_bytes(flipped((trained_lm / "best.pt").read_bytes(), where, bit))
+    code, out, err = seqlm("sample", str(bad), "--length", "5")
+    if code != 0:
+        assert_one_line_error(code, err, ["sample"], "")
+
+
+@pytest.mark.parametrize("where", [0.0, 0.2, 0.5, 0.9])
+@pytest.mark.parametrize("damage", ["truncated", "flipped"])
+def test_a_damaged_manifest_is_one_line_in_the_report(seqlm, tmp_path, trained_lm, where,
+                                                      damage):
+    run = tmp_path / "copy"
+    shutil.copytree(trained_lm, run)
+    data = (run / "manifest.json").read_bytes()
+    data = data[:int(len(data) * where)] if damage == "truncated" else flipped(data, where, 6)
+    (run / "manifest.json").write_bytes(data)
+    code, _, err = seqlm("report", str(run))
+    if code != 0:  # a flip inside a string may leave valid JSON and a valid page
+        assert_one_line_error(code, err, ["report"], "")
+
+
+@pytest.mark.parametrize("where", [0.0, 0.3, 0.7, 0.99])
+@pytest.mark.parametrize("damage", ["truncated", "flipped"])
+def test_a_damaged_config_file_is_one_line(seqlm, tmp_path, where, damage):
+    from conftest import REPO
+
+    data = (REPO / "configs" / "tinyshakespeare-char.json").read_bytes()
+    data = data[:int(len(data) * where)] if damage == "truncated" else flipped(data, where, 6)
+    (tmp_path / "c.json").write_bytes(data)
+    code, _, err = seqlm("train", "--config", "c.json", "--max-steps", "0")
+    assert code == 2 and "Traceback" not in err, err

@@ -12,6 +12,7 @@ from seqlm.errors import ConfigError
 LENGTH_ALPHA = 0.7
 LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
+RECURRENCES = ("sequential", "newton")  # gru / lstm: the step loop, or seqlm.nn.newton
 TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
 
 
@@ -40,8 +41,26 @@ class LMConfig(Config):
     scan_chunk: int = opt(64, ge=1, help="chunked: steps per chunk (bounds the log form's error)")
     residual: bool = opt(False, help="add each layer's input to its output where the widths match")
     layer_norm: bool = opt(False, help="LayerNorm on the input of every layer above the first")
+    # Newton's method over the sequence (seqlm.nn.newton, docs/newton.md)
+    recurrence: str = opt("sequential", choices=RECURRENCES, help="gru / lstm only: the step "
+                          "loop, or Newton's method over the whole window (DEER / ParaRNN)")
+    newton_iterations: int = opt(50, ge=1, help="newton: iteration cap (the window's length "
+                                 "always suffices)")
+    newton_tolerance: float = opt(1e-5, ge=0.0, help="newton: stop when max |f(s_{t-1}) - s_t| "
+                                  "is at most this")
+    newton_jacobian: str = opt("full", choices=("full", "diagonal"), help="newton: the dense "
+                               "state Jacobian (Newton) or its diagonal (quasi-Newton, more "
+                               "iterations)")
+    newton_solver: str = opt("loop", choices=("loop", "scan"), help="newton: each linear "
+                             "recurrence step by step, or by a log-depth scan (parallel, "
+                             "O(T H^3 log T) work)")
+    newton_unconverged: str = opt("error", choices=("error", "warn"), help="newton: the cap "
+                                  "reached above the tolerance is an error, or a warning")
 
     def check(self) -> None:
+        if self.recurrence == "newton" and self.cell not in ("gru", "lstm"):
+            raise ConfigError("recurrence", self.recurrence, f"is written for gru and lstm, "
+                              f"not {self.cell}: use --cell gru or --cell lstm")
         if self.tie_weights and self.embedding_dim != self.hidden_size:
             raise ConfigError("tie_weights", True, f"needs embedding_dim == hidden_size, got "
                               f"{self.embedding_dim} and {self.hidden_size}")

@@ -42,7 +42,7 @@ import torch
 from torch import Tensor
 
 from seqlm.errors import SeqlmError
-from seqlm.nn.cell_jacobians import NEWTON_CELLS, NewtonCell
+from seqlm.nn.cell_jacobians import NEWTON_CELLS, NewtonCell, StepJacobian
 from seqlm.nn.recurrent import GRU, LSTM
 from seqlm.nn.scan import LinearRecurrence
 
@@ -77,20 +77,20 @@ def _doubling(a: Tensor, b: Tensor, dense: bool) -> Tensor:
     return b
 
 
-def solve_linear(a: Tensor, b: Tensor, s0: Tensor, solver: str) -> Tensor:
-    """s_t = a_t s_{t-1} + b_t, t = 0 .. T-1, from s0 (B, S): a (B, T, S, S) dense or (B, T, S)
-    diagonal, b (B, T, S) -> s (B, T, S)."""
-    dense = a.dim() == 4
-    if solver == "loop":
-        if not dense:
+def solve_linear(a: StepJacobian | Tensor, b: Tensor, s0: Tensor, solver: str) -> Tensor:
+    """s_t = a_t s_{t-1} + b_t, t = 0 .. T-1, from s0 (B, S): `a` the structured J or a
+    diagonal (B, T, S), b (B, T, S) -> s (B, T, S)."""
+    if not isinstance(a, StepJacobian):  # diagonal: elementwise
+        if solver == "loop":
             return LinearRecurrence.apply(a, b, s0)
+        return _doubling(a, torch.cat([(b[:, 0] + a[:, 0] * s0)[:, None], b[:, 1:]], 1), False)
+    if solver == "loop":  # matrix-free: one (B, H) x (H, G*H) product per step
         out, s = torch.empty_like(b), s0
         for t in range(b.shape[1]):
-            s = torch.baddbmm(b[:, t, :, None], a[:, t], s[..., None])[..., 0]  # (B, S)
-            out[:, t] = s
+            s = out[:, t] = a.matvec(s, t) + b[:, t]  # (B, S)
         return out
-    first = b[:, 0] + ((a[:, 0] @ s0[..., None])[..., 0] if dense else a[:, 0] * s0)
-    return _doubling(a, torch.cat([first[:, None], b[:, 1:]], dim=1), dense)
+    first = b[:, 0] + a.matvec(s0, 0)
+    return _doubling(a.dense(), torch.cat([first[:, None], b[:, 1:]], dim=1), True)
 
 
 def _shifted(s0: Tensor, states: Tensor) -> Tensor:
@@ -99,13 +99,15 @@ def _shifted(s0: Tensor, states: Tensor) -> Tensor:
 
 
 def _linearised(cell: NewtonCell, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None, s0: Tensor,
-                states: Tensor, jacobian: str) -> tuple[Tensor, Tensor, Tensor]:
-    """(J_t, b_t = f(s_{t-1}) - J_t s_{t-1}, f(s_{t-1}) - s_t): the linear recurrence around
-    `states` and the residual of each step."""
+                states: Tensor, jacobian: str) -> tuple[StepJacobian | Tensor, Tensor, Tensor]:
+    """(J_t or its diagonal, b_t = f(s_{t-1}) - J_t s_{t-1}, f(s_{t-1}) - s_t): the linear
+    recurrence around `states` and the residual of each step."""
     prev = _shifted(s0, states)
-    value, jac = cell.linearise(prev, gi, w_hh, b_hh, jacobian == "full")
-    moved = (jac @ prev[..., None])[..., 0] if jacobian == "full" else jac * prev
-    return jac, value - moved, value - states
+    value, jac = cell.linearise(prev, gi, w_hh, b_hh)
+    if jacobian == "diagonal":
+        diag = jac.diagonal()  # (B, T, S)
+        return diag, value - diag * prev, value - states
+    return jac, value - jac.matvec(prev), value - states
 
 
 def newton_step(cell: NewtonCell, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None, s0: Tensor,
@@ -140,13 +142,18 @@ def newton_solve(cell: NewtonCell, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None
 
 def adjoint(cell: NewtonCell, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None, s0: Tensor,
             states: Tensor, d_states: Tensor, solver: str) -> Tensor:
-    """lambda (B, T, S): lambda_t = dL/ds_t + J_{t+1}^T lambda_{t+1}, the reverse recurrence
-    solved as a forward one on flipped time."""
+    """lambda (B, T, S): lambda_t = dL/ds_t + J_{t+1}^T lambda_{t+1}, with the exact J."""
     with torch.no_grad():
-        _, jac = cell.linearise(_shifted(s0, states), gi, w_hh, b_hh, True)  # (B, T, S, S)
-        after = torch.cat([jac[:, 1:], torch.zeros_like(jac[:, :1])], dim=1).transpose(-1, -2)
-        return solve_linear(after.flip(1), d_states.flip(1), torch.zeros_like(s0),
-                            solver).flip(1)
+        _, jac = cell.linearise(_shifted(s0, states), gi, w_hh, b_hh)
+        if solver == "loop":  # matrix-free, backwards in time
+            lam = torch.empty_like(d_states)
+            lam[:, -1] = d_states[:, -1]
+            for t in range(d_states.shape[1] - 2, -1, -1):
+                lam[:, t] = d_states[:, t] + jac.rmatvec(lam[:, t + 1], t + 1)
+            return lam
+        dense = jac.dense()  # the reverse recurrence as a forward one on flipped time
+        after = torch.cat([dense[:, 1:], torch.zeros_like(dense[:, :1])], 1).transpose(-1, -2)
+        return _doubling(after.flip(1), d_states.flip(1), True).flip(1)
 
 
 class NewtonRecurrence(torch.autograd.Function):

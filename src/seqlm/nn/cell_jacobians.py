@@ -42,9 +42,12 @@ class StepJacobian:
     q: Tensor
     w: Tensor
 
+    def __post_init__(self) -> None:  # W^T laid out once: the step loop's product reads it
+        object.__setattr__(self, "w_t", self.w.t().contiguous())
+
     def _gates(self, h: Tensor) -> Tensor:
         """W_g h for every gate: h (..., H) -> (..., G, H)."""
-        return (h @ self.w.t()).unflatten(-1, (self.q.shape[-2], -1))
+        return (h @ self.w_t).unflatten(-1, (self.q.shape[-2], -1))
 
     def matvec(self, s: Tensor, t: int | None = None) -> Tensor:
         """J_t s: s (B, S) at step t, or (B, T, S) for every step at once."""
@@ -64,7 +67,7 @@ class StepJacobian:
 
     def dense(self) -> Tensor:
         """(B, T, S, S)."""
-        blocks, gates, hidden = self.p.shape[2], self.q.shape[3], self.w.shape[1]
+        gates, hidden = self.q.shape[3], self.w.shape[1]
         w = self.w.view(gates, hidden, hidden)
         mixed = (self.q[..., None] * w).sum(-3)  # (B, T, R, H, H): rows of W_g scaled
         eye = torch.eye(hidden, dtype=w.dtype, device=w.device)

@@ -24,7 +24,7 @@ solution is quadratic. `jacobian`:
               convergence is linear, not quadratic: more iterations.
 
 An iteration cap reached above the tolerance is never returned silently: `unconverged="error"`
-raises `NewtonNotConverged`, `"warn"` warns and returns the last iterate.
+raises `NewtonNotConvergedError`, `"warn"` warns and returns the last iterate.
 
 Backward (`NewtonRecurrence`): at the solution the trajectory satisfies s = F(s), so the
 gradient is that of BPTT, the adjoint recurrence lambda_t = dL/ds_t + J_{t+1}^T lambda_{t+1}
@@ -47,8 +47,7 @@ from seqlm.nn.recurrent import GRU, LSTM
 from seqlm.nn.scan import LinearRecurrence
 
 
-
-class NewtonNotConverged(SeqlmError):
+class NewtonNotConvergedError(SeqlmError):
     """The iteration cap was reached with the residual above the tolerance."""
 
 
@@ -135,7 +134,7 @@ def newton_solve(cell: NewtonCell, gi: Tensor, w_hh: Tensor, b_hh: Tensor | None
                "--newton-iterations (T always suffices), loosen --newton-tolerance, use "
                "--newton-jacobian full, or --recurrence sequential")
     if newton.unconverged == "error":
-        raise NewtonNotConverged(message)
+        raise NewtonNotConvergedError(message)
     warnings.warn(message, RuntimeWarning, stacklevel=2)
     return states, done, residual
 

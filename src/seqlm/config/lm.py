@@ -216,6 +216,12 @@ class RevivalConfig(Config):
     precision_batch: int = opt(4, ge=1)
     precision_hidden: int = opt(32, ge=1)
     scan_chunk: int = opt(64, ge=1)
+    newton_lengths: tuple[int, ...] = opt((64, 256), ge=1, help="Newton's convergence: T of "
+                                          "the validation windows")
+    newton_windows: int = opt(4, ge=1, help="Newton's convergence: windows (rows) per T")
+    newton_speed_lengths: tuple[int, ...] = opt((64, 256), ge=1, help="Newton's training "
+                                                "step against T")
+    newton_hidden: int = opt(32, ge=1, help="Newton's speed: H of the timed GRU")
     compare: CompareConfig = opt(factory=lambda: CompareConfig(
         cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=TIMED_STEP_CAP,
         eval_every=10**9, eval_max_tokens=5000, final_eval_max_tokens=30_000,
@@ -233,6 +239,8 @@ def quick_revival(config: RevivalConfig) -> RevivalConfig:
                    speed_repeats=1, speed_variants=("mingru-seq", "mingru-log", "mingru-chunk",
                                                     "torch-gru"),
                    precision_lengths=(64, 1024, 4096), precision_hidden=8,
+                   newton_lengths=(64,), newton_windows=2, newton_speed_lengths=(64,),
+                   newton_hidden=16,
                    compare=replace(quick_compare(config.compare), minutes=0.005,
                                    steps=TIMED_STEP_CAP,  # time alone decides, as in full
                                    eval_max_tokens=1000, final_eval_max_tokens=1000,

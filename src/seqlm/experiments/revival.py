@@ -10,6 +10,10 @@ associative (`seqlm.nn.scan`). Three measurements on this machine, in one step:
     precision  each path's float32 error against the float64 loop as T grows
     quality    minGRU and minLSTM against the LSTM at equal wall-clock time and parameters
                (`seqlm.experiments.compare` with `minutes`), validation nats/char
+    newton     the other road back: the nonlinear GRU / LSTM kept and solved by Newton over
+               the sequence (`seqlm.nn.newton`): iterations and error on the quality runs'
+               own trained LSTM (and as initialised), a training step against T
+               (`seqlm.experiments.newton_measure`)
 
 and what was given up for it, stated and measured where it can be: the state update is
 linear (no tanh, no W_hh) and the gates cannot see the past state, so the gradient back

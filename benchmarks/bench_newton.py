@@ -16,6 +16,12 @@ docs/newton.md). `seqlm.experiments.newton_measure` holds the timing, shared wit
     python benchmarks/bench_newton.py                          # CPU, T = 256, 1024, 4096
     python benchmarks/bench_newton.py --lengths 256 --repeats 3   # a quick run
     python benchmarks/bench_newton.py --gpu-quick              # the prepared GPU run
+    python benchmarks/bench_newton.py --convergence RUN --lengths 64 256 1024
+
+`--convergence RUN` measures instead, on a trained GRU / LSTM LM's run directory (and the same
+architecture freshly initialised), the Newton iterations until max |h_newton - h_seq| <= 1e-5
+in float32 on the first `--windows` x T tokens of its validation split, full Jacobian and
+diagonal, and the iterations and error of the stopping rule (residual <= 1e-5).
 """
 
 import argparse
@@ -28,7 +34,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from seqlm.experiments.newton_measure import NEWTON_VARIANTS, time_newton  # noqa: E402
+from seqlm.experiments.newton_measure import (  # noqa: E402
+    NEWTON_VARIANTS,
+    checkpoint_convergence,
+    time_newton,
+)
 from seqlm.experiments.scan_speed import REFERENCE, median_ratio  # noqa: E402
 
 
@@ -54,6 +64,24 @@ def report(steps: int, times: dict, iterations: dict, args) -> None:
               f"{iterations[v] if v.startswith('newton') else '-':>18}")
 
 
+def show_convergence(args) -> None:
+    measured = checkpoint_convergence(args.convergence, tuple(args.lengths), args.windows)
+    print(f"{measured['cell']}, {measured['layers']} layer(s), H = {measured['hidden']}; "
+          f"{args.windows} validation windows per T, zero guess, float32; iterations to "
+          "max |h_newton - h_seq| <= 1e-5, and by the stopping rule (its error)")
+    print(f"  {'model':<8} {'T':>5} {'layer':>5} {'Newton':>7} {'rule (error)':>16} "
+          f"{'quasi':>6} {'rule (error)':>16}   Newton's error after k = 1, 2, ...")
+    for steps in args.lengths:
+        for model, layers in measured.get(steps, {}).items():
+            for k, m in enumerate(layers):
+                full, diag = m["full"], m["diagonal"]
+                print(f"  {model:<8} {steps:>5} {k:>5} {full['to_target']!s:>7} "
+                      f"{full['by_rule']:>5} ({full['rule_error']:.1e}) "
+                      f"{diag['to_target']!s:>6} {diag['by_rule']:>5} "
+                      f"({diag['rule_error']:.1e})   "
+                      + " ".join(f"{e:.0e}" for e in full["errors"][:10]))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--lengths", type=int, nargs="+", default=[256, 1024, 4096])
@@ -66,7 +94,12 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--gpu-quick", action="store_true", help="cuda, T = 256 1024 4096, B 16, "
                    "H 128, 3 repeats, the scan at every T")
+    p.add_argument("--convergence", metavar="RUN", help="a GRU / LSTM LM run: its convergence")
+    p.add_argument("--windows", type=int, default=8, help="--convergence: rows per T")
     args = p.parse_args()
+    if args.convergence:
+        torch.set_num_threads(args.threads)
+        return show_convergence(args)
     if args.gpu_quick:
         args.device, args.batch, args.hidden, args.repeats = "cuda", 16, 128, 3
         args.scan_max_t = max(args.lengths)

@@ -18,7 +18,8 @@ solution is quadratic. `jacobian`:
     full      the dense J_t (S x S): true Newton. The linear recurrence is a matrix scan:
               `solver="scan"` composes the affine maps by recursive doubling (Hillis & Steele
               1986): log2 T rounds of (B, T, S, S) matmuls, O(T S^3 log T) work;
-              `solver="loop"` solves it step by step, T (B, S, S) mat-vecs.
+              `solver="loop"` solves it step by step and matrix-free: J_t s costs one
+              (B, H) x (H, G*H) product, as a step of the cell does (J is kept as P + Q W).
     diagonal  only diag(J_t) (quasi-Newton, Gonzalez et al. 2024): each solve is elementwise
               (`seqlm.nn.scan.LinearRecurrence` for "loop", doubling for "scan"), but
               convergence is linear, not quadratic: more iterations.
@@ -28,8 +29,8 @@ raises `NewtonNotConvergedError`, `"warn"` warns and returns the last iterate.
 
 Backward (`NewtonRecurrence`): at the solution the trajectory satisfies s = F(s), so the
 gradient is that of BPTT, the adjoint recurrence lambda_t = dL/ds_t + J_{t+1}^T lambda_{t+1}
-run backwards in time, solved by the same scan with the dense J (exact whatever the forward's
-`jacobian`); the parameters' gradients are then one vector-Jacobian product of f at all
+run backwards in time, solved by the same solver with the full J (exact whatever the
+forward's `jacobian`); the parameters' gradients are then one vector-Jacobian product of f at all
 steps at once. Leaves out: `lengths` (padded rows: the layer falls back to the loop), the
 RNN cells, warm starts across windows in the layers (the functional call takes `guess`),
 ParaRNN's diagonal-weight cell variants and its CUDA kernels.

@@ -196,12 +196,14 @@ def newton_text(config: RevivalConfig, newton: dict) -> list[str]:
     longest = max(newton["speed"])
     row = newton["speed"][longest]
     loop, scan = row["newton-loop"]["vs_seqlm_gru"], row["newton-scan"]["vs_seqlm_gru"]
+    won = max(loop, scan) > 1
     lines += ["", f"- At T = {longest}, Newton with step-by-step solves runs at x{loop:.2f} and "
               f"with the matrix scan at x{scan:.2f} the speed of seqlm's own sequential GRU "
-              f"here ({'a win' if max(loop, scan) > 1 else 'a loss'}). Each Newton iteration "
-              "with step-by-step solves costs about one sequential pass plus the all-steps "
-              "matmuls, and the scan pays O(H^3 log T) work for its O(log T) depth: the idea "
-              "needs a parallel device to pay (benchmarks/bench_newton.py, docs/newton.md)."]
+              f"here ({'a win' if won else 'a loss'}). Each Newton iteration with step-by-step "
+              "solves costs about one sequential pass plus the all-steps matmuls, and the scan "
+              "pays O(H^3 log T) work for its O(log T) depth"
+              + ("" if won else ": on this machine the idea does not pay; it is built for a "
+                 "parallel device") + " (benchmarks/bench_newton.py, docs/newton.md)."]
     return lines
 
 

@@ -18,4 +18,12 @@ timeout 150 $PY -m pytest -q -p no:cacheprovider tests/gpu || status=1
 timeout 150 $PY benchmarks/bench_rnn_lm.py --device cuda --precision fp32 bf16 --cells lstm \
     --hidden 512 --repeats 5 || status=1
 timeout 200 $PY benchmarks/bench_parallel_rnn.py --gpu-quick || status=1
+
+# --- issue 30: Newton's method over the sequence (DEER / ParaRNN) against T: a GRU LM's
+# training step by Newton (step-by-step solves and the log-depth matrix scan) against
+# seqlm's sequential GRU and cuDNN's GRU, T = 256, 1024, 4096, B 16, H 128 (under 4 minutes;
+# the scan holds (B, T, H, H) Jacobians: about 4 GB each at T = 4096). Prepared, not yet run.
+timeout 240 $PY benchmarks/bench_newton.py --gpu-quick || status=1
+# --- end of issue 30's block
+
 exit $status

@@ -46,6 +46,13 @@ def test_the_chapter_measures_speed_precision_and_quality(tmp_path):
     assert all(budget <= r["train_seconds"] < budget + 5 for r in models.values()), models
     assert m["quality"]["minutes"] == config.compare.minutes
     for text in ("| T | mingru-seq", "| chunked |", "What is given up", "than LSTM at equal time",
-                 "the speed of torch.nn.GRU", "minutes per model", "the log scan's error grew"):
+                 "the speed of torch.nn.GRU", "minutes per model", "the log scan's error grew",
+                 "Why a nonlinear recurrence can be parallelised", "| lstm trained | 64 | 1 |",
+                 "| lstm init | 64 | 0 |", "| T | seqlm-gru | newton-loop"):
         assert text in section.markdown, text
     assert (tmp_path / "lab" / "revival" / "loss_curves.png").is_file()
+    newton = m["newton"]["convergence"]["lstm"][64]
+    for layers in newton.values():  # Newton reaches the sequential states on real windows
+        assert all(layer["full"]["to_target"] is not None for layer in layers)
+    assert set(m["newton"]["speed"][64]) == {"seqlm-gru", "newton-loop", "newton-scan",
+                                             "torch-gru"}

@@ -12,6 +12,7 @@ from seqlm.errors import ConfigError
 LENGTH_ALPHA = 0.7
 LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
+RECURRENCES = ("sequential", "newton")  # gru / lstm: the step loop, or seqlm.nn.newton
 TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
 
 
@@ -40,8 +41,26 @@ class LMConfig(Config):
     scan_chunk: int = opt(64, ge=1, help="chunked: steps per chunk (bounds the log form's error)")
     residual: bool = opt(False, help="add each layer's input to its output where the widths match")
     layer_norm: bool = opt(False, help="LayerNorm on the input of every layer above the first")
+    # Newton's method over the sequence (seqlm.nn.newton, docs/newton.md)
+    recurrence: str = opt("sequential", choices=RECURRENCES, help="gru / lstm only: the step "
+                          "loop, or Newton's method over the whole window (DEER / ParaRNN)")
+    newton_iterations: int = opt(50, ge=1, help="newton: iteration cap (the window's length "
+                                 "always suffices)")
+    newton_tolerance: float = opt(1e-5, ge=0.0, help="newton: stop when max |f(s_{t-1}) - s_t| "
+                                  "is at most this")
+    newton_jacobian: str = opt("full", choices=("full", "diagonal"), help="newton: the dense "
+                               "state Jacobian (Newton) or its diagonal (quasi-Newton, more "
+                               "iterations)")
+    newton_solver: str = opt("loop", choices=("loop", "scan"), help="newton: each linear "
+                             "recurrence step by step, or by a log-depth scan (parallel, "
+                             "O(T H^3 log T) work)")
+    newton_unconverged: str = opt("error", choices=("error", "warn"), help="newton: the cap "
+                                  "reached above the tolerance is an error, or a warning")
 
     def check(self) -> None:
+        if self.recurrence == "newton" and self.cell not in ("gru", "lstm"):
+            raise ConfigError("recurrence", self.recurrence, f"is written for gru and lstm, "
+                              f"not {self.cell}: use --cell gru or --cell lstm")
         if self.tie_weights and self.embedding_dim != self.hidden_size:
             raise ConfigError("tie_weights", True, f"needs embedding_dim == hidden_size, got "
                               f"{self.embedding_dim} and {self.hidden_size}")
@@ -197,6 +216,12 @@ class RevivalConfig(Config):
     precision_batch: int = opt(4, ge=1)
     precision_hidden: int = opt(32, ge=1)
     scan_chunk: int = opt(64, ge=1)
+    newton_lengths: tuple[int, ...] = opt((64, 256), ge=1, help="Newton's convergence: T of "
+                                          "the validation windows")
+    newton_windows: int = opt(4, ge=1, help="Newton's convergence: windows (rows) per T")
+    newton_speed_lengths: tuple[int, ...] = opt((64, 256), ge=1, help="Newton's training "
+                                                "step against T")
+    newton_hidden: int = opt(32, ge=1, help="Newton's speed: H of the timed GRU")
     compare: CompareConfig = opt(factory=lambda: CompareConfig(
         cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=TIMED_STEP_CAP,
         eval_every=10**9, eval_max_tokens=5000, final_eval_max_tokens=30_000,
@@ -214,6 +239,8 @@ def quick_revival(config: RevivalConfig) -> RevivalConfig:
                    speed_repeats=1, speed_variants=("mingru-seq", "mingru-log", "mingru-chunk",
                                                     "torch-gru"),
                    precision_lengths=(64, 1024, 4096), precision_hidden=8,
+                   newton_lengths=(64,), newton_windows=2, newton_speed_lengths=(64,),
+                   newton_hidden=16,
                    compare=replace(quick_compare(config.compare), minutes=0.005,
                                    steps=TIMED_STEP_CAP,  # time alone decides, as in full
                                    eval_max_tokens=1000, final_eval_max_tokens=1000,

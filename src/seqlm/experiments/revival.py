@@ -10,6 +10,10 @@ associative (`seqlm.nn.scan`). Three measurements on this machine, in one step:
     precision  each path's float32 error against the float64 loop as T grows
     quality    minGRU and minLSTM against the LSTM at equal wall-clock time and parameters
                (`seqlm.experiments.compare` with `minutes`), validation nats/char
+    newton     the other road back: the nonlinear GRU / LSTM kept and solved by Newton over
+               the sequence (`seqlm.nn.newton`): iterations and error on the quality runs'
+               own trained LSTM (and as initialised), a training step against T
+               (`seqlm.experiments.newton_measure`)
 
 and what was given up for it, stated and measured where it can be: the state update is
 linear (no tanh, no W_hh) and the gates cannot see the past state, so the gradient back
@@ -26,6 +30,12 @@ from pathlib import Path
 from seqlm.config import RevivalConfig, quick_revival
 from seqlm.experiments.compare import compare, versus
 from seqlm.experiments.lab import LabContext, LabSection
+from seqlm.experiments.newton_measure import (
+    NEWTON_VARIANTS,
+    TARGET,
+    checkpoint_convergence,
+    time_newton,
+)
 from seqlm.experiments.run import Run
 from seqlm.experiments.scan_speed import REFERENCE, median_ratio, scan_errors, time_variants
 from seqlm.progress import Progress, ProgressCallback, report
@@ -111,6 +121,92 @@ it: it neither explodes nor rotates, and fades as the state forgets (the ||dL/dh
 lines of the quality runs below)."""
 
 
+WHY_NEWTON = """Why a nonlinear recurrence can be parallelised at all. The loop computes h_t =
+f(h_(t-1), x_t) one step after another, but the T states are also just the unknowns of one
+system of T equations, and a system can be solved by Newton's method (DEER: Lim et al. 2024;
+ParaRNN: arXiv 2510.21450). Linearise every step around a guessed trajectory: h_t ~ f(g_(t-1))
++ J_t (h_(t-1) - g_(t-1)). Evaluating f and J_t at every guessed state needs no recurrence
+(the guesses are known), so it is one matmul over all steps; what is left is a *linear*
+recurrence h_t = J_t h_(t-1) + b_t, and linear maps compose associatively, so a scan solves
+it in O(log T) depth, as for minGRU. The nonlinearity moves into the outer iteration: each
+Newton step makes at least one more state exact (T iterations always suffice), and with the
+true Jacobian convergence near the answer is quadratic, so a handful usually do. The price:
+the J_t of a GRU or LSTM are dense H x H matrices (the scan's work grows as H^3 log T), or,
+kept diagonal, each iteration is cheap but more are needed; and the gradient is the same
+linear recurrence run backwards (the adjoint), so training parallelises too."""
+
+
+def measure_newton(config: RevivalConfig, run: Run, cells: tuple[str, ...]) -> dict:
+    """{"speed": {T: {variant: {...}}}, "convergence": {cell: ...}}: the training step of a
+    1-layer GRU LM by Newton against T, and Newton's convergence on the quality runs' own
+    trained GRU / LSTM (and the same shapes as initialised)."""
+    speed = {}
+    with torch_threads(config.speed_threads):
+        for steps in config.newton_speed_lengths:
+            times, iterations = time_newton(steps, NEWTON_VARIANTS, config.speed_batch,
+                                            config.speed_embed, config.newton_hidden,
+                                            config.speed_repeats)
+            speed[steps] = {v: {"ms_per_step": 1000 * statistics.median(ts),
+                                "vs_torch_gru": median_ratio(times, "torch-gru", v),
+                                "vs_seqlm_gru": median_ratio(times, "seqlm-gru", v),
+                                "iterations": iterations[v]} for v, ts in times.items()}
+        convergence = {cell: checkpoint_convergence(run.path / "revival" / cell,
+                                                    config.newton_lengths,
+                                                    config.newton_windows)
+                       for cell in cells if cell in ("gru", "lstm")}
+    return {"speed": speed, "convergence": convergence}
+
+
+def _newton_rows(cell: str, measured: dict) -> list[str]:
+    rows = []
+    for steps, by_model in ((k, v) for k, v in measured.items() if isinstance(k, int)):
+        for model, layers in by_model.items():
+            for layer, m in enumerate(layers):
+                full, diag = m["full"], m["diagonal"]
+                rows.append(f"| {cell} {model} | {steps} | {layer} | {full['to_target']} | "
+                            f"{full['by_rule']} ({full['rule_error']:.1e}) | "
+                            f"{diag['to_target']} | {diag['by_rule']} "
+                            f"({diag['rule_error']:.1e}) |")
+    return rows
+
+
+def newton_text(config: RevivalConfig, newton: dict) -> list[str]:
+    lines = ["### Newton over the sequence: the nonlinear GRU and LSTM in parallel", "",
+             WHY_NEWTON, "", f"Convergence on validation windows ({config.newton_windows} "
+             f"rows, zero guess, float32) of the quality runs' own models, trained and as "
+             f"initialised: iterations until max |h_newton - h_sequential| <= {TARGET:g}, the "
+             "iterations the stopping rule (residual <= 1e-5) takes and the error it leaves; "
+             "Newton (full Jacobian) and quasi-Newton (its diagonal). ParaRNN reports about "
+             "3 Newton iterations for its cells.", "",
+             "| model | T | layer | Newton to 1e-5 | by rule (error) | quasi to 1e-5 | "
+             "by rule (error) |", "|---|---|---|---|---|---|---|"]
+    for cell, measured in newton["convergence"].items():
+        lines += _newton_rows(cell, measured)
+    lines += ["", f"Training step (forward, backward, Adam) of a 1-layer GRU char LM, B "
+              f"{config.speed_batch}, H {config.newton_hidden}, {config.speed_threads} torch "
+              "thread(s), weights as initialised: ms per step and the median ratio against "
+              "torch.nn.GRU in the same run (> 1 faster); Newton's iterations in brackets:", "",
+              "| T | " + " | ".join(NEWTON_VARIANTS) + " |",
+              "|---" * (len(NEWTON_VARIANTS) + 1) + "|"]
+    for steps, row in newton["speed"].items():
+        lines.append(f"| {steps} | " + " | ".join(
+            f"{row[v]['ms_per_step']:,.1f} (x{row[v]['vs_torch_gru']:.2f})"
+            + (f" [{row[v]['iterations']}]" if v.startswith("newton") else "")
+            for v in NEWTON_VARIANTS) + " |")
+    longest = max(newton["speed"])
+    row = newton["speed"][longest]
+    loop, scan = row["newton-loop"]["vs_seqlm_gru"], row["newton-scan"]["vs_seqlm_gru"]
+    won = max(loop, scan) > 1
+    lines += ["", f"- At T = {longest}, Newton with step-by-step solves runs at x{loop:.2f} and "
+              f"with the matrix scan at x{scan:.2f} the speed of seqlm's own sequential GRU "
+              f"here ({'a win' if won else 'a loss'}). Each Newton iteration with step-by-step "
+              "solves costs about one sequential pass plus the all-steps matmuls, and the scan "
+              "pays O(H^3 log T) work for its O(log T) depth"
+              + ("" if won else ": on this machine the idea does not pay; it is built for a "
+                 "parallel device") + " (benchmarks/bench_newton.py, docs/newton.md)."]
+    return lines
+
+
 def lab_step(ctx: LabContext) -> LabSection:
     config = RevivalConfig()
     if ctx.config.quick:
@@ -132,11 +228,15 @@ def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None =
     timed["precision"] = time.perf_counter() - started - sum(timed.values())
     quality = compare(config.compare, run, progress, folder="revival", tensorboard=tensorboard)
     timed["quality"] = time.perf_counter() - started - sum(timed.values())
+    newton = measure_newton(config, run, config.compare.cells)
+    timed["newton"] = time.perf_counter() - started - sum(timed.values())
     text = [*speed_table(config, speed), "", *precision_table(errors), "",
             *verdict(speed, errors, quality.metrics), "", LOST, "",
             "### Quality at equal time", "",
             f"`seqlm compare --cells {' '.join(config.compare.cells)} --minutes "
-            f"{config.compare.minutes:g}` (at the lab's settings):", "", quality.markdown]
+            f"{config.compare.minutes:g}` (at the lab's settings):", "", quality.markdown, "",
+            *newton_text(config, newton)]
     return LabSection("How recurrence came back: minGRU and minLSTM", "\n".join(text),
                       metrics={"speed": speed, "precision": errors, "quality": quality.metrics,
+                               "newton": newton,
                                "seconds": {k: round(v, 2) for k, v in timed.items()}})

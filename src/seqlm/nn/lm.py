@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from seqlm.config import LMConfig
 from seqlm.nn.min_rnn import MinGRU, MinLSTM
+from seqlm.nn.newton import Newton, NewtonGRU, NewtonLSTM
 from seqlm.nn.recurrent import GRU, LSTM, RNN, locked_dropout
 
 LMState = tuple[Tensor, ...]  # (h_n,) or (h_n, c_n), each (L, B, H): always a tuple
@@ -27,12 +28,18 @@ def build_recurrent(config: LMConfig) -> nn.Module:
     args = (config.embedding_dim, config.hidden_size, config.num_layers)
     minimal = dict(residual=config.residual, layer_norm=config.layer_norm, scan=config.scan,
                    chunk_size=config.scan_chunk)
+    gru, lstm, newton = GRU, LSTM, {}
+    if config.recurrence == "newton":  # the same layers and weights, solved by Newton
+        gru, lstm = NewtonGRU, NewtonLSTM
+        newton = {"newton": Newton(config.newton_iterations, config.newton_tolerance,
+                                   config.newton_jacobian, config.newton_solver,
+                                   config.newton_unconverged)}
     builders = {
         "rnn": lambda: RNN(*args, nonlinearity="tanh", dropout=between, batch_first=True),
         "rnn_relu": lambda: RNN(*args, nonlinearity="relu", dropout=between, batch_first=True),
-        "lstm": lambda: LSTM(*args, dropout=between, forget_bias=config.forget_bias,
-                             batch_first=True),
-        "gru": lambda: GRU(*args, dropout=between, batch_first=True),
+        "lstm": lambda: lstm(*args, dropout=between, forget_bias=config.forget_bias,
+                             batch_first=True, **newton),
+        "gru": lambda: gru(*args, dropout=between, batch_first=True, **newton),
         "mingru": lambda: MinGRU(*args, dropout=between, **minimal),
         "minlstm": lambda: MinLSTM(*args, dropout=between, **minimal),
     }

@@ -20,8 +20,10 @@ validation score; what eval, sample and translate load). Contents are restricted
 written atomically (`seqlm.atomic`), serialised in memory first so a full disk fails as a
 plain, named OS error. `load` reads a file once, rebuilds the model (`seqlm.nn.build`) on any
 device whatever device wrote it, and returns one `Loaded`. Version-1 files (seqlm before the
-one engine) load for evaluation and sampling, not for resuming.
-Leaves out: sharded and safetensors files.
+one engine) load for evaluation and sampling, not for resuming. A folder `seqlm export` wrote
+(config.json + model.safetensors, `seqlm.hf_folder`) loads wherever a run directory does,
+without unpickling anything: a `.pt` beside its files is never opened.
+Leaves out: sharded files.
 """
 
 import errno
@@ -40,6 +42,7 @@ from seqlm.config import Seq2SeqConfig, TrainConfig, from_dict
 from seqlm.data.pairs import PairVocabs
 from seqlm.data.vocab import Vocab
 from seqlm.errors import SeqlmError
+from seqlm.hf_folder import WEIGHTS, is_model_folder, read_folder
 from seqlm.nn.build import KINDS, build_model
 
 FORMAT = "seqlm-checkpoint"
@@ -89,6 +92,9 @@ def checkpoint_path(path: str | os.PathLike, prefer: str = BEST) -> Path:
     path = Path(path)
     if not path.is_dir():
         return path
+    if is_model_folder(path):
+        raise SeqlmError(f"{path} is an exported model folder (weights only, no training "
+                         "state): resume from the run directory it was exported from")
     for name in (prefer, LAST if prefer == BEST else BEST, "checkpoint.pt"):
         if (path / name).is_file():
             return path / name
@@ -184,6 +190,22 @@ def upgrade_v1(obj: dict[str, Any]) -> dict[str, Any]:
             "metrics": obj.get("metrics", {})}
 
 
+def read_model(path: str | os.PathLike, kind: str | None,
+               prefer: str = BEST) -> tuple[Path, dict[str, Any]]:
+    """The file the weights come from and the checkpoint's dict, from a checkpoint file, a
+    run directory, or an exported model folder (read by `seqlm.hf_folder`, never unpickled)."""
+    if not is_model_folder(path):
+        file = checkpoint_path(path, prefer)
+        return file, read_checkpoint(file, kind, required=("config", "vocab", "model"))
+    file = Path(path) / WEIGHTS
+    payload = read_folder(path)
+    if kind is not None and payload["kind"] != kind:
+        raise SeqlmError(f"model folder {path} holds a {payload['kind']!r} model, not {kind!r}: "
+                         "use the command for that kind of model")
+    check_contents(file, payload)
+    return file, payload
+
+
 @dataclass
 class Loaded:
     """A trained model rebuilt from its checkpoint, in eval mode on `device`."""
@@ -199,9 +221,9 @@ class Loaded:
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu",
          kind: str | None = None, prefer: str = BEST) -> Loaded:
-    """Read a checkpoint (or a run directory's `prefer` file) once and rebuild its model."""
-    file = checkpoint_path(path, prefer)
-    payload = read_checkpoint(file, kind, required=("config", "vocab", "model"))
+    """Read a checkpoint (a run directory's `prefer` file, or an exported model folder)
+    once and rebuild its model."""
+    file, payload = read_model(path, kind, prefer)
     kind = payload["kind"]
     config = from_dict(CONFIGS[kind], payload["config"], source=str(file))
     try:

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "seqlm.cli.seq2seq",
     "seqlm.cli.structure",
     "seqlm.cli.report",
+    "seqlm.cli.export",
 )
 
 

@@ -4,7 +4,7 @@
 
 import argparse
 
-from seqlm.cli.options import emit
+from seqlm.cli.options import add_output_args, emit
 from seqlm.config import EXPORT_FORMATS, ExportConfig
 
 
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the folder to write (new or empty)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a folder seqlm exported earlier")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_output_args(p)  # --quiet: export draws no bars; accepted like every command's
     p.set_defaults(func=export_command)
 
 

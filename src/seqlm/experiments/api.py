@@ -2,6 +2,7 @@
 
     run = seqlm.train(TrainConfig(...), out="runs/mine")       # or a Seq2SeqConfig
     lm = seqlm.load("runs/mine", device="cpu")                   # best.pt of the run
+    lm = seqlm.load("exports/mine")                              # or a `seqlm export` folder
     lm.generate("ROMEO:", length=200, temperature=0.8)           # text
     lm.score("To be, or not to be")                              # nats, perplexity, bits
 
@@ -102,7 +103,8 @@ class Translator:
 
 
 def load(path: str | Path, device: str = "cpu") -> LanguageModel | Translator:
-    """The model of a checkpoint or run directory (its best.pt), on `device`."""
+    """The model of a checkpoint, a run directory (its best.pt) or a folder `seqlm export`
+    wrote (config.json + model.safetensors, read without pickle), on `device`."""
     if not isinstance(path, str | Path) or not str(path):
         raise SeqlmError(f"seqlm.load takes the path of a run directory or checkpoint, not "
                          f"{type(path).__name__} {path!r}")

@@ -13,7 +13,7 @@ import time
 from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, corpus_config, emit
 from seqlm.config import NgramConfig
 
-SMOOTHINGS = ("mle", "addk", "kn", "mkn", "stupid")
+SMOOTHINGS = NgramConfig.__dataclass_fields__["smoothing"].metadata["choices"]  # one list
 ENGINES = ("auto", "numpy", "numba")
 BAR_DELAY_S = 0.5
 

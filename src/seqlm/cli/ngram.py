@@ -287,6 +287,21 @@ def register_infinigram(nsub: argparse._SubParsersAction) -> None:
     add_output_args(sc)
     sc.set_defaults(func=score_command)
 
+    sh = nsub.add_parser("shrink", help="Stolcke's relative-entropy pruning of a kn/mkn model")
+    src = sh.add_mutually_exclusive_group(required=True)
+    src.add_argument("--arpa", default=None, help="the model to prune, as ARPA")
+    src.add_argument("--binary", default=None, help="the model to prune, as a binary model")
+    how = sh.add_mutually_exclusive_group(required=True)
+    how.add_argument("--prune-entropy", type=float, default=None, metavar="THETA",
+                     help="prune n-grams that raise perplexity by less than THETA (relative), "
+                          "e.g. 1e-7 (SRILM's -prune)")
+    how.add_argument("--target-ngrams", type=int, default=None, metavar="N",
+                     help="prune the least useful n-grams until N remain in all orders")
+    sh.add_argument("--out", required=True, help="the pruned ARPA file to write")
+    sh.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    add_output_args(sh)
+    sh.set_defaults(func=shrink_command)
+
 
 def infinigram_config(args: argparse.Namespace):
     from seqlm.config import InfiniGramConfig
@@ -354,4 +369,32 @@ def score_command(args: argparse.Namespace) -> int:
          f"∞-gram ({g.unit}) on {source}: {s.tokens:,} tokens, {s.zero_share:.2%} with p = 0; "
          f"{s.nats_per_token:.4f} nats per token over the rest; mean suffix "
          f"{s.mean_suffix_length:.1f} tokens")
+    return 0
+
+
+def shrink_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from seqlm.config import EntropyPruneConfig
+    from seqlm.errors import SeqlmError
+    from seqlm.ngram import read_arpa
+    from seqlm.ngram.arpa import write_arpa
+    from seqlm.ngram.binary import load_binary
+    from seqlm.ngram.entropy_prune import prune_entropy
+
+    config = EntropyPruneConfig(threshold=args.prune_entropy or 0.0,
+                                target_ngrams=args.target_ngrams)
+    if Path(args.out).exists() and not args.overwrite:
+        raise SeqlmError(f"{args.out} exists: pass --overwrite to replace it")
+    source = args.arpa or args.binary
+    if not Path(source).is_file():
+        raise SeqlmError(f"no model file at {source}: train one with `seqlm ngram train`")
+    model = read_arpa(args.arpa) if args.arpa else load_binary(args.binary)
+    pruned = prune_entropy(model, config.threshold, config.target_ngrams)
+    write_arpa(pruned, args.out)
+    before, after = model.sizes(), pruned.sizes()
+    emit(args, {"arpa": args.out, "counts_before": before, "counts": after,
+                "threshold": config.threshold, "target_ngrams": config.target_ngrams},
+         f"{sum(before):,} -> {sum(after):,} n-grams ("
+         + " / ".join(f"{n:,}" for n in after) + f"): {args.out}")
     return 0

@@ -97,6 +97,9 @@ def test_distribution_uses_longest_suffix_and_sums_to_one(tmp_path, unit):
         for token, c in following.items():
             p, used = g.prob(np.array([token]), context)
             assert used == L and p == pytest.approx(c / sum(following.values()))
+            _, total, sparse = g.conditional(context[len(context) - L:], token)
+            assert total == sum(following.values())
+            assert sparse == (len(following) == 1 and L > 0)
 
 
 def test_score_is_the_sum_of_token_probabilities(tmp_path):

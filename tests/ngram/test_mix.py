@@ -101,3 +101,23 @@ def test_bad_mixtures_are_one_line_errors(models):
         static_mix([models[0], other], [0.5, 0.5])
     with pytest.raises(SeqlmError, match="mix models of one unit"):
         mix([NgramScorer(models[0]), NgramScorer(chars)], "a b\n", "a b\n")
+
+
+def test_bucketed_weights_with_an_infinigram(tmp_path, models):
+    pytest.importorskip("pydivsufsort", reason="the ∞-gram index needs seqlm[infinigram]")
+    from seqlm.ngram.infinigram import InfiniGram
+    from seqlm.ngram.mixture import InfiniGramScorer
+    from seqlm.ngram.suffix_index import build_index
+
+    rng = random.Random(5)
+    build_index([text(rng, WORDS[:4], 300)], "word", tmp_path / "w.idx")
+    g = InfiniGramScorer(InfiniGram(tmp_path / "w.idx"))
+    dev, test = text(rng, WORDS, 200), text(rng, WORDS, 100)
+    report = mix([NgramScorer(models[0]), g], dev, test)
+    assert report.bucket_weights and all(w.sum() == pytest.approx(1.0)
+                                         for w in report.bucket_weights.values())
+    assert report.dev_nats_bucketed <= report.dev_nats[-1] + 1e-6  # each bucket's own optimum
+    flat = mix([NgramScorer(models[0]), g], dev, test, by_context=False)
+    assert not flat.bucket_weights and flat.weights == pytest.approx(report.weights)
+    buckets = g.context_buckets(test)
+    assert len(buckets) == report.mixture.tokens and buckets.min() >= 0

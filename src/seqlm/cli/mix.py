@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dev-file", default=None, help="a UTF-8 file as the dev text instead")
     p.add_argument("--test-file", default=None, help="a UTF-8 file as the test text instead")
     p.add_argument("--iterations", type=int, default=MixConfig.iterations)
+    p.add_argument("--one-weight-set", action="store_true",
+                   help="one set of weights for every token, not one per ∞-gram context bucket")
     p.add_argument("--write-arpa", default=None, metavar="OUT",
                    help="also write the n-gram models' static mixture (SRILM -mix-lm) here")
     p.add_argument("--device", default="cpu", help="where a neural run is scored")
@@ -48,7 +50,8 @@ def mix_command(args: argparse.Namespace) -> int:
     if args.write_arpa:
         check_static(args.models)
     config = MixConfig(dev_split=args.dev_split, test_split=args.test_split,
-                       iterations=args.iterations, corpus=corpus_config(args))
+                       iterations=args.iterations, by_context=not args.one_weight_set,
+                       corpus=corpus_config(args))
     report = mix(args.models, config, args.weights, read(args.dev_file), read(args.test_file),
                  args.device)
     out = report.to_dict()
@@ -66,6 +69,10 @@ def mix_command(args: argparse.Namespace) -> int:
                  + (f"; EM: {len(report.dev_nats) - 1} steps, dev nats "
                     f"{report.dev_nats[0]:.4f} -> {report.dev_nats[-1]:.4f}"
                     if report.dev_nats else "; weights given"))
+    if report.bucket_weights:
+        lines.append(f"weights per ∞-gram context bucket: {len(report.bucket_weights)} buckets "
+                     f"fitted (dev nats {report.dev_nats_bucketed:.4f}); the table above shows "
+                     "the global weights, --json every bucket's")
     if args.write_arpa:
         counts = " / ".join(f"{n:,}" for n in out["static"]["counts"])
         lines.append(f"static mixture: {args.write_arpa} ({counts} n-grams)")

@@ -31,6 +31,8 @@ class MixConfig(Config):
                           help="the mixture is scored here, never seen by EM")
     iterations: int = opt(100, ge=1, help="EM: at most this many iterations")
     tolerance: float = opt(1e-6, ge=0.0, help="EM: stop when dev nats/token improve less")
+    by_context: bool = opt(True, help="with an ∞-gram: EM weights per bucket of its context "
+                           "(suffix length, one continuation or several)")
     corpus: CorpusConfig = opt(factory=CorpusConfig)
 
     def check(self) -> None:

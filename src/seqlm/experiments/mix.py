@@ -124,7 +124,7 @@ def mix(models: list[str], config: MixConfig | None = None, weights=None,
         dev_text = corpus.text(config.dev_split) if dev_text is None else dev_text
         test_text = corpus.text(config.test_split) if test_text is None else test_text
     return mix_scorers(scorers, dev_text if weights is None else "", test_text, weights,
-                       config.iterations, config.tolerance)
+                       config.iterations, config.tolerance, config.by_context)
 
 
 def check_static(models: list[str]) -> list[str]:

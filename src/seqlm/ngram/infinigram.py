@@ -37,6 +37,18 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class TokenProbs:
+    """Every token of a text scored: P∞ (T,), the suffix length L used (T,), cnt⁺ of that
+    suffix (T,), and whether only one token ever followed it (T,). All but P∞ depend on the
+    context alone, so a mixture may choose its weights by them."""
+
+    probs: np.ndarray
+    lengths: np.ndarray
+    totals: np.ndarray
+    sparse: np.ndarray
+
+
+@dataclass(frozen=True)
 class TextScore:
     """A text scored token by token: nats where p > 0, and how many tokens got p = 0."""
 
@@ -156,29 +168,39 @@ class InfiniGram:
             raise SeqlmError(f"{token!r} is {len(ids)} {self.unit} tokens: ask for one token")
         ctx = self.as_ids(context)
         L = self.longest_suffix(ctx)
-        return self.conditional(ctx[len(ctx) - L:], int(ids[0])), L
+        return self.conditional(ctx[len(ctx) - L:], int(ids[0]))[0], L
 
-    def conditional(self, suffix: np.ndarray, token: int) -> float:
-        """cnt(suffix token) / cnt⁺(suffix), for a suffix that a token follows."""
+    def conditional(self, suffix: np.ndarray, token: int) -> tuple[float, int, bool]:
+        """cnt(suffix token) / cnt⁺(suffix) for a suffix that a token follows, cnt⁺(suffix),
+        and whether a single token ever followed it (the paper's "sparse" estimate)."""
         lo, hi, total = self.continued(suffix)
         if len(suffix) == 0:
-            return float(self.unigrams[token]) / total if token != self.sep else 0.0
-        pat = self.index.pattern(np.append(suffix, token))
-        a, b = self.index.find_range(pat, lo, hi)
-        return (b - a) / total
+            p = float(self.unigrams[token]) / total if token != self.sep else 0.0
+            return p, total, False
+        L, pattern = len(suffix), self.index.pattern(suffix)
+        a, b = self.index.find_range(pattern + self.index.pattern([token]), lo, hi)
+        first = int(self.index.tokens[int(self.index.sa[lo]) + L])
+        if first == self.sep:  # the document ends sort first (word ids) or last (bytes)
+            first = int(self.index.tokens[int(self.index.sa[hi - 1]) + L])
+        if first == token:
+            return (b - a) / total, total, b - a == total
+        f_lo, f_hi = self.index.find_range(pattern + self.index.pattern([first]), lo, hi)
+        return (b - a) / total, total, f_hi - f_lo == total
 
-    def token_probs(self, ids: np.ndarray, max_suffix: int | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
-        """P∞ of every token of `ids` given all before it (T,), and the L each used (T,)."""
-        probs, lengths = np.zeros(len(ids)), np.zeros(len(ids), dtype=np.int64)
+    def token_probs(self, ids: np.ndarray, max_suffix: int | None = None) -> TokenProbs:
+        """P∞ of every token of `ids` given all before it, with what each estimate rests on."""
+        T = len(ids)
+        out = TokenProbs(np.zeros(T), np.zeros(T, np.int64), np.zeros(T, np.int64),
+                         np.zeros(T, bool))
         L = 0
-        for t in range(len(ids)):
+        for t in range(T):
             L = min(L + 1, t, t if max_suffix is None else max_suffix)
             if not self.still_occurs(ids[t - L:t]):
                 L = self.longest_suffix(ids[t - L:t])
-            probs[t] = self.conditional(ids[t - L:t], int(ids[t]))
-            lengths[t] = L
-        return probs, lengths
+            out.probs[t], out.totals[t], out.sparse[t] = self.conditional(ids[t - L:t],
+                                                                          int(ids[t]))
+            out.lengths[t] = L
+        return out
 
     def still_occurs(self, ctx: np.ndarray) -> bool:
         """The fast path of scoring: the grown context still occurs followed by a token."""
@@ -186,7 +208,8 @@ class InfiniGram:
 
     def score(self, text: str) -> TextScore:
         """Every token of `text` (each line's tokens and its line end) given all before it."""
-        probs, lengths = self.token_probs(self.encode(text, line_end=True))
+        got = self.token_probs(self.encode(text, line_end=True))
+        probs, lengths = got.probs, got.lengths
         zero = probs == 0
         return TextScore(len(probs), int(zero.sum()), float(-np.log(probs[~zero]).sum()),
                          float(lengths.mean()) if len(lengths) else 0.0)

@@ -7,10 +7,14 @@ tokens and then its end, one log-probability (nats) per token, `nan` where it gi
 neural LM has no score for the first token). The weights are fitted on a development text by
 expectation-maximisation (Jelinek & Mercer 1980; the E-step is each component's posterior
 share of every token, the M-step their mean), which never lowers the dev likelihood; the
-final score is taken on a different text. Components here: an n-gram model (`NgramScorer`,
-from ARPA or binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the
-experiments level (`seqlm.experiments.mix`), since `seqlm.ngram` never imports torch.
-Leaves out: context-dependent weights (bucketed by count, as SRILM's -bayes), log-linear mixing.
+final score is taken on a different text. With an ∞-gram among the models the weights may
+depend on the context: each bucket of the ∞-gram's suffix length and sparseness (only one
+token ever followed the suffix) gets its own EM weights (the infini-gram paper's separate
+weight for sparse estimates, made finer); a bucket depends on the context alone, so the
+mixture still sums to one. Components here: an n-gram model (`NgramScorer`, from ARPA or
+binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the experiments level
+(`seqlm.experiments.mix`), since `seqlm.ngram` never imports torch.
+Leaves out: buckets from other components (SRILM's -bayes on counts), log-linear mixing.
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +27,8 @@ from seqlm.metrics import nats_to_bits, perplexity
 from seqlm.ngram.stream import NGRAM_SPECIALS
 
 WEIGHT_TOLERANCE = 1e-6  # how far given weights may sum from 1
+LENGTH_BUCKETS = 8  # ∞-gram suffix lengths 0, 1, 2, 3-4, 5-8, 9-16, 17-32, 33+
+MIN_BUCKET_TOKENS = 50  # a bucket with fewer dev tokens keeps the global weights
 
 
 class Scorer(Protocol):
@@ -69,10 +75,23 @@ class InfiniGramScorer:
     def unit(self) -> str:
         return self.model.unit
 
+    def scored(self, text: str):
+        """`InfiniGram.token_probs` of the text, kept for the text scored last (the mixture
+        asks for probabilities and buckets of the same text)."""
+        if getattr(self, "_last", (None,))[0] != text:
+            self._last = (text, self.model.token_probs(self.model.encode(text, line_end=True)))
+        return self._last[1]
+
     def token_logprobs(self, text: str) -> np.ndarray:
-        probs, _ = self.model.token_probs(self.model.encode(text, line_end=True))
         with np.errstate(divide="ignore"):
-            return np.log(probs)
+            return np.log(self.scored(text).probs)
+
+    def context_buckets(self, text: str) -> np.ndarray:
+        """A weight bucket per token from its context alone (T,): the suffix length L on a
+        log2 scale (0, 1, 2, 3-4, ..., 65+) times sparse or not (one continuation ever)."""
+        got = self.scored(text)
+        length = np.minimum(np.ceil(np.log2(got.lengths + 1)), LENGTH_BUCKETS - 1)
+        return length.astype(np.int64) * 2 + got.sparse
 
     def vocabulary(self) -> set[str] | None:
         return None if self.model.vocab is None else set(self.model.vocab[3:]) - {"\n"}
@@ -104,7 +123,8 @@ class MixReport:
     components: list[Score]  # on the test text
     mixture: Score
     skipped_tokens: int  # test tokens some component does not score (nan)
-    extra: dict = field(default_factory=dict)
+    bucket_weights: dict[int, np.ndarray] = field(default_factory=dict)  # context buckets
+    dev_nats_bucketed: float | None = None
 
     def to_dict(self) -> dict:
         return {"weights": dict(zip(self.names, self.weights.tolist(), strict=True)),
@@ -112,7 +132,8 @@ class MixReport:
                 "components": {n: s.to_dict() for n, s in zip(self.names, self.components,
                                                               strict=True)},
                 "mixture": self.mixture.to_dict(), "skipped_tokens": self.skipped_tokens,
-                **self.extra}
+                "bucket_weights": {b: w.tolist() for b, w in self.bucket_weights.items()},
+                "dev_nats_bucketed": self.dev_nats_bucketed}
 
 
 def check_components(scorers: list) -> None:
@@ -176,26 +197,64 @@ def fit_weights(logp: np.ndarray, iterations: int = 100, tolerance: float = 1e-6
 
 
 def score_rows(logp: np.ndarray, weights: np.ndarray) -> tuple[list[Score], Score, int]:
-    """Each model's and the mixture's score on the tokens every model scores."""
+    """Each model's and the mixture's score on the tokens every model scores; `weights` are
+    (K,) for all tokens or (T, K), one row per token."""
     keep = ~np.isnan(logp).any(axis=0)
     lp = logp[:, keep]
     n = int(keep.sum())
     parts = [Score(n, float(-row.sum()), int(np.isneginf(row).sum())) for row in lp]
+    w = weights if weights.ndim == 1 else weights[keep].T  # (K,) or (K, T')
     with np.errstate(divide="ignore"):
-        mix = np.log(np.exp(lp).T @ weights)
+        mix = np.log((np.exp(lp) * (w[:, None] if w.ndim == 1 else w)).sum(axis=0))
     return parts, Score(n, float(-mix.sum()), int(np.isneginf(mix).sum())), int((~keep).sum())
 
 
+def bucketer(scorers: list):
+    """The first component that offers context buckets (an ∞-gram), or None."""
+    return next((s for s in scorers if hasattr(s, "context_buckets")), None)
+
+
+def fit_bucket_weights(logp: np.ndarray, buckets: np.ndarray, weights: np.ndarray,
+                       iterations: int, tolerance: float) -> dict[int, np.ndarray]:
+    """EM weights per context bucket from the dev tokens in it (MIN_BUCKET_TOKENS at least)."""
+    out = {}
+    for b in np.unique(buckets).tolist():
+        rows = logp[:, buckets == b]
+        if (~np.isnan(rows).any(axis=0)).sum() >= MIN_BUCKET_TOKENS:
+            out[b] = fit_weights(rows, iterations, tolerance)[0]
+    return out
+
+
+def per_token(weights: np.ndarray, table: dict[int, np.ndarray], buckets: np.ndarray
+              ) -> np.ndarray:
+    """(T, K) weights: the bucket's where it has its own, else the global ones."""
+    out = np.tile(weights, (len(buckets), 1))
+    for b, w in table.items():
+        out[buckets == b] = w
+    return out
+
+
 def mix(scorers: list, dev_text: str, test_text: str, weights=None, iterations: int = 100,
-        tolerance: float = 1e-6) -> MixReport:
+        tolerance: float = 1e-6, by_context: bool = True) -> MixReport:
     """Fit weights on `dev_text` (unless given) and score `test_text` with every model and the
-    mixture."""
+    mixture. With `by_context` and an ∞-gram among the models, each context bucket of the
+    ∞-gram (suffix length, sparse or not: `InfiniGramScorer.context_buckets`) gets its own
+    EM weights, as the infini-gram paper gives sparse estimates their own weight."""
     check_components(scorers)
     history: list[float] = []
+    table, dev_bucketed, source = {}, None, bucketer(scorers) if by_context else None
     if weights is None:
-        weights, history = fit_weights(stacked_logprobs(scorers, dev_text), iterations,
-                                       tolerance)
+        dev = stacked_logprobs(scorers, dev_text)
+        weights, history = fit_weights(dev, iterations, tolerance)
+        if source is not None:
+            buckets = source.context_buckets(dev_text)
+            table = fit_bucket_weights(dev, buckets, weights, iterations, tolerance)
+            _, fitted, _ = score_rows(dev, per_token(weights, table, buckets))
+            dev_bucketed = fitted.nats
     else:
         weights = check_weights(weights, len(scorers))
-    parts, total, skipped = score_rows(stacked_logprobs(scorers, test_text), weights)
-    return MixReport([s.name for s in scorers], weights, history, parts, total, skipped)
+    test = stacked_logprobs(scorers, test_text)
+    w = per_token(weights, table, source.context_buckets(test_text)) if table else weights
+    parts, total, skipped = score_rows(test, w)
+    return MixReport([s.name for s in scorers], weights, history, parts, total, skipped,
+                     table, dev_bucketed)

@@ -12,9 +12,12 @@ same run. Prints the CPU, the load (`uptime`) and, section by section:
    by EM on the valid split (other files); `--held-out-chars` caps each held-out text;
 4. pruning: Tiny Shakespeare words, order 5 (mkn): validation perplexity of the full model,
    of entropy pruning to 25% of its n-grams, and of three count prunings (lmplz's --prune,
-   re-estimated) against entropy pruning to exactly each count-pruned size.
+   re-estimated) against entropy pruning to exactly each count-pruned size;
 
-Run:  python benchmarks/bench_infinigram.py [--sections build latency mix prune]
+5. with `--lstm RUN`: a character LSTM run trained on the same split, alone and mixed with a
+   character ∞-gram of the train split (weights by EM on valid, scored on test).
+
+Run:  python benchmarks/bench_infinigram.py [--sections build latency mix prune] [--lstm RUN]
 """
 
 import argparse
@@ -124,6 +127,30 @@ def section_mix(path: Path, cap: int) -> None:
           f"5-gram trained in {trained:.0f} s, dev+test scored in {mixed:.0f} s   [{uptime()}]")
 
 
+def section_lstm(run: str, workdir: Path, cap: int) -> None:
+    """A character LSTM run (trained on the same train split) mixed with a character ∞-gram."""
+    from seqlm.experiments.api import load
+    from seqlm.experiments.mix import NeuralScorer
+
+    path = workdir / "stdlib-char.idx"
+    build_corpus_index(InfiniGramConfig(unit="char", corpus=STDLIB), path, overwrite=True)
+    corpus = load_corpus(STDLIB)
+    dev, test = corpus.text("valid")[:cap], corpus.text("test")[:cap]
+    lm = NeuralScorer(load(run), "char LSTM")
+    start = time.perf_counter()
+    report = mix([lm, InfiniGramScorer(InfiniGram(path), "char ∞-gram")], dev, test)
+    flat = mix([lm, InfiniGramScorer(InfiniGram(path), "char ∞-gram")], dev, test,
+               by_context=False)
+    seconds = time.perf_counter() - start
+    alone = report.components[0].nats
+    print(f"LSTM {run} on {report.mixture.tokens:,} held-out characters: LSTM {alone:.4f} "
+          f"nats/char; mixed with the ∞-gram {report.mixture.nats:.4f} "
+          f"({1 - report.mixture.nats / alone:.1%} fewer nats; one weight set "
+          f"{flat.mixture.nats:.4f}, {1 - flat.mixture.nats / alone:.1%}); ∞-gram alone "
+          f"{report.components[1].zero_tokens / report.mixture.tokens:.1%} p=0; "
+          f"{seconds:.0f} s   [{uptime()}]")
+
+
 def section_prune() -> None:
     corpus = load_corpus(CorpusConfig(name="tinyshakespeare"))
     train, valid = corpus.text("train"), corpus.text("valid")
@@ -154,6 +181,9 @@ def main() -> None:
     parser.add_argument("--sections", nargs="+", default=["build", "latency", "mix", "prune"])
     parser.add_argument("--contexts", type=int, default=1000)
     parser.add_argument("--held-out-chars", type=int, default=300_000)
+    parser.add_argument("--lstm", default=None, metavar="RUN",
+                        help="a char LSTM run trained with --corpus python-stdlib "
+                             "--valid-fraction 0.05 --test-fraction 0.05: mixed too")
     args = parser.parse_args()
     print(f"{cpu_model()}; Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,6 +193,8 @@ def main() -> None:
             section_latency(path, args.contexts)
         if "mix" in args.sections:
             section_mix(path, args.held_out_chars)
+        if args.lstm:
+            section_lstm(args.lstm, Path(tmp), args.held_out_chars)
         if "prune" in args.sections:
             section_prune()
 

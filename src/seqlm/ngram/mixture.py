@@ -8,12 +8,12 @@ neural LM has no score for the first token). The weights are fitted on a develop
 expectation-maximisation (Jelinek & Mercer 1980; the E-step is each component's posterior
 share of every token, the M-step their mean), which never lowers the dev likelihood; the
 final score is taken on a different text. With an ∞-gram among the models the weights may
-depend on the context: each bucket of the ∞-gram's suffix length and sparseness (only one
-token ever followed the suffix) gets its own EM weights (the infini-gram paper's separate
-weight for sparse estimates, made finer); a bucket depends on the context alone, so the
-mixture still sums to one. Components here: an n-gram model (`NgramScorer`, from ARPA or
-binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the experiments level
-(`seqlm.experiments.mix`), since `seqlm.ngram` never imports torch.
+depend on the context: each bucket of the ∞-gram's suffix length, sparseness (only one
+token ever followed the suffix) and suffix count gets its own EM weights (the infini-gram
+paper's separate weight for sparse estimates, made finer); a bucket depends on the context
+alone, so the mixture still sums to one. Components here: an n-gram model (`NgramScorer`,
+from ARPA or binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the
+experiments level (`seqlm.experiments.mix`), since `seqlm.ngram` never imports torch.
 Leaves out: buckets from other components (SRILM's -bayes on counts), log-linear mixing.
 """
 
@@ -28,6 +28,7 @@ from seqlm.ngram.stream import NGRAM_SPECIALS
 
 WEIGHT_TOLERANCE = 1e-6  # how far given weights may sum from 1
 LENGTH_BUCKETS = 8  # ∞-gram suffix lengths 0, 1, 2, 3-4, 5-8, 9-16, 17-32, 33+
+COUNT_BUCKETS = 6  # cnt⁺ of the suffix: 1, 2-3, 4-7, 8-15, 16-31, 32+
 MIN_BUCKET_TOKENS = 50  # a bucket with fewer dev tokens keeps the global weights
 
 
@@ -76,11 +77,14 @@ class InfiniGramScorer:
         return self.model.unit
 
     def scored(self, text: str):
-        """`InfiniGram.token_probs` of the text, kept for the text scored last (the mixture
-        asks for probabilities and buckets of the same text)."""
-        if getattr(self, "_last", (None,))[0] != text:
-            self._last = (text, self.model.token_probs(self.model.encode(text, line_end=True)))
-        return self._last[1]
+        """`InfiniGram.token_probs` of the text, kept for the last two texts scored (the
+        mixture asks for probabilities and buckets of its dev and test texts)."""
+        kept = self.__dict__.setdefault("_kept", {})
+        if text not in kept:
+            if len(kept) >= 2:
+                kept.pop(next(iter(kept)))
+            kept[text] = self.model.token_probs(self.model.encode(text, line_end=True))
+        return kept[text]
 
     def token_logprobs(self, text: str) -> np.ndarray:
         with np.errstate(divide="ignore"):
@@ -88,10 +92,12 @@ class InfiniGramScorer:
 
     def context_buckets(self, text: str) -> np.ndarray:
         """A weight bucket per token from its context alone (T,): the suffix length L on a
-        log2 scale (0, 1, 2, 3-4, ..., 65+) times sparse or not (one continuation ever)."""
+        log2 scale (0, 1, 2, 3-4, ..., 65+), sparse or not (one continuation ever), and
+        cnt⁺ of the suffix on a log2 scale (1, 2-3, 4-7, ..., 32+)."""
         got = self.scored(text)
         length = np.minimum(np.ceil(np.log2(got.lengths + 1)), LENGTH_BUCKETS - 1)
-        return length.astype(np.int64) * 2 + got.sparse
+        count = np.minimum(np.floor(np.log2(np.maximum(got.totals, 1))), COUNT_BUCKETS - 1)
+        return ((length * 2 + got.sparse) * COUNT_BUCKETS + count).astype(np.int64)
 
     def vocabulary(self) -> set[str] | None:
         return None if self.model.vocab is None else set(self.model.vocab[3:]) - {"\n"}

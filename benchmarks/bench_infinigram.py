@@ -129,9 +129,12 @@ def section_mix(path: Path, cap: int) -> None:
 
 def section_lstm(run: str, workdir: Path, cap: int) -> None:
     """A character LSTM run (trained on the same train split) mixed with a character ∞-gram."""
+    import torch
+
     from seqlm.experiments.api import load
     from seqlm.experiments.mix import NeuralScorer
 
+    torch.set_num_threads(1)  # batch-1 stepping: a second thread only spins on a busy machine
     path = workdir / "stdlib-char.idx"
     build_corpus_index(InfiniGramConfig(unit="char", corpus=STDLIB), path, overwrite=True)
     corpus = load_corpus(STDLIB)
@@ -181,6 +184,8 @@ def main() -> None:
     parser.add_argument("--sections", nargs="+", default=["build", "latency", "mix", "prune"])
     parser.add_argument("--contexts", type=int, default=1000)
     parser.add_argument("--held-out-chars", type=int, default=300_000)
+    parser.add_argument("--lstm-chars", type=int, default=20_000,
+                        help="held-out characters per text for the LSTM (batch-1 scoring)")
     parser.add_argument("--lstm", default=None, metavar="RUN",
                         help="a char LSTM run trained with --corpus python-stdlib "
                              "--valid-fraction 0.05 --test-fraction 0.05: mixed too")
@@ -194,7 +199,7 @@ def main() -> None:
         if "mix" in args.sections:
             section_mix(path, args.held_out_chars)
         if args.lstm:
-            section_lstm(args.lstm, Path(tmp), args.held_out_chars)
+            section_lstm(args.lstm, Path(tmp), args.lstm_chars)
         if "prune" in args.sections:
             section_prune()
 

@@ -63,6 +63,8 @@ class NeuralScorer:
 
         from seqlm.data.lm_data import encode_text
 
+        if text and not text.endswith("\n"):
+            text += "\n"  # the n-gram stream ends every line, the last one too
         ids = torch.as_tensor(encode_text(text, self.unit, self.lm.vocab).ids, dtype=torch.long)
         out = np.full(len(ids), np.nan)
         window, state = self.lm.loaded.config.window, None

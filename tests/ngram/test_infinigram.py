@@ -150,3 +150,11 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         SuffixIndex(tmp_path / "missing.idx")
     with pytest.raises(SeqlmError, match="ask for one token"):
         InfiniGram(tmp_path / "b.idx").prob("ab", "x")
+
+
+def test_build_reports_progress(tmp_path):
+    events = []
+    build_index(["abc\n"] * 300, "byte", tmp_path / "p.idx", progress=events.append)
+    tasks = {e.task for e in events}
+    assert tasks == {"index: tokens", "index: suffix array"}
+    assert events[-1].done == events[-1].total == 1

@@ -38,7 +38,7 @@ from seqlm.experiments.newton_measure import (  # noqa: E402
     checkpoint_convergence,
     time_newton,
 )
-from seqlm.experiments.run import cpu_name  # noqa: E402
+from seqlm.experiments.run_environment import cpu_name  # noqa: E402
 from seqlm.experiments.scan_speed import REFERENCE, median_ratio  # noqa: E402
 
 

@@ -11,6 +11,9 @@ from seqlm.errors import ConfigError
 # beam search's length normalisation, one default for every model (GNMT's alpha; docs)
 LENGTH_ALPHA = 0.7
 LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
+KERNELS = ("auto", "compiled", "eager")  # seqlm.nn.fast.kernels.resolve
+BACKENDS = ("seqlm", "torch")  # seqlm.nn.lm.build_recurrent
+TORCH_BACKEND_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
 TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
 
@@ -40,8 +43,18 @@ class LMConfig(Config):
     scan_chunk: int = opt(64, ge=1, help="chunked: steps per chunk (bounds the log form's error)")
     residual: bool = opt(False, help="add each layer's input to its output where the widths match")
     layer_norm: bool = opt(False, help="LayerNorm on the input of every layer above the first")
+    kernels: str = opt("auto", choices=KERNELS, help="rnn / rnn_relu / lstm / gru on the CPU: "
+                       "each step's elementwise work as compiled C++ kernels (built with g++ "
+                       "and ninja on first use, cached), eager torch ops, or auto (compiled "
+                       "where they build, else eager with a note); same numbers to ~1e-6")
+    backend: str = opt("seqlm", choices=BACKENDS, help="rnn / rnn_relu / lstm / gru: seqlm's "
+                       "own layers, or torch.nn's fused kernels (oneDNN, cuDNN) on the same "
+                       "weights; checkpoints load into either")
 
     def check(self) -> None:
+        if self.backend == "torch" and self.cell not in TORCH_BACKEND_CELLS:
+            raise ConfigError("backend", "torch", f"runs {', '.join(TORCH_BACKEND_CELLS)}, not "
+                              f"{self.cell}: use --backend seqlm")
         if self.tie_weights and self.embedding_dim != self.hidden_size:
             raise ConfigError("tie_weights", True, f"needs embedding_dim == hidden_size, got "
                               f"{self.embedding_dim} and {self.hidden_size}")

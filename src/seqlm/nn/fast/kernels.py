@@ -1,0 +1,110 @@
+"""The compiled step kernels (`kernels.cpp`): built on first use, cached, or eager with a note.
+
+A recurrent step's elementwise work (gate nonlinearities, cell update, and backward their
+derivatives) is one C++ call per step instead of 8-12 torch calls (`kernels.cpp` says what
+each kernel computes). The source is compiled by `torch.utils.cpp_extension.load_inline`
+(g++ and ninja) the first time a process asks for it, into a cache folder keyed by a hash of
+the source, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
+`$XDG_CACHE_HOME/seqlm/kernels` (default `~/.cache/seqlm/kernels`). A later process finds the
+built library there and compiles nothing (ninja sees every target up to date). Measured
+first build and cached start: docs/nnlm.md.
+
+Why C++ and not torch.compile, measured on the LSTM step (docs/nnlm.md): Inductor's call
+carries ~20 us of fixed overhead per compiled call, more than this kernel takes at
+B = 64, H = 512, and its first compilation took 16 s per graph and shape.
+
+`resolve(kernels)` turns the `kernels` option into what runs: "eager" (torch ops), "compiled"
+(these kernels; an error if they cannot be built), "auto" (compiled where a C++ compiler and
+ninja are found and the build succeeds, else eager with a one-line note). Leaves out: GPUs
+(CUDA tensors run the eager ops; see docs/nnlm.md), float64 (gradchecks use the eager path),
+kernels reading bf16 (the recurrence's elementwise work stays in fp32 under bf16 autocast).
+"""
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from seqlm.errors import SeqlmError
+
+SOURCE = Path(__file__).with_name("kernels.cpp")
+FUNCTIONS = ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "rnn_forward",
+             "rnn_backward"]
+SIMD_FLAGS = {"AVX512": ["-DCPU_CAPABILITY_AVX512", "-mavx512f", "-mavx512bw", "-mavx512vl",
+                         "-mavx512dq", "-mfma"],
+              "AVX2": ["-DCPU_CAPABILITY_AVX2", "-mavx2", "-mfma"]}
+
+
+class KernelsUnavailableError(SeqlmError):
+    """The compiled kernels cannot be built here (no compiler, no ninja, or a failed build)."""
+
+
+def cache_root() -> Path:
+    """`$SEQLM_KERNEL_DIR`, else `$XDG_CACHE_HOME/seqlm/kernels` (~/.cache/seqlm/kernels)."""
+    if os.environ.get("SEQLM_KERNEL_DIR"):
+        return Path(os.environ["SEQLM_KERNEL_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "seqlm" / "kernels"
+
+
+def build_key() -> str:
+    """The cache folder's name: source, torch version and SIMD level decide the library."""
+    simd = torch.backends.cpu.get_cpu_capability()
+    digest = hashlib.sha256(SOURCE.read_bytes() + torch.__version__.encode() + simd.encode())
+    return f"seqlm_kernels_{digest.hexdigest()[:16]}"
+
+
+def missing_tools() -> str | None:
+    """What is missing to build the kernels (a C++ compiler, ninja), or None."""
+    compiler = os.environ.get("CXX", "c++")
+    if shutil.which(compiler) is None:
+        return f"no C++ compiler ({compiler!r} not found)"
+    from torch.utils.cpp_extension import is_ninja_available
+
+    if not is_ninja_available():
+        return "no ninja (pip install ninja)"
+    return None
+
+
+_LOADED: dict[str, ModuleType] = {}  # one build per process: a module is loaded only once
+
+
+def load() -> ModuleType:
+    """The compiled kernels, built into the cache on first use; KernelsUnavailableError if not."""
+    key = build_key()
+    if key in _LOADED:
+        return _LOADED[key]
+    missing = missing_tools()
+    if missing is not None:
+        raise KernelsUnavailableError(missing)
+    from torch.utils.cpp_extension import load_inline
+
+    folder = cache_root() / key
+    folder.mkdir(parents=True, exist_ok=True)
+    simd = SIMD_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
+    try:
+        module = load_inline(key, cpp_sources=[SOURCE.read_text()], functions=FUNCTIONS,
+                             extra_cflags=["-O3", *simd], build_directory=str(folder))
+    except (RuntimeError, OSError, ImportError) as e:  # a failed build names its log
+        raise KernelsUnavailableError(f"the build failed in {folder}: {str(e).splitlines()[0]}") \
+            from e
+    _LOADED[key] = module
+    return module
+
+
+def resolve(kernels: str) -> tuple[str, str | None]:
+    """`kernels` (auto | compiled | eager) -> (what runs, a one-line note or None). auto
+    falls back to eager with a note; compiled raises KernelsUnavailableError."""
+    if kernels == "eager":
+        return "eager", None
+    try:
+        load()
+    except KernelsUnavailableError as e:
+        if kernels == "compiled":
+            raise KernelsUnavailableError(f"--kernels compiled: {e}; install g++ and ninja, or use "
+                                     "--kernels auto or eager") from None
+        return "eager", f"kernels: eager ops ({e}); compiled kernels need g++ and ninja"
+    return "compiled", None

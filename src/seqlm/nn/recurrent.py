@@ -79,7 +79,7 @@ class _Recurrent(nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.fused = fused  # use the kind's whole-sequence path where it has one
         # the fused paths' elementwise work: eager torch ops or compiled kernels (resolved)
-        self.sequences = KERNEL_SEQUENCES[kernels]
+        self.kernels, self.sequences = kernels, KERNEL_SEQUENCES[kernels]
         rows = kind.gates * hidden_size
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions

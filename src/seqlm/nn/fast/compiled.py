@@ -6,9 +6,9 @@ Each loop has the signature and the contract of the eager loop it replaces (`lst
 `kernels.cpp` instead of 3-12 torch ops. Per step and layer that leaves forward: the
 recurrent product and one kernel; backward: one kernel and the product back into h_{t-1}.
 `COMPILED` is the registry of whole-sequence paths (as `seqlm.nn.fast.SEQUENCES`): each takes
-the loops here for float32 CPU tensors and the eager ones elsewhere (CUDA, float64 gradchecks).
-Leaves out: bf16 activations (the elementwise work stays fp32; the products are bf16 under
-autocast either way), the kernels' own float64 versions.
+the loops here for float32 and float64 CPU tensors (float64: the gradchecks of this path) and
+the eager ones elsewhere (CUDA). Leaves out: bf16 activations (the elementwise work stays fp32;
+the products are bf16 under autocast either way).
 """
 
 import torch
@@ -21,9 +21,11 @@ from seqlm.nn.fast.matmul import Dtype, State, prepacked_linear
 from seqlm.nn.fast.rnn import rnn_sequence
 
 
-def _f32(t: Tensor) -> Tensor:
-    """A kernel operand: float32 with unit-stride rows (a bf16 product is widened)."""
-    return t.float().contiguous() if t.dtype != torch.float32 or t.stride(-1) != 1 else t
+def _as(t: Tensor, like: Tensor) -> Tensor:
+    """A kernel operand: like's dtype (a bf16 product is widened), unit-stride rows."""
+    if t.dtype != like.dtype or t.stride(-1) != 1:
+        return t.to(like.dtype).contiguous()
+    return t
 
 
 def lstm_forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
@@ -32,10 +34,10 @@ def lstm_forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: T
     doubled, as there)."""
     kernels = load()
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    c = _f32(c)
+    c = _as(c, gates)
     for a, c_t, tanh_c, h_t in zip(gates, cells, tanh_cells, out, strict=True):
         pre = recur(h, a)  # (B, 4H) = gi_t + h W_hh^T
-        kernels.lstm_forward(_f32(pre), c, a, c_t, tanh_c, h_t)
+        kernels.lstm_forward(_as(pre, gates), c, a, c_t, tanh_c, h_t)
         h, c = h_t, c_t
 
 
@@ -46,12 +48,12 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
     kernels = load()
     steps, batch, _ = gates.shape
     back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
-    dc = _f32(dc)  # the caller's own copy: updated in place, step by step
+    dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
     if d_out is not None:
         dh = dh + d_out[steps - 1]
     for t in reversed(range(steps)):
-        c_prev = cells[t - 1] if t > 0 else _f32(c0)
-        kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _f32(dh), dc, d_gates[t])
+        c_prev = cells[t - 1] if t > 0 else _as(c0, gates)
+        kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t])
         dh = back(d_gates[t], d_out[t - 1] if d_out is not None and t > 0 else None)
     return dh.to(dc.dtype), dc
 
@@ -61,9 +63,9 @@ def gru_forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | Non
     """`gru._forward_steps` with one kernel per step."""
     kernels = load()
     recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
-    h = _f32(h)
+    h = _as(h, gates)
     for a, gh_n_t, h_t in zip(gates, gh_n, out, strict=True):
-        kernels.gru_forward(a, _f32(recur(h)), h, gh_n_t, h_t, 2.0)  # n = tanh(p) via 2p
+        kernels.gru_forward(a, _as(recur(h), gates), h, gh_n_t, h_t, 2.0)  # n = tanh(p) via 2p
         h = h_t
 
 
@@ -78,9 +80,9 @@ def gru_backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_h
     if d_out is not None:
         dh = dh + d_out[steps - 1]
     for t in reversed(range(steps)):
-        h_prev = out[t - 1] if t > 0 else _f32(h0)
+        h_prev = out[t - 1] if t > 0 else _as(h0, out)
         d_prev = d_out[t - 1] if d_out is not None and t > 0 else None
-        kernels.gru_backward(gates[t], gh_n[t], h_prev, _f32(dh), d_prev, d_gh[t], d_pn[t],
+        kernels.gru_backward(gates[t], gh_n[t], h_prev, _as(dh, out), d_prev, d_gh[t], d_pn[t],
                              d_direct)
         dh = back(d_gh[t], d_direct)  # backprop into h_{t-1} through gh, plus the rest
     return dh
@@ -92,7 +94,7 @@ def rnn_forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bo
     kernels = load()
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
     for g_t, h_t in zip(gi, out, strict=True):
-        kernels.rnn_forward(_f32(recur(h, g_t)), h_t, relu)
+        kernels.rnn_forward(_as(recur(h, g_t), gi), h_t, relu)
         h = h_t
 
 
@@ -105,7 +107,7 @@ def rnn_backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | No
     if d_out is not None:
         dh = dh + d_out[steps - 1]
     for t in reversed(range(steps)):
-        kernels.rnn_backward(out[t], _f32(dh), d_pre[t], relu)
+        kernels.rnn_backward(out[t], _as(dh, out), d_pre[t], relu)
         dh = back(d_pre[t], d_out[t - 1] if d_out is not None and t > 0 else None)
     return dh.to(h0.dtype)
 
@@ -116,12 +118,12 @@ LOOPS = {"lstm": (lstm_forward_steps, lstm_backward_steps),
 
 
 def compiled_sequence(sequence, loops):
-    """`sequence` (an eager whole-sequence path) with the compiled loops for float32 CPU
-    inputs; other inputs (CUDA, float64) keep the eager loops."""
+    """`sequence` (an eager whole-sequence path) with the compiled loops for float32 / float64
+    CPU inputs; other inputs (CUDA) keep the eager loops."""
 
     def run(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None, state: State,
             w_hh: Tensor, dtype: Dtype = None) -> tuple[Tensor, State]:
-        usable = x.device.type == "cpu" and x.dtype == torch.float32
+        usable = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
         return sequence(x, w_ih, b, b_step, state, w_hh, dtype, loops if usable else None)
 
     return run

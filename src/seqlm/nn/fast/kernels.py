@@ -15,11 +15,13 @@ B = 64, H = 512, and its first compilation took 16 s per graph and shape.
 
 `resolve(kernels)` turns the `kernels` option into what runs: "eager" (torch ops), "compiled"
 (these kernels; an error if they cannot be built), "auto" (compiled where a C++ compiler and
-ninja are found and the build succeeds, else eager with a one-line note). Leaves out: GPUs
-(CUDA tensors run the eager ops; see docs/nnlm.md), float64 (gradchecks use the eager path),
-kernels reading bf16 (the recurrence's elementwise work stays in fp32 under bf16 autocast).
+ninja are found and the build succeeds, else eager with a one-line note). The kernels take
+float32 and float64 (the latter for gradchecks). Leaves out: GPUs (CUDA tensors run the eager
+ops; docs/nnlm.md), kernels reading bf16 (the recurrence's elementwise work stays in fp32
+under bf16 autocast, as on the eager path).
 """
 
+import functools
 import hashlib
 import os
 import shutil
@@ -50,6 +52,7 @@ def cache_root() -> Path:
     return Path(base).expanduser() / "seqlm" / "kernels"
 
 
+@functools.cache
 def build_key() -> str:
     """The cache folder's name: source, torch version and SIMD level decide the library."""
     simd = torch.backends.cpu.get_cpu_capability()

@@ -42,7 +42,7 @@ def _forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, 
     gh_n (both (T, B, H))."""
     hidden = h.shape[1]
     recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
-    two, minus_one = gates.new_tensor(2.0), gates.new_tensor(-1.0)  # 0-dim: no per-op boxing
+    two, minus_one = gates.new_full((), 2.0), gates.new_full((), -1.0)  # 0-dim, device-made
     for t in range(gates.shape[0]):
         gh = recur(h)  # (B, 3H)
         a = gates[t]

@@ -14,8 +14,10 @@ carries ~20 us of fixed overhead per compiled call, more than this kernel takes 
 B = 64, H = 512, and its first compilation took 16 s per graph and shape.
 
 `resolve(kernels)` turns the `kernels` option into what runs: "eager" (torch ops), "compiled"
-(these kernels; an error if they cannot be built), "auto" (compiled where a C++ compiler and
-ninja are found and the build succeeds, else eager with a one-line note). The kernels take
+(these kernels; an error without a compiler), "auto" (compiled where a C++ compiler and ninja
+are found, else eager with a one-line note). The build itself waits for the first float CPU
+sequence (a GPU-only run never compiles); a build that fails is a one-line error naming the
+folder of its log. The kernels take
 float32 and float64 (the latter for gradchecks). Leaves out: GPUs (CUDA tensors run the eager
 ops; docs/nnlm.md), kernels reading bf16 (the recurrence's elementwise work stays in fp32
 under bf16 autocast, as on the eager path).
@@ -92,22 +94,24 @@ def load() -> ModuleType:
         module = load_inline(key, cpp_sources=[SOURCE.read_text()], functions=FUNCTIONS,
                              extra_cflags=["-O3", *simd], build_directory=str(folder))
     except (RuntimeError, OSError, ImportError) as e:  # a failed build names its log
-        raise KernelsUnavailableError(f"the build failed in {folder}: {str(e).splitlines()[0]}") \
-            from e
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise KernelsUnavailableError(f"the compiled kernels did not build in {folder} "
+                                      f"({first}); use --kernels eager") from e
     _LOADED[key] = module
     return module
 
 
 def resolve(kernels: str) -> tuple[str, str | None]:
-    """`kernels` (auto | compiled | eager) -> (what runs, a one-line note or None). auto
-    falls back to eager with a note; compiled raises KernelsUnavailableError."""
+    """`kernels` (auto | compiled | eager) -> (what runs, a one-line note or None). Nothing is
+    built here: the first float CPU sequence builds (or loads) the kernels, so a model that
+    only runs on a GPU never compiles. auto without a compiler or ninja falls back to eager
+    with a note; compiled raises KernelsUnavailableError."""
     if kernels == "eager":
         return "eager", None
-    try:
-        load()
-    except KernelsUnavailableError as e:
-        if kernels == "compiled":
-            raise KernelsUnavailableError(f"--kernels compiled: {e}; install g++ and ninja, or use "
-                                     "--kernels auto or eager") from None
-        return "eager", f"kernels: eager ops ({e}); compiled kernels need g++ and ninja"
-    return "compiled", None
+    missing = missing_tools()
+    if missing is None:
+        return "compiled", None
+    if kernels == "compiled":
+        raise KernelsUnavailableError(f"--kernels compiled: {missing}; install g++ and ninja, "
+                                      "or use --kernels auto or eager")
+    return "eager", f"kernels: eager ops ({missing}); compiled kernels need g++ and ninja"

@@ -47,7 +47,7 @@ def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tenso
     arithmetic done in it. The g columns of `gates` and the g rows of `w_hh` come doubled,
     so one sigmoid serves all four gates: tanh(p) = 2 sigmoid(2p) - 1."""
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    two, minus_one = gates.new_tensor(2.0), gates.new_tensor(-1.0)  # 0-dim: no per-op boxing
+    two, minus_one = gates.new_full((), 2.0), gates.new_full((), -1.0)  # 0-dim, device-made
     for t in range(gates.shape[0]):
         pre = recur(h, gates[t])  # (B, 4H) = gi_t + h W_hh^T, a recycled temporary
         a = torch.sigmoid(pre, out=gates[t])  # i, f, o and sigmoid(2 p_g)

@@ -33,7 +33,7 @@ def _forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
     """h_t into out (T, B, H) from the input projections gi (T, B, H); for tanh, gi and w_hh
     come doubled."""
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    two, minus_one = gi.new_tensor(2.0), gi.new_tensor(-1.0)  # 0-dim: no per-op boxing
+    two, minus_one = gi.new_full((), 2.0), gi.new_full((), -1.0)  # 0-dim, device-made
     for t in range(gi.shape[0]):
         pre = recur(h, gi[t])  # (B, H) = gi_t + h W_hh^T
         if relu:

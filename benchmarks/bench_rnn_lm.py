@@ -8,6 +8,8 @@ Training: embedding 128, 2 layers of H (256 and 512), batch 64, window 100, voca
     torch      `--backend torch`: torch.nn.LSTM/GRU/RNN (oneDNN's fused kernels on the CPU)
     eager      seqlm's fused layers, each step's elementwise work as torch ops (`--kernels eager`)
     compiled   the same with the compiled step kernels (`--kernels compiled`, seqlm.nn.fast)
+    graphed    on a GPU instead of compiled: eager's forward and backward captured as CUDA
+               graphs (seqlm.nn.fast.graphs), replayed each step
     cells      seqlm's textbook cells stepped one time step at a time (--cells-too)
 each in every --precision: fp32, or bf16 / fp16 under torch.autocast (torch.nn then runs
 oneDNN's / cuDNN's reduced-precision kernel; seqlm's fused layers keep the state and the
@@ -112,8 +114,8 @@ class Variant:
         return f"{self.impl} {self.place.precision}"
 
 
-IMPLS = {"torch": {"backend": "torch"}, "eager": {"kernels": "eager"},
-         "compiled": {"kernels": "compiled"}}  # LMConfig fields of each RecurrentLM variant
+IMPLS = {"torch": {"backend": "torch"}, "eager": {"kernels": "eager"},  # LMConfig fields
+         "compiled": {"kernels": "compiled"}, "graphed": {"kernels": "eager"}}
 
 
 def make(impl: str, cell: str, hidden: int) -> nn.Module:
@@ -126,9 +128,27 @@ def make(impl: str, cell: str, hidden: int) -> nn.Module:
     return model.to(DEVICE[0])
 
 
+def autocast(variant: Variant):
+    """The variant's autocast; a graphed variant's keeps no cast cache (torch requires it)."""
+    if variant.impl == "graphed" and variant.place.precision != "fp32":
+        return torch.autocast(DEVICE[0].type, dtype=DTYPES[variant.place.precision],
+                              cache_enabled=False)
+    return variant.place.autocast()
+
+
+def graphed(variant: Variant, model, x):
+    """`model` captured as CUDA graphs at x's shape (seqlm.nn.fast.graphs), called as a
+    model: idx -> (logits, None, state)."""
+    from seqlm.nn.fast.graphs import graphed_lm
+
+    with autocast(variant):
+        replay = graphed_lm(model, x)
+    return lambda idx: (replay(idx)[0], None, None)
+
+
 def train_seconds(variant: Variant, model, opt, scaler, x, y) -> float:
     start = now()
-    with variant.place.autocast():
+    with autocast(variant):
         logits, _, _ = model(x)
         loss = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1))
     opt.zero_grad(set_to_none=True)
@@ -169,12 +189,13 @@ def bench_training(cell: str, hidden: int, variants: list[Variant], repeats: int
     models = {v: make(v.impl, cell, hidden) for v in variants}
     opts = {v: torch.optim.Adam(m.parameters(), lr=1e-3) for v, m in models.items()}
     scalers = {v: v.place.scaler() for v in variants}
+    calls = {v: graphed(v, m, x) if v.impl == "graphed" else m for v, m in models.items()}
     for v in variants:  # warm-up: allocator, oneDNN / cuDNN primitives
-        train_seconds(v, models[v], opts[v], scalers[v], x, y)
+        train_seconds(v, calls[v], opts[v], scalers[v], x, y)
     times = {v: [] for v in variants}
     for _ in range(repeats):
         for v in variants:
-            times[v].append(train_seconds(v, models[v], opts[v], scalers[v], x, y))
+            times[v].append(train_seconds(v, calls[v], opts[v], scalers[v], x, y))
     return times
 
 
@@ -286,7 +307,9 @@ def main() -> None:
     print("\n| task | cell | H | variant | tokens or chars /s | x torch fp32 | x torch | "
           "% peak | % step |")
     print("|---|---|---|---|---|---|---|---|---|")
-    impls = ["torch", "eager", "compiled"] + (["cells"] if args.cells_too else [])
+    # on a GPU the compiled kernels are CPU-only: the CUDA-graphed fused layers instead
+    fused = ["eager", "graphed"] if DEVICE[0].type == "cuda" else ["eager", "compiled"]
+    impls = ["torch", *fused] + (["cells"] if args.cells_too else [])
     train_variants = [Variant(i, q) for q in places for i in impls]
     for hidden in args.hidden:
         for cell in args.cells:
@@ -300,7 +323,8 @@ def main() -> None:
                 rows("train", cell, hidden, times, B * T, peaks, steps)
             if not args.no_sampling:
                 sample_variants = [Variant(i, places[0])
-                                   for i in ("torch", "cells", "eager", "compiled")]
+                                   for i in ("torch", "cells", "eager", *fused[1:])
+                                   if i != "graphed"]
                 times = bench_sampling(cell, hidden, sample_variants, repeats, n_chars)
                 rows("sample", cell, hidden, times, n_chars)
 

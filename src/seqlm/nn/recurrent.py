@@ -16,6 +16,10 @@ The fast path, per layer and direction:
 lengths[b] row b's state is held (masked update) and its output is zero, h_n is the state after
 its last real token, and the reverse direction starts at each row's own last real token.
 
+`kernels` ("eager" or "compiled", resolved by the caller from `--kernels`, see
+`seqlm.nn.fast.kernels`) picks the fused paths' step loops: torch ops, or one compiled C++
+kernel per step; the same numbers to rounding.
+
 Dropout: `dropout` between layers as in torch; optionally locked (variational) dropout on the
 layer's input and output with one mask per sequence shared over time (Gal & Ghahramani 2016).
 

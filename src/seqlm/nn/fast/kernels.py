@@ -2,8 +2,9 @@
 
 A recurrent step's elementwise work (gate nonlinearities, cell update, and backward their
 derivatives) is one C++ call per step instead of 8-12 torch calls (`kernels.cpp` says what
-each kernel computes). The source is compiled by `torch.utils.cpp_extension.load_inline`
-(g++ and ninja) the first time a process asks for it, into a cache folder keyed by a hash of
+each kernel computes; they are torch operators, `torch.ops.seqlm_kernels.*`). The source is
+compiled by `torch.utils.cpp_extension.load` (g++ and ninja) the first time a process asks
+for it, into a cache folder keyed by a hash of
 the source, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
 `$XDG_CACHE_HOME/seqlm/kernels` (default `~/.cache/seqlm/kernels`). A later process finds the
 built library there and compiles nothing (ninja sees every target up to date). Measured
@@ -28,15 +29,12 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from types import ModuleType
 
 import torch
 
 from seqlm.errors import SeqlmError
 
 SOURCE = Path(__file__).with_name("kernels.cpp")
-FUNCTIONS = ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "rnn_forward",
-             "rnn_backward"]
 SIMD_FLAGS = {"AVX512": ["-DCPU_CAPABILITY_AVX512", "-mavx512f", "-mavx512bw", "-mavx512vl",
                          "-mavx512dq", "-mfma"],
               "AVX2": ["-DCPU_CAPABILITY_AVX2", "-mavx2", "-mfma"]}
@@ -74,31 +72,32 @@ def missing_tools() -> str | None:
     return None
 
 
-_LOADED: dict[str, ModuleType] = {}  # one build per process: a module is loaded only once
+_LOADED: dict[str, object] = {}  # one build per process: a library is loaded only once
 
 
-def load() -> ModuleType:
-    """The compiled kernels, built into the cache on first use; KernelsUnavailableError if not."""
+def load():
+    """The compiled kernels (the `torch.ops.seqlm_kernels` namespace), built into the cache
+    on first use; KernelsUnavailableError if they cannot be."""
     key = build_key()
     if key in _LOADED:
         return _LOADED[key]
     missing = missing_tools()
     if missing is not None:
         raise KernelsUnavailableError(missing)
-    from torch.utils.cpp_extension import load_inline
+    from torch.utils.cpp_extension import load as build
 
     folder = cache_root() / key
     folder.mkdir(parents=True, exist_ok=True)
     simd = SIMD_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
     try:
-        module = load_inline(key, cpp_sources=[SOURCE.read_text()], functions=FUNCTIONS,
-                             extra_cflags=["-O3", *simd], build_directory=str(folder))
+        build(key, sources=[str(SOURCE)], extra_cflags=["-O3", *simd],
+              build_directory=str(folder), is_python_module=False)
     except (RuntimeError, OSError, ImportError) as e:  # a failed build names its log
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise KernelsUnavailableError(f"the compiled kernels did not build in {folder} "
                                       f"({first}); use --kernels eager") from e
-    _LOADED[key] = module
-    return module
+    _LOADED[key] = torch.ops.seqlm_kernels
+    return _LOADED[key]
 
 
 def resolve(kernels: str) -> tuple[str, str | None]:

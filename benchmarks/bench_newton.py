@@ -25,7 +25,6 @@ diagonal, and the iterations and error of the stopping rule (residual <= 1e-5).
 """
 
 import argparse
-import platform
 import statistics
 import sys
 from pathlib import Path
@@ -39,17 +38,8 @@ from seqlm.experiments.newton_measure import (  # noqa: E402
     checkpoint_convergence,
     time_newton,
 )
+from seqlm.experiments.run_environment import cpu_name  # noqa: E402
 from seqlm.experiments.scan_speed import REFERENCE, median_ratio  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def report(steps: int, times: dict, iterations: dict, args) -> None:
@@ -104,7 +94,7 @@ def main() -> None:
         args.device, args.batch, args.hidden, args.repeats = "cuda", 16, 128, 3
         args.scan_max_t = max(args.lengths)
     torch.set_num_threads(args.threads)
-    device_name = torch.cuda.get_device_name(0) if args.device == "cuda" else cpu_model()
+    device_name = torch.cuda.get_device_name(0) if args.device == "cuda" else cpu_name()
     print(f"{device_name}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     for steps in args.lengths:
         variants = tuple(v for v in NEWTON_VARIANTS

@@ -1,27 +1,36 @@
-"""Training and batch-1 sampling throughput of a char LM: torch.nn vs seqlm's cells vs seqlm's
-fast path, in every precision asked for, measured in the same run; one table of ratios against
-torch.nn in fp32, and the share of the machine's measured matmul peak that each reaches.
+"""Training and batch-1 sampling throughput of a char LM: torch.nn vs seqlm's fused layers
+(eager ops and compiled kernels) vs seqlm's cells, in every precision asked for, measured in the
+same run; ratios against torch.nn in fp32 and in the variant's own precision, and the share of
+the machine's measured matrix-product peaks that each reaches.
 
 Training: embedding 128, 2 layers of H (256 and 512), batch 64, window 100, vocabulary 65
 (Tiny Shakespeare's characters), Adam; tokens per second of forward + backward + step, for
-    torch      torch.nn.LSTM/GRU/RNN (oneDNN's fused kernels on the CPU)
-    fast       seqlm's layers (the fused one-node-per-direction paths of seqlm.nn.fast)
+    torch      `--backend torch`: torch.nn.LSTM/GRU/RNN (oneDNN's fused kernels on the CPU)
+    eager      seqlm's fused layers, each step's elementwise work as torch ops (`--kernels eager`)
+    compiled   the same with the compiled step kernels (`--kernels compiled`, seqlm.nn.fast)
+    graphed    on a GPU instead of compiled: eager's forward and backward captured as CUDA
+               graphs (seqlm.nn.fast.graphs), replayed each step
     cells      seqlm's textbook cells stepped one time step at a time (--cells-too)
 each in every --precision: fp32, or bf16 / fp16 under torch.autocast (torch.nn then runs
-oneDNN's / cuDNN's reduced-precision kernel; seqlm's fast path keeps the state and the
-pointwise work in fp32 and, on the CPU in bf16, runs its matrix products in bf16).
+oneDNN's / cuDNN's reduced-precision kernel; seqlm's fused layers keep the state and the
+pointwise work in fp32 and, on the CPU in bf16, run their matrix products in bf16).
 Sampling: characters per second generating at batch 1, one character per call (fp32):
     torch      torch.nn.LSTM/GRU/RNN called on (1, 1, E) each step (default settings, no_grad)
     cells      seqlm's cells, one per layer, under no_grad
-    fast       seqlm's `RecurrentLM.stepper()` under inference_mode (what `seqlm sample` uses)
-"x torch fp32" is torch.nn fp32's time over the variant's (>1 is faster). "% peak" is the
-variant's matrix-product FLOP rate (forward and backward products of the recurrence and the
-projection: 3 x 2 x T*B x (sum over layers of (E_l + H) G H + H V) per training step) over
-the best rate of a square product of this machine in the variant's dtype, measured at the
-start. The variants are interleaved in every repeat and the ratio is taken per repeat, so load
-from other processes on a shared machine hits both sides alike; medians over repeats.
+    eager, compiled   seqlm's `RecurrentLM.stepper()` under inference_mode (`seqlm sample`)
+"x torch fp32" is torch.nn fp32's time over the variant's (>1 is faster), "x torch" the same
+against torch.nn in the variant's precision. "% peak" is the variant's matrix-product FLOP
+rate (forward and backward products of the recurrence and the projection: 3 x 2 x T*B x (sum
+over layers of (E_l + H) G H + H V) per training step) over the machine's peak in the
+variant's dtype: the best rate, at the benchmark's thread count, over a few representative
+products (squares of 1024 and 2048, and the (T*B, H) x (H, G*H) input projection of every H,
+each through torch.matmul and through oneDNN's prepacked linear, the path seqlm's layers use).
+"% step" is the same rate over the rate of one recurrent step's (B, H) x (H, G*H) product,
+measured separately: a recurrence cannot beat its serial step products, so this is the
+nearer ceiling. The variants are interleaved in every repeat and the ratio is taken per
+repeat, so load from other processes on a shared machine hits both sides alike; medians.
 
-    python benchmarks/bench_rnn_lm.py                    # fp32 and bf16, about 6 minutes
+    python benchmarks/bench_rnn_lm.py                    # fp32 and bf16, about 10 minutes
     python benchmarks/bench_rnn_lm.py --quick            # a smoke run
     python benchmarks/bench_rnn_lm.py --threads 1 --clock cpu   # steadier on a shared CPU
     python benchmarks/bench_rnn_lm.py --device cuda --precision fp32 bf16   # on a GPU
@@ -58,25 +67,7 @@ def now() -> float:
     return CLOCK[0]()
 
 
-TORCH_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "rnn": RNNCell}
-
-
-class TorchLM(nn.Module):
-    """The same LM around torch.nn.LSTM/GRU/RNN: the reference."""
-
-    def __init__(self, cell: str, hidden: int):
-        super().__init__()
-        self.embedding = nn.Embedding(V, E)
-        self.rnn = TORCH_LAYERS[cell](E, hidden, LAYERS, batch_first=True)
-        self.proj = nn.Linear(hidden, V)
-
-    def forward(self, idx, targets=None, state=None):
-        out, state = self.rnn(self.embedding(idx), state)
-        logits = self.proj(out)
-        loss = None if targets is None else F.cross_entropy(logits.reshape(-1, V),
-                                                            targets.reshape(-1))
-        return logits, loss, state
 
 
 class CellsLM(nn.Module):
@@ -113,7 +104,7 @@ class CellsLM(nn.Module):
 
 @dataclass(frozen=True)
 class Variant:
-    """An implementation in a precision: ("fast", Placement(cpu, bf16)) and so on."""
+    """An implementation in a precision: ("compiled", Placement(cpu, bf16)) and so on."""
 
     impl: str  # torch, cells or fast
     place: Placement
@@ -123,21 +114,41 @@ class Variant:
         return f"{self.impl} {self.place.precision}"
 
 
+IMPLS = {"torch": {"backend": "torch"}, "eager": {"kernels": "eager"},  # LMConfig fields
+         "compiled": {"kernels": "compiled"}, "graphed": {"kernels": "eager"}}
+
+
 def make(impl: str, cell: str, hidden: int) -> nn.Module:
     torch.manual_seed(0)
-    if impl == "torch":
-        model = TorchLM(cell, hidden)
-    elif impl == "cells":
+    if impl == "cells":
         model = CellsLM(cell, hidden)
     else:
         model = RecurrentLM(V, LMConfig(cell=cell, embedding_dim=E, hidden_size=hidden,
-                                        num_layers=LAYERS, dropout=0.0))
+                                        num_layers=LAYERS, dropout=0.0, **IMPLS[impl]))
     return model.to(DEVICE[0])
+
+
+def autocast(variant: Variant):
+    """The variant's autocast; a graphed variant's keeps no cast cache (torch requires it)."""
+    if variant.impl == "graphed" and variant.place.precision != "fp32":
+        return torch.autocast(DEVICE[0].type, dtype=DTYPES[variant.place.precision],
+                              cache_enabled=False)
+    return variant.place.autocast()
+
+
+def graphed(variant: Variant, model, x):
+    """`model` captured as CUDA graphs at x's shape (seqlm.nn.fast.graphs), called as a
+    model: idx -> (logits, None, state)."""
+    from seqlm.nn.fast.graphs import graphed_lm
+
+    with autocast(variant):
+        replay = graphed_lm(model, x)
+    return lambda idx: (replay(idx)[0], None, None)
 
 
 def train_seconds(variant: Variant, model, opt, scaler, x, y) -> float:
     start = now()
-    with variant.place.autocast():
+    with autocast(variant):
         logits, _, _ = model(x)
         loss = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1))
     opt.zero_grad(set_to_none=True)
@@ -178,12 +189,13 @@ def bench_training(cell: str, hidden: int, variants: list[Variant], repeats: int
     models = {v: make(v.impl, cell, hidden) for v in variants}
     opts = {v: torch.optim.Adam(m.parameters(), lr=1e-3) for v, m in models.items()}
     scalers = {v: v.place.scaler() for v in variants}
+    calls = {v: graphed(v, m, x) if v.impl == "graphed" else m for v, m in models.items()}
     for v in variants:  # warm-up: allocator, oneDNN / cuDNN primitives
-        train_seconds(v, models[v], opts[v], scalers[v], x, y)
+        train_seconds(v, calls[v], opts[v], scalers[v], x, y)
     times = {v: [] for v in variants}
     for _ in range(repeats):
         for v in variants:
-            times[v].append(train_seconds(v, models[v], opts[v], scalers[v], x, y))
+            times[v].append(train_seconds(v, calls[v], opts[v], scalers[v], x, y))
     return times
 
 
@@ -205,31 +217,55 @@ def training_flops(cell: str, hidden: int) -> float:
     return 3 * 2 * T * B * (layers * GATES[cell] * hidden + hidden * V)
 
 
-def matmul_peak(dtype: torch.dtype, size: int = 1024, repeats: int = 5) -> float:
-    """The best FLOP rate of a (size x size) @ (size x size) product in dtype, here."""
-    a = torch.randn(size, size, device=DEVICE[0]).to(dtype)
-    b = torch.randn(size, size, device=DEVICE[0]).to(dtype)
-    a @ b  # warm-up
+def product_rate(rows: int, inner: int, cols: int, dtype: torch.dtype, repeats: int = 7
+                 ) -> float:
+    """The best FLOP rate of (rows, inner) x (inner, cols) in dtype, through torch.matmul
+    and (on the CPU) through oneDNN's prepacked linear, seqlm's fused layers' path."""
+    from seqlm.nn.fast.matmul import prepacked_linear
+
+    x = torch.randn(rows, inner, device=DEVICE[0]).to(dtype)
+    w = torch.randn(cols, inner, device=DEVICE[0]).to(dtype)
+    w_t = w.t().contiguous()
     best = float("inf")
-    for _ in range(repeats):
-        start = now()
-        a @ b
-        best = min(best, now() - start)
-    return 2 * size**3 / best
+    for way in (lambda a: a @ w_t, prepacked_linear(w, rows, dtype=dtype)):
+        way(x)  # warm-up
+        for _ in range(repeats):
+            start = now()
+            way(x)
+            best = min(best, now() - start)
+    return 2 * rows * inner * cols / best
 
 
-def rows(kind: str, cell: str, hidden: int, times: dict, units: float, reference: Variant,
-         peaks: dict | None) -> None:
-    """One table row per variant: rate, ratio against `reference`, share of the peak."""
-    ref = times[reference]
+def matmul_peak(dtype: torch.dtype, hiddens: list[int], cells: list[str]) -> float:
+    """The machine's peak in dtype: the best of squares of 1024 and 2048 and every
+    (T*B, H) x (H, G*H) input projection of the run."""
+    shapes = [(1024, 1024, 1024), (2048, 2048, 2048)] + \
+        [(T * B, h, GATES[c] * h) for h in hiddens for c in cells]
+    return max(product_rate(*shape, dtype) for shape in shapes)
+
+
+def step_peak(dtype: torch.dtype, hidden: int, cell: str) -> float:
+    """The rate of one recurrent step's (B, H) x (H, G*H) product in dtype."""
+    return product_rate(B, hidden, GATES[cell] * hidden, dtype, repeats=20)
+
+
+def rows(kind: str, cell: str, hidden: int, times: dict, units: float,
+         peaks: dict | None = None, step_peaks: dict | None = None) -> None:
+    """One table row per variant: rate, ratios against torch.nn in fp32 and in the variant's
+    precision, shares of the peaks. The first variant is torch.nn in fp32."""
+    variants = list(times)
     for v, ts in times.items():
         rate = units / statistics.median(ts)
-        ratio = statistics.median(r / t for r, t in zip(ref, ts, strict=True))
-        share = ""
+        same = next(r for r in variants if r.impl == "torch" and r.place == v.place)
+        ratios = [statistics.median(r / t for r, t in zip(times[ref], ts, strict=True))
+                  for ref in (variants[0], same)]
+        shares = ["", ""]
         if peaks is not None:
             flops = training_flops(cell, hidden) / statistics.median(ts)
-            share = f"{100 * flops / peaks[v.place.precision]:.0f}%"
-        print(f"| {kind} | {cell} | {hidden} | {v.name} | {rate:,.0f} | {ratio:.2f} | {share} |")
+            shares = [f"{100 * flops / peaks[v.place.precision]:.0f}%",
+                      f"{100 * flops / step_peaks[v.place.precision]:.0f}%"]
+        print(f"| {kind} | {cell} | {hidden} | {v.name} | {rate:,.0f} | {ratios[0]:.2f} | "
+              f"{ratios[1]:.2f} | {shares[0]} | {shares[1]} |")
     sys.stdout.flush()
 
 
@@ -262,23 +298,52 @@ def main() -> None:
     precisions = ["fp32"] + [q for q in args.precision if q != "fp32"]
     places = [Placement.resolve(args.device, q) for q in precisions]
     DEVICE[0] = places[0].device
-    peaks = {q.precision: matmul_peak(DTYPES.get(q.precision, torch.float32)) for q in places}
+    dtypes = {q.precision: DTYPES.get(q.precision, torch.float32) for q in places}
+    peaks = {q: matmul_peak(d, args.hidden, args.cells) for q, d in dtypes.items()}
     print(f"torch {torch.__version__}, {args.threads} threads, {args.clock} clock; medians of "
-          f"{repeats} interleaved repeats; device {places[0].describe()}; measured matmul "
-          "peak " + ", ".join(f"{q} {r / 1e9:,.0f} GFLOP/s" for q, r in peaks.items()))
-    print("\n| task | cell | H | variant | tokens or chars /s | x torch fp32 | % peak |")
-    print("|---|---|---|---|---|---|---|")
-    impls = ["torch", "fast"] + (["cells"] if args.cells_too else [])
+          f"{repeats} interleaved repeats; device {places[0].describe()}; CPU "
+          f"{cpu_model()}; measured matmul peak " +
+          ", ".join(f"{q} {r / 1e9:,.0f} GFLOP/s" for q, r in peaks.items()))
+    print("\n| task | cell | H | variant | tokens or chars /s | x torch fp32 | x torch | "
+          "% peak | % step |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    # on a GPU the compiled kernels are CPU-only: the CUDA-graphed fused layers instead
+    fused = ["eager", "graphed"] if DEVICE[0].type == "cuda" else ["eager", "compiled"]
+    impls = ["torch", *fused] + (["cells"] if args.cells_too else [])
     train_variants = [Variant(i, q) for q in places for i in impls]
     for hidden in args.hidden:
         for cell in args.cells:
             if not args.no_training:
+                steps = {q: step_peak(d, hidden, cell) for q, d in dtypes.items()}
+                for q, rate in steps.items():  # a peak below a product seen since is no peak
+                    peaks[q] = max(peaks[q], rate)
+                print(f"| step product | {cell} | {hidden} | ({B}, {hidden}) x ({hidden}, "
+                      f"{GATES[cell] * hidden}) | " + ", ".join(
+                          f"{q} {r / 1e9:,.0f} GFLOP/s" for q, r in steps.items()) +
+                      " | | | | |")
                 times = bench_training(cell, hidden, train_variants, repeats)
-                rows("train", cell, hidden, times, B * T, train_variants[0], peaks)
+                rows("train", cell, hidden, times, B * T, peaks, steps)
             if not args.no_sampling:
-                sample_variants = [Variant(i, places[0]) for i in ("torch", "cells", "fast")]
+                sample_variants = [Variant(i, places[0])
+                                   for i in ("torch", "cells", "eager", *fused[1:])
+                                   if i != "graphed"]
                 times = bench_sampling(cell, hidden, sample_variants, repeats, n_chars)
-                rows("sample", cell, hidden, times, n_chars, sample_variants[0], None)
+                rows("sample", cell, hidden, times, n_chars)
+    print("\nmatmul peak at the end (raised by any faster product measured since): " +
+          ", ".join(f"{q} {r / 1e9:,.0f} GFLOP/s" for q, r in peaks.items()))
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), or the platform's processor string."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

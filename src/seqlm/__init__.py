@@ -22,3 +22,10 @@ def load(path, device: str = "cpu"):
     from seqlm.experiments.api import load as load_model
 
     return load_model(path, device)
+
+
+def mix(models, config=None, **options):
+    """Interpolate language models by EM weights (see `seqlm.experiments.mix`)."""
+    from seqlm.experiments.mix import mix as mix_models
+
+    return mix_models(models, config, **options)

@@ -3,6 +3,7 @@
 import json
 import math
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 import torch
@@ -130,8 +131,16 @@ def test_resume_on_another_corpus_is_refused(tmp_path):
     config = small_config(max_steps=2, eval_every=2)
     run_train(config, out=tmp_path / "a")
     other = small_config(corpus=CorpusConfig(name="verbs", size=600, seed=5))
-    with pytest.raises(SeqlmError, match="corpus differs"):
-        run_train(other, out=tmp_path / "b", resume=tmp_path / "a")
+    with pytest.raises(SeqlmError, match="does not match the checkpoint's"):
+        run_train(other, out=tmp_path / "b", resume=tmp_path / "a")  # the config says so
+    file_a, file_b = tmp_path / "a.txt", tmp_path / "b.txt"
+    file_a.write_text("the cat sat on the mat .\n" * 200)
+    file_b.write_text("a dog ran in the park .\n" * 200)
+    on_a = small_config(corpus=CorpusConfig(name=f"file:{file_a}"), max_steps=2, eval_every=2)
+    run_train(on_a, out=tmp_path / "c")
+    moved = replace(on_a, corpus=CorpusConfig(name=f"file:{file_b}"))
+    with pytest.raises(SeqlmError, match="corpus differs"):  # the same options, other text
+        run_train(moved, out=tmp_path / "d", resume=tmp_path / "c")
 
 
 def test_eval_units_and_bits_per_char(tmp_path):

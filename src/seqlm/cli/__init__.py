@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "seqlm.cli.data",
     "seqlm.cli.lab",
     "seqlm.cli.ngram",
+    "seqlm.cli.mix",
     "seqlm.cli.byhand",
     "seqlm.cli.vanishing",
     "seqlm.cli.lm",

@@ -1,4 +1,6 @@
-"""`seqlm ngram train | build | eval | sample | predict`: n-gram models from the command line.
+"""`seqlm ngram train | build | eval | sample | predict`: n-gram models from the command line;
+`index | find | query | score | shrink` (the ∞-gram, entropy pruning) live in
+`seqlm.cli.ngram_beyond`.
 
 Each subcommand parses its flags, builds an `NgramConfig`, calls one function of
 `seqlm.experiments.ngram_runs` and prints the result. `eval`, `sample` and `predict` take a
@@ -13,7 +15,7 @@ import time
 from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, corpus_config, emit
 from seqlm.config import NgramConfig
 
-SMOOTHINGS = ("mle", "addk", "kn", "mkn", "stupid")
+SMOOTHINGS = NgramConfig.__dataclass_fields__["smoothing"].metadata["choices"]  # one list
 ENGINES = ("auto", "numpy", "numba")
 BAR_DELAY_S = 0.5
 
@@ -83,6 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="the context does not start a sentence (no <s> before it)")
     add_model_args(pr)
     pr.set_defaults(func=predict_command)
+    from seqlm.cli.ngram_beyond import register_beyond  # index | find | query | score | shrink
+
+    register_beyond(nsub)
 
 
 def add_quantize_args(parser: argparse.ArgumentParser) -> None:
@@ -257,3 +262,4 @@ def predict_command(args: argparse.Namespace) -> int:
     emit(args, {"run": str(run.path), "context": context,
                 "top_k": [{"token": t, kind: p} for t, p in best]}, text)
     return 0
+

@@ -27,8 +27,6 @@ from seqlm.config import (
 from seqlm.errors import SeqlmError
 
 M, T, D = Seq2SeqModelConfig, Seq2SeqTrainConfig, Seq2SeqDecodeConfig
-ATTENTIONS = ["none", "bahdanau", "dot", "general", "scaled_dot"]
-SAMPLING_SCHEDULES = ["none", "linear", "exponential", "inverse_sigmoid"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,6 +7,7 @@ the wrong type or out of range is a `ConfigError` naming the field, whichever wa
 `to_dict` / `from_dict` are the round trip used by manifests and checkpoints.
 """
 
+from seqlm.config.beyond_kenlm import EntropyPruneConfig, InfiniGramConfig, MixConfig
 from seqlm.config.data import UNITS, BracketsConfig, CorpusConfig
 from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
 from seqlm.config.export import EXPORT_FORMATS, ExportConfig
@@ -57,7 +58,8 @@ __all__ = [
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
     "CompareConfig", "Config", "EXPORT_FORMATS", "ExportConfig", "CorpusConfig",
-    "EngineConfig", "EvalConfig", "LMConfig",
+    "EngineConfig", "EntropyPruneConfig", "EvalConfig", "InfiniGramConfig", "LMConfig",
+    "MixConfig",
     "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",
     "SampleConfig", "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset",
     "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig",

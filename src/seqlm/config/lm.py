@@ -11,6 +11,9 @@ from seqlm.errors import ConfigError
 # beam search's length normalisation, one default for every model (GNMT's alpha; docs)
 LENGTH_ALPHA = 0.7
 LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
+KERNELS = ("auto", "compiled", "eager")  # seqlm.nn.fast.kernels.resolve
+BACKENDS = ("seqlm", "torch")  # seqlm.nn.lm.build_recurrent
+TORCH_BACKEND_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
 RECURRENCES = ("sequential", "newton")  # gru / lstm: the step loop, or seqlm.nn.newton
 TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
@@ -56,11 +59,24 @@ class LMConfig(Config):
                              "O(T H^3 log T) work)")
     newton_unconverged: str = opt("error", choices=("error", "warn"), help="newton: the cap "
                                   "reached above the tolerance is an error, or a warning")
+    kernels: str = opt("auto", choices=KERNELS, help="rnn / rnn_relu / lstm / gru on the CPU: "
+                       "each step's elementwise work as compiled C++ kernels (built with g++ "
+                       "and ninja on first use, cached), eager torch ops, or auto (compiled "
+                       "where they build, else eager with a note); same numbers to ~1e-6")
+    backend: str = opt("seqlm", choices=BACKENDS, help="rnn / rnn_relu / lstm / gru: seqlm's "
+                       "own layers, or torch.nn's fused kernels (oneDNN, cuDNN) on the same "
+                       "weights; checkpoints load into either")
 
     def check(self) -> None:
         if self.recurrence == "newton" and self.cell not in ("gru", "lstm"):
             raise ConfigError("recurrence", self.recurrence, f"is written for gru and lstm, "
                               f"not {self.cell}: use --cell gru or --cell lstm")
+        if self.backend == "torch" and self.recurrence == "newton":
+            raise ConfigError("backend", "torch", "has no Newton solver: use --backend seqlm "
+                              "with --recurrence newton")
+        if self.backend == "torch" and self.cell not in TORCH_BACKEND_CELLS:
+            raise ConfigError("backend", "torch", f"runs {', '.join(TORCH_BACKEND_CELLS)}, not "
+                              f"{self.cell}: use --backend seqlm")
         if self.tie_weights and self.embedding_dim != self.hidden_size:
             raise ConfigError("tie_weights", True, f"needs embedding_dim == hidden_size, got "
                               f"{self.embedding_dim} and {self.hidden_size}")

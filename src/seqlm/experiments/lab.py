@@ -30,6 +30,7 @@ from seqlm.progress import Progress, ProgressCallback, report
 STEPS: dict[str, str] = {
     "corpora": "seqlm.experiments.corpus_table:lab_step",
     "ngram": "seqlm.experiments.ngram_baseline:lab_step",
+    "infinigram": "seqlm.experiments.infinigram_lab:lab_step",  # beyond KenLM: ∞-gram, mixing
     "by-hand": "seqlm.experiments.byhand:lab_step",
     "vanishing": "seqlm.experiments.vanishing:lab_step",
     "compare": "seqlm.experiments.compare:lab_step",

@@ -8,10 +8,7 @@ Matplotlib's non-interactive backend; nothing is shown. Leaves out: interactive 
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # the Agg backend: set by seqlm.experiments.figures
 
 from seqlm.experiments.figures import save_figure  # noqa: E402
 

@@ -129,6 +129,9 @@ def train_and_record(run: Run, engine: Engine, config: TrainConfig, valid, progr
             getattr(listener, "close", lambda: None)()
     if run.writes:
         record_training(run, engine, config)
+        trail = next((x for x in engine.listeners if hasattr(x, "samples")), None)
+        if trail is not None:
+            run.metrics["sample_trail"] = trail.samples
     if stopped is None:
         finish(run, engine, result, valid, progress, should_stop)
     return stopped
@@ -136,14 +139,19 @@ def train_and_record(run: Run, engine: Engine, config: TrainConfig, valid, progr
 
 def training_listeners(run: Run, config: TrainConfig, vocab: Vocab,
                        tensorboard: str | Path | None) -> list:
-    """The live report (history into the manifest, report.html after each evaluation) and,
-    if asked, the TensorBoard log with samples at each evaluation."""
+    """The sample trail (`seqlm.experiments.sample_trail`), the live report (history and
+    trail into the manifest, report.html after each evaluation) and, if asked, the
+    TensorBoard log with samples at each evaluation."""
     from seqlm.experiments.report_training import LiveReport
+    from seqlm.experiments.sample_trail import SampleTrail
+
+    trail = SampleTrail(vocab, config.model.unit)
 
     def record(engine: Engine) -> None:
-        run.metrics.update(history=engine.history, evals=engine.evals)
+        run.metrics.update(history=engine.history, evals=engine.evals,
+                           sample_trail=trail.samples)
 
-    listeners: list = [LiveReport(run, record)]
+    listeners: list = [trail, LiveReport(run, record)]
     if tensorboard is not None:
         from seqlm.experiments.tensorboard_log import TensorBoardLog
 

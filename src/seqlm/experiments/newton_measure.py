@@ -30,7 +30,7 @@ from seqlm.checkpoint import load
 from seqlm.config import LMConfig
 from seqlm.data.corpora import load_corpus
 from seqlm.data.lm_data import encode_text
-from seqlm.experiments.scan_speed import VOCAB, TorchLM, step_seconds
+from seqlm.experiments.scan_speed import VOCAB, TorchLM, time_models
 from seqlm.nn.cell_jacobians import NEWTON_CELLS
 from seqlm.nn.lm import RecurrentLM
 from seqlm.nn.newton import Newton, newton_solve, newton_step
@@ -107,16 +107,8 @@ def time_newton(steps: int, variants: tuple[str, ...], batch: int, embed: int, h
                 ) -> tuple[dict[str, list[float]], dict[str, int]]:
     """({variant: [seconds per training step, one per repeat]}, {variant: Newton iterations
     in the last step}) at sequence length `steps`."""
-    g = torch.Generator().manual_seed(seed + steps)
-    x, y = (torch.randint(0, VOCAB, (batch, steps), generator=g).to(device) for _ in range(2))
     models = {v: newton_variant(v, embed, hidden, device, seed) for v in variants}
-    opts = {v: torch.optim.Adam(m.parameters(), lr=1e-3) for v, m in models.items()}
-    for v in variants:  # warm-up: allocator, oneDNN / cuDNN plans
-        step_seconds(models[v], opts[v], x, y)
-    times: dict[str, list[float]] = {v: [] for v in variants}
-    for _ in range(repeats):
-        for v in variants:
-            times[v].append(step_seconds(models[v], opts[v], x, y))
+    times = time_models(models, steps, batch, repeats, device, seed)
     iterations = {v: max(getattr(m.rnn, "iterations", {}).values(), default=0)
                   for v, m in models.items()}
     return times, iterations

@@ -82,6 +82,9 @@ def train_page(run_dir: Path, m: Manifest) -> Page:
     run = command_of(m)
     sections = [Section("Result", "\n".join(table), (run, f"seqlm eval {run_dir} --split valid")),
                 Section("Training", curves(m, model.get("cell", "model")), (run,))]
+    trail = metrics.get("sample_trail") or []
+    if trail:
+        sections.append(Section("Samples over training", trail_markdown(trail), (run,)))
     samples = metrics.get("samples") or []
     if samples:
         temps = " ".join(str(s["temperature"]) for s in samples)
@@ -96,6 +99,15 @@ def latest_step(metrics: dict) -> int:
     """The update of the last history entry (while training, before `steps` is recorded)."""
     history = metrics.get("history") or []
     return int(history[-1]["step"]) if history else 0
+
+
+def trail_markdown(trail: list[dict]) -> str:
+    """The sample trail as a table: one row per log-spaced update, the text beside it."""
+    lines = ["The same prime, seed and temperature (0.8) at updates 1, 2, 5, 10, 20, 50, ...: "
+             "what the weights of that moment write.", "", "| update | sample |", "|---:|---|"]
+    lines += [f"| {s['step']:,} | {cell(' '.join(str(s['text']).split())[:160])} |"
+              for s in trail]
+    return "\n".join(lines)
 
 
 def samples_markdown(samples: list[dict]) -> str:

@@ -15,9 +15,7 @@ touches no file.
 
 import datetime as dt
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
 import warnings
@@ -25,7 +23,6 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import seqlm
 from seqlm.atomic import atomic_write_json
 from seqlm.config import to_dict
 from seqlm.errors import SeqlmError
@@ -35,6 +32,7 @@ from seqlm.experiments.overwrite import (
     check_replaceable_dir,
     seqlm_manifest,
 )
+from seqlm.experiments.run_environment import environment, torch_environment
 from seqlm.experiments.run_lock import RunLock, process_alive
 
 # statuses of a run that did not get where it was going
@@ -308,60 +306,3 @@ def recover_interrupted_swap(target: Path) -> None:
     for old in olds:
         warnings.warn(f"an interrupted --overwrite left an earlier run at {old}: rename it to "
                       "use it, or delete it", stacklevel=3)
-
-
-def package_version(name: str) -> str | None:
-    import importlib.metadata  # here, not at the top: ~20 ms that `seqlm ngram` start-up skips
-
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def git_commit() -> str | None:
-    """The commit of the seqlm checkout, with `-dirty` for local changes; None if not a
-    checkout."""
-    root = Path(seqlm.__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("-dirty" if dirty else "")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment() -> dict[str, Any]:
-    """Software and machine, read when a run starts."""
-    return {
-        "seqlm": seqlm.__version__,
-        "git_commit": git_commit(),
-        "python": platform.python_version(),
-        "numpy": package_version("numpy"),
-        "torch": package_version("torch"),
-        "platform": platform.platform(),
-        "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
-    }
-
-
-def torch_environment() -> dict[str, Any]:
-    """torch's threads and GPU, only if torch is already imported (n-gram commands never import
-    it), so asking costs nothing."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return {}
-    return {"torch_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

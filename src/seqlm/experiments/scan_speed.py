@@ -84,15 +84,22 @@ def step_seconds(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, y: Ten
 def time_variants(steps: int, variants: tuple[str, ...], batch: int, embed: int, hidden: int,
                   repeats: int, device: str = "cpu", seed: int = 0) -> dict[str, list[float]]:
     """{variant: [seconds per training step, one per repeat]} at sequence length `steps`."""
+    models = {v: make_variant(v, embed, hidden, device, seed) for v in variants}
+    return time_models(models, steps, batch, repeats, device, seed)
+
+
+def time_models(models: dict, steps: int, batch: int, repeats: int, device: str = "cpu",
+                seed: int = 0) -> dict[str, list[float]]:
+    """{name: [seconds per training step, one per repeat]} of each model at sequence length
+    `steps`, the models interleaved in every repeat after one warm-up step each."""
     g = torch.Generator().manual_seed(seed + steps)
     x, y = (torch.randint(0, VOCAB, (batch, steps), generator=g).to(device) for _ in range(2))
-    models = {v: make_variant(v, embed, hidden, device, seed) for v in variants}
     opts = {v: torch.optim.Adam(m.parameters(), lr=1e-3) for v, m in models.items()}
-    for v in variants:  # warm-up: allocator, oneDNN / cuDNN plans
+    for v in models:  # warm-up: allocator, oneDNN / cuDNN plans
         step_seconds(models[v], opts[v], x, y)
-    times: dict[str, list[float]] = {v: [] for v in variants}
+    times: dict[str, list[float]] = {v: [] for v in models}
     for _ in range(repeats):
-        for v in variants:
+        for v in models:
             times[v].append(step_seconds(models[v], opts[v], x, y))
     return times
 

@@ -10,10 +10,7 @@ Leaves out: interactive plots, attention over several heads or layers.
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # the Agg backend: set by seqlm.experiments.figures
 
 from seqlm.decoding.seq2seq import Translation  # noqa: E402
 from seqlm.errors import SeqlmError  # noqa: E402

@@ -25,13 +25,14 @@ from seqlm.errors import SeqlmError
 from seqlm.experiments.run import Run
 
 # what may change when a run is resumed, by family: the budgets grow, where it runs changes,
-# a file corpus may have moved (its sha256 is checked), the scan path of mingru / minlstm
-# changes how, not what, is computed; any other field that differs from the checkpoint's is
-# refused, by the CLI and by `seqlm.train(..., resume=...)` alike
+# a file corpus may have moved (its sha256 is checked), the scan path of mingru / minlstm and
+# the kernels or backend of the LM's cells change how, not what, is computed; any other field
+# that differs from the checkpoint's is refused, by the CLI and by `seqlm.train(...,
+# resume=...)` alike
 MAY_CHANGE_ON_RESUME: dict[str, frozenset[str]] = {
     "lm": frozenset({"max_steps", "max_minutes", "final_eval_max_tokens", "threads",
                      "data_dir", "path", "name", "device", "precision", "scan", "scan_chunk",
-                     "distributed_timeout"}),
+                     "distributed_timeout", "kernels", "backend"}),
     "seq2seq": frozenset({"max_steps", "max_minutes", "threads", "device", "precision",
                           "distributed_timeout"}),
 }

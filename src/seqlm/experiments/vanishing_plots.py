@@ -12,10 +12,7 @@ Leaves out: interactive figures.
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # the Agg backend: set by seqlm.experiments.figures
 
 from seqlm.config import VanishingConfig  # noqa: E402
 from seqlm.experiments.figures import save_figure  # noqa: E402

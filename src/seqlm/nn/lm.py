@@ -11,10 +11,15 @@ batch-1 path for generation, so decoding never reaches into the layers.
 Leaves out: adaptive softmax, mixture of softmaxes, AWD-LSTM's weight drop.
 """
 
+import warnings
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlm.config import LMConfig
+from seqlm.config.lm import TORCH_BACKEND_CELLS
+from seqlm.nn.fast.backend import torch_layer
+from seqlm.nn.fast.kernels import resolve
 from seqlm.nn.min_rnn import MinGRU, MinLSTM
 from seqlm.nn.newton import Newton, NewtonGRU, NewtonLSTM
 from seqlm.nn.recurrent import GRU, LSTM, RNN, locked_dropout
@@ -23,9 +28,19 @@ LMState = tuple[Tensor, ...]  # (h_n,) or (h_n, c_n), each (L, B, H): always a t
 
 
 def build_recurrent(config: LMConfig) -> nn.Module:
-    """The recurrent stack named by `config.cell`: the registry of cell names."""
+    """The recurrent stack named by `config.cell` (the registry of cell names), on
+    `config.backend` (torch: `seqlm.nn.fast.backend`) with `config.kernels` resolved
+    (`seqlm.nn.fast.kernels.resolve`: auto without a compiler warns once and runs eager)."""
     between = config.dropout if config.num_layers > 1 else 0.0
     args = (config.embedding_dim, config.hidden_size, config.num_layers)
+    if config.backend == "torch" and config.cell in TORCH_BACKEND_CELLS:
+        return torch_layer(config.cell, *args, between, config.forget_bias)
+    kernels = "eager"
+    if config.cell in ("rnn", "rnn_relu", "lstm", "gru"):
+        kernels, note = resolve(config.kernels)
+        if note:
+            warnings.warn(note, stacklevel=2)
+    fast = dict(dropout=between, batch_first=True, kernels=kernels)
     minimal = dict(residual=config.residual, layer_norm=config.layer_norm, scan=config.scan,
                    chunk_size=config.scan_chunk)
     gru, lstm, newton = GRU, LSTM, {}
@@ -35,11 +50,10 @@ def build_recurrent(config: LMConfig) -> nn.Module:
                                    config.newton_jacobian, config.newton_solver,
                                    config.newton_unconverged)}
     builders = {
-        "rnn": lambda: RNN(*args, nonlinearity="tanh", dropout=between, batch_first=True),
-        "rnn_relu": lambda: RNN(*args, nonlinearity="relu", dropout=between, batch_first=True),
-        "lstm": lambda: lstm(*args, dropout=between, forget_bias=config.forget_bias,
-                             batch_first=True, **newton),
-        "gru": lambda: gru(*args, dropout=between, batch_first=True, **newton),
+        "rnn": lambda: RNN(*args, nonlinearity="tanh", **fast),
+        "rnn_relu": lambda: RNN(*args, nonlinearity="relu", **fast),
+        "lstm": lambda: lstm(*args, forget_bias=config.forget_bias, **fast, **newton),
+        "gru": lambda: gru(*args, **fast, **newton),
         "mingru": lambda: MinGRU(*args, dropout=between, **minimal),
         "minlstm": lambda: MinLSTM(*args, dropout=between, **minimal),
     }

@@ -16,6 +16,10 @@ The fast path, per layer and direction:
 lengths[b] row b's state is held (masked update) and its output is zero, h_n is the state after
 its last real token, and the reverse direction starts at each row's own last real token.
 
+`kernels` ("eager" or "compiled", resolved by the caller from `--kernels`, see
+`seqlm.nn.fast.kernels`) picks the fused paths' step loops: torch ops, or one compiled C++
+kernel per step; the same numbers to rounding.
+
 Dropout: `dropout` between layers as in torch; optionally locked (variational) dropout on the
 layer's input and output with one mask per sequence shared over time (Gal & Ghahramani 2016).
 
@@ -27,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlm.nn.cells import CellKind, State, cell_kind, init_uniform_, set_forget_bias_
-from seqlm.nn.fast import SEQUENCES
+from seqlm.nn.fast import KERNEL_SEQUENCES
 from seqlm.nn.fast.matmul import autocast_products
 
 
@@ -64,7 +68,7 @@ class _Recurrent(nn.Module):
     def __init__(self, kind: CellKind, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, dropout_in: float = 0.0,
-                 dropout_out: float = 0.0, fused: bool = True):
+                 dropout_out: float = 0.0, fused: bool = True, kernels: str = "eager"):
         super().__init__()
         if num_layers < 1 or hidden_size < 1:
             raise ValueError("num_layers and hidden_size must be at least 1")
@@ -78,6 +82,8 @@ class _Recurrent(nn.Module):
         self.dropout, self.dropout_in, self.dropout_out = dropout, dropout_in, dropout_out
         self.num_directions = 2 if bidirectional else 1
         self.fused = fused  # use the kind's whole-sequence path where it has one
+        # the fused paths' elementwise work: eager torch ops or compiled kernels (resolved)
+        self.kernels, self.sequences = kernels, KERNEL_SEQUENCES[kernels]
         rows = kind.gates * hidden_size
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
@@ -129,7 +135,7 @@ class _Recurrent(nn.Module):
         w_ih, w_hh_t, b_in, b_step = self.direction_weights(suffix)
         if reverse:
             x = reverse_padded(x, lengths)
-        sequence = SEQUENCES.get(self.kind.name) if self.fused else None
+        sequence = self.sequences.get(self.kind.name) if self.fused else None
         if mask is None and sequence is not None:
             # time-major inside: transposing views here, never the (T, B, G*H) projections;
             # a stack of fused layers hands each other contiguous (T, B, H) outputs

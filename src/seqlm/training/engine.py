@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from seqlm.checkpoint import BEST, LAST, NonFiniteWeightsError, save_checkpoint
 from seqlm.config import EngineConfig
 from seqlm.errors import SeqlmError
+from seqlm.nn.lm import count_parameters
 from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.training.devices import Placement
 from seqlm.training.distributed import PeerLostError, World, rank_seed
@@ -147,8 +148,6 @@ def unique_parameters(model: nn.Module) -> list[nn.Parameter]:
     return list({id(p): p for p in model.parameters()}.values())
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in unique_parameters(model) if p.requires_grad)
 
 
 def layer_grad_norms(model: nn.Module) -> dict[str, float]:

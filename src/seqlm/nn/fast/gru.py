@@ -25,6 +25,7 @@ from torch import Tensor
 
 from seqlm.nn.fast.matmul import (
     Dtype,
+    Loops,
     State,
     cast,
     input_gradients,
@@ -41,7 +42,7 @@ def _forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, 
     gh_n (both (T, B, H))."""
     hidden = h.shape[1]
     recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
-    two, minus_one = gates.new_tensor(2.0), gates.new_tensor(-1.0)  # 0-dim: no per-op boxing
+    two, minus_one = gates.new_full((), 2.0), gates.new_full((), -1.0)  # 0-dim, device-made
     for t in range(gates.shape[0]):
         gh = recur(h)  # (B, 3H)
         a = gates[t]
@@ -91,22 +92,25 @@ def _backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_hh: 
 
 class FusedGRU(torch.autograd.Function):
     """apply(x (T, B, E), w_ih (3H, E), b_ih (3H) | None, b_hh (3H) | None, h0 (B, H),
-    w_hh (3H, H), single_backward=False, dtype=None) -> (out (T, B, H), h_T).
-    single_backward and dtype as in `FusedLSTM`."""
+    w_hh (3H, H), single_backward=False, dtype=None, loops=None) -> (out (T, B, H), h_T).
+    single_backward, dtype and loops as in `FusedLSTM`."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
-                h0: Tensor, w_hh: Tensor, single_backward: bool = False, dtype: Dtype = None):
+                h0: Tensor, w_hh: Tensor, single_backward: bool = False, dtype: Dtype = None,
+                loops: Loops = None):
+        forward_steps, backward_steps = loops or (_forward_steps, _backward_steps)
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
         x2 = cast(x.reshape(steps * batch, -1), dtype).contiguous()  # (T*B, E)
         gi = prepacked_linear(w_ih, steps * batch, b_ih, dtype)(x2)  # every step at once
         gates = cast(gi, x.dtype).view(steps, batch, 3 * hidden)  # then r, z, n
         out, gh_n = (x.new_empty(steps, batch, hidden) for _ in range(2))
-        _forward_steps(gates, h0, w_hh, b_hh, out, gh_n, dtype)
+        forward_steps(gates, h0, w_hh, b_hh, out, gh_n, dtype)
         ctx.save_for_backward(x2, w_ih, h0, w_hh, out)
         ctx.has_bias, ctx.single_backward, ctx.spent = b_ih is not None, single_backward, False
         ctx.steps, ctx.dtype = (gates, gh_n), dtype  # intermediates, not inputs
+        ctx.backward_steps = backward_steps
         return out, out[-1].clone()
 
     @staticmethod
@@ -120,7 +124,7 @@ class FusedGRU(torch.autograd.Function):
         steps, batch, hidden = out.shape
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         d_out = None if d_out is None else d_out.contiguous()
-        dh = _backward_steps(gates, gh_n, out, h0, w_hh, d_out, dh, d_gh, d_pn, ctx.dtype)
+        dh = ctx.backward_steps(gates, gh_n, out, h0, w_hh, d_out, dh, d_gh, d_pn, ctx.dtype)
         need = ctx.needs_input_grad
         d2 = d_gh.view(steps * batch, 3 * hidden)  # (T*B, 3H): d gh
         d_b_ih = d_b_hh = d_w_hh = None
@@ -133,12 +137,14 @@ class FusedGRU(torch.autograd.Function):
         d_low[:, 2 * hidden :].copy_(d_pn.view(-1, hidden))  # now d gi: (T*B, 3H)
         d_x, d_w_ih = input_gradients(d_low, x2, w_ih, need[0], need[1], ctx.dtype)
         d_x = None if d_x is None else d_x.view(steps, batch, -1)
-        return d_x, d_w_ih, d_b_ih, d_b_hh, dh.to(h0.dtype), d_w_hh, None, None
+        return d_x, d_w_ih, d_b_ih, d_b_hh, dh.to(h0.dtype), d_w_hh, None, None, None
 
 
 def gru_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None,
-                 state: State, w_hh: Tensor, dtype: Dtype = None) -> tuple[Tensor, State]:
+                 state: State, w_hh: Tensor, dtype: Dtype = None,
+                 loops: Loops = None) -> tuple[Tensor, State]:
     """All T steps of a GRU direction as one autograd node (`FusedGRU`): x (T, B, E)
-    time-major, b = b_ih, b_step = b_hh -> (output (T, B, H), (h_T,))."""
-    out, h = FusedGRU.apply(x, w_ih, b, b_step, state[0], w_hh, True, dtype)
+    time-major, b = b_ih, b_step = b_hh -> (output (T, B, H), (h_T,)); loops as in
+    `lstm_sequence`."""
+    out, h = FusedGRU.apply(x, w_ih, b, b_step, state[0], w_hh, True, dtype, loops)
     return out, (h,)

@@ -28,6 +28,7 @@ from torch import Tensor
 
 from seqlm.nn.fast.matmul import (
     Dtype,
+    Loops,
     State,
     cast,
     input_gradients,
@@ -46,7 +47,7 @@ def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tenso
     arithmetic done in it. The g columns of `gates` and the g rows of `w_hh` come doubled,
     so one sigmoid serves all four gates: tanh(p) = 2 sigmoid(2p) - 1."""
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    two, minus_one = gates.new_tensor(2.0), gates.new_tensor(-1.0)  # 0-dim: no per-op boxing
+    two, minus_one = gates.new_full((), 2.0), gates.new_full((), -1.0)  # 0-dim, device-made
     for t in range(gates.shape[0]):
         pre = recur(h, gates[t])  # (B, 4H) = gi_t + h W_hh^T, a recycled temporary
         a = torch.sigmoid(pre, out=gates[t])  # i, f, o and sigmoid(2 p_g)
@@ -94,17 +95,21 @@ def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor
 
 class FusedLSTM(torch.autograd.Function):
     """apply(x (T, B, E), w_ih (4H, E), b (4H) | None, h0 (B, H), c0 (B, H), w_hh (4H, H),
-    single_backward=False, dtype=None) -> (out (T, B, H), h_T, c_T).
+    single_backward=False, dtype=None, loops=None) -> (out (T, B, H), h_T, c_T).
 
     single_backward=True lets backward write the gate gradients over the saved activations
     instead of into a fresh (T, B, 4H) buffer (at H=512 that buffer is 52 MB, whose page
     faults cost ~20 ms per layer); the graph can then be walked once only, and a second
     backward (retain_graph=True, gradcheck) raises. dtype: the matrix products' operand
-    type (`seqlm.nn.fast.matmul`; bf16 on the CPU), everything else in x's dtype."""
+    type (`seqlm.nn.fast.matmul`; bf16 on the CPU), everything else in x's dtype. loops:
+    (forward, backward) step loops with the signatures of `_forward_steps`,
+    `_backward_steps` (None: those; `seqlm.nn.fast.compiled` has compiled ones)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor | None, h0: Tensor, c0: Tensor,
-                w_hh: Tensor, single_backward: bool = False, dtype: Dtype = None):
+                w_hh: Tensor, single_backward: bool = False, dtype: Dtype = None,
+                loops: Loops = None):
+        forward_steps, backward_steps = loops or (_forward_steps, _backward_steps)
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
         x2 = cast(x.reshape(steps * batch, -1), dtype).contiguous()  # (T*B, E)
@@ -116,10 +121,11 @@ class FusedLSTM(torch.autograd.Function):
         gi = cast(gi, x.dtype).view(steps, batch, 4 * hidden)
         out, cells, tanh_cells = (x.new_empty(steps, batch, hidden) for _ in range(3))
         # gi then holds the activations
-        _forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells, dtype)
+        forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells, dtype)
         ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
         ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
         ctx.steps, ctx.dtype = (gi, cells, tanh_cells), dtype  # intermediates, not inputs
+        ctx.backward_steps = backward_steps
         return out, out[-1].clone(), cells[-1].clone()
 
     @staticmethod
@@ -132,8 +138,8 @@ class FusedLSTM(torch.autograd.Function):
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         dc = torch.zeros_like(c0) if d_cn is None else d_cn.clone()
         d_out = None if d_out is None else d_out.contiguous()
-        dh, dc = _backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates,
-                                 ctx.dtype)
+        dh, dc = ctx.backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates,
+                                    ctx.dtype)
         d2 = d_gates.view(steps * batch, 4 * hidden)  # (T*B, 4H)
         d_low = cast(d2, ctx.dtype)  # the products' operand, converted once
         need = ctx.needs_input_grad
@@ -144,14 +150,16 @@ class FusedLSTM(torch.autograd.Function):
             d_b = d2.sum(0)
         if need[5]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
             d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0, out, w_hh)
-        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None, None
+        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None, None, None
 
 
 def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None,
-                  state: State, w_hh: Tensor, dtype: Dtype = None) -> tuple[Tensor, State]:
+                  state: State, w_hh: Tensor, dtype: Dtype = None,
+                  loops: Loops = None) -> tuple[Tensor, State]:
     """All T steps of an LSTM direction, input projection included, as one autograd node
     (`FusedLSTM` above): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T)).
-    b_step is None: the layer folds b_hh into b."""
+    b_step is None: the layer folds b_hh into b. loops: the step loops (None: the eager ones
+    here; `seqlm.nn.fast.compiled` passes its own)."""
     # single_backward: the graph is walked once (a second walk raises), saving a big buffer
-    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True, dtype)
+    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True, dtype, loops)
     return out, (h, c)

@@ -26,6 +26,7 @@ Dtype = torch.dtype | None  # the products' dtype: None keeps the inputs'
 State = tuple[Tensor, ...]  # a fused direction's carried state, as seqlm.nn.cells.State
 
 Linear = Callable[..., Tensor]
+Loops = tuple[Callable[..., None], Callable[..., object]] | None  # a fused cell's step loops
 
 
 def cast(x: Tensor, dtype: torch.dtype | None) -> Tensor:

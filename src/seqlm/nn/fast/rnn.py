@@ -18,6 +18,7 @@ from torch import Tensor
 
 from seqlm.nn.fast.matmul import (
     Dtype,
+    Loops,
     State,
     cast,
     input_gradients,
@@ -32,7 +33,7 @@ def _forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
     """h_t into out (T, B, H) from the input projections gi (T, B, H); for tanh, gi and w_hh
     come doubled."""
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    two, minus_one = gi.new_tensor(2.0), gi.new_tensor(-1.0)  # 0-dim: no per-op boxing
+    two, minus_one = gi.new_full((), 2.0), gi.new_full((), -1.0)  # 0-dim, device-made
     for t in range(gi.shape[0]):
         pre = recur(h, gi[t])  # (B, H) = gi_t + h W_hh^T
         if relu:
@@ -62,12 +63,14 @@ def _backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | None,
 
 class FusedRNN(torch.autograd.Function):
     """apply(x (T, B, E), w_ih (H, E), b (H) | None, h0 (B, H), w_hh (H, H), relu=False,
-    single_backward=False, dtype=None) -> (out (T, B, H), h_T). single_backward and dtype as
-    in `FusedLSTM`."""
+    single_backward=False, dtype=None, loops=None) -> (out (T, B, H), h_T). single_backward,
+    dtype and loops as in `FusedLSTM`."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor | None, h0: Tensor, w_hh: Tensor,
-                relu: bool = False, single_backward: bool = False, dtype: Dtype = None):
+                relu: bool = False, single_backward: bool = False, dtype: Dtype = None,
+                loops: Loops = None):
+        forward_steps, backward_steps = loops or (_forward_steps, _backward_steps)
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1]
         x2 = cast(x.reshape(steps * batch, -1), dtype).contiguous()  # (T*B, E)
@@ -76,10 +79,11 @@ class FusedRNN(torch.autograd.Function):
                               None if b is None else b * scale, dtype)(x2)
         gi = cast(gi, x.dtype).view(steps, batch, hidden)  # every step's projection at once
         out = x.new_empty(steps, batch, hidden)
-        _forward_steps(gi, h0, w_hh * scale, out, relu, dtype)
+        forward_steps(gi, h0, w_hh * scale, out, relu, dtype)
         ctx.save_for_backward(x2, w_ih, h0, w_hh, out)
         ctx.has_bias, ctx.relu, ctx.dtype = b is not None, relu, dtype
         ctx.single_backward, ctx.spent, ctx.gi = single_backward, False, gi
+        ctx.backward_steps = backward_steps
         return out, out[-1].clone()
 
     @staticmethod
@@ -90,7 +94,7 @@ class FusedRNN(torch.autograd.Function):
         steps, batch, hidden = out.shape
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         d_out = None if d_out is None else d_out.contiguous()
-        dh = _backward_steps(out, h0, w_hh, d_out, dh, d_pre, ctx.relu, ctx.dtype)
+        dh = ctx.backward_steps(out, h0, w_hh, d_out, dh, d_pre, ctx.relu, ctx.dtype)
         d2 = d_pre.view(steps * batch, hidden)  # (T*B, H)
         d_low = cast(d2, ctx.dtype)  # the products' operand, converted once
         need = ctx.needs_input_grad
@@ -100,16 +104,18 @@ class FusedRNN(torch.autograd.Function):
         d_w_hh = None
         if need[4]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
             d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0, out, w_hh)
-        return d_x, d_w_ih, d_b, dh, d_w_hh, None, None, None
+        return d_x, d_w_ih, d_b, dh, d_w_hh, None, None, None, None
 
 
 def rnn_sequence(relu: bool):
     """The whole-sequence path of an Elman direction (`FusedRNN`): x (T, B, E) time-major
-    -> (output (T, B, H), (h_T,)); b_step is None (the layer folds b_hh into b)."""
+    -> (output (T, B, H), (h_T,)); b_step is None (the layer folds b_hh into b); loops as in
+    `lstm_sequence`."""
 
     def sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None,
-                 state: State, w_hh: Tensor, dtype: Dtype = None) -> tuple[Tensor, State]:
-        out, h = FusedRNN.apply(x, w_ih, b, state[0], w_hh, relu, True, dtype)
+                 state: State, w_hh: Tensor, dtype: Dtype = None,
+                 loops: Loops = None) -> tuple[Tensor, State]:
+        out, h = FusedRNN.apply(x, w_ih, b, state[0], w_hh, relu, True, dtype, loops)
         return out, (h,)
 
     return sequence

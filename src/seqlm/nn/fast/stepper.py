@@ -10,7 +10,9 @@ model's own: a tuple `(h_n,)` or `(h_n, c_n)` of (L, B, H) tensors.
 Weights are prepared per cell kind (`STEPPERS`) so that tanh comes through the sigmoid that
 the gates need anyway (tanh x = 2 sig(2x) - 1): LSTM gates reordered so one sigmoid serves
 all four, GRU's n columns and the tanh RNN's weights doubled; GRU's b_hr, b_hz folded.
-Weights are detached: use it under `torch.inference_mode()`; a stepper is built per
+With `--kernels compiled` each cell's elementwise work is one call of the compiled kernels
+(`COMPILED_STEPPERS`, weights in their convention). Weights are detached: use it under
+`torch.inference_mode()`; a stepper is built per
 generation call and holds no state between calls. Leaves out: bidirectional models (an LM
 is unidirectional), batched speculative decoding. minGRU / minLSTM stacks step themselves
 (`MinRecurrent.step`: two elementwise ops per layer after the input matmul).
@@ -21,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from seqlm.nn.cells import State
+from seqlm.nn.fast.kernels import load
 from seqlm.nn.lm import LMState, RecurrentLM
 from seqlm.nn.min_rnn import MinRecurrent
 
@@ -113,10 +116,47 @@ def as_is(w_ih_t: Tensor, w_hh_t: Tensor, b_in: Tensor | None,
     return w_ih_t, w_hh_t, b_in, b_step
 
 
+def lstm_weights_doubled_g(w_ih_t: Tensor, w_hh_t: Tensor, b_in: Tensor | None,
+                           b_step: Tensor | None) -> Weights:
+    """Gates i, f, g, o with g's columns doubled: the compiled kernel's convention."""
+    hidden = w_hh_t.shape[0]
+    scale = torch.ones(4 * hidden, dtype=w_hh_t.dtype, device=w_hh_t.device)
+    scale[2 * hidden : 3 * hidden] = 2
+    return w_ih_t * scale, w_hh_t * scale, None if b_in is None else b_in * scale, None
+
+
+def lstm_step_compiled(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None,
+                       consts: Constants) -> State:
+    """The LSTM step in two calls: the product and one kernel (`kernels.cpp`)."""
+    h, c = state
+    pre = torch.addmm(gi, h, w_hh_t)  # (B, 4H): i, f, 2 g, o pre-activations
+    h_new, c_new = torch.empty_like(h), torch.empty_like(c)
+    load().lstm_forward(pre, c, None, c_new, None, h_new)
+    return h_new, c_new
+
+
+def gru_step_compiled(gi: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None,
+                      consts: Constants) -> State:
+    """The GRU step on plain weights in two calls: the product and one kernel."""
+    h = state[0]
+    gh = h @ w_hh_t if b_hh is None else torch.addmm(b_hh, h, w_hh_t)  # (B, 3H)
+    h_new = torch.empty_like(h)
+    load().gru_forward(gi, gh, h, None, h_new, 2.0)  # gi, a fresh lookup or product: scratch
+    return (h_new,)
+
+
 STEPPERS = {"lstm": (lstm_weights, lstm_step_sigmoid), "gru": (gru_weights, gru_step_sigmoid),
             "rnn_tanh": (rnn_tanh_weights, rnn_tanh_step_sigmoid),
             "rnn_relu": (as_is, rnn_relu_step)}
 """Per cell kind: how its weights are prepared once, and the step that uses them."""
+
+COMPILED_STEPPERS = {"lstm": (lstm_weights_doubled_g, lstm_step_compiled),
+                     "gru": (as_is, gru_step_compiled),
+                     # the RNNs keep their two or three small ops: measured at batch 1, one
+                     # operator call costs more than they do (bench_rnn_lm.py sampling rows)
+                     "rnn_tanh": (rnn_tanh_weights, rnn_tanh_step_sigmoid),
+                     "rnn_relu": (as_is, rnn_relu_step)}
+"""The same on the compiled kernels (`--kernels compiled`; float32 on the CPU)."""
 
 
 class LMStepper:
@@ -137,7 +177,9 @@ class LMStepper:
     def _prepare_cells(self, rnn) -> None:
         """Transposed, prepared weights and folded biases of an RNN / LSTM / GRU stack."""
         self.kind = rnn.kind
-        prepare, self.step = STEPPERS[self.kind.name]
+        compiled = getattr(rnn, "kernels", "eager") == "compiled" and \
+            self.embedding.device.type == "cpu" and self.embedding.dtype == torch.float32
+        prepare, self.step = (COMPILED_STEPPERS if compiled else STEPPERS)[self.kind.name]
         self.constants = constants(self.embedding)
         self.layers = []
         for layer in range(rnn.num_layers):

@@ -1,0 +1,135 @@
+"""The fused directions' step loops on the compiled kernels: one C++ call per step and pass.
+
+Each loop has the signature and the contract of the eager loop it replaces (`lstm`, `gru`,
+`rnn`: `_forward_steps`, `_backward_steps`; read those first) and the same matrix products
+(`seqlm.nn.fast.matmul`); only the elementwise work between two products is one call of
+`kernels.cpp` instead of 3-12 torch ops. Per step and layer that leaves forward: the
+recurrent product and one kernel; backward: one kernel and the product back into h_{t-1}.
+`COMPILED` is the registry of whole-sequence paths (as `seqlm.nn.fast.SEQUENCES`): each takes
+the loops here for float32 and float64 CPU tensors (float64: the gradchecks of this path) and
+the eager ones elsewhere (CUDA). Leaves out: bf16 activations (the elementwise work stays fp32;
+the products are bf16 under autocast either way).
+"""
+
+import torch
+from torch import Tensor
+
+from seqlm.nn.fast.gru import gru_sequence
+from seqlm.nn.fast.kernels import load
+from seqlm.nn.fast.lstm import lstm_sequence
+from seqlm.nn.fast.matmul import Dtype, State, prepacked_linear
+from seqlm.nn.fast.rnn import rnn_sequence
+
+
+def _as(t: Tensor, like: Tensor) -> Tensor:
+    """A kernel operand: like's dtype (a bf16 product is widened), unit-stride rows."""
+    if t.dtype != like.dtype or t.stride(-1) != 1:
+        return t.to(like.dtype).contiguous()
+    return t
+
+
+def lstm_forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
+                       cells: Tensor, tanh_cells: Tensor, dtype: Dtype) -> None:
+    """`lstm._forward_steps` with one kernel per step (gates' g block and w_hh's come
+    doubled, as there)."""
+    kernels = load()
+    recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
+    c = _as(c, gates)
+    for a, c_t, tanh_c, h_t in zip(gates, cells, tanh_cells, out, strict=True):
+        pre = recur(h, a)  # (B, 4H) = gi_t + h W_hh^T
+        kernels.lstm_forward(_as(pre, gates), c, a, c_t, tanh_c, h_t)
+        h, c = h_t, c_t
+
+
+def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
+                        w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
+                        d_gates: Tensor, dtype: Dtype) -> tuple[Tensor, Tensor]:
+    """`lstm._backward_steps` with one kernel per step; dc is updated in place."""
+    kernels = load()
+    steps, batch, _ = gates.shape
+    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
+    dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
+    if d_out is not None:
+        dh = dh + d_out[steps - 1]
+    for t in reversed(range(steps)):
+        c_prev = cells[t - 1] if t > 0 else _as(c0, gates)
+        kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t])
+        dh = back(d_gates[t], d_out[t - 1] if d_out is not None and t > 0 else None)
+    return dh.to(dc.dtype), dc
+
+
+def gru_forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+                      out: Tensor, gh_n: Tensor, dtype: Dtype) -> None:
+    """`gru._forward_steps` with one kernel per step."""
+    kernels = load()
+    recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
+    h = _as(h, gates)
+    for a, gh_n_t, h_t in zip(gates, gh_n, out, strict=True):
+        kernels.gru_forward(a, _as(recur(h), gates), h, gh_n_t, h_t, 2.0)  # n = tanh(p) via 2p
+        h = h_t
+
+
+def gru_backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_hh: Tensor,
+                       d_out: Tensor | None, dh: Tensor, d_gh: Tensor, d_pn: Tensor,
+                       dtype: Dtype) -> Tensor:
+    """`gru._backward_steps` with one kernel per step."""
+    kernels = load()
+    steps, batch, _ = gates.shape
+    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d gh -> d h
+    d_direct = out.new_empty(batch, out.shape[2])  # dL/dh_{t-1} outside gh: reused per step
+    if d_out is not None:
+        dh = dh + d_out[steps - 1]
+    for t in reversed(range(steps)):
+        h_prev = out[t - 1] if t > 0 else _as(h0, out)
+        d_prev = d_out[t - 1] if d_out is not None and t > 0 else None
+        kernels.gru_backward(gates[t], gh_n[t], h_prev, _as(dh, out), d_prev, d_gh[t], d_pn[t],
+                             d_direct)
+        dh = back(d_gh[t], d_direct)  # backprop into h_{t-1} through gh, plus the rest
+    return dh
+
+
+def rnn_forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
+                      dtype: Dtype) -> None:
+    """`rnn._forward_steps` with one kernel per step (tanh: gi and w_hh come doubled)."""
+    kernels = load()
+    recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
+    for g_t, h_t in zip(gi, out, strict=True):
+        kernels.rnn_forward(_as(recur(h, g_t), gi), h_t, relu)
+        h = h_t
+
+
+def rnn_backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | None,
+                       dh: Tensor, d_pre: Tensor, relu: bool, dtype: Dtype) -> Tensor:
+    """`rnn._backward_steps` with one kernel per step."""
+    kernels = load()
+    steps, batch, _ = out.shape
+    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d p -> d h
+    if d_out is not None:
+        dh = dh + d_out[steps - 1]
+    for t in reversed(range(steps)):
+        kernels.rnn_backward(out[t], _as(dh, out), d_pre[t], relu)
+        dh = back(d_pre[t], d_out[t - 1] if d_out is not None and t > 0 else None)
+    return dh.to(h0.dtype)
+
+
+LOOPS = {"lstm": (lstm_forward_steps, lstm_backward_steps),
+         "gru": (gru_forward_steps, gru_backward_steps),
+         "rnn": (rnn_forward_steps, rnn_backward_steps)}
+
+
+def compiled_sequence(sequence, loops):
+    """`sequence` (an eager whole-sequence path) with the compiled loops for float32 / float64
+    CPU inputs; other inputs (CUDA) keep the eager loops."""
+
+    def run(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None, state: State,
+            w_hh: Tensor, dtype: Dtype = None) -> tuple[Tensor, State]:
+        usable = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+        return sequence(x, w_ih, b, b_step, state, w_hh, dtype, loops if usable else None)
+
+    return run
+
+
+COMPILED = {"lstm": compiled_sequence(lstm_sequence, LOOPS["lstm"]),
+            "gru": compiled_sequence(gru_sequence, LOOPS["gru"]),
+            "rnn_tanh": compiled_sequence(rnn_sequence(relu=False), LOOPS["rnn"]),
+            "rnn_relu": compiled_sequence(rnn_sequence(relu=True), LOOPS["rnn"])}

@@ -1,0 +1,116 @@
+"""The compiled step kernels (`kernels.cpp`): built on first use, cached, or eager with a note.
+
+A recurrent step's elementwise work (gate nonlinearities, cell update, and backward their
+derivatives) is one C++ call per step instead of 8-12 torch calls (`kernels.cpp` says what
+each kernel computes; they are torch operators, `torch.ops.seqlm_kernels.*`). The source is
+compiled by `torch.utils.cpp_extension.load` (g++ and ninja) the first time a process asks
+for it, into a cache folder keyed by a hash of
+the source, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
+`$XDG_CACHE_HOME/seqlm/kernels` (default `~/.cache/seqlm/kernels`). A later process finds the
+built library there and compiles nothing (ninja sees every target up to date). Measured
+first build and cached start: docs/nnlm.md.
+
+Why C++ and not torch.compile, measured on the LSTM step (docs/nnlm.md): Inductor's call
+carries ~20 us of fixed overhead per compiled call, more than this kernel takes at
+B = 64, H = 512, and its first compilation took 16 s per graph and shape.
+
+`resolve(kernels)` turns the `kernels` option into what runs: "eager" (torch ops), "compiled"
+(these kernels; an error without a compiler), "auto" (compiled where a C++ compiler and ninja
+are found, else eager with a one-line note). The build itself waits for the first float CPU
+sequence (a GPU-only run never compiles); a build that fails is a one-line error naming the
+folder of its log. The kernels take
+float32 and float64 (the latter for gradchecks). Leaves out: GPUs (CUDA tensors run the eager
+ops; docs/nnlm.md), kernels reading bf16 (the recurrence's elementwise work stays in fp32
+under bf16 autocast, as on the eager path).
+"""
+
+import functools
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from seqlm.errors import SeqlmError
+
+SOURCE = Path(__file__).with_name("kernels.cpp")
+SIMD_FLAGS = {"AVX512": ["-DCPU_CAPABILITY_AVX512", "-mavx512f", "-mavx512bw", "-mavx512vl",
+                         "-mavx512dq", "-mfma"],
+              "AVX2": ["-DCPU_CAPABILITY_AVX2", "-mavx2", "-mfma"]}
+
+
+class KernelsUnavailableError(SeqlmError):
+    """The compiled kernels cannot be built here (no compiler, no ninja, or a failed build)."""
+
+
+def cache_root() -> Path:
+    """`$SEQLM_KERNEL_DIR`, else `$XDG_CACHE_HOME/seqlm/kernels` (~/.cache/seqlm/kernels)."""
+    if os.environ.get("SEQLM_KERNEL_DIR"):
+        return Path(os.environ["SEQLM_KERNEL_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "seqlm" / "kernels"
+
+
+@functools.cache
+def build_key() -> str:
+    """The cache folder's name: source, torch version and SIMD level decide the library."""
+    simd = torch.backends.cpu.get_cpu_capability()
+    digest = hashlib.sha256(SOURCE.read_bytes() + torch.__version__.encode() + simd.encode())
+    return f"seqlm_kernels_{digest.hexdigest()[:16]}"
+
+
+def missing_tools() -> str | None:
+    """What is missing to build the kernels (a C++ compiler, ninja), or None."""
+    compiler = os.environ.get("CXX", "c++")
+    if shutil.which(compiler) is None:
+        return f"no C++ compiler ({compiler!r} not found)"
+    from torch.utils.cpp_extension import is_ninja_available
+
+    if not is_ninja_available():
+        return "no ninja (pip install ninja)"
+    return None
+
+
+_LOADED: dict[str, object] = {}  # one build per process: a library is loaded only once
+
+
+def load():
+    """The compiled kernels (the `torch.ops.seqlm_kernels` namespace), built into the cache
+    on first use; KernelsUnavailableError if they cannot be."""
+    key = build_key()
+    if key in _LOADED:
+        return _LOADED[key]
+    missing = missing_tools()
+    if missing is not None:
+        raise KernelsUnavailableError(missing)
+    from torch.utils.cpp_extension import load as build
+
+    folder = cache_root() / key
+    folder.mkdir(parents=True, exist_ok=True)
+    simd = SIMD_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
+    try:
+        build(key, sources=[str(SOURCE)], extra_cflags=["-O3", *simd],
+              build_directory=str(folder), is_python_module=False)
+    except (RuntimeError, OSError, ImportError) as e:  # a failed build names its log
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise KernelsUnavailableError(f"the compiled kernels did not build in {folder} "
+                                      f"({first}); use --kernels eager") from e
+    _LOADED[key] = torch.ops.seqlm_kernels
+    return _LOADED[key]
+
+
+def resolve(kernels: str) -> tuple[str, str | None]:
+    """`kernels` (auto | compiled | eager) -> (what runs, a one-line note or None). Nothing is
+    built here: the first float CPU sequence builds (or loads) the kernels, so a model that
+    only runs on a GPU never compiles. auto without a compiler or ninja falls back to eager
+    with a note; compiled raises KernelsUnavailableError."""
+    if kernels == "eager":
+        return "eager", None
+    missing = missing_tools()
+    if missing is None:
+        return "compiled", None
+    if kernels == "compiled":
+        raise KernelsUnavailableError(f"--kernels compiled: {missing}; install g++ and ninja, "
+                                      "or use --kernels auto or eager")
+    return "eager", f"kernels: eager ops ({missing}); compiled kernels need g++ and ninja"

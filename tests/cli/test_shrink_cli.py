@@ -1,0 +1,25 @@
+"""`seqlm ngram shrink`: entropy pruning from the command line, and its one-line errors."""
+
+from conftest import run_cli, run_cli_json
+
+TEXT = "".join(f"i {v} , you {v} , he {v}s .\n" for v in
+               ["work", "walk", "run", "sing", "jump", "play", "read", "cook"] * 4)
+
+
+def test_shrink_to_a_threshold_and_to_a_size(tmp_path):
+    (tmp_path / "c.txt").write_text(TEXT)
+    run_cli_json("ngram", "train", "--corpus", f"file:{tmp_path / 'c.txt'}", "--unit", "word",
+                 "--order", "3", "--arpa", str(tmp_path / "m.arpa"), "--out", str(tmp_path / "r"))
+    small = run_cli_json("ngram", "shrink", "--arpa", str(tmp_path / "m.arpa"),
+                         "--target-ngrams", "60", "--out", str(tmp_path / "s.arpa"))
+    assert sum(small["counts"]) <= 60 < sum(small["counts_before"])
+    ev = run_cli_json("ngram", "eval", "--arpa", str(tmp_path / "s.arpa"), "--corpus",
+                      f"file:{tmp_path / 'c.txt'}", "--out", str(tmp_path / "e"))
+    assert ev["perplexity"] > 1
+    same = run_cli_json("ngram", "shrink", "--arpa", str(tmp_path / "m.arpa"),
+                        "--prune-entropy", "0", "--out", str(tmp_path / "z.arpa"))
+    assert same["counts"] == same["counts_before"]
+    neg = run_cli("ngram", "shrink", "--arpa", str(tmp_path / "m.arpa"), "--prune-entropy",
+                  "-0.1", "--out", str(tmp_path / "n.arpa"))
+    assert neg.returncode == 2 and "threshold" in neg.stderr and ">= 0" in neg.stderr
+    assert len(neg.stderr.strip().splitlines()) == 1

@@ -1,0 +1,156 @@
+"""The compiled step kernels (`seqlm.nn.fast.kernels`, `compiled`): every fused cell on them
+equals its eager self (forward, final states and every gradient; fp32 and bf16; initial
+states; T = 1 and T > 1), their backward passes a float64 gradcheck, the batch-1 steppers on
+them equal the sequence path, `auto` without a compiler falls back to eager with a note,
+`compiled` without one is a one-line error, and a second process compiles nothing.
+
+The kernels are built once per machine (the cache) and loaded once per session (fixture)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import backward_node_names
+from seqlm.config import LMConfig
+from seqlm.errors import SeqlmError
+from seqlm.nn import lm
+from seqlm.nn.fast import COMPILED, compiled, kernels
+from seqlm.nn.fast.gru import FusedGRU
+from seqlm.nn.fast.lstm import FusedLSTM
+from seqlm.nn.fast.rnn import FusedRNN
+from seqlm.nn.lm import RecurrentLM
+from seqlm.nn.recurrent import GRU, LSTM, RNN
+
+LAYERS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn_tanh": (RNN, {}),
+          "rnn_relu": (RNN, {"nonlinearity": "relu"})}
+E, H = 5, 19  # H = 19: every row ends in a partial SIMD vector
+
+# stated tolerances, compiled against eager on the same inputs (max abs and rel difference).
+# fp32: the same formulas in another order, exp to 2 ulp: measured ~1e-6 here on O(1) values.
+# bf16: both round the same operands to bf16 for the products; a rounding flip from a ~1e-7
+# difference moves a value by up to one bf16 step (2^-8 relative): measured below 1e-6 here.
+TOLERANCE = {"fp32": 2e-5, "bf16": 1e-2}
+
+
+@pytest.fixture(scope="module")
+def built():
+    """The compiled kernels: built into the cache on this machine's first use, then loaded."""
+    return kernels.load()
+
+
+def _run(module, x, state, precision):
+    """Output, final state and every gradient of a loss touching all of them."""
+    x = x.clone().requires_grad_()
+    state = tuple(s.clone().requires_grad_() for s in state)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        out, final = module.forward_state(x, state)
+    loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + \
+        sum((f * torch.linspace(1, 2, f.numel()).view_as(f)).sum() for f in final)
+    loss.backward()
+    got = [out, *final, x.grad, *(s.grad for s in state)] + [p.grad for p in module.parameters()]
+    return got, out.grad_fn
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("steps", [1, 9])
+@pytest.mark.parametrize("cell", list(LAYERS))
+def test_compiled_equals_eager(built, monkeypatch, cell, steps, precision):
+    calls = []
+    monkeypatch.setattr(compiled, "load", lambda: calls.append(1) or built)
+    layer, extra = LAYERS[cell]
+    torch.manual_seed(0)
+    eager = layer(E, H, num_layers=2, batch_first=True, **extra)
+    fast = layer(E, H, num_layers=2, batch_first=True, kernels="compiled", **extra)
+    fast.load_state_dict(eager.state_dict())
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, steps, E, generator=g)
+    state = tuple(torch.randn(2, 3, H, generator=g) for _ in range(eager.kind.state_size))
+    got, grad_fn = _run(fast, x, state, precision)
+    assert len(calls) == 4  # the compiled loops ran: forward and backward, in both layers
+    node = {"lstm": "FusedLSTM", "gru": "FusedGRU"}.get(cell, "FusedRNN") + "Backward"
+    assert backward_node_names(grad_fn).count(node) == 2
+    want, _ = _run(eager, x, state, precision)
+    assert len(calls) == 4  # and the eager layer did not use them
+    tol = TOLERANCE[precision]
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
+T, B, G = 3, 2, 9  # G: one whole float64 vector of 8 (AVX-512) and a partial one
+SHAPES = {"lstm": ((T, B, E), (4 * G, E), (4 * G,), (B, G), (B, G), (4 * G, G)),
+          "gru": ((T, B, E), (3 * G, E), (3 * G,), (3 * G,), (B, G), (3 * G, G)),
+          "rnn": ((T, B, E), (G, E), (G,), (B, G), (G, G))}
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
+def test_compiled_backward_gradcheck_in_double(built, cell):
+    """The fused nodes on the compiled loops (float64 kernels), against finite differences
+    (gradcheck's fast mode: random projections of the Jacobian, seconds instead of minutes)."""
+    g = torch.Generator().manual_seed(0)
+    kind = cell[:3] if cell.startswith("rnn") else cell
+    args = [torch.randn(*s, generator=g, dtype=torch.float64).requires_grad_()
+            for s in SHAPES[kind]]
+    apply = {"lstm": FusedLSTM.apply, "gru": FusedGRU.apply}.get(kind, FusedRNN.apply)
+    extra = (cell == "rnn_relu",) if kind == "rnn" else ()
+    loops = compiled.LOOPS[kind]
+    # single_backward=False: gradcheck walks the graph more than once
+    assert torch.autograd.gradcheck(lambda *a: apply(*a, *extra, False, None, loops), args,
+                                    fast_mode=True)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "rnn_relu"])
+def test_compiled_stepper_equals_the_sequence_path_and_the_eager_stepper(built, cell):
+    torch.manual_seed(0)
+    models = {k: RecurrentLM(11, LMConfig(cell=cell, embedding_dim=8, hidden_size=H,
+                                          num_layers=2, dropout=0.0, kernels=k)).eval()
+              for k in ("compiled", "eager")}
+    models["eager"].load_state_dict(models["compiled"].state_dict())
+    idx = torch.randint(0, 11, (3, 6))
+    with torch.inference_mode():
+        full, _, _ = models["compiled"](idx)
+        steppers = {k: m.stepper() for k, m in models.items()}
+        if cell in ("lstm", "gru"):  # the RNNs keep their eager ops (stepper.py says why)
+            assert steppers["compiled"].step.__name__.endswith("_compiled")
+        states = dict.fromkeys(steppers)
+        for t in range(6):
+            logits = {}
+            for k, stepper in steppers.items():
+                logits[k], states[k] = stepper(idx[:, t], states[k])
+            torch.testing.assert_close(logits["compiled"], full[:, t], rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(logits["compiled"], logits["eager"], rtol=1e-5,
+                                       atol=1e-5)
+
+
+def test_auto_without_a_compiler_runs_eager_with_a_note(monkeypatch):
+    monkeypatch.setattr(kernels, "_LOADED", {})  # as a fresh process
+    monkeypatch.setattr(kernels.shutil, "which", lambda name: None)
+    with pytest.warns(UserWarning, match=r"^kernels: eager ops \(no C\+\+ compiler"):
+        model = RecurrentLM(7, LMConfig(cell="gru", hidden_size=8, embedding_dim=4))
+    assert model.rnn.kernels == "eager" and model.rnn.sequences is not COMPILED
+    with pytest.raises(SeqlmError, match="--kernels compiled: no C\\+\\+ compiler.*eager"):
+        lm.build_recurrent(LMConfig(cell="lstm", kernels="compiled"))
+    assert lm.build_recurrent(LMConfig(cell="rnn", kernels="eager")).kernels == "eager"
+
+
+def _cache_files(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file() and p.name != "lock"}
+
+
+@pytest.mark.slow
+def test_a_second_process_compiles_nothing(built):
+    """This session built (or found) the kernels; a new process loads the cached library: no
+    file in the cache folder is added or rewritten (a compile would rewrite the object, the
+    library and ninja's log)."""
+    folder = kernels.cache_root() / kernels.build_key()
+    before = _cache_files(folder)
+    assert any(name.endswith(".so") for name in before)
+    script = "from seqlm.nn.fast import kernels; kernels.load().lstm_forward"
+    env = dict(os.environ, SEQLM_KERNEL_DIR=str(kernels.cache_root()),
+               PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    subprocess.run([sys.executable, "-c", script], env=env, timeout=120, check=True)
+    assert _cache_files(folder) == before  # .ninja_log, the objects, the library: untouched

@@ -50,6 +50,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from seqlm.config import LMConfig  # noqa: E402
+from seqlm.experiments.run_environment import cpu_name  # noqa: E402
 from seqlm.nn.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
 from seqlm.nn.lm import RecurrentLM  # noqa: E402
 from seqlm.training.devices import DTYPES, Placement  # noqa: E402
@@ -302,7 +303,7 @@ def main() -> None:
     peaks = {q: matmul_peak(d, args.hidden, args.cells) for q, d in dtypes.items()}
     print(f"torch {torch.__version__}, {args.threads} threads, {args.clock} clock; medians of "
           f"{repeats} interleaved repeats; device {places[0].describe()}; CPU "
-          f"{cpu_model()}; measured matmul peak " +
+          f"{cpu_name()}; measured matmul peak " +
           ", ".join(f"{q} {r / 1e9:,.0f} GFLOP/s" for q, r in peaks.items()))
     print("\n| task | cell | H | variant | tokens or chars /s | x torch fp32 | x torch | "
           "% peak | % step |")
@@ -331,19 +332,6 @@ def main() -> None:
                 rows("sample", cell, hidden, times, n_chars)
     print("\nmatmul peak at the end (raised by any faster product measured since): " +
           ", ".join(f"{q} {r / 1e9:,.0f} GFLOP/s" for q, r in peaks.items()))
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), or the platform's processor string."""
-    import platform
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

@@ -106,13 +106,7 @@ class _Recurrent(nn.Module):
     def direction_weights(self, suffix: str
                           ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """(W_ih, W_hh^T, input bias, per-step bias) for one layer and direction."""
-        w_ih, w_hh = getattr(self, f"weight_ih{suffix}"), getattr(self, f"weight_hh{suffix}")
-        if not self.bias:
-            return w_ih, w_hh.t(), None, None
-        b_ih, b_hh = getattr(self, f"bias_ih{suffix}"), getattr(self, f"bias_hh{suffix}")
-        if self.kind.folds_hh_bias:
-            return w_ih, w_hh.t(), b_ih + b_hh, None
-        return w_ih, w_hh.t(), b_ih, b_hh
+        return direction_weights(self, suffix)
 
     def _initial_state(self, state: Tensor | tuple | None, x: Tensor) -> State:
         """The caller's state as a tuple of (L*D, B, H) tensors, zeros if None."""
@@ -284,3 +278,17 @@ class LSTM(_Recurrent):
 
 
 RECURRENT_LAYERS: dict[str, type[_Recurrent]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+def direction_weights(layer: nn.Module, suffix: str
+                      ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    """(W_ih, W_hh^T, input bias, per-step bias) of one layer and direction of a layer in
+    torch's parameter layout (`weight_ih_l0`, ...): the GRU keeps b_hh apart (it sits inside
+    r * (W_hn h + b_hn)), the other cells fold it into the input bias."""
+    w_ih, w_hh = getattr(layer, f"weight_ih{suffix}"), getattr(layer, f"weight_hh{suffix}")
+    if not layer.bias:
+        return w_ih, w_hh.t(), None, None
+    b_ih, b_hh = getattr(layer, f"bias_ih{suffix}"), getattr(layer, f"bias_hh{suffix}")
+    if layer.kind.folds_hh_bias:
+        return w_ih, w_hh.t(), b_ih + b_hh, None
+    return w_ih, w_hh.t(), b_ih, b_hh

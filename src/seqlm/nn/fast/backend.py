@@ -42,13 +42,9 @@ class _TorchBackend:
     def direction_weights(self, suffix: str
                           ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """(W_ih, W_hh^T, input bias, per-step bias), as `seqlm.nn.recurrent`'s layers."""
-        w_ih, w_hh = getattr(self, f"weight_ih{suffix}"), getattr(self, f"weight_hh{suffix}")
-        if not self.bias:
-            return w_ih, w_hh.t(), None, None
-        b_ih, b_hh = getattr(self, f"bias_ih{suffix}"), getattr(self, f"bias_hh{suffix}")
-        if self.kind.folds_hh_bias:
-            return w_ih, w_hh.t(), b_ih + b_hh, None
-        return w_ih, w_hh.t(), b_ih, b_hh
+        from seqlm.nn.recurrent import direction_weights
+
+        return direction_weights(self, suffix)
 
 
 class TorchLSTM(_TorchBackend, nn.LSTM):

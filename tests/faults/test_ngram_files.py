@@ -300,12 +300,11 @@ def test_a_budget_below_the_computed_minimum_is_refused_naming_it(seqlm, tmp_pat
     (tmp_path / "t.txt").write_text(lines)  # 240,000 tokens: needs ~440K
     need = minimum_bytes(240_000)
     assert MemoryBudget(need).token_limit() >= 240_000 > MemoryBudget(need // 2).token_limit()
-    started = time.perf_counter()
     code, _, err = seqlm("ngram", "train", "--text-file", "t.txt", "--memory", "64K", "--out",
                          "r", "--temp-dir", "spill")
     line = assert_one_line_error(code, err, ["ngram", "train"], "give --memory")
     assert re.search(r"--memory 64K is too small for a text of about 24\d,\d{3} tokens", line)
-    assert time.perf_counter() - started < 30  # refused while reading, not after a long merge
+    # refused while reading, before any sorted run was spilled or merged (no time asserted)
     assert not list((tmp_path / "spill").iterdir())
 
 

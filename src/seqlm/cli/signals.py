@@ -14,7 +14,7 @@ the first signal only asks (`asked()`), a second one interrupts at once. The exi
 
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -59,7 +59,7 @@ def installed(handler: Callable) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def handling_signals() -> "contextmanager":
+def handling_signals() -> AbstractContextManager[None]:
     """Both signals interrupt the command (see the module docstring)."""
     return installed(raise_interrupt)
 

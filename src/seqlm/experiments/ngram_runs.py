@@ -79,17 +79,15 @@ def train_run(config: NgramConfig, out: str | Path | None = None, overwrite: boo
 
 
 def check_file_corpus(config: NgramConfig) -> None:
-    """A `file:` corpus is read whole before its train split is counted: refuse a device or
-    pipe (no end to read to) and, under --memory, a file larger than the budget."""
+    """A `file:` corpus is read whole before its train split is counted: under --memory, a
+    file larger than the budget is refused (a device or pipe is refused where every text file
+    is read, `seqlm.data.corpora.text.regular_file`)."""
     from seqlm.data.corpora import FILE_PREFIX
     from seqlm.ngram.budget import MemoryBudget, format_bytes
 
     if not config.corpus.name.startswith(FILE_PREFIX):
         return
     path = Path(config.corpus.name[len(FILE_PREFIX):]).expanduser()
-    if path.exists() and not (path.is_file() or path.is_dir()):
-        raise SeqlmError(f"{path} is not a regular file or folder (a device or a pipe has no "
-                         "end to read to): give --corpus file:PATH a text file")
     budget = MemoryBudget.of(config.memory)
     if budget.bounded and path.is_file() and path.stat().st_size > budget.limit:
         raise SeqlmError(f"--corpus {config.corpus.name} is read whole into memory "

@@ -101,6 +101,18 @@ def spawn(*args: str, cwd: Path, env: dict | None = None,
                             preexec_fn=ignore)
 
 
+def wait_for(predicate, proc: subprocess.Popen | None = None, timeout: float = 180.0) -> None:
+    """Poll `predicate` until it holds; fail if `proc` ended first or `timeout` passed (a
+    bound against hanging, not a speed check)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert proc is None or proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.2)
+
+
 def mount_tmpfs(path: Path, size: str, readonly: bool = False) -> bool:
     """A small tmpfs at `path` (root and a kernel that allows it; else False)."""
     path.mkdir(parents=True, exist_ok=True)

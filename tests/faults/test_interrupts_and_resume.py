@@ -5,18 +5,10 @@ evaluation is bounded, and a run can be extended or resumed after its corpus fil
 import json
 import shutil
 import signal
-import time
 
-from faults.conftest import TINY_LM, assert_one_line_error, spawn
+from faults.conftest import TINY_LM, assert_one_line_error, spawn, wait_for
 
 LONG = [*TINY_LM, "--max-steps", "100000"]  # the last --max-steps wins
-
-
-def wait_for(predicate, timeout: float = 120.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.2)
 
 
 def test_ctrl_c_during_training_exits_130_and_keeps_the_checkpoint(tmp_path):

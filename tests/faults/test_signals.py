@@ -13,21 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from faults.conftest import TINY_LM, spawn
+from faults.conftest import TINY_LM, spawn, wait_for
 
 LONG = [*TINY_LM, "--max-steps", "100000"]  # the last --max-steps wins
 S2S = ["seq2seq", "train", "--size", "200", "--max-steps", "100000", "--eval-every", "3",
        "--eval-size", "8", "--hidden-size", "8", "--embedding-dim", "8", "--batch-size", "8",
        "--quiet"]
 SIGNALS = [pytest.param(signal.SIGINT, id="SIGINT"), pytest.param(signal.SIGTERM, id="SIGTERM")]
-
-
-def wait_for(predicate, proc: subprocess.Popen, timeout: float = 180.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.2)
 
 
 def leftovers(folder: Path) -> list[str]:

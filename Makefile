@@ -37,8 +37,12 @@ lab: setup
 lab-quick: setup
 	$(BIN)/seqlm lab --quick
 
+# two workers, one per core (pytest-xdist); the folders whose session fixture trains a model
+# or runs a quick lab keep to one worker (tests/conftest.py). `PYTEST_WORKERS=0` runs serially.
+PYTEST_WORKERS ?= 2
+
 test: setup-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: setup-dev
 	$(BIN)/ruff check src tests benchmarks

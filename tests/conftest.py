@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import seqlm
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two workers share the two cores: each computes on one thread, and so do the CLI
+    # processes it starts (they inherit this), rather than four threads spinning on two cores
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import seqlm  # noqa: E402
 
 SRC = Path(seqlm.__file__).resolve().parent.parent
 REPO = SRC.parent
@@ -61,3 +66,15 @@ def backward_node_names(grad_fn) -> list[str]:
         names.append(type(fn).__name__)
         stack.extend(f for f, _ in fn.next_functions)
     return names
+
+
+SHARED_SESSION_FIXTURES = ("report", "faults")
+
+
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n 2 --dist loadgroup`, the tests of a folder whose session fixture costs
+    a training run or a quick lab share one worker, so that fixture is built once."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
+        if len(parts) > 1 and parts[0] in SHARED_SESSION_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group(name=parts[0]))

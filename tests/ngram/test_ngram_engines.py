@@ -1,5 +1,5 @@
 """The compiled engine against the NumPy reference: byte-identical ARPA and binary files on
-every ARPA-writable smoothing, orders 1-8, word/char/byte units, pruning, KenLM precision and
+every ARPA-writable smoothing, orders 1-8, 10 and 16, word/char/byte units, pruning, KenLM precision and
 spilled runs; which engine ran is visible; a second process compiles nothing."""
 
 import json
@@ -58,6 +58,18 @@ def test_both_engines_write_the_same_files(tmp_path, order, unit, smoothing):
 ], ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
 def test_pruned_and_kenlm_precision_files_agree(tmp_path, config):
     both(tmp_path, TEXT, **config)
+
+
+@pytest.mark.parametrize("order", [10, 16])
+def test_long_character_models_agree_in_memory_and_spilled(tmp_path, order):
+    """Orders past KenLM's default build (6): both engines, and a spilled run, write the same
+    files as an in-memory one."""
+    text = TEXT * 4
+    arpa, binary, _ = both(tmp_path, text, order=order, unit="char", smoothing="mkn")
+    assert arpa.count(b"-grams:\n") == order
+    spilled, _, report = both(tmp_path / "s", text, order=order, unit="char", smoothing="mkn",
+                              memory="64K", temp_dir=str(tmp_path / "spill"))
+    assert report.memory["spilled"] and spilled == arpa
 
 
 def test_spilled_runs_write_the_same_files(tmp_path):

@@ -10,7 +10,7 @@ from seqlm.config.fields import Config, opt
 class NgramConfig(Config):
     """`seqlm ngram`: the n-gram model (order, smoothing, unit), its data, and how to sample."""
 
-    order: int = opt(3, ge=1, le=8)
+    order: int = opt(3, ge=1, le=16)
     smoothing: str = opt("mkn", choices=("mle", "addk", "kn", "mkn", "stupid"))
     unit: str = opt("word", choices=("", *UNITS), help="'': the corpus's own, or the model file's")
     k: float = opt(1.0, ge=0.0, help="addk: the count added to every n-gram (1 = Laplace)")

@@ -24,7 +24,7 @@ import numpy as np
 from seqlm.errors import SeqlmError
 
 ALIGN = 64
-MAX_ORDER = 8
+MAX_ORDER = 16
 UNITS = ("word", "char", "byte")
 PRECISIONS = ("double", "kenlm")
 CODE_DTYPES = {"|u1": 8, "<u2": 16}  # a quantised table's codes, and the most bits each holds

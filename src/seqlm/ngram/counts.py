@@ -32,14 +32,14 @@ from seqlm.ngram.spill import Column, Workspace
 from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_UNK_ID, NgramVocab
 from seqlm.progress import Progress, ProgressCallback, report
 
-MIN_ORDER, MAX_ORDER = 1, 8
+MIN_ORDER, MAX_ORDER = 1, 16
 TABLE_ROW_BYTES = 64  # per n-gram once counted: key, count, suffix, adjusted, p, log p, backoff
 
 
 def check_order(order: int) -> int:
     if not isinstance(order, int) or isinstance(order, bool) or not MIN_ORDER <= order <= MAX_ORDER:
         raise SeqlmError(f"order {order!r} is out of range: choose an order from {MIN_ORDER} to "
-                         f"{MAX_ORDER} (3 to 5 is usual for words, 5 to 8 for characters)")
+                         f"{MAX_ORDER} (3 to 5 is usual for words, 5 to 10 for characters)")
     return order
 
 

@@ -1,6 +1,6 @@
 """The compiled engine against the NumPy reference: byte-identical ARPA and binary files on
-every ARPA-writable smoothing, orders 1-8, 10 and 16, word/char/byte units, pruning, KenLM precision and
-spilled runs; which engine ran is visible; a second process compiles nothing."""
+every ARPA-writable smoothing, orders 1-8, 10 and 16, word/char/byte units, pruning, KenLM
+precision and spilled runs; which engine ran is visible; a second process compiles nothing."""
 
 import json
 import os

@@ -96,6 +96,7 @@ class NgramModel:
     indexes: dict[int, ProbingIndex] = field(default_factory=dict, repr=False, compare=False)
     engine: str = field(default="numpy", compare=False)  # who finds the matches (engine.py)
     reopen: tuple | None = field(default=None, repr=False, compare=False)  # (fn, args): pickle
+    float32_tables: tuple | None = field(default=None, repr=False, compare=False)  # kenlm sums
 
     def __post_init__(self) -> None:
         self.combine = FORMS[self.form]  # the one branch on the smoothing family

@@ -83,6 +83,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     """Every option of a TrainConfig, derived from the config (`seqlm.cli.config_args`)."""
     p.add_argument("--config", default=None, help="a JSON TrainConfig (see configs/)")
     base = TrainConfig()
+    use_config(p, base)  # the help's defaults; a run starts from train_preset or --config
     add_corpus_args(p, base.corpus, names=CORPUS_OPTIONS)
     add_config_options(p.add_argument_group("model (LMConfig)"), base.model, "model")
     add_config_options(p.add_argument_group("windows and evaluation (TrainConfig)"), base)

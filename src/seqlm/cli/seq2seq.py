@@ -37,6 +37,7 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     """Every option of a Seq2SeqConfig, derived from the config (`seqlm.cli.config_args`)."""
     t = ssub.add_parser("train", help="train on dates (plain and long regimes joined)")
     base = Seq2SeqConfig()
+    use_config(t, base)
     data = t.add_argument_group("data (Seq2SeqConfig, CorpusConfig)")
     add_config_options(data, base.corpus, "corpus", names=("size", "hold_out_formats"))
     add_config_options(data, base, names=("regimes", "train_size"))

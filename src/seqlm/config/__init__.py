@@ -65,6 +65,6 @@ __all__ = [
     "SampleConfig", "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset",
     "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig",
     "Seq2SeqTrainConfig", "StructureConfig", "TrainConfig", "VanishingConfig", "from_dict", "opt",
-    "ngram_command", "quick_compare", "quick_revival", "quick_structure", "seq2seq_engine", "timed_compare",
-    "to_dict",
+    "ngram_command", "quick_compare", "quick_revival", "quick_structure", "seq2seq_engine",
+    "timed_compare", "to_dict",
 ]

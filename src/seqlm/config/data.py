@@ -7,6 +7,7 @@ from seqlm.errors import ConfigError
 
 UNITS = ("char", "word", "byte")
 SPLITS = ("train", "valid", "test")
+REGIMES = ("plain", "long")  # the dates corpus: plain dates, or long inputs with distractors
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class CorpusConfig(Config):
     encoding_errors: str = opt("strict", choices=("strict", "replace"))
     plural: bool = opt(False, help="verbs: also plural persons (we, they, the dogs)")
     hold_out_verbs: tuple[str, ...] = opt((), help="verbs: these lemmas appear only in valid/test")
-    regime: str = opt("plain", choices=("plain", "long"), help="dates: plain or long inputs")
+    regime: str = opt("plain", choices=REGIMES, help="dates: plain dates or long inputs with "
+                      "distractors")
     hold_out_formats: tuple[str, ...] = opt((), help="dates: these surface formats never appear "
                                                      "in the corpus; they form a separate test of "
                                                      "generalisation to unseen formats (`seqlm "

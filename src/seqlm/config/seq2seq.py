@@ -3,14 +3,13 @@ pre-registered attention comparison."""
 
 from dataclasses import dataclass
 
-from seqlm.config.data import CorpusConfig
+from seqlm.config.data import REGIMES, CorpusConfig
 from seqlm.config.engine import DEVICE_HELP, EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, opt
 from seqlm.config.lm import LENGTH_ALPHA
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general", "scaled_dot")
 SAMPLING_SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
-REGIMES = ("plain", "long")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def test_a_config_file_with_a_wrong_type(seqlm, tmp_path, content, needle):
 @pytest.mark.parametrize("args, needle", [
     (["--batch-size", "0"], "--batch-size 0 is out of range"),
     (["--window", "0"], "--window 0 is out of range"),
-    (["--split", "nope"], "--split 'nope' is not a choice"),
+    (["--split", "nope"], "--split: invalid choice: 'nope'"),  # the config's choices
 ])
 def test_eval_options_out_of_range(seqlm, trained_lm, args, needle):
     code, _, err = seqlm("eval", str(trained_lm), *args, "--out", "e")

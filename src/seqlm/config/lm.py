@@ -177,7 +177,8 @@ class CompareConfig(Config):
 
     corpus: str | None = opt(None, help="None: tinyshakespeare, or verbs (char level) if it is "
                              "absent")
-    data_dir: str | None = opt(None, help="as CorpusConfig.data_dir")
+    data_dir: str | None = opt(None, help="folder of downloaded corpora (None: $SEQLM_DATA_DIR "
+                               "or ~/.cache/seqlm)")
     seed: int = opt(0, help="the data, the weights and the batches of every model")
     cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS, help="cells to "
                                  "compare, each named once")

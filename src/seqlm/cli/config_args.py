@@ -80,11 +80,13 @@ def add_config_options(group, config: Any, section: str = "", names: tuple[str, 
             extra = {**extra, "nargs": "+"}
         text = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         dest = f"{section}.{f.name}" if section else f.name
+        # the choices are shown, not checked here: the config checks them, once, and its
+        # message names the option like every other bad value's
+        choices = f.metadata.get("choices")
+        metavar = None if kind is None else "{" + ",".join(choices) + "}" if choices \
+            else f.name.upper()
         action = group.add_argument(flag, dest=dest.replace(".", "__"), default=None,
-                                    metavar=None if kind is None or f.metadata.get("choices")
-                                    else f.name.upper(),
-                                    choices=f.metadata.get("choices") if kind is not None
-                                    else None,
+                                    metavar=metavar,
                                     help=f"{text} (default: {show(value)})".strip(),
                                     **({"type": kind} if kind is not None else {}), **extra)
         action.config_default = value

@@ -103,7 +103,7 @@ def apply_overrides(base: TrainConfig, args: argparse.Namespace) -> TrainConfig:
 
 
 def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -> None:
-    moved = getattr(args, "corpus", None)
+    moved = args.corpus__name  # --corpus, derived from CorpusConfig.name
     if moved is not None and not (moved.startswith("file:")
                                   and ckpt_config.corpus.name.startswith("file:")):
         raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "

@@ -7,6 +7,8 @@ from seqlm.config.data import SPLITS, UNITS, CorpusConfig
 from seqlm.config.engine import DEVICE_HELP
 from seqlm.config.fields import Config, opt
 
+DOCUMENT_RULES = ("files", "paragraphs", "lines", "split")  # seqlm.ngram.documents
+
 
 @dataclass(frozen=True)
 class InfiniGramConfig(Config):
@@ -14,7 +16,7 @@ class InfiniGramConfig(Config):
 
     unit: str = opt("", choices=("", *UNITS), help="'': the corpus's own unit")
     split: str = opt("train", choices=SPLITS, help="the split indexed")
-    documents: str = opt("", choices=("", "files", "paragraphs", "lines", "split"),
+    documents: str = opt("", choices=("", *DOCUMENT_RULES),
                          help="'': files for python-stdlib and file: corpora, else the split")
     corpus: CorpusConfig = opt(factory=CorpusConfig)
     around: int = opt(20, ge=0, help="find: tokens of context shown on each side")

@@ -7,6 +7,7 @@ from seqlm.errors import ConfigError
 
 UNITS = ("char", "word", "byte")
 SPLITS = ("train", "valid", "test")
+ENCODING_ERRORS = ("strict", "replace")  # how undecodable bytes are met: an error, or U+FFFD
 REGIMES = ("plain", "long")  # the dates corpus: plain dates, or long inputs with distractors
 
 
@@ -66,7 +67,8 @@ class CorpusConfig(Config):
     data_dir: str | None = opt(None, help="folder of downloaded corpora (None: $SEQLM_DATA_DIR "
                                "or ~/.cache/seqlm)")
     path: str | None = opt(None, help="a local copy of a downloadable corpus")
-    encoding_errors: str = opt("strict", choices=("strict", "replace"))
+    encoding_errors: str = opt("strict", choices=ENCODING_ERRORS, help="strict: undecodable bytes "
+                               "are an error naming their offset; replace: U+FFFD")
     plural: bool = opt(False, help="verbs: also plural persons (we, they, the dogs)")
     hold_out_verbs: tuple[str, ...] = opt((), help="verbs: these lemmas appear only in valid/test")
     regime: str = opt("plain", choices=REGIMES, help="dates: plain dates or long inputs with "

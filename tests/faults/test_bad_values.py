@@ -47,11 +47,18 @@ def test_a_config_file_with_a_wrong_type(seqlm, tmp_path, content, needle):
 @pytest.mark.parametrize("args, needle", [
     (["--batch-size", "0"], "--batch-size 0 is out of range"),
     (["--window", "0"], "--window 0 is out of range"),
-    (["--split", "nope"], "--split 'nope' is not a choice"),
+    (["--split", "nope"], "--split 'nope' is not a choice: choose one of train, valid, test"),
 ])
 def test_eval_options_out_of_range(seqlm, trained_lm, args, needle):
     code, _, err = seqlm("eval", str(trained_lm), *args, "--out", "e")
     assert_one_line_error(code, err, ["eval"], needle)
+
+
+def test_resume_refuses_another_corpus_by_name(seqlm, trained_lm):
+    code, _, err = seqlm("train", "--resume", str(trained_lm), "--corpus", "tinyshakespeare",
+                         "--max-steps", "8", "--out", "r")
+    assert_one_line_error(code, err, ["train"], "--corpus tinyshakespeare differs from the "
+                          "checkpoint's verbs")
 
 
 def test_resume_of_a_checkpoint_that_disagrees_with_its_own_config(seqlm, tmp_path, trained_lm):

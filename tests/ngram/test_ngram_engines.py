@@ -118,7 +118,7 @@ def test_which_engine_ran_is_recorded(tmp_path):
         assert manifest["metrics"]["engine"] == out["engine"]
     assert ran == {"auto": "numpy", "numpy": "numpy", "numba": "numba"}  # auto: a small text
     assert resolve("auto", 10**8, NgramConfig.compiled_min_tokens) == "numba"
-    with pytest.raises(SeqlmError, match="unknown engine"):
+    with pytest.raises(SeqlmError, match="engine = 'fortran' is not a choice"):
         resolve("fortran", 1, 1)
 
 

@@ -151,7 +151,7 @@ def test_top_k_is_sorted_and_bad_settings_are_named():
     best = m.top_k(["<s>"], 3)
     assert best[0][0] == "a" and [q for _, q in best] == sorted([q for _, q in best], reverse=True)
     for bad, match in [({"smoothing": "katz"}, "smoothing = .katz. is not a choice"),
-                       ({"k": 0.0}, "k > 0"),
+                       ({"k": 0.0}, "k = 0 is out of range: choose a value > 0"),
                        ({"alpha": 2.0}, "alpha"), ({"unit": "subword"}, "unit = .subword.")]:
         with pytest.raises(SeqlmError, match=match):
             fit(TINY, NgramConfig(**bad))

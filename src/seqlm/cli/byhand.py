@@ -7,66 +7,36 @@ import sys
 from dataclasses import replace
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import (
-    CORPUS_FIELDS,
-    add_corpus_args,
-    add_output_args,
-    add_run_args,
-    corpus_config,
-    emit,
-)
+from seqlm.cli.config_args import add_config_options, config_of, link_option, use_config
+from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, emit
 from seqlm.config import ByHandConfig
-
-DEFAULTS = ByHandConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("by-hand", help="NumPy RNN/GRU/LSTM with hand-written BPTT, read token "
                                        "by token: state, gates, next-token guesses")
-    p.add_argument("--cell", choices=["rnn", "gru", "lstm"], default=DEFAULTS.model.cell)
-    p.add_argument("--prompt", default=DEFAULTS.prompt, help="space-separated words to walk")
-    p.add_argument("--load", default=None, metavar="FILE",
-                   help="model.npz of an earlier by-hand run: skip training")
-    p.add_argument("--steps", type=int, default=DEFAULTS.train.steps,
-                   help="training updates (default %(default)s; the same model on every "
-                        "machine)")
-    p.add_argument("--seconds", type=float, default=None,
-                   help="a time budget instead of --steps (faster machines train further)")
-    p.add_argument("--sentences", choices=["chains", "all"], default=DEFAULTS.sentences,
-                   help="train on the conjugation chains only (default) or on every sentence")
-    m = p.add_argument_group("model and training")
-    m.add_argument("--hidden-size", type=int, default=DEFAULTS.model.hidden_size)
-    m.add_argument("--embedding-dim", type=int, default=DEFAULTS.model.embedding_dim)
-    m.add_argument("--num-layers", type=int, default=DEFAULTS.model.num_layers)
-    m.add_argument("--batch-size", type=int, default=DEFAULTS.train.batch_size)
-    m.add_argument("--window", type=int, default=DEFAULTS.train.window, help="TBPTT length")
-    m.add_argument("--optimizer", choices=["sgd", "adagrad", "adam"],
-                   default=DEFAULTS.train.optimizer)
-    m.add_argument("--lr", type=float, default=DEFAULTS.train.lr)
-    m.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
-    m.add_argument("--sample", type=int, default=DEFAULTS.sample_tokens, metavar="N",
-                   help="also draw N tokens after the prompt")
-    m.add_argument("--temperature", type=float, default=DEFAULTS.temperature,
-                   help="of the sample: below 1 sharper, above 1 flatter")
-    add_corpus_args(p)
+    base = ByHandConfig()
+    add_config_options(p, base, names=("prompt", "load", "sentences", "top_k", "sample_tokens",
+                                       "temperature"), flags={"sample_tokens": "--sample"})
+    add_config_options(p.add_argument_group("model (ReferenceModelConfig)"), base.model, "model",
+                       names=("cell", "hidden_size", "embedding_dim", "num_layers"))
+    add_config_options(p.add_argument_group("training (ReferenceTrainConfig)"), base.train,
+                       "train", names=("steps", "seconds", "batch_size", "window", "optimizer",
+                                       "lr"))
+    add_corpus_args(p, base.corpus)
+    link_option(p, "corpus", "seed", "model.seed", "train.seed")
     add_run_args(p)
     add_output_args(p)
-    p.set_defaults(func=by_hand_command, _fields={
-        **CORPUS_FIELDS,
-        "sample_tokens": "sample"})
+    use_config(p, base)
+    p.set_defaults(func=by_hand_command)
 
 
 def config_from(args: argparse.Namespace) -> ByHandConfig:
-    model = replace(DEFAULTS.model, cell=args.cell, hidden_size=args.hidden_size,
-                    embedding_dim=args.embedding_dim, num_layers=args.num_layers, seed=args.seed)
-    train = replace(DEFAULTS.train, batch_size=args.batch_size, window=args.window,
-                    optimizer=args.optimizer, lr=args.lr, seed=args.seed,
-                    steps=None if args.seconds is not None else args.steps,
-                    seconds=args.seconds)
-    return replace(DEFAULTS, prompt=args.prompt, sentences=args.sentences, load=args.load,
-                   top_k=args.top_k, sample_tokens=args.sample, temperature=args.temperature,
-                   corpus=corpus_config(args), model=model, train=train,
-                   out=args.out, overwrite=args.overwrite)
+    """The options laid over ByHandConfig; `--seconds` alone replaces the step budget."""
+    config = config_of(args)
+    if args.train__seconds is not None and args.train__steps is None:
+        config = replace(config, train=replace(config.train, steps=None))
+    return replace(config, out=args.out, overwrite=args.overwrite)
 
 
 def by_hand_command(args: argparse.Namespace) -> int:

@@ -7,8 +7,14 @@ unless `flags` renames it), its type, choices and range come from the field's an
 The option's own default is None, so a value is only taken from the command line when given;
 `apply_options(config, args)` then replaces exactly those fields, in every nested section, and
 the config's own checks validate the result. A flag a command already has (shared with another
-section) is not added twice. Leaves out: options that are not config fields (paths of files to
-read, `--json`), which commands add by hand.
+section) is not added twice.
+
+A command states its config once, `use_config(parser, base)`, and builds it with
+`config_of(args)`: the base with the options given. `add_alias` adds a second spelling that
+sets a field to one value (`--kenlm-precision` = `--precision kenlm`), `link_option` lets one
+option set several fields (`--seed` seeds the corpus, the weights and the batches).
+Leaves out: options that are not config fields (paths of files to read, `--json`, `--out`),
+which commands add by hand; tests/cli/test_options_from_config.py lists them.
 """
 
 import argparse
@@ -19,6 +25,8 @@ from typing import Any
 from seqlm.config.fields import opt  # noqa: F401 - the metadata read here is what opt() writes
 
 OPTIONS = "_config_options"  # parser default: dest -> (section path, field name)
+LINKS = "_config_links"  # parser default: dest -> further (section path, field name) it sets
+BASE = "_config_base"  # parser default: the config a command's options are laid over
 
 
 def flag_for(name: str, flags: dict[str, str]) -> str:
@@ -33,7 +41,7 @@ def option_kind(tp: Any) -> tuple[Any, dict]:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is tuple:
         item = args[0]
-        nargs = "+" if len(args) == 2 and args[1] is Ellipsis else len(args)
+        nargs = "*" if len(args) == 2 and args[1] is Ellipsis else len(args)
         return item, {"nargs": nargs}
     if tp is bool:
         return None, {"action": argparse.BooleanOptionalAction}
@@ -41,15 +49,19 @@ def option_kind(tp: Any) -> tuple[Any, dict]:
 
 
 def show(value: Any) -> str:
+    if value == "":
+        return "''"
     if isinstance(value, tuple):
         return " ".join(map(str, value)) if value else "none"
     return "none" if value is None else str(value)
 
 
 def add_config_options(group, config: Any, section: str = "", names: tuple[str, ...] = (),
-                       flags: dict[str, str] | None = None, skip: tuple[str, ...] = ()) -> None:
-    """Options for the fields of `config` (all, or `names`), nested configs excluded."""
-    flags = flags or {}
+                       flags: dict[str, str] | None = None, skip: tuple[str, ...] = (),
+                       types: dict[str, Any] | None = None) -> None:
+    """Options for the fields of `config` (all, or `names`), nested configs excluded; `types`
+    gives a field its own parser of the option's text (`--include '*.c,*.h'`)."""
+    flags, types = flags or {}, types or {}
     # an argument group shares its parser's actions and defaults, so either will do here
     known = group.get_default(OPTIONS) or {}
     taken = {s for a in group._actions for s in a.option_strings}
@@ -61,14 +73,20 @@ def add_config_options(group, config: Any, section: str = "", names: tuple[str, 
         if flag in taken:
             continue
         kind, extra = option_kind(f.type)
+        if f.name in types:
+            kind, extra = types[f.name], {}
         value = getattr(config, f.name)
-        text = f.metadata.get("help", "")
+        if extra.get("nargs") == "*" and value:  # a list that is never empty: one item at least
+            extra = {**extra, "nargs": "+"}
+        text = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         dest = f"{section}.{f.name}" if section else f.name
+        # the choices are shown, not checked here: the config checks them, once, and its
+        # message names the option like every other bad value's
+        choices = f.metadata.get("choices")
+        metavar = None if kind is None else "{" + ",".join(choices) + "}" if choices \
+            else f.name.upper()
         action = group.add_argument(flag, dest=dest.replace(".", "__"), default=None,
-                                    metavar=None if kind is None or f.metadata.get("choices")
-                                    else f.name.upper(),
-                                    choices=f.metadata.get("choices") if kind is not None
-                                    else None,
+                                    metavar=metavar,
                                     help=f"{text} (default: {show(value)})".strip(),
                                     **({"type": kind} if kind is not None else {}), **extra)
         action.config_default = value
@@ -83,14 +101,47 @@ def register_option(parser, dest: str, section: str, name: str) -> None:
     parser.set_defaults(**{OPTIONS: {**known, dest: (section, name)}})
 
 
+def dest_of(group, section: str, name: str) -> str:
+    """The dest of the option derived from field `section.name`."""
+    known = group.get_default(OPTIONS) or {}
+    return next(d for d, target in known.items() if target == (section, name))
+
+
+def add_alias(group, flag: str, section: str, name: str, value: Any, help: str) -> None:  # noqa: A002
+    """`flag` (no argument) sets field `section.name` to `value`, like its derived option."""
+    group.add_argument(flag, dest=dest_of(group, section, name), action="store_const",
+                       const=value, default=None, help=help)
+
+
+def link_option(parser, section: str, name: str, *targets: str) -> None:
+    """The option of field `section.name` also sets `targets` ("model.seed", ...)."""
+    links = parser.get_default(LINKS) or {}
+    dest = dest_of(parser, section, name)
+    pairs = tuple(tuple(t.rsplit(".", 1)) if "." in t else ("", t) for t in targets)
+    parser.set_defaults(**{LINKS: {**links, dest: links.get(dest, ()) + pairs}})
+
+
+def use_config(parser, base: Any) -> None:
+    """`base` is the config this command's options are laid over (`config_of`)."""
+    parser.set_defaults(**{BASE: base})
+
+
+def config_of(args: argparse.Namespace, base: Any = None) -> Any:
+    """The command's config: its base (or `base`) with every option given replaced."""
+    return apply_options(getattr(args, BASE) if base is None else base, args)
+
+
 def given(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """The config values given on the command line, by section path."""
+    """The config values given on the command line, by section path (linked fields too)."""
     out: dict[str, dict[str, Any]] = {}
-    for dest, (section, name) in (getattr(args, OPTIONS, None) or {}).items():
+    links = getattr(args, LINKS, None) or {}
+    for dest, target in (getattr(args, OPTIONS, None) or {}).items():
         value = getattr(args, dest, None)
-        if value is not None:
-            out.setdefault(section, {})[name] = tuple(value) if isinstance(value, list) \
-                else value
+        if value is None:
+            continue
+        value = tuple(value) if isinstance(value, list) else value
+        for section, name in (target, *links.get(dest, ())):
+            out.setdefault(section, {})[name] = value
     return out
 
 

@@ -4,7 +4,9 @@ spells the same way)."""
 import argparse
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_corpus_args, add_output_args, corpus_config, emit
+from seqlm.cli.config_args import add_config_options, config_of, use_config
+from seqlm.cli.options import add_corpus_args, add_output_args, emit
+from seqlm.config import DataShowConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=list_command)
 
     show = dsub.add_parser("show", help="size, vocabulary, splits, checksum and sample lines")
-    show.add_argument("--unit", choices=["char", "word", "byte"], default=None,
-                      help="tokenization for the counts (default: the corpus' own)")
-    add_corpus_args(show)
+    base = DataShowConfig()
+    add_config_options(show, base, names=("unit",))
+    add_corpus_args(show, base.corpus)
     add_output_args(show)
+    use_config(show, base)
     show.set_defaults(func=show_command)
 
 
@@ -41,7 +44,8 @@ def show_command(args: argparse.Namespace) -> int:
 
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
-        summary = summarize(load_corpus(corpus_config(args), bars), unit=args.unit)
+        config = config_of(args)
+        summary = summarize(load_corpus(config.corpus, bars), unit=config.unit or None)
     finally:
         bars.close()
     sp = summary["splits"]

@@ -55,14 +55,14 @@ def attach_parsers(parser: argparse.ArgumentParser) -> None:
 
 
 def option_for(args: argparse.Namespace, field: str) -> str | None:
-    """The command's option that sets config field `field` (`lr` -> `--lr`), if it has one;
-    a command maps differing names with `set_defaults(_fields={"max_errors": "errors"})`."""
+    """The command's option that sets config field `field` (`lr` -> `--lr`, `max_errors` ->
+    `--errors`), if it has one: options derived from the config know their field."""
     parser = getattr(args, "_parser", None)
     if parser is None:
         return None
     dests = [dest for dest, (_, name) in (getattr(args, "_config_options", None) or {}).items()
              if name == field]  # options derived from the config (seqlm.cli.config_args)
-    dests.append(getattr(args, "_fields", {}).get(field, field))
+    dests.append(field)  # a hand-made option whose dest is the field's name
     for dest in dests:
         for action in parser._actions:
             if action.dest == dest and action.option_strings:

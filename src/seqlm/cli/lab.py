@@ -4,41 +4,35 @@ web page)."""
 import argparse
 import signal
 import sys
+from dataclasses import replace
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import (
-    add_device_arg,
-    add_output_args,
-    add_run_args,
-    add_tensorboard_arg,
-    emit,
-)
+from seqlm.cli.config_args import add_config_options, config_of, register_option, use_config
+from seqlm.cli.options import add_output_args, add_run_args, add_tensorboard_arg, emit
 from seqlm.cli.signals import GracefulStop, Terminated
 from seqlm.config import LabConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lab", help="run the whole story end to end and write one report")
-    p.add_argument("--quick", action="store_true", help="tiny budgets: under a minute")
-    p.add_argument("--seed", type=int, default=LabConfig.seed)
-    p.add_argument("--data-dir", default=None,
-                   help="folder holding tinyshakespeare.txt (default $SEQLM_DATA_DIR)")
+    add_config_options(p, LabConfig(), names=("quick", "seed", "data_dir", "device"))
     from seqlm.experiments.lab import STEPS  # the step registry (no torch at import)
 
-    p.add_argument("--steps", nargs="*", default=[], choices=list(STEPS), metavar="STEP",
+    # the choices are the registry's, so this one option is made by hand
+    p.add_argument("--steps", nargs="*", default=None, choices=list(STEPS), metavar="STEP",
                    help=f"run only these steps, of: {', '.join(STEPS)} (default: all)")
-    add_device_arg(p)
+    register_option(p, "steps", "", "steps")
     add_tensorboard_arg(p)
     add_run_args(p)
     add_output_args(p)
+    use_config(p, LabConfig())
     p.set_defaults(func=lab_command)
 
 
 def lab_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.lab import run_lab
 
-    config = LabConfig(quick=args.quick, seed=args.seed, out=args.out, overwrite=args.overwrite,
-                       data_dir=args.data_dir, steps=tuple(args.steps), device=args.device)
+    config = replace(config_of(args), out=args.out, overwrite=args.overwrite)
     with Bars(enabled=not (args.json or args.quiet)) as bars, \
             GracefulStop(stop_after_the_step) as stop:
         run = run_lab(config, argv=["seqlm", *sys.argv[1:]], progress=bars,

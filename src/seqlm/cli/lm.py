@@ -16,11 +16,11 @@ from seqlm.cli.config_args import (
     add_config_options,
     apply_options,
     check_unchanged,
-    register_option,
+    config_of,
+    use_config,
 )
 from seqlm.cli.options import (
-    add_device_arg,
-    add_include_arg,
+    add_corpus_args,
     add_output_args,
     add_run_args,
     add_tensorboard_arg,
@@ -28,7 +28,6 @@ from seqlm.cli.options import (
 )
 from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import (
-    LM_CELLS,
     CompareConfig,
     EvalConfig,
     SampleConfig,
@@ -40,7 +39,7 @@ from seqlm.config import (
 from seqlm.errors import SeqlmError
 
 CORPUS_OPTIONS = ("name", "size", "valid_fraction", "test_fraction", "data_dir", "path",
-                  "encoding_errors", "plural")
+                  "encoding_errors", "plural", "include")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,38 +54,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.set_defaults(func=train_command)
 
     ev = sub.add_parser("eval", help="loss, perplexity, bits per char/byte of a trained LM")
-    e = EvalConfig()
     ev.add_argument("checkpoint", help="checkpoint file or run directory (uses best.pt)")
-    ev.add_argument("--split", default=e.split, help="split of the model's corpus")
-    ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
-    ev.add_argument("--batch-size", type=int, default=e.batch_size)
-    ev.add_argument("--window", type=int, default=e.window)
-    ev.add_argument("--max-tokens", type=int, default=e.max_tokens,
-                    help="score only the first N tokens")
-    add_device_arg(ev)
+    add_config_options(ev, EvalConfig(), skip=("checkpoint",))
     add_run_args(ev)
     add_output_args(ev)
+    use_config(ev, EvalConfig())
     ev.set_defaults(func=eval_command)
 
     sample = sub.add_parser("sample", help="generate text from a trained LM")
     add_sample_args(sample)
     add_output_args(sample)
-    sample.set_defaults(func=sample_command, _fields={"temperatures": "temperature"})
+    use_config(sample, SampleConfig())
+    sample.set_defaults(func=sample_command)
 
     compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU (vs minGRU, minLSTM) at "
                              "equal parameters and steps, or equal time")
     compare.add_argument("--quick", action="store_true", help="a budget of seconds")
-    compare.add_argument("--cells", nargs="+", choices=LM_CELLS, default=None,
-                         help=f"cells to compare (default {' '.join(CompareConfig.cells)})")
-    compare.add_argument("--steps", type=int, default=None,
-                         help="training steps per model (with --minutes: a cap)")
-    compare.add_argument("--minutes", type=float, default=None,
-                         help="equal wall-clock budget: training minutes per model")
-    compare.add_argument("--corpus", default=None, help="default tinyshakespeare, else verbs")
-    compare.add_argument("--data-dir", default=None)
-    compare.add_argument("--seed", type=int, default=CompareConfig.seed)
-    compare.add_argument("--threads", type=int, default=CompareConfig.threads)
-    add_device_arg(compare)
+    add_config_options(compare, CompareConfig(), names=(
+        "cells", "steps", "minutes", "corpus", "data_dir", "seed", "threads", "device"))
+    use_config(compare, CompareConfig())
     add_tensorboard_arg(compare)
     add_run_args(compare)
     add_output_args(compare)
@@ -97,11 +83,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     """Every option of a TrainConfig, derived from the config (`seqlm.cli.config_args`)."""
     p.add_argument("--config", default=None, help="a JSON TrainConfig (see configs/)")
     base = TrainConfig()
-    data = p.add_argument_group("data (CorpusConfig)")
-    add_config_options(data, base.corpus, "corpus", names=CORPUS_OPTIONS,
-                       flags={"name": "--corpus", "path": "--data-path"})
-    add_include_arg(data, default=None)
-    register_option(p, "include", "corpus", "include")
+    use_config(p, base)  # the help's defaults; a run starts from train_preset or --config
+    add_corpus_args(p, base.corpus, names=CORPUS_OPTIONS)
     add_config_options(p.add_argument_group("model (LMConfig)"), base.model, "model")
     add_config_options(p.add_argument_group("windows and evaluation (TrainConfig)"), base)
     add_config_options(p.add_argument_group("training loop (EngineConfig)"), base.engine,
@@ -120,7 +103,7 @@ def apply_overrides(base: TrainConfig, args: argparse.Namespace) -> TrainConfig:
 
 
 def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -> None:
-    moved = getattr(args, "corpus", None)
+    moved = args.corpus__name  # --corpus, derived from CorpusConfig.name
     if moved is not None and not (moved.startswith("file:")
                                   and ckpt_config.corpus.name.startswith("file:")):
         raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "
@@ -194,13 +177,11 @@ def train_summary(run) -> str:
 def eval_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.lm_runs import run_eval
 
-    config = EvalConfig(checkpoint=args.checkpoint, split=args.split, text_file=args.text_file,
-                        batch_size=args.batch_size, window=args.window,
-                        max_tokens=args.max_tokens)
+    config = replace(config_of(args), checkpoint=args.checkpoint)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run, m = run_eval(config, out=args.out, overwrite=args.overwrite, progress=bars,
-                          device=args.device)
+                          device=config.device)
     finally:
         bars.close()
     if run.status == "interrupted":
@@ -217,21 +198,10 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def add_sample_args(p: argparse.ArgumentParser) -> None:
-    d = SampleConfig()
     p.add_argument("checkpoint", help="checkpoint file or run directory (uses best.pt)")
-    p.add_argument("--prime", default=d.prime, help="text to continue")
     p.add_argument("--prime-file", default=None, help="read the prime from this file")
-    p.add_argument("--length", type=int, default=d.length, help="tokens to generate")
-    p.add_argument("--temperature", type=float, nargs="+", default=list(d.temperatures),
-                   help="one or more temperatures; 0 = greedy")
-    p.add_argument("--top-k", type=int, default=d.top_k)
-    p.add_argument("--top-p", type=float, default=d.top_p)
-    p.add_argument("--repetition-penalty", type=float, default=d.repetition_penalty)
-    p.add_argument("--beam-width", type=int, default=d.beam_width, help="beam search")
-    p.add_argument("--length-alpha", type=float, default=d.length_alpha)
-    p.add_argument("--num-samples", type=int, default=d.num_samples)
-    p.add_argument("--seed", type=int, default=d.seed)
-    add_device_arg(p)
+    add_config_options(p, SampleConfig(), skip=("checkpoint",),
+                       flags={"temperatures": "--temperature"})
 
 
 def sample_command(args: argparse.Namespace) -> int:
@@ -239,18 +209,15 @@ def sample_command(args: argparse.Namespace) -> int:
     from seqlm.decoding.lm_text import decode_samples, join_prime
     from seqlm.training.devices import resolve_device
 
-    prime = args.prime
+    config = replace(config_of(args), checkpoint=args.checkpoint)
+    prime = config.prime
     if args.prime_file:
         try:
             prime = Path(args.prime_file).read_text(encoding="utf-8")
         except (FileNotFoundError, UnicodeDecodeError) as e:
             raise SeqlmError(f"cannot read prime file {args.prime_file}: {e}") from None
-    config = SampleConfig(checkpoint=args.checkpoint, prime=prime, length=args.length,
-                          temperatures=tuple(args.temperature), top_k=args.top_k,
-                          top_p=args.top_p, repetition_penalty=args.repetition_penalty,
-                          beam_width=args.beam_width, length_alpha=args.length_alpha,
-                          num_samples=args.num_samples, seed=args.seed)
-    loaded = load(args.checkpoint, resolve_device(args.device), kind="lm")
+    config = replace(config, prime=prime)
+    loaded = load(args.checkpoint, resolve_device(config.device), kind="lm")
     samples = decode_samples(loaded.model, loaded.vocab, loaded.config.model.unit, config)
     blocks = []
     for s in samples:
@@ -265,19 +232,9 @@ def sample_command(args: argparse.Namespace) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from seqlm.config import quick_compare, timed_compare
 
-    config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
-                           threads=args.threads, device=args.device)
-    if args.quick:
-        config = quick_compare(config)
-    if args.cells:
-        if len(set(args.cells)) < len(args.cells):
-            raise SeqlmError(f"--cells names a cell twice ({' '.join(args.cells)}): "
-                             "name each once")
-        config = replace(config, cells=tuple(args.cells))
-    if args.minutes is not None:  # CompareConfig refuses minutes <= 0, naming --minutes
-        config = timed_compare(config, args.minutes, args.steps)
-    elif args.steps is not None:
-        config = replace(config, steps=args.steps)
+    config = config_of(args, quick_compare(CompareConfig()) if args.quick else None)
+    if config.minutes is not None and args.steps is None:  # time alone decides
+        config = timed_compare(config, config.minutes)
     from seqlm.experiments.compare import run_compare  # torch: after the options are checked
 
     bars = Bars(enabled=not (args.json or args.quiet))

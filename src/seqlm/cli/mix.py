@@ -8,7 +8,8 @@ static mixture as one ARPA file.
 
 import argparse
 
-from seqlm.cli.options import add_corpus_args, add_output_args, corpus_config, emit
+from seqlm.cli.config_args import add_alias, add_config_options, config_of, use_config
+from seqlm.cli.options import add_corpus_args, add_output_args, emit
 from seqlm.config import MixConfig
 
 
@@ -18,19 +19,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="arpa:PATH, binary:PATH, index:PATH (∞-gram) or run:DIR (neural)")
     p.add_argument("--weights", type=float, nargs="+", default=None,
                    help="fixed weights, one per model, summing to 1 (default: EM on dev)")
-    p.add_argument("--dev-split", default=MixConfig.dev_split, help="EM fits the weights here")
-    p.add_argument("--test-split", default=MixConfig.test_split,
-                   help="every model and the mixture are scored here")
+    base = MixConfig()
+    add_config_options(p, base, names=("dev_split", "test_split", "iterations", "by_context",
+                                       "device"))
+    add_alias(p, "--one-weight-set", "", "by_context", False,
+              help="one set of weights for every token, not one per ∞-gram context bucket "
+                   "(= --no-by-context)")
     p.add_argument("--dev-file", default=None, help="a UTF-8 file as the dev text instead")
     p.add_argument("--test-file", default=None, help="a UTF-8 file as the test text instead")
-    p.add_argument("--iterations", type=int, default=MixConfig.iterations)
-    p.add_argument("--one-weight-set", action="store_true",
-                   help="one set of weights for every token, not one per ∞-gram context bucket")
     p.add_argument("--write-arpa", default=None, metavar="OUT",
                    help="also write the n-gram models' static mixture (SRILM -mix-lm) here")
-    p.add_argument("--device", default="cpu", help="where a neural run is scored")
-    add_corpus_args(p)
+    add_corpus_args(p, base.corpus)
     add_output_args(p)
+    use_config(p, base)
     p.set_defaults(func=mix_command)
 
 
@@ -49,11 +50,9 @@ def mix_command(args: argparse.Namespace) -> int:
 
     if args.write_arpa:
         check_static(args.models)
-    config = MixConfig(dev_split=args.dev_split, test_split=args.test_split,
-                       iterations=args.iterations, by_context=not args.one_weight_set,
-                       corpus=corpus_config(args))
+    config = config_of(args)
     report = mix(args.models, config, args.weights, read(args.dev_file), read(args.test_file),
-                 args.device)
+                 config.device)
     out = report.to_dict()
     if args.write_arpa:
         out["static"] = write_static_mix(args.models, report.weights, args.write_arpa)

@@ -12,11 +12,16 @@ has run for half a second, so short jobs never pay for them.
 import argparse
 import time
 
-from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, corpus_config, emit
-from seqlm.config import NgramConfig
+from seqlm.cli.config_args import (
+    add_alias,
+    add_config_options,
+    config_of,
+    link_option,
+    use_config,
+)
+from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, emit
+from seqlm.config import NgramConfig, ngram_command
 
-SMOOTHINGS = NgramConfig.__dataclass_fields__["smoothing"].metadata["choices"]  # one list
-ENGINES = ("auto", "numpy", "numba")
 BAR_DELAY_S = 0.5
 
 
@@ -30,18 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--binary", default=None, help="also write a binary model here")
     train.add_argument("--text-file", default=None,
                        help="train on this whole UTF-8 file, read in pieces (like lmplz --text)")
-    g = train.add_argument_group("scale (KenLM's lmplz options)")
-    g.add_argument("--memory", default=NgramConfig.memory, metavar="SIZE",
-                   help="memory budget in lmplz -S units (500M, 2G, 80%%): counts are sorted in "
-                        "runs that spill to disk (default: everything in memory)")
-    g.add_argument("--temp-dir", default=NgramConfig.temp_dir, metavar="DIR",
-                   help="where spill files go (default: the system's temp folder)")
-    g.add_argument("--prune", type=int, nargs="+", default=list(NgramConfig.prune), metavar="T",
-                   help="lmplz --prune: drop n-grams of order k whose raw count is <= T_k "
-                        "(non-decreasing, unigrams 0), e.g. --prune 0 1 1")
-    g.add_argument("--engine", choices=ENGINES, default=NgramConfig.engine,
-                   help="numpy (the reference) or numba (compiled, byte-identical files); auto: "
-                        f"numba from {NgramConfig.compiled_min_tokens:,} tokens on")
+    add_config_options(train.add_argument_group("scale (KenLM's lmplz options)"), ngram_command(),
+                       names=("memory", "temp_dir", "prune", "engine"))
     add_quantize_args(train)
     add_model_args(train, from_file=False)
     train.set_defaults(func=train_command)
@@ -51,36 +46,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     bd.add_argument("--out", required=True, help="where to write the binary model")
     bd.add_argument("--overwrite", action="store_true",
                     help="replace an existing --out file that seqlm wrote")
-    bd.add_argument("--unit", choices=["word", "char", "byte"], default=None,
-                    help="token unit (default: the ARPA file's, else word)")
+    add_config_options(bd, ngram_command(), names=("unit",))
     add_quantize_args(bd)
     add_output_args(bd)
+    use_config(bd, ngram_command())
     bd.set_defaults(func=build_command)
 
     ev = nsub.add_parser("eval", help="perplexity of a text, including and excluding OOVs")
     add_model_args(ev)
-    ev.add_argument("--split", default="valid", help="which split of --corpus to score")
+    add_config_options(ev, ngram_command(), names=("split", "workers", "engine"))
     ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
-    ev.add_argument("--workers", type=int, default=NgramConfig.workers, metavar="N",
-                    help="score the text's 4M-character pieces in N processes (the same "
-                         "result as one process)")
-    ev.add_argument("--engine", choices=ENGINES, default=NgramConfig.engine,
-                    help="who finds the held n-grams: numpy or numba (compiled, same result); "
-                         f"auto: numba from {NgramConfig.compiled_min_chars:,} characters on")
     ev.set_defaults(func=eval_command)
 
     sm = nsub.add_parser("sample", help="sample sentences")
     add_model_args(sm)
-    sm.add_argument("--samples", type=int, default=NgramConfig.samples)
-    sm.add_argument("--temperature", type=float, default=NgramConfig.temperature,
-                    help="1 samples the model as it is; 0 is greedy (the most likely token)")
-    sm.add_argument("--max-tokens", type=int, default=NgramConfig.max_tokens)
-    sm.add_argument("--prefix", default="", help="start every sentence with this text")
+    add_config_options(sm, ngram_command(), names=("samples", "temperature", "max_tokens",
+                                                 "prefix"))
     sm.set_defaults(func=sample_command)
 
     pr = nsub.add_parser("predict", help="the top-k next tokens after a context")
     pr.add_argument("context", help='the start of a sentence, e.g. "i work , you work , he"')
-    pr.add_argument("--top-k", type=int, default=NgramConfig.top_k)
+    add_config_options(pr, ngram_command(), names=("top_k",))
     pr.add_argument("--mid-sentence", action="store_true",
                     help="the context does not start a sentence (no <s> before it)")
     add_model_args(pr)
@@ -91,63 +77,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_quantize_args(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("binary model")
-    g.add_argument("--prob-bits", type=int, default=NgramConfig.prob_bits, metavar="B",
-                   help="quantise log10 probabilities to 2**B values (build_binary -q; "
-                        "default 0: float32)")
-    g.add_argument("--backoff-bits", type=int, default=NgramConfig.backoff_bits, metavar="B",
-                   help="quantise log10 backoffs to 2**B values (build_binary -b)")
+    add_config_options(parser.add_argument_group("binary model"), ngram_command(),
+                       names=("prob_bits", "backoff_bits"))
 
 
 def add_model_args(parser: argparse.ArgumentParser, from_file: bool = True) -> None:
     g = parser.add_argument_group("model")
+    base = ngram_command()
     if from_file:
         g.add_argument("--arpa", default=None,
                        help="read the model from this ARPA file instead of training one")
         g.add_argument("--binary", default=None,
                        help="map the model from this binary file (seqlm ngram build)")
-        g.add_argument("--verify", action="store_true",
-                       help="check the checksum of every table of --binary on load (files up to "
-                            "64 MiB always are; larger ones load unverified in milliseconds)")
-    g.add_argument("--order", type=int, default=NgramConfig.order, help="n-gram order, 1 to 8")
-    g.add_argument("--smoothing", choices=SMOOTHINGS, default=NgramConfig.smoothing)
-    g.add_argument("--unit", choices=["word", "char", "byte"], default=None,
-                   help="token unit (default: the corpus' own, or the model file's)")
-    g.add_argument("--k", type=float, default=NgramConfig.k, help="add-k: the added count")
-    g.add_argument("--alpha", type=float, default=NgramConfig.alpha, help="stupid backoff")
-    g.add_argument("--no-discount-fallback", action="store_true",
-                   help="kn/mkn: fail on unusable discounts instead of using 0.5, 1, 1.5")
-    g.add_argument("--kenlm-precision", action="store_true",
-                   help="estimate and sum perplexities in float32 as lmplz and query do "
-                        "(KenLM's numbers to the last bit)")
-    add_corpus_args(parser)
+        add_config_options(g, base, names=("verify",))
+    add_config_options(g, base, names=("order", "smoothing", "unit", "k", "alpha",
+                                       "discount_fallback", "precision"))
+    add_alias(g, "--kenlm-precision", "", "precision", "kenlm",
+              help="= --precision kenlm: estimate and sum perplexities in float32 as lmplz "
+                   "and query do (KenLM's numbers to the last bit)")
+    add_corpus_args(parser, base.corpus)
+    link_option(parser, "corpus", "seed", "seed")  # --seed: the corpus and the sampling
     add_run_args(parser)
     add_output_args(parser)
+    use_config(parser, base)
 
 
 def ngram_config(args: argparse.Namespace) -> NgramConfig:
     """The config of a command; an empty unit means the corpus's or the model file's own."""
-    return NgramConfig(
-        order=getattr(args, "order", NgramConfig.order),
-        smoothing=getattr(args, "smoothing", NgramConfig.smoothing), unit=args.unit or "",
-        k=getattr(args, "k", NgramConfig.k), alpha=getattr(args, "alpha", NgramConfig.alpha),
-        discount_fallback=not getattr(args, "no_discount_fallback", False),
-        corpus=corpus_config(args) if hasattr(args, "corpus") else NgramConfig().corpus,
-        seed=getattr(args, "seed", NgramConfig.seed),
-        temperature=getattr(args, "temperature", NgramConfig.temperature),
-        samples=getattr(args, "samples", NgramConfig.samples),
-        max_tokens=getattr(args, "max_tokens", NgramConfig.max_tokens),
-        top_k=getattr(args, "top_k", NgramConfig.top_k),
-        precision="kenlm" if getattr(args, "kenlm_precision", False) else NgramConfig.precision,
-        memory=getattr(args, "memory", NgramConfig.memory),
-        temp_dir=getattr(args, "temp_dir", NgramConfig.temp_dir),
-        prune=tuple(getattr(args, "prune", NgramConfig.prune)),
-        prob_bits=args.prob_bits if hasattr(args, "prob_bits") else NgramConfig.prob_bits,
-        backoff_bits=getattr(args, "backoff_bits", NgramConfig.backoff_bits),
-        verify=getattr(args, "verify", NgramConfig.verify),
-        engine=getattr(args, "engine", NgramConfig.engine),
-        workers=getattr(args, "workers", NgramConfig.workers),
-    )
+    return config_of(args)
 
 
 class DelayedBars:
@@ -209,15 +166,15 @@ def train_command(args: argparse.Namespace) -> int:
 def build_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.ngram_runs import build_binary
 
+    config = ngram_config(args)
     bars = DelayedBars(args)
     try:
-        out = build_binary(args.arpa, args.out, ngram_config(args), progress=bars,
+        out = build_binary(args.arpa, args.out, config, progress=bars,
                            overwrite=args.overwrite)
     finally:
         bars.close()
-    bits = ", ".join(f"{kind} {args.prob_bits if kind == 'prob' else args.backoff_bits} bits"
-                     for kind in ("prob", "backoff")
-                     if (args.prob_bits if kind == "prob" else args.backoff_bits))
+    bits = ", ".join(f"{kind} {b} bits" for kind, b in (("prob", config.prob_bits),
+                                                        ("backoff", config.backoff_bits)) if b)
     text = "\n".join([
         f"{out['order']}-gram binary model ({out['unit']}) from {out['arpa']}: {out['binary']}",
         "n-grams     " + " / ".join(f"{n:,}" for n in out["counts"]),
@@ -231,8 +188,9 @@ def build_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.ngram_runs import eval_run
 
-    run, r, model, source = eval_run(ngram_config(args), model_source(args), args.split,
-                                     args.text_file, args.out, args.overwrite)
+    config = ngram_config(args)
+    run, r, model, source = eval_run(config, model_source(args), config.split, args.text_file,
+                                     args.out, args.overwrite)
     text_out = "\n".join([
         f"{model.order}-gram {model.smoothing} ({model.unit}) on {source}",
         f"Perplexity including OOVs:  {r.perplexity:.4f}",
@@ -246,8 +204,9 @@ def eval_command(args: argparse.Namespace) -> int:
 def sample_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.ngram_runs import sample_run
 
-    run, sentences, _ = sample_run(ngram_config(args), model_source(args), args.prefix,
-                                   args.out, args.overwrite)
+    config = ngram_config(args)
+    run, sentences, _ = sample_run(config, model_source(args), config.prefix, args.out,
+                                   args.overwrite)
     emit(args, {"run": str(run.path), "samples": sentences}, "\n".join(sentences))
     return 0
 

@@ -8,71 +8,61 @@ one library function (`seqlm.ngram.documents.build_corpus_index`, `seqlm.ngram.i
 
 import argparse
 
+from seqlm.cli.config_args import add_config_options, config_of, use_config
 from seqlm.cli.ngram import DelayedBars
-from seqlm.cli.options import add_corpus_args, add_output_args, corpus_config, emit
+from seqlm.cli.options import add_corpus_args, add_output_args, emit
 
 
 def register_beyond(nsub: argparse._SubParsersAction) -> None:
-    from seqlm.config import InfiniGramConfig as C
+    from seqlm.config import EntropyPruneConfig, InfiniGramConfig
 
+    base = InfiniGramConfig()
     ix = nsub.add_parser("index", help="∞-gram: a corpus's suffix array, written to one file")
     ix.add_argument("--out", required=True, metavar="IDX", help="the index file to write")
     ix.add_argument("--overwrite", action="store_true", help="replace an existing IDX")
-    ix.add_argument("--unit", choices=["byte", "char", "word"], default=None,
-                    help="token unit (default: the corpus's own)")
-    ix.add_argument("--split", default=C.split, choices=["train", "valid", "test"])
-    ix.add_argument("--documents", choices=["files", "paragraphs", "lines", "split"],
-                    default=None, help="where documents end, so no match crosses one "
-                    "(default: files for python-stdlib and file: corpora, else the split)")
-    add_corpus_args(ix)
+    add_config_options(ix, base, names=("unit", "split", "documents"))
+    add_corpus_args(ix, base.corpus)
     add_output_args(ix)
+    use_config(ix, base)
     ix.set_defaults(func=index_command)
 
     fd = nsub.add_parser("find", help="∞-gram: where a string occurs in the indexed corpus")
     fd.add_argument("index", metavar="IDX")
     fd.add_argument("text", metavar="TEXT")
-    fd.add_argument("--around", type=int, default=C.around, help="tokens shown on each side")
-    fd.add_argument("--limit", type=int, default=C.limit, help="occurrences listed")
+    add_config_options(fd, base, names=("around", "limit"))
     add_output_args(fd)
+    use_config(fd, base)
     fd.set_defaults(func=find_command)
 
     qu = nsub.add_parser("query", help="∞-gram: count of a context, the suffix used and the "
                          "next-token distribution")
     qu.add_argument("index", metavar="IDX")
     qu.add_argument("context", metavar="CONTEXT")
-    qu.add_argument("--top-k", type=int, default=C.top_k)
+    add_config_options(qu, base, names=("top_k",))
     add_output_args(qu)
+    use_config(qu, base)
     qu.set_defaults(func=query_command)
 
     sc = nsub.add_parser("score", help="∞-gram: nats per token of a text, share of p = 0")
     sc.add_argument("index", metavar="IDX")
     sc.add_argument("--text-file", default=None, help="score this UTF-8 file")
-    sc.add_argument("--split", default="valid", help="else this split of --corpus")
-    add_corpus_args(sc)
+    add_config_options(sc, base, names=("score_split",), flags={"score_split": "--split"})
+    add_corpus_args(sc, base.corpus)
     add_output_args(sc)
+    use_config(sc, base)
     sc.set_defaults(func=score_command)
 
     sh = nsub.add_parser("shrink", help="Stolcke's relative-entropy pruning of a kn/mkn model")
     src = sh.add_mutually_exclusive_group(required=True)
     src.add_argument("--arpa", default=None, help="the model to prune, as ARPA")
     src.add_argument("--binary", default=None, help="the model to prune, as a binary model")
-    how = sh.add_mutually_exclusive_group(required=True)
-    how.add_argument("--prune-entropy", type=float, default=None, metavar="THETA",
-                     help="prune n-grams that raise perplexity by less than THETA (relative), "
-                          "e.g. 1e-7 (SRILM's -prune)")
-    how.add_argument("--target-ngrams", type=int, default=None, metavar="N",
-                     help="prune the least useful n-grams until N remain in all orders")
+    add_config_options(sh.add_mutually_exclusive_group(required=True), EntropyPruneConfig(),
+                       flags={"threshold": "--prune-entropy"})
     sh.add_argument("--out", required=True, help="the pruned ARPA file to write")
     sh.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_output_args(sh)
+    use_config(sh, EntropyPruneConfig())
     sh.set_defaults(func=shrink_command)
-
-
-def infinigram_config(args: argparse.Namespace):
-    from seqlm.config import InfiniGramConfig
-
-    return InfiniGramConfig(unit=args.unit or "", split=args.split,
-                            documents=args.documents or "", corpus=corpus_config(args))
 
 
 def index_command(args: argparse.Namespace) -> int:
@@ -80,7 +70,7 @@ def index_command(args: argparse.Namespace) -> int:
 
     bars = DelayedBars(args)
     try:
-        out, _ = build_corpus_index(infinigram_config(args), args.out, args.overwrite, bars)
+        out, _ = build_corpus_index(config_of(args), args.out, args.overwrite, bars)
     finally:
         bars.close()
     emit(args, out, f"{out['unit']} index of {out['tokens']:,} tokens in {out['documents']:,} "
@@ -93,7 +83,8 @@ def index_command(args: argparse.Namespace) -> int:
 def find_command(args: argparse.Namespace) -> int:
     from seqlm.ngram.infinigram import InfiniGram
 
-    n, hits = InfiniGram(args.index).find(args.text, args.around, args.limit)
+    config = config_of(args)
+    n, hits = InfiniGram(args.index).find(args.text, config.around, config.limit)
     lines = [f"{n:,} occurrences"] + [
         f"doc {h.document} @{h.position}: {h.left!r} [{h.match!r}] {h.right!r}" for h in hits]
     emit(args, {"count": n, "hits": [vars(h) for h in hits]}, "\n".join(lines))
@@ -106,7 +97,7 @@ def query_command(args: argparse.Namespace) -> int:
     g = InfiniGram(args.index)
     d = g.distribution(args.context)
     best = sorted(zip(d.probs.tolist(), d.ids.tolist(), d.counts.tolist(), strict=True),
-                  key=lambda t: (-t[0], t[1]))[:args.top_k]
+                  key=lambda t: (-t[0], t[1]))[:config_of(args).top_k]
     top = [{"token": g.decode([i]), "p": p, "count": c} for p, i, c in best]
     text = "\n".join([f"count {g.count(args.context):,}; longest suffix followed by a token: "
                       f"{d.suffix_length} tokens, {d.total:,} times"]
@@ -128,7 +119,8 @@ def score_command(args: argparse.Namespace) -> int:
 
         text, source = read_text_file(Path(args.text_file)), args.text_file
     else:
-        text, source = load_corpus(corpus_config(args)).text(args.split), args.split
+        config = config_of(args)
+        text, source = load_corpus(config.corpus).text(config.score_split), config.score_split
     s = g.score(text)
     emit(args, {"scored": source, **s.to_dict()},
          f"∞-gram ({g.unit}) on {source}: {s.tokens:,} tokens, {s.zero_share:.2%} with p = 0; "
@@ -140,15 +132,13 @@ def score_command(args: argparse.Namespace) -> int:
 def shrink_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from seqlm.config import EntropyPruneConfig
     from seqlm.errors import SeqlmError
     from seqlm.ngram import read_arpa
     from seqlm.ngram.arpa import write_arpa
     from seqlm.ngram.binary import load_binary
     from seqlm.ngram.entropy_prune import prune_entropy
 
-    config = EntropyPruneConfig(threshold=args.prune_entropy or 0.0,
-                                target_ngrams=args.target_ngrams)
+    config = config_of(args)
     if Path(args.out).exists() and not args.overwrite:
         raise SeqlmError(f"{args.out} exists: pass --overwrite to replace it")
     source = args.arpa or args.binary

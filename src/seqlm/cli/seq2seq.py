@@ -6,27 +6,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.config_args import add_config_options, apply_options, check_unchanged
-from seqlm.cli.options import (
-    add_device_arg,
-    add_output_args,
-    add_run_args,
-    add_tensorboard_arg,
-    emit,
+from seqlm.cli.config_args import (
+    add_config_options,
+    apply_options,
+    check_unchanged,
+    config_of,
+    use_config,
 )
+from seqlm.cli.options import add_output_args, add_run_args, add_tensorboard_arg, emit
 from seqlm.cli.signals import GracefulStop, say_stopping
-from seqlm.config import (
-    SEQ2SEQ_COMPARE_PRESETS,
-    Seq2SeqCompareConfig,
-    Seq2SeqConfig,
-    Seq2SeqDecodeConfig,
-    Seq2SeqEvalConfig,
-    Seq2SeqModelConfig,
-    Seq2SeqTrainConfig,
-)
+from seqlm.config import Seq2SeqCompareConfig, Seq2SeqConfig, Seq2SeqDecodeConfig, Seq2SeqEvalConfig
 from seqlm.errors import SeqlmError
-
-M, T, D = Seq2SeqModelConfig, Seq2SeqTrainConfig, Seq2SeqDecodeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,10 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_translate(ssub)
     add_eval(ssub)
     c = ssub.add_parser("compare", help="no attention vs Bahdanau vs Luong vs scaled dot")
-    c.add_argument("--preset", choices=list(SEQ2SEQ_COMPARE_PRESETS),
-                   default=Seq2SeqCompareConfig.preset, help="pre-registered budget")
-    c.add_argument("--seed", type=int, default=Seq2SeqCompareConfig.seed)
-    add_device_arg(c)
+    add_config_options(c, Seq2SeqCompareConfig(), names=("preset", "seed", "device"))
+    use_config(c, Seq2SeqCompareConfig())
     add_run_args(c)
     add_output_args(c)
     c.set_defaults(func=compare_command)
@@ -49,6 +37,7 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     """Every option of a Seq2SeqConfig, derived from the config (`seqlm.cli.config_args`)."""
     t = ssub.add_parser("train", help="train on dates (plain and long regimes joined)")
     base = Seq2SeqConfig()
+    use_config(t, base)
     data = t.add_argument_group("data (Seq2SeqConfig, CorpusConfig)")
     add_config_options(data, base.corpus, "corpus", names=("size", "hold_out_formats"))
     add_config_options(data, base, names=("regimes", "train_size"))
@@ -68,18 +57,16 @@ def add_train(ssub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=train_command)
 
 
-def add_decode_args(p: argparse.ArgumentParser) -> None:
+def add_decode_args(p: argparse.ArgumentParser, section: str) -> None:
     p.add_argument("checkpoint", help="best.pt / last.pt, or a run directory holding best.pt")
-    p.add_argument("--beam-width", type=int, default=D.beam_width, help="beam width (1 = greedy)")
-    p.add_argument("--length-alpha", type=float, default=D.length_alpha,
-                   help="beam: length normalisation, score / ((5 + len) / 6) ** alpha")
-    add_device_arg(p)
-    p.set_defaults(_fields={"max_errors": "errors"})
+    add_config_options(p, Seq2SeqDecodeConfig(), section, names=("beam_width", "length_alpha",
+                                                                 "device"))
 
 
 def add_translate(ssub: argparse._SubParsersAction) -> None:
     t = ssub.add_parser("translate", help="normalise dates with a trained model")
-    add_decode_args(t)
+    add_decode_args(t, "")
+    use_config(t, Seq2SeqDecodeConfig())
     t.add_argument("sources", nargs="*", help="source strings, e.g. 'March 14, 2024'")
     t.add_argument("--input", default=None, help="a file with one source per line")
     t.add_argument("--heatmap", default=None, help="write the attention heatmap (one source)")
@@ -91,15 +78,11 @@ def add_translate(ssub: argparse._SubParsersAction) -> None:
 
 def add_eval(ssub: argparse._SubParsersAction) -> None:
     e = ssub.add_parser("eval", help="exact match, per-character accuracy, errors")
-    add_decode_args(e)
-    e.add_argument("--tsv", default=None,
-                   help="source<TAB>target lines (default: the dates test splits)")
-    e.add_argument("--errors", type=int, default=Seq2SeqEvalConfig.max_errors,
-                   help="errors listed")
-    e.add_argument("--held-out-formats", action="store_true",
-                   help="score fresh dates in the formats held out of the model's training")
-    e.add_argument("--held-out-size", type=int, default=Seq2SeqEvalConfig.held_out_size,
-                   help="pairs per held-out format and regime")
+    add_decode_args(e, "decode")
+    add_config_options(e, Seq2SeqEvalConfig(), names=("tsv", "max_errors", "held_out_formats",
+                                                      "held_out_size"),
+                       flags={"max_errors": "--errors"})
+    use_config(e, Seq2SeqEvalConfig())
     add_run_args(e)
     add_output_args(e)
     e.set_defaults(func=eval_command)
@@ -143,17 +126,13 @@ def train_command(args: argparse.Namespace) -> int:
     return stop.exit_code(run.status == "interrupted")
 
 
-def load(args: argparse.Namespace):
-    """The model of `args.checkpoint` (a file, or a run directory's best.pt) on --device."""
+def load(checkpoint: str, device: str):
+    """The model of `checkpoint` (a file, or a run directory's best.pt) on `device`."""
     from seqlm.checkpoint import load as load_checkpoint
     from seqlm.training.devices import resolve_device
 
-    loaded = load_checkpoint(args.checkpoint, resolve_device(args.device), kind="seq2seq")
+    loaded = load_checkpoint(checkpoint, resolve_device(device), kind="seq2seq")
     return loaded.model, loaded.vocab, loaded.config
-
-
-def decode_config(args: argparse.Namespace) -> Seq2SeqDecodeConfig:
-    return Seq2SeqDecodeConfig(beam_width=args.beam_width, length_alpha=args.length_alpha)
 
 
 def read_sources(args: argparse.Namespace) -> list[str]:
@@ -180,8 +159,9 @@ def translate_command(args: argparse.Namespace) -> int:
             raise SeqlmError(f"--heatmap draws one source, got {len(sources)}: translate them "
                              "one at a time")
         check_output_file(args.heatmap, args.overwrite, "--heatmap")
-    model, vocabs, _ = load(args)
-    found = translate(model, vocabs, sources, decode_config(args))
+    config = config_of(args)
+    model, vocabs, _ = load(args.checkpoint, config.device)
+    found = translate(model, vocabs, sources, config)
     payload = {"translations": [{"source": t.source, "output": t.output,
                                  "logprob_nats": t.logprob_nats} for t in found]}
     if args.heatmap is not None:
@@ -195,12 +175,9 @@ def translate_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.seq2seq_eval import format_summary, run_eval
 
-    config = Seq2SeqEvalConfig(checkpoint=args.checkpoint, tsv=args.tsv,
-                               held_out_formats=args.held_out_formats,
-                               held_out_size=args.held_out_size, decode=decode_config(args),
-                               max_errors=args.errors)
+    config = replace(config_of(args), checkpoint=args.checkpoint)
     run = run_eval(config, out=args.out, overwrite=args.overwrite,
-                   argv=["seqlm", *sys.argv[1:]], device=args.device)
+                   argv=["seqlm", *sys.argv[1:]], device=config.decode.device)
     text = []
     for name, s in run.metrics["scores"].items():
         text += [f"[{name}] {format_summary(s)}", *[
@@ -214,8 +191,7 @@ def eval_command(args: argparse.Namespace) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.seq2seq_compare import run_compare
 
-    config = Seq2SeqCompareConfig(preset=args.preset, seed=args.seed, out=args.out,
-                                  overwrite=args.overwrite, device=args.device)
+    config = replace(config_of(args), out=args.out, overwrite=args.overwrite)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_compare(config, argv=["seqlm", *sys.argv[1:]], progress=bars)

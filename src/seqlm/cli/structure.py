@@ -7,14 +7,12 @@ directory with `report.md`, `manifest.json` and the pictures.
 
 import argparse
 import sys
-from dataclasses import replace
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.options import add_device_arg, add_output_args, add_run_args, emit
+from seqlm.cli.config_args import add_config_options, config_of, link_option, use_config
+from seqlm.cli.options import add_output_args, add_run_args, emit
 from seqlm.config import StructureConfig
 from seqlm.errors import SeqlmError
-
-DEFAULTS = StructureConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,40 +24,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train RNN, LSTM and GRU on the brackets corpus and compare them with "
                         "an n-gram (instead of RUN)")
     p.add_argument("--quick", action="store_true", help="--brackets at a budget of seconds")
-    p.add_argument("--steps", type=int, help=f"--brackets: steps per cell ({DEFAULTS.steps})")
-    p.add_argument("--lstm-hidden", type=int, help="--brackets: the LSTM's hidden size, which "
-                   f"sets the parameter budget ({DEFAULTS.lstm_hidden})")
-    p.add_argument("--bracket-types", type=int,
-                   help=f"--brackets: k of Dyck-k, 1 to 4 ({DEFAULTS.corpus.brackets.types})")
-    p.add_argument("--ngram-order", type=int,
-                   help=f"--brackets: order of the n-gram baseline ({DEFAULTS.ngram_order})")
-    p.add_argument("--samples", type=int,
-                   help=f"RUN on code: samples per model ({DEFAULTS.samples})")
-    p.add_argument("--sample-length", type=int,
-                   help=f"RUN on code: characters per sample ({DEFAULTS.sample_length})")
-    p.add_argument("--temperature", type=float,
-                   help=f"RUN on code: sampling temperature ({DEFAULTS.temperature})")
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    p.add_argument("--threads", type=int, default=DEFAULTS.threads)
-    add_device_arg(p)
+    base = StructureConfig()
+    add_config_options(p, base, names=("steps", "lstm_hidden", "ngram_order", "samples",
+                                       "sample_length", "temperature", "seed", "threads",
+                                       "device"))
+    add_config_options(p, base.corpus.brackets, "corpus.brackets", names=("types",),
+                       flags={"types": "--bracket-types"})
+    link_option(p, "", "seed", "corpus.seed")
     add_run_args(p)
     add_output_args(p)
-    p.set_defaults(func=structure_command, _fields={"types": "bracket_types"})
+    use_config(p, base)
+    p.set_defaults(func=structure_command)
 
 
 def build_config(args: argparse.Namespace) -> StructureConfig:
     """The defaults (or `--quick`'s budget), then every option given on the command line."""
     from seqlm.config import quick_structure
 
-    base = quick_structure(DEFAULTS) if args.quick else DEFAULTS
-    given = {name: getattr(args, name) for name in (
-        "steps", "lstm_hidden", "ngram_order", "samples", "sample_length", "temperature")
-        if getattr(args, name) is not None}
-    brackets = base.corpus.brackets if args.bracket_types is None else \
-        replace(base.corpus.brackets, types=args.bracket_types)
-    corpus = replace(base.corpus, seed=args.seed, brackets=brackets)
-    return replace(base, corpus=corpus, seed=args.seed, threads=args.threads,
-                   device=args.device, **given)
+    return config_of(args, quick_structure(StructureConfig()) if args.quick else None)
 
 
 def structure_command(args: argparse.Namespace) -> int:

@@ -6,35 +6,26 @@ import sys
 from dataclasses import replace
 
 from seqlm.cli.bars import Bars
+from seqlm.cli.config_args import add_config_options, config_of, use_config
 from seqlm.cli.options import add_output_args, add_run_args, emit
 from seqlm.config import VanishingConfig
-
-DEFAULTS = VanishingConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("vanishing", help="why recurrent gradients vanish or explode, and why "
                                          "recurrence is serial: numbers, plots, a statement")
-    p.add_argument("--distance", type=int, default=DEFAULTS.distance,
-                   help="tokens between subject and verb (at least 50)")
-    p.add_argument("--examples", type=int, default=DEFAULTS.examples,
-                   help="agreement sentences measured")
-    p.add_argument("--train-steps", type=int, default=DEFAULTS.train_steps,
-                   help="updates of the brief training")
-    p.add_argument("--max-k", type=int, default=DEFAULTS.max_k, help="longest Jacobian product")
-    p.add_argument("--clip-norm", type=float, default=DEFAULTS.clip_norm)
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    add_config_options(p, VanishingConfig(), names=("distance", "examples", "train_steps",
+                                                    "max_k", "clip_norm", "seed"))
     add_run_args(p)
     add_output_args(p)
+    use_config(p, VanishingConfig())
     p.set_defaults(func=vanishing_command)
 
 
 def vanishing_command(args: argparse.Namespace) -> int:
     from seqlm.experiments.vanishing import run_vanishing
 
-    config = replace(DEFAULTS, distance=args.distance, examples=args.examples,
-                     train_steps=args.train_steps, max_k=args.max_k, clip_norm=args.clip_norm,
-                     seed=args.seed, out=args.out, overwrite=args.overwrite)
+    config = replace(config_of(args), out=args.out, overwrite=args.overwrite)
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run = run_vanishing(config, argv=["seqlm", *sys.argv[1:]], progress=bars)

@@ -8,7 +8,7 @@ the wrong type or out of range is a `ConfigError` naming the field, whichever wa
 """
 
 from seqlm.config.beyond_kenlm import EntropyPruneConfig, InfiniGramConfig, MixConfig
-from seqlm.config.data import UNITS, BracketsConfig, CorpusConfig
+from seqlm.config.data import SPLITS, UNITS, BracketsConfig, CorpusConfig, DataShowConfig
 from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
 from seqlm.config.export import EXPORT_FORMATS, ExportConfig
 from seqlm.config.fields import Config, from_dict, opt, to_dict
@@ -30,7 +30,7 @@ from seqlm.config.lm import (
     timed_compare,
     train_preset,
 )
-from seqlm.config.ngram import NgramConfig
+from seqlm.config.ngram import NgramConfig, ngram_command
 from seqlm.config.reference import (
     ByHandConfig,
     ReferenceModelConfig,
@@ -57,13 +57,14 @@ __all__ = [
     "LENGTH_ALPHA",
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
-    "CompareConfig", "Config", "EXPORT_FORMATS", "ExportConfig", "CorpusConfig",
+    "CompareConfig", "Config", "DataShowConfig", "SPLITS", "EXPORT_FORMATS", "ExportConfig",
+    "CorpusConfig",
     "EngineConfig", "EntropyPruneConfig", "EvalConfig", "InfiniGramConfig", "LMConfig",
     "MixConfig",
     "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",
     "SampleConfig", "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset",
     "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig",
     "Seq2SeqTrainConfig", "StructureConfig", "TrainConfig", "VanishingConfig", "from_dict", "opt",
-    "quick_compare", "quick_revival", "quick_structure", "seq2seq_engine", "timed_compare",
-    "to_dict",
+    "ngram_command", "quick_compare", "quick_revival", "quick_structure", "seq2seq_engine",
+    "timed_compare", "to_dict",
 ]

@@ -6,6 +6,9 @@ from seqlm.config.fields import Config, opt
 from seqlm.errors import ConfigError
 
 UNITS = ("char", "word", "byte")
+SPLITS = ("train", "valid", "test")
+ENCODING_ERRORS = ("strict", "replace")  # how undecodable bytes are met: an error, or U+FFFD
+REGIMES = ("plain", "long")  # the dates corpus: plain dates, or long inputs with distractors
 
 
 @dataclass(frozen=True)
@@ -54,24 +57,28 @@ class CorpusConfig(Config):
     user cache) or an explicit local `path`.
     """
 
-    name: str = "verbs"
-    seed: int = 0
+    name: str = opt("verbs", help="corpus name (see `seqlm data list`) or file:PATH")
+    seed: int = opt(0, help="seed of generated corpora (and of the run, where it has no own)")
     size: int | None = opt(None, ge=1, help="generated corpora: sentences or pairs; None = "
                            "default")
-    valid_fraction: float = opt(0.1, ge=0.0, lt=1.0)
+    valid_fraction: float = opt(0.1, ge=0.0, lt=1.0, help="share of the text held out for "
+                                "validation")
     test_fraction: float = opt(0.0, ge=0.0, lt=1.0, help="0 keeps the 90/10 train/valid split")
-    data_dir: str | None = None
+    data_dir: str | None = opt(None, help="folder of downloaded corpora (None: $SEQLM_DATA_DIR "
+                               "or ~/.cache/seqlm)")
     path: str | None = opt(None, help="a local copy of a downloadable corpus")
-    encoding_errors: str = opt("strict", choices=("strict", "replace"))
+    encoding_errors: str = opt("strict", choices=ENCODING_ERRORS, help="strict: undecodable bytes "
+                               "are an error naming their offset; replace: U+FFFD")
     plural: bool = opt(False, help="verbs: also plural persons (we, they, the dogs)")
     hold_out_verbs: tuple[str, ...] = opt((), help="verbs: these lemmas appear only in valid/test")
-    regime: str = opt("plain", choices=("plain", "long"), help="dates: plain or long inputs")
+    regime: str = opt("plain", choices=REGIMES, help="dates: plain dates or long inputs with "
+                      "distractors")
     hold_out_formats: tuple[str, ...] = opt((), help="dates: these surface formats never appear "
                                                      "in the corpus; they form a separate test of "
                                                      "generalisation to unseen formats (`seqlm "
                                                      "seq2seq eval --held-out-formats`)")
-    include: tuple[str, ...] = opt((), help="file:DIR: only files whose name or path matches a "
-                                   "glob")
+    include: tuple[str, ...] = opt((), help="file:DIR: read only files whose name or path "
+                                   "matches one of these comma-separated globs, e.g. '*.c,*.h'")
     brackets: BracketsConfig = opt(factory=BracketsConfig, help="the brackets corpus")
 
     def check(self) -> None:
@@ -79,3 +86,12 @@ class CorpusConfig(Config):
             raise ConfigError("test_fraction", self.test_fraction,
                               f"leaves no training split: the valid fraction "
                               f"{self.valid_fraction:g} plus the test fraction must be below 1")
+
+
+@dataclass(frozen=True)
+class DataShowConfig(Config):
+    """`seqlm data show`: a corpus's sizes, vocabulary, splits, checksum and sample lines."""
+
+    corpus: CorpusConfig = opt(factory=CorpusConfig)
+    unit: str = opt("", choices=("", *UNITS), help="tokenization for the counts; '': the "
+                    "corpus's own")

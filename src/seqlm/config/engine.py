@@ -9,6 +9,7 @@ from seqlm.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICE_SPEC = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class EngineConfig(Config):
     patience: int | None = opt(None, ge=1, help="early stopping: evaluations without improvement")
     log_every: int = opt(10, ge=1, help="updates between history entries (loss, grad norm, lr)")
     threads: int | None = opt(None, ge=1, help="torch CPU threads; None = torch's default")
-    device: str = opt("auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    device: str = opt("auto", help=DEVICE_HELP)
     precision: str = opt("auto", choices=PRECISIONS, help="auto: bf16 on a CUDA GPU that has it "
                          "(else fp16 with loss scaling), fp32 elsewhere")
     diverge_factor: float = opt(4.0, gt=1.0, help="divergence: a training loss above this many "

@@ -111,7 +111,7 @@ def check_range(name: str, value: Any, rules: typing.Mapping[str, Any]) -> None:
             continue
         if "choices" in rules and item not in rules["choices"]:
             raise ConfigError(name, item, "is not a choice: choose one of "
-                              + ", ".join(map(str, rules["choices"])))
+                              + ", ".join(str(c) if c != "" else "''" for c in rules["choices"]))
         if isinstance(item, bool) or not isinstance(item, int | float):
             continue
         broken = [rule for rule, ok in (("gt", operator.gt), ("ge", operator.ge),

@@ -3,8 +3,8 @@ sampling and the cell comparison."""
 
 from dataclasses import dataclass, replace
 
-from seqlm.config.data import UNITS, CorpusConfig
-from seqlm.config.engine import EngineConfig
+from seqlm.config.data import SPLITS, UNITS, CorpusConfig
+from seqlm.config.engine import DEVICE_HELP, EngineConfig
 from seqlm.config.fields import Config, opt
 from seqlm.errors import ConfigError
 
@@ -137,12 +137,13 @@ class EvalConfig(Config):
     """`seqlm eval`: scoring a trained LM statefully on a split or a text file."""
 
     checkpoint: str = ""
-    split: str = opt("valid", choices=("train", "valid", "test"))
+    split: str = opt("valid", choices=SPLITS, help="split of the model's corpus")
     text_file: str | None = opt(None, help="score this UTF-8 file instead of a split")
     batch_size: int = opt(16, ge=1, help="rows read side by side")
     window: int | None = opt(None, ge=1, help="tokens per forward call; None = the training "
                              "window")
     max_tokens: int | None = opt(None, ge=2, help="score only the first N tokens")
+    device: str = opt("auto", help=DEVICE_HELP)
 
 
 @dataclass(frozen=True)
@@ -150,16 +151,19 @@ class SampleConfig(Config):
     """`seqlm sample`: decoding from a trained language model."""
 
     checkpoint: str = ""
-    prime: str = ""
+    prime: str = opt("", help="text to continue")
     length: int = opt(300, ge=1, le=1_000_000, help="tokens to generate")
-    temperatures: tuple[float, ...] = opt((0.8,), ge=0.0, help="0 = greedy")
-    top_k: int | None = opt(None, ge=1)
-    top_p: float | None = opt(None, gt=0.0, le=1.0)
+    temperatures: tuple[float, ...] = opt((0.8,), ge=0.0, help="one or more temperatures; 0 = "
+                                          "greedy")
+    top_k: int | None = opt(None, ge=1, help="sample among the k likeliest tokens only")
+    top_p: float | None = opt(None, gt=0.0, le=1.0, help="sample among the likeliest tokens "
+                              "whose mass reaches p (nucleus)")
     repetition_penalty: float = opt(1.0, gt=0.0, help="> 1 discourages tokens already seen (CTRL)")
     beam_width: int | None = opt(None, ge=1, le=1000, help="beam search instead of sampling")
     length_alpha: float = opt(LENGTH_ALPHA, ge=0.0, help="beam: score / ((5 + len) / 6) ** alpha")
-    num_samples: int = opt(1, ge=1, le=10_000)
+    num_samples: int = opt(1, ge=1, le=10_000, help="samples per temperature")
     seed: int = 0
+    device: str = opt("auto", help=DEVICE_HELP)
 
     def check(self) -> None:
         if not self.temperatures:
@@ -173,14 +177,16 @@ class CompareConfig(Config):
 
     corpus: str | None = opt(None, help="None: tinyshakespeare, or verbs (char level) if it is "
                              "absent")
-    data_dir: str | None = None
-    seed: int = 0
-    cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS)
+    data_dir: str | None = opt(None, help="folder of downloaded corpora (None: $SEQLM_DATA_DIR "
+                               "or ~/.cache/seqlm)")
+    seed: int = opt(0, help="the data, the weights and the batches of every model")
+    cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS, help="cells to "
+                                 "compare, each named once")
     lstm_hidden: int = opt(128, ge=1, help="sets the parameter budget; the others get the hidden")
     num_layers: int = opt(2, ge=1, help="size that comes closest to the LSTM's parameter count")
     embedding_dim: int = opt(64, ge=1)
     dropout: float = opt(0.0, ge=0.0, lt=1.0)
-    steps: int = opt(300, ge=1, help="per model; with `minutes` only a cap")
+    steps: int = opt(300, ge=1, help="training steps per model; with `minutes` only a cap")
     minutes: float | None = opt(None, gt=0.0, help="equal wall-clock time: each model trains "
                                 "this many minutes (training time, its validation passes "
                                 "included), the cosine spanning the budget; None = equal steps")
@@ -196,7 +202,11 @@ class CompareConfig(Config):
     sample_length: int = opt(200, ge=1)
     temperatures: tuple[float, ...] = opt((0.5, 0.8, 1.2), ge=0.0)
     threads: int | None = opt(1, ge=1, help="small models on a shared CPU: one thread is faster")
-    device: str = opt("auto", help="as EngineConfig.device")
+    device: str = opt("auto", help=DEVICE_HELP)
+
+    def check(self) -> None:
+        if len(set(self.cells)) < len(self.cells):
+            raise ConfigError("cells", self.cells, "names a cell twice: name each once")
 
 
 def quick_compare(config: CompareConfig) -> CompareConfig:

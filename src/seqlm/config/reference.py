@@ -35,7 +35,7 @@ class ReferenceTrainConfig(Config):
     windows and cut (never backpropagated into) at each window's start."""
 
     batch_size: int = opt(16, ge=1)
-    window: int = opt(25, ge=1)
+    window: int = opt(25, ge=1, help="TBPTT length")
     optimizer: str = opt("adam", choices=("sgd", "adagrad", "adam"), help="adagrad: min-char-rnn")
     lr: float = opt(3e-3, gt=0.0)
     decay: str = opt("constant", choices=("constant", "linear"), help="linear: the rate falls in "
@@ -44,8 +44,10 @@ class ReferenceTrainConfig(Config):
     clip_norm: float | None = opt(5.0, gt=0.0, help="global-norm clipping threshold; None = off")
     clip_value: float | None = opt(None, gt=0.0, help="elementwise clip to [-v, v] (min-char-rnn "
                                    "5)")
-    steps: int | None = opt(None, ge=1, help="stop after this many updates ...")
-    seconds: float | None = opt(None, gt=0.0, help="... or this much wall-clock time (first wins)")
+    steps: int | None = opt(None, ge=1, help="stop after this many updates (the same model on "
+                            "every machine) ...")
+    seconds: float | None = opt(None, gt=0.0, help="... or this much wall-clock time (first "
+                                "wins; faster machines train further)")
     seed: int = 0
 
 
@@ -54,12 +56,14 @@ class ByHandConfig(Config):
     """`seqlm by-hand`: train a small NumPy LM on `verbs` for a few seconds (or load one), then
     walk a prompt token by token, showing hidden state, gates and top next tokens."""
 
-    prompt: str = "i work , you work , he"
-    sentences: str = opt("chains", choices=("chains", "all"), help="conjugation chains or all")
+    prompt: str = opt("i work , you work , he", help="space-separated words to walk")
+    sentences: str = opt("chains", choices=("chains", "all"), help="train on the conjugation "
+                         "chains only, or on every sentence")
     load: str | None = opt(None, help="a model.npz from an earlier by-hand run: no training")
-    top_k: int = opt(5, ge=1)
+    top_k: int = opt(5, ge=1, help="next-token guesses shown per step")
     sample_tokens: int = opt(0, ge=0, help="> 0: also draw this many tokens after the prompt")
-    temperature: float = opt(1.0, gt=0.0, help="of that sample")
+    temperature: float = opt(1.0, gt=0.0, help="of that sample: below 1 sharper, above 1 "
+                             "flatter")
     digits: int = opt(2, ge=0, help="rounding of the printed state vectors")
     show_units: int = opt(6, ge=1, help="how many hidden units are printed per vector")
     corpus: CorpusConfig = opt(factory=CorpusConfig)
@@ -81,22 +85,22 @@ class VanishingConfig(Config):
     agreement sentences, and the serial cost of recurrence."""
 
     radii: tuple[float, ...] = opt((0.5, 0.9, 1.0, 1.1, 1.5), gt=0.0)
-    max_k: int = opt(100, ge=1)
+    max_k: int = opt(100, ge=1, help="longest Jacobian product")
     analytic_hidden: int = opt(64, ge=1)
     drive_std: float = opt(0.5, ge=0.0, help="input noise moving the trajectory off the fixed "
                            "point")
     clip_norm: float = opt(1.0, gt=0.0, help="threshold shown on the exploding case")
     cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=REFERENCE_CELLS)
     distance: int = opt(50, ge=1, help="tokens between subject and verb")
-    examples: int = opt(24, ge=1)
+    examples: int = opt(24, ge=1, help="agreement sentences measured")
     hidden_size: int = opt(32, ge=1)
     embedding_dim: int = opt(16, ge=1)
-    train_steps: int = opt(150, ge=0)
+    train_steps: int = opt(150, ge=0, help="updates of the brief training")
     lr: float = opt(1e-2, gt=0.0)
     timing_lengths: tuple[int, ...] = opt((25, 50, 100, 200, 400), ge=1)
     timing_repeats: int = opt(5, ge=1)
     timing_batch: int = opt(32, ge=1)
     timing_hidden: int = opt(128, ge=1)
-    seed: int = 0
+    seed: int = opt(0, help="weights, sentences and batches")
     out: str | None = None
     overwrite: bool = False

@@ -3,14 +3,13 @@ pre-registered attention comparison."""
 
 from dataclasses import dataclass
 
-from seqlm.config.data import CorpusConfig
-from seqlm.config.engine import EngineConfig, ScheduleConfig
+from seqlm.config.data import REGIMES, CorpusConfig
+from seqlm.config.engine import DEVICE_HELP, EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, opt
 from seqlm.config.lm import LENGTH_ALPHA
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general", "scaled_dot")
 SAMPLING_SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
-REGIMES = ("plain", "long")
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,7 @@ class Seq2SeqDecodeConfig(Config):
     length_alpha: float = opt(LENGTH_ALPHA, ge=0.0, help="beam: logprob / ((5 + len) / 6) ** "
                               "alpha")
     batch_size: int = opt(256, ge=1, help="sources decoded together (greedy)")
+    device: str = opt("auto", help=DEVICE_HELP)
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,6 @@ class Seq2SeqCompareConfig(Config):
 
     preset: str = opt("full", choices=tuple(SEQ2SEQ_COMPARE_PRESETS))
     seed: int = 0
-    device: str = opt("auto", help="as EngineConfig.device")
+    device: str = opt("auto", help=DEVICE_HELP)
     out: str | None = None
     overwrite: bool = False

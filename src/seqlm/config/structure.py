@@ -3,6 +3,7 @@
 from dataclasses import dataclass, replace
 
 from seqlm.config.data import CorpusConfig
+from seqlm.config.engine import DEVICE_HELP
 from seqlm.config.fields import Config, opt
 from seqlm.config.lm import LM_CELLS
 
@@ -23,16 +24,17 @@ class StructureConfig(Config):
 
     corpus: CorpusConfig = opt(factory=lambda: CorpusConfig(name="brackets"))
     cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS)
-    lstm_hidden: int = opt(32, ge=1, help="sets the parameter budget; the others get the closest")
+    lstm_hidden: int = opt(32, ge=1, help="--brackets: the LSTM's hidden size, which sets the "
+                           "parameter budget; the others get the closest")
     embedding_dim: int = opt(16, ge=1)
     num_layers: int = opt(1, ge=1)
-    steps: int = opt(400, ge=1)
+    steps: int = opt(400, ge=1, help="--brackets: training steps per cell")
     batch_size: int = opt(32, ge=1)
     window: int = opt(64, ge=1)
     lr: float = opt(1e-2, gt=0.0)
     warmup_steps: int = opt(20, ge=0)
     threads: int | None = opt(1, ge=1, help="small models on a shared CPU: one thread is faster")
-    device: str = opt("auto", help="as EngineConfig.device")
+    device: str = opt("auto", help=DEVICE_HELP)
     ngram_order: int = opt(6, ge=1, le=8, help="brackets: the n-gram baseline (modified KN)")
     eval_strings: int = opt(1000, ge=1, help="brackets: strings scored per split")
     eval_rows: int = opt(32, ge=1, help="brackets: line groups scored side by side")
@@ -45,7 +47,7 @@ class StructureConfig(Config):
     temperature: float = opt(0.8, gt=0.0, help="code: sampling temperature of both models")
     code_ngram_order: int = opt(7, ge=1, le=8, help="code: the n-gram of the same text")
     ngram_max_chars: int = opt(2_000_000, ge=1, help="code: the n-gram's training text")
-    seed: int = 0
+    seed: int = opt(0, help="the corpus, the weights and the batches")
 
 
 def quick_structure(config: StructureConfig) -> StructureConfig:

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlm.config.ngram import check_precision, check_unit
 from seqlm.errors import SeqlmError
 from seqlm.metrics import LN10
 from seqlm.ngram import trie
 from seqlm.ngram.arpa import unescape
-from seqlm.ngram.model import PRECISIONS, NgramModel
+from seqlm.ngram.model import NgramModel
 from seqlm.ngram.probing import ProbingIndex
-from seqlm.ngram.stream import BOS, UNITS, UNK, NgramVocab
+from seqlm.ngram.stream import BOS, UNK, NgramVocab
 from seqlm.ngram.vocab_hash import HashedIds, byte_keys
 
 UNK_MISSING_LOG10 = -100.0  # KenLM's log10 p(<unk>) for a file without <unk>
@@ -291,13 +292,10 @@ def read_arpa(path: str | Path, unit: str | None = None, precision: str = "doubl
     """Read an ARPA file into a model of the backoff form; `unit` defaults to the file's
     `# seqlm unit=` hint, else word. precision "kenlm" keeps each number as the float32 KenLM
     loads and sums perplexities as its `query` does (`seqlm.ngram.single_precision`)."""
-    if precision not in PRECISIONS:
-        raise SeqlmError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    check_precision(precision)
     src = ArpaText(Path(path))
     sizes, hints = read_header(src)
-    unit = unit or hints.get("unit", "word")
-    if unit not in UNITS:
-        raise SeqlmError(f"unknown unit {unit!r}: choose one of {', '.join(UNITS)}")
+    unit = check_unit(unit or hints.get("unit", "word"))
     order = len(sizes)
     sec = Section(src, 1, sizes[0], order == 1)
     vocab, ids, word_ids, probs, backoffs = unigram_vocab(sec, unit)

@@ -21,12 +21,11 @@ import zlib
 
 import numpy as np
 
+from seqlm.config.data import UNITS
+from seqlm.config.ngram import MAX_ORDER, NGRAM_PRECISIONS
 from seqlm.errors import SeqlmError
 
 ALIGN = 64
-MAX_ORDER = 16
-UNITS = ("word", "char", "byte")
-PRECISIONS = ("double", "kenlm")
 CODE_DTYPES = {"|u1": 8, "<u2": 16}  # a quantised table's codes, and the most bits each holds
 
 
@@ -116,7 +115,7 @@ class HeaderCheck:
             raise self.fail(f"format is {self.h.get('format')!r:.40}")
         order = self.field("order", int, lambda v: 1 <= v <= MAX_ORDER)
         self.field("unit", str, lambda v: v in UNITS)
-        self.field("precision", str, lambda v: v in PRECISIONS)
+        self.field("precision", str, lambda v: v in NGRAM_PRECISIONS)
         self.field("smoothing", str, lambda v: 0 < len(v) <= 40)
         counts = self.field("counts", list, lambda v: len(v) == order and all(
             type(c) is int and c >= 0 for c in v) and v[0] >= 3)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seqlm.config.ngram import MAX_ORDER, MIN_ORDER
 from seqlm.errors import SeqlmError
 from seqlm.ngram import trie
 from seqlm.ngram.budget import COUNT_ROW_BYTES, COUNT_SHARE
@@ -32,7 +33,6 @@ from seqlm.ngram.spill import Column, Workspace
 from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_UNK_ID, NgramVocab
 from seqlm.progress import Progress, ProgressCallback, report
 
-MIN_ORDER, MAX_ORDER = 1, 16
 TABLE_ROW_BYTES = 64  # per n-gram once counted: key, count, suffix, adjusted, p, log p, backoff
 
 

@@ -9,10 +9,11 @@ document, its tail starts the next split's first. Leaves out: document ids from 
 
 from pathlib import Path
 
-from seqlm.data.corpora import FILE_PREFIX, SPLITS, Corpus
+from seqlm.config.beyond_kenlm import DOCUMENT_RULES
+from seqlm.config.data import SPLITS
+from seqlm.config.fields import check_range
+from seqlm.data.corpora import FILE_PREFIX, Corpus
 from seqlm.errors import SeqlmError
-
-RULES = ("files", "paragraphs", "lines", "split")
 
 
 def default_rule(corpus_name: str) -> str:
@@ -56,8 +57,7 @@ def file_documents(corpus: Corpus, split: str, include: tuple[str, ...] = ()) ->
 
 def documents(corpus: Corpus, split: str, rule: str, include: tuple[str, ...] = ()) -> list[str]:
     """The documents of one split of `corpus` under `rule`."""
-    if rule not in RULES:
-        raise SeqlmError(f"unknown document rule {rule!r}: choose one of {', '.join(RULES)}")
+    check_range("documents", rule, {"choices": DOCUMENT_RULES})
     text = corpus.text(split)
     if rule == "files":
         return file_documents(corpus, split, include)

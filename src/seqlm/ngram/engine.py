@@ -15,9 +15,9 @@ Leaves out: choosing per step (one engine per build).
 
 import importlib.util
 
+from seqlm.config.fields import check_range
+from seqlm.config.ngram import NGRAM_ENGINES
 from seqlm.errors import SeqlmError
-
-ENGINES = ("auto", "numpy", "numba")
 
 
 def numba_available() -> bool:
@@ -26,8 +26,7 @@ def numba_available() -> bool:
 
 def resolve(name: str, tokens: int, min_tokens: int) -> str:
     """The engine to run for a text of `tokens` tokens: "numpy" or "numba"."""
-    if name not in ENGINES:
-        raise SeqlmError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
+    check_range("engine", name, {"choices": NGRAM_ENGINES})  # NgramConfig.engine's choices
     if name == "numba" and not numba_available():
         raise SeqlmError("--engine numba needs Numba: pip install numba (or use --engine numpy)")
     if name == "auto":

@@ -12,40 +12,21 @@ must be built in bounded memory and written to disk without ever being held whol
 from pathlib import Path
 
 from seqlm.config import NgramConfig
-from seqlm.errors import SeqlmError
 from seqlm.ngram.budget import MemoryBudget
-from seqlm.ngram.counts import NgramCounts, check_order, count_stream
-from seqlm.ngram.model import PRECISIONS, NgramModel
+from seqlm.ngram.counts import NgramCounts, count_stream
+from seqlm.ngram.model import NgramModel
 from seqlm.ngram.prune import Pruning
 from seqlm.ngram.reading import read_stream
-from seqlm.ngram.smoothing import ESTIMATORS, PRUNABLE
+from seqlm.ngram.smoothing import ESTIMATORS
 from seqlm.ngram.spill import Workspace
 from seqlm.ngram.stream import check_unit
 from seqlm.progress import ProgressCallback
 
 
 def check_config(config: NgramConfig) -> NgramConfig:
-    """Raise `SeqlmError` naming the bad value and its allowed range."""
-    check_order(config.order)
+    """What fitting needs beyond the config's own checks (bounds, choices and cross-field rules
+    live in `NgramConfig`): a resolved unit, and thresholds that fit the order."""
     check_unit(config.unit)
-    if config.smoothing not in ESTIMATORS:
-        raise SeqlmError(f"unknown smoothing {config.smoothing!r}: choose one of "
-                         f"{', '.join(ESTIMATORS)}")
-    if not config.k > 0:
-        raise SeqlmError(f"add-k needs k > 0, got {config.k}: use 1 for Laplace, or "
-                         "--smoothing mle for k = 0")
-    if not 0 < config.alpha <= 1:
-        raise SeqlmError(f"stupid backoff needs 0 < alpha <= 1, got {config.alpha} "
-                         "(Brants et al. use 0.4)")
-    if config.precision not in PRECISIONS:
-        raise SeqlmError(f"unknown precision {config.precision!r}: choose one of "
-                         f"{', '.join(PRECISIONS)}")
-    if config.precision == "kenlm" and config.smoothing not in ("mle", "kn", "mkn"):
-        raise SeqlmError(f"precision 'kenlm' needs an ARPA-form smoothing, not "
-                         f"{config.smoothing!r}: use --smoothing mkn, kn or mle")
-    if config.prune and config.smoothing not in PRUNABLE:
-        raise SeqlmError(f"--prune works with Kneser-Ney (as lmplz's), not {config.smoothing!r}:"
-                         " use --smoothing mkn or kn")
     Pruning.of(config.prune, config.order)
     return config
 

@@ -24,7 +24,6 @@ BYTE_SEPARATOR, BYTE_LINE_END = 0xFF, ord("\n")
 SEPARATOR, UNKNOWN, LINE_END = 0, 1, 2
 LINE_END_WORD = "</s>"
 SKIPPED_WORDS = ("<s>", "</s>", "<unk>")
-UNITS = ("byte", "char", "word")
 
 
 def token_dtype(n_ids: int) -> np.dtype:

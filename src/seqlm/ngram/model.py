@@ -33,7 +33,6 @@ from seqlm.ngram.single_precision import kenlm_totals
 from seqlm.ngram.stream import NGRAM_BOS_ID, NgramVocab, encode_tokens, split_line
 from seqlm.ngram.text_ids import encode
 
-PRECISIONS = ("double", "kenlm")
 PIECE_CHARS = 1 << 22  # characters of text scored at once
 
 

@@ -104,4 +104,3 @@ def kneser_ney_family(smoothing: str):
 
 ESTIMATORS = {"mle": mle, "addk": addk, "kn": kneser_ney_family("kn"),
               "mkn": kneser_ney_family("mkn"), "stupid": stupid}
-PRUNABLE = ("kn", "mkn")

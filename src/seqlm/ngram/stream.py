@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seqlm.config.ngram import check_unit
 from seqlm.data.tokenizers import get_tokenizer
 from seqlm.data.vocab import BOS, EOS, UNK
 from seqlm.errors import SeqlmError
@@ -27,7 +28,6 @@ from seqlm.errors import SeqlmError
 # KenLM's ids, in the order it writes them: <unk>, <s>, </s> (not seqlm.data.vocab's ids)
 NGRAM_UNK_ID, NGRAM_BOS_ID, NGRAM_EOS_ID = 0, 1, 2
 NGRAM_SPECIALS = (UNK, BOS, EOS)
-UNITS = ("word", "char", "byte")
 _OOV, _LINE_END, _SKIP = -1, -2, -3  # markers while encoding
 OOV_MARK, LINE_END_MARK, SKIP_MARK = _OOV, _LINE_END, _SKIP
 
@@ -81,12 +81,6 @@ class SentenceIds:
         mask = np.ones(len(self.ids), dtype=bool)
         mask[self.starts] = False
         return np.flatnonzero(mask)
-
-
-def check_unit(unit: str) -> str:
-    if unit not in UNITS:
-        raise SeqlmError(f"unknown unit {unit!r}: choose one of {', '.join(UNITS)}")
-    return unit
 
 
 def split_line(line: str, unit: str) -> list[str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlm.atomic import atomic_write
+from seqlm.config.ngram import check_unit
 from seqlm.errors import SeqlmError
 from seqlm.ngram import index_tokens
 from seqlm.progress import Progress, ProgressCallback, report
@@ -71,8 +72,7 @@ def padded(n: int) -> int:
 def lay_out(documents: list[str], unit: str, progress: ProgressCallback | None
             ) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     """Tokens of all documents with a separator after each (n,), and the document starts."""
-    if unit not in index_tokens.UNITS:
-        raise SeqlmError(f"unknown unit {unit!r}: choose one of byte, char, word")
+    check_unit(unit)
     vocab = index_tokens.make_vocab(documents, unit)
     dtype = index_tokens.token_dtype(256 if vocab is None else len(vocab))
     sep = index_tokens.separator(unit)

@@ -68,15 +68,12 @@ class RecurrentLM(nn.Module):
 
     def __init__(self, vocab_size: int, config: LMConfig):
         super().__init__()
-        if config.tie_weights and config.embedding_dim != config.hidden_size:
-            raise ValueError("tie_weights needs embedding_dim == hidden_size, got "
-                             f"{config.embedding_dim} and {config.hidden_size}")
         self.config = config
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim)
         self.rnn = build_recurrent(config)
         self.proj = nn.Linear(config.hidden_size, vocab_size)
-        if config.tie_weights:
+        if config.tie_weights:  # LMConfig has checked embedding_dim == hidden_size
             self.proj.weight = self.embedding.weight
         self._drop = (lambda x: locked_dropout(x, config.dropout, self.training)) \
             if config.locked_dropout else nn.Dropout(config.dropout)

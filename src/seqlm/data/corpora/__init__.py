@@ -16,8 +16,6 @@ from seqlm.config import CorpusConfig
 from seqlm.errors import ConfigError, SeqlmError
 from seqlm.progress import ProgressCallback
 
-SPLITS = ("train", "valid", "test")
-
 
 @dataclass(frozen=True)
 class Corpus:

@@ -14,6 +14,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from seqlm.config import CorpusConfig
+from seqlm.config.data import ENCODING_ERRORS
+from seqlm.config.fields import check_range
 from seqlm.data.corpora import FILE_PREFIX, Corpus, sha256_text, split_by_fraction
 from seqlm.errors import SeqlmError
 from seqlm.progress import ProgressCallback
@@ -44,8 +46,7 @@ def regular_file(path: Path, what: str = "text file", fix: str = "give a UTF-8 t
 
 def read_text_file(path: Path, encoding_errors: str = "strict") -> str:
     """Read one UTF-8 file; a decoding error names the byte offset and the way around it."""
-    if encoding_errors not in ("strict", "replace"):
-        raise SeqlmError(f"encoding errors must be 'strict' or 'replace', got {encoding_errors!r}")
+    check_range("encoding_errors", encoding_errors, {"choices": ENCODING_ERRORS})
     data = regular_file(path).read_bytes()
     try:
         return data.decode("utf-8", errors=encoding_errors)

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def export_command(args: argparse.Namespace) -> int:
     config = ExportConfig(run=args.run, out=args.out, format=args.format,
                           overwrite=args.overwrite)
-    from seqlm.experiments.export import export_run  # torch: after the options are checked
+    from seqlm.export.hf import export_run  # torch: after the options are checked
 
     out = export_run(config)
     emit(args, {"out": str(out), "files": sorted(p.name for p in out.iterdir())},

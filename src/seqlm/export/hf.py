@@ -2,7 +2,7 @@
 
 DIR gets `config.json` and `model.safetensors` (`seqlm.hf_folder`: the best weights, their
 config and vocabulary, loadable with no pickle) and `README.md`, a model card written from the
-run's manifest (`seqlm.experiments.model_card`) with a sample drawn at export time. The folder
+run's manifest (`seqlm.export.model_card`) with a sample drawn at export time. The folder
 is written whole into a staging folder beside DIR and renamed into place, so DIR is never half
 written; `--overwrite` replaces only a folder `seqlm export` wrote (the rules of
 `seqlm.experiments.overwrite`), never a run directory or a user's folder.
@@ -18,8 +18,8 @@ from seqlm.atomic import atomic_write_bytes, atomic_write_text
 from seqlm.checkpoint import BEST, Loaded, load
 from seqlm.config import ExportConfig, SampleConfig, Seq2SeqDecodeConfig
 from seqlm.errors import SeqlmError
-from seqlm.experiments.model_card import model_card
 from seqlm.experiments.overwrite import protected, seqlm_manifest
+from seqlm.export.model_card import model_card
 from seqlm.hf_folder import folder_files, is_model_folder, read_config
 
 TRAINING_COMMANDS = ("train", "seq2seq train")

@@ -23,7 +23,7 @@ from seqlm.config import (
     seq2seq_engine,
 )
 from seqlm.errors import SeqlmError
-from seqlm.experiments.export import export_run
+from seqlm.export.hf import export_run
 
 FAMILIES = {  # tiny models, a few steps each: the weights need not be good, only exported
     "rnn": {"cell": "rnn"}, "rnn_relu": {"cell": "rnn_relu"}, "lstm": {"cell": "lstm"},
@@ -250,7 +250,7 @@ def test_a_damaged_folder_is_one_line(runs, tmp_path, capsys, damage):
 
 
 def test_overwrite_replaces_an_export_whole(runs, tmp_path, monkeypatch, capsys):
-    import seqlm.experiments.export as exporting
+    import seqlm.export.hf as exporting
     from seqlm.cli import main
 
     out = tmp_path / "hf"

@@ -29,6 +29,7 @@ from seqlm.cli.options import (
 from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import (
     LM_CELLS,
+    RUNTIMES,
     CompareConfig,
     EvalConfig,
     SampleConfig,
@@ -231,6 +232,8 @@ def add_sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--length-alpha", type=float, default=d.length_alpha)
     p.add_argument("--num-samples", type=int, default=d.num_samples)
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--runtime", default=d.runtime, choices=RUNTIMES,
+                   help="onnx: through onnxruntime (a run, a folder or an exported .onnx file)")
     add_device_arg(p)
 
 
@@ -249,8 +252,13 @@ def sample_command(args: argparse.Namespace) -> int:
                           temperatures=tuple(args.temperature), top_k=args.top_k,
                           top_p=args.top_p, repetition_penalty=args.repetition_penalty,
                           beam_width=args.beam_width, length_alpha=args.length_alpha,
-                          num_samples=args.num_samples, seed=args.seed)
-    loaded = load(args.checkpoint, resolve_device(args.device), kind="lm")
+                          num_samples=args.num_samples, seed=args.seed, runtime=args.runtime)
+    if config.runtime == "onnx":
+        from seqlm.export.onnx_runtime import load_onnx
+
+        loaded = load_onnx(args.checkpoint, kind="lm")
+    else:
+        loaded = load(args.checkpoint, resolve_device(args.device), kind="lm")
     samples = decode_samples(loaded.model, loaded.vocab, loaded.config.model.unit, config)
     blocks = []
     for s in samples:

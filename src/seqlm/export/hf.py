@@ -112,9 +112,12 @@ def exported(folder: Path) -> bool:
 
 
 def export_run(config: ExportConfig) -> Path:
-    """Write the export folder of run `config.run` at `config.out`; returns its path."""
-    if config.format != "hf":
-        raise SeqlmError(f"--format {config.format} is not built: use --format hf")
+    """Write the export of run `config.run` at `config.out` (a folder; with --format onnx
+    the ONNX file, `seqlm.export.onnx`); returns its path."""
+    if config.format == "onnx":
+        from seqlm.export.onnx import export_onnx
+
+        return export_onnx(config)
     run, out = Path(config.run), Path(config.out)
     manifest = training_manifest(run)
     recover_interrupted_swap(out, ours=exported)  # the run directory's swap, its recovery

@@ -42,7 +42,13 @@ def session(source: str | bytes):
     options = ort.SessionOptions()
     options.intra_op_num_threads = ONNX_THREADS
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own error types
+        where = source if isinstance(source, str) else "the exported model"
+        first = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise SeqlmError(f"{where} is not an ONNX model onnxruntime can read ({first}): "
+                         "give a file `seqlm export --format onnx` wrote") from None
 
 
 def metadata(sess, where: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from seqlm.config import (
 )
 from seqlm.data.pairs import PairVocabs
 from seqlm.data.vocab import Vocab
+from seqlm.errors import SeqlmError
 from seqlm.nn.build import build_model
 
 TOLERANCE = 1e-5
@@ -180,3 +181,37 @@ def test_onnx_refusals_are_one_line(ort, lm_run, tmp_path, capsys):
     one_line_error(capsys, main(["sample", str(out), "--runtime", "onnx", "--beam-width",
                                  "3"]), "--runtime onnx")
     one_line_error(capsys, main(["sample", str(mine), "--runtime", "onnx"]), str(mine))
+
+
+def test_a_seq2seq_run_exports_to_an_encoder_and_its_decoder(ort, tmp_path, capsys):
+    from dataclasses import replace
+
+    from seqlm.checkpoint import load
+    from seqlm.cli import main
+    from seqlm.config import Seq2SeqTrainConfig, seq2seq_engine
+    from seqlm.export.onnx_runtime import load_onnx
+
+    config = Seq2SeqConfig(
+        corpus=CorpusConfig(name="dates", size=100),
+        model=Seq2SeqModelConfig(embedding_dim=8, hidden_size=8, attention_size=8,
+                                 attention="bahdanau"),
+        train=Seq2SeqTrainConfig(batch_size=8, eval_size=8),
+        engine=replace(seq2seq_engine(), max_steps=2, eval_every=2, threads=1, device="cpu"))
+    run = seqlm.train(config, out=tmp_path / "run").path
+    out = tmp_path / "dates.onnx"
+    assert main(["export", str(run), "--format", "onnx", "--out", str(out),
+                 "--source-length", "20"]) == 0
+    assert (tmp_path / "dates.decoder.onnx").is_file()
+    onnx = load_onnx(out).model  # the encoder file finds its decoder beside it
+    model = load(run).model
+    source = np.array([[5, 6, 7, 8, 9]])
+    memory, state = onnx.encode(source, np.array([5]))
+    logits, _, weights = onnx.step(np.array([2]), state, memory)
+    with torch.inference_mode():
+        m, s = model.encode(torch.from_numpy(source), torch.tensor([5]))
+        expected, _, expected_weights = model.step(torch.tensor([2]), s, m)
+    assert np.abs(logits - expected.numpy()).max() < TOLERANCE
+    assert np.abs(weights[:, :5] - expected_weights.numpy()).max() < TOLERANCE
+    with pytest.raises(SeqlmError, match="longer than the ONNX encoder's 20"):
+        onnx.encode(np.ones((1, 21), dtype=np.int64), np.array([21]))
+    capsys.readouterr()

@@ -217,7 +217,12 @@ def sample_command(args: argparse.Namespace) -> int:
         except (FileNotFoundError, UnicodeDecodeError) as e:
             raise SeqlmError(f"cannot read prime file {args.prime_file}: {e}") from None
     config = replace(config, prime=prime)
-    loaded = load(args.checkpoint, resolve_device(config.device), kind="lm")
+    if config.runtime == "onnx":
+        from seqlm.export.onnx_runtime import load_onnx
+
+        loaded = load_onnx(args.checkpoint, kind="lm")
+    else:
+        loaded = load(args.checkpoint, resolve_device(config.device), kind="lm")
     samples = decode_samples(loaded.model, loaded.vocab, loaded.config.model.unit, config)
     blocks = []
     for s in samples:

@@ -10,12 +10,19 @@ the wrong type or out of range is a `ConfigError` naming the field, whichever wa
 from seqlm.config.beyond_kenlm import EntropyPruneConfig, InfiniGramConfig, MixConfig
 from seqlm.config.data import SPLITS, UNITS, BracketsConfig, CorpusConfig, DataShowConfig
 from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
-from seqlm.config.export import EXPORT_FORMATS, ExportConfig
+from seqlm.config.export import (
+    EXPORT_FORMATS,
+    ONNX_EXPORTER,
+    ONNX_EXPORTERS,
+    ONNX_THREADS,
+    ExportConfig,
+)
 from seqlm.config.fields import Config, from_dict, opt, to_dict
 from seqlm.config.lab import LabConfig
 from seqlm.config.lm import (
     LENGTH_ALPHA,
     LM_CELLS,
+    RUNTIMES,
     SCANS,
     TIMED_STEP_CAP,
     TRAIN_PRESETS,
@@ -58,7 +65,7 @@ __all__ = [
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
     "CompareConfig", "Config", "DataShowConfig", "SPLITS", "EXPORT_FORMATS", "ExportConfig",
-    "CorpusConfig",
+    "CorpusConfig", "ONNX_EXPORTER", "ONNX_EXPORTERS", "ONNX_THREADS", "RUNTIMES",
     "EngineConfig", "EntropyPruneConfig", "EvalConfig", "InfiniGramConfig", "LMConfig",
     "MixConfig",
     "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",

@@ -16,6 +16,7 @@ BACKENDS = ("seqlm", "torch")  # seqlm.nn.lm.build_recurrent
 TORCH_BACKEND_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
 RECURRENCES = ("sequential", "newton")  # gru / lstm: the step loop, or seqlm.nn.newton
+RUNTIMES = ("torch", "onnx")  # `seqlm sample --runtime`: seqlm.export.onnx_runtime
 TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
 
 
@@ -164,10 +165,16 @@ class SampleConfig(Config):
     num_samples: int = opt(1, ge=1, le=10_000, help="samples per temperature")
     seed: int = 0
     device: str = opt("auto", help=DEVICE_HELP)
+    runtime: str = opt("torch", choices=RUNTIMES, help="onnx: the model's step exported to "
+                       "ONNX and run by onnxruntime (pip install 'seqlm[onnx]'); the same "
+                       "sampling rule")
 
     def check(self) -> None:
         if not self.temperatures:
             raise ConfigError("temperatures", (), "must hold at least one temperature")
+        if self.runtime == "onnx" and self.beam_width is not None:
+            raise ConfigError("beam_width", self.beam_width, "beam search runs on the torch "
+                              "runtime only: drop --beam-width or --runtime onnx")
 
 
 @dataclass(frozen=True)

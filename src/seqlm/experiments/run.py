@@ -209,13 +209,8 @@ class Run:
         if not self.replacing:
             return
         self.staged = self.path
-        old = self.target.parent / f".{self.target.name}.seqlm-old-{os.getpid()}"
-        os.rename(self.target, old)
-        os.rename(self.path, self.target)
+        swap_into_place(self.path, self.target)
         self.path, self.replacing = self.target, False
-        trash = old.with_name(f".{self.target.name}.seqlm-trash-{os.getpid()}")
-        os.rename(old, trash)
-        shutil.rmtree(trash, ignore_errors=True)
 
     def artifact(self, name: str, relpath: str | None = None) -> Path:
         """The path of artifact `name` inside the run directory, recorded in the manifest."""
@@ -293,13 +288,26 @@ def remove_stale_staging(target: Path) -> None:
                 shutil.rmtree(other, ignore_errors=True)
 
 
-def recover_interrupted_swap(target: Path) -> None:
+def swap_into_place(staging: Path, target: Path) -> None:
+    """Put the folder `staging` where the folder `target` is, then delete the old one: the
+    three renames of `Run.swap_in`, each atomic (old -> `.NAME.seqlm-old-PID`, staging -> NAME,
+    `-old-` -> `-trash-` before it is deleted)."""
+    old = target.parent / f".{target.name}.seqlm-old-{os.getpid()}"
+    os.rename(target, old)
+    os.rename(staging, target)
+    trash = old.with_name(f".{target.name}.seqlm-trash-{os.getpid()}")
+    os.rename(old, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def recover_interrupted_swap(target: Path, ours=lambda p: seqlm_manifest(p) is not None) -> None:
     """An `--overwrite` killed between its renames leaves the old run as
-    `.NAME.seqlm-old-PID`: with no run at NAME it is put back; otherwise (the new run made it
-    in) it is kept where it is and named, for the user to keep or delete."""
+    `.NAME.seqlm-old-PID`: with no run at NAME it is put back (if `ours(old)`: seqlm wrote
+    it); otherwise (the new run made it in) it is kept where it is and named, for the user to
+    keep or delete."""
     olds = sorted(p for p in target.parent.glob(f".{target.name}.seqlm-old-*")
                   if left_by_dead_process(p))
-    if olds and not target.exists() and seqlm_manifest(olds[-1]) is not None:
+    if olds and not target.exists() and ours(olds[-1]):
         os.rename(olds.pop(), target)
         warnings.warn(f"restored the run in {target} that an interrupted --overwrite had "
                       "moved aside", stacklevel=3)

@@ -162,8 +162,10 @@ COMPILED_STEPPERS = {"lstm": (lstm_weights_doubled_g, lstm_step_compiled),
 class LMStepper:
     """`stepper(idx (B,), states | None) -> (logits (B, V), states)`; states per layer."""
 
-    def __init__(self, model: RecurrentLM):
+    def __init__(self, model: RecurrentLM, eager: bool = False):
+        """`eager`: torch ops only, never the compiled kernels (what an exporter can trace)."""
         rnn = model.rnn
+        self.eager = eager
         self.hidden_size, self.num_layers = rnn.hidden_size, rnn.num_layers
         self.embedding = model.embedding.weight.detach()  # (V, E)
         self.proj_w_t = model.proj.weight.detach().t().contiguous()  # (H, V)
@@ -177,7 +179,7 @@ class LMStepper:
     def _prepare_cells(self, rnn) -> None:
         """Transposed, prepared weights and folded biases of an RNN / LSTM / GRU stack."""
         self.kind = rnn.kind
-        compiled = getattr(rnn, "kernels", "eager") == "compiled" and \
+        compiled = not self.eager and getattr(rnn, "kernels", "eager") == "compiled" and \
             self.embedding.device.type == "cpu" and self.embedding.dtype == torch.float32
         prepare, self.step = (COMPILED_STEPPERS if compiled else STEPPERS)[self.kind.name]
         self.constants = constants(self.embedding)

@@ -2,11 +2,12 @@
 
 DIR gets `config.json` and `model.safetensors` (`seqlm.hf_folder`: the best weights, their
 config and vocabulary, loadable with no pickle) and `README.md`, a model card written from the
-run's manifest (`seqlm.experiments.model_card`) with a sample drawn at export time. The folder
-is written whole into a staging folder beside DIR and renamed into place, so DIR is never half
-written; `--overwrite` replaces only a folder `seqlm export` wrote (the rules of
-`seqlm.experiments.overwrite`), never a run directory or a user's folder.
-Leaves out: ONNX (`--format onnx`) and serving.
+run's manifest (`seqlm.export.model_card`) with a sample drawn at export time. The folder
+is written whole into a staging folder beside DIR and renamed into place by the run
+directory's swap (`seqlm.experiments.run.swap_into_place`, with its recovery of a swap cut
+short), so DIR is never half written; `--overwrite` replaces only a folder `seqlm export`
+wrote (the rules of `seqlm.experiments.overwrite`), never a run directory or a user's folder.
+Leaves out: ONNX (`seqlm.export.onnx`) and serving.
 """
 
 import os
@@ -18,8 +19,9 @@ from seqlm.atomic import atomic_write_bytes, atomic_write_text
 from seqlm.checkpoint import BEST, Loaded, load
 from seqlm.config import ExportConfig, SampleConfig, Seq2SeqDecodeConfig
 from seqlm.errors import SeqlmError
-from seqlm.experiments.model_card import model_card
 from seqlm.experiments.overwrite import protected, seqlm_manifest
+from seqlm.experiments.run import recover_interrupted_swap, remove_stale_staging, swap_into_place
+from seqlm.export.model_card import model_card
 from seqlm.hf_folder import folder_files, is_model_folder, read_config
 
 TRAINING_COMMANDS = ("train", "seq2seq train")
@@ -57,12 +59,8 @@ def check_out(out: Path, overwrite: bool) -> None:
     if not out.is_dir():
         raise SeqlmError(f"--out {out} is a file: --overwrite only replaces a folder seqlm "
                          "exported; choose another --out")
-    if is_model_folder(out):
-        try:
-            read_config(out)  # its config.json carries seqlm's format mark
-            return
-        except SeqlmError:
-            pass
+    if exported(out):  # its config.json carries seqlm's format mark
+        return
     raise SeqlmError(f"--out {out} holds files `seqlm export` did not write (no seqlm "
                      "config.json): --overwrite only replaces exported folders; choose "
                      "another --out or move those files yourself")
@@ -102,23 +100,28 @@ def write_folder(folder: Path, loaded: Loaded, manifest: dict, config: ExportCon
                                                 note))
 
 
-def swap_in(staging: Path, out: Path) -> None:
-    """Put the staging folder at `out`: two renames, the old export deleted last."""
-    if out.exists():
-        old = out.parent / f".{out.name}.seqlm-trash-{os.getpid()}"
-        os.rename(out, old)
-        os.rename(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, out)
+def exported(folder: Path) -> bool:
+    """Whether `folder` is a model folder `seqlm export` wrote (its config.json says so)."""
+    if not is_model_folder(folder):
+        return False
+    try:
+        read_config(folder)
+    except SeqlmError:
+        return False
+    return True
 
 
 def export_run(config: ExportConfig) -> Path:
-    """Write the export folder of run `config.run` at `config.out`; returns its path."""
-    if config.format != "hf":
-        raise SeqlmError(f"--format {config.format} is not built: use --format hf")
+    """Write the export of run `config.run` at `config.out` (a folder; with --format onnx
+    the ONNX file, `seqlm.export.onnx`); returns its path."""
+    if config.format == "onnx":
+        from seqlm.export.onnx import export_onnx
+
+        return export_onnx(config)
     run, out = Path(config.run), Path(config.out)
     manifest = training_manifest(run)
+    recover_interrupted_swap(out, ours=exported)  # the run directory's swap, its recovery
+    remove_stale_staging(out)
     check_out(out, config.overwrite)
     loaded = load(run, "cpu", prefer=BEST)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +132,10 @@ def export_run(config: ExportConfig) -> Path:
         write_folder(staging, loaded, manifest, config)
         if out.is_dir() and not any(out.iterdir()):
             out.rmdir()
-        swap_in(staging, out)
+        if out.exists():
+            swap_into_place(staging, out)
+        else:
+            os.rename(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

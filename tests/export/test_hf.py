@@ -23,7 +23,7 @@ from seqlm.config import (
     seq2seq_engine,
 )
 from seqlm.errors import SeqlmError
-from seqlm.experiments.export import export_run
+from seqlm.export.hf import export_run
 
 FAMILIES = {  # tiny models, a few steps each: the weights need not be good, only exported
     "rnn": {"cell": "rnn"}, "rnn_relu": {"cell": "rnn_relu"}, "lstm": {"cell": "lstm"},
@@ -250,7 +250,7 @@ def test_a_damaged_folder_is_one_line(runs, tmp_path, capsys, damage):
 
 
 def test_overwrite_replaces_an_export_whole(runs, tmp_path, monkeypatch, capsys):
-    import seqlm.experiments.export as exporting
+    import seqlm.export.hf as exporting
     from seqlm.cli import main
 
     out = tmp_path / "hf"
@@ -270,3 +270,24 @@ def test_overwrite_replaces_an_export_whole(runs, tmp_path, monkeypatch, capsys)
     assert load(out).config.model.cell == "gru"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     capsys.readouterr()
+
+
+def test_an_export_swap_cut_short_is_restored(runs, tmp_path, capsys):
+    """The export swaps with the run directory's three renames, so a process killed after
+    the first one leaves `-old-`, which the next export puts back before it looks at --out."""
+    import os
+    import subprocess
+    import sys
+
+    from seqlm.cli import main
+
+    out = tmp_path / "hf"
+    assert main(["export", str(runs["lstm"][0]), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    os.rename(out, tmp_path / f".hf.seqlm-old-{dead.pid}")  # killed after the first rename
+    assert main(["export", str(runs["gru"][0]), "--out", str(out)]) == 2  # restored: not new
+    assert "restored" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

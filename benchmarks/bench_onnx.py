@@ -1,0 +1,112 @@
+"""Batch-1 sampling through onnxruntime against seqlm's own batch-1 sampler, chars/s.
+
+A char LM (vocabulary 65, embedding 128, 2 layers of 256; untrained weights, which cost the
+same per step), LSTM and GRU. Both sides draw with `seqlm.decoding.sampling.generate` (the
+one sampling rule in NumPy, temperature 0.8, the same seed):
+    torch   `RecurrentLM.stepper()` under inference_mode, what `seqlm sample` runs (its
+            kernels resolved as `--kernels auto` resolves them here)
+    onnx    the step exported by `seqlm export --format onnx`, run by onnxruntime
+            (`seqlm sample --runtime onnx`: one intra-op thread, CPU provider)
+"step" rows time the model's step alone (no sampling rule), the same token fed each step.
+Sides are interleaved in every repeat and the ratio (onnx chars/s over torch's) is taken per
+repeat, so load from other processes hits both alike; medians. The CPU model, torch's
+thread count and the load average are printed.
+
+    python benchmarks/bench_onnx.py                  # 2000 chars x 7 repeats, ~1 minute
+    python benchmarks/bench_onnx.py --chars 300 --repeats 3   # a smoke run
+    python benchmarks/bench_onnx.py --threads 1      # torch on one thread, as onnxruntime
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from seqlm.config import LMConfig, TrainConfig, to_dict  # noqa: E402
+from seqlm.data.vocab import SPECIALS, Vocab  # noqa: E402
+from seqlm.decoding.sampling import SamplingRule, generate  # noqa: E402
+from seqlm.decoding.steppings_torch import RecurrentStepping  # noqa: E402
+from seqlm.experiments.run_environment import cpu_name  # noqa: E402
+from seqlm.export.onnx import lm_bytes  # noqa: E402
+from seqlm.export.onnx_runtime import OnnxLM, metadata, session  # noqa: E402
+from seqlm.nn.build import build_model  # noqa: E402
+
+V, E, H, LAYERS = 65, 128, 256, 2
+
+
+def build(cell: str):
+    """(torch stepping, onnx stepping) of one untrained char LM."""
+    torch.manual_seed(0)
+    vocab = Vocab.build(chr(33 + i) for i in range(V - len(SPECIALS)))
+    config = TrainConfig(model=LMConfig(unit="char", cell=cell, embedding_dim=E,
+                                        hidden_size=H, num_layers=LAYERS))
+    model = build_model("lm", config, vocab).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = lm_bytes(SimpleNamespace(kind="lm", model=model, payload={
+            "config": to_dict(config), "vocab": vocab.to_dict()}))
+    sess = session(data)
+    print(f"{cell}: torch's stepper on kernels {getattr(model.rnn, 'kernels', '?')}")
+    return RecurrentStepping(model), OnnxLM(sess, metadata(sess, "bench"))
+
+
+def sample_rate(stepping, chars: int) -> float:
+    """chars/s of `generate` at batch 1 (the prime is one token)."""
+    start = time.perf_counter()
+    generate(stepping, [len(SPECIALS)], chars, SamplingRule(0.8), seed=0)
+    return chars / (time.perf_counter() - start)
+
+
+def step_rate(stepping, chars: int) -> float:
+    """steps/s of the model's step alone, its state fed back."""
+    logits, state = stepping.start([len(SPECIALS)])
+    start = time.perf_counter()
+    for _ in range(chars):
+        logits, state = stepping.step(len(SPECIALS), state)
+    return chars / (time.perf_counter() - start)
+
+
+def measure(cell: str, chars: int, repeats: int) -> None:
+    torch_side, onnx_side = build(cell)
+    for name, rate in (("sample", sample_rate), ("step", step_rate)):
+        rate(torch_side, 50), rate(onnx_side, 50)  # warm-up: first calls allocate
+        t_rates, o_rates, ratios = [], [], []
+        for _ in range(repeats):
+            t = rate(torch_side, chars)
+            o = rate(onnx_side, chars)
+            t_rates.append(t), o_rates.append(o), ratios.append(o / t)
+        print(f"{cell:5s} {LAYERS}x{H} {name:6s}  torch {statistics.median(t_rates):9,.0f}/s"
+              f"  onnx {statistics.median(o_rates):9,.0f}/s  onnx/torch "
+              f"{statistics.median(ratios):5.2f}x  (min {min(ratios):.2f}, "
+              f"max {max(ratios):.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chars", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru"])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch's threads (default: torch's own, as `seqlm sample`)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    import onnxruntime
+
+    print(f"CPU: {cpu_name()}; torch {torch.__version__} ({torch.get_num_threads()} threads),"
+          f" onnxruntime {onnxruntime.__version__}; load {os.getloadavg()[0]:.2f}")
+    for cell in args.cells:
+        measure(cell, args.chars, args.repeats)
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -28,6 +28,8 @@ class ServeConfig(Config):
     max_beam_width: int = opt(16, ge=1, le=1000)
     max_concurrent: int = opt(4, ge=1, le=1024, help="generations running at once")
     max_waiting: int = opt(64, ge=0, le=100_000, help="requests queued behind them; more: 429")
+    flush_seconds: float = opt(0.02, gt=0.0, le=10.0, help="a sample's tokens made within this "
+                               "long go out in one write")
     top_alternatives: int = opt(5, ge=1, le=50, help="alternatives shown per sampled token")
     worst_tokens: int = opt(10, ge=1, le=1000, help="tokens a score marks as the worst")
     max_next_tokens: int = opt(50, ge=1, le=10_000, help="n-gram: most tokens one answer lists")

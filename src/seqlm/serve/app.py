@@ -19,11 +19,12 @@ Leaves out: authentication, TLS, CORS (the page is served from the same origin).
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from importlib.resources import files
 
 from starlette.applications import Starlette
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -104,7 +105,7 @@ def build_app(models: dict, config: ServeConfig) -> Starlette:
         except BaseException:
             gate.leave()
             raise
-        return StreamingResponse(lines(first, tokens, gate.leave),
+        return StreamingResponse(lines(first, tokens, config.flush_seconds, gate.leave),
                                  media_type="application/x-ndjson")
 
     def score(model, body: dict) -> dict:
@@ -151,14 +152,27 @@ def build_app(models: dict, config: ServeConfig) -> Starlette:
         RequestError: refused, SeqlmError: refused, HTTPException: http_error})
 
 
-async def lines(first: dict, tokens, done: Callable[[], None]) -> AsyncIterator[bytes]:
-    """NDJSON lines of a sample; the gate's slot is given back however the stream ends."""
+async def lines(first: dict, tokens: Iterator[dict], flush_seconds: float,
+                done: Callable[[], None]) -> AsyncIterator[bytes]:
+    """NDJSON lines of a sample, one per token, sent as they come (the lines made within
+    `flush_seconds` in one write: a thread hop per token would cost more than the token);
+    the gate's slot is given back however the stream ends."""
     try:
         yield json.dumps(first).encode() + b"\n"
-        async for item in iterate_in_threadpool(tokens):
-            yield json.dumps(item).encode() + b"\n"
+        while batch := await run_in_threadpool(take, tokens, flush_seconds):
+            yield b"".join(json.dumps(item).encode() + b"\n" for item in batch)
     finally:
         done()
+
+
+def take(tokens: Iterator[dict], seconds: float) -> list[dict]:
+    """The items `tokens` gives within `seconds` (at least one unless it is exhausted)."""
+    out, end = [], time.perf_counter() + seconds
+    for item in tokens:
+        out.append(item)
+        if time.perf_counter() >= end:
+            break
+    return out
 
 
 def limits_of(config: ServeConfig) -> dict:

@@ -15,6 +15,7 @@ Leaves out: batching requests together, stopping at an end-of-line token.
 
 from collections.abc import Iterator
 from itertools import islice
+from os.path import commonprefix
 
 import numpy as np
 import torch
@@ -30,6 +31,8 @@ from seqlm.decoding.steppings_torch import lm_beam_search
 from seqlm.errors import SeqlmError
 from seqlm.serve.limits import RequestError, SampleRequest
 from seqlm.training.evaluate import evaluate_stream
+
+TAIL = 8  # tokens read back to find a new token's text
 
 
 class ServedLM:
@@ -59,7 +62,8 @@ class ServedLM:
     def entry(self, token: int, logits: np.ndarray, k: int) -> dict:
         """The token with the model's probability of it and the k most probable tokens."""
         p = softmax(np.asarray(logits, dtype=np.float64))
-        top = np.argsort(-p, kind="stable")[:k]
+        top = np.argpartition(-p, k - 1)[:k] if k < p.size else np.arange(p.size)
+        top = top[np.argsort(-p[top], kind="stable")]
         return {"id": token, "token": self.vocab.itos[token], "p": float(p[token]),
                 "top": [{"token": self.vocab.itos[int(i)], "p": float(p[i])} for i in top]}
 
@@ -83,19 +87,25 @@ class ServedLM:
 
     def stream(self, request: SampleRequest, alternatives: int) -> Iterator[dict]:
         """One dict per token (its text piece, probability, alternatives), then the total."""
+        ids: list[int] = []
         try:
-            found = self.tokens(request)
-            ids: list[int] = []
-            shown = request.prime
-            for token, logits in found:
+            for token, logits in self.tokens(request):
                 ids.append(token)
-                full = join_prime(request.prime, self.token_text(ids), self.unit)
-                piece = full[len(shown):] if full.startswith(shown) else full
-                shown = full
-                yield {"text": piece, **self.entry(token, logits, alternatives)}
+                yield {"text": self.piece(request.prime, ids),
+                       **self.entry(token, logits, alternatives)}
         except SeqlmError as e:  # an unknown token in the prime: before any token came out
             raise RequestError(400, str(e)) from None
-        yield {"done": True, "text": shown, "tokens": len(ids)}
+        yield {"done": True, "text": join_prime(request.prime, self.token_text(ids), self.unit),
+               "tokens": len(ids)}
+
+    def piece(self, prime: str, ids: list[int]) -> str:
+        """The text the last of `ids` adds: the first joined to the prime as the tokenizer
+        joins them, the others read off a short tail (detokenising all so far each time would
+        make a long sample quadratic)."""
+        if len(ids) == 1:
+            return join_prime(prime, self.token_text(ids), self.unit)[len(prime):]
+        before, after = self.token_text(ids[-TAIL - 1:-1]), self.token_text(ids[-TAIL - 1:])
+        return after[len(commonprefix((before, after))):]  # a byte may complete a character
 
     def score(self, text: str, worst: int) -> dict:
         """The text's totals (nats per token, bits per char) and each token's nats."""

@@ -61,9 +61,11 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def client(served):
-    from starlette.testclient import TestClient
-
     from seqlm.serve.app import build_app
+
+    with warnings.catch_warnings():  # Starlette 1.x asks for httpx2; httpx still works
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.testclient import TestClient
 
     with TestClient(build_app(served[1], served[0])) as c:
         yield c

@@ -64,7 +64,7 @@ def client(served):
     from seqlm.serve.app import build_app
 
     with warnings.catch_warnings():  # Starlette 1.x asks for httpx2; httpx still works
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
     with TestClient(build_app(served[1], served[0])) as c:

@@ -1,6 +1,7 @@
 """The page in a real browser: headless Chromium (driven over the DevTools pipe, as the
 report's test does) opens `seqlm serve`'s page from a live uvicorn server on loopback, types a
-prime and presses sample, sees the streamed tokens coloured with their top-5; types a date and
+prime and presses sample, sees the streamed tokens coloured with their top-5; scores a pasted
+text and sees its worst tokens marked; types a date and
 sees the ISO date and the attention heatmap; no console message, nothing requested from
 anywhere but the server. Skipped, saying why, where Chromium is not installed."""
 
@@ -76,7 +77,11 @@ def test_chromium_samples_and_translates_on_the_page(url):
                                  ".map(s => [s.textContent, s.dataset.tip, "
                                  "s.style.background])")
         text = browser.evaluate("document.getElementById('sample-out').textContent")
-        click(browser, "source")
+        type_into(browser, "score-text", "i work , you work .")
+        click(browser, "score")
+        scored = wait_for(browser, "document.getElementById('score-info').textContent")
+        outlined = browser.evaluate("Array.from(document.querySelectorAll('#score-out span'))"
+                                    ".filter(s => s.style.outline).length")
         type_into(browser, "source", "July 19 1980")
         click(browser, "translate")
         cells = wait_for(browser, "Number(document.getElementById('heatmap').dataset.cells)")
@@ -85,6 +90,7 @@ def test_chromium_samples_and_translates_on_the_page(url):
         messages, requested = browser.console_messages(), browser.requested_urls()
     assert len(spans) == 40 and text.startswith("i work") and len(text) == len("i work") + 40
     assert all(tip.count("\n") == 5 and colour for _, tip, colour in spans)  # p, then top-5
+    assert "18 tokens scored" in scored and outlined == 10  # the ten worst, outlined
     assert iso and cells >= len("July 19 1980") * 2
     assert error == "" and messages == []
     assert all(u.startswith(url) or u.startswith("data:") for u in requested), requested

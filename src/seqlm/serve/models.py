@@ -79,9 +79,6 @@ def load_models(config: ServeConfig) -> dict:
     if not config.runs:
         raise SeqlmError("seqlm serve needs at least one model: give a run directory, e.g. "
                          "seqlm serve runs/mine")
-    import torch
-
-    torch.set_num_threads(config.threads)
     paths = [Path(run).expanduser() for run in config.runs]
     models = {name: load_one(name, path) for name, path in
               zip(model_ids(paths), paths, strict=True)}

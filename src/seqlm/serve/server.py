@@ -27,11 +27,13 @@ def require_server() -> None:
 def serve(config: ServeConfig, started: Callable[[str], None] | None = None) -> None:
     """Serve the models of `config` until interrupted."""
     require_server()
+    import torch
     import uvicorn
 
     from seqlm.serve.app import build_app
     from seqlm.serve.models import load_models
 
+    torch.set_num_threads(config.threads)  # the server's process: its threads for all requests
     app = build_app(load_models(config), config)
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port,
                                            log_level="warning", access_log=False,

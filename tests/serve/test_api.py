@@ -135,3 +135,29 @@ def test_bodies_that_are_too_large_or_not_json_are_refused(client):
         assert response.status_code == 400 and "JSON" in response.json()["error"]
     assert client.get("/api/sample").status_code == 405  # a POST endpoint
     assert client.get("/etc/passwd").status_code == 404
+
+
+def test_the_gate_lets_running_and_waiting_requests_in_and_refuses_the_rest():
+    import asyncio
+
+    from seqlm.serve.app import Gate
+    from seqlm.serve.limits import RequestError
+
+    async def scenario() -> list[str]:
+        gate, seen = Gate(running=1, waiting=1), []
+        await gate.enter()  # runs
+        waiter = asyncio.create_task(gate.enter())  # waits in line
+        await asyncio.sleep(0)
+        try:
+            await gate.enter()  # neither: refused
+        except RequestError as e:
+            seen.append(f"{e.status} {e}")
+        gate.leave()
+        await waiter  # the one in line runs now
+        seen.append("waiter in")
+        gate.leave()
+        return seen
+
+    refused, admitted = asyncio.run(scenario())
+    assert refused.startswith("429 the server is busy") and "--max-concurrent" in refused
+    assert admitted == "waiter in"

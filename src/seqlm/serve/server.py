@@ -8,6 +8,7 @@ Leaves out: several worker processes (one process holds the models once), TLS.
 """
 
 import importlib.util
+import sys
 from collections.abc import Callable
 
 from seqlm.config import ServeConfig
@@ -27,14 +28,15 @@ def require_server() -> None:
 def serve(config: ServeConfig, started: Callable[[str], None] | None = None) -> None:
     """Serve the models of `config` until interrupted."""
     require_server()
-    import torch
     import uvicorn
 
     from seqlm.serve.app import build_app
     from seqlm.serve.models import load_models
 
-    torch.set_num_threads(config.threads)  # the server's process: its threads for all requests
-    app = build_app(load_models(config), config)
+    models = load_models(config)
+    if "torch" in sys.modules:  # a neural model was loaded (n-gram models never import torch)
+        sys.modules["torch"].set_num_threads(config.threads)  # for all requests together
+    app = build_app(models, config)
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port,
                                            log_level="warning", access_log=False,
                                            timeout_graceful_shutdown=2))

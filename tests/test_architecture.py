@@ -12,7 +12,7 @@ SRC = Path(seqlm.__file__).resolve().parent
 LEVEL = {"errors": 0, "atomic": 1, "progress": 1, "config": 1, "metrics": 1, "data": 2,
          "ngram": 3, "reference": 3, "nn": 3, "training": 4, "decoding": 4, "checkpoint": 4,
          "hf_folder": 4,
-         "experiments": 5, "export": 6, "cli": 7}
+         "experiments": 5, "export": 6, "serve": 6, "cli": 7}
 
 
 def imports() -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "seqlm.cli.structure",
     "seqlm.cli.report",
     "seqlm.cli.export",
+    "seqlm.cli.serve",
 )
 
 

@@ -57,6 +57,7 @@ from seqlm.config.seq2seq import (
     Seq2SeqTrainConfig,
     seq2seq_engine,
 )
+from seqlm.config.serve import ServeConfig
 from seqlm.config.structure import StructureConfig, quick_structure
 
 __all__ = [
@@ -69,7 +70,7 @@ __all__ = [
     "EngineConfig", "EntropyPruneConfig", "EvalConfig", "InfiniGramConfig", "LMConfig",
     "MixConfig",
     "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",
-    "SampleConfig", "ScheduleConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset",
+    "SampleConfig", "ScheduleConfig", "ServeConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset",
     "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig",
     "Seq2SeqTrainConfig", "StructureConfig", "TrainConfig", "VanishingConfig", "from_dict", "opt",
     "ngram_command", "quick_compare", "quick_revival", "quick_structure", "seq2seq_engine",

@@ -19,7 +19,9 @@ reference; torch is imported only for a torch model. Leaves out: typical and min
 contrastive search.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Protocol
 
 import numpy as np
@@ -113,10 +115,11 @@ def choose(logits, rule: SamplingRule, seen: list[int], rng: np.random.Generator
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
 
 
-def generate(lm: Any, prime_ids: list[int], length: int, rule: SamplingRule,
-             seed: int | list[int] = 0, stop_id: int | None = None) -> list[int]:
-    """`length` new token ids after the prime (the prime not included), from any LM of
-    seqlm (or a `Stepping`); stops early after `stop_id` if given (it is included)."""
+def sample_steps(lm: Any, prime_ids: list[int], rule: SamplingRule,
+                 seed: int | list[int] = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """Each next token id after the prime, with the model's logits (V,) it was drawn from
+    (before the rule), without end: the one sampling loop, which `generate` cuts and
+    `seqlm serve` streams. The model steps only when the next token is asked for."""
     from seqlm.decoding.steppings import stepping_of
 
     if not prime_ids:
@@ -124,12 +127,23 @@ def generate(lm: Any, prime_ids: list[int], length: int, rule: SamplingRule,
     stepping = stepping_of(lm)
     rng = np.random.default_rng(seed)
     logits, state = stepping.start(list(prime_ids))
-    seen, out = list(prime_ids), []
-    for _ in range(length):
+    seen = list(prime_ids)
+    while True:
         token = choose(logits, rule, seen, rng)
-        out.append(token)
+        yield token, logits
         seen.append(token)
+        logits, state = stepping.step(token, state)
+
+
+def generate(lm: Any, prime_ids: list[int], length: int, rule: SamplingRule,
+             seed: int | list[int] = 0, stop_id: int | None = None) -> list[int]:
+    """`length` new token ids after the prime (the prime not included), from any LM of
+    seqlm (or a `Stepping`); stops early after `stop_id` if given (it is included)."""
+    if not prime_ids:
+        raise ValueError("generation needs a prime of at least one token")
+    out = []
+    for token, _ in islice(sample_steps(lm, prime_ids, rule, seed), length):
+        out.append(token)
         if token == stop_id:
             break
-        logits, state = stepping.step(token, state)
     return out

@@ -51,6 +51,7 @@ NOT_CONFIG = {
     "structure": {"run", "--brackets", "--quick"},
     "report": {"runs"},
     "export": {"run"},
+    "serve": {"runs"},
 }
 
 

@@ -3,8 +3,9 @@ models named (`seqlm.serve`); the bounds are ServeConfig's fields as options."""
 
 import argparse
 import sys
+from dataclasses import replace
 
-from seqlm.cli.config_args import add_config_options, apply_options
+from seqlm.cli.config_args import add_config_options, config_of, use_config
 from seqlm.config import ServeConfig
 
 
@@ -15,11 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "folder, ARPA file or binary n-gram model; requests name it by its last "
                    "path name")
     add_config_options(p, ServeConfig(), skip=("runs",))
+    use_config(p, ServeConfig())
     p.set_defaults(func=serve_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    config = apply_options(ServeConfig(runs=tuple(args.runs)), args)
+    config = replace(config_of(args), runs=tuple(args.runs))
     from seqlm.serve.server import require_server, serve
 
     require_server()  # before any model loads

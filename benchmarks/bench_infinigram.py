@@ -161,22 +161,26 @@ def section_prune() -> None:
         warnings.simplefilter("ignore")
         full = fit(train, NgramConfig(order=5, unit="word"))
     n_full, base = sum(full.sizes()), full.perplexity(valid).perplexity
-    start = time.perf_counter()
-    quarter = prune_entropy(full, target_ngrams=n_full // 4)
-    seconds = time.perf_counter() - start
-    ppl = quarter.perplexity(valid).perplexity
-    print(f"pruning, Tiny Shakespeare words, order 5 mkn, validation perplexity: full {base:.2f} "
-          f"({n_full:,} n-grams); entropy-pruned to {sum(quarter.sizes()):,} (25%) {ppl:.2f} "
-          f"({ppl / base - 1:+.1%}), pruned in {seconds:.1f} s   [{uptime()}]")
+    for min_order in (2, 3):
+        start = time.perf_counter()
+        quarter = prune_entropy(full, target_ngrams=n_full // 4, min_order=min_order)
+        seconds = time.perf_counter() - start
+        ppl = quarter.perplexity(valid).perplexity
+        print(f"pruning, Tiny Shakespeare words, order 5 mkn, validation perplexity: full "
+              f"{base:.2f} ({n_full:,} n-grams); entropy-pruned (min order {min_order}) to "
+              f"{sum(quarter.sizes()):,} (25%) {ppl:.2f} ({ppl / base - 1:+.1%}), pruned in "
+              f"{seconds:.1f} s   [{uptime()}]")
     for thresholds in ((0, 0, 0, 1, 1), (0, 0, 1, 1, 1), (0, 1, 1, 1, 1)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             counted = fit(train, NgramConfig(order=5, unit="word", prune=thresholds))
         n = sum(counted.sizes())
-        same = prune_entropy(full, target_ngrams=n)
+        same = [prune_entropy(full, target_ngrams=n, min_order=m) for m in (2, 3)]
         print(f"  count pruning --prune {' '.join(map(str, thresholds))}: {n:,} n-grams "
               f"({n / n_full:.0%}) {counted.perplexity(valid).perplexity:.2f}; entropy pruning "
-              f"to {sum(same.sizes()):,}: {same.perplexity(valid).perplexity:.2f}")
+              f"to the same size, min order 2 / 3: "
+              + " / ".join(f"{sum(m.sizes()):,} {m.perplexity(valid).perplexity:.2f}"
+                           for m in same))
 
 
 def main() -> None:

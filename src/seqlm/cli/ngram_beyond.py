@@ -62,6 +62,9 @@ def register_beyond(nsub: argparse._SubParsersAction) -> None:
                           "e.g. 1e-7 (SRILM's -prune)")
     how.add_argument("--target-ngrams", type=int, default=None, metavar="N",
                      help="prune the least useful n-grams until N remain in all orders")
+    sh.add_argument("--min-order", type=int, default=None, metavar="K",
+                    help="prune only n-grams of order K and above (SRILM's -minprune; default "
+                         "2; 3 keeps every bigram)")
     sh.add_argument("--out", required=True, help="the pruned ARPA file to write")
     sh.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_output_args(sh)
@@ -148,18 +151,20 @@ def shrink_command(args: argparse.Namespace) -> int:
     from seqlm.ngram.entropy_prune import prune_entropy
 
     config = EntropyPruneConfig(threshold=args.prune_entropy or 0.0,
-                                target_ngrams=args.target_ngrams)
+                                target_ngrams=args.target_ngrams,
+                                **({} if args.min_order is None else {"min_order": args.min_order}))
     if Path(args.out).exists() and not args.overwrite:
         raise SeqlmError(f"{args.out} exists: pass --overwrite to replace it")
     source = args.arpa or args.binary
     if not Path(source).is_file():
         raise SeqlmError(f"no model file at {source}: train one with `seqlm ngram train`")
     model = read_arpa(args.arpa) if args.arpa else load_binary(args.binary)
-    pruned = prune_entropy(model, config.threshold, config.target_ngrams)
+    pruned = prune_entropy(model, config.threshold, config.target_ngrams, config.min_order)
     write_arpa(pruned, args.out)
     before, after = model.sizes(), pruned.sizes()
     emit(args, {"arpa": args.out, "counts_before": before, "counts": after,
-                "threshold": config.threshold, "target_ngrams": config.target_ngrams},
+                "threshold": config.threshold, "target_ngrams": config.target_ngrams,
+                "min_order": config.min_order},
          f"{sum(before):,} -> {sum(after):,} n-grams ("
          + " / ".join(f"{n:,}" for n in after) + f"): {args.out}")
     return 0

@@ -50,3 +50,5 @@ class EntropyPruneConfig(Config):
     threshold: float = opt(0.0, ge=0.0, help="prune n-grams whose removal costs less relative "
                            "entropy than this (0: none)")
     target_ngrams: int | None = opt(None, ge=1, help="instead: keep this many n-grams in all")
+    min_order: int = opt(2, ge=2, help="prune only n-grams of this order and above "
+                         "(SRILM's -minprune; 3 keeps every bigram, as count pruning 0 0 1 does)")

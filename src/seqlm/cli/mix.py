@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=int, default=MixConfig.iterations)
     p.add_argument("--one-weight-set", action="store_true",
                    help="one set of weights for every token, not one per ∞-gram context bucket")
+    p.add_argument("--min-counts", type=int, nargs="+", default=list(MixConfig.min_counts),
+                   metavar="K", help="with an ∞-gram: also mix its estimate from the longest "
+                   "suffix that at least K tokens followed, one more model per K (e.g. 4 32)")
     p.add_argument("--write-arpa", default=None, metavar="OUT",
                    help="also write the n-gram models' static mixture (SRILM -mix-lm) here")
     p.add_argument("--device", default="cpu", help="where a neural run is scored")
@@ -51,7 +54,7 @@ def mix_command(args: argparse.Namespace) -> int:
         check_static(args.models)
     config = MixConfig(dev_split=args.dev_split, test_split=args.test_split,
                        iterations=args.iterations, by_context=not args.one_weight_set,
-                       corpus=corpus_config(args))
+                       min_counts=tuple(args.min_counts), corpus=corpus_config(args))
     report = mix(args.models, config, args.weights, read(args.dev_file), read(args.test_file),
                  args.device)
     out = report.to_dict()

@@ -33,6 +33,9 @@ class MixConfig(Config):
     tolerance: float = opt(1e-6, ge=0.0, help="EM: stop when dev nats/token improve less")
     by_context: bool = opt(True, help="with an ∞-gram: EM weights per bucket of its context "
                            "(suffix length, one continuation or several)")
+    min_counts: tuple[int, ...] = opt((), ge=2, help="with an ∞-gram: also mix its estimate "
+                                      "from the longest suffix that at least k tokens "
+                                      "followed, one more model per k (e.g. 4 32)")
     corpus: CorpusConfig = opt(factory=CorpusConfig)
 
     def check(self) -> None:

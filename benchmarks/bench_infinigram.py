@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument("--held-out-chars", type=int, default=300_000)
     parser.add_argument("--orders", type=int, nargs="+", default=[5],
                         help="byte n-gram orders mixed with the ∞-gram")
-    parser.add_argument("--levels", type=int, nargs="+", default=[4, 32],
+    parser.add_argument("--levels", type=int, nargs="+", default=[2, 8, 32, 128, 512],
                         help="the ∞-gram's denser levels (MixConfig.min_counts)")
     parser.add_argument("--lstm-chars", type=int, default=20_000,
                         help="held-out characters per text for the LSTM (batch-1 scoring)")

@@ -11,7 +11,9 @@ smoothed model (`seqlm.ngram.mixture`) turns it into a usable one. Every query i
 searches over the mapped suffix array (`seqlm.ngram.suffix_index`): L is found by binary
 search on the length (occurrence is monotone: a suffix of an occurring string occurs), and a
 whole text is scored left to right with L growing by at most one per token (the matching
-statistics), so about three searches per token.
+statistics), so about three searches per token. With `min_count` k the same scoring uses
+the longest suffix that at least k tokens followed (cnt⁺ falls as the suffix grows, so the
+search and the matching statistics still hold): a denser level for a mixture to weigh.
 Leaves out: the paper's sparse / dense distinction as a separate output, and sharded indexes.
 """
 

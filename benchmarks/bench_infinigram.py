@@ -8,8 +8,10 @@ same run. Prints the CPU, the load (`uptime`) and, section by section:
    Python API over `--contexts` contexts of 1..500 bytes cut at random from held-out files,
    interleaved with the same question to a byte 5-gram (`NgramModel.logprob`) as reference;
 3. mixture: nats per byte on held-out python-stdlib files (test split) of the byte 5-gram
-   (modified KN, trained on the train split), the ∞-gram, and their mixture, weights fitted
-   by EM on the valid split (other files); `--held-out-chars` caps each held-out text;
+   (modified KN, trained on the train split; `--orders` for others), the ∞-gram, and their
+   mixture, weights fitted by EM on the valid split (other files): one weight set, per
+   ∞-gram context bucket, and with the ∞-gram's denser levels (`--levels`, the longest
+   suffix that k tokens followed); `--held-out-chars` caps each held-out text;
 4. pruning: Tiny Shakespeare words, order 5 (mkn): validation perplexity of the full model,
    of entropy pruning to 25% of its n-grams, and of three count prunings (lmplz's --prune,
    re-estimated) against entropy pruning to exactly each count-pruned size;
@@ -105,26 +107,34 @@ def section_latency(path: Path, n: int) -> None:
           f"probability {med['prob'] / med['5-gram logprob']:.2f}x)   [{uptime()}]")
 
 
-def section_mix(path: Path, cap: int) -> None:
+def section_mix(path: Path, cap: int, orders: list[int], levels: tuple[int, ...]) -> None:
     corpus = load_corpus(STDLIB)
     dev, test = corpus.text("valid")[:cap], corpus.text("test")[:cap]
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        five = fit(corpus.text("train"), NgramConfig(order=5, unit="byte"))
-    trained = time.perf_counter() - start
-    start = time.perf_counter()
-    report = mix([NgramScorer(five, "byte 5-gram mkn"), InfiniGramScorer(InfiniGram(path))],
-                 dev, test)
-    mixed = time.perf_counter() - start
-    parts = ", ".join(f"{n} {s.nats:.4f}" + (f" ({s.zero_tokens / s.tokens:.1%} p=0)"
-                                               if s.zero_tokens else "")
-                      for n, s in zip(report.names, report.components, strict=True))
-    print(f"mixture on {report.mixture.tokens:,} held-out bytes (dev {len(dev):,} chars of other "
-          f"files): nats/byte {parts}; mixture {report.mixture.nats:.4f} with weights "
-          f"{', '.join(f'{w:.3f}' for w in report.weights)} "
-          f"({1 - report.mixture.nats / report.components[0].nats:.1%} below the 5-gram); "
-          f"5-gram trained in {trained:.0f} s, dev+test scored in {mixed:.0f} s   [{uptime()}]")
+    g = InfiniGramScorer(InfiniGram(path))
+    dense = [InfiniGramScorer(g.model, f"∞-gram ≥{k}", k) for k in levels]
+    for order in orders:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = fit(corpus.text("train"), NgramConfig(order=order, unit="byte"))
+        trained = time.perf_counter() - start
+        ngram = NgramScorer(model, f"byte {order}-gram mkn")
+        start = time.perf_counter()
+        flat = mix([ngram, g], dev, test, by_context=False)
+        report = mix([ngram, g], dev, test)
+        leveled = mix([ngram, g, *dense], dev, test)
+        mixed = time.perf_counter() - start
+        alone = report.components[0].nats
+        print(f"mixture on {report.mixture.tokens:,} held-out bytes (dev {len(dev):,} chars of "
+              f"other files): {order}-gram {alone:.4f} nats/byte, ∞-gram "
+              f"{report.components[1].zero_tokens / report.mixture.tokens:.1%} p=0; mixed, one "
+              f"weight set {flat.mixture.nats:.4f} (weights "
+              f"{', '.join(f'{w:.3f}' for w in flat.weights)}), per context bucket "
+              f"{report.mixture.nats:.4f} ({1 - report.mixture.nats / alone:.1%} below the "
+              f"{order}-gram), with the ∞-gram's levels ≥{', ≥'.join(map(str, levels))} "
+              f"{leveled.mixture.nats:.4f} ({1 - leveled.mixture.nats / alone:.1%}); "
+              f"{order}-gram trained in {trained:.0f} s, mixtures in {mixed:.0f} s   "
+              f"[{uptime()}]")
 
 
 def section_lstm(run: str, workdir: Path, cap: int) -> None:
@@ -161,22 +171,26 @@ def section_prune() -> None:
         warnings.simplefilter("ignore")
         full = fit(train, NgramConfig(order=5, unit="word"))
     n_full, base = sum(full.sizes()), full.perplexity(valid).perplexity
-    start = time.perf_counter()
-    quarter = prune_entropy(full, target_ngrams=n_full // 4)
-    seconds = time.perf_counter() - start
-    ppl = quarter.perplexity(valid).perplexity
-    print(f"pruning, Tiny Shakespeare words, order 5 mkn, validation perplexity: full {base:.2f} "
-          f"({n_full:,} n-grams); entropy-pruned to {sum(quarter.sizes()):,} (25%) {ppl:.2f} "
-          f"({ppl / base - 1:+.1%}), pruned in {seconds:.1f} s   [{uptime()}]")
+    for min_order in (2, 3):
+        start = time.perf_counter()
+        quarter = prune_entropy(full, target_ngrams=n_full // 4, min_order=min_order)
+        seconds = time.perf_counter() - start
+        ppl = quarter.perplexity(valid).perplexity
+        print(f"pruning, Tiny Shakespeare words, order 5 mkn, validation perplexity: full "
+              f"{base:.2f} ({n_full:,} n-grams); entropy-pruned (min order {min_order}) to "
+              f"{sum(quarter.sizes()):,} (25%) {ppl:.2f} ({ppl / base - 1:+.1%}), pruned in "
+              f"{seconds:.1f} s   [{uptime()}]")
     for thresholds in ((0, 0, 0, 1, 1), (0, 0, 1, 1, 1), (0, 1, 1, 1, 1)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             counted = fit(train, NgramConfig(order=5, unit="word", prune=thresholds))
         n = sum(counted.sizes())
-        same = prune_entropy(full, target_ngrams=n)
+        same = [prune_entropy(full, target_ngrams=n, min_order=m) for m in (2, 3)]
         print(f"  count pruning --prune {' '.join(map(str, thresholds))}: {n:,} n-grams "
               f"({n / n_full:.0%}) {counted.perplexity(valid).perplexity:.2f}; entropy pruning "
-              f"to {sum(same.sizes()):,}: {same.perplexity(valid).perplexity:.2f}")
+              f"to the same size, min order 2 / 3: "
+              + " / ".join(f"{sum(m.sizes()):,} {m.perplexity(valid).perplexity:.2f}"
+                           for m in same))
 
 
 def main() -> None:
@@ -184,6 +198,10 @@ def main() -> None:
     parser.add_argument("--sections", nargs="+", default=["build", "latency", "mix", "prune"])
     parser.add_argument("--contexts", type=int, default=1000)
     parser.add_argument("--held-out-chars", type=int, default=300_000)
+    parser.add_argument("--orders", type=int, nargs="+", default=[5],
+                        help="byte n-gram orders mixed with the ∞-gram")
+    parser.add_argument("--levels", type=int, nargs="+", default=[2, 8, 32, 128, 512],
+                        help="the ∞-gram's denser levels (MixConfig.min_counts)")
     parser.add_argument("--lstm-chars", type=int, default=20_000,
                         help="held-out characters per text for the LSTM (batch-1 scoring)")
     parser.add_argument("--lstm", default=None, metavar="RUN",
@@ -197,7 +215,7 @@ def main() -> None:
         if "latency" in args.sections:
             section_latency(path, args.contexts)
         if "mix" in args.sections:
-            section_mix(path, args.held_out_chars)
+            section_mix(path, args.held_out_chars, args.orders, tuple(args.levels))
         if args.lstm:
             section_lstm(args.lstm, Path(tmp), args.lstm_chars)
         if "prune" in args.sections:

@@ -30,6 +30,11 @@ def test_mix_ngrams_and_an_index(tmp_path, corpus):
     nats = out["dev_nats_per_iteration"]
     assert all(b <= a + 1e-12 for a, b in zip(nats, nats[1:], strict=False))
     assert set(out["components"]) == {"3.arpa", "2.arpa", "c.idx"}
+    levels = run_cli_json("mix", str(tmp_path / "3.arpa"), f"index:{tmp_path / 'c.idx'}",
+                          "--min-counts", "2", "8", "--corpus", corpus, *split)
+    assert list(levels["components"]) == ["3.arpa", "c.idx", "c.idx ≥2", "c.idx ≥8"]
+    for nats in levels["bucket_dev_nats_per_iteration"].values():
+        assert all(b <= a + 1e-12 for a, b in zip(nats, nats[1:], strict=False))
     static = run_cli_json("mix", str(tmp_path / "3.arpa"), str(tmp_path / "2.arpa"),
                           "--weights", "0.5", "0.5", "--corpus", corpus, *split,
                           "--write-arpa", str(tmp_path / "mix.arpa"))
@@ -47,5 +52,11 @@ def test_bad_weights_and_models_are_one_line(tmp_path, corpus):
                   "--dev-split", "train")
     assert bad.returncode == 2 and "sum to 0.5, not 1" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+    for counts, says in ((["1"], "--min-counts 1 is out of range"),
+                         (["4"], "no model is one: add an index:PATH")):
+        bad = run_cli("mix", str(tmp_path / "a.arpa"), str(tmp_path / "a.arpa"),
+                      "--min-counts", *counts, "--corpus", corpus)
+        assert bad.returncode == 2 and says in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
     missing = run_cli("mix", str(tmp_path / "a.arpa"), "arpa:nowhere.arpa", "--corpus", corpus)
     assert missing.returncode == 2 and "no model file at nowhere.arpa" in missing.stderr

@@ -23,3 +23,11 @@ def test_shrink_to_a_threshold_and_to_a_size(tmp_path):
                   "-0.1", "--out", str(tmp_path / "n.arpa"))
     assert neg.returncode == 2 and "--prune-entropy -0.1" in neg.stderr and ">= 0" in neg.stderr
     assert len(neg.stderr.strip().splitlines()) == 1
+    kept = run_cli_json("ngram", "shrink", "--arpa", str(tmp_path / "m.arpa"),
+                        "--target-ngrams", "60", "--min-order", "3", "--out",
+                        str(tmp_path / "k.arpa"))
+    assert kept["min_order"] == 3 and kept["counts"][:2] == kept["counts_before"][:2]
+    high = run_cli("ngram", "shrink", "--arpa", str(tmp_path / "m.arpa"), "--prune-entropy",
+                   "1e-7", "--min-order", "4", "--out", str(tmp_path / "h.arpa"))
+    assert high.returncode == 2 and "--min-order 4 for a model of order 3" in high.stderr
+    assert len(high.stderr.strip().splitlines()) == 1

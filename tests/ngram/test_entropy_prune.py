@@ -96,6 +96,24 @@ def test_a_pruned_trigram_is_closed_and_kenlm_reads_it(tmp_path):
     assert pruned.perplexity(text).perplexity > model.perplexity(text).perplexity
 
 
+def test_min_order_keeps_the_lower_orders_whole():
+    rng = random.Random(1)
+    words = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "log"]
+    text = "".join(" ".join(rng.choice(words) for _ in range(rng.randint(2, 9))) + "\n"
+                   for _ in range(400))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit(text, NgramConfig(order=3, unit="word"))
+    target = model.sizes()[0] + model.sizes()[1] + model.sizes()[2] // 3
+    kept = prune_entropy(model, target_ngrams=target, min_order=3)
+    assert kept.sizes()[:2] == model.sizes()[:2] and sum(kept.sizes()) <= target
+    assert 0 < kept.sizes()[2] <= model.sizes()[2] // 3
+    assert prune_entropy(model, threshold=1.0).sizes()[1] == 0  # without it, bigrams go too
+    floor = prune_entropy(model, target_ngrams=1, min_order=3)  # as small as it can get
+    assert floor.sizes() == [*model.sizes()[:2], 0]
+    assert prune_entropy(model, threshold=1.0, min_order=3).sizes() == floor.sizes()
+
+
 def test_bad_thresholds_are_one_line_errors(hand_model):
     with pytest.raises(SeqlmError, match="must be >= 0"):
         prune_entropy(hand_model, threshold=-1e-7)
@@ -104,3 +122,5 @@ def test_bad_thresholds_are_one_line_errors(hand_model):
         addk = fit("a b\n", NgramConfig(order=2, unit="word", smoothing="addk"))
     with pytest.raises(SeqlmError, match="needs a backoff model"):
         prune_entropy(addk, threshold=1e-7)
+    with pytest.raises(SeqlmError, match="--min-order 3 for a model of order 2"):
+        prune_entropy(hand_model, threshold=1e-7, min_order=3)

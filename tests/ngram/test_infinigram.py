@@ -63,7 +63,7 @@ def test_no_match_crosses_a_document(tmp_path):
     assert n == 1 and hits[0].document == 1 and hits[0].left == "" and hits[0].right == "d\n"
 
 
-def brute_distribution(doc_ids: list[np.ndarray], context: np.ndarray
+def brute_distribution(doc_ids: list[np.ndarray], context: np.ndarray, min_count: int = 1
                        ) -> tuple[int, dict[int, int]]:
     """The longest suffix of context followed by a token somewhere, and what followed it."""
     for L in range(len(context), -1, -1):
@@ -72,7 +72,7 @@ def brute_distribution(doc_ids: list[np.ndarray], context: np.ndarray
             for i in range(len(ids) - L):
                 if np.array_equal(ids[i:i + L], suffix):
                     following[int(ids[i + L])] = following.get(int(ids[i + L]), 0) + 1
-        if following:
+        if sum(following.values()) >= max(min_count, 1) or L == 0:
             return L, following
     raise AssertionError("the empty context is always followed")
 
@@ -100,6 +100,22 @@ def test_distribution_uses_longest_suffix_and_sums_to_one(tmp_path, unit):
             _, total, sparse = g.conditional(context[len(context) - L:], token)
             assert total == sum(following.values())
             assert sparse == (len(following) == 1 and L > 0)
+
+
+@pytest.mark.parametrize("min_count", [1, 3, 10])
+def test_token_probs_at_a_minimum_count_equal_brute_force(tmp_path, min_count):
+    rng = random.Random(min_count)
+    docs = random_docs(rng, "abc", 6, False)
+    build_index(docs, "byte", tmp_path / "m.idx")
+    g = InfiniGram(tmp_path / "m.idx")
+    doc_ids = [index_tokens.encode(d, "byte", g.vocab) for d in docs]
+    text = index_tokens.encode("".join(rng.choice("abcd") for _ in range(60)), "byte", g.vocab)
+    got = g.token_probs(text, min_count=min_count)
+    for t in range(len(text)):
+        L, following = brute_distribution(doc_ids, text[:t], min_count)
+        total = sum(following.values())
+        assert got.lengths[t] == L and got.totals[t] == total
+        assert got.probs[t] == pytest.approx(following.get(int(text[t]), 0) / total)
 
 
 def test_score_is_the_sum_of_token_probabilities(tmp_path):

@@ -117,7 +117,36 @@ def test_bucketed_weights_with_an_infinigram(tmp_path, models):
     assert report.bucket_weights and all(w.sum() == pytest.approx(1.0)
                                          for w in report.bucket_weights.values())
     assert report.dev_nats_bucketed <= report.dev_nats[-1] + 1e-6  # each bucket's own optimum
+    assert report.bucket_dev_nats.keys() == report.bucket_weights.keys()
+    for nats in report.bucket_dev_nats.values():  # EM in every bucket: never worse
+        assert len(nats) >= 2 and np.all(np.diff(nats) <= 1e-12)
     flat = mix([NgramScorer(models[0]), g], dev, test, by_context=False)
     assert not flat.bucket_weights and flat.weights == pytest.approx(report.weights)
     buckets = g.context_buckets(test)
     assert len(buckets) == report.mixture.tokens and buckets.min() >= 0
+
+
+def test_denser_infinigram_levels_join_the_mixture(tmp_path, models):
+    pytest.importorskip("pydivsufsort", reason="the ∞-gram index needs seqlm[infinigram]")
+    from seqlm.experiments.mix import with_dense_levels
+    from seqlm.ngram.infinigram import InfiniGram
+    from seqlm.ngram.mixture import InfiniGramScorer, bucketer
+    from seqlm.ngram.suffix_index import build_index
+
+    rng = random.Random(6)
+    build_index([text(rng, WORDS[:4], 300)], "word", tmp_path / "w.idx")
+    g = InfiniGramScorer(InfiniGram(tmp_path / "w.idx"), "g")
+    scorers = with_dense_levels([NgramScorer(models[0], "m1"), g], (4, 32))
+    assert [s.name for s in scorers] == ["m1", "g", "g ≥4", "g ≥32"]
+    assert bucketer(scorers) is g  # buckets from the ∞-gram's own longest suffix
+    dev, test = text(rng, WORDS, 200), text(rng, WORDS, 100)
+    report = mix(scorers, dev, test)
+    assert len(report.weights) == 4 and report.weights.sum() == pytest.approx(1.0)
+    assert all(w.sum() == pytest.approx(1.0) and (w >= 0).all()
+               for w in report.bucket_weights.values())
+    dense = scorers[3].scored(test)
+    assert (dense.totals >= 32).all()  # every estimate rests on 32 continuations or more
+    assert (dense.lengths <= g.scored(test).lengths).all()
+    assert with_dense_levels([g], ()) == [g]
+    with pytest.raises(SeqlmError, match="no model is one: add an index:PATH"):
+        with_dense_levels([NgramScorer(models[0]), NgramScorer(models[1])], (4,))

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fixed weights, one per model, summing to 1 (default: EM on dev)")
     base = MixConfig()
     add_config_options(p, base, names=("dev_split", "test_split", "iterations", "by_context",
-                                       "device"))
+                                       "min_counts", "device"))
     add_alias(p, "--one-weight-set", "", "by_context", False,
               help="one set of weights for every token, not one per ∞-gram context bucket "
                    "(= --no-by-context)")

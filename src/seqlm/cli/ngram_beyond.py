@@ -57,7 +57,9 @@ def register_beyond(nsub: argparse._SubParsersAction) -> None:
     src.add_argument("--arpa", default=None, help="the model to prune, as ARPA")
     src.add_argument("--binary", default=None, help="the model to prune, as a binary model")
     add_config_options(sh.add_mutually_exclusive_group(required=True), EntropyPruneConfig(),
+                       names=("threshold", "target_ngrams"),
                        flags={"threshold": "--prune-entropy"})
+    add_config_options(sh, EntropyPruneConfig(), names=("min_order",))
     sh.add_argument("--out", required=True, help="the pruned ARPA file to write")
     sh.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_output_args(sh)
@@ -145,11 +147,12 @@ def shrink_command(args: argparse.Namespace) -> int:
     if not Path(source).is_file():
         raise SeqlmError(f"no model file at {source}: train one with `seqlm ngram train`")
     model = read_arpa(args.arpa) if args.arpa else load_binary(args.binary)
-    pruned = prune_entropy(model, config.threshold, config.target_ngrams)
+    pruned = prune_entropy(model, config.threshold, config.target_ngrams, config.min_order)
     write_arpa(pruned, args.out)
     before, after = model.sizes(), pruned.sizes()
     emit(args, {"arpa": args.out, "counts_before": before, "counts": after,
-                "threshold": config.threshold, "target_ngrams": config.target_ngrams},
+                "threshold": config.threshold, "target_ngrams": config.target_ngrams,
+                "min_order": config.min_order},
          f"{sum(before):,} -> {sum(after):,} n-grams ("
          + " / ".join(f"{n:,}" for n in after) + f"): {args.out}")
     return 0

@@ -38,6 +38,9 @@ class MixConfig(Config):
     tolerance: float = opt(1e-6, ge=0.0, help="EM: stop when dev nats/token improve less")
     by_context: bool = opt(True, help="with an ∞-gram: EM weights per bucket of its context "
                            "(suffix length, one continuation or several)")
+    min_counts: tuple[int, ...] = opt((), ge=2, help="with an ∞-gram: also mix its estimate "
+                                      "from the longest suffix that at least k tokens "
+                                      "followed, one more model per k (e.g. 4 32)")
     corpus: CorpusConfig = opt(factory=CorpusConfig)
     device: str = opt("cpu", help="where a neural run is scored: " + DEVICE_HELP)
 
@@ -57,3 +60,5 @@ class EntropyPruneConfig(Config):
                            "this (relative), e.g. 1e-7 (SRILM's -prune; 0: none)")
     target_ngrams: int | None = opt(None, ge=1, help="instead: prune the least useful n-grams "
                                     "until this many remain in all orders")
+    min_order: int = opt(2, ge=2, help="prune only n-grams of this order and above "
+                         "(SRILM's -minprune; 3 keeps every bigram, as count pruning 0 0 1 does)")

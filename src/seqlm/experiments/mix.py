@@ -1,7 +1,8 @@
 """`seqlm.mix` and `seqlm mix`: interpolate n-gram models, ∞-gram indexes and neural runs.
 
 A component is named by a spec: `arpa:PATH` (or a path ending in .arpa), `binary:PATH`,
-`index:PATH` (or .idx, an ∞-gram index) or `run:DIR` (a trained language model, scored
+`index:PATH` (or .idx, an ∞-gram index; `MixConfig.min_counts` adds its denser levels) or
+`run:DIR` (a trained language model, scored
 statefully token by token here, since `seqlm.ngram` never imports torch). The weights are
 fitted by EM on one split of a corpus (`MixConfig.dev_split`) and every model and the mixture
 are scored on another (`test_split`): `seqlm.ngram.mixture` holds the arithmetic.
@@ -112,6 +113,22 @@ def load_ngram(kind: str, path: str):
     return load_binary(path) if kind == "binary" else read_arpa(path)
 
 
+def with_dense_levels(scorers: list, min_counts: tuple[int, ...]) -> list:
+    """Each ∞-gram followed by its estimates from suffixes that ≥ k tokens followed, one
+    component per k (`MixConfig.min_counts`)."""
+    if not min_counts:
+        return scorers
+    if not any(isinstance(s, InfiniGramScorer) for s in scorers):
+        raise SeqlmError("--min-counts adds levels of an ∞-gram, and no model is one: add an "
+                         "index:PATH (built with `seqlm ngram index`) or drop --min-counts")
+    out = []
+    for s in scorers:
+        out.append(s)
+        if isinstance(s, InfiniGramScorer):
+            out += [InfiniGramScorer(s.model, f"{s.name} ≥{k}", k) for k in min_counts]
+    return out
+
+
 def unique_names(scorers: list) -> list:
     seen: dict[str, int] = {}
     for s in scorers:
@@ -127,7 +144,8 @@ def mix(models: list[str], config: MixConfig | None = None, weights=None,
     """Interpolate `models` (specs, module docstring): weights by EM on the dev text (default:
     `config.dev_split` of `config.corpus`) unless given; scores on the test text."""
     config = config or MixConfig()
-    scorers = unique_names([load_component(m, device) for m in models])
+    scorers = with_dense_levels([load_component(m, device) for m in models], config.min_counts)
+    scorers = unique_names(scorers)
     if dev_text is None or test_text is None:
         from seqlm.data.corpora import load_corpus
 

@@ -14,8 +14,9 @@ exp(D) - 1, is below θ; `target_ngrams` instead prunes the lowest D until the m
 many n-grams. An n-gram stays while a kept longer one needs it as its context or as its
 suffix (the model stays closed, as KenLM requires), and the backoff weights are recomputed
 for the n-grams kept (`seqlm.ngram.static_mix.mixed_backoffs`); probabilities of kept
-n-grams do not change. Unigrams are never pruned. Leaves out: SRILM's -minprune and
-pruning with a separate history model.
+n-grams do not change. Unigrams are never pruned, nor, with `min_order` K (SRILM's
+-minprune), any n-gram of an order below K. Leaves out: pruning with a separate history model
+(SRILM's -prune-history-lm; tried with a raw-count model for P(h), docs/ngram.md: no gain).
 """
 
 import numpy as np
@@ -100,15 +101,20 @@ def total(keep: list[np.ndarray], V: int) -> int:
 
 
 def prune_entropy(model: NgramModel, threshold: float = 0.0,
-                  target_ngrams: int | None = None) -> NgramModel:
-    """The model pruned at perplexity-increase threshold θ, or to `target_ngrams` n-grams."""
+                  target_ngrams: int | None = None, min_order: int = 2) -> NgramModel:
+    """The model pruned at perplexity-increase threshold θ, or to `target_ngrams` n-grams;
+    n-grams of orders below `min_order` stay."""
     if model.form != "backoff":
         raise SeqlmError(f"entropy pruning needs a backoff model, not {model.smoothing}: use "
                          "--smoothing kn, mkn or mle")
     if threshold < 0 or (target_ngrams is not None and target_ngrams < 1):
         raise SeqlmError(f"the pruning threshold must be >= 0 (got {threshold:g}) and the "
                          "target a positive number of n-grams: e.g. --prune-entropy 1e-7")
+    if not 2 <= min_order <= model.order:
+        raise SeqlmError(f"--min-order {min_order} for a model of order {model.order}: give "
+                         f"an order from 2 to {model.order}")
     D, linked = relative_entropies(model), links(model)
+    D = [d if k >= min_order else np.full(len(d), np.inf) for k, d in enumerate(D, 2)]
     if target_ngrams is None:
         return pruned_model(model, closed_keep([np.expm1(d) < threshold for d in D], linked))
     return pruned_model(model, keep_at_most(model.V, D, linked, target_ngrams))
@@ -117,10 +123,12 @@ def prune_entropy(model: NgramModel, threshold: float = 0.0,
 def keep_at_most(V: int, D: list[np.ndarray], linked: list[tuple[np.ndarray, np.ndarray]],
                  target: int) -> list[np.ndarray]:
     """The smallest D cut (binary search over the sorted values) whose closed model has at
-    most `target` n-grams; the unigrams alone if even that is too many."""
+    most `target` n-grams; if even that is too many, the n-grams that cannot be pruned
+    (D = ∞: unigrams, and the orders below `min_order`) alone."""
     values = np.unique(np.concatenate(D)) if D else np.zeros(0)
+    values = values[np.isfinite(values)]  # D = ∞: never pruned (below `min_order`)
     lo, hi = 0, len(values)  # prune D < values[i]; i = len(values): prune everything
-    best = closed_keep([np.ones(len(d), bool) for d in D], linked)
+    best = closed_keep([np.isfinite(d) for d in D], linked)
     while lo < hi:
         mid = (lo + hi) // 2
         keep = closed_keep([d <= values[mid] for d in D], linked)

@@ -11,7 +11,9 @@ smoothed model (`seqlm.ngram.mixture`) turns it into a usable one. Every query i
 searches over the mapped suffix array (`seqlm.ngram.suffix_index`): L is found by binary
 search on the length (occurrence is monotone: a suffix of an occurring string occurs), and a
 whole text is scored left to right with L growing by at most one per token (the matching
-statistics), so about three searches per token.
+statistics), so about three searches per token. With `min_count` k the same scoring uses
+the longest suffix that at least k tokens followed (cnt⁺ falls as the suffix grows, so the
+search and the matching statistics still hold): a denser level for a mixture to weigh.
 Leaves out: the paper's sparse / dense distinction as a separate output, and sharded indexes.
 """
 
@@ -127,9 +129,11 @@ class InfiniGram:
         s_lo, s_hi = self.index.find_range(pat + self.index.pattern([self.sep]), lo, hi)
         return lo, hi, (hi - lo) - (s_hi - s_lo)
 
-    def longest_suffix(self, context: np.ndarray, at_least: int = 0) -> int:
-        """L: the length of the longest suffix of `context` that a token follows somewhere;
-        the search starts from `at_least` (known to occur) when it is given."""
+    def longest_suffix(self, context: np.ndarray, at_least: int = 0, min_count: int = 1) -> int:
+        """L: the length of the longest suffix of `context` that a token follows somewhere
+        (`min_count` times or more); the search starts from `at_least` (known to qualify)."""
+        if min_count > 1:
+            return self.longest_frequent_suffix(context, at_least, min_count)
         lo, hi = at_least, len(context)
         while lo < hi:  # invariant: the suffix of length lo occurs
             mid = (lo + hi + 1) // 2
@@ -139,6 +143,18 @@ class InfiniGram:
                 hi = mid - 1
         while lo > 0 and self.continued(context[len(context) - lo:])[2] == 0:
             lo -= 1  # it occurs only at document ends: nothing followed it
+        return lo
+
+    def longest_frequent_suffix(self, context: np.ndarray, at_least: int, min_count: int) -> int:
+        """The longest suffix with cnt⁺ ≥ `min_count`: binary search, since cnt⁺ of a suffix is
+        at least that of any longer one (each occurrence of the longer is one of the shorter)."""
+        lo, hi = at_least, len(context)
+        while lo < hi:  # invariant: the suffix of length lo qualifies
+            mid = (lo + hi + 1) // 2
+            if self.continued(context[len(context) - mid:])[2] >= min_count:
+                lo = mid
+            else:
+                hi = mid - 1
         return lo
 
     def distribution(self, context) -> Distribution:
@@ -187,24 +203,28 @@ class InfiniGram:
         f_lo, f_hi = self.index.find_range(pattern + self.index.pattern([first]), lo, hi)
         return (b - a) / total, total, f_hi - f_lo == total
 
-    def token_probs(self, ids: np.ndarray, max_suffix: int | None = None) -> TokenProbs:
-        """P∞ of every token of `ids` given all before it, with what each estimate rests on."""
+    def token_probs(self, ids: np.ndarray, max_suffix: int | None = None,
+                    min_count: int = 1) -> TokenProbs:
+        """P∞ of every token of `ids` given all before it, with what each estimate rests on;
+        with `min_count` > 1, from the longest suffix that `min_count` tokens followed (a
+        denser, shorter estimate than the ∞-gram's own)."""
         T = len(ids)
         out = TokenProbs(np.zeros(T), np.zeros(T, np.int64), np.zeros(T, np.int64),
                          np.zeros(T, bool))
         L = 0
         for t in range(T):
             L = min(L + 1, t, t if max_suffix is None else max_suffix)
-            if not self.still_occurs(ids[t - L:t]):
-                L = self.longest_suffix(ids[t - L:t])
+            if not self.still_occurs(ids[t - L:t], min_count):
+                L = self.longest_suffix(ids[t - L:t], min_count=min_count)
             out.probs[t], out.totals[t], out.sparse[t] = self.conditional(ids[t - L:t],
                                                                           int(ids[t]))
             out.lengths[t] = L
         return out
 
-    def still_occurs(self, ctx: np.ndarray) -> bool:
-        """The fast path of scoring: the grown context still occurs followed by a token."""
-        return len(ctx) == 0 or self.continued(ctx)[2] > 0
+    def still_occurs(self, ctx: np.ndarray, min_count: int = 1) -> bool:
+        """The fast path of scoring: the grown context still occurs followed by a token
+        (`min_count` times or more)."""
+        return len(ctx) == 0 or self.continued(ctx)[2] >= min_count
 
     def score(self, text: str) -> TextScore:
         """Every token of `text` (each line's tokens and its line end) given all before it."""

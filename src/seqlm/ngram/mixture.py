@@ -11,7 +11,9 @@ final score is taken on a different text. With an ∞-gram among the models the 
 depend on the context: each bucket of the ∞-gram's suffix length, sparseness (only one
 token ever followed the suffix) and suffix count gets its own EM weights (the infini-gram
 paper's separate weight for sparse estimates, made finer); a bucket depends on the context
-alone, so the mixture still sums to one. Components here: an n-gram model (`NgramScorer`,
+alone, so the mixture still sums to one. An ∞-gram may also join at denser levels
+(`InfiniGramScorer.min_count`: the longest suffix that k tokens followed), a backoff over
+suffix lengths that the per-bucket weights learn. Components here: an n-gram model (`NgramScorer`,
 from ARPA or binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the
 experiments level (`seqlm.experiments.mix`), since `seqlm.ngram` never imports torch.
 Leaves out: buckets from other components (SRILM's -bayes on counts), log-linear mixing.
@@ -67,10 +69,13 @@ class NgramScorer:
 
 @dataclass
 class InfiniGramScorer:
-    """An ∞-gram index as a mixture component: p = 0 where the suffix never saw the token."""
+    """An ∞-gram index as a mixture component: p = 0 where the suffix never saw the token.
+    With `min_count` k > 1, the estimate from the longest suffix that k tokens or more
+    followed: shorter and denser, a backoff level of the ∞-gram for the mixture to weigh."""
 
     model: object
     name: str = "∞-gram"
+    min_count: int = 1
 
     @property
     def unit(self) -> str:
@@ -83,7 +88,8 @@ class InfiniGramScorer:
         if text not in kept:
             if len(kept) >= 2:
                 kept.pop(next(iter(kept)))
-            kept[text] = self.model.token_probs(self.model.encode(text, line_end=True))
+            kept[text] = self.model.token_probs(self.model.encode(text, line_end=True),
+                                                min_count=self.min_count)
         return kept[text]
 
     def token_logprobs(self, text: str) -> np.ndarray:
@@ -131,6 +137,7 @@ class MixReport:
     skipped_tokens: int  # test tokens some component does not score (nan)
     bucket_weights: dict[int, np.ndarray] = field(default_factory=dict)  # context buckets
     dev_nats_bucketed: float | None = None
+    bucket_dev_nats: dict[int, list[float]] = field(default_factory=dict)  # EM per bucket
 
     def to_dict(self) -> dict:
         return {"weights": dict(zip(self.names, self.weights.tolist(), strict=True)),
@@ -139,7 +146,8 @@ class MixReport:
                                                               strict=True)},
                 "mixture": self.mixture.to_dict(), "skipped_tokens": self.skipped_tokens,
                 "bucket_weights": {b: w.tolist() for b, w in self.bucket_weights.items()},
-                "dev_nats_bucketed": self.dev_nats_bucketed}
+                "dev_nats_bucketed": self.dev_nats_bucketed,
+                "bucket_dev_nats_per_iteration": self.bucket_dev_nats}
 
 
 def check_components(scorers: list) -> None:
@@ -216,19 +224,22 @@ def score_rows(logp: np.ndarray, weights: np.ndarray) -> tuple[list[Score], Scor
 
 
 def bucketer(scorers: list):
-    """The first component that offers context buckets (an ∞-gram), or None."""
-    return next((s for s in scorers if hasattr(s, "context_buckets")), None)
+    """The first component that offers context buckets (an ∞-gram, its own estimate before
+    its denser levels), or None."""
+    offers = [s for s in scorers if hasattr(s, "context_buckets")]
+    return min(offers, key=lambda s: s.min_count, default=None)
 
 
-def fit_bucket_weights(logp: np.ndarray, buckets: np.ndarray, weights: np.ndarray,
-                       iterations: int, tolerance: float) -> dict[int, np.ndarray]:
-    """EM weights per context bucket from the dev tokens in it (MIN_BUCKET_TOKENS at least)."""
-    out = {}
+def fit_bucket_weights(logp: np.ndarray, buckets: np.ndarray, iterations: int,
+                       tolerance: float) -> tuple[dict[int, np.ndarray], dict[int, list[float]]]:
+    """EM weights per context bucket from the dev tokens in it (MIN_BUCKET_TOKENS at least),
+    and each bucket's dev nats per token before every EM step and after the last."""
+    out, histories = {}, {}
     for b in np.unique(buckets).tolist():
         rows = logp[:, buckets == b]
         if (~np.isnan(rows).any(axis=0)).sum() >= MIN_BUCKET_TOKENS:
-            out[b] = fit_weights(rows, iterations, tolerance)[0]
-    return out
+            out[b], histories[b] = fit_weights(rows, iterations, tolerance)
+    return out, histories
 
 
 def per_token(weights: np.ndarray, table: dict[int, np.ndarray], buckets: np.ndarray
@@ -248,13 +259,14 @@ def mix(scorers: list, dev_text: str, test_text: str, weights=None, iterations: 
     EM weights, as the infini-gram paper gives sparse estimates their own weight."""
     check_components(scorers)
     history: list[float] = []
-    table, dev_bucketed, source = {}, None, bucketer(scorers) if by_context else None
+    table, bucket_history, dev_bucketed = {}, {}, None
+    source = bucketer(scorers) if by_context else None
     if weights is None:
         dev = stacked_logprobs(scorers, dev_text)
         weights, history = fit_weights(dev, iterations, tolerance)
         if source is not None:
             buckets = source.context_buckets(dev_text)
-            table = fit_bucket_weights(dev, buckets, weights, iterations, tolerance)
+            table, bucket_history = fit_bucket_weights(dev, buckets, iterations, tolerance)
             _, fitted, _ = score_rows(dev, per_token(weights, table, buckets))
             dev_bucketed = fitted.nats
     else:
@@ -263,4 +275,4 @@ def mix(scorers: list, dev_text: str, test_text: str, weights=None, iterations: 
     w = per_token(weights, table, source.context_buckets(test_text)) if table else weights
     parts, total, skipped = score_rows(test, w)
     return MixReport([s.name for s in scorers], weights, history, parts, total, skipped,
-                     table, dev_bucketed)
+                     table, dev_bucketed, bucket_history)

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=LabConfig.seed)
     p.add_argument("--data-dir", default=None,
                    help="folder holding tinyshakespeare.txt (default $SEQLM_DATA_DIR)")
-    from seqlm.experiments.lab import STEPS  # the step registry (no torch at import)
+    from seqlm.lab.steps import STEPS  # the step registry (no torch at import)
 
     p.add_argument("--steps", nargs="*", default=[], choices=list(STEPS), metavar="STEP",
                    help=f"run only these steps, of: {', '.join(STEPS)} (default: all)")
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def lab_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.lab import run_lab
+    from seqlm.lab.steps import run_lab
 
     config = LabConfig(quick=args.quick, seed=args.seed, out=args.out, overwrite=args.overwrite,
                        data_dir=args.data_dir, steps=tuple(args.steps), device=args.device)

@@ -126,7 +126,7 @@ def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -
         raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "
                          f"{ckpt_config.corpus.name}: only a moved file: corpus may be named "
                          "again on resume; drop --corpus, or start a new run")
-    from seqlm.experiments.training_run import MAY_CHANGE_ON_RESUME
+    from seqlm.runs.training_run import MAY_CHANGE_ON_RESUME
 
     check_unchanged(ckpt_config, args, MAY_CHANGE_ON_RESUME["lm"])
 
@@ -149,8 +149,8 @@ def load_config_file(path: str) -> TrainConfig:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.lm_runs import run_train
-    from seqlm.experiments.training_run import resume_from
+    from seqlm.runs.lm import run_train
+    from seqlm.runs.training_run import resume_from
 
     resumed = resume_from(args.resume, "lm") if args.resume else None
     if resumed is not None:
@@ -192,7 +192,7 @@ def train_summary(run) -> str:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.lm_runs import run_eval
+    from seqlm.runs.lm import run_eval
 
     config = EvalConfig(checkpoint=args.checkpoint, split=args.split, text_file=args.text_file,
                         batch_size=args.batch_size, window=args.window,
@@ -278,7 +278,7 @@ def compare_command(args: argparse.Namespace) -> int:
         config = timed_compare(config, args.minutes, args.steps)
     elif args.steps is not None:
         config = replace(config, steps=args.steps)
-    from seqlm.experiments.compare import run_compare  # torch: after the options are checked
+    from seqlm.lab.compare import run_compare  # torch: after the options are checked
 
     bars = Bars(enabled=not (args.json or args.quiet))
     try:

@@ -3,7 +3,7 @@
 `seqlm.cli.ngram_beyond`.
 
 Each subcommand parses its flags, builds an `NgramConfig`, calls one function of
-`seqlm.experiments.ngram_runs` and prints the result. `eval`, `sample` and `predict` take a
+`seqlm.runs.ngram` and prints the result. `eval`, `sample` and `predict` take a
 model from `--arpa FILE`, `--binary FILE`, or train one on the fly from `--corpus`. Nothing
 here (or in `seqlm.ngram`) imports torch, and progress bars (tqdm) appear only once a step
 has run for half a second, so short jobs never pay for them.
@@ -168,13 +168,13 @@ class DelayedBars:
 
 
 def model_source(args: argparse.Namespace):
-    from seqlm.experiments.ngram_runs import ModelSource
+    from seqlm.runs.ngram import ModelSource
 
     return ModelSource(arpa=args.arpa, binary=args.binary)
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import train_run
+    from seqlm.runs.ngram import train_run
 
     bars = DelayedBars(args)
     try:
@@ -207,7 +207,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def build_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import build_binary
+    from seqlm.runs.ngram import build_binary
 
     bars = DelayedBars(args)
     try:
@@ -229,7 +229,7 @@ def build_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import eval_run
+    from seqlm.runs.ngram import eval_run
 
     run, r, model, source = eval_run(ngram_config(args), model_source(args), args.split,
                                      args.text_file, args.out, args.overwrite)
@@ -244,7 +244,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def sample_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import sample_run
+    from seqlm.runs.ngram import sample_run
 
     run, sentences, _ = sample_run(ngram_config(args), model_source(args), args.prefix,
                                    args.out, args.overwrite)
@@ -253,7 +253,7 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import predict_run
+    from seqlm.runs.ngram import predict_run
 
     run, context, best, model = predict_run(ngram_config(args), model_source(args), args.context,
                                             args.mid_sentence, args.out, args.overwrite)

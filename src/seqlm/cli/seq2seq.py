@@ -109,7 +109,7 @@ def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) ->
     """The config the options describe (`--seed` seeds the data, the weights and the batches);
     resuming, the checkpoint's with the loop's budgets and placement applied."""
     if base is not None:
-        from seqlm.experiments.training_run import MAY_CHANGE_ON_RESUME
+        from seqlm.runs.training_run import MAY_CHANGE_ON_RESUME
 
         check_unchanged(base, args, MAY_CHANGE_ON_RESUME["seq2seq"])
         return apply_options(base, args)
@@ -120,9 +120,9 @@ def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) ->
 
 def train_command(args: argparse.Namespace) -> int:
     from seqlm.config import from_dict
-    from seqlm.experiments.seq2seq_eval import format_summary
-    from seqlm.experiments.seq2seq_train import run_training
-    from seqlm.experiments.training_run import resume_from
+    from seqlm.runs.seq2seq import run_training
+    from seqlm.runs.seq2seq_eval import format_summary
+    from seqlm.runs.training_run import resume_from
 
     base, resumed = None, resume_from(args.resume, "seq2seq") if args.resume else None
     if resumed is not None:
@@ -174,7 +174,7 @@ def translate_command(args: argparse.Namespace) -> int:
 
     sources = read_sources(args)
     if args.heatmap is not None:
-        from seqlm.experiments.overwrite import check_output_file
+        from seqlm.runs.overwrite import check_output_file
 
         if len(sources) != 1:
             raise SeqlmError(f"--heatmap draws one source, got {len(sources)}: translate them "
@@ -185,7 +185,7 @@ def translate_command(args: argparse.Namespace) -> int:
     payload = {"translations": [{"source": t.source, "output": t.output,
                                  "logprob_nats": t.logprob_nats} for t in found]}
     if args.heatmap is not None:
-        from seqlm.experiments.seq2seq_plots import attention_heatmap
+        from seqlm.report.seq2seq_plots import attention_heatmap
 
         payload["heatmap"] = str(attention_heatmap(found[0], args.heatmap))
     emit(args, payload, "\n".join(t.output for t in found))
@@ -193,7 +193,7 @@ def translate_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.seq2seq_eval import format_summary, run_eval
+    from seqlm.runs.seq2seq_eval import format_summary, run_eval
 
     config = Seq2SeqEvalConfig(checkpoint=args.checkpoint, tsv=args.tsv,
                                held_out_formats=args.held_out_formats,
@@ -212,7 +212,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.seq2seq_compare import run_compare
+    from seqlm.lab.seq2seq_compare import run_compare
 
     config = Seq2SeqCompareConfig(preset=args.preset, seed=args.seed, out=args.out,
                                   overwrite=args.overwrite, device=args.device)

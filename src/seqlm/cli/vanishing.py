@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def vanishing_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.vanishing import run_vanishing
+    from seqlm.lab.vanishing import run_vanishing
 
     config = replace(DEFAULTS, distance=args.distance, examples=args.examples,
                      train_steps=args.train_steps, max_k=args.max_k, clip_norm=args.clip_norm,

@@ -1,2 +1,1 @@
-"""Experiments: run directories with manifests, the lab that runs every experiment, and the
-plots built from manifests."""
+"""Exporting a training run as a model folder with its model card (`seqlm export`)."""

@@ -5,7 +5,7 @@ config and vocabulary, loadable with no pickle) and `README.md`, a model card wr
 run's manifest (`seqlm.experiments.model_card`) with a sample drawn at export time. The folder
 is written whole into a staging folder beside DIR and renamed into place, so DIR is never half
 written; `--overwrite` replaces only a folder `seqlm export` wrote (the rules of
-`seqlm.experiments.overwrite`), never a run directory or a user's folder.
+`seqlm.runs.overwrite`), never a run directory or a user's folder.
 Leaves out: ONNX (`--format onnx`) and serving.
 """
 
@@ -19,8 +19,8 @@ from seqlm.checkpoint import BEST, Loaded, load
 from seqlm.config import ExportConfig, SampleConfig, Seq2SeqDecodeConfig
 from seqlm.errors import SeqlmError
 from seqlm.experiments.model_card import model_card
-from seqlm.experiments.overwrite import protected, seqlm_manifest
 from seqlm.hf_folder import folder_files, is_model_folder, read_config
+from seqlm.runs.overwrite import protected, seqlm_manifest
 
 TRAINING_COMMANDS = ("train", "seq2seq train")
 CARD = "README.md"

@@ -13,7 +13,7 @@ token ever followed the suffix) and suffix count gets its own EM weights (the in
 paper's separate weight for sparse estimates, made finer); a bucket depends on the context
 alone, so the mixture still sums to one. Components here: an n-gram model (`NgramScorer`,
 from ARPA or binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the
-experiments level (`seqlm.experiments.mix`), since `seqlm.ngram` never imports torch.
+experiments level (`seqlm.lab.mix`), since `seqlm.ngram` never imports torch.
 Leaves out: buckets from other components (SRILM's -bayes on counts), log-linear mixing.
 """
 

@@ -1,0 +1,190 @@
+"""`seqlm seq2seq train` as one library call: load the dates regimes, train, test, manifest.
+
+The training pairs of every regime in `config.regimes` are joined (plain dates and long
+inputs in one model); validation takes the first pairs of each regime's valid split in turn;
+the test scores are reported per regime on the held-out test splits. The vocabularies come
+from the training pairs alone. Under torchrun every process calls `run_training`: rank 0
+writes the run directory, reports progress and scores the test sets; the others train beside
+it (`seqlm.training.distributed`). Leaves out: several seeds per run (run it again with
+--seed).
+"""
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from seqlm.checkpoint import BEST, LAST, Loaded, load
+from seqlm.config import CorpusConfig, Seq2SeqConfig
+from seqlm.data.corpora import Corpus, load_corpus
+from seqlm.data.pairs import Pair, PairVocabs
+from seqlm.errors import SeqlmError
+from seqlm.runs.run import Run
+from seqlm.runs.seq2seq_eval import evaluate
+from seqlm.runs.tensorboard_log import require_tensorboard
+from seqlm.runs.training_run import (
+    Resumed,
+    adopt_best,
+    check_resume_config,
+    open_training_run,
+    record_processes,
+    resume_from,
+)
+from seqlm.nn.seq2seq import Seq2Seq
+from seqlm.progress import ProgressCallback
+from seqlm.training.distributed import PeerLostError, session
+from seqlm.training.engine import DivergedError, Engine, Result, StopCheck
+from seqlm.training.seq2seq import build_seq2seq_engine, train_seq2seq
+from seqlm.training.threads import torch_threads
+
+CorpusFn = Callable[[CorpusConfig], Corpus]
+
+
+@dataclass(frozen=True)
+class PairData:
+    train: list[Pair]
+    valid: list[Pair]
+    test: dict[str, list[Pair]]  # regime -> held-out pairs
+    corpora: dict[str, Corpus]  # regime -> corpus (for the manifest)
+
+
+def interleave(lists: list[list[Pair]], n: int) -> list[Pair]:
+    """The first `n` pairs taken from each list in turn: plain, long, plain, long, ..."""
+    out = [p for group in zip(*lists, strict=False) for p in group]
+    return out[:n]
+
+
+def load_pairs(config: Seq2SeqConfig, test_size: int | None = None,
+               corpus: CorpusFn | None = None) -> PairData:
+    """Load each regime's corpus (generated from `config.corpus`) and cut the splits."""
+    if config.corpus.name != "dates":
+        raise SeqlmError(f"seq2seq trains on the dates corpus, not {config.corpus.name!r}: "
+                         "use --corpus dates (or evaluate your own pairs with `eval --tsv`)")
+    corpus = corpus or (lambda cfg: load_corpus(cfg))
+    corpora = {r: corpus(replace(config.corpus, regime=r)) for r in config.regimes}
+    train = [p for c in corpora.values() for p in c.pairs("train")]
+    if config.train_size is not None:
+        train = interleave([c.pairs("train") for c in corpora.values()], config.train_size)
+    valid = interleave([c.pairs("valid") for c in corpora.values()], config.train.eval_size)
+    test = {r: c.pairs("test")[:test_size] for r, c in corpora.items()}
+    return PairData(train, valid, test, corpora)
+
+
+def fit(config: Seq2SeqConfig, data: PairData, out: Path,
+        progress: ProgressCallback | None = None, should_stop: StopCheck | None = None,
+        payload: dict | None = None, source: str | Path = "the checkpoint",
+        ) -> tuple[Loaded, Result]:
+    """Train (or, given a last.pt `payload`, go on training) on `data`; return the best
+    checkpoint (best validation exact match) and the loop's record."""
+    vocabs = PairVocabs.from_dict(payload["vocab"]) if payload else PairVocabs.build(data.train)
+    engine, result = train_seq2seq(config, vocabs, data.train, data.valid, out, progress,
+                                   should_stop, payload, source)
+    return load(out / BEST, engine.placement.device, kind="seq2seq"), result
+
+
+def training_listeners(run: Run, tensorboard: str | Path | None) -> list:
+    """The live report and, if asked, the TensorBoard log."""
+    from seqlm.report.training_pages import LiveReport
+
+    def record(engine) -> None:
+        run.metrics.update(history=engine.history, evals=engine.evals)
+
+    listeners: list = [LiveReport(run, record)]
+    if tensorboard is not None:
+        from seqlm.runs.tensorboard_log import TensorBoardLog
+
+        listeners.append(TensorBoardLog(tensorboard))
+    return listeners
+
+
+def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str, dict]:
+    """Scores of `model` on each regime's test pairs."""
+    return {regime: evaluate(model, vocabs, pairs)[0] for regime, pairs in data.test.items()}
+
+
+def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite: bool = False,
+                 resume: str | Path | Resumed | None = None, argv: list[str] | None = None,
+                 progress: ProgressCallback | None = None,
+                 should_stop: StopCheck | None = None,
+                 tensorboard: str | Path | None = None) -> Run:
+    """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets;
+    `resume` is a run (or its last.pt) to go on from (`seqlm.runs.training_run`);
+    `tensorboard` a folder for TensorBoard's event files. After every evaluation the manifest
+    and report.html are written again. Under torchrun a lost process stops every rank with
+    PeerLostError, the manifest written."""
+    if tensorboard is not None:
+        require_tensorboard(tensorboard)  # before anything is made
+    resumed = resume_from(resume, "seq2seq") if resume is not None else None
+    if resumed is not None:
+        check_resume_config(resumed.payload["config"], config, "seq2seq")
+    with session(config.engine) as (world, placement):
+        progress = progress if world.writes else None  # rank 0 alone reports
+        stopped = None
+        with ExitStack() as stack:
+            engine, run, data = prepare_training(config, resumed, out, overwrite, argv, world,
+                                                 placement, stack, tensorboard)
+            try:
+                with run.timer("train"):
+                    result = engine.run(progress, should_stop)
+            except (DivergedError, PeerLostError) as e:  # the manifest says why; checkpoints kept
+                run.status = "diverged" if isinstance(e, DivergedError) else "failed"
+                run.extra["error"], stopped = str(e), e
+            else:
+                record_results(run, engine, result, data, config)
+            finally:
+                for listener in engine.listeners:
+                    getattr(listener, "close", lambda: None)()
+        if stopped is not None:  # its message names where the run ended up
+            stopped.args = (run.final(str(stopped)),)
+            raise stopped
+    return run
+
+
+def prepare_training(config: Seq2SeqConfig, resumed: Resumed | None, out, overwrite: bool,
+                     argv, world, placement, stack: ExitStack,
+                     tensorboard: str | Path | None = None) -> tuple[Engine, Run, PairData]:
+    """Pairs, run directory (entered on `stack`), vocabularies and engine (with rank 0's
+    listeners), agreed on by every process before any trains."""
+    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
+    source = resumed.source if resumed else None
+    with world.agreeing() as shared:
+        data = load_pairs(config)
+        run = stack.enter_context(open_training_run(
+            "seq2seq train", config, out, overwrite, resumed_dir, argv, config.train.seed,
+            world.writes))
+        vocabs = PairVocabs.from_dict(payload["vocab"]) if payload else \
+            PairVocabs.build(data.train)
+        listeners = training_listeners(run, tensorboard) if world.writes else []
+        engine = build_seq2seq_engine(config, vocabs, data.train, data.valid, run.path,
+                                      payload, source, placement, world, listeners)
+        adopt_best(run, resumed_dir)
+        shared.value = str(run.path)
+    run.path = engine.out_dir = Path(shared.value)  # rank 0's, on every rank
+    for regime, c in data.corpora.items():
+        run.data[f"dates[{regime}]"] = c.identity()
+    run.extra["placement"] = placement.describe()
+    record_processes(run, world.describe(placement), engine.resume_changes)
+    return engine, run, data
+
+
+def record_results(run: Run, engine: Engine, result: Result, data: PairData,
+                   config: Seq2SeqConfig) -> None:
+    """The loop's record, and (rank 0) the best checkpoint's scores on the test sets."""
+    run.artifact("best_checkpoint", BEST)
+    run.artifact("last_checkpoint", LAST)
+    run.metrics.update(status=result.status, steps=result.position.step,
+                       best_step=result.position.best_step,
+                       best_valid_exact=1.0 - result.position.best,
+                       tokens_per_second=round(result.tokens_per_second, 1),
+                       history=result.history, evals=result.evals)
+    if result.status == "interrupted":
+        run.status = "interrupted"
+        return
+    if not run.writes:
+        return
+    best = load(run.path / BEST, engine.placement.device, kind="seq2seq")
+    with run.timer("test"), torch_threads(config.engine.threads):
+        scores = test_scores(best.model, best.vocab, data)
+    run.metrics["test"] = {r: {k: v for k, v in s.items() if k != "errors"}
+                           for r, s in scores.items()}
+    run.extra["test_errors"] = {r: s["errors"] for r, s in scores.items()}

@@ -7,7 +7,9 @@ models, seq2seq with attention, and the experiments that show why recurrence los
 n-gram commands stay light.
 """
 
-__version__ = "0.1.0"
+from seqlm.version import __version__
+
+__all__ = ["__version__", "load", "mix", "train"]
 
 
 def train(config, **options):

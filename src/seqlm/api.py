@@ -97,7 +97,7 @@ class Translator:
 
     def score(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         """Exact match (with its 95% interval) and per-character accuracy on `pairs`."""
-        from seqlm.runs.seq2seq_eval import evaluate
+        from seqlm.training.seq2seq_score import evaluate
 
         return evaluate(self.model, self.vocabs, pairs)[0]
 

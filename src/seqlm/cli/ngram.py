@@ -10,14 +10,13 @@ has run for half a second, so short jobs never pay for them.
 """
 
 import argparse
-import time
 
+from seqlm.cli.bars import DelayedBars
 from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, corpus_config, emit
 from seqlm.config import NgramConfig
 
 SMOOTHINGS = NgramConfig.__dataclass_fields__["smoothing"].metadata["choices"]  # one list
 ENGINES = ("auto", "numpy", "numba")
-BAR_DELAY_S = 0.5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -149,22 +148,6 @@ def ngram_config(args: argparse.Namespace) -> NgramConfig:
         workers=getattr(args, "workers", NgramConfig.workers),
     )
 
-
-class DelayedBars:
-    """Progress bars that start only once the job has run `delay` seconds."""
-
-    def __init__(self, args: argparse.Namespace, delay: float = BAR_DELAY_S):
-        from seqlm.cli.bars import Bars
-
-        self.bars = Bars(enabled=not (args.json or args.quiet))
-        self.start, self.delay = time.perf_counter(), delay
-
-    def __call__(self, event) -> None:
-        if time.perf_counter() - self.start >= self.delay:
-            self.bars(event)
-
-    def close(self) -> None:
-        self.bars.close()
 
 
 def model_source(args: argparse.Namespace):

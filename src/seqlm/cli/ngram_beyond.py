@@ -8,7 +8,7 @@ one library function (`seqlm.ngram.documents.build_corpus_index`, `seqlm.ngram.i
 
 import argparse
 
-from seqlm.cli.ngram import DelayedBars
+from seqlm.cli.bars import DelayedBars
 from seqlm.cli.options import add_corpus_args, add_output_args, corpus_config, emit
 
 

@@ -29,15 +29,14 @@ from seqlm.decoding.seq2seq import Translation
 from seqlm.errors import SeqlmError
 from seqlm.lab.steps import LabContext, LabSection
 from seqlm.progress import Progress, ProgressCallback, report
-from seqlm.report.seq2seq_plots import accuracy_by_length, attention_heatmap
+from seqlm.report.seq2seq_plots import LABELS, accuracy_by_length, attention_heatmap
 from seqlm.runs.run import Run
 from seqlm.runs.seq2seq import CorpusFn, PairData, fit, load_pairs
-from seqlm.runs.seq2seq_eval import by_length, evaluate, held_out_tests
+from seqlm.runs.seq2seq_eval import held_out_tests
+from seqlm.training.seq2seq_score import by_length, evaluate
 from seqlm.training.threads import torch_threads
 
 LAB_PRESET = "lab560h"  # what `seqlm lab` runs (chosen for time; docs/seq2seq.md)
-LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luong dot",
-          "general": "Luong general", "scaled_dot": "scaled dot (transformer-era)"}
 
 
 def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int,

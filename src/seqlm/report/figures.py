@@ -16,8 +16,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-import seqlm  # noqa: E402
 from seqlm.atomic import atomic_write_bytes  # noqa: E402
+from seqlm.version import __version__  # noqa: E402
 
 DPI = 110
 
@@ -26,7 +26,7 @@ def png_bytes(fig) -> bytes:
     """Lay out `fig`, draw it as PNG at `DPI`, close it."""
     fig.tight_layout()
     png = io.BytesIO()
-    fig.savefig(png, dpi=DPI, format="png", metadata={"Software": f"seqlm {seqlm.__version__}"})
+    fig.savefig(png, dpi=DPI, format="png", metadata={"Software": f"seqlm {__version__}"})
     plt.close(fig)
     return png.getvalue()
 

@@ -14,47 +14,18 @@ Leaves out: interactive plots, pages that join several runs.
 """
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import seqlm
 from seqlm.atomic import atomic_write_text
 from seqlm.errors import SeqlmError
-from seqlm.runs.overwrite import MANIFEST
+from seqlm.report.page import MANIFEST, Page
+from seqlm.report.pages import build_page
+from seqlm.version import __version__
 
 REPORT = "report.html"
 STATUS_WORDS = {"ok": "finished", "running": "still running", "interrupted": "interrupted",
                 "failed": "failed", "diverged": "diverged"}
-
-
-@dataclass
-class Section:
-    """One part of a page: its heading, its Markdown (plots as paths in the run directory),
-    and the commands that reproduce its numbers."""
-
-    title: str
-    markdown: str
-    commands: tuple[str, ...] = ()
-    anchor: str = ""
-
-
-@dataclass
-class Glance:
-    """One headline number, linked to the section (and command) it comes from."""
-
-    what: str
-    value: str
-    anchor: str
-
-
-@dataclass
-class Page:
-    title: str
-    lead: str  # Markdown: what the run is, said to the reader
-    sections: list[Section] = field(default_factory=list)
-    glance: list[Glance] = field(default_factory=list)
-    highlight: str = ""  # Markdown under the headline numbers (the lab: why recurrence lost)
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
@@ -91,8 +62,6 @@ MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
 def write_report(run_dir: str | Path) -> Path:
     """Write `run_dir/report.html` from its manifest and plots; return its path. A manifest
     whose deeper fields were edited into other types is a SeqlmError naming the file."""
-    from seqlm.report.pages import build_page
-
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     try:
@@ -136,7 +105,7 @@ def render_html(page: Page, manifest: dict[str, Any], run_dir: Path) -> str:
              if page.highlight else ""}
     status = manifest.get("status", "ok")
     return env.get_template("report.html.j2").render(
-        page=shown, version=seqlm.__version__, live=status == "running", status=status,
+        page=shown, version=__version__, live=status == "running", status=status,
         status_words=STATUS_WORDS.get(status, status), notice=status_notice(status),
         titles={s["anchor"]: s["title"] for s in sections}, run_name=run_dir.name,
         **about(manifest))

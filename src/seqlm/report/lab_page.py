@@ -12,7 +12,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from seqlm.report.html import Glance, Page, Section
+from seqlm.report.page import Glance, Page, Section
 
 Metrics = dict[str, Any]
 CORPORA = {"tinyshakespeare": "Tiny Shakespeare", "verbs": "verbs", "dates": "dates"}
@@ -122,7 +122,7 @@ def structure_rows(m: Metrics) -> list[tuple[str, str]]:
 
 
 def seq2seq_rows(m: Metrics) -> list[tuple[str, str]]:
-    from seqlm.lab.seq2seq_compare import LABELS
+    from seqlm.report.seq2seq_plots import LABELS
 
     regimes = list(next(iter(m.values()))["test"])
     return [(f"Dates: test exact match, {regime} inputs", ", ".join(

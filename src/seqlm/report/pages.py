@@ -9,33 +9,21 @@ here. The lab's headline numbers and the commands of its sections are in `report
 Leaves out: pages for commands that write no run (`sample`, `translate`).
 """
 
-import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seqlm.report.html import Page, Section
+from seqlm.report.lab_page import lab_page
+from seqlm.report.page import Page, Section, command_of
+from seqlm.report.training_pages import seq2seq_train_page, train_page
 
 Manifest = dict[str, Any]
+PageBuilder = Callable[[Path, Manifest], Page]
 
 
 def build_page(run_dir: Path, manifest: Manifest) -> Page:
     """The page of `run_dir`, chosen by the command that wrote it."""
-    from seqlm.report.lab_page import lab_page
-    from seqlm.report.training_pages import seq2seq_train_page, train_page
-
-    builders = {"lab": lab_page, "train": train_page, "seq2seq train": seq2seq_train_page,
-                "compare": sections_page, "structure": sections_page,
-                "seq2seq compare": sections_page, "by-hand": byhand_page,
-                "vanishing": vanishing_page}
-    return builders.get(manifest["command"], metrics_page)(run_dir, manifest)
-
-
-def command_of(manifest: Manifest) -> str:
-    """The command line that made the run, as it can be typed again."""
-    argv = list(manifest.get("argv", []))
-    if argv and Path(argv[0]).name in ("seqlm", "__main__.py", "-m"):
-        argv[0] = "seqlm"  # however it was started (`python -m seqlm`, a script), it is seqlm
-    return shlex.join(argv) or f"seqlm {manifest['command']}"
+    return PAGES.get(manifest["command"], metrics_page)(run_dir, manifest)
 
 
 LEADS = {
@@ -147,3 +135,11 @@ def number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+# the registry: command -> its page builder (manifest in, Page out); a command that writes a
+# run adds its builder here, any other gets `metrics_page`
+PAGES: dict[str, PageBuilder] = {
+    "lab": lab_page, "train": train_page, "seq2seq train": seq2seq_train_page,
+    "compare": sections_page, "structure": sections_page, "seq2seq compare": sections_page,
+    "by-hand": byhand_page, "vanishing": vanishing_page}

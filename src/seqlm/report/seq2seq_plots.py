@@ -16,6 +16,10 @@ from seqlm.decoding.seq2seq import Translation  # noqa: E402
 from seqlm.errors import SeqlmError  # noqa: E402
 from seqlm.report.figures import save_figure  # noqa: E402
 
+# how each attention is named on pages and plots
+LABELS = {"none": "no attention", "bahdanau": "Bahdanau (additive)", "dot": "Luong dot",
+          "general": "Luong general", "scaled_dot": "scaled dot (transformer-era)"}
+
 
 def show_char(c: str) -> str:
     return "␣" if c == " " else c
@@ -51,7 +55,7 @@ def heatmap_figure(translation: Translation, title: str | None = None):
 
 def accuracy_by_length(curves: dict[str, list[dict]], path: str | Path,
                        title: str = "exact match by source length") -> Path:
-    """`curves`: model name -> the `by_length` list of `seq2seq_eval.score`."""
+    """`curves`: model name -> the `by_length` list of `seqlm.training.seq2seq_score.score`."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for name, buckets in curves.items():
         mids = [(b["first"] + b["last"]) / 2 for b in buckets]

@@ -4,8 +4,8 @@ engine listener that writes them again after every evaluation.
 A training page: what was trained, the validation (and, for seq2seq, test) numbers, the
 training curves drawn from the manifest's history (loss, validation loss, gradient norms
 global and per layer), then samples at three temperatures (language models) or test errors
-and attention heatmaps with their source and output (seq2seq: translated here from best.pt,
-greedy, so the same page comes out every time). While the run goes on, the manifest holds the
+and attention heatmaps with their source and output (seq2seq: drawn by the run from best.pt,
+greedy; the page loads no checkpoint). While the run goes on, the manifest holds the
 history so far and the page shows it. Leaves out: comparing runs (TensorBoard does that).
 """
 
@@ -14,11 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seqlm.report.html import Page, Section
-from seqlm.report.pages import command_of
+from seqlm.report.page import Page, Section, command_of
 
 Manifest = dict[str, Any]
-HEATMAP_SOURCES = 2  # test errors (or fixed examples) drawn per seq2seq page
 
 
 class LiveReport:
@@ -151,9 +149,9 @@ def seq2seq_train_page(run_dir: Path, m: Manifest) -> Page:
                   for e in found[:5]]
         sections.append(Section("Test errors", "\n".join(lines),
                                 (f"seqlm seq2seq eval {run_dir}",)))
-    if attention != "none" and (run_dir / "best.pt").is_file() and m.get("status") != "running":
-        sections.append(heatmap_section(run_dir, errors))
-    from seqlm.lab.seq2seq_compare import LABELS
+    if m.get("heatmaps"):
+        sections.append(heatmap_section(run_dir, m["heatmaps"]))
+    from seqlm.report.seq2seq_plots import LABELS
 
     return Page(f"Dates: {LABELS.get(attention, attention)}", lead, sections)
 
@@ -163,23 +161,13 @@ def pct(rate: dict) -> str:
     return f"{100 * rate['accuracy']:.2f}% ({100 * lo:.1f}-{100 * hi:.1f})"
 
 
-def heatmap_section(run_dir: Path, errors: dict[str, list[dict]]) -> Section:
-    """Where the best model looks while it writes: test errors first, else fixed examples."""
-    from seqlm.checkpoint import load
-    from seqlm.decoding.seq2seq import translate
-    from seqlm.report.figures import png_data_uri
-    from seqlm.report.seq2seq_plots import heatmap_figure
-
-    sources = [e["source"] for found in errors.values() for e in found]
-    sources = (sources + ["March 14, 2024", "14.03.2024"])[:HEATMAP_SOURCES]
-    loaded = load(run_dir / "best.pt", "cpu", kind="seq2seq")
-    found = translate(loaded.model, loaded.vocab, sources)
-    images = [f"![{t.source!r} written as {t.output!r}]"
-              f"({png_data_uri(heatmap_figure(t, f'{t.source} -> {t.output}'))})"
-              for t in found]
+def heatmap_section(run_dir: Path, heatmaps: list[dict]) -> Section:
+    """Where the best model looks while it writes: the heatmaps the run drew from best.pt
+    (test errors first, else fixed examples), files of the run directory."""
+    images = [f"![{h['source']!r} written as {h['output']!r}]({h['path']})" for h in heatmaps]
     text = ["Each row is a character the decoder wrote, each column a source character; "
             "dark cells are where it looked. Translated greedily by the best checkpoint.", "",
             " ".join(images)]
-    commands = tuple(shlex.join(["seqlm", "seq2seq", "translate", str(run_dir), s, "--heatmap",
-                                 "heatmap.png"]) for s in sources)
+    commands = tuple(shlex.join(["seqlm", "seq2seq", "translate", str(run_dir), h["source"],
+                                 "--heatmap", "heatmap.png"]) for h in heatmaps)
     return Section("Where the model looks", "\n".join(text), commands)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import seqlm
+from seqlm.version import __version__
 
 
 def package_version(name: str) -> str | None:
@@ -27,7 +27,7 @@ def package_version(name: str) -> str | None:
 def git_commit() -> str | None:
     """The commit of the seqlm checkout, with `-dirty` for local changes; None if not a
     checkout."""
-    root = Path(seqlm.__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # src/seqlm
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=5, check=True).stdout.strip()
@@ -51,7 +51,7 @@ def cpu_name() -> str:
 def environment() -> dict[str, Any]:
     """Software and machine, read when a run starts."""
     return {
-        "seqlm": seqlm.__version__,
+        "seqlm": __version__,
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "numpy": package_version("numpy"),

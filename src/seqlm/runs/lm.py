@@ -26,6 +26,8 @@ from seqlm.data.corpora.text import regular_file
 from seqlm.data.lm_data import build_vocab, encode_splits, encode_text
 from seqlm.data.vocab import UNK_ID, Vocab
 from seqlm.errors import SeqlmError
+from seqlm.nn.build import build_model
+from seqlm.progress import ProgressCallback
 from seqlm.report.lm_plots import loss_curves
 from seqlm.runs.run import Run
 from seqlm.runs.tensorboard_log import require_tensorboard
@@ -37,8 +39,6 @@ from seqlm.runs.training_run import (
     record_processes,
     resume_from,
 )
-from seqlm.nn.build import build_model
-from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
 from seqlm.training.distributed import PeerLostError, World, session
 from seqlm.training.engine import DivergedError, Engine, Result

@@ -16,12 +16,12 @@ from pathlib import Path
 from seqlm.config import NgramConfig
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.errors import SeqlmError
-from seqlm.runs.overwrite import check_output_file
-from seqlm.runs.run import Run
 from seqlm.ngram.budget import peak_rss_bytes
 from seqlm.ngram.build import BuildReport, build
 from seqlm.ngram.model import NgramModel, PerplexityReport
 from seqlm.progress import ProgressCallback
+from seqlm.runs.overwrite import check_output_file
+from seqlm.runs.run import Run
 
 
 @dataclass

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from seqlm.errors import SeqlmError
+from seqlm.report.page import MANIFEST
 
-MANIFEST = "manifest.json"
 RUN_FORMAT = "seqlm-run"
 PNG_MARK = b"tEXtSoftware\x00seqlm"  # figures carry the text chunk Software = "seqlm ..."
 

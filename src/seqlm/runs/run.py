@@ -26,14 +26,14 @@ from typing import Any
 from seqlm.atomic import atomic_write_json
 from seqlm.config import to_dict
 from seqlm.errors import SeqlmError
+from seqlm.runs.environment import environment, torch_environment
+from seqlm.runs.lock import RunLock, process_alive
 from seqlm.runs.overwrite import (
     MANIFEST,
     RUN_FORMAT,
     check_replaceable_dir,
     seqlm_manifest,
 )
-from seqlm.runs.environment import environment, torch_environment
-from seqlm.runs.lock import RunLock, process_alive
 
 # statuses of a run that did not get where it was going
 UNFINISHED = ("interrupted", "diverged", "failed")

@@ -19,8 +19,9 @@ from seqlm.config import CorpusConfig, Seq2SeqConfig
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.pairs import Pair, PairVocabs
 from seqlm.errors import SeqlmError
+from seqlm.nn.seq2seq import Seq2Seq
+from seqlm.progress import ProgressCallback
 from seqlm.runs.run import Run
-from seqlm.runs.seq2seq_eval import evaluate
 from seqlm.runs.tensorboard_log import require_tensorboard
 from seqlm.runs.training_run import (
     Resumed,
@@ -30,11 +31,10 @@ from seqlm.runs.training_run import (
     record_processes,
     resume_from,
 )
-from seqlm.nn.seq2seq import Seq2Seq
-from seqlm.progress import ProgressCallback
 from seqlm.training.distributed import PeerLostError, session
 from seqlm.training.engine import DivergedError, Engine, Result, StopCheck
 from seqlm.training.seq2seq import build_seq2seq_engine, train_seq2seq
+from seqlm.training.seq2seq_score import evaluate
 from seqlm.training.threads import torch_threads
 
 CorpusFn = Callable[[CorpusConfig], Corpus]
@@ -188,3 +188,24 @@ def record_results(run: Run, engine: Engine, result: Result, data: PairData,
     run.metrics["test"] = {r: {k: v for k, v in s.items() if k != "errors"}
                            for r, s in scores.items()}
     run.extra["test_errors"] = {r: s["errors"] for r, s in scores.items()}
+    if config.model.attention != "none":
+        draw_heatmaps(run, best, run.extra["test_errors"])
+
+
+HEATMAP_SOURCES = 2  # test errors (or fixed examples) drawn for the page
+
+
+def draw_heatmaps(run: Run, best: Loaded, errors: dict[str, list[dict]]) -> None:
+    """Where the best model looks while it writes, test errors first, else fixed examples:
+    greedy translations drawn as files of the run, which its page shows."""
+    from seqlm.decoding.seq2seq import translate
+    from seqlm.report.seq2seq_plots import attention_heatmap
+
+    sources = [e["source"] for found in errors.values() for e in found]
+    sources = (sources + ["March 14, 2024", "14.03.2024"])[:HEATMAP_SOURCES]
+    drawn = []
+    for i, t in enumerate(translate(best.model, best.vocab, sources), 1):
+        path = f"heatmap_{i}.png"
+        attention_heatmap(t, run.artifact(f"heatmap_{i}", path), f"{t.source} -> {t.output}")
+        drawn.append({"source": t.source, "output": t.output, "path": path})
+    run.extra["heatmaps"] = drawn

@@ -26,7 +26,6 @@ from seqlm.cli.options import (
     add_tensorboard_arg,
     emit,
 )
-from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import (
     LM_CELLS,
     CompareConfig,
@@ -149,6 +148,7 @@ def load_config_file(path: str) -> TrainConfig:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from seqlm.cli.training import train_from_cli
     from seqlm.runs.lm import run_train
     from seqlm.runs.training_run import resume_from
 
@@ -160,16 +160,11 @@ def train_command(args: argparse.Namespace) -> int:
         base = load_config_file(args.config) if args.config else \
             train_preset(args.corpus__name or TrainConfig().corpus.name)
     config = apply_overrides(base, args)
-    with Bars(enabled=not (args.json or args.quiet)) as bars, \
-            GracefulStop(say_stopping) as stop:
-        run = run_train(config, out=args.out, overwrite=args.overwrite, resume=resumed,
-                        progress=bars, should_stop=stop.asked,
-                        tensorboard=args.tensorboard)
-    if not run.writes:  # under torchrun rank 0 alone prints
-        return stop.exit_code(run.status == "interrupted")
-    m = run.metrics
-    emit(args, {"run": str(run.path), "config": to_dict(config), **m}, train_summary(run))
-    return stop.exit_code(run.status == "interrupted")
+    run, code = train_from_cli(args, run_train, config, resumed)
+    if run.writes:  # under torchrun rank 0 alone prints
+        emit(args, {"run": str(run.path), "config": to_dict(config), **run.metrics},
+             train_summary(run))
+    return code
 
 
 def train_summary(run) -> str:

@@ -14,7 +14,6 @@ from seqlm.cli.options import (
     add_tensorboard_arg,
     emit,
 )
-from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import (
     SEQ2SEQ_COMPARE_PRESETS,
     Seq2SeqCompareConfig,
@@ -119,6 +118,7 @@ def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) ->
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from seqlm.cli.training import train_from_cli
     from seqlm.config import from_dict
     from seqlm.runs.seq2seq import run_training
     from seqlm.runs.seq2seq_eval import format_summary
@@ -127,20 +127,17 @@ def train_command(args: argparse.Namespace) -> int:
     base, resumed = None, resume_from(args.resume, "seq2seq") if args.resume else None
     if resumed is not None:
         base = from_dict(Seq2SeqConfig, resumed.payload["config"], source=args.resume)
-    with Bars(enabled=not (args.json or args.quiet)) as bars, \
-            GracefulStop(say_stopping) as stop:
-        run = run_training(train_config(args, base), out=args.out, overwrite=args.overwrite,
-                           resume=resumed, argv=["seqlm", *sys.argv[1:]], progress=bars,
-                           should_stop=stop.asked, tensorboard=args.tensorboard)
+    run, code = train_from_cli(args, run_training, train_config(args, base), resumed,
+                               argv=["seqlm", *sys.argv[1:]])
     if not run.writes:  # under torchrun rank 0 alone prints
-        return stop.exit_code(run.status == "interrupted")
+        return code
     m = run.metrics
     text = [f"{m['status']} after {m['steps']} steps; best valid exact match "
             f"{100 * m['best_valid_exact']:.2f}% at step {m['best_step']}"]
     text += [f"[{regime}] {format_summary(s)}" for regime, s in m.get("test", {}).items()]
     text += [f"run: {run.path} (best.pt, last.pt, manifest.json)"]
     emit(args, {"run_dir": str(run.path), "metrics": m}, "\n".join(text))
-    return stop.exit_code(run.status == "interrupted")
+    return code
 
 
 def load(args: argparse.Namespace):

@@ -1,7 +1,7 @@
 """`report.html`: one self-contained web page for any run directory.
 
-    manifest.json ──(report_pages: one builder per command)──> Page: title, lead, sections
-    each section's Markdown ──(report_markdown: Python-Markdown)──> HTML, plots as data: URIs
+    manifest.json ──(pages: one builder per command)───────> Page: title, lead, sections
+    each section's Markdown ──(markdown: Python-Markdown)──> HTML, plots as data: URIs
     Page + manifest ──(Jinja2: templates/report.html.j2)──> run/report.html, written atomically
 
 The page holds no script and loads nothing: every plot the Markdown names (`![caption](path)`,

@@ -5,7 +5,9 @@ compare`) keep it in the manifest's `sections`; the page shows those sections in
 with the command that reproduces it. Training runs (`train`, `seq2seq train`) get their table
 of results, curves drawn from the recorded history, samples or translation errors; the other
 commands a table of what they measured. Numbers are read from the manifest, never computed
-here. The lab's headline numbers and the commands of its sections are in `report_lab`.
+here. The lab's headline numbers and the commands of its sections are in `lab_page`.
+`PAGES` maps each command to its builder: a command that writes a run registers its page
+there, so the report imports no experiment.
 Leaves out: pages for commands that write no run (`sample`, `translate`).
 """
 

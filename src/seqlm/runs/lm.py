@@ -1,8 +1,9 @@
 """Language-model runs: `train` and `eval` as run directories with manifests and plots.
 
-`run_train` loads the corpus, builds (or, resuming, restores) the vocabulary, the model and
-the engine, trains, scores the best weights on the validation split, draws the loss curve,
-samples the best weights at three temperatures and records config, data identity, device,
+`run_train` is `train_run` (`seqlm.runs.training_run`) with the family `LM`: it loads the
+corpus, builds (or, resuming, restores) the vocabulary, the model and the engine, trains,
+scores the best weights on the validation split, draws the loss curve, samples the best
+weights at three temperatures and records config, data identity, device,
 metrics (the history of training among them) and timings in the manifest; after every
 evaluation the manifest and report.html are written again, and with `tensorboard` the
 engine's records go to TensorBoard too. Resuming follows `seqlm.runs.training_run`.
@@ -13,15 +14,14 @@ beside it and return a `Run` that wrote nothing.
 """
 
 from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
 from seqlm.checkpoint import BEST, LAST, load, read_checkpoint
 from seqlm.config import CompareConfig, EvalConfig, SampleConfig, TrainConfig, to_dict
-from seqlm.data.corpora import FILE_PREFIX, load_corpus, sha256_text
+from seqlm.data.corpora import FILE_PREFIX, Corpus, load_corpus, sha256_text
 from seqlm.data.corpora.text import regular_file
 from seqlm.data.lm_data import build_vocab, encode_splits, encode_text
 from seqlm.data.vocab import UNK_ID, Vocab
@@ -30,18 +30,10 @@ from seqlm.nn.build import build_model
 from seqlm.progress import ProgressCallback
 from seqlm.report.lm_plots import loss_curves
 from seqlm.runs.run import Run
-from seqlm.runs.tensorboard_log import require_tensorboard
-from seqlm.runs.training_run import (
-    Resumed,
-    adopt_best,
-    check_resume_config,
-    open_training_run,
-    record_processes,
-    resume_from,
-)
+from seqlm.runs.training_run import Resumed, train_run
 from seqlm.training.devices import Placement
-from seqlm.training.distributed import PeerLostError, World, session
-from seqlm.training.engine import DivergedError, Engine, Result
+from seqlm.training.distributed import World
+from seqlm.training.engine import Engine, Result
 from seqlm.training.evaluate import evaluate_stream
 from seqlm.training.lm import LMTask
 from seqlm.training.threads import torch_threads
@@ -52,89 +44,74 @@ def run_train(config: TrainConfig, out: str | Path | None = None, overwrite: boo
               progress: ProgressCallback | None = None,
               should_stop: Callable[[], bool] | None = None,
               tensorboard: str | Path | None = None) -> Run:
-    """Train a language model into a run directory; `resume` is a run (or its last.pt) to go
-    on from; `tensorboard` a folder for TensorBoard's event files. The run's status is
-    "finished", "time budget", "early stop", "interrupted" (should_stop), "diverged" or, under
-    torchrun, "failed" when a process was lost (then DivergedError or PeerLostError is raised
-    after the manifest is written)."""
-    if tensorboard is not None:
-        require_tensorboard(tensorboard)  # before anything is loaded or made
-    resumed = resume_from(resume, "lm") if resume is not None else None
-    config = absolute_file_corpus(config)
-    if resumed is not None:
-        check_resume_config(resumed.payload["config"], config, "lm")
-    with session(config.engine) as (world, placement):
-        progress = progress if world.writes else None  # rank 0 alone reports
-        with ExitStack() as stack:
-            engine, run, valid = prepare_training(config, resumed, out, overwrite, argv,
-                                                  progress, world, placement, stack, tensorboard)
-            stopped = train_and_record(run, engine, config, valid, progress, should_stop)
-        if stopped is not None:  # its message names where the run ended up
-            stopped.args = (run.final(str(stopped)),)
-            raise stopped
-    return run
+    """Train a language model into a run directory (`seqlm.runs.training_run.train_run`);
+    `resume` is a run (or its last.pt) to go on from; `tensorboard` a folder for TensorBoard's
+    event files. The run's status is "finished", "time budget", "early stop", "interrupted"
+    (should_stop), "diverged" or, under torchrun, "failed" when a process was lost (then
+    DivergedError or PeerLostError is raised after the manifest is written)."""
+    return train_run(LM(), config, out, overwrite, resume, argv, progress, should_stop,
+                     tensorboard)
 
 
-def prepare_training(config: TrainConfig, resumed: Resumed | None, out, overwrite: bool,
-                     argv, progress, world: World, placement: Placement,
-                     stack: ExitStack, tensorboard: str | Path | None = None,
-                     ) -> tuple[Engine, Run, object]:
-    """Corpus, vocabulary, run directory (entered on `stack`), task and engine (with rank 0's
-    listeners), agreed on by every process before any trains; returns the engine, the run and
-    the validation split."""
-    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
-    source = resumed.source if resumed else None
-    with world.agreeing() as shared:
+@dataclass(frozen=True)
+class LMData:
+    corpus: Corpus
+    vocab: Vocab
+    streams: dict  # split -> TokenStream
+
+
+class LM:
+    """The language-model family of `train_run`: a corpus as token streams, `LMTask`, the
+    best weights scored statefully on the validation split, samples and the loss curve."""
+
+    kind, command = "lm", "train"
+
+    def resolve(self, config: TrainConfig) -> TrainConfig:
+        return absolute_file_corpus(config)
+
+    def seed(self, config: TrainConfig) -> int:
+        return config.seed
+
+    def load_data(self, config: TrainConfig, resumed: Resumed | None, progress) -> LMData:
+        payload, source = (resumed.payload, resumed.source) if resumed else (None, None)
         corpus = load_training_corpus(config, source, progress)
         if payload is not None and payload["data"].get("sha256") not in (None, corpus.sha256):
             raise SeqlmError(f"the corpus differs from the one {source} was trained on (sha256 "
                              "mismatch): resume with the same corpus and options")
         vocab = Vocab.from_dict(payload["vocab"]) if payload else build_vocab(
             corpus.text("train"), config.model)
-        streams = encode_splits(corpus.splits, config.model.unit, vocab)
-        run = stack.enter_context(open_training_run("train", config, out, overwrite,
-                                                    resumed_dir, argv, config.seed, world.writes))
-        task = LMTask(config, vocab, streams["train"], streams.get("valid"), placement.device,
-                      corpus.sha256, world)
+        return LMData(corpus, vocab, encode_splits(corpus.splits, config.model.unit, vocab))
+
+    def listeners(self, run: Run, config: TrainConfig, data: LMData, tensorboard) -> list:
+        return training_listeners(run, config, data.vocab, tensorboard)
+
+    def engine(self, config: TrainConfig, data: LMData, run: Run, resumed: Resumed | None,
+               placement: Placement, world: World, listeners: list) -> Engine:
+        task = LMTask(config, data.vocab, data.streams["train"], data.streams.get("valid"),
+                      placement.device, data.corpus.sha256, world)
         torch.manual_seed(config.seed)  # the initial weights are a function of the seed
-        model = build_model("lm", config, vocab)
+        model = build_model("lm", config, data.vocab)
         world.fork_rng(config.seed)
-        listeners = training_listeners(run, config, vocab, tensorboard) if world.writes else []
         engine = Engine(task, model, config.engine, run.path, placement, world, listeners)
-        if payload is not None:
-            engine.restore(payload, source)
-            adopt_best(run, resumed_dir)
-        shared.value = str(run.path)
-    run.path = engine.out_dir = Path(shared.value)  # rank 0's, on every rank
-    run.data["corpus"] = corpus.identity()
-    run.data["vocab_size"] = len(vocab)
-    run.extra["placement"] = placement.describe()
-    record_processes(run, world.describe(placement), engine.resume_changes)
-    return engine, run, streams.get("valid")
+        if resumed is not None:
+            engine.restore(resumed.payload, resumed.source)
+        return engine
 
+    def describe(self, run: Run, data: LMData) -> None:
+        run.data["corpus"] = data.corpus.identity()
+        run.data["vocab_size"] = len(data.vocab)
 
-def train_and_record(run: Run, engine: Engine, config: TrainConfig, valid, progress,
-                     should_stop) -> SeqlmError | None:
-    """Train, draw the loss curve, score the best weights; the error that stopped training
-    (divergence, a lost process), if one did."""
-    stopped = None
-    try:
-        with run.timer("train"):
-            result = engine.run(progress, should_stop)
-    except (DivergedError, PeerLostError) as e:
-        stopped, run.status = e, "diverged" if isinstance(e, DivergedError) else "failed"
-        run.extra["error"] = str(e)
-    finally:
-        for listener in engine.listeners:
-            getattr(listener, "close", lambda: None)()
-    if run.writes:
-        record_training(run, engine, config)
-        trail = next((x for x in engine.listeners if hasattr(x, "samples")), None)
-        if trail is not None:
-            run.metrics["sample_trail"] = trail.samples
-    if stopped is None:
-        finish(run, engine, result, valid, progress, should_stop)
-    return stopped
+    def record(self, run: Run, engine: Engine, result: Result | None, data: LMData,
+               config: TrainConfig, progress, should_stop) -> None:
+        """The loss curve and the sample trail, then (training finished) the best weights
+        scored and sampled."""
+        if run.writes:
+            record_training(run, engine, config)
+            trail = next((x for x in engine.listeners if hasattr(x, "samples")), None)
+            if trail is not None:
+                run.metrics["sample_trail"] = trail.samples
+        if result is not None:
+            finish(run, engine, result, data.streams.get("valid"), progress, should_stop)
 
 
 def training_listeners(run: Run, config: TrainConfig, vocab: Vocab,

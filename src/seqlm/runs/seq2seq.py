@@ -10,7 +10,6 @@ it (`seqlm.training.distributed`). Leaves out: several seeds per run (run it aga
 """
 
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,17 +21,8 @@ from seqlm.errors import SeqlmError
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
 from seqlm.runs.run import Run
-from seqlm.runs.tensorboard_log import require_tensorboard
-from seqlm.runs.training_run import (
-    Resumed,
-    adopt_best,
-    check_resume_config,
-    open_training_run,
-    record_processes,
-    resume_from,
-)
-from seqlm.training.distributed import PeerLostError, session
-from seqlm.training.engine import DivergedError, Engine, Result, StopCheck
+from seqlm.runs.training_run import Resumed, train_run
+from seqlm.training.engine import Engine, Result, StopCheck
 from seqlm.training.seq2seq import build_seq2seq_engine, train_seq2seq
 from seqlm.training.seq2seq_score import evaluate
 from seqlm.training.threads import torch_threads
@@ -107,64 +97,60 @@ def run_training(config: Seq2SeqConfig, out: str | Path | None = None, overwrite
                  progress: ProgressCallback | None = None,
                  should_stop: StopCheck | None = None,
                  tensorboard: str | Path | None = None) -> Run:
-    """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets;
-    `resume` is a run (or its last.pt) to go on from (`seqlm.runs.training_run`);
-    `tensorboard` a folder for TensorBoard's event files. After every evaluation the manifest
-    and report.html are written again. Under torchrun a lost process stops every rank with
-    PeerLostError, the manifest written."""
-    if tensorboard is not None:
-        require_tensorboard(tensorboard)  # before anything is made
-    resumed = resume_from(resume, "seq2seq") if resume is not None else None
-    if resumed is not None:
-        check_resume_config(resumed.payload["config"], config, "seq2seq")
-    with session(config.engine) as (world, placement):
-        progress = progress if world.writes else None  # rank 0 alone reports
-        stopped = None
-        with ExitStack() as stack:
-            engine, run, data = prepare_training(config, resumed, out, overwrite, argv, world,
-                                                 placement, stack, tensorboard)
-            try:
-                with run.timer("train"):
-                    result = engine.run(progress, should_stop)
-            except (DivergedError, PeerLostError) as e:  # the manifest says why; checkpoints kept
-                run.status = "diverged" if isinstance(e, DivergedError) else "failed"
-                run.extra["error"], stopped = str(e), e
-            else:
-                record_results(run, engine, result, data, config)
-            finally:
-                for listener in engine.listeners:
-                    getattr(listener, "close", lambda: None)()
-        if stopped is not None:  # its message names where the run ended up
-            stopped.args = (run.final(str(stopped)),)
-            raise stopped
-    return run
+    """Train into a run directory (best.pt, last.pt, manifest.json) and score the test sets
+    (`seqlm.runs.training_run.train_run` with the family `Seq2SeqPairs`); `resume` is a run
+    (or its last.pt) to go on from; `tensorboard` a folder for TensorBoard's event files.
+    After every evaluation the manifest and report.html are written again. Divergence keeps
+    the run directory and its checkpoints (status "diverged", DivergedError raised); under
+    torchrun a lost process stops every rank with PeerLostError, the manifest written."""
+    return train_run(Seq2SeqPairs(), config, out, overwrite, resume, argv, progress,
+                     should_stop, tensorboard)
 
 
-def prepare_training(config: Seq2SeqConfig, resumed: Resumed | None, out, overwrite: bool,
-                     argv, world, placement, stack: ExitStack,
-                     tensorboard: str | Path | None = None) -> tuple[Engine, Run, PairData]:
-    """Pairs, run directory (entered on `stack`), vocabularies and engine (with rank 0's
-    listeners), agreed on by every process before any trains."""
-    payload, resumed_dir = (resumed.payload, resumed.run_dir) if resumed else (None, None)
-    source = resumed.source if resumed else None
-    with world.agreeing() as shared:
+@dataclass(frozen=True)
+class Seq2SeqData:
+    pairs: PairData
+    vocabs: PairVocabs
+
+
+class Seq2SeqPairs:
+    """The seq2seq family of `train_run`: the dates regimes as pairs, vocabularies from the
+    training pairs, `Seq2SeqTask`'s engine, the best checkpoint scored on each regime's test
+    pairs, attention heatmaps."""
+
+    kind, command = "seq2seq", "seq2seq train"
+
+    def resolve(self, config: Seq2SeqConfig) -> Seq2SeqConfig:
+        return config
+
+    def seed(self, config: Seq2SeqConfig) -> int:
+        return config.train.seed
+
+    def load_data(self, config: Seq2SeqConfig, resumed: Resumed | None,
+                  progress) -> Seq2SeqData:
         data = load_pairs(config)
-        run = stack.enter_context(open_training_run(
-            "seq2seq train", config, out, overwrite, resumed_dir, argv, config.train.seed,
-            world.writes))
-        vocabs = PairVocabs.from_dict(payload["vocab"]) if payload else \
+        vocabs = PairVocabs.from_dict(resumed.payload["vocab"]) if resumed else \
             PairVocabs.build(data.train)
-        listeners = training_listeners(run, tensorboard) if world.writes else []
-        engine = build_seq2seq_engine(config, vocabs, data.train, data.valid, run.path,
-                                      payload, source, placement, world, listeners)
-        adopt_best(run, resumed_dir)
-        shared.value = str(run.path)
-    run.path = engine.out_dir = Path(shared.value)  # rank 0's, on every rank
-    for regime, c in data.corpora.items():
-        run.data[f"dates[{regime}]"] = c.identity()
-    run.extra["placement"] = placement.describe()
-    record_processes(run, world.describe(placement), engine.resume_changes)
-    return engine, run, data
+        return Seq2SeqData(data, vocabs)
+
+    def listeners(self, run: Run, config: Seq2SeqConfig, data: Seq2SeqData,
+                  tensorboard) -> list:
+        return training_listeners(run, tensorboard)
+
+    def engine(self, config: Seq2SeqConfig, data: Seq2SeqData, run: Run,
+               resumed: Resumed | None, placement, world, listeners: list) -> Engine:
+        payload, source = (resumed.payload, resumed.source) if resumed else (None, None)
+        return build_seq2seq_engine(config, data.vocabs, data.pairs.train, data.pairs.valid,
+                                    run.path, payload, source, placement, world, listeners)
+
+    def describe(self, run: Run, data: Seq2SeqData) -> None:
+        for regime, c in data.pairs.corpora.items():
+            run.data[f"dates[{regime}]"] = c.identity()
+
+    def record(self, run: Run, engine: Engine, result: Result | None, data: Seq2SeqData,
+               config: Seq2SeqConfig, progress, should_stop) -> None:
+        if result is not None:  # stopped by an error: the manifest says why
+            record_results(run, engine, result, data.pairs, config)
 
 
 def record_results(run: Run, engine: Engine, result: Result, data: PairData,

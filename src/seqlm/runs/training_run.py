@@ -8,21 +8,33 @@
                         go on from RUN's last.pt into a new directory NEW, leaving RUN as it
                         is (best.pt is copied, so NEW stands on its own)
 
-Under torchrun rank 0 alone writes the run directory; every rank reads the last.pt it
-resumes from, and the manifest notes what a resume changed (another world size recomputes
-the stream layout; see `seqlm.training.lm`). Leaves out: resuming from best.pt (it holds
-weights, not the training state).
+`train_run(family, config, ...)` is the one training run for every model family: the family
+(`Family`: `seqlm.runs.lm.LM`, `seqlm.runs.seq2seq.Seq2Seq`) loads its data and vocabulary,
+builds its engine and records its results; resuming, the run directory, divergence (status
+"diverged", the checkpoints and the directory kept), a lost torchrun process (status
+"failed"), interrupts (`should_stop`, status "interrupted") and the listeners' closing are
+handled here, once. Under torchrun rank 0 alone writes the run directory; every rank reads
+the last.pt it resumes from, and the manifest notes what a resume changed (another world size
+recomputes the stream layout; see `seqlm.training.lm`). Leaves out: resuming from best.pt (it
+holds weights, not the training state).
 """
 
 import shutil
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from seqlm.checkpoint import BEST, LAST, checkpoint_path, read_checkpoint
 from seqlm.config import to_dict
 from seqlm.errors import SeqlmError
+from seqlm.progress import ProgressCallback
 from seqlm.runs.run import Run
+from seqlm.runs.tensorboard_log import require_tensorboard
+from seqlm.training.devices import Placement
+from seqlm.training.distributed import PeerLostError, World, session
+from seqlm.training.engine import DivergedError, Engine, Result
 
 # what may change when a run is resumed, by family: the budgets grow, where it runs changes,
 # a file corpus may have moved (its sha256 is checked), the scan path of mingru / minlstm and
@@ -115,3 +127,105 @@ def adopt_best(run: Run, resumed_dir: Path | None) -> None:
     if best.is_file():
         shutil.copyfile(best, run.path / BEST)
     run.extra["resumed_from"] = str(resumed_dir / LAST)
+
+
+class Family(Protocol):
+    """What a model family brings to `train_run`: its checkpoint kind (which is also its
+    resume policy's name), its command, and the steps that differ between families."""
+
+    kind: str
+    command: str
+
+    def resolve(self, config: Any) -> Any:
+        """The config as the run records it (e.g. a `file:` corpus made absolute)."""
+
+    def seed(self, config: Any) -> int: ...
+
+    def load_data(self, config: Any, resumed: Resumed | None,
+                  progress: ProgressCallback | None) -> Any:
+        """Corpus, splits and vocabulary (the checkpoint's when resuming)."""
+
+    def listeners(self, run: Run, config: Any, data: Any,
+                  tensorboard: str | Path | None) -> list:
+        """Rank 0's engine listeners: the live report, TensorBoard, ..."""
+
+    def engine(self, config: Any, data: Any, run: Run, resumed: Resumed | None,
+               placement: Placement, world: World, listeners: list) -> Engine:
+        """Task, model and engine (restored from `resumed`'s last.pt when given)."""
+
+    def describe(self, run: Run, data: Any) -> None:
+        """The data's identity in the manifest."""
+
+    def record(self, run: Run, engine: Engine, result: Result | None, data: Any,
+               config: Any, progress: ProgressCallback | None,
+               should_stop: Callable[[], bool] | None) -> None:
+        """Results into the run (`result` None: training stopped by an error): the best
+        weights scored, samples, plots."""
+
+
+def train_run(family: Family, config: Any, out: str | Path | None = None,
+              overwrite: bool = False, resume: "str | Path | Resumed | None" = None,
+              argv: list[str] | None = None, progress: ProgressCallback | None = None,
+              should_stop: Callable[[], bool] | None = None,
+              tensorboard: str | Path | None = None) -> Run:
+    """Train `family`'s model into a run directory; `resume` is a run (or its last.pt) to go
+    on from, refused where the config differs from the checkpoint's beyond
+    `MAY_CHANGE_ON_RESUME`. Divergence and a lost process write the manifest first, then
+    raise DivergedError or PeerLostError with a message naming the run directory."""
+    if tensorboard is not None:
+        require_tensorboard(tensorboard)  # before anything is loaded or made
+    resumed = resume_from(resume, family.kind) if resume is not None else None
+    config = family.resolve(config)
+    if resumed is not None:
+        check_resume_config(resumed.payload["config"], config, family.kind)
+    with session(config.engine) as (world, placement):
+        progress = progress if world.writes else None  # rank 0 alone reports
+        with ExitStack() as stack:
+            engine, run, data = prepare_run(family, config, resumed, out, overwrite, argv,
+                                            progress, world, placement, stack, tensorboard)
+            stopped = train_and_record(family, run, engine, data, config, progress,
+                                       should_stop)
+        if stopped is not None:  # its message names where the run ended up
+            stopped.args = (run.final(str(stopped)),)
+            raise stopped
+    return run
+
+
+def prepare_run(family: Family, config: Any, resumed: Resumed | None, out, overwrite: bool,
+                argv, progress, world: World, placement: Placement, stack: ExitStack,
+                tensorboard: str | Path | None) -> tuple[Engine, Run, Any]:
+    """Data, run directory (entered on `stack`) and engine (with rank 0's listeners), agreed
+    on by every process before any trains."""
+    resumed_dir = resumed.run_dir if resumed else None
+    with world.agreeing() as shared:
+        data = family.load_data(config, resumed, progress)
+        run = stack.enter_context(open_training_run(
+            family.command, config, out, overwrite, resumed_dir, argv, family.seed(config),
+            world.writes))
+        listeners = family.listeners(run, config, data, tensorboard) if world.writes else []
+        engine = family.engine(config, data, run, resumed, placement, world, listeners)
+        adopt_best(run, resumed_dir)
+        shared.value = str(run.path)
+    run.path = engine.out_dir = Path(shared.value)  # rank 0's, on every rank
+    family.describe(run, data)
+    run.extra["placement"] = placement.describe()
+    record_processes(run, world.describe(placement), engine.resume_changes)
+    return engine, run, data
+
+
+def train_and_record(family: Family, run: Run, engine: Engine, data: Any, config: Any,
+                     progress, should_stop) -> SeqlmError | None:
+    """Train and record; the error that stopped training (divergence, a lost process), if one
+    did: the manifest says why, the checkpoints and the run directory are kept."""
+    stopped, result = None, None
+    try:
+        with run.timer("train"):
+            result = engine.run(progress, should_stop)
+    except (DivergedError, PeerLostError) as e:
+        stopped, run.status = e, "diverged" if isinstance(e, DivergedError) else "failed"
+        run.extra["error"] = str(e)
+    finally:
+        for listener in engine.listeners:
+            getattr(listener, "close", lambda: None)()
+    family.record(run, engine, result, data, config, progress, should_stop)
+    return stopped

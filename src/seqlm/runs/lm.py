@@ -30,7 +30,7 @@ from seqlm.nn.build import build_model
 from seqlm.progress import ProgressCallback
 from seqlm.report.lm_plots import loss_curves
 from seqlm.runs.run import Run
-from seqlm.runs.training_run import Resumed, train_run
+from seqlm.runs.training_run import Resumed, report_listeners, train_run
 from seqlm.training.devices import Placement
 from seqlm.training.distributed import World
 from seqlm.training.engine import Engine, Result
@@ -119,7 +119,6 @@ def training_listeners(run: Run, config: TrainConfig, vocab: Vocab,
     """The sample trail (`seqlm.runs.sample_trail`), the live report (history and
     trail into the manifest, report.html after each evaluation) and, if asked, the
     TensorBoard log with samples at each evaluation."""
-    from seqlm.report.training_pages import LiveReport
     from seqlm.runs.sample_trail import SampleTrail
 
     trail = SampleTrail(vocab, config.model.unit)
@@ -128,13 +127,8 @@ def training_listeners(run: Run, config: TrainConfig, vocab: Vocab,
         run.metrics.update(history=engine.history, evals=engine.evals,
                            sample_trail=trail.samples)
 
-    listeners: list = [trail, LiveReport(run, record)]
-    if tensorboard is not None:
-        from seqlm.runs.tensorboard_log import TensorBoardLog
-
-        listeners.append(TensorBoardLog(tensorboard, lambda model: samples_of(
-            model, vocab, config, REPORT_SAMPLE_LENGTH)))
-    return listeners
+    return [trail, *report_listeners(run, record, tensorboard, lambda model: samples_of(
+        model, vocab, config, REPORT_SAMPLE_LENGTH))]
 
 
 REPORT_SAMPLE_LENGTH = 200  # tokens per sample on the page and in TensorBoard

@@ -21,7 +21,7 @@ from seqlm.errors import SeqlmError
 from seqlm.nn.seq2seq import Seq2Seq
 from seqlm.progress import ProgressCallback
 from seqlm.runs.run import Run
-from seqlm.runs.training_run import Resumed, train_run
+from seqlm.runs.training_run import Resumed, report_listeners, train_run
 from seqlm.training.engine import Engine, Result, StopCheck
 from seqlm.training.seq2seq import build_seq2seq_engine, train_seq2seq
 from seqlm.training.seq2seq_score import evaluate
@@ -74,17 +74,11 @@ def fit(config: Seq2SeqConfig, data: PairData, out: Path,
 
 def training_listeners(run: Run, tensorboard: str | Path | None) -> list:
     """The live report and, if asked, the TensorBoard log."""
-    from seqlm.report.training_pages import LiveReport
 
     def record(engine) -> None:
         run.metrics.update(history=engine.history, evals=engine.evals)
 
-    listeners: list = [LiveReport(run, record)]
-    if tensorboard is not None:
-        from seqlm.runs.tensorboard_log import TensorBoardLog
-
-        listeners.append(TensorBoardLog(tensorboard))
-    return listeners
+    return report_listeners(run, record, tensorboard)
 
 
 def test_scores(model: Seq2Seq, vocabs: PairVocabs, data: PairData) -> dict[str, dict]:

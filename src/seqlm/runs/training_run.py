@@ -163,6 +163,21 @@ class Family(Protocol):
         weights scored, samples, plots."""
 
 
+def report_listeners(run: Run, record: Callable[[Engine], None],
+                     tensorboard: str | Path | None, sampler: Callable | None = None) -> list:
+    """Rank 0's listeners of every family: the live report (`record(engine)` puts the history
+    into the run's metrics, then the manifest and report.html are written again after each
+    evaluation) and, if asked, the TensorBoard log (with `sampler`'s samples)."""
+    from seqlm.report.training_pages import LiveReport
+
+    listeners: list = [LiveReport(run, record)]
+    if tensorboard is not None:
+        from seqlm.runs.tensorboard_log import TensorBoardLog
+
+        listeners.append(TensorBoardLog(tensorboard, sampler))
+    return listeners
+
+
 def train_run(family: Family, config: Any, out: str | Path | None = None,
               overwrite: bool = False, resume: "str | Path | Resumed | None" = None,
               argv: list[str] | None = None, progress: ProgressCallback | None = None,

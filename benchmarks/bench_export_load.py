@@ -26,9 +26,9 @@ from seqlm.atomic import atomic_write_bytes  # noqa: E402
 from seqlm.checkpoint import load, save_checkpoint  # noqa: E402
 from seqlm.config import LMConfig, TrainConfig, to_dict  # noqa: E402
 from seqlm.data.vocab import Vocab  # noqa: E402
-from seqlm.experiments.run import cpu_name  # noqa: E402
 from seqlm.hf_folder import folder_files  # noqa: E402
 from seqlm.nn.build import build_model  # noqa: E402
+from seqlm.runs.environment import cpu_name  # noqa: E402
 
 CHARS = [chr(c) for c in range(32, 97)]  # 65 characters, as many as Tiny Shakespeare's
 

@@ -141,8 +141,8 @@ def section_lstm(run: str, workdir: Path, cap: int) -> None:
     """A character LSTM run (trained on the same train split) mixed with a character ∞-gram."""
     import torch
 
-    from seqlm.experiments.api import load
-    from seqlm.experiments.mix import NeuralScorer
+    from seqlm.api import load
+    from seqlm.lab.mix import NeuralScorer
 
     torch.set_num_threads(1)  # batch-1 stepping: a second thread only spins on a busy machine
     path = workdir / "stdlib-char.idx"

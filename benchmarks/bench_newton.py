@@ -11,7 +11,7 @@ sequential GRU and torch.nn.GRU, as T grows, measured in the same run.
 The variants run interleaved, once each per repeat after a warm-up call; the ratios are taken
 within a repeat and their median printed (> 1: faster than torch.nn.GRU), with the Newton
 iterations of the last step (the weights are as initialised, the harder trained case is in
-docs/newton.md). `seqlm.experiments.newton_measure` holds the timing, shared with `seqlm lab`.
+docs/newton.md). `seqlm.lab.newton_measure` holds the timing, shared with `seqlm lab`.
 
     python benchmarks/bench_newton.py                          # CPU, T = 256, 1024, 4096
     python benchmarks/bench_newton.py --lengths 256 --repeats 3   # a quick run
@@ -33,13 +33,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from seqlm.experiments.newton_measure import (  # noqa: E402
+from seqlm.lab.newton_measure import (  # noqa: E402
     NEWTON_VARIANTS,
     checkpoint_convergence,
     time_newton,
 )
-from seqlm.experiments.run_environment import cpu_name  # noqa: E402
-from seqlm.experiments.scan_speed import REFERENCE, median_ratio  # noqa: E402
+from seqlm.lab.scan_speed import REFERENCE, median_ratio  # noqa: E402
+from seqlm.runs.environment import cpu_name  # noqa: E402
 
 
 def report(steps: int, times: dict, iterations: dict, args) -> None:

@@ -34,10 +34,10 @@ from seqlm.config import LMConfig, TrainConfig, to_dict  # noqa: E402
 from seqlm.data.vocab import SPECIALS, Vocab  # noqa: E402
 from seqlm.decoding.sampling import SamplingRule, generate  # noqa: E402
 from seqlm.decoding.steppings_torch import RecurrentStepping  # noqa: E402
-from seqlm.experiments.run_environment import cpu_name  # noqa: E402
 from seqlm.export.onnx import lm_bytes  # noqa: E402
 from seqlm.export.onnx_runtime import OnnxLM, metadata, session  # noqa: E402
 from seqlm.nn.build import build_model  # noqa: E402
+from seqlm.runs.environment import cpu_name  # noqa: E402
 
 V, E, H, LAYERS = 65, 128, 256, 2
 

@@ -3,7 +3,7 @@ torch.nn.LSTM and seqlm's GRU / LSTM layers, as T grows, measured in the same ru
 
 One training step (forward, backward, Adam) of a one-layer char LM: embedding E -> layer H ->
 projection to V = 65, cross-entropy, batch B, sequence length T; every variant at the same H
-(the variants and the timing rules: `seqlm.experiments.scan_speed`, shared with `seqlm lab`):
+(the variants and the timing rules: `seqlm.lab.scan_speed`, shared with `seqlm lab`):
 
     mingru-seq      seqlm MinGRU, sequential path (one addcmul per step, written-out backward)
     mingru-log      seqlm MinGRU, log-space parallel scan (Heinsen: cumsum + logcumsumexp)
@@ -40,7 +40,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from seqlm.experiments.scan_speed import (  # noqa: E402
+from seqlm.lab.scan_speed import (  # noqa: E402
     REFERENCE,
     VARIANTS,
     median_ratio,
@@ -83,8 +83,8 @@ def precision(args) -> None:
 def equal_parameters(repeats: int) -> None:
     """Training steps of the compare's five LMs, interleaved; ratios against the LSTM's."""
     from seqlm.config import CompareConfig
-    from seqlm.experiments.compare import matched_hidden, model_config
-    from seqlm.experiments.scan_speed import VOCAB, step_seconds
+    from seqlm.lab.compare import matched_hidden, model_config
+    from seqlm.lab.scan_speed import VOCAB, step_seconds
     from seqlm.nn.lm import RecurrentLM
 
     config = CompareConfig()

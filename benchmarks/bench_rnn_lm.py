@@ -50,9 +50,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from seqlm.config import LMConfig  # noqa: E402
-from seqlm.experiments.run_environment import cpu_name  # noqa: E402
 from seqlm.nn.cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
 from seqlm.nn.lm import RecurrentLM  # noqa: E402
+from seqlm.runs.environment import cpu_name  # noqa: E402
 from seqlm.training.devices import DTYPES, Placement  # noqa: E402
 
 V, E, B, T, LAYERS = 65, 128, 64, 100, 2

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from seqlm.config import SEQ2SEQ_COMPARE_PRESETS  # noqa: E402
 from seqlm.data.pairs import PairBatches, PairVocabs  # noqa: E402
 from seqlm.decoding.seq2seq import translate  # noqa: E402
-from seqlm.experiments.seq2seq_compare import preset_config  # noqa: E402
-from seqlm.experiments.seq2seq_train import load_pairs  # noqa: E402
+from seqlm.lab.seq2seq_compare import preset_config  # noqa: E402
 from seqlm.nn.seq2seq import Seq2Seq  # noqa: E402
+from seqlm.runs.seq2seq import load_pairs  # noqa: E402
 from seqlm.training.schedule import LRSchedule  # noqa: E402
 from seqlm.training.seq2seq import train_step  # noqa: E402
 

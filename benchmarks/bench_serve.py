@@ -41,8 +41,8 @@ from seqlm.config import (  # noqa: E402
 )
 from seqlm.data.pairs import PairVocabs  # noqa: E402
 from seqlm.data.vocab import Vocab  # noqa: E402
-from seqlm.experiments.run_environment import cpu_name  # noqa: E402
 from seqlm.nn.build import build_model  # noqa: E402
+from seqlm.runs.environment import cpu_name  # noqa: E402
 
 CHARS = [chr(c) for c in range(32, 97)]  # 65 characters, as many as Tiny Shakespeare's
 TEXT = "First Citizen: Before we proceed any further, hear me speak. " * 3

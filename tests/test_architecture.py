@@ -1,6 +1,8 @@
-"""The README's import direction, enforced on the source: config, metrics -> data -> ngram |
-reference | nn -> training, decoding, checkpoint -> experiments -> cli; reference and ngram
-never import torch; nn never imports reference; nothing imports cli."""
+"""The README's import direction, enforced on the source, imports inside functions included:
+config, metrics -> data -> ngram | reference | nn -> training, decoding, checkpoint -> report
+-> runs -> api -> lab | export | serve -> cli; reference and ngram never import torch; nn
+never imports reference; nothing imports cli; the report loads no checkpoint; and no import
+cycle between seqlm's modules."""
 
 import ast
 import re
@@ -9,23 +11,26 @@ from pathlib import Path
 import seqlm
 
 SRC = Path(seqlm.__file__).resolve().parent
-LEVEL = {"errors": 0, "atomic": 1, "progress": 1, "config": 1, "metrics": 1, "data": 2,
-         "ngram": 3, "reference": 3, "nn": 3, "training": 4, "decoding": 4, "checkpoint": 4,
-         "hf_folder": 4,
-         "experiments": 5, "export": 6, "serve": 6, "cli": 7}
+LEVEL = {"errors": 0, "version": 0, "atomic": 1, "progress": 1, "config": 1, "metrics": 1,
+         "data": 2, "ngram": 3, "reference": 3, "nn": 3,
+         "training": 4, "decoding": 4, "checkpoint": 4, "hf_folder": 4,
+         "report": 5, "runs": 6, "api": 7,
+         "lab": 8, "export": 8, "serve": 9, "cli": 10}
 
 
 def imports() -> list[tuple[str, str]]:
-    """(importing part, imported module) for every import anywhere in seqlm's source."""
+    """(importing part, imported module) for every import anywhere in seqlm's source:
+    `ast.walk` visits the whole tree, so imports inside functions and classes count."""
     found = []
     for path in SRC.rglob("*.py"):
         part = path.relative_to(SRC).parts[0].removesuffix(".py")
         if part in ("__init__", "__main__"):
             continue  # the package's front door and `python -m seqlm` sit above everything
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 found += [(part, a.name) for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.level, f"{path}: write seqlm's imports absolute"
                 found.append((part, node.module))
     return found
 
@@ -39,12 +44,78 @@ def test_imports_point_one_way():
                 LEVEL[target] == LEVEL[part] == 4), f"{part} imports {module}"
 
 
+def test_the_walk_sees_imports_inside_functions():
+    """The cli imports the runs only inside its command functions: those count."""
+    assert ("cli", "seqlm.runs.lm") in imports()
+
+
 def test_the_never_rules():
     for part, module in imports():
         root = module.split(".")[0]
         assert not (part in ("reference", "ngram") and root == "torch"), f"{part}: {module}"
         assert not (part == "nn" and module.startswith("seqlm.reference")), module
         assert part == "cli" or not module.startswith("seqlm.cli"), f"{part}: {module}"
+        # the report shows what the runs wrote: it loads no checkpoint
+        assert not (part == "report" and module == "seqlm.checkpoint"), module
+
+
+def module_graph() -> dict[str, set[str]]:
+    """seqlm module -> the seqlm modules it imports, at module level or inside functions
+    (`from seqlm.a import b` is an edge to `seqlm.a.b` where that is a module, else to
+    `seqlm.a`, the package's __init__)."""
+    paths = {}
+    for p in SRC.rglob("*.py"):
+        parts = p.relative_to(SRC.parent).with_suffix("").parts
+        paths[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    graph = {}
+    for module, path in paths.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                edges |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in paths
+                          else node.module for a in node.names}
+        graph[module] = {m for m in edges if m in paths and m != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while not component or component[-1] != v:
+                component.append(stack.pop())
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_cycles_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_between_seqlm_modules():
+    assert cycles(module_graph()) == []
 
 
 def package_map() -> set[str]:

@@ -13,7 +13,7 @@ from seqlm.config import TrainConfig, from_dict
 from seqlm.data.batching import LMBatches
 from seqlm.data.corpora import load_corpus
 from seqlm.data.lm_data import encode_splits
-from seqlm.experiments.lm_runs import run_train
+from seqlm.runs.lm import run_train
 from seqlm.training.evaluate import evaluate_stream
 
 pytestmark = pytest.mark.slow

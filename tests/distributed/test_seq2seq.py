@@ -10,7 +10,7 @@ import torch
 
 from seqlm.checkpoint import read_checkpoint
 from seqlm.config import Seq2SeqConfig, from_dict
-from seqlm.experiments.seq2seq_train import run_training
+from seqlm.runs.seq2seq import run_training
 
 pytestmark = pytest.mark.slow
 

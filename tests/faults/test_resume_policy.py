@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 
 from faults.conftest import assert_one_line_error
+from seqlm.api import train as api_train
 from seqlm.config import Seq2SeqConfig, TrainConfig, from_dict
 from seqlm.errors import SeqlmError
-from seqlm.experiments.api import train as api_train
 
 
 def checkpoint_config(run) -> TrainConfig:

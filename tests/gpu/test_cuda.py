@@ -8,9 +8,9 @@ import torch
 
 from seqlm.checkpoint import load, read_checkpoint
 from seqlm.config import CorpusConfig, EngineConfig, LMConfig, ScheduleConfig, TrainConfig
-from seqlm.experiments.lm_runs import run_train
 from seqlm.nn.lm import RecurrentLM
 from seqlm.nn.recurrent import LSTM
+from seqlm.runs.lm import run_train
 
 pytestmark = pytest.mark.gpu
 CUDA = torch.device("cuda")

@@ -128,7 +128,7 @@ def test_bucketed_weights_with_an_infinigram(tmp_path, models):
 
 def test_denser_infinigram_levels_join_the_mixture(tmp_path, models):
     pytest.importorskip("pydivsufsort", reason="the ∞-gram index needs seqlm[infinigram]")
-    from seqlm.experiments.mix import with_dense_levels
+    from seqlm.lab.mix import with_dense_levels
     from seqlm.ngram.infinigram import InfiniGram
     from seqlm.ngram.mixture import InfiniGramScorer, bucketer
     from seqlm.ngram.suffix_index import build_index

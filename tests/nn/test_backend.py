@@ -12,10 +12,10 @@ from seqlm.config import CorpusConfig, EngineConfig, LMConfig, ScheduleConfig, T
 from seqlm.data.corpora import load_corpus
 from seqlm.data.lm_data import encode_text
 from seqlm.errors import ConfigError
-from seqlm.experiments.lm_runs import run_train
 from seqlm.nn.build import build_model
 from seqlm.nn.fast.backend import TorchGRU, TorchLSTM, TorchRNN
 from seqlm.nn.lm import RecurrentLM
+from seqlm.runs.lm import run_train
 from seqlm.training.evaluate import evaluate_stream
 
 CELLS = {"lstm": TorchLSTM, "gru": TorchGRU, "rnn": TorchRNN, "rnn_relu": TorchRNN}

@@ -7,7 +7,7 @@ import pytest
 from conftest import run_cli
 from seqlm.config import VanishingConfig
 from seqlm.errors import SeqlmError
-from seqlm.experiments.vanishing import measure
+from seqlm.lab.vanishing import measure
 
 FAST = ("--steps", "5", "--quiet")
 

@@ -11,7 +11,7 @@ from seqlm.config import LabConfig
 @pytest.fixture(scope="session")
 def quick_lab(tmp_path_factory) -> Path:
     """`seqlm lab --quick` into a temporary run directory (~30 s on 2 cores)."""
-    from seqlm.experiments.lab import run_lab
+    from seqlm.lab.steps import run_lab
 
     out = tmp_path_factory.mktemp("lab") / "quick"
     run = run_lab(LabConfig(quick=True, out=str(out), data_dir=os.environ.get("SEQLM_DATA_DIR")),

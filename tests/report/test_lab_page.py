@@ -8,7 +8,7 @@ import pytest
 
 from report.page_checks import check_page, markdown_images
 from seqlm.config import LabConfig
-from seqlm.experiments.lab import STEPS, run_lab
+from seqlm.lab.steps import STEPS, run_lab
 from seqlm.progress import Progress
 
 

@@ -27,7 +27,7 @@ from seqlm.config import (
 @pytest.fixture(scope="module")
 def lm_run(tmp_path_factory):
     """A trained LM run; the page as it stood during training, read after each step."""
-    from seqlm.experiments.lm_runs import run_train
+    from seqlm.runs.lm import run_train
 
     out = tmp_path_factory.mktemp("lm") / "run"
     live: list[str] = []
@@ -57,7 +57,7 @@ def test_a_training_page_shows_results_curves_and_samples(lm_run):
 
 
 def test_eval_and_report_command_pages(lm_run, tmp_path, capsys):
-    from seqlm.experiments.lm_runs import run_eval
+    from seqlm.runs.lm import run_eval
 
     run, metrics = run_eval(EvalConfig(checkpoint=str(lm_run[0]), max_tokens=200),
                             out=tmp_path / "eval")
@@ -72,8 +72,8 @@ def test_eval_and_report_command_pages(lm_run, tmp_path, capsys):
 
 
 def test_a_seq2seq_training_page_shows_test_scores_errors_and_heatmaps(tmp_path):
-    from seqlm.experiments.seq2seq_eval import run_eval
-    from seqlm.experiments.seq2seq_train import run_training
+    from seqlm.runs.seq2seq import run_training
+    from seqlm.runs.seq2seq_eval import run_eval
 
     config = Seq2SeqConfig(corpus=CorpusConfig(name="dates", size=200),
                            engine=replace(seq2seq_engine(), max_steps=6, eval_every=3,
@@ -87,10 +87,15 @@ def test_a_seq2seq_training_page_shows_test_scores_errors_and_heatmaps(tmp_path)
     assert len(found.images) == 2 + 2  # curves, two heatmaps
     evaluated = run_eval(Seq2SeqEvalConfig(checkpoint=str(run.path)), out=tmp_path / "ev")
     check_page(evaluated.path / "report.html")
+    for checkpoint in run.path.glob("*.pt"):  # the page is built from what the run wrote
+        checkpoint.unlink()
+    from seqlm.report.html import write_report
+
+    assert len(check_page(write_report(run.path)).images) == 2 + 2
 
 
 def test_compare_page_keeps_its_section_and_plots(tmp_path):
-    from seqlm.experiments.compare import run_compare
+    from seqlm.lab.compare import run_compare
 
     config = replace(quick_compare(CompareConfig(corpus="verbs")), steps=4, eval_every=2,
                      final_eval_max_tokens=500, sample_length=20, decay_window=10)
@@ -104,9 +109,9 @@ def test_compare_page_keeps_its_section_and_plots(tmp_path):
 
 
 def test_ngram_by_hand_and_vanishing_pages(tmp_path):
-    from seqlm.experiments.byhand import run_by_hand
-    from seqlm.experiments.ngram_runs import ModelSource, eval_run, train_run
-    from seqlm.experiments.vanishing import lab_config, run_vanishing
+    from seqlm.lab.byhand import run_by_hand
+    from seqlm.lab.vanishing import lab_config, run_vanishing
+    from seqlm.runs.ngram import ModelSource, eval_run, train_run
 
     ngram = NgramConfig(order=3, corpus=CorpusConfig(name="verbs", size=500))
     run, _, _ = train_run(ngram, out=tmp_path / "ng")

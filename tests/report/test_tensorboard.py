@@ -22,7 +22,7 @@ def test_training_logs_scalars_and_samples_that_tensorboard_reads(tmp_path):
                         "pip install 'seqlm[tensorboard]' to run this test")
     from tensorboard.util.tensor_util import make_ndarray
 
-    from seqlm.experiments.lm_runs import run_train
+    from seqlm.runs.lm import run_train
 
     run = run_train(tiny_lm(), out=tmp_path / "run", tensorboard=tmp_path / "tb")
     events = read_events(tmp_path / "tb")
@@ -52,7 +52,7 @@ def test_seq2seq_training_logs_exact_match(tmp_path):
     from dataclasses import replace
 
     from seqlm.config import CorpusConfig, Seq2SeqConfig, seq2seq_engine
-    from seqlm.experiments.seq2seq_train import run_training
+    from seqlm.runs.seq2seq import run_training
 
     config = Seq2SeqConfig(corpus=CorpusConfig(name="dates", size=200),
                            engine=replace(seq2seq_engine(), max_steps=4, eval_every=2,

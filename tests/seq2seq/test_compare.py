@@ -1,5 +1,5 @@
 from seqlm.config import SEQ2SEQ_COMPARE_PRESETS
-from seqlm.experiments.seq2seq_compare import against_targets, preset_config
+from seqlm.lab.seq2seq_compare import against_targets, preset_config
 
 
 def result(plain, long):

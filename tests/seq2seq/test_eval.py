@@ -2,14 +2,9 @@ import pytest
 
 from seqlm.config import Seq2SeqEvalConfig
 from seqlm.errors import SeqlmError
-from seqlm.experiments.seq2seq_eval import (
-    bucket_of,
-    char_accuracy,
-    format_summary,
-    read_tsv,
-    score,
-)
 from seqlm.metrics import wilson_interval
+from seqlm.runs.seq2seq_eval import format_summary, read_tsv
+from seqlm.training.seq2seq_score import bucket_of, char_accuracy, score
 
 
 def test_scores_of_a_known_set():

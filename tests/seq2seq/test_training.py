@@ -7,8 +7,8 @@ import torch
 from seqlm.checkpoint import load
 from seqlm.config import Seq2SeqConfig, Seq2SeqModelConfig, Seq2SeqTrainConfig, seq2seq_engine
 from seqlm.errors import SeqlmError
-from seqlm.experiments.training_run import resume_from
 from seqlm.nn.seq2seq import Seq2Seq
+from seqlm.runs.training_run import resume_from
 from seqlm.training.schedule import LRSchedule
 from seqlm.training.seq2seq import teacher_probability, train_seq2seq
 from seqlm.training.threads import torch_threads

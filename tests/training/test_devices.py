@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from seqlm.config import CorpusConfig, EngineConfig, LMConfig, ScheduleConfig, TrainConfig
-from seqlm.experiments.lm_runs import run_train
 from seqlm.nn.fast.matmul import autocast_products
+from seqlm.runs.lm import run_train
 from seqlm.training import devices
 from seqlm.training.devices import CPU_BF16_FALLBACK, Placement
 

@@ -22,8 +22,8 @@ from seqlm.config import (
 from seqlm.data.corpora import load_corpus
 from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.errors import SeqlmError
-from seqlm.experiments.lm_runs import run_train
 from seqlm.nn.build import build_model
+from seqlm.runs.lm import run_train
 from seqlm.training.devices import Placement, cpu_bf16_supported, resolve_device
 from seqlm.training.engine import Engine
 from seqlm.training.lm import LMTask

@@ -20,9 +20,9 @@ from seqlm.config import (
 from seqlm.data.corpora import load_corpus
 from seqlm.data.lm_data import build_vocab, encode_splits, token_sizes
 from seqlm.errors import SeqlmError
-from seqlm.experiments.lm_runs import run_eval, run_train
 from seqlm.nn.build import build_model
 from seqlm.nn.lm import RecurrentLM, detach_state
+from seqlm.runs.lm import run_eval, run_train
 from seqlm.training.engine import Engine
 from seqlm.training.lm import LMTask
 

@@ -2,6 +2,7 @@
 one per task, on stderr. Silent when `enabled` is False (`--json`, `--quiet`)."""
 
 import sys
+import time
 
 from seqlm.progress import Progress
 
@@ -43,3 +44,20 @@ class Bars:
         for bar in self.bars.values():
             bar.close()
         self.bars.clear()
+
+
+BAR_DELAY_S = 0.5  # a job shorter than this draws no bar
+
+class DelayedBars:
+    """Progress bars that start only once the job has run `delay` seconds."""
+
+    def __init__(self, args, delay: float = BAR_DELAY_S):
+        self.bars = Bars(enabled=not (args.json or args.quiet))
+        self.start, self.delay = time.perf_counter(), delay
+
+    def __call__(self, event) -> None:
+        if time.perf_counter() - self.start >= self.delay:
+            self.bars(event)
+
+    def close(self) -> None:
+        self.bars.close()

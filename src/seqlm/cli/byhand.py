@@ -40,7 +40,7 @@ def config_from(args: argparse.Namespace) -> ByHandConfig:
 
 
 def by_hand_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.byhand import run_by_hand, text_table
+    from seqlm.lab.byhand import run_by_hand, text_table
 
     config = config_from(args)
     bars = Bars(enabled=not (args.json or args.quiet))

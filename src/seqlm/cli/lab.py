@@ -16,7 +16,7 @@ from seqlm.config import LabConfig
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lab", help="run the whole story end to end and write one report")
     add_config_options(p, LabConfig(), names=("quick", "seed", "data_dir", "device"))
-    from seqlm.experiments.lab import STEPS  # the step registry (no torch at import)
+    from seqlm.lab.steps import STEPS  # the step registry (no torch at import)
 
     # the choices are the registry's, so this one option is made by hand
     p.add_argument("--steps", nargs="*", default=None, choices=list(STEPS), metavar="STEP",
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def lab_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.lab import run_lab
+    from seqlm.lab.steps import run_lab
 
     config = replace(config_of(args), out=args.out, overwrite=args.overwrite)
     with Bars(enabled=not (args.json or args.quiet)) as bars, \

@@ -26,7 +26,6 @@ from seqlm.cli.options import (
     add_tensorboard_arg,
     emit,
 )
-from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import (
     CompareConfig,
     EvalConfig,
@@ -109,7 +108,7 @@ def check_resume_overrides(ckpt_config: TrainConfig, args: argparse.Namespace) -
         raise SeqlmError(f"--corpus {moved} differs from the checkpoint's "
                          f"{ckpt_config.corpus.name}: only a moved file: corpus may be named "
                          "again on resume; drop --corpus, or start a new run")
-    from seqlm.experiments.training_run import MAY_CHANGE_ON_RESUME
+    from seqlm.runs.training_run import MAY_CHANGE_ON_RESUME
 
     check_unchanged(ckpt_config, args, MAY_CHANGE_ON_RESUME["lm"])
 
@@ -132,8 +131,9 @@ def load_config_file(path: str) -> TrainConfig:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.lm_runs import run_train
-    from seqlm.experiments.training_run import resume_from
+    from seqlm.cli.training import train_from_cli
+    from seqlm.runs.lm import run_train
+    from seqlm.runs.training_run import resume_from
 
     resumed = resume_from(args.resume, "lm") if args.resume else None
     if resumed is not None:
@@ -143,16 +143,11 @@ def train_command(args: argparse.Namespace) -> int:
         base = load_config_file(args.config) if args.config else \
             train_preset(args.corpus__name or TrainConfig().corpus.name)
     config = apply_overrides(base, args)
-    with Bars(enabled=not (args.json or args.quiet)) as bars, \
-            GracefulStop(say_stopping) as stop:
-        run = run_train(config, out=args.out, overwrite=args.overwrite, resume=resumed,
-                        progress=bars, should_stop=stop.asked,
-                        tensorboard=args.tensorboard)
-    if not run.writes:  # under torchrun rank 0 alone prints
-        return stop.exit_code(run.status == "interrupted")
-    m = run.metrics
-    emit(args, {"run": str(run.path), "config": to_dict(config), **m}, train_summary(run))
-    return stop.exit_code(run.status == "interrupted")
+    run, code = train_from_cli(args, run_train, config, resumed)
+    if run.writes:  # under torchrun rank 0 alone prints
+        emit(args, {"run": str(run.path), "config": to_dict(config), **run.metrics},
+             train_summary(run))
+    return code
 
 
 def train_summary(run) -> str:
@@ -175,7 +170,7 @@ def train_summary(run) -> str:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.lm_runs import run_eval
+    from seqlm.runs.lm import run_eval
 
     config = replace(config_of(args), checkpoint=args.checkpoint)
     bars = Bars(enabled=not (args.json or args.quiet))
@@ -240,7 +235,7 @@ def compare_command(args: argparse.Namespace) -> int:
     config = config_of(args, quick_compare(CompareConfig()) if args.quick else None)
     if config.minutes is not None and args.steps is None:  # time alone decides
         config = timed_compare(config, config.minutes)
-    from seqlm.experiments.compare import run_compare  # torch: after the options are checked
+    from seqlm.lab.compare import run_compare  # torch: after the options are checked
 
     bars = Bars(enabled=not (args.json or args.quiet))
     try:

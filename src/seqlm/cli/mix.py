@@ -1,6 +1,6 @@
 """`seqlm mix`: linear interpolation of language models that score the same units.
 
-Parses the models and options, builds a `MixConfig`, calls `seqlm.experiments.mix` and
+Parses the models and options, builds a `MixConfig`, calls `seqlm.lab.mix` and
 prints each model's and the mixture's nats, bits and perplexity per token on the test split,
 with the EM weights fitted on the dev split. `--write-arpa` also writes the n-gram models'
 static mixture as one ARPA file.
@@ -46,7 +46,7 @@ def read(path: str | None) -> str | None:
 
 
 def mix_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.mix import check_static, mix, write_static_mix
+    from seqlm.lab.mix import check_static, mix, write_static_mix
 
     if args.write_arpa:
         check_static(args.models)

@@ -3,15 +3,15 @@
 `seqlm.cli.ngram_beyond`.
 
 Each subcommand parses its flags, builds an `NgramConfig`, calls one function of
-`seqlm.experiments.ngram_runs` and prints the result. `eval`, `sample` and `predict` take a
+`seqlm.runs.ngram` and prints the result. `eval`, `sample` and `predict` take a
 model from `--arpa FILE`, `--binary FILE`, or train one on the fly from `--corpus`. Nothing
 here (or in `seqlm.ngram`) imports torch, and progress bars (tqdm) appear only once a step
 has run for half a second, so short jobs never pay for them.
 """
 
 import argparse
-import time
 
+from seqlm.cli.bars import DelayedBars
 from seqlm.cli.config_args import (
     add_alias,
     add_config_options,
@@ -21,8 +21,6 @@ from seqlm.cli.config_args import (
 )
 from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, emit
 from seqlm.config import NgramConfig, ngram_command
-
-BAR_DELAY_S = 0.5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -107,31 +105,15 @@ def ngram_config(args: argparse.Namespace) -> NgramConfig:
     return config_of(args)
 
 
-class DelayedBars:
-    """Progress bars that start only once the job has run `delay` seconds."""
-
-    def __init__(self, args: argparse.Namespace, delay: float = BAR_DELAY_S):
-        from seqlm.cli.bars import Bars
-
-        self.bars = Bars(enabled=not (args.json or args.quiet))
-        self.start, self.delay = time.perf_counter(), delay
-
-    def __call__(self, event) -> None:
-        if time.perf_counter() - self.start >= self.delay:
-            self.bars(event)
-
-    def close(self) -> None:
-        self.bars.close()
-
 
 def model_source(args: argparse.Namespace):
-    from seqlm.experiments.ngram_runs import ModelSource
+    from seqlm.runs.ngram import ModelSource
 
     return ModelSource(arpa=args.arpa, binary=args.binary)
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import train_run
+    from seqlm.runs.ngram import train_run
 
     bars = DelayedBars(args)
     try:
@@ -164,7 +146,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def build_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import build_binary
+    from seqlm.runs.ngram import build_binary
 
     config = ngram_config(args)
     bars = DelayedBars(args)
@@ -186,7 +168,7 @@ def build_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import eval_run
+    from seqlm.runs.ngram import eval_run
 
     config = ngram_config(args)
     run, r, model, source = eval_run(config, model_source(args), config.split, args.text_file,
@@ -202,7 +184,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def sample_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import sample_run
+    from seqlm.runs.ngram import sample_run
 
     config = ngram_config(args)
     run, sentences, _ = sample_run(config, model_source(args), config.prefix, args.out,
@@ -212,7 +194,7 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.ngram_runs import predict_run
+    from seqlm.runs.ngram import predict_run
 
     run, context, best, model = predict_run(ngram_config(args), model_source(args), args.context,
                                             args.mid_sentence, args.out, args.overwrite)

@@ -8,8 +8,8 @@ one library function (`seqlm.ngram.documents.build_corpus_index`, `seqlm.ngram.i
 
 import argparse
 
+from seqlm.cli.bars import DelayedBars
 from seqlm.cli.config_args import add_config_options, config_of, use_config
-from seqlm.cli.ngram import DelayedBars
 from seqlm.cli.options import add_corpus_args, add_output_args, emit
 
 

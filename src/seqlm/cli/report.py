@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.report import write_report
+    from seqlm.report.html import write_report
 
     pages = [str(write_report(run)) for run in args.runs]
     emit(args, {"pages": pages}, "\n".join(pages))

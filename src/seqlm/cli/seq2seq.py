@@ -14,7 +14,6 @@ from seqlm.cli.config_args import (
     use_config,
 )
 from seqlm.cli.options import add_output_args, add_run_args, add_tensorboard_arg, emit
-from seqlm.cli.signals import GracefulStop, say_stopping
 from seqlm.config import Seq2SeqCompareConfig, Seq2SeqConfig, Seq2SeqDecodeConfig, Seq2SeqEvalConfig
 from seqlm.errors import SeqlmError
 
@@ -92,7 +91,7 @@ def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) ->
     """The config the options describe (`--seed` seeds the data, the weights and the batches);
     resuming, the checkpoint's with the loop's budgets and placement applied."""
     if base is not None:
-        from seqlm.experiments.training_run import MAY_CHANGE_ON_RESUME
+        from seqlm.runs.training_run import MAY_CHANGE_ON_RESUME
 
         check_unchanged(base, args, MAY_CHANGE_ON_RESUME["seq2seq"])
         return apply_options(base, args)
@@ -102,28 +101,26 @@ def train_config(args: argparse.Namespace, base: Seq2SeqConfig | None = None) ->
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from seqlm.cli.training import train_from_cli
     from seqlm.config import from_dict
-    from seqlm.experiments.seq2seq_eval import format_summary
-    from seqlm.experiments.seq2seq_train import run_training
-    from seqlm.experiments.training_run import resume_from
+    from seqlm.runs.seq2seq import run_training
+    from seqlm.runs.seq2seq_eval import format_summary
+    from seqlm.runs.training_run import resume_from
 
     base, resumed = None, resume_from(args.resume, "seq2seq") if args.resume else None
     if resumed is not None:
         base = from_dict(Seq2SeqConfig, resumed.payload["config"], source=args.resume)
-    with Bars(enabled=not (args.json or args.quiet)) as bars, \
-            GracefulStop(say_stopping) as stop:
-        run = run_training(train_config(args, base), out=args.out, overwrite=args.overwrite,
-                           resume=resumed, argv=["seqlm", *sys.argv[1:]], progress=bars,
-                           should_stop=stop.asked, tensorboard=args.tensorboard)
+    run, code = train_from_cli(args, run_training, train_config(args, base), resumed,
+                               argv=["seqlm", *sys.argv[1:]])
     if not run.writes:  # under torchrun rank 0 alone prints
-        return stop.exit_code(run.status == "interrupted")
+        return code
     m = run.metrics
     text = [f"{m['status']} after {m['steps']} steps; best valid exact match "
             f"{100 * m['best_valid_exact']:.2f}% at step {m['best_step']}"]
     text += [f"[{regime}] {format_summary(s)}" for regime, s in m.get("test", {}).items()]
     text += [f"run: {run.path} (best.pt, last.pt, manifest.json)"]
     emit(args, {"run_dir": str(run.path), "metrics": m}, "\n".join(text))
-    return stop.exit_code(run.status == "interrupted")
+    return code
 
 
 def load(checkpoint: str, device: str):
@@ -153,7 +150,7 @@ def translate_command(args: argparse.Namespace) -> int:
 
     sources = read_sources(args)
     if args.heatmap is not None:
-        from seqlm.experiments.overwrite import check_output_file
+        from seqlm.runs.overwrite import check_output_file
 
         if len(sources) != 1:
             raise SeqlmError(f"--heatmap draws one source, got {len(sources)}: translate them "
@@ -165,7 +162,7 @@ def translate_command(args: argparse.Namespace) -> int:
     payload = {"translations": [{"source": t.source, "output": t.output,
                                  "logprob_nats": t.logprob_nats} for t in found]}
     if args.heatmap is not None:
-        from seqlm.experiments.seq2seq_plots import attention_heatmap
+        from seqlm.report.seq2seq_plots import attention_heatmap
 
         payload["heatmap"] = str(attention_heatmap(found[0], args.heatmap))
     emit(args, payload, "\n".join(t.output for t in found))
@@ -173,7 +170,7 @@ def translate_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.seq2seq_eval import format_summary, run_eval
+    from seqlm.runs.seq2seq_eval import format_summary, run_eval
 
     config = replace(config_of(args), checkpoint=args.checkpoint)
     run = run_eval(config, out=args.out, overwrite=args.overwrite,
@@ -189,7 +186,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.seq2seq_compare import run_compare
+    from seqlm.lab.seq2seq_compare import run_compare
 
     config = replace(config_of(args), out=args.out, overwrite=args.overwrite)
     bars = Bars(enabled=not (args.json or args.quiet))

@@ -50,7 +50,7 @@ def structure_command(args: argparse.Namespace) -> int:
                          "not both and not neither")
     if args.quick and not args.brackets:
         raise SeqlmError("--quick sets the budget of --brackets: add --brackets or drop --quick")
-    from seqlm.experiments.structure import run_structure
+    from seqlm.lab.structure import run_structure
 
     config = build_config(args)
     bars = Bars(enabled=not (args.json or args.quiet))

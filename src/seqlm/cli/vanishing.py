@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def vanishing_command(args: argparse.Namespace) -> int:
-    from seqlm.experiments.vanishing import run_vanishing
+    from seqlm.lab.vanishing import run_vanishing
 
     config = replace(config_of(args), out=args.out, overwrite=args.overwrite)
     bars = Bars(enabled=not (args.json or args.quiet))

@@ -231,7 +231,7 @@ def timed_compare(config: CompareConfig, minutes: float, steps: int | None = Non
 
 @dataclass(frozen=True)
 class RevivalConfig(Config):
-    """The lab's closing chapter, "how recurrence came back" (`seqlm.experiments.revival`):
+    """The lab's closing chapter, "how recurrence came back" (`seqlm.lab.revival`):
     minGRU's scan paths against T, their float32 error, and minGRU / minLSTM against the LSTM
     at equal wall-clock time (the `compare` settings, `minutes` per model)."""
 
@@ -239,7 +239,7 @@ class RevivalConfig(Config):
     speed_variants: tuple[str, ...] = opt(
         ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm", "seqlm-lstm"),
         choices=("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm",
-                 "seqlm-gru", "seqlm-lstm"), help="seqlm.experiments.scan_speed.VARIANTS")
+                 "seqlm-gru", "seqlm-lstm"), help="seqlm.lab.scan_speed.VARIANTS")
     speed_batch: int = opt(4, ge=1)
     speed_embed: int = opt(64, ge=1)
     speed_hidden: int = opt(128, ge=1)

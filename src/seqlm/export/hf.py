@@ -4,9 +4,9 @@ DIR gets `config.json` and `model.safetensors` (`seqlm.hf_folder`: the best weig
 config and vocabulary, loadable with no pickle) and `README.md`, a model card written from the
 run's manifest (`seqlm.export.model_card`) with a sample drawn at export time. The folder
 is written whole into a staging folder beside DIR and renamed into place by the run
-directory's swap (`seqlm.experiments.run.swap_into_place`, with its recovery of a swap cut
+directory's swap (`seqlm.runs.run.swap_into_place`, with its recovery of a swap cut
 short), so DIR is never half written; `--overwrite` replaces only a folder `seqlm export`
-wrote (the rules of `seqlm.experiments.overwrite`), never a run directory or a user's folder.
+wrote (the rules of `seqlm.runs.overwrite`), never a run directory or a user's folder.
 Leaves out: ONNX (`seqlm.export.onnx`) and serving.
 """
 
@@ -19,30 +19,12 @@ from seqlm.atomic import atomic_write_bytes, atomic_write_text
 from seqlm.checkpoint import BEST, Loaded, load
 from seqlm.config import ExportConfig, SampleConfig, Seq2SeqDecodeConfig
 from seqlm.errors import SeqlmError
-from seqlm.experiments.overwrite import protected, seqlm_manifest
-from seqlm.experiments.run import recover_interrupted_swap, remove_stale_staging, swap_into_place
 from seqlm.export.model_card import model_card
 from seqlm.hf_folder import folder_files, is_model_folder, read_config
+from seqlm.runs.overwrite import protected, training_manifest
+from seqlm.runs.run import recover_interrupted_swap, remove_stale_staging, swap_into_place
 
-TRAINING_COMMANDS = ("train", "seq2seq train")
 CARD = "README.md"
-
-
-def training_manifest(run: Path) -> dict:
-    """The manifest of a finished or stopped training run that holds its best weights."""
-    manifest = seqlm_manifest(run) if run.is_dir() else None
-    if manifest is None:
-        raise SeqlmError(f"{run} is not a seqlm run directory (no manifest.json seqlm wrote): "
-                         "give the --out folder of `seqlm train` or `seqlm seq2seq train`")
-    if manifest.get("command") not in TRAINING_COMMANDS or not isinstance(
-            manifest.get("config"), dict):
-        raise SeqlmError(f"{run} is a `seqlm {manifest.get('command')}` run, which holds no "
-                         "trained model to export: give the run directory of `seqlm train` or "
-                         "`seqlm seq2seq train`")
-    if not (run / BEST).is_file():
-        raise SeqlmError(f"run {run} holds no {BEST} (it stopped before its first "
-                         "evaluation): train longer, or resume it with --resume")
-    return manifest
 
 
 def check_out(out: Path, overwrite: bool) -> None:

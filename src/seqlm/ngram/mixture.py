@@ -15,7 +15,7 @@ alone, so the mixture still sums to one. An ∞-gram may also join at denser lev
 (`InfiniGramScorer.min_count`: the longest suffix that k tokens followed), a backoff over
 suffix lengths that the per-bucket weights learn. Components here: an n-gram model (`NgramScorer`,
 from ARPA or binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the
-experiments level (`seqlm.experiments.mix`), since `seqlm.ngram` never imports torch.
+experiments level (`seqlm.lab.mix`), since `seqlm.ngram` never imports torch.
 Leaves out: buckets from other components (SRILM's -bayes on counts), log-linear mixing.
 """
 

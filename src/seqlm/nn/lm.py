@@ -93,7 +93,7 @@ class RecurrentLM(nn.Module):
         """The model's fast batch-1 step, `stepper(idx (B,), state) -> (logits (B, V),
         state)`, with its weights prepared once (`seqlm.nn.fast.stepper`); build one per
         generation, under `torch.inference_mode()`."""
-        from seqlm.nn.fast.stepper import LMStepper  # a module that itself imports this one
+        from seqlm.nn.fast.stepper import LMStepper  # here: torch's step kernels load on use
 
         return LMStepper(self)
 

@@ -128,7 +128,7 @@ class ServedLM:
     def activations(self, text: str, layer: str | None, unit: int | None) -> dict:
         """One unit's value after every token of `text` (default: the top layer's h, the
         unit that varies most over this text)."""
-        from seqlm.experiments.structure_activations import unit_activations
+        from seqlm.lab.structure_activations import unit_activations
 
         if not self.readable:
             raise RequestError(400, f"model {self.name} is a {self.describe()['cell']} model: "

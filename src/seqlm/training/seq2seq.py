@@ -45,6 +45,7 @@ from seqlm.progress import ProgressCallback
 from seqlm.training.devices import Placement
 from seqlm.training.distributed import World, rank_seed
 from seqlm.training.engine import Engine, Listener, Result, StopCheck
+from seqlm.training.seq2seq_score import exact_hits
 
 
 def teacher_probability(config: Seq2SeqTrainConfig, step: int) -> float:
@@ -74,7 +75,7 @@ def validate(model: Seq2Seq, vocabs: PairVocabs, pairs: list[Pair],
     exact, nats, tokens = 0, 0.0, 0
     if mine:
         outputs = translate(model, vocabs, [s for s, _ in mine])
-        exact = sum(o.output == t for o, (_, t) in zip(outputs, mine, strict=True))
+        exact = sum(exact_hits([o.output for o in outputs], [t for _, t in mine]))
         batches = PairBatches(mine, vocabs, len(mine), seed=0, max_source_len=10**9)
         device = next(model.parameters()).device
         tensors = as_tensors(batches.gather(np.arange(len(mine))), device)

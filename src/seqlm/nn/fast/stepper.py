@@ -24,13 +24,13 @@ from torch import Tensor
 
 from seqlm.nn.cells import State
 from seqlm.nn.fast.kernels import load
-from seqlm.nn.lm import LMState, RecurrentLM
 from seqlm.nn.min_rnn import MinRecurrent
 
 TABLE_LIMIT = 1 << 22  # entries: precompute layer 0's input projection per token up to 16 MB
 Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # W_ih^T, W_hh^T, b_in, b_step
 
 
+LMState = State  # (h_n,) or (h_n, c_n), each (L, B, H): `seqlm.nn.lm`'s state
 Constants = tuple[Tensor, Tensor]  # 0-dim 2 and -1 on the model's device, made once
 
 
@@ -162,8 +162,10 @@ COMPILED_STEPPERS = {"lstm": (lstm_weights_doubled_g, lstm_step_compiled),
 class LMStepper:
     """`stepper(idx (B,), states | None) -> (logits (B, V), states)`; states per layer."""
 
-    def __init__(self, model: RecurrentLM, eager: bool = False):
-        """`eager`: torch ops only, never the compiled kernels (what an exporter can trace)."""
+    def __init__(self, model: torch.nn.Module, eager: bool = False):
+        """`model`: a `seqlm.nn.lm.RecurrentLM` (this module is imported by it, not the
+        other way round); `eager`: torch ops only, never the compiled kernels (what an
+        exporter can trace)."""
         rnn = model.rnn
         self.eager = eager
         self.hidden_size, self.num_layers = rnn.hidden_size, rnn.num_layers

@@ -1,2 +1,0 @@
-"""Experiments: run directories with manifests, the lab that runs every experiment, and the
-plots built from manifests."""

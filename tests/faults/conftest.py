@@ -13,7 +13,7 @@ import pytest
 from conftest import SRC
 
 FLAG = re.compile(r"(?<![\w`-])--[a-z][a-z0-9-]*")
-QUOTED_COMMAND = re.compile(r"`seqlm ([a-z0-9-]+(?: [a-z0-9-]+)?)[^`]*`")
+QUOTED_COMMAND = re.compile(r"`seqlm ([a-z0-9-]+(?: [a-z0-9][a-z0-9-]*)?)[^`]*`")
 
 
 def snapshot(folder: Path) -> dict[str, str]:

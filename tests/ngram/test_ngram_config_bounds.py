@@ -21,8 +21,8 @@ TEXT = "the cat sat\nthe dog sat\nthe cat ran\n"
     ({"k": -1.0}, "k = -1 is out of range"),
     ({"alpha": 0.0}, "alpha = 0 is out of range: choose a value in (0, 1]"),
     ({"alpha": 1.5}, "alpha = 1.5 is out of range: choose a value in (0, 1]"),
-    ({"order": 0}, "order = 0 is out of range: choose a value from 1 to 8"),
-    ({"order": MAX_ORDER + 1}, "order = 9 is out of range"),
+    ({"order": 0}, "order = 0 is out of range: choose a value from 1 to 16"),
+    ({"order": MAX_ORDER + 1}, "order = 17 is out of range"),
     ({"smoothing": "addk", "precision": "kenlm"}, "needs an ARPA-form smoothing"),
     ({"smoothing": "stupid", "prune": (0, 1)}, "works with Kneser-Ney"),
 ])

@@ -20,8 +20,9 @@ from seqlm.checkpoint import BEST, Loaded, load
 from seqlm.config import ExportConfig, SampleConfig, Seq2SeqDecodeConfig
 from seqlm.errors import SeqlmError
 from seqlm.export.model_card import model_card
+from seqlm.export.source import training_manifest
 from seqlm.hf_folder import folder_files, is_model_folder, read_config
-from seqlm.runs.overwrite import protected, training_manifest
+from seqlm.runs.overwrite import protected
 from seqlm.runs.run import recover_interrupted_swap, remove_stale_staging, swap_into_place
 
 CARD = "README.md"

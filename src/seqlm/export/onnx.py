@@ -191,7 +191,7 @@ def check_onnx_out(paths: list[Path], overwrite: bool) -> None:
 def export_onnx(config) -> Path:
     """Write the ONNX file(s) of run `config.run` (an `ExportConfig`); returns FILE."""
     from seqlm.checkpoint import BEST, load
-    from seqlm.runs.overwrite import training_manifest
+    from seqlm.export.source import training_manifest
 
     require("onnx", *(["onnxscript"] if config.onnx_exporter == "dynamo" else []))
     run, out = Path(config.run), Path(config.out)

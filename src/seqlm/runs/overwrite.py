@@ -11,7 +11,6 @@ import json
 import os
 from pathlib import Path
 
-from seqlm.checkpoint import BEST
 from seqlm.errors import SeqlmError
 from seqlm.report.page import MANIFEST
 
@@ -92,23 +91,3 @@ def check_output_file(path: str | os.PathLike, overwrite: bool, flag: str) -> Pa
             raise SeqlmError(f"{flag} {path} exists and was not written by seqlm: --overwrite "
                              f"only replaces seqlm's own files; choose another path")
     return path
-
-
-TRAINING_COMMANDS = ("train", "seq2seq train")
-
-
-def training_manifest(run: Path) -> dict:
-    """The manifest of a finished or stopped training run that holds its best weights."""
-    manifest = seqlm_manifest(run) if run.is_dir() else None
-    if manifest is None:
-        raise SeqlmError(f"{run} is not a seqlm run directory (no manifest.json seqlm wrote): "
-                         "give the --out folder of `seqlm train` or `seqlm seq2seq train`")
-    if manifest.get("command") not in TRAINING_COMMANDS or not isinstance(
-            manifest.get("config"), dict):
-        raise SeqlmError(f"{run} is a `seqlm {manifest.get('command')}` run, which holds no "
-                         "trained model to export: give the run directory of `seqlm train` or "
-                         "`seqlm seq2seq train`")
-    if not (run / BEST).is_file():
-        raise SeqlmError(f"run {run} holds no {BEST} (it stopped before its first "
-                         "evaluation): train longer, or resume it with --resume")
-    return manifest

@@ -34,6 +34,7 @@ STEPS: dict[str, str] = {
     "by-hand": "seqlm.experiments.byhand:lab_step",
     "vanishing": "seqlm.experiments.vanishing:lab_step",
     "compare": "seqlm.experiments.compare:lab_step",
+    "agreement": "seqlm.experiments.agreement:lab_step",  # gating over long distances
     "structure": "seqlm.experiments.structure:lab_step",
     "seq2seq": "seqlm.experiments.seq2seq_compare:lab_step",
     "revival": "seqlm.experiments.revival:lab_step",  # how recurrence came back: minGRU/minLSTM

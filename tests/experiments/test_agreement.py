@@ -112,5 +112,5 @@ def test_agreement_runs_and_reports(tmp_path):
 def test_agreement_options_without_agreement_are_refused(tmp_path):
     result = run_cli("compare", "--sentences", "100", cwd=tmp_path)
     assert result.returncode == 2
-    assert "--sentences only apply to seqlm compare --agreement" in result.stderr
+    assert "--sentences mean nothing for seqlm compare: drop them" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -11,8 +11,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from seqlm.cli.agreement import add_agreement_args, agreement_command, refuse_without_agreement
 from seqlm.cli.bars import Bars
+from seqlm.cli.compare_modes import add_mode_args, mode_command
 from seqlm.cli.config_args import (
     add_config_options,
     apply_options,
@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--threads", type=int, default=CompareConfig.threads)
     add_device_arg(compare)
     add_tensorboard_arg(compare)
-    add_agreement_args(compare)
+    add_mode_args(compare)
     add_run_args(compare)
     add_output_args(compare)
     compare.set_defaults(func=compare_command)
@@ -267,9 +267,9 @@ def sample_command(args: argparse.Namespace) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from seqlm.config import quick_compare, timed_compare
 
-    if args.agreement:
-        return agreement_command(args)
-    refuse_without_agreement(args)
+    code = mode_command(args)  # --agreement or --sweep
+    if code is not None:
+        return code
     config = CompareConfig(corpus=args.corpus, data_dir=args.data_dir, seed=args.seed,
                            threads=args.threads, device=args.device)
     if args.quick:

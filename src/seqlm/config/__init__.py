@@ -52,9 +52,11 @@ from seqlm.config.seq2seq import (
     seq2seq_engine,
 )
 from seqlm.config.structure import StructureConfig, quick_structure
+from seqlm.config.sweep import SweepConfig, quick_sweep
 
 __all__ = [
     "train_preset", "TRAIN_PRESETS", "AgreementConfig", "quick_agreement",
+    "SweepConfig", "quick_sweep",
     "LENGTH_ALPHA",
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",

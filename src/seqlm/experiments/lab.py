@@ -35,6 +35,7 @@ STEPS: dict[str, str] = {
     "vanishing": "seqlm.experiments.vanishing:lab_step",
     "compare": "seqlm.experiments.compare:lab_step",
     "agreement": "seqlm.experiments.agreement:lab_step",  # gating over long distances
+    "sweep": "seqlm.experiments.sweep:lab_step",  # the comparison over budgets and seeds
     "structure": "seqlm.experiments.structure:lab_step",
     "seq2seq": "seqlm.experiments.seq2seq_compare:lab_step",
     "revival": "seqlm.experiments.revival:lab_step",  # how recurrence came back: minGRU/minLSTM

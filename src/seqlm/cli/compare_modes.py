@@ -1,0 +1,86 @@
+"""`seqlm compare --agreement` and `seqlm compare --sweep`: their options on `seqlm compare`
+(derived from `AgreementConfig` and `SweepConfig`) and the commands that run
+`seqlm.experiments.agreement` and `seqlm.experiments.sweep`. An option of one mode given to
+another, or to the plain comparison, is refused in one line."""
+
+import argparse
+import sys
+from dataclasses import fields, replace
+
+from seqlm.cli.bars import Bars
+from seqlm.cli.config_args import add_config_options, given
+from seqlm.cli.options import emit
+from seqlm.config import AgreementConfig, SweepConfig, quick_agreement, quick_sweep
+from seqlm.errors import SeqlmError
+
+SECTION = "mode"
+AGREEMENT = ("sentences", "examples", "lstm_hidden", "max_distance", "buckets",
+             "embedding_dim", "num_layers")
+SWEEP = ("budgets", "seeds", "final_eval_max_tokens")
+
+
+def add_mode_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agreement", action="store_true", help="long-range subject-verb "
+                        "agreement by distance on the verbs corpus, per cell")
+    parser.add_argument("--sweep", action="store_true", help="every cell over several budgets "
+                        "and seeds, with intervals and the crossover")
+    group = parser.add_argument_group("--agreement and --sweep (AgreementConfig, SweepConfig; "
+                                      "defaults shown are --agreement's where both have one)")
+    add_config_options(group, AgreementConfig(), SECTION, names=AGREEMENT)
+    add_config_options(group, SweepConfig(), SECTION, names=SWEEP)
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def mode_options(args: argparse.Namespace, config, mode: str) -> dict:
+    """The mode options given, checked to mean something for `config` (None: plain)."""
+    values = given(args).get(SECTION, {})
+    own = set() if config is None else {f.name for f in fields(config)}
+    foreign = [flag(n) for n in values if n not in own]
+    if foreign:
+        raise SeqlmError(f"{', '.join(foreign)} mean nothing for seqlm compare{mode}: drop "
+                         "them, or use the mode they belong to (--agreement or --sweep)")
+    return values
+
+
+def mode_command(args: argparse.Namespace) -> int | None:
+    """Run `--agreement` or `--sweep` if asked (their exit code), else check that no mode
+    option was given and return None: the plain comparison goes on."""
+    if args.agreement and args.sweep:
+        raise SeqlmError("--agreement and --sweep are two runs: give one of them")
+    if not (args.agreement or args.sweep):
+        mode_options(args, None, "")
+        return None
+    if args.sweep:
+        base = SweepConfig(corpus=args.corpus, data_dir=args.data_dir, threads=args.threads,
+                           device=args.device)
+        config = replace(quick_sweep(base) if args.quick else base,
+                         **mode_options(args, base, " --sweep"))
+        if args.minutes is not None or args.steps is not None:
+            raise SeqlmError("--sweep sets its budgets with --budgets: drop --steps/--minutes")
+        from seqlm.experiments.sweep import run_sweep as run_mode  # torch: after the options
+    else:
+        if args.corpus is not None or args.minutes is not None:
+            raise SeqlmError("--agreement trains on the verbs corpus at equal steps: drop "
+                             "--corpus and --minutes")
+        base = AgreementConfig(seed=args.seed, device=args.device, threads=args.threads)
+        config = replace(quick_agreement(base) if args.quick else base,
+                         **mode_options(args, base, " --agreement"))
+        if args.steps is not None:
+            config = replace(config, steps=args.steps)
+        from seqlm.experiments.agreement import run_agreement as run_mode
+    if args.tensorboard is not None:
+        raise SeqlmError("--tensorboard is for the plain comparison: drop it")
+    if args.cells:
+        config = replace(config, cells=tuple(args.cells))
+    bars = Bars(enabled=not (args.json or args.quiet))
+    try:
+        run, section = run_mode(config, out=args.out, overwrite=args.overwrite,
+                                argv=["seqlm", *sys.argv[1:]], progress=bars)
+    finally:
+        bars.close()
+    emit(args, {"run": str(run.path), **section.metrics},
+         f"{section.markdown}\n\nrun directory {run.path}")
+    return 0

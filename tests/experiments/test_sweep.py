@@ -62,3 +62,16 @@ def test_sweep_runs_and_reports(tmp_path):
     assert set(manifest["metrics"]["curve"]) == {"rnn", "lstm", "gru"}
     assert (tmp_path / "sw" / "sweep" / "loss_by_budget.png").is_file()
     assert "seqlm compare --sweep --budgets 2 4 --seeds 0 1" in section.markdown
+
+
+def test_the_stated_commands_rebuild_the_lab_configs():
+    """The report's 'Reproduce:' line, parsed by the CLI, gives the very config that ran."""
+    from seqlm.cli import build_parser
+    from seqlm.cli.compare_modes import mode_config
+    from seqlm.config import AgreementConfig, quick_sweep
+    from seqlm.experiments import agreement, sweep
+
+    for config, command in ((quick_sweep(SweepConfig()), sweep.command),
+                            (agreement.lab_agreement(AgreementConfig()), agreement.command)):
+        args = build_parser().parse_args(command(config).split()[1:])
+        assert mode_config(args) == config

@@ -15,7 +15,7 @@ from seqlm.errors import SeqlmError
 
 SECTION = "mode"
 AGREEMENT = ("sentences", "examples", "lstm_hidden", "max_distance", "buckets",
-             "embedding_dim", "num_layers")
+             "embedding_dim", "num_layers", "lr", "batch_size", "window")
 SWEEP = ("budgets", "seeds", "final_eval_max_tokens")
 
 
@@ -45,22 +45,23 @@ def mode_options(args: argparse.Namespace, config, mode: str) -> dict:
     return values
 
 
-def mode_command(args: argparse.Namespace) -> int | None:
-    """Run `--agreement` or `--sweep` if asked (their exit code), else check that no mode
-    option was given and return None: the plain comparison goes on."""
+def mode_config(args: argparse.Namespace):
+    """The `AgreementConfig` or `SweepConfig` that the options ask for, or None (no mode
+    flag, and no mode option given: the plain comparison goes on)."""
     if args.agreement and args.sweep:
         raise SeqlmError("--agreement and --sweep are two runs: give one of them")
     if not (args.agreement or args.sweep):
         mode_options(args, None, "")
         return None
+    if args.tensorboard is not None:
+        raise SeqlmError("--tensorboard is for the plain comparison: drop it")
     if args.sweep:
+        if args.minutes is not None or args.steps is not None:
+            raise SeqlmError("--sweep sets its budgets with --budgets: drop --steps/--minutes")
         base = SweepConfig(corpus=args.corpus, data_dir=args.data_dir, threads=args.threads,
                            device=args.device)
         config = replace(quick_sweep(base) if args.quick else base,
                          **mode_options(args, base, " --sweep"))
-        if args.minutes is not None or args.steps is not None:
-            raise SeqlmError("--sweep sets its budgets with --budgets: drop --steps/--minutes")
-        from seqlm.experiments.sweep import run_sweep as run_mode  # torch: after the options
     else:
         if args.corpus is not None or args.minutes is not None:
             raise SeqlmError("--agreement trains on the verbs corpus at equal steps: drop "
@@ -70,11 +71,18 @@ def mode_command(args: argparse.Namespace) -> int | None:
                          **mode_options(args, base, " --agreement"))
         if args.steps is not None:
             config = replace(config, steps=args.steps)
+    return replace(config, cells=tuple(args.cells)) if args.cells else config
+
+
+def mode_command(args: argparse.Namespace) -> int | None:
+    """Run `--agreement` or `--sweep` if asked (their exit code), else None."""
+    config = mode_config(args)
+    if config is None:
+        return None
+    if isinstance(config, SweepConfig):
+        from seqlm.experiments.sweep import run_sweep as run_mode  # torch: after the options
+    else:
         from seqlm.experiments.agreement import run_agreement as run_mode
-    if args.tensorboard is not None:
-        raise SeqlmError("--tensorboard is for the plain comparison: drop it")
-    if args.cells:
-        config = replace(config, cells=tuple(args.cells))
     bars = Bars(enabled=not (args.json or args.quiet))
     try:
         run, section = run_mode(config, out=args.out, overwrite=args.overwrite,

@@ -11,6 +11,7 @@ Out: a table, a plot of validation loss against budget (log axis, interval bars)
 statement. Leaves out: equal wall-clock budgets (`seqlm compare --minutes`), per-cell tuning.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -115,7 +116,8 @@ def command(config: SweepConfig) -> str:
     parts = ["seqlm compare --sweep", "--budgets", *map(str, config.budgets), "--seeds",
              *map(str, config.seeds)]
     default = SweepConfig()
-    for name in ("lstm_hidden", "embedding_dim", "batch_size", "window", "lr"):
+    for name in ("lstm_hidden", "num_layers", "embedding_dim", "batch_size", "window", "lr",
+                 "final_eval_max_tokens"):
         if getattr(config, name) != getattr(default, name):
             parts += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
     return " ".join(parts)
@@ -171,7 +173,7 @@ def sweep(config: SweepConfig, run: Run, progress: ProgressCallback | None = Non
 def lab_step(ctx: LabContext) -> LabSection:
     config = quick_sweep(SweepConfig(data_dir=ctx.config.data_dir, device=ctx.config.device))
     if ctx.config.quick:
-        config = SweepConfig(**{**config.__dict__, "budgets": (5, 10), "seeds": (0,)})
+        config = replace(config, budgets=(5, 10), seeds=(0,))
     return sweep(config, ctx.run, ctx.progress)
 
 

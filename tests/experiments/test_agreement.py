@@ -17,6 +17,7 @@ from seqlm.experiments.agreement import (
     bucket_ranges,
     run_agreement,
     score_items,
+    training_lines,
 )
 
 
@@ -34,6 +35,17 @@ def test_buckets_and_items_cover_each_distance_evenly():
         AgreementConfig(buckets=(20, 5))
     with pytest.raises(ConfigError, match="max_distance"):
         AgreementConfig(buckets=(5, 90), max_distance=70)
+
+
+def test_the_agreement_share_adds_sentences_at_every_distance():
+    small = {"sentences": 200, "max_distance": 10, "buckets": (5, 10)}
+    plain = training_lines(AgreementConfig(**small))
+    mixed = training_lines(AgreementConfig(**small, agreement_share=0.5))
+    assert len(plain) == len(mixed) == 200
+    assert mixed == training_lines(AgreementConfig(**small, agreement_share=0.5))
+    assert sorted(plain) != sorted(mixed)
+    assert sum(" that " in line or " with " in line for line in mixed) > \
+        sum(" that " in line or " with " in line for line in plain)
 
 
 class Fixed(nn.Module):

@@ -15,7 +15,8 @@ from seqlm.errors import SeqlmError
 
 SECTION = "mode"
 AGREEMENT = ("sentences", "examples", "lstm_hidden", "max_distance", "buckets",
-             "embedding_dim", "num_layers", "lr", "batch_size", "window")
+             "embedding_dim", "num_layers", "lr", "batch_size", "window",
+             "agreement_share")
 SWEEP = ("budgets", "seeds", "final_eval_max_tokens")
 
 

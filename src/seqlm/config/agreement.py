@@ -26,6 +26,9 @@ class AgreementConfig(Config):
     warmup_steps: int = opt(20, ge=0)
     sentences: int = opt(20_000, ge=10, help="training sentences of the verbs mix (three in "
                          "ten agreement sentences, plural subjects half the time)")
+    agreement_share: float = opt(0.0, ge=0.0, lt=1.0, help="this share of the training "
+                                 "sentences are agreement sentences added to the verbs mix, "
+                                 "distances spread evenly")
     max_distance: int = opt(70, ge=1, help="agreement distances in training: 1 to this")
     buckets: tuple[int, ...] = opt((5, 20, 50, 70), ge=1, help="upper edges of the distance "
                                    "buckets")

@@ -14,6 +14,7 @@ beyond 20 pooled) between each gated cell and the RNN closes the section.
 Leaves out: several seeds, per-cell tuning, attractor-count breakdowns.
 """
 
+import random
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +49,7 @@ from seqlm.training.lm import LMTask
 from seqlm.training.threads import torch_threads
 
 TEST_SEED_OFFSET = 1_000_003  # test items never share the training text's random stream
+TRAIN_SEED_OFFSET = 2_000_003  # nor the extra training agreement sentences
 
 
 def bucket_ranges(config: AgreementConfig) -> list[tuple[int, int]]:
@@ -116,11 +118,25 @@ def train_cell(config: AgreementConfig, cell: str, hidden: int, vocab: Vocab, te
                                  if result.history else None}
 
 
+def training_lines(config: AgreementConfig) -> list[str]:
+    """The verbs mix (agreement distances 1 to `max_distance`), and where `agreement_share`
+    asks for it, that share of extra agreement sentences, distances spread evenly; shuffled
+    with the seed."""
+    extra = round(config.sentences * config.agreement_share)
+    lines = generate(config.seed, config.sentences - extra, plural=True,
+                     max_distance=config.max_distance)
+    per = [extra // config.max_distance + (i < extra % config.max_distance)
+           for i in range(config.max_distance)]
+    lines += [" ".join(x.tokens) for d, n in enumerate(per, 1) if n
+              for x in agreement_examples(config.seed + TRAIN_SEED_OFFSET + d, n, d)]
+    random.Random(config.seed).shuffle(lines)
+    return lines
+
+
 def measure(config: AgreementConfig, out_dir: Path,
             progress: ProgressCallback | None = None) -> dict:
     """Train every cell, score every bucket: {cell: {hidden, parameters, ..., buckets}}."""
-    lines = generate(config.seed, config.sentences, plural=True,
-                     max_distance=config.max_distance)
+    lines = training_lines(config)
     text = "".join(line + "\n" for line in lines)
     vocab = build_vocab(text, LMConfig(unit="word"))
     sizing = CompareConfig(lstm_hidden=config.lstm_hidden, num_layers=config.num_layers,
@@ -162,8 +178,8 @@ def command(config: AgreementConfig) -> str:
     """The command line that reproduces `config`'s numbers."""
     default = AgreementConfig()
     parts = ["seqlm compare --agreement"]
-    for name in ("steps", "lr", "batch_size", "window", "sentences", "examples", "lstm_hidden",
-                 "embedding_dim", "seed"):
+    for name in ("steps", "lr", "batch_size", "window", "sentences", "agreement_share",
+                 "examples", "lstm_hidden", "embedding_dim", "seed"):
         if getattr(config, name) != getattr(default, name):
             parts.append(f"--{name.replace('_', '-')} {getattr(config, name)}")
     return " ".join(parts)

@@ -4,11 +4,13 @@ vs GRU at equal parameters, data, seed and steps.
 Each cell trains a word-level LM on the `verbs` mix (plural subjects half the time) whose
 agreement sentences put 1 to `max_distance` tokens between the subject's head noun and its
 verb (the corpus's default stops at 12; `verbs.generate(max_distance=...)` draws further, the
-corpus itself is unchanged). Then, on fresh agreement items (their own seed; distances
-uniform within each bucket, attractor nouns of the other number half the time), per distance
-bucket: the accuracy of the verb form, P(correct form) > P(the other number's form) after the
-prefix (Linzen, Dupoux & Goldberg 2016, TACL 4), with its 95% Wilson interval, and the verb
-token's perplexity, exp of the mean -log P(correct form). Items whose forms are not both in
+corpus itself is unchanged), with `agreement_share` of the sentences replaced by extra
+agreement sentences at distances spread evenly. Then, on fresh agreement items (their own
+seed; distances uniform within each bucket, attractor nouns of the other number half the
+time), per distance bucket: the accuracy of the verb form, P(correct form) > P(the other
+number's form) after the prefix (Linzen, Dupoux & Goldberg 2016, TACL 4), with its 95%
+Wilson interval, and the verb token's perplexity, exp of the mean -log P(correct form).
+Items whose forms are not both in
 the training vocabulary are left out and counted. The gap at distance > 20 (the buckets
 beyond 20 pooled) between each gated cell and the RNN closes the section.
 Leaves out: several seeds, per-cell tuning, attractor-count breakdowns.

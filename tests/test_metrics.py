@@ -45,3 +45,12 @@ def test_wilson_interval_contains_estimate_and_stays_in_range():
     # textbook value: 50/100 -> about (0.404, 0.596)
     low, high = metrics.wilson_interval(50, 100)
     assert low == pytest.approx(0.4038, abs=1e-3) and high == pytest.approx(0.5962, abs=1e-3)
+
+
+def test_mean_interval_is_the_student_t_interval():
+    from seqlm.metrics import mean_interval
+
+    assert mean_interval([3.0]) == (3.0, 3.0, 3.0)
+    mean, low, high = mean_interval([1.0, 2.0, 3.0])  # sd 1, t_{0.975,2} = 4.303
+    assert mean == 2.0 and high - mean == pytest.approx(4.303 / 3 ** 0.5)
+    assert mean - low == pytest.approx(high - mean)

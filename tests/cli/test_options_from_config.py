@@ -43,7 +43,7 @@ NOT_CONFIG = {
     "train": {"--config", "--resume"},
     "eval": {"checkpoint"},
     "sample": {"checkpoint", "--prime-file"},
-    "compare": {"--quick"},
+    "compare": {"--quick", "--agreement", "--sweep"},
     "seq2seq train": {"--resume"},
     "seq2seq translate": {"checkpoint", "sources", "--input", "--heatmap"},
     "seq2seq eval": {"checkpoint"},
@@ -68,13 +68,28 @@ def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
 COMMANDS = dict(commands(build_parser()))
 
 
+def mode_base(config, section: str):
+    """`seqlm compare --agreement | --sweep`: their options (section "mode") come from
+    AgreementConfig and SweepConfig, not from CompareConfig."""
+    from seqlm.config import AgreementConfig, CompareConfig, SweepConfig
+
+    if section == "mode" and isinstance(config, CompareConfig):
+        return AgreementConfig(), SweepConfig()
+    return None
+
+
 def field_value(config, section: str, name: str):
+    if mode_base(config, section):
+        return next(getattr(c, name) for c in mode_base(config, section) if hasattr(c, name))
     for part in filter(None, section.split(".")):
         config = getattr(config, part)
     return getattr(config, name)
 
 
 def base_field(config, section: str, name: str):
+    if mode_base(config, section):
+        config = next(c for c in mode_base(config, section) if hasattr(c, name))
+        section = ""
     for part in filter(None, section.split(".")):
         config = getattr(config, part)
     return next(f for f in dataclasses.fields(config) if f.name == name)
@@ -138,7 +153,7 @@ def choice_literals(tree: ast.AST):
 
 
 # module-level lists in cli/ that are not choices: field names and the command modules
-NAME_LISTS = {"CORPUS_OPTIONS", "COMMAND_MODULES"}
+NAME_LISTS = {"CORPUS_OPTIONS", "COMMAND_MODULES", "AGREEMENT", "SWEEP"}
 
 
 def test_no_cli_module_defines_a_choice_list():

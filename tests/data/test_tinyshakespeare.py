@@ -2,8 +2,6 @@
 server (the real download code; no network)."""
 
 import hashlib
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,27 +22,6 @@ def test_real_file_through_data_dir(shakespeare_dir, monkeypatch):
     assert corpus.text("train").startswith("First Citizen:")
     with_test = load_corpus(CorpusConfig(name="tinyshakespeare", test_fraction=0.05))
     assert sum(with_test.split_sizes().values()) == 1_115_394 and with_test.text("test")
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve `tmp_path/www` on a loopback port; yields the base URL."""
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def use_fake_text(monkeypatch, text: bytes) -> None:

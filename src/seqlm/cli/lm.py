@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from seqlm.cli.bars import Bars
+from seqlm.cli.compare_modes import add_mode_args, mode_command
 from seqlm.cli.config_args import (
     add_config_options,
     apply_options,
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cells", "steps", "minutes", "corpus", "data_dir", "seed", "threads", "device"))
     use_config(compare, CompareConfig())
     add_tensorboard_arg(compare)
+    add_mode_args(compare)
     add_run_args(compare)
     add_output_args(compare)
     compare.set_defaults(func=compare_command)
@@ -232,6 +234,9 @@ def sample_command(args: argparse.Namespace) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from seqlm.config import quick_compare, timed_compare
 
+    code = mode_command(args)  # --agreement or --sweep
+    if code is not None:
+        return code
     config = config_of(args, quick_compare(CompareConfig()) if args.quick else None)
     if config.minutes is not None and args.steps is None:  # time alone decides
         config = timed_compare(config, config.minutes)

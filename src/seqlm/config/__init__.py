@@ -7,6 +7,7 @@ the wrong type or out of range is a `ConfigError` naming the field, whichever wa
 `to_dict` / `from_dict` are the round trip used by manifests and checkpoints.
 """
 
+from seqlm.config.agreement import AgreementConfig, quick_agreement
 from seqlm.config.beyond_kenlm import EntropyPruneConfig, InfiniGramConfig, MixConfig
 from seqlm.config.data import SPLITS, UNITS, BracketsConfig, CorpusConfig, DataShowConfig
 from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
@@ -59,9 +60,11 @@ from seqlm.config.seq2seq import (
 )
 from seqlm.config.serve import ServeConfig
 from seqlm.config.structure import StructureConfig, quick_structure
+from seqlm.config.sweep import SweepConfig, quick_sweep
 
 __all__ = [
-    "train_preset", "TRAIN_PRESETS",
+    "train_preset", "TRAIN_PRESETS", "AgreementConfig", "quick_agreement",
+    "SweepConfig", "quick_sweep",
     "LENGTH_ALPHA",
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",

@@ -34,6 +34,8 @@ STEPS: dict[str, str] = {
     "by-hand": "seqlm.lab.byhand:lab_step",
     "vanishing": "seqlm.lab.vanishing:lab_step",
     "compare": "seqlm.lab.compare:lab_step",
+    "agreement": "seqlm.lab.agreement:lab_step",  # gating over long distances
+    "sweep": "seqlm.lab.sweep:lab_step",  # the comparison over budgets and seeds
     "structure": "seqlm.lab.structure:lab_step",
     "seq2seq": "seqlm.lab.seq2seq_compare:lab_step",
     "revival": "seqlm.lab.revival:lab_step",  # how recurrence came back: minGRU/minLSTM

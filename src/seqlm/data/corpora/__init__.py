@@ -86,6 +86,16 @@ REGISTRY: dict[str, CorpusSpec] = {
         CorpusSpec("python-stdlib", "the .py sources of this Python's standard library, "
                    "no tests (~13 MB)", "char", "seqlm.data.corpora.python_stdlib:load",
                    ("encoding_errors",)),
+        *(CorpusSpec(name, description, unit, "seqlm.data.corpora.benchmarks:load", ("path",))
+          for name, description, unit in (
+              ("enwik8", "enwik8 (Hutter Prize), 100 MB: 90M/5M/5M bytes, downloaded once",
+               "byte"),
+              ("text8", "text8 (cleaned Wikipedia), 100M chars: 90M/5M/5M, downloaded once",
+               "char"),
+              ("ptb", "Penn Treebank (Mikolov's 10k words): its train/valid/test files",
+               "word"),
+              ("wikitext2", "WikiText-2 (tokenized, <unk> kept): its train/valid/test files",
+               "word"))),
     ]
 }
 FILE_PREFIX = "file:"

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from seqlm.atomic import atomic_write_text
 from seqlm.config import (
     AgreementConfig,
     CompareConfig,
@@ -40,7 +39,7 @@ from seqlm.data.corpora.verbs import AgreementExample, agreement_examples, gener
 from seqlm.data.lm_data import build_vocab, encode_text
 from seqlm.data.vocab import EOS, EOS_ID, Vocab
 from seqlm.lab.compare import CELL_TITLES, matched_hidden
-from seqlm.lab.steps import LabContext, LabSection
+from seqlm.lab.steps import LabContext, LabSection, run_section
 from seqlm.metrics import wilson_interval
 from seqlm.nn.build import build_model
 from seqlm.progress import ProgressCallback
@@ -261,12 +260,5 @@ def lab_agreement(config: AgreementConfig) -> AgreementConfig:
 def run_agreement(config: AgreementConfig, out=None, overwrite: bool = False, argv=None,
                   progress: ProgressCallback | None = None) -> tuple[Run, LabSection]:
     """`seqlm compare --agreement` into its own run directory (report.md, report.html)."""
-    run = Run("agreement", config, out=out, overwrite=overwrite, argv=argv)
-    with run:
-        section = agreement(config, run, progress)
-        run.metrics.update(section.metrics)
-        run.extra["sections"] = [section.record()]
-        atomic_write_text(run.artifact("report", "report.md"),
-                          f"# {section.title}\n\n{section.markdown}\n")
-    return run, section
+    return run_section("agreement", config, agreement, out, overwrite, argv, progress)
 

@@ -89,6 +89,21 @@ def resolve_steps(config: LabConfig) -> list[str]:
     return list(config.steps) or list(STEPS)
 
 
+def run_section(command: str, config: Any, build: Callable, out=None, overwrite: bool = False,
+                argv=None, progress: ProgressCallback | None = None) -> tuple[Run, LabSection]:
+    """One lab section as a command of its own (`seqlm compare --agreement`, `--sweep`): its
+    run directory, with the section's metrics, report.md and report.html.
+    `build(config, run, progress)` makes the section."""
+    run = Run(command, config, out=out, overwrite=overwrite, argv=argv)
+    with run:
+        section = build(config, run, progress)
+        run.metrics.update(section.metrics)
+        run.extra["sections"] = [section.record()]
+        atomic_write_text(run.artifact("report", "report.md"),
+                          f"# {section.title}\n\n{section.markdown}\n")
+    return run, section
+
+
 def run_step(name: str, ctx: LabContext) -> LabSection:
     module, function = STEPS[name].split(":")
     step = getattr(importlib.import_module(module), function)

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from seqlm.atomic import atomic_write_text
 from seqlm.config import CompareConfig, LMConfig, SweepConfig, quick_sweep
 from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.lab.compare import CELL_TITLES, matched_hidden, pick_corpus, train_one
-from seqlm.lab.steps import LabContext, LabSection
+from seqlm.lab.steps import LabContext, LabSection, run_section
 from seqlm.metrics import mean_interval
 from seqlm.progress import ProgressCallback
 from seqlm.report.figures import save_figure
@@ -180,11 +179,4 @@ def lab_step(ctx: LabContext) -> LabSection:
 def run_sweep(config: SweepConfig, out=None, overwrite: bool = False, argv=None,
               progress: ProgressCallback | None = None) -> tuple[Run, LabSection]:
     """`seqlm compare --sweep` into its own run directory (report.md, report.html)."""
-    run = Run("sweep", config, out=out, overwrite=overwrite, argv=argv)
-    with run:
-        section = sweep(config, run, progress)
-        run.metrics.update(section.metrics)
-        run.extra["sections"] = [section.record()]
-        atomic_write_text(run.artifact("report", "report.md"),
-                          f"# {section.title}\n\n{section.markdown}\n")
-    return run, section
+    return run_section("sweep", config, sweep, out, overwrite, argv, progress)

@@ -24,13 +24,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from seqlm.config import SEQ2SEQ_COMPARE_PRESETS  # noqa: E402
-from seqlm.data.pairs import PairBatches, PairVocabs  # noqa: E402
+from seqlm.data.pairs import PairVocabs  # noqa: E402
 from seqlm.decoding.seq2seq import translate  # noqa: E402
 from seqlm.lab.seq2seq_compare import preset_config  # noqa: E402
 from seqlm.nn.seq2seq import Seq2Seq  # noqa: E402
 from seqlm.runs.seq2seq import load_pairs  # noqa: E402
-from seqlm.training.schedule import LRSchedule  # noqa: E402
-from seqlm.training.seq2seq import train_step  # noqa: E402
+from seqlm.training.seq2seq import Seq2SeqTask  # noqa: E402
 
 
 def cpu(fn) -> float:
@@ -47,13 +46,19 @@ def time_model(attention: str, preset, data, steps: int) -> tuple[float, float]:
     vocabs = PairVocabs.build(data.train)
     torch.manual_seed(0)
     model = Seq2Seq(config.model, len(vocabs.source), len(vocabs.target))
-    tc = config.train
-    batches = PairBatches(data.train, vocabs, tc.batch_size, tc.seed, config.model.max_source_len)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr_schedule.lr)
-    schedule = LRSchedule(tc.lr_schedule, tc.steps)
-    generator = torch.Generator().manual_seed(0)
-    times = [cpu(lambda i=i: train_step(model, optimizer, schedule, batches.batch(i), tc, i,
-                                        generator)) for i in range(steps + 2)][2:]
+    task = Seq2SeqTask(config, vocabs, data.train, [], torch.device("cpu"))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.engine.schedule.lr)
+
+    def train_step(step: int) -> None:  # the engine's update without its bookkeeping
+        micros = task.batches(step)
+        tokens = sum(m.count for m in micros)
+        optimizer.zero_grad(set_to_none=True)
+        for micro in micros:
+            (task.loss_sum(model, micro, step) / tokens).backward()
+        optimizer.step()
+
+    model.train()
+    times = [cpu(lambda i=i: train_step(i)) for i in range(steps + 2)][2:]
     sample = [s for pairs in data.test.values() for s, _ in pairs[:200]]
     model.eval()
     return statistics.fmean(times), cpu(lambda: translate(model, vocabs, sample))

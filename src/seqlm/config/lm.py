@@ -16,6 +16,8 @@ BACKENDS = ("seqlm", "torch")  # seqlm.nn.lm.build_recurrent
 TORCH_BACKEND_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
 RECURRENCES = ("sequential", "newton")  # gru / lstm: the step loop, or seqlm.nn.newton
+SPEED_VARIANTS = ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm",
+                  "seqlm-gru", "seqlm-lstm")  # the revival chapter's timed training paths
 RUNTIMES = ("torch", "onnx")  # `seqlm sample --runtime`: seqlm.export.onnx_runtime
 TIMED_STEP_CAP = 10**9  # `seqlm compare --minutes` without --steps: time alone decides
 
@@ -238,8 +240,7 @@ class RevivalConfig(Config):
     speed_lengths: tuple[int, ...] = opt((64, 256, 1024), ge=1)
     speed_variants: tuple[str, ...] = opt(
         ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm", "seqlm-lstm"),
-        choices=("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm",
-                 "seqlm-gru", "seqlm-lstm"), help="seqlm.lab.scan_speed.VARIANTS")
+        choices=SPEED_VARIANTS, help="the training paths timed against T (seqlm.lab.scan_speed)")
     speed_batch: int = opt(4, ge=1)
     speed_embed: int = opt(64, ge=1)
     speed_hidden: int = opt(128, ge=1)

@@ -7,8 +7,10 @@ compiled by `torch.utils.cpp_extension.load` (g++ and ninja) the first time a pr
 for it, into a cache folder keyed by a hash of
 the source, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
 `$XDG_CACHE_HOME/seqlm/kernels` (default `~/.cache/seqlm/kernels`). A later process finds the
-built library there and compiles nothing (ninja sees every target up to date). Measured
-first build and cached start: docs/nnlm.md.
+built library there and compiles nothing (ninja sees every target up to date). The build
+reads the folder's own copy of the source, so two checkouts of seqlm at other paths share
+one library instead of rebuilding each other's. Measured first build and cached start:
+docs/nnlm.md.
 
 Why C++ and not torch.compile, measured on the LSTM step (docs/nnlm.md): Inductor's call
 carries ~20 us of fixed overhead per compiled call, more than this kernel takes at
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from seqlm.atomic import atomic_write_bytes
 from seqlm.errors import SeqlmError
 
 SOURCE = Path(__file__).with_name("kernels.cpp")
@@ -88,9 +91,12 @@ def load():
 
     folder = cache_root() / key
     folder.mkdir(parents=True, exist_ok=True)
+    source = folder / SOURCE.name  # built from the cache's own copy: every checkout of the
+    if not source.is_file():  # same source names the same file, so none rebuilds another's
+        atomic_write_bytes(source, SOURCE.read_bytes())
     simd = SIMD_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
     try:
-        build(key, sources=[str(SOURCE)], extra_cflags=["-O3", *simd],
+        build(key, sources=[str(source)], extra_cflags=["-O3", *simd],
               build_directory=str(folder), is_python_module=False)
     except (RuntimeError, OSError, ImportError) as e:  # a failed build names its log
         first = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -59,4 +59,4 @@ def test_split_helpers():
 def test_registry_lists_every_corpus():
     names = [spec.name for spec in list_corpora()]
     assert names == ["tinyshakespeare", "verbs", "dates", "brackets", "python-stdlib",
-                     "file:PATH"]
+                     "enwik8", "text8", "ptb", "wikitext2", "file:PATH"]

@@ -190,7 +190,8 @@ def test_the_lab_step_follows_compare_and_reports(tmp_path):
     from seqlm.lab.steps import STEPS, run_lab
 
     names = list(STEPS)
-    assert names.index("structure") == names.index("compare") + 1
+    chapter = names[names.index("compare"):names.index("structure") + 1]
+    assert chapter == ["compare", "agreement", "sweep", "structure"]  # the gated cells' story
     run = run_lab(LabConfig(quick=True, steps=("structure",), out=str(tmp_path / "lab")))
     report = (tmp_path / "lab" / "report.md").read_text()
     assert "## What the cells learn: brackets" in report and "| gru |" in report

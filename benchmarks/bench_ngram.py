@@ -326,25 +326,37 @@ def engines(train: str, work: Path, repeats: int) -> None:
           f"{t['numpy'][1]:.3f} s CPU, numba {t['numba'][1]:.3f} s CPU: "
           f"{t['numpy'][1] / t['numba'][1]:.2f}x")
 
-    def scorer(engine):
-        def score():
-            model.engine = engine
-            return model.perplexity(train)
-        return score
-
-    scorers = {"numpy": scorer("numpy"), "numba": scorer("numba")}
+    scorers = {e: scorer_of(model, e, train) for e in ("numpy", "numba")}
+    single = fit(train, NgramConfig(order=5, precision="kenlm"))  # KenLM's float32 sums
+    singles = {e: scorer_of(single, e, train) for e in ("numpy", "numba")}
+    lines = train[:-1].split("\n")
     try:
         import kenlm
 
         from seqlm.ngram import write_arpa
         km = kenlm.Model(str(write_arpa(model, work / "m5e.arpa")))
-        lines = train[:-1].split("\n")
         scorers["kenlm"] = lambda: sum(km.score(x) for x in lines)
+        km32 = kenlm.Model(str(write_arpa(single, work / "m5k.arpa")))
+        singles["kenlm"] = lambda: sum(km32.score(x) for x in lines)
     except ImportError:
         pass
+    tokens = sum(len(line.split()) + 1 for line in lines)
+    score_rows("score Tiny Shakespeare train", scorers, tokens, repeats)
+    score_rows("score Tiny Shakespeare train, precision kenlm", singles, tokens, repeats)
+
+
+def scorer_of(model, engine: str, text: str):
+    """A call that scores `text` with `model` on `engine`."""
+    def score():
+        model.engine = engine
+        return model.perplexity(text)
+    return score
+
+
+def score_rows(title: str, scorers: dict, tokens: int, repeats: int) -> None:
+    """Tokens/s of CPU per scorer (medians of interleaved repeats), and numba / kenlm."""
     t = interleaved(scorers, repeats)
-    tokens = sum(len(line.split()) + 1 for line in train[:-1].split("\n"))
-    print("  score Tiny Shakespeare train, tokens/s of CPU: " + ", ".join(
+    print(f"  {title}, tokens/s of CPU: " + ", ".join(
         f"{k} {tokens / v[1]:,.0f}" for k, v in t.items())
         + (f"; numba / kenlm module {t['kenlm'][1] / t['numba'][1]:.2f}x" if "kenlm" in t
            else ""))

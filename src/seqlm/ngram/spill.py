@@ -16,6 +16,7 @@ Leaves out: compression of spill files (KenLM's are plain too) and asynchronous 
 import errno
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -155,9 +156,14 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+        folder, self.folder = self.folder, None
+        if folder is None:
+            return
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:  # a signal's KeyboardInterrupt cut the removal short: finish it, then go on
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
 
     def spill(self) -> None:
         """From now on, new columns go to files (the corpus does not fit the budget)."""
@@ -166,11 +172,22 @@ class Workspace:
             try:
                 parent.mkdir(parents=True, exist_ok=True)
                 remove_stale_folders(parent)
-                self.folder = Path(tempfile.mkdtemp(prefix=f"seqlm-ngram-{os.getpid()}-",
-                                                    dir=parent))
+                self.make_folder(parent)
             except OSError as e:
                 raise self.disk_error(e, parent) from None
         self.spilling = True
+
+    def make_folder(self, parent: Path) -> None:
+        """A new private folder under `parent`, named before it exists: a signal that
+        arrives at any point from here on finds it in `self.folder`, so `close` removes it
+        (`tempfile.mkdtemp` would create it before handing its name back)."""
+        while True:
+            self.folder = parent / f"seqlm-ngram-{os.getpid()}-{secrets.token_hex(6)}"
+            try:
+                self.folder.mkdir(mode=0o700)
+                return
+            except FileExistsError:  # another name then
+                continue
 
     def writer(self, dtype, name: str, spill: bool | None = None) -> ColumnWriter:
         """A writer to a file if the workspace spills (or `spill` says so), else to memory."""

@@ -122,7 +122,7 @@ def test_a_read_only_temp_dir_is_named(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):  # root may write anywhere, so the refusal is simulated
         raise PermissionError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(spill.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(spill.Workspace, "make_folder", refuse)
     with pytest.raises(SeqlmError, match="is not writable: pass --temp-dir a writable folder"):
         build(zipf_text(20000), NgramConfig(order=3, memory="64K", temp_dir=str(tmp_path)))
 

@@ -161,3 +161,47 @@ def test_the_gate_lets_running_and_waiting_requests_in_and_refuses_the_rest():
     refused, admitted = asyncio.run(scenario())
     assert refused.startswith("429 the server is busy") and "--max-concurrent" in refused
     assert admitted == "waiter in"
+
+
+def test_a_client_that_leaves_before_the_first_line_gives_its_slot_back(served):
+    """Raw ASGI, one generation slot: the first client disconnects as soon as the response
+    starts (before any line is read); the next request must run, not get a 429."""
+    import asyncio
+    import json
+    from dataclasses import replace
+
+    from seqlm.serve.app import build_app
+
+    app = build_app(served[1], replace(served[0], max_concurrent=1, max_waiting=0))
+    body = json.dumps({"model": "chars", "prime": "a", "length": 50}).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+             "http_version": "1.1", "method": "POST", "path": "/api/sample",
+             "raw_path": b"/api/sample", "query_string": b"", "root_path": "",
+             "headers": [(b"content-type", b"application/json")], "scheme": "http",
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+
+    async def request(leave: bool) -> list[int]:
+        pending = [{"type": "http.request", "body": body, "more_body": False}]
+        statuses: list[int] = []
+
+        async def receive() -> dict:
+            if pending:
+                return pending.pop(0)
+            if leave:
+                return {"type": "http.disconnect"}
+            await asyncio.sleep(60)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            await asyncio.sleep(0)
+
+        await asyncio.wait_for(app(scope, receive, send), 30)
+        return statuses
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        return await request(leave=True), await request(leave=False)
+
+    gone, after = asyncio.run(scenario())
+    assert gone == [200] and after == [200]

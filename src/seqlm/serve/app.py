@@ -105,8 +105,7 @@ def build_app(models: dict, config: ServeConfig) -> Starlette:
         except BaseException:
             gate.leave()
             raise
-        return StreamingResponse(lines(first, tokens, config.flush_seconds, gate.leave),
-                                 media_type="application/x-ndjson")
+        return GatedStream(lines(first, tokens, config.flush_seconds), gate.leave)
 
     def score(model, body: dict) -> dict:
         return model.score(limits.text(body, "text", config.max_text_chars,
@@ -152,17 +151,30 @@ def build_app(models: dict, config: ServeConfig) -> Starlette:
         RequestError: refused, SeqlmError: refused, HTTPException: http_error})
 
 
-async def lines(first: dict, tokens: Iterator[dict], flush_seconds: float,
-                done: Callable[[], None]) -> AsyncIterator[bytes]:
+class GatedStream(StreamingResponse):
+    """A streamed sample that gives its gate slot back however the response ends: finished,
+    failed, or cut short by a client that left, even before the first line was asked for
+    (a generator's own `finally` never runs if it was never started, and a slot lost that
+    way is lost for the server's life)."""
+
+    def __init__(self, content: AsyncIterator[bytes], leave: Callable[[], None]):
+        super().__init__(content, media_type="application/x-ndjson")
+        self.leave = leave
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.leave()
+
+
+async def lines(first: dict, tokens: Iterator[dict], flush_seconds: float
+                ) -> AsyncIterator[bytes]:
     """NDJSON lines of a sample, one per token, sent as they come (the lines made within
-    `flush_seconds` in one write: a thread hop per token would cost more than the token);
-    the gate's slot is given back however the stream ends."""
-    try:
-        yield json.dumps(first).encode() + b"\n"
-        while batch := await run_in_threadpool(take, tokens, flush_seconds):
-            yield b"".join(json.dumps(item).encode() + b"\n" for item in batch)
-    finally:
-        done()
+    `flush_seconds` in one write: a thread hop per token would cost more than the token)."""
+    yield json.dumps(first).encode() + b"\n"
+    while batch := await run_in_threadpool(take, tokens, flush_seconds):
+        yield b"".join(json.dumps(item).encode() + b"\n" for item in batch)
 
 
 def take(tokens: Iterator[dict], seconds: float) -> list[dict]:

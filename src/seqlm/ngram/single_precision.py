@@ -208,18 +208,24 @@ def kenlm_totals(model, stream) -> tuple[float, float]:
         np.float64).sum())
 
 
-def compiled_sums(model, stream, pos: np.ndarray, sentence: np.ndarray):
-    """`seqlm.ngram.compiled.kenlm_sentence_sums` on the model's tables as float32 log10,
-    converted once per model (`NgramModel.float32_tables`)."""
-    from seqlm.ngram import compiled
-
+def float32_tables(model) -> tuple:
+    """(prob, prob_at, back, back_at): every order's float32 log10 probabilities and backoffs
+    end to end, and where each order starts; converted once per model and kept on it
+    (`NgramModel.float32_tables`)."""
     if model.float32_tables is None:
         prob = [to_log10_32(t) for t in model.logp]
         back = [to_log10_32(t) for t in model.backoff] or [np.zeros(0, dtype=F32)]
         model.float32_tables = (
             np.concatenate(prob), np.cumsum([0] + [len(t) for t in prob[:-1]]),
             np.concatenate(back), np.cumsum([0] + [len(t) for t in back[:-1]]))
-    prob, prob_at, back, back_at = model.float32_tables
+    return model.float32_tables
+
+
+def compiled_sums(model, stream, pos: np.ndarray, sentence: np.ndarray):
+    """`seqlm.ngram.compiled.kenlm_sentence_sums` on the model's tables as float32 log10."""
+    from seqlm.ngram import compiled
+
+    prob, prob_at, back, back_at = float32_tables(model)
     found = np.stack(model.lookup(stream.ids, stream.oov))
     return compiled.kenlm_sentence_sums(found, stream.ids, pos, sentence, stream.n_sentences,
                                         prob, prob_at, back, back_at)

@@ -35,6 +35,8 @@ from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, OOV_MAR
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # vocab_hash's seed, and probing's multiplier
 M1, M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 UNITS = {"word": 0, "char": 1, "byte": 2}
+WORD_BREAK = np.zeros(256, dtype=np.uint8)  # 1: space, tab, CR between words; 2: newline
+WORD_BREAK[[32, 9, 13]], WORD_BREAK[10] = 1, 2
 BLOCK = 1024  # positions matched order by order at a time: their arrays stay in cache
 
 
@@ -96,6 +98,37 @@ def next_token(buf, i, hi, unit):
 
 
 @njit(cache=True, nogil=True)
+def next_word(buf, i, hi):
+    """(start, end, key) of the next word of the line at byte i (key: `span_key`, its first
+    8 bytes gathered in the same scan), or (i', -1, 0) at the line's end."""
+    while i < hi and WORD_BREAK[buf[i]] == 1:
+        i += 1
+    if i >= hi or buf[i] == 10:
+        return i, -1, np.int64(0)
+    a = i
+    w = np.uint64(0)
+    while i < hi and WORD_BREAK[buf[i]] == 0:
+        if i - a < 8:
+            w |= np.uint64(buf[i]) << np.uint64(8 * (i - a))
+        i += 1
+    if i - a > 8:
+        return a, i, span_key(buf, a, i)
+    return a, i, np.int64(mix(mix((np.uint64(i - a) * GOLDEN) ^ w)) >> np.uint64(1))
+
+
+@njit(cache=True, nogil=True)
+def key_id(key, vocab, markers):
+    """The id of a token's key, SKIP_MARK for `<s>`/`</s>`, OOV_MARK for `<unk>` or unknown."""
+    vrec, vbits = vocab
+    if key == markers[0] or key == markers[1]:
+        return SKIP_MARK
+    if key == markers[2]:
+        return OOV_MARK
+    row = probe(vrec, 0, vbits, key)
+    return OOV_MARK if row < 0 else vrec[row, 1]
+
+
+@njit(cache=True, nogil=True)
 def token_id(buf, a, b, unit, vocab, byte_ids, markers):
     """The token's id, SKIP_MARK for literal `<s>`/`</s>`, OOV_MARK for `<unk>` or unknown."""
     if unit == 2:
@@ -111,12 +144,9 @@ def token_id(buf, a, b, unit, vocab, byte_ids, markers):
 
 
 @njit(cache=True, nogil=True)
-def push(ids, n, w):
-    """ids[n] = w, doubling ids when full."""
-    if n == len(ids):
-        ids = np.concatenate((ids, np.empty_like(ids)))
-    ids[n] = w
-    return ids
+def grown(ids):
+    """ids twice as long, the first half copied."""
+    return np.concatenate((ids, np.empty_like(ids)))
 
 
 @njit(cache=True, nogil=True)
@@ -128,19 +158,28 @@ def stream_ids(buf, lo, hi, unit, vocab, byte_ids, markers):
     i = lo
     while i < hi:
         first = n
-        ids = push(ids, n, NGRAM_BOS_ID)
+        if n + 2 > len(ids):  # room for <s> and </s>
+            ids = grown(ids)
+        ids[n] = NGRAM_BOS_ID
         n += 1
         while True:
-            a, b = next_token(buf, i, hi, unit)
+            if unit == 0:
+                a, b, key = next_word(buf, i, hi)
+            else:
+                a, b = next_token(buf, i, hi, unit)
+                key = 0
             if b < 0:
                 i = a + 1  # past the newline
                 break
             i = b
-            w = token_id(buf, a, b, unit, vocab, byte_ids, markers)
+            w = key_id(key, vocab, markers) if unit == 0 else \
+                token_id(buf, a, b, unit, vocab, byte_ids, markers)
             if w != SKIP_MARK:
-                ids = push(ids, n, w)
+                if n + 2 > len(ids):
+                    ids = grown(ids)
+                ids[n] = w
                 n += 1
-        ids = push(ids, n, NGRAM_EOS_ID)
+        ids[n] = NGRAM_EOS_ID
         n += 1
         longest = max(longest, n - first)
     return ids[:n], longest
@@ -215,7 +254,7 @@ def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at,
             tokens += 1
             if d[q] == 0:
                 if oovs == len(oov_values):
-                    oov_values = np.concatenate((oov_values, np.empty_like(oov_values)))
+                    oov_values = grown(oov_values)
                 oov_values[oovs] = v
                 oovs += 1
             if w == NGRAM_EOS_ID:
@@ -226,15 +265,11 @@ def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at,
 
 
 @njit(cache=True, nogil=True)
-def put(terms, counts, row, value):
-    """Append value to row `row` of terms (R, C), doubling C when full."""
-    if counts[row] == terms.shape[1]:
-        grown = np.empty((terms.shape[0], 2 * terms.shape[1]), dtype=terms.dtype)
-        grown[:, :terms.shape[1]] = terms
-        terms = grown
-    terms[row, counts[row]] = value
-    counts[row] += 1
-    return terms
+def wider(terms):
+    """terms (R, C) as (R, 2C), the first C columns copied."""
+    out = np.empty((terms.shape[0], 2 * terms.shape[1]), dtype=terms.dtype)
+    out[:, :terms.shape[1]] = terms
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -253,16 +288,21 @@ def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at
     while s < len(ids):
         e = block_end(ids, s)
         match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, d, rank, pv, bv)
+        while counts.max() + (e - s) > terms.shape[1]:  # room for a term per row and position
+            terms = wider(terms)
         for q in range(e - s):
             w = ids[s + q]
             if w == NGRAM_BOS_ID:
                 continue
             if d[q] > 0:
-                terms = put(terms, counts, d[q] - 1, pv[d[q] - 1, q])
+                terms[d[q] - 1, counts[d[q] - 1]] = pv[d[q] - 1, q]
+                counts[d[q] - 1] += 1
             for j in range(max(d[q], 1), min(d[q - 1], N - 1) + 1):
-                terms = put(terms, counts, N + j - 1, bv[j - 1, q - 1])
+                terms[N + j - 1, counts[N + j - 1]] = bv[j - 1, q - 1]
+                counts[N + j - 1] += 1
                 if d[q] == 0:
-                    terms = put(terms, counts, 2 * N + j - 2, bv[j - 1, q - 1])
+                    terms[2 * N + j - 2, counts[2 * N + j - 2]] = bv[j - 1, q - 1]
+                    counts[2 * N + j - 2] += 1
             tokens += 1
             if d[q] == 0:
                 oovs += 1

@@ -265,14 +265,6 @@ def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at,
 
 
 @njit(cache=True, nogil=True)
-def wider(terms):
-    """terms (R, C) as (R, 2C), the first C columns copied."""
-    out = np.empty((terms.shape[0], 2 * terms.shape[1]), dtype=terms.dtype)
-    out[:, :terms.shape[1]] = terms
-    return out
-
-
-@njit(cache=True, nogil=True)
 def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at, bits, values,
                  unigrams):
     """Double precision over the lines of buf[lo:hi]: `forms.Backoff.total`'s terms, rows
@@ -281,15 +273,14 @@ def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at
     each row; and (scored tokens, OOVs, lines)."""
     ids, longest = stream_ids(buf, lo, hi, unit, vocab, byte_ids, markers)
     d, rank, pv, bv = blocks(ids, longest, N, unigrams)
-    terms = np.empty((3 * N - 2, max(16, len(ids) // 4)), dtype=np.float64)
+    # a row gets at most one term per position; pages never written are never touched
+    terms = np.empty((3 * N - 2, len(ids)), dtype=np.float64)
     counts = np.zeros(3 * N - 2, dtype=np.int64)
     tokens = oovs = lines = 0
     s = 0
     while s < len(ids):
         e = block_end(ids, s)
         match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, d, rank, pv, bv)
-        while counts.max() + (e - s) > terms.shape[1]:  # room for a term per row and position
-            terms = wider(terms)
         for q in range(e - s):
             w = ids[s + q]
             if w == NGRAM_BOS_ID:

@@ -186,22 +186,27 @@ def stream_ids(buf, lo, hi, unit, vocab, byte_ids, markers):
 
 
 @njit(cache=True, nogil=True)
-def match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, d, rank, pv, bv):
+def match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, d, rank, pv,
+                bv):
     """The matches ending at positions s..e-1 (q = p - s; s is a `<s>`): d[q] the longest
-    order held (0 at an OOV), and per order k rank[k-1, q], its probability pv[k-1, q] and
-    backoff bv[k-1, q]. Order by order, as `matching.find_matches`: the probes of one order
-    are independent, so their cache misses overlap."""
+    order held (0 at an OOV), and per order k rank[k-1, q] (its id, or ~id where no order-k+1
+    n-gram starts with it), its probability pv[k-1, q] and backoff bv[k-1, q]. Order by
+    order, as `matching.find_matches`: the probes of one order are independent, so their
+    cache misses overlap; a context that starts no longer n-gram is not asked about (its
+    probe would fail: KenLM's query skips it too)."""
     for q in range(e - s):
         w = ids[s + q]
         if w == OOV_MARK:
             d[q] = 0
         else:
-            d[q], rank[0, q], pv[0, q], bv[0, q] = 1, w, unigrams[w, 0], unigrams[w, 1]
+            d[q], pv[0, q], bv[0, q] = 1, unigrams[w, 0], unigrams[w, 1]
+            rank[0, q] = w if extends[w] else ~w
     for k in range(2, N + 1):
         at, nbits = slot_at[k - 1], bits[k - 1]
         for q in range(1, e - s):
             # context held at q-1, suffix at q; <s> ends no n-gram ("</s> <s>" never asked)
-            if d[q] == k - 1 and d[q - 1] >= k - 1 and ids[s + q] != NGRAM_BOS_ID:
+            if d[q] == k - 1 and d[q - 1] >= k - 1 and rank[k - 2, q - 1] >= 0 and \
+                    ids[s + q] != NGRAM_BOS_ID:
                 r = probe(rec, at, nbits, rank[k - 2, q - 1] * V + ids[s + q])
                 if r >= 0:
                     d[q], rank[k - 1, q] = k, rec[r, 1]
@@ -227,7 +232,7 @@ def block_end(ids, s):
 
 @njit(cache=True, nogil=True)
 def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at, bits, values,
-                unigrams):
+                unigrams, extends):
     """precision "kenlm" over the lines of buf[lo:hi]: float32 sums per line (lines,), the
     OOVs' float32 values in order, and (scored tokens, OOVs, lines). Per token, as KenLM's
     `FullScore`: the longest match's float32 log10 p, then the backoffs of the longer
@@ -241,7 +246,8 @@ def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at,
     s = 0
     while s < len(ids):
         e = block_end(ids, s)
-        match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, d, rank, pv, bv)
+        match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, d, rank,
+                    pv, bv)
         for q in range(e - s):
             w = ids[s + q]
             if w == NGRAM_BOS_ID:
@@ -266,7 +272,7 @@ def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at,
 
 @njit(cache=True, nogil=True)
 def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at, bits, values,
-                 unigrams):
+                 unigrams, extends):
     """Double precision over the lines of buf[lo:hi]: `forms.Backoff.total`'s terms, rows
     0..N-1 the probability of each order's final matches, rows N..2N-2 each order's backoffs
     applied, rows 2N-1..3N-3 those of them before an OOV, each in text order; the count of
@@ -280,7 +286,8 @@ def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at
     s = 0
     while s < len(ids):
         e = block_end(ids, s)
-        match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, d, rank, pv, bv)
+        match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, d, rank,
+                    pv, bv)
         for q in range(e - s):
             w = ids[s + q]
             if w == NGRAM_BOS_ID:
@@ -329,12 +336,13 @@ def compiled_tables(model) -> tuple:
             probs = [np.asarray(t, dtype=np.float64) for t in model.logp]
             backs = [np.asarray(t, dtype=np.float64) for t in model.backoff]
         rec, slot_at, bits, values = slot_records(model, probs, backs)
+        extends = starts_longer(model, 1)
         unigrams = np.zeros((model.V, 2), dtype=probs[0].dtype)
         unigrams[:, 0] = probs[0]
         if backs:
             unigrams[:, 1] = backs[0]
         model.compiled_tables = ((vrec, hashed.index.bits), byte_ids, token_keys([BOS, EOS, UNK]),
-                                 rec, slot_at, bits, values, unigrams)
+                                 rec, slot_at, bits, values, unigrams, extends)
     return model.compiled_tables
 
 
@@ -356,12 +364,20 @@ def slot_records(model, probs: list[np.ndarray], backs: list[np.ndarray]) -> tup
         ranks = slots[held].astype(np.int64)
         at = slot_at[k - 1] + held
         rec[at, 0] = np.asarray(model.index(k).keys)[ranks]
-        rec[at, 1] = ranks
+        rec[at, 1] = np.where(starts_longer(model, k)[ranks], ranks, ~ranks)
         values[at, 0] = probs[k - 1][ranks]
         if k < model.order:
             values[at, 1] = backs[k - 1][ranks]
     bits = np.array([0] + [model.index(k).bits for k in range(2, model.order + 1)])
     return rec, slot_at, bits.astype(np.int64), values
+
+
+def starts_longer(model, k: int) -> np.ndarray:
+    """Whether each order-k n-gram is the context of some order-(k+1) n-gram. (M_k,) bool"""
+    out = np.zeros(model.sizes()[k - 1], dtype=bool)
+    if k < model.order:
+        out[np.asarray(model.keys[k]) // model.V] = True
+    return out
 
 
 def offsets(arrays: list[np.ndarray]) -> np.ndarray:

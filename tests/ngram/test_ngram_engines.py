@@ -124,11 +124,16 @@ def test_which_engine_ran_is_recorded(tmp_path):
 
 CACHED = """
 import json, numpy as np
-from seqlm.ngram import compiled
+from seqlm.config import NgramConfig
+from seqlm.ngram import compiled, compiled_score, fit
 out = compiled.arpa_block(np.array([-1.5, -1234.5], np.float32), np.array([0, -0.25], np.float32),
                           [np.array([0, 1])], compiled.token_blob([b"a", b"b"]))
 assert out == b"-1.5\\ta\\n-1234.5\\tb\\t-0.25\\n", out
-kernels = [f for f in vars(compiled).values() if hasattr(f, "stats")]
+for precision in ("double", "kenlm"):  # both scoring kernels
+    model = fit("a b c\\nb c a\\n", NgramConfig(order=3, precision=precision))
+    model.engine = "numba"
+    assert model.perplexity("a b c d\\n").tokens == 5
+kernels = [f for m in (compiled, compiled_score) for f in vars(m).values() if hasattr(f, "stats")]
 print(json.dumps({"misses": sum(sum(f.stats.cache_misses.values()) for f in kernels),
                   "hits": sum(sum(f.stats.cache_hits.values()) for f in kernels)}))
 """
@@ -176,6 +181,50 @@ def test_both_engines_score_alike(tmp_path):
             got[engine] = (model.perplexity(SCORED),
                            [t.nats for t in model.token_scores("the cat sees the owl .")])
         assert got["numba"] == got["numpy"], name
+
+
+EDGES = ("a  b\tc\r\n\n<s> the cat </s> <unk> sees\n   \nthe incomprehensibilities café "
+         "naïve\n\t\nü ü ü the owl sees the big mouse the big mouse the\nx")  # no last \\n
+
+
+@pytest.mark.parametrize("unit", ["word", "char", "byte"])
+@pytest.mark.parametrize("order", [1, 2, 5])
+@pytest.mark.parametrize("precision", ["double", "kenlm"])
+def test_the_compiled_scorer_equals_the_reference(unit, order, precision):
+    """One compiled pass (`compiled_score`) against `encode` + `find_matches` + the NumPy
+    sums: separators, literal <s>/</s>/<unk>, blank lines, words over 8 bytes, UTF-8, a last
+    line without a newline; 1, 2 and 3 threads."""
+    from seqlm.ngram import fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscountFallbackWarning)
+        model = fit(TEXT + "the incomprehensibilities\n", NgramConfig(order=order, unit=unit,
+                                                                      precision=precision))
+    text = (EDGES + "\n" + SCORED) * 2 + EDGES
+    model.engine = "numpy"
+    reference = model.perplexity(text)
+    assert model.compiled_tables is None
+    model.engine = "numba"
+    for threads in (1, 2, 3):
+        assert model.perplexity(text, threads=threads) == reference, threads
+    assert model.compiled_tables is not None  # the compiled scorer ran
+    for edge in ("", "\n", "x", "\n\n", EDGES):
+        model.engine = "numpy"
+        expected = model.perplexity(edge)
+        model.engine = "numba"
+        assert model.perplexity(edge, threads=2) == expected, repr(edge)
+
+
+def test_threads_score_exactly_what_one_thread_scores(tmp_path):
+    from seqlm.ngram.compiled_score import chunk_bounds
+
+    text = SCORED * 40
+    assert len(chunk_bounds(text.encode(), 2)) == 3  # two chunks of whole lines
+    for name, model in scorers(tmp_path).items():
+        model.engine = "numba"
+        one = model.perplexity(text)
+        assert model.perplexity(text, threads=2) == one, name
+        assert model.perplexity(text, threads=5) == one, name
 
 
 def test_workers_score_exactly_what_one_process_scores(tmp_path, monkeypatch):

@@ -125,7 +125,7 @@ def test_which_engine_ran_is_recorded(tmp_path):
 CACHED = """
 import json, numpy as np
 from seqlm.config import NgramConfig
-from seqlm.ngram import compiled, compiled_score, fit
+from seqlm.ngram import compiled, compiled_score, compiled_tables, compiled_text, fit
 out = compiled.arpa_block(np.array([-1.5, -1234.5], np.float32), np.array([0, -0.25], np.float32),
                           [np.array([0, 1])], compiled.token_blob([b"a", b"b"]))
 assert out == b"-1.5\\ta\\n-1234.5\\tb\\t-0.25\\n", out
@@ -133,7 +133,8 @@ for precision in ("double", "kenlm"):  # both scoring kernels
     model = fit("a b c\\nb c a\\n", NgramConfig(order=3, precision=precision))
     model.engine = "numba"
     assert model.perplexity("a b c d\\n").tokens == 5
-kernels = [f for m in (compiled, compiled_score) for f in vars(m).values() if hasattr(f, "stats")]
+kernels = [f for m in (compiled, compiled_score, compiled_tables, compiled_text)
+           for f in vars(m).values() if hasattr(f, "stats")]
 print(json.dumps({"misses": sum(sum(f.stats.cache_misses.values()) for f in kernels),
                   "hits": sum(sum(f.stats.cache_hits.values()) for f in kernels)}))
 """

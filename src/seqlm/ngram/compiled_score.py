@@ -1,26 +1,28 @@
-"""Scoring a text in one compiled pass per chunk of lines: UTF-8 bytes -> ids -> matches -> sums.
+"""Scoring a text in one compiled call per chunk of lines: UTF-8 bytes -> ids -> matches -> sums.
 
 `NgramModel.piece_totals` on the numba engine, for the backoff form (every ARPA or binary
-model). One loop over the text's bytes does what `seqlm.ngram.text_ids.encode`,
-`seqlm.ngram.matching.find_matches` and the sums do in NumPy passes, line by line:
+model). One kernel per chunk (`kenlm_chunk`, `double_chunk`) does what
+`seqlm.ngram.text_ids.encode`, `seqlm.ngram.matching.find_matches` and the sums do in NumPy
+passes, with no Python per token or per order:
 
-- each token's bytes are hashed as `seqlm.ngram.vocab_hash.byte_keys` hashes them (8 bytes at
-  a time, splitmix64's finaliser) and looked up in the vocabulary's probing table (built once
-  per vocabulary and kept on it); bytes go through a 256-entry table;
-- the match grows as KenLM's query grows it: the order-k n-gram ending at a word is looked for
-  only if the order-(k-1) one ended at the word before (its context) and at this word,
-  `key = id(context) * V + word` in order k's probing index;
+- `seqlm.ngram.compiled_text.stream_ids`: each line's bytes -> `<s> w1 ... </s>` ids, the
+  tokens hashed and looked up in the vocabulary's slots;
+- `match_block`: the match grows as KenLM's query grows it: the order-k n-gram ending at a
+  word is looked for only if the order-(k-1) ones ended at the word before (its context,
+  which must start some order-k n-gram) and at this word, in the slot tables of
+  `seqlm.ngram.compiled_tables`. A block of lines is matched order by order, so the probes
+  of one order are independent and their cache misses overlap (as `seqlm.ngram.matching`
+  does in NumPy); each hit brings its probability and backoff in the same cache line;
 - the sums are the reference's, term for term. precision "kenlm": each token's float32 log10
   (the longest match's probability, then the backoffs of longer contexts, shortest first)
   added to its sentence's float32 sum (`single_precision.kenlm_totals`). Double precision:
-  `forms.Backoff.total`'s terms, each order's probabilities and backoffs in position order, so
+  `forms.Backoff.total`'s terms, each order's probabilities and backoffs in text order, so
   NumPy adds the same arrays (`forms.add_up`): the same totals to the last bit.
 
 `threads` > 1 cuts a piece into that many chunks of whole lines, scored by threads at once
-(the kernels release the GIL); each chunk's terms come back in text order and are joined
+(the kernels release the GIL; Python threads rather than `prange`, because each chunk's
+terms are of a length known only once scored); the chunks' terms are joined in text order
 before anything is added, so the result does not depend on the number of threads (tested).
-The tables go into one contiguous array per kind (keys, slots, values, with each order's
-offset) once per model (`NgramModel.compiled_tables`): a copy of a mapped binary's tables.
 Leaves out: the floor and stupid-backoff forms (they score through `find_matches`), and a
 chunk inside one line.
 """
@@ -30,167 +32,21 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, OOV_MARK, SKIP_MARK
+from seqlm.ngram.compiled_tables import EXTENDS, compiled_tables, probe
+from seqlm.ngram.compiled_text import grown, stream_ids
+from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, OOV_MARK
 
-GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # vocab_hash's seed, and probing's multiplier
-M1, M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 UNITS = {"word": 0, "char": 1, "byte": 2}
-WORD_BREAK = np.zeros(256, dtype=np.uint8)  # 1: space, tab, CR between words; 2: newline
-WORD_BREAK[[32, 9, 13]], WORD_BREAK[10] = 1, 2
 BLOCK = 4096  # positions matched order by order at a time: their arrays stay in cache
-
-
-@njit(cache=True, nogil=True, inline="always")
-def mix(h):
-    h = (h ^ (h >> np.uint64(30))) * M1
-    h = (h ^ (h >> np.uint64(27))) * M2
-    return h ^ (h >> np.uint64(31))
-
-
-@njit(cache=True, nogil=True)
-def span_key(buf, a, b):
-    """`vocab_hash.byte_keys` of buf[a:b]: its bytes 8 at a time, little-endian, mixed in."""
-    h = np.uint64(b - a) * GOLDEN
-    while a < b:
-        w = np.uint64(0)
-        for j in range(min(b - a, 8)):
-            w |= np.uint64(buf[a + j]) << np.uint64(8 * j)
-        h = mix(h ^ w)
-        a += 8
-    return np.int64(mix(h) >> np.uint64(1))
-
-
-@njit(cache=True, nogil=True)
-def probe(rec, at, bits, q):
-    """The row of key q among the slot records rec[at:at + 2**bits] (column 0: the key, -1
-    where empty), or -1: `ProbingIndex.find`'s walk over the same slots."""
-    mask = (1 << bits) - 1
-    slot = np.int64((np.uint64(q) * GOLDEN) >> np.uint64(64 - bits))
-    while True:
-        key = rec[at + slot, 0]
-        if key == q:
-            return at + slot
-        if key < 0:
-            return -1
-        slot = (slot + 1) & mask
-
-
-@njit(cache=True, nogil=True)
-def next_token(buf, i, hi, unit):
-    """(start, end) of the next token of the line at byte i, or (i', -1) at the line's end
-    (i' on its newline or at hi)."""
-    if unit == 0:
-        while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
-            i += 1
-        if i >= hi or buf[i] == 10:
-            return i, -1
-        j = i + 1
-        while j < hi and buf[j] != 32 and buf[j] != 9 and buf[j] != 13 and buf[j] != 10:
-            j += 1
-        return i, j
-    if i >= hi or buf[i] == 10:
-        return i, -1
-    j = i + 1
-    if unit == 1:
-        while j < hi and (buf[j] & 0xC0) == 0x80:
-            j += 1
-    return i, j
-
-
-@njit(cache=True, nogil=True)
-def next_word(buf, i, hi):
-    """(start, end, key) of the next word of the line at byte i (key: `span_key`, its first
-    8 bytes gathered in the same scan), or (i', -1, 0) at the line's end."""
-    while i < hi and WORD_BREAK[buf[i]] == 1:
-        i += 1
-    if i >= hi or buf[i] == 10:
-        return i, -1, np.int64(0)
-    a = i
-    w = np.uint64(0)
-    while i < hi and WORD_BREAK[buf[i]] == 0:
-        if i - a < 8:
-            w |= np.uint64(buf[i]) << np.uint64(8 * (i - a))
-        i += 1
-    if i - a > 8:
-        return a, i, span_key(buf, a, i)
-    return a, i, np.int64(mix(mix((np.uint64(i - a) * GOLDEN) ^ w)) >> np.uint64(1))
-
-
-@njit(cache=True, nogil=True)
-def key_id(key, vocab, markers):
-    """The id of a token's key, SKIP_MARK for `<s>`/`</s>`, OOV_MARK for `<unk>` or unknown."""
-    vrec, vbits = vocab
-    if key == markers[0] or key == markers[1]:
-        return SKIP_MARK
-    if key == markers[2]:
-        return OOV_MARK
-    row = probe(vrec, 0, vbits, key)
-    return OOV_MARK if row < 0 else vrec[row, 1]
-
-
-@njit(cache=True, nogil=True)
-def token_id(buf, a, b, unit, vocab, byte_ids, markers):
-    """The token's id, SKIP_MARK for literal `<s>`/`</s>`, OOV_MARK for `<unk>` or unknown."""
-    if unit == 2:
-        return byte_ids[buf[a]]
-    vrec, vbits = vocab
-    key = span_key(buf, a, b)
-    if key == markers[0] or key == markers[1]:
-        return SKIP_MARK
-    if key == markers[2]:
-        return OOV_MARK
-    row = probe(vrec, 0, vbits, key)
-    return OOV_MARK if row < 0 else vrec[row, 1]
-
-
-@njit(cache=True, nogil=True)
-def grown(ids):
-    """ids twice as long, the first half copied."""
-    return np.concatenate((ids, np.empty_like(ids)))
-
-
-@njit(cache=True, nogil=True)
-def stream_ids(buf, lo, hi, unit, vocab, byte_ids, markers):
-    """The lines of buf[lo:hi] as `<s> w1 ... </s>` ids, OOV_MARK for an OOV (as
-    `text_ids.encode` lays them out), and the longest line's length."""
-    ids = np.empty(max(16, (hi - lo) // 4), np.int64)
-    n = longest = 0
-    i = lo
-    while i < hi:
-        first = n
-        if n + 2 > len(ids):  # room for <s> and </s>
-            ids = grown(ids)
-        ids[n] = NGRAM_BOS_ID
-        n += 1
-        while True:
-            if unit == 0:
-                a, b, key = next_word(buf, i, hi)
-            else:
-                a, b = next_token(buf, i, hi, unit)
-                key = 0
-            if b < 0:
-                i = a + 1  # past the newline
-                break
-            i = b
-            w = key_id(key, vocab, markers) if unit == 0 else \
-                token_id(buf, a, b, unit, vocab, byte_ids, markers)
-            if w != SKIP_MARK:
-                if n + 2 > len(ids):
-                    ids = grown(ids)
-                ids[n] = w
-                n += 1
-        ids[n] = NGRAM_EOS_ID
-        n += 1
-        longest = max(longest, n - first)
-    return ids[:n], longest
 
 
 @njit(cache=True, nogil=True)
 def match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, d, rank, pv,
                 bv):
     """The matches ending at positions s..e-1 (q = p - s; s is a `<s>`): d[q] the longest
-    order held (0 at an OOV), and per order k rank[k-1, q] (its id, or ~id where no order-k+1
-    n-gram starts with it), its probability pv[k-1, q] and backoff bv[k-1, q]. Order by
+    order held (0 at an OOV), and per order k rank[k-1, q] (order 1: the word's id, else its
+    row in order k's slots; ~ that where no longer n-gram starts with it), its probability
+    pv[k-1, q] and backoff bv[k-1, q]. Order by
     order, as `matching.find_matches`: the probes of one order are independent, so their
     cache misses overlap; a context that starts no longer n-gram is not asked about (its
     probe would fail: KenLM's query skips it too)."""
@@ -209,7 +65,7 @@ def match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, 
                     ids[s + q] != NGRAM_BOS_ID:
                 r = probe(rec, at, nbits, rank[k - 2, q - 1] * V + ids[s + q])
                 if r >= 0:
-                    d[q], rank[k - 1, q] = k, rec[r, 1]
+                    d[q], rank[k - 1, q] = k, r - at if rec[r, 0] & EXTENDS else ~(r - at)
                     pv[k - 1, q], bv[k - 1, q] = values[r, 0], values[r, 1]
 
 
@@ -308,81 +164,6 @@ def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at
                 lines += 1
         s = e
     return terms, counts, np.array([tokens, oovs, lines], dtype=np.int64)
-
-
-def compiled_tables(model) -> tuple:
-    """What the kernels take, built once per model (`NgramModel.compiled_tables`): the
-    vocabulary's slot records (key, id), the 256 byte ids, the keys of `<s>`, `</s>`, `<unk>`,
-    then every order's slot records end to end (`slot_records`), where each order's start and
-    its slot bits, their (probability, backoff) columns, and the unigrams' (V, 2)."""
-    if model.compiled_tables is None:
-        from seqlm.data.vocab import BOS, EOS, UNK
-        from seqlm.ngram.single_precision import float32_tables
-        from seqlm.ngram.vocab_hash import hashed_ids, token_keys
-
-        hashed = hashed_ids(model.vocab)
-        vrec = np.full((len(hashed.index.slots), 2), -1, dtype=np.int64)
-        held = np.flatnonzero(np.asarray(hashed.index.slots) >= 0)
-        ranks = np.asarray(hashed.index.slots)[held]
-        vrec[held, 0], vrec[held, 1] = np.asarray(hashed.sorted_keys)[ranks], \
-            np.asarray(hashed.order)[ranks]
-        byte_ids = model.vocab.ids([chr(i) for i in range(256)]) if model.unit == "byte" \
-            else np.zeros(256, dtype=np.int64)
-        if model.precision == "kenlm":
-            prob, prob_at, back, back_at = float32_tables(model)
-            probs = [prob[a:a + n] for a, n in zip(prob_at, model.sizes(), strict=True)]
-            backs = [back[a:a + n] for a, n in zip(back_at, model.sizes()[:-1], strict=False)]
-        else:
-            probs = [np.asarray(t, dtype=np.float64) for t in model.logp]
-            backs = [np.asarray(t, dtype=np.float64) for t in model.backoff]
-        rec, slot_at, bits, values = slot_records(model, probs, backs)
-        extends = starts_longer(model, 1)
-        unigrams = np.zeros((model.V, 2), dtype=probs[0].dtype)
-        unigrams[:, 0] = probs[0]
-        if backs:
-            unigrams[:, 1] = backs[0]
-        model.compiled_tables = ((vrec, hashed.index.bits), byte_ids, token_keys([BOS, EOS, UNK]),
-                                 rec, slot_at, bits, values, unigrams, extends)
-    return model.compiled_tables
-
-
-def slot_records(model, probs: list[np.ndarray], backs: list[np.ndarray]) -> tuple:
-    """Orders 2..N's probing slots as 32-byte records (key or -1, id, probability, backoff),
-    so one probe reads one cache line (KenLM's probing tables keep key and values together);
-    the slots are `ProbingIndex`'s, so every walk is the reference's. Returns the records
-    (S, 4) int64, each order's first row (N,), slot bits (N,), and the value columns (S, 2)
-    viewed in the values' dtype."""
-    sizes = [0] + [len(model.index(k).slots) for k in range(2, model.order + 1)]
-    rec = np.full((sum(sizes), 4), -1, dtype=np.int64)
-    rec[:, 2:] = 0
-    dtype = probs[0].dtype
-    values = rec.view(dtype)[:, 16 // dtype.itemsize:16 // dtype.itemsize + 2]
-    slot_at = np.cumsum(sizes).astype(np.int64) - np.array(sizes)
-    for k in range(2, model.order + 1):
-        slots = np.asarray(model.index(k).slots)
-        held = np.flatnonzero(slots >= 0)
-        ranks = slots[held].astype(np.int64)
-        at = slot_at[k - 1] + held
-        rec[at, 0] = np.asarray(model.index(k).keys)[ranks]
-        rec[at, 1] = np.where(starts_longer(model, k)[ranks], ranks, ~ranks)
-        values[at, 0] = probs[k - 1][ranks]
-        if k < model.order:
-            values[at, 1] = backs[k - 1][ranks]
-    bits = np.array([0] + [model.index(k).bits for k in range(2, model.order + 1)])
-    return rec, slot_at, bits.astype(np.int64), values
-
-
-def starts_longer(model, k: int) -> np.ndarray:
-    """Whether each order-k n-gram is the context of some order-(k+1) n-gram. (M_k,) bool"""
-    out = np.zeros(model.sizes()[k - 1], dtype=bool)
-    if k < model.order:
-        out[np.asarray(model.keys[k]) // model.V] = True
-    return out
-
-
-def offsets(arrays: list[np.ndarray]) -> np.ndarray:
-    """Where each array starts when they are laid end to end. (len(arrays),) int64"""
-    return np.cumsum([0] + [len(a) for a in arrays[:-1]]).astype(np.int64)
 
 
 def chunk_bounds(data: bytes, parts: int) -> list[int]:

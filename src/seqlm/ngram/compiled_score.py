@@ -32,17 +32,18 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from seqlm.ngram.compiled_tables import EXTENDS, compiled_tables, probe
+from seqlm.ngram.compiled_tables import EXTENDS, compiled_tables, home, prefetch, probe
 from seqlm.ngram.compiled_text import grown, stream_ids
 from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, OOV_MARK
 
 UNITS = {"word": 0, "char": 1, "byte": 2}
 BLOCK = 4096  # positions matched order by order at a time: their arrays stay in cache
+AHEAD = 8  # probes between a slot's prefetch and its read
 
 
 @njit(cache=True, nogil=True)
 def match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, d, rank, pv,
-                bv):
+                bv, ask):
     """The matches ending at positions s..e-1 (q = p - s; s is a `<s>`): d[q] the longest
     order held (0 at an OOV), and per order k rank[k-1, q] (order 1: the word's id, else its
     row in order k's slots; ~ that where no longer n-gram starts with it), its probability
@@ -58,23 +59,31 @@ def match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, 
             d[q], pv[0, q], bv[0, q] = 1, unigrams[w, 0], unigrams[w, 1]
             rank[0, q] = w if extends[w] else ~w
     for k in range(2, N + 1):
-        at, nbits = slot_at[k - 1], bits[k - 1]
+        m = 0
         for q in range(1, e - s):
             # context held at q-1, suffix at q; <s> ends no n-gram ("</s> <s>" never asked)
             if d[q] == k - 1 and d[q - 1] >= k - 1 and rank[k - 2, q - 1] >= 0 and \
                     ids[s + q] != NGRAM_BOS_ID:
-                r = probe(rec, at, nbits, rank[k - 2, q - 1] * V + ids[s + q])
-                if r >= 0:
-                    d[q], rank[k - 1, q] = k, r - at if rec[r, 0] & EXTENDS else ~(r - at)
-                    pv[k - 1, q], bv[k - 1, q] = values[r, 0], values[r, 1]
+                ask[0, m], ask[1, m] = q, rank[k - 2, q - 1] * V + ids[s + q]
+                m += 1
+        at, nbits = slot_at[k - 1], bits[k - 1]
+        for i in range(m):
+            if i + AHEAD < m:  # the probe AHEAD queries on starts its cache miss now
+                prefetch(rec, at + home(ask[1, i + AHEAD], nbits))
+            q = ask[0, i]
+            r = probe(rec, at, nbits, ask[1, i])
+            if r >= 0:
+                d[q], rank[k - 1, q] = k, r - at if rec[r, 0] & EXTENDS else ~(r - at)
+                pv[k - 1, q], bv[k - 1, q] = values[r, 0], values[r, 1]
 
 
 @njit(cache=True, nogil=True)
 def blocks(ids, longest, N, dtype_of):
-    """Block arrays (d, rank, pv, bv) for BLOCK positions plus a whole line."""
+    """Block arrays (d, rank, pv, bv, ask) for BLOCK positions plus a whole line."""
     cap = BLOCK + longest
     return (np.empty(cap, np.int64), np.empty((N, cap), np.int64),
-            np.empty((N, cap), dtype_of.dtype), np.empty((N, cap), dtype_of.dtype))
+            np.empty((N, cap), dtype_of.dtype), np.empty((N, cap), dtype_of.dtype),
+            np.empty((2, cap), np.int64))
 
 
 @njit(cache=True, nogil=True)
@@ -94,7 +103,7 @@ def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at,
     `FullScore`: the longest match's float32 log10 p, then the backoffs of the longer
     contexts held before it, shortest first; each line's sum in float32, left to right."""
     ids, longest = stream_ids(buf, lo, hi, unit, vocab, byte_ids, markers)
-    d, rank, pv, bv = blocks(ids, longest, N, unigrams)
+    d, rank, pv, bv, ask = blocks(ids, longest, N, unigrams)
     sums = np.zeros(len(ids), dtype=np.float32)
     oov_values = np.empty(16, dtype=np.float32)
     tokens = oovs = lines = 0
@@ -103,7 +112,7 @@ def kenlm_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at,
     while s < len(ids):
         e = block_end(ids, s)
         match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, d, rank,
-                    pv, bv)
+                    pv, bv, ask)
         for q in range(e - s):
             w = ids[s + q]
             if w == NGRAM_BOS_ID:
@@ -134,7 +143,7 @@ def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at
     applied, rows 2N-1..3N-3 those of them before an OOV, each in text order; the count of
     each row; and (scored tokens, OOVs, lines)."""
     ids, longest = stream_ids(buf, lo, hi, unit, vocab, byte_ids, markers)
-    d, rank, pv, bv = blocks(ids, longest, N, unigrams)
+    d, rank, pv, bv, ask = blocks(ids, longest, N, unigrams)
     # a row gets at most one term per position; pages never written are never touched
     terms = np.empty((3 * N - 2, len(ids)), dtype=np.float64)
     counts = np.zeros(3 * N - 2, dtype=np.int64)
@@ -143,7 +152,7 @@ def double_chunk(buf, lo, hi, unit, vocab, byte_ids, markers, N, V, rec, slot_at
     while s < len(ids):
         e = block_end(ids, s)
         match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, d, rank,
-                    pv, bv)
+                    pv, bv, ask)
         for q in range(e - s):
             w = ids[s + q]
             if w == NGRAM_BOS_ID:

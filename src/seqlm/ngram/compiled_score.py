@@ -38,7 +38,7 @@ from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, OOV_MAR
 
 UNITS = {"word": 0, "char": 1, "byte": 2}
 BLOCK = 4096  # positions matched order by order at a time: their arrays stay in cache
-AHEAD = 8  # probes between a slot's prefetch and its read
+AHEAD = 16  # probes between a slot's prefetch and its read
 
 
 @njit(cache=True, nogil=True)

@@ -32,8 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from seqlm.ngram.compiled_tables import EXTENDS, compiled_tables, home, prefetch, probe
-from seqlm.ngram.compiled_text import grown, stream_ids
+from seqlm.ngram.compiled_tables import EXTENDS, compiled_tables, probe
+from seqlm.ngram.compiled_text import grown, home, prefetch, stream_ids
 from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_UNK_ID, OOV_MARK
 
 UNITS = {"word": 0, "char": 1, "byte": 2}

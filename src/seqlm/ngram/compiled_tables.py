@@ -13,39 +13,14 @@ tables are copied. Leaves out: quantised records (a quantised model's values are
 """
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
 from seqlm.errors import SeqlmError
-from seqlm.ngram.compiled_text import GOLDEN
+from seqlm.ngram.compiled_text import home
 
 EXTENDS = np.int64(1 << 62)  # a slot key's flag: this n-gram is the context of a longer one
 KEY_BITS = np.int64((1 << 62) - 1)
 MAX_LOAD = 0.4  # slots used at most: a failed probe reads ~2 slots (linear probing)
-
-
-@intrinsic
-def prefetch(typingctx, rec, row):
-    """Ask the CPU to bring rec[row, 0] (a C-contiguous 2-D array) into cache, without waiting
-    for it (LLVM's `llvm.prefetch`: read, high locality)."""
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1], zero])
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        signature_ir = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, signature_ir, "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-    return types.void(rec, row), codegen
-
-
-@njit(cache=True, nogil=True)
-def home(q, bits):
-    """The first slot of key q in a table of 2**bits slots (Fibonacci hashing)."""
-    return np.int64((np.uint64(q) * GOLDEN) >> np.uint64(64 - bits))
 
 
 @njit(cache=True, nogil=True)
@@ -69,10 +44,9 @@ def fill_order(rec, values, at, bits, keys, V, parent_row, extends, prob, back, 
     keyed by its context's row (parent_row) * V + word, with the EXTENDS bit where it is the
     context of a longer n-gram, its probability and backoff; row_of[i]: n-gram i's row."""
     mask = (1 << bits) - 1
-    shift = np.uint64(64 - bits)
     for i in range(len(keys)):
         q = parent_row[keys[i] // V] * V + keys[i] % V
-        slot = np.int64((np.uint64(q) * GOLDEN) >> shift)
+        slot = home(q, bits)
         while rec[at + slot, 0] >= 0:
             slot = (slot + 1) & mask
         rec[at + slot, 0] = q | EXTENDS if extends[i] else q

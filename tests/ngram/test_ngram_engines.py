@@ -216,6 +216,17 @@ def test_the_compiled_scorer_equals_the_reference(unit, order, precision):
         assert model.perplexity(edge, threads=2) == expected, repr(edge)
 
 
+def test_tables_too_large_for_the_compiled_keys_are_refused():
+    from types import SimpleNamespace
+
+    from seqlm.ngram.compiled_tables import slot_records
+
+    V = 1 << 40  # a row * V + word key would pass 2**62: refused before anything is laid out
+    huge = SimpleNamespace(order=2, V=V, sizes=lambda: [V, 1 << 30])
+    with pytest.raises(SeqlmError, match="too large for the compiled scorer.*--engine numpy"):
+        slot_records(huge, [np.zeros(1, np.float32)], [np.zeros(1, np.float32)])
+
+
 def test_threads_score_exactly_what_one_thread_scores(tmp_path):
     from seqlm.ngram.compiled_score import chunk_bounds
 
@@ -258,9 +269,10 @@ def test_eval_records_its_engine_and_workers(tmp_path):
     (tmp_path / "t.txt").write_text(TEXT)
     out = run_cli_json("ngram", "eval", "--text-file", str(tmp_path / "t.txt"), "--corpus",
                        f"file:{tmp_path / 't.txt'}", "--engine", "numba", "--workers", "2",
-                       "--order", "3", "--out", str(tmp_path / "e"))
+                       "--threads", "2", "--order", "3", "--out", str(tmp_path / "e"))
     manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
     assert manifest["metrics"]["engine"] == "numba" and manifest["metrics"]["workers"] == 2
+    assert manifest["metrics"]["threads"] == 2
     assert out["perplexity"] > 1
 
 

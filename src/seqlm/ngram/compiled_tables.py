@@ -8,7 +8,7 @@ three (KenLM's probing tables keep key and values together too) and a failed pro
 after ~2 slots. An n-gram's key there is its context's row in the order below (a word's id
 for bigrams) * V + its word, with the EXTENDS bit where it is the context of a longer
 n-gram (a context that is not need not be asked about: the probe would fail). Lookups find
-exactly the n-grams of `seqlm.ngram.trie`'s keys. ~40-80 bytes per n-gram: a mapped binary's
+exactly the n-grams of `seqlm.ngram.trie`'s keys. 40-120 bytes per n-gram: a mapped binary's
 tables are copied. Leaves out: quantised records (a quantised model's values are decoded).
 """
 

@@ -259,6 +259,12 @@ def test_models_survive_pickling_into_a_worker(tmp_path):
 
     models = scorers(tmp_path)
     assert len(pickle.dumps(models["binary"])) < 1000  # a mapped model travels as its path
+    models["mkn"].perplexity(SCORED)  # numpy: builds the hash indexes
+    size = len(pickle.dumps(models["mkn"]))
+    models["mkn"].engine = "numba"
+    models["mkn"].perplexity(SCORED)  # builds the compiled scorer's tables, never pickled
+    assert models["mkn"].compiled_tables is not None
+    assert len(pickle.dumps(models["mkn"])) < size + 100  # not the tables' 15 KB
     with multiprocessing.get_context().Pool(1) as pool:
         for name in ("binary", "mkn", "arpa"):
             assert pool.apply(perplexity_in_worker, (models[name], SCORED)) == \

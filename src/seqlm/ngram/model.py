@@ -107,6 +107,11 @@ class NgramModel:
             return reopened, (self.reopen, self.engine)
         return super().__reduce_ex__(protocol)
 
+    def __getstate__(self) -> dict:
+        """An in-memory model pickles without the compiled scorer's tables (rebuilt in ~0.04 s
+        where needed, instead of tens of MB sent to each worker)."""
+        return {**self.__dict__, "compiled_tables": None, "float32_tables": None}
+
     @property
     def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
         return len(self.vocab)

@@ -47,10 +47,10 @@ def match_block(ids, s, e, N, V, rec, slot_at, bits, values, unigrams, extends, 
     """The matches ending at positions s..e-1 (q = p - s; s is a `<s>`): d[q] the longest
     order held (0 at an OOV), and per order k rank[k-1, q] (order 1: the word's id, else its
     row in order k's slots; ~ that where no longer n-gram starts with it), its probability
-    pv[k-1, q] and backoff bv[k-1, q]. Order by
-    order, as `matching.find_matches`: the probes of one order are independent, so their
-    cache misses overlap; a context that starts no longer n-gram is not asked about (its
-    probe would fail: KenLM's query skips it too)."""
+    pv[k-1, q] and backoff bv[k-1, q]. Order by order, as `matching.find_matches`: first the
+    positions to ask about (`ask`: position, key), then their probes, each one's home slot
+    prefetched AHEAD probes before, so the cache misses overlap. A context that starts no
+    longer n-gram is not asked about (its probe would fail)."""
     for q in range(e - s):
         w = ids[s + q]
         if w == OOV_MARK:

@@ -193,15 +193,16 @@ EDGES = ("a  b\tc\r\n\n<s> the cat </s> <unk> sees\n   \nthe incomprehensibiliti
 @pytest.mark.parametrize("precision", ["double", "kenlm"])
 def test_the_compiled_scorer_equals_the_reference(unit, order, precision):
     """One compiled pass (`compiled_score`) against `encode` + `find_matches` + the NumPy
-    sums: separators, literal <s>/</s>/<unk>, blank lines, words over 8 bytes, UTF-8, a last
-    line without a newline; 1, 2 and 3 threads."""
+    sums: separators, literal <s>/</s>/<unk>, blank lines, words over 8 bytes, 2- to 4-byte
+    UTF-8, a line longer than a block, a last line without a newline; 1, 2 and 3 threads."""
     from seqlm.ngram import fit
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DiscountFallbackWarning)
         model = fit(TEXT + "the incomprehensibilities\n", NgramConfig(order=order, unit=unit,
                                                                       precision=precision))
-    text = (EDGES + "\n" + SCORED) * 2 + EDGES
+    long_line = " ".join(["the cat sees the dog ."] * 1500) + " 🦉 €\n"  # > a block of 4096
+    text = (EDGES + "\n" + SCORED) * 2 + long_line + EDGES
     model.engine = "numpy"
     reference = model.perplexity(text)
     assert model.compiled_tables is None

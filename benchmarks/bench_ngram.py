@@ -14,8 +14,10 @@ same load), each line naming what it measured:
    `kenlm` module (per-line `score`, as a Python user calls it), perplexity moved by
    quantisation; 5. with `--baseline-src DIR`, another checkout's ARPA reading against this one's;
 6. the engines: process start-up with and without Numba, ARPA writing (Tiny Shakespeare and
-   1M generated tokens, order 5; the files compared byte for byte), finding matches and
-   scoring with `--engine numpy` against `numba`, beside the kenlm module.
+   1M generated tokens, order 5; the files compared byte for byte), finding matches, and
+   scoring (precision double and kenlm, the model read from ARPA and mapped from binary) with
+   `--engine numpy`, `numba` on 1 thread and on 2, beside the kenlm module's per-line `score`
+   (one thread), each as a ratio to it.
 
 lmplz and build_binary are found through `KENLM_BIN` (a folder holding them, e.g. a KenLM
 build's `bin/`); without it the KenLM columns are skipped with a note. Run:
@@ -41,6 +43,19 @@ sys.path.insert(0, str(SRC))
 
 from seqlm.config import CorpusConfig  # noqa: E402
 from seqlm.data.corpora import load_corpus  # noqa: E402
+
+
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it (or the platform's word for it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
 
 
 def kenlm_tool(name: str) -> Path | None:
@@ -318,7 +333,7 @@ def engines(train: str, work: Path, repeats: int) -> None:
               f" / {t['numba'][1]:.3f} s CPU: {t['numpy'][1] / t['numba'][1]:.2f}x CPU, "
               f"{'identical' if same else 'DIFFERENT'} bytes")
     model = fit(train, NgramConfig(order=5))
-    stream = encode(train, model.vocab, model.unit)
+    stream = encode(train, model.vocab, model.unit)  # find_matches, the previous numba step
     t = interleaved({"numpy": lambda: matching.find_matches(model, stream.ids, stream.oov),
                      "numba": lambda: compiled.find_matches(model, stream.ids, stream.oov)},
                     repeats)
@@ -326,40 +341,67 @@ def engines(train: str, work: Path, repeats: int) -> None:
           f"{t['numpy'][1]:.3f} s CPU, numba {t['numba'][1]:.3f} s CPU: "
           f"{t['numpy'][1] / t['numba'][1]:.2f}x")
 
-    scorers = {e: scorer_of(model, e, train) for e in ("numpy", "numba")}
-    single = fit(train, NgramConfig(order=5, precision="kenlm"))  # KenLM's float32 sums
-    singles = {e: scorer_of(single, e, train) for e in ("numpy", "numba")}
+    for precision in ("double", "kenlm"):
+        score_sources(train, work, precision, repeats)
+
+
+def score_sources(train: str, work: Path, precision: str, repeats: int) -> None:
+    """Scoring Tiny Shakespeare train with an order-5 model read from its ARPA file and
+    mapped from its binary file: numpy, numba on 1 and 2 threads, and the kenlm module's
+    per-line `score` (ARPA-loaded, and binary where `build_binary` is found), interleaved."""
+    from seqlm.config import NgramConfig
+    from seqlm.ngram import build, read_arpa
+    from seqlm.ngram.binary import load_binary
+
+    arpa, binary = work / f"s5{precision}.arpa", work / f"s5{precision}.bin"
+    build(train, NgramConfig(order=5, precision=precision), arpa, binary)
     lines = train[:-1].split("\n")
+    tokens = sum(len(line.split()) + 1 for line in lines)
+    kenlm_scorers = {}
     try:
         import kenlm
 
-        from seqlm.ngram import write_arpa
-        km = kenlm.Model(str(write_arpa(model, work / "m5e.arpa")))
-        scorers["kenlm"] = lambda: sum(km.score(x) for x in lines)
-        km32 = kenlm.Model(str(write_arpa(single, work / "m5k.arpa")))
-        singles["kenlm"] = lambda: sum(km32.score(x) for x in lines)
+        km = kenlm.Model(str(arpa))
+        kenlm_scorers["kenlm module ARPA-loaded"] = lambda: sum(km.score(x) for x in lines)
+        build_binary = kenlm_tool("build_binary")
+        if build_binary:
+            subprocess.run([str(build_binary), str(arpa), str(work / "s5.klm")], check=True,
+                           capture_output=True)
+            kb = kenlm.Model(str(work / "s5.klm"))
+            kenlm_scorers["kenlm module binary"] = lambda: sum(kb.score(x) for x in lines)
     except ImportError:
-        pass
-    tokens = sum(len(line.split()) + 1 for line in lines)
-    score_rows("score Tiny Shakespeare train", scorers, tokens, repeats)
-    score_rows("score Tiny Shakespeare train, precision kenlm", singles, tokens, repeats)
+        print("  (the kenlm module is not installed: pip install kenlm)")
+    for source, model in (("ARPA-loaded", read_arpa(arpa, precision=precision)),
+                          ("binary", load_binary(binary))):
+        scorers = {"numpy": scorer_of(model, "numpy", train),
+                   "numba 1 thread": scorer_of(model, "numba", train),
+                   "numba 2 threads": scorer_of(model, "numba", train, threads=2),
+                   **kenlm_scorers}
+        score_rows(f"score Tiny Shakespeare train ({tokens:,} tokens), precision {precision}, "
+                   f"seqlm model {source}", scorers, tokens, repeats)
 
 
-def scorer_of(model, engine: str, text: str):
-    """A call that scores `text` with `model` on `engine`."""
+def scorer_of(model, engine: str, text: str, threads: int = 1):
+    """A call that scores `text` with `model` on `engine` and `threads`."""
     def score():
         model.engine = engine
-        return model.perplexity(text)
+        return model.perplexity(text, threads=threads)
     return score
 
 
 def score_rows(title: str, scorers: dict, tokens: int, repeats: int) -> None:
-    """Tokens/s of CPU per scorer (medians of interleaved repeats), and numba / kenlm."""
+    """Tokens/s (wall and CPU) per scorer, medians of interleaved repeats, and each numba row
+    as a ratio to each kenlm module row of the same run. The kenlm module scores on one
+    thread; "numba 2 threads" uses two, so its wall ratio is the one to read (its CPU time
+    adds both threads)."""
     t = interleaved(scorers, repeats)
-    print(f"  {title}, tokens/s of CPU: " + ", ".join(
-        f"{k} {tokens / v[1]:,.0f}" for k, v in t.items())
-        + (f"; numba / kenlm module {t['kenlm'][1] / t['numba'][1]:.2f}x" if "kenlm" in t
-           else ""))
+    print(f"  {title}; the kenlm module runs on one thread:")
+    for name, (wall, cpu) in t.items():
+        print(f"    {name:26s} {tokens / wall:12,.0f} tokens/s wall {tokens / cpu:12,.0f} of CPU")
+    for ref in [n for n in t if n.startswith("kenlm")]:
+        (rw, rc), (w1, c1), (w2, _) = t[ref], t["numba 1 thread"], t["numba 2 threads"]
+        print(f"    / {ref}: numba 1 thread {rw / w1:.2f}x wall, {rc / c1:.2f}x CPU; "
+              f"numba 2 threads {rw / w2:.2f}x wall")
 
 
 def main() -> None:
@@ -376,7 +418,8 @@ def main() -> None:
     repeats = 1 if args.quick else 5
     sizes = [1_000_000] if args.quick else [int(s) for s in args.sizes]
     warnings.simplefilter("ignore")
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    print(f"CPU {cpu_model()}, {os.cpu_count()} cores; load average {load_before:.1f} before")
     corpus = load_corpus(CorpusConfig("tinyshakespeare"))
     train, valid = corpus.text("train"), corpus.text("valid")
     with tempfile.TemporaryDirectory() as d:
@@ -397,7 +440,8 @@ def main() -> None:
             engines(train, work, repeats)
         shutil.rmtree(work / "spill", ignore_errors=True)
     print(f"benchmark total {time.perf_counter() - started:.0f} s; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"{os.getloadavg()[0]:.1f} at the end, {load_before:.1f} before, on {os.cpu_count()} "
+          f"cores")
 
 
 if __name__ == "__main__":

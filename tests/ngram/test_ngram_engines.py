@@ -124,11 +124,17 @@ def test_which_engine_ran_is_recorded(tmp_path):
 
 CACHED = """
 import json, numpy as np
-from seqlm.ngram import compiled
+from seqlm.config import NgramConfig
+from seqlm.ngram import compiled, compiled_score, compiled_tables, compiled_text, fit
 out = compiled.arpa_block(np.array([-1.5, -1234.5], np.float32), np.array([0, -0.25], np.float32),
                           [np.array([0, 1])], compiled.token_blob([b"a", b"b"]))
 assert out == b"-1.5\\ta\\n-1234.5\\tb\\t-0.25\\n", out
-kernels = [f for f in vars(compiled).values() if hasattr(f, "stats")]
+for precision in ("double", "kenlm"):  # both scoring kernels
+    model = fit("a b c\\nb c a\\n", NgramConfig(order=3, precision=precision))
+    model.engine = "numba"
+    assert model.perplexity("a b c d\\n").tokens == 5
+kernels = [f for m in (compiled, compiled_score, compiled_tables, compiled_text)
+           for f in vars(m).values() if hasattr(f, "stats")]
 print(json.dumps({"misses": sum(sum(f.stats.cache_misses.values()) for f in kernels),
                   "hits": sum(sum(f.stats.cache_hits.values()) for f in kernels)}))
 """
@@ -178,6 +184,62 @@ def test_both_engines_score_alike(tmp_path):
         assert got["numba"] == got["numpy"], name
 
 
+EDGES = ("a  b\tc\r\n\n<s> the cat </s> <unk> sees\n   \nthe incomprehensibilities café "
+         "naïve\n\t\nü ü ü the owl sees the big mouse the big mouse the\nx")  # no last \\n
+
+
+@pytest.mark.parametrize("unit", ["word", "char", "byte"])
+@pytest.mark.parametrize("order", [1, 2, 5])
+@pytest.mark.parametrize("precision", ["double", "kenlm"])
+def test_the_compiled_scorer_equals_the_reference(unit, order, precision):
+    """One compiled pass (`compiled_score`) against `encode` + `find_matches` + the NumPy
+    sums: separators, literal <s>/</s>/<unk>, blank lines, words over 8 bytes, 2- to 4-byte
+    UTF-8, a line longer than a block, a last line without a newline; 1, 2 and 3 threads."""
+    from seqlm.ngram import fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscountFallbackWarning)
+        model = fit(TEXT + "the incomprehensibilities\n", NgramConfig(order=order, unit=unit,
+                                                                      precision=precision))
+    long_line = " ".join(["the cat sees the dog ."] * 1500) + " 🦉 €\n"  # > a block of 4096
+    text = (EDGES + "\n" + SCORED) * 2 + long_line + EDGES
+    model.engine = "numpy"
+    reference = model.perplexity(text)
+    assert model.compiled_tables is None
+    model.engine = "numba"
+    for threads in (1, 2, 3):
+        assert model.perplexity(text, threads=threads) == reference, threads
+    assert model.compiled_tables is not None  # the compiled scorer ran
+    for edge in ("", "\n", "x", "\n\n", EDGES):
+        model.engine = "numpy"
+        expected = model.perplexity(edge)
+        model.engine = "numba"
+        assert model.perplexity(edge, threads=2) == expected, repr(edge)
+
+
+def test_tables_too_large_for_the_compiled_keys_are_refused():
+    from types import SimpleNamespace
+
+    from seqlm.ngram.compiled_tables import slot_records
+
+    V = 1 << 40  # a row * V + word key would pass 2**62: refused before anything is laid out
+    huge = SimpleNamespace(order=2, V=V, sizes=lambda: [V, 1 << 30])
+    with pytest.raises(SeqlmError, match="too large for the compiled scorer.*--engine numpy"):
+        slot_records(huge, [np.zeros(1, np.float32)], [np.zeros(1, np.float32)])
+
+
+def test_threads_score_exactly_what_one_thread_scores(tmp_path):
+    from seqlm.ngram.compiled_score import chunk_bounds
+
+    text = SCORED * 40
+    assert len(chunk_bounds(text.encode(), 2)) == 3  # two chunks of whole lines
+    for name, model in scorers(tmp_path).items():
+        model.engine = "numba"
+        one = model.perplexity(text)
+        assert model.perplexity(text, threads=2) == one, name
+        assert model.perplexity(text, threads=5) == one, name
+
+
 def test_workers_score_exactly_what_one_process_scores(tmp_path, monkeypatch):
     from seqlm.ngram import model as model_module
 
@@ -198,6 +260,12 @@ def test_models_survive_pickling_into_a_worker(tmp_path):
 
     models = scorers(tmp_path)
     assert len(pickle.dumps(models["binary"])) < 1000  # a mapped model travels as its path
+    models["mkn"].perplexity(SCORED)  # numpy: builds the hash indexes
+    size = len(pickle.dumps(models["mkn"]))
+    models["mkn"].engine = "numba"
+    models["mkn"].perplexity(SCORED)  # builds the compiled scorer's tables, never pickled
+    assert models["mkn"].compiled_tables is not None
+    assert len(pickle.dumps(models["mkn"])) < size + 100  # not the tables' 15 KB
     with multiprocessing.get_context().Pool(1) as pool:
         for name in ("binary", "mkn", "arpa"):
             assert pool.apply(perplexity_in_worker, (models[name], SCORED)) == \
@@ -208,9 +276,10 @@ def test_eval_records_its_engine_and_workers(tmp_path):
     (tmp_path / "t.txt").write_text(TEXT)
     out = run_cli_json("ngram", "eval", "--text-file", str(tmp_path / "t.txt"), "--corpus",
                        f"file:{tmp_path / 't.txt'}", "--engine", "numba", "--workers", "2",
-                       "--order", "3", "--out", str(tmp_path / "e"))
+                       "--threads", "2", "--order", "3", "--out", str(tmp_path / "e"))
     manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
     assert manifest["metrics"]["engine"] == "numba" and manifest["metrics"]["workers"] == 2
+    assert manifest["metrics"]["threads"] == 2
     assert out["perplexity"] > 1
 
 

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ev = nsub.add_parser("eval", help="perplexity of a text, including and excluding OOVs")
     add_model_args(ev)
-    add_config_options(ev, ngram_command(), names=("split", "workers", "engine"))
+    add_config_options(ev, ngram_command(), names=("split", "workers", "threads", "engine"))
     ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
     ev.set_defaults(func=eval_command)
 

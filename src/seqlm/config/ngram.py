@@ -68,10 +68,12 @@ class NgramConfig(Config):
                       "compiled_min_tokens on, where Numba imports")
     compiled_min_tokens: int = opt(4_000_000, ge=0, help="train, engine auto: smaller texts "
                                    "skip `import numba` and its cache (~1 s)")
-    compiled_min_chars: int = opt(64_000_000, ge=0, help="eval, engine auto: compiled matching "
-                                  "from this many characters (it saves ~0.07 us a token)")
+    compiled_min_chars: int = opt(64_000_000, ge=0, help="eval, engine auto: compiled scoring "
+                                  "from this many characters (it saves ~0.1 us a token)")
     workers: int = opt(1, ge=1, le=256, help="eval: processes scoring the text's 4M-character "
                        "pieces (the same report as one)")
+    threads: int = opt(1, ge=1, le=256, help="eval, numba engine: threads scoring each "
+                       "piece's chunks of lines (the same report as one; 1 on a shared CPU)")
     verify: bool = opt(False, help="binary model: check every table's checksum on load (files up "
                        "to 64 MiB always are)")
 

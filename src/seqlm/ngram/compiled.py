@@ -9,10 +9,6 @@ Imported only when `seqlm.ngram.engine` picks "numba" (so small jobs never pay f
   reference (`decimal_exponents`), so no logarithm is taken twice in two libraries.
 - `find_matches` (`grow`, `probe`): `seqlm.ngram.matching.find_matches`, each order's pairs
   of consecutive matches and their probing lookups in one loop: the same `Match` arrays.
-- `kenlm_sentence_sums`: `single_precision.token_log10_32` and `sentence_sums32` in one pass:
-  per scored position, the longest held n-gram's float32 log10 probability, then the float32
-  backoffs of the longer contexts, shortest first, added to its sentence's float32 sum in
-  position order (each sentence left to right, as the reference and KenLM add).
 - `arpa_lines`: `seqlm.ngram.arpa.lines` without the padded byte matrices: each line's
   `prob<TAB>w1 ... wk[<TAB>backoff]<NL>` written straight into one buffer, sized in a first
   pass. Values NumPy formats one by one in the reference (|x| >= 1000, |x| < 1e-8) come in
@@ -242,30 +238,3 @@ def grow(at, ids, words, keys, slots, bits, V, first_order):
     got = probe(keys, slots, bits, queries[:m])
     held = got >= 0
     return pairs[:m][held], got[held]
-
-
-@njit(cache=True, error_model="numpy")
-def kenlm_sentence_sums(found, ids, pos, sentence, n_sentences, prob, prob_at, back, back_at):
-    """(float32 log10 p per scored position (P,), float32 sums per sentence): KenLM's
-    `FullScore` and `query`'s sums. found (N, T): the id of the order-k n-gram ending at each
-    position or -1; prob / back: every order's float32 log10 table end to end, order k's
-    starting at prob_at[k-1] / back_at[k-1]."""
-    order = found.shape[0]
-    values = np.empty(len(pos), dtype=np.float32)
-    total = np.zeros(n_sentences, dtype=np.float32)
-    for i in range(len(pos)):
-        p = pos[i]
-        v = prob[ids[p]]
-        matched = 1
-        for k in range(2, order + 1):
-            f = found[k - 1, p]
-            if f >= 0:
-                v = prob[prob_at[k - 1] + f]
-                matched = k
-        for j in range(matched, order):  # contexts of length j >= matched, shortest first
-            c = found[j - 1, p - 1] if p > 0 else -1
-            if c >= 0:
-                v = v + back[back_at[j - 1] + c]
-        values[i] = v
-        total[sentence[i]] = total[sentence[i]] + v
-    return values, total

@@ -37,6 +37,20 @@ def dense_total(model, ids: np.ndarray, oov: np.ndarray, found) -> tuple[float, 
     return float(nats[scored].sum()), float(nats[scored & oov].sum())
 
 
+def add_up(model, n_oov: int, probs: list, backs: list, oov_backs: list) -> tuple[float, float]:
+    """(total, the OOVs' part) of the backoff form's terms: per order k, the probabilities of
+    its final matches (probs[k-1]), then its backoffs applied (backs[k-1]) and those before an
+    OOV (oov_backs[k-1]), each array in text order. The one order of additions both engines
+    use (`seqlm.ngram.compiled_score` gathers the same arrays), so totals agree to the bit."""
+    total = oov_total = n_oov * model.logp[0][NGRAM_UNK_ID] if n_oov else 0.0
+    for k in range(1, model.order + 1):
+        total += probs[k - 1].sum()
+        if k < model.order:
+            total += backs[k - 1].sum()
+            oov_total += oov_backs[k - 1].sum()
+    return float(total), float(oov_total)
+
+
 class Backoff:
     name = "backoff"
     needs_runs = False  # score() takes the context length available only for stupid backoff
@@ -51,20 +65,19 @@ class Backoff:
     def total(self, model, ids: np.ndarray, oov: np.ndarray, found) -> tuple[float, float]:
         """`dense_total` without laying a value at every position: the probability of each
         match not extended, plus the backoff of each match that is no longer match's context
-        (the terms of the formula above, summed order by order)."""
-        n_oov = int(oov.sum())
-        total = oov_total = n_oov * model.logp[0][NGRAM_UNK_ID] if n_oov else 0.0
+        (the terms of the formula above, gathered order by order and added by `add_up`)."""
+        probs, backs, oov_backs = [], [], []
         for k, m in enumerate(found, 1):
             final = ~m.extended
             if k == 1:
                 final &= ids[m.at] != NGRAM_BOS_ID  # <s> is never predicted
-            total += model.logp[k - 1][m.ids[final]].sum()
+            probs.append(model.logp[k - 1][m.ids[final]])
             if k < model.order:  # a context ending in </s> precedes an <s>: never applied
                 applied = ~m.context_used & (m.at + 1 < len(ids)) & (ids[m.at] != NGRAM_EOS_ID)
                 b = model.backoff[k - 1][m.ids[applied]]
-                total += b.sum()
-                oov_total += b[oov[m.at[applied] + 1]].sum()
-        return float(total), float(oov_total)
+                backs.append(b)
+                oov_backs.append(b[oov[m.at[applied] + 1]])
+        return add_up(model, int(oov.sum()), probs, backs, oov_backs)
 
     def vector(self, model, chain: list[int], L: int) -> np.ndarray:
         logv = model.logp[0].copy()  # (V,)

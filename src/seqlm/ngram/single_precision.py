@@ -199,27 +199,20 @@ def kenlm_totals(model, stream) -> tuple[float, float]:
     """(log10 total, log10 total of the OOVs) of a token stream, exactly as `query` sums."""
     pos = stream.scored()
     sentence = np.searchsorted(stream.starts, pos, side="right") - 1
-    if model.engine == "numba":  # the same float32 steps in one compiled pass
-        values, totals = compiled_sums(model, stream, pos, sentence)
-    else:
-        values = token_log10_32(model, stream.ids, stream.oov, pos)
-        totals = sentence_sums32(values, sentence, stream.n_sentences)
+    values = token_log10_32(model, stream.ids, stream.oov, pos)  # compiled: kenlm_chunk
+    totals = sentence_sums32(values, sentence, stream.n_sentences)
     return float(totals.astype(np.float64).sum()), float(values[stream.oov[pos]].astype(
         np.float64).sum())
 
 
-def compiled_sums(model, stream, pos: np.ndarray, sentence: np.ndarray):
-    """`seqlm.ngram.compiled.kenlm_sentence_sums` on the model's tables as float32 log10,
-    converted once per model (`NgramModel.float32_tables`)."""
-    from seqlm.ngram import compiled
-
+def float32_tables(model) -> tuple:
+    """(prob, prob_at, back, back_at): every order's float32 log10 probabilities and backoffs
+    end to end, and where each order starts; converted once per model and kept on it
+    (`NgramModel.float32_tables`) for the compiled scorer's tables (`compiled_tables`)."""
     if model.float32_tables is None:
         prob = [to_log10_32(t) for t in model.logp]
         back = [to_log10_32(t) for t in model.backoff] or [np.zeros(0, dtype=F32)]
         model.float32_tables = (
             np.concatenate(prob), np.cumsum([0] + [len(t) for t in prob[:-1]]),
             np.concatenate(back), np.cumsum([0] + [len(t) for t in back[:-1]]))
-    prob, prob_at, back, back_at = model.float32_tables
-    found = np.stack(model.lookup(stream.ids, stream.oov))
-    return compiled.kenlm_sentence_sums(found, stream.ids, pos, sentence, stream.n_sentences,
-                                        prob, prob_at, back, back_at)
+    return model.float32_tables

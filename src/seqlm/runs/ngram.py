@@ -151,9 +151,9 @@ def eval_run(config: NgramConfig, source: ModelSource, split: str = "valid",
 
         model.engine = resolve(config.engine, len(text), config.compiled_min_chars)
         with run.timer("score"):
-            report = model.perplexity(text, workers=config.workers)
+            report = model.perplexity(text, workers=config.workers, threads=config.threads)
         run.metrics.update({**report.to_dict(), "engine": model.engine,
-                            "workers": config.workers})
+                            "workers": config.workers, "threads": config.threads})
         run.extra["scored"] = scored
     return run, report, model, scored
 

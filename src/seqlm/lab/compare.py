@@ -4,9 +4,10 @@ parameters and at equal steps or equal wall-clock time.
 Every model sees the same corpus (Tiny Shakespeare; the `verbs` corpus at character level
 where Tiny Shakespeare cannot be had), the same vocabulary, the same windows in the same order,
 the same seed, optimizer, schedule and budget: a number of steps, or (`minutes`) a training
-time, the cosine then spanning the time, so a faster model takes more steps. The LSTM's hidden
-size sets the parameter budget; every other cell gets the hidden size whose total parameter
-count comes closest. Out:
+time, the cosine then spanning the time, so a faster model takes more steps. Each cell's run
+is the config's `train` with the cell swapped in (`variant`): the LSTM's hidden size,
+`train.model.hidden_size`, sets the parameter budget; every other cell gets the hidden size
+whose total parameter count comes closest (`cell_model`). Out:
 a table of validation loss, perplexity and bits per character (the validation split scored
 statefully), loss curves on one plot, gradient norms (global and per layer) during training,
 ||dL_t/dh_{t-k}|| against k on trained weights, and samples at several temperatures.
@@ -70,6 +71,9 @@ def cell_model(model: LMConfig, cell: str, vocab_size: int) -> LMConfig:
     return replace(model, cell=cell, hidden_size=hidden)
 
 
+CORPUS_TITLES = {"tinyshakespeare": "Tiny Shakespeare"}
+
+
 def pick_corpus(config: CompareConfig) -> tuple[Corpus, CorpusConfig, str]:
     """`train.corpus`, or `fallback` (if another corpus) where it is not to be had."""
     wanted = config.train.corpus
@@ -79,9 +83,8 @@ def pick_corpus(config: CompareConfig) -> tuple[Corpus, CorpusConfig, str]:
         if config.fallback in (None, wanted.name):
             raise
         cfg = CorpusConfig(name=config.fallback, seed=wanted.seed)
-        return load_corpus(cfg), cfg, f"Tiny Shakespeare is not available ({e}); used verbs." \
-            if (wanted.name, config.fallback) == ("tinyshakespeare", "verbs") \
-            else f"{wanted.name} is not available ({e}); used {config.fallback}."
+        name = CORPUS_TITLES.get(wanted.name, wanted.name)
+        return load_corpus(cfg), cfg, f"{name} is not available ({e}); used {cfg.name}."
 
 
 def variant(config: CompareConfig, model: LMConfig, corpus: CorpusConfig) -> TrainConfig:

@@ -4,7 +4,7 @@ Two uses, one set of measures (docs/structure.md):
 
 - `run_structure(config)` (`seqlm structure --brackets`, lab step "structure"): RNN, LSTM and
   GRU trained on the `brackets` corpus at equal parameters (the LSTM's hidden size sets the
-  budget, the others get the hidden size closest to its count: `compare.matched_hidden`) and
+  budget, the others get the hidden size closest to its count: `compare.cell_model`) and
   equal steps, data and seed; a character n-gram (modified Kneser-Ney) fitted on the same
   strings as the baseline. Each is scored on the validation strings and on the held-out
   deeper and longer ones (`structure_brackets`: closing-bracket accuracy by depth and by

@@ -69,7 +69,7 @@ def add_config_options(group, config: Any, section: str = "", names: tuple[str, 
                 or f.name in ("out", "overwrite"):
             continue
         add_field_option(group, config, f, section, flag_for(f.name, flags),
-                         types=types.get(f.name))
+                         parse=types.get(f.name))
 
 
 def add_options(group, config: Any, names: tuple[str, ...], section: str = "") -> None:
@@ -94,16 +94,16 @@ def add_options(group, config: Any, names: tuple[str, ...], section: str = "") -
 
 def add_field_option(group, owner: Any, f: Any, section: str, flag: str,
                      text: str | None = None, metavar: str | None = None,
-                     types: Any = None) -> None:
+                     parse: Any = None) -> None:
     """The option of field `f` of `owner`, whose values land in config section `section`;
-    `text` replaces the field's help, `types` its parser. A flag taken already is skipped."""
+    `text` replaces the field's help, `parse` its parser. A flag taken already is skipped."""
     # an argument group shares its parser's actions and defaults, so either will do here
     known = group.get_default(OPTIONS) or {}
     if flag in {s for a in group._actions for s in a.option_strings}:
         return
     kind, extra = option_kind(f.type)
-    if types is not None:
-        kind, extra = types, {}
+    if parse is not None:
+        kind, extra = parse, {}
     value = getattr(owner, f.name)
     if extra.get("nargs") == "*" and value:  # a list that is never empty: one item at least
         extra = {**extra, "nargs": "+"}

@@ -19,7 +19,9 @@ def test_unknown_field_is_named():
 # the family configs: what one training run is made of
 FAMILY = ("TrainConfig", "LMConfig", "EngineConfig", "ScheduleConfig", "CorpusConfig",
           "Seq2SeqConfig", "Seq2SeqModelConfig", "Seq2SeqTrainConfig")
-# the experiments: each contains the run(s) it varies and adds only its own knobs
+# the experiments: each contains the run(s) it varies and adds only its own knobs. Not here:
+# LabConfig and Seq2SeqCompareConfig, which hold no training settings; they pick steps or a
+# preset and lay their seed and device over every run (`lab_settings`, `preset_config`)
 EXPERIMENTS = ("CompareConfig", "SweepConfig", "AgreementConfig", "StructureConfig",
                "RevivalConfig", "Seq2SeqComparePreset")
 

@@ -83,19 +83,20 @@ def precision(args) -> None:
 def equal_parameters(repeats: int) -> None:
     """Training steps of the compare's five LMs, interleaved; ratios against the LSTM's."""
     from seqlm.config import CompareConfig
-    from seqlm.lab.compare import matched_hidden, model_config
+    from seqlm.lab.compare import cell_model
     from seqlm.lab.scan_speed import VOCAB, step_seconds
     from seqlm.nn.lm import RecurrentLM
 
-    config = CompareConfig()
+    config = CompareConfig().train
     cells = ("lstm", "rnn", "gru", "mingru", "minlstm")
-    hidden = {c: config.lstm_hidden if c == "lstm" else matched_hidden(config, c, VOCAB)
-              for c in cells}
+    lms = {c: cell_model(config.model, c, VOCAB) for c in cells}
+    hidden = {c: lm.hidden_size for c, lm in lms.items()}
     models = {}
     for c in cells:
         torch.manual_seed(0)
-        models[c] = RecurrentLM(VOCAB, model_config(config, c, hidden[c]))
-    opts = {c: torch.optim.Adam(m.parameters(), lr=config.lr) for c, m in models.items()}
+        models[c] = RecurrentLM(VOCAB, lms[c])
+    opts = {c: torch.optim.Adam(m.parameters(), lr=config.engine.schedule.lr)
+            for c, m in models.items()}
     g = torch.Generator().manual_seed(0)
     x, y = (torch.randint(0, VOCAB, (config.batch_size, config.window), generator=g)
             for _ in range(2))
@@ -106,7 +107,7 @@ def equal_parameters(repeats: int) -> None:
     times = {c: ts[1:] for c, ts in times.items()}
     tokens = config.batch_size * config.window
     print(f"\nequal parameters (seqlm compare's LMs, B {config.batch_size}, T {config.window}, "
-          f"{config.num_layers} layers; medians of {repeats})")
+          f"{config.model.num_layers} layers; medians of {repeats})")
     for c in cells:
         print(f"  {c:<8} H={hidden[c]:<4} {tokens / statistics.median(times[c]):>9,.0f} "
               f"tokens/s  x{median_ratio(times, 'lstm', c):.2f} vs lstm")

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from seqlm.config import SEQ2SEQ_COMPARE_PRESETS  # noqa: E402
+from seqlm.config import SEQ2SEQ_COMPARE_PRESETS, compare_preset  # noqa: E402
 from seqlm.data.pairs import PairVocabs  # noqa: E402
 from seqlm.decoding.seq2seq import translate  # noqa: E402
 from seqlm.lab.seq2seq_compare import preset_config  # noqa: E402
@@ -70,12 +70,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="timed steps per model")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    preset = SEQ2SEQ_COMPARE_PRESETS[args.preset]
+    preset = compare_preset(args.preset)
     holder = {}
     gen = cpu(lambda: holder.update(data=load_pairs(preset_config(preset, "none", 0),
                                                     preset.test_size)))
     data = holder["data"]
-    print(f"preset {args.preset}: generating {preset.size:,} pairs x {len(preset.regimes)} "
+    print(f"preset {args.preset}: generating {preset.base.corpus.size:,} pairs x "
+          f"{len(preset.base.regimes)} "
           f"regime(s): {gen:.1f} CPU s")
     print("| model | CPU ms / step | steps / CPU s | x no attention | decode 400 test CPU s |")
     print("|---|---|---|---|---|")

@@ -69,30 +69,43 @@ COMMANDS = dict(commands(build_parser()))
 
 
 def mode_base(config, section: str):
-    """`seqlm compare --agreement | --sweep`: their options (section "mode") come from
-    AgreementConfig and SweepConfig, not from CompareConfig."""
+    """`seqlm compare --agreement | --sweep`: their options (section "mode", and "mode.train"
+    ... for the run each contains) come from AgreementConfig and SweepConfig, not from
+    CompareConfig: (the section within them, the configs)."""
     from seqlm.config import AgreementConfig, CompareConfig, SweepConfig
 
-    if section == "mode" and isinstance(config, CompareConfig):
-        return AgreementConfig(), SweepConfig()
+    if section.split(".")[0] == "mode" and isinstance(config, CompareConfig):
+        return section.removeprefix("mode").removeprefix("."), (AgreementConfig(),
+                                                                SweepConfig())
     return None
 
 
-def field_value(config, section: str, name: str):
-    if mode_base(config, section):
-        return next(getattr(c, name) for c in mode_base(config, section) if hasattr(c, name))
+def owner(config, section: str):
     for part in filter(None, section.split(".")):
         config = getattr(config, part)
-    return getattr(config, name)
+    return config
+
+
+def owner_of(config, section: str, name: str):
+    """The (nested) config holding the option's field: a mode option's is that of the
+    first mode that accepts it (the help shows --agreement's default where both do)."""
+    from seqlm.cli.compare_modes import accepted
+
+    found = mode_base(config, section)
+    if found:
+        inner, configs = found
+        path = ".".join(filter(None, (inner, name)))
+        return next(owner(c, inner) for c in configs if path in accepted(c))
+    return owner(config, section)
+
+
+def field_value(config, section: str, name: str):
+    return getattr(owner_of(config, section, name), name)
 
 
 def base_field(config, section: str, name: str):
-    if mode_base(config, section):
-        config = next(c for c in mode_base(config, section) if hasattr(c, name))
-        section = ""
-    for part in filter(None, section.split(".")):
-        config = getattr(config, part)
-    return next(f for f in dataclasses.fields(config) if f.name == name)
+    return next(f for f in dataclasses.fields(owner_of(config, section, name))
+                if f.name == name)
 
 
 def test_the_walk_sees_every_command_and_the_list_names_them_all():
@@ -153,7 +166,7 @@ def choice_literals(tree: ast.AST):
 
 
 # module-level lists in cli/ that are not choices: field names and the command modules
-NAME_LISTS = {"CORPUS_OPTIONS", "COMMAND_MODULES", "AGREEMENT", "SWEEP"}
+NAME_LISTS = {"CORPUS_OPTIONS", "COMMAND_MODULES", "AGREEMENT", "SWEEP", "COMPARE", "STRUCTURE"}
 
 
 def test_no_cli_module_defines_a_choice_list():

@@ -119,12 +119,19 @@ def test_same_seed_same_corpus_and_bad_configs_are_refused():
 def test_brackets_settings_survive_the_json_round_trip_of_manifests_and_checkpoints():
     import json
 
-    from seqlm.config import StructureConfig, TrainConfig, from_dict, quick_structure, to_dict
+    from seqlm.config import (
+        QUICK_STRUCTURE,
+        StructureConfig,
+        TrainConfig,
+        from_dict,
+        merge,
+        to_dict,
+    )
 
     train = TrainConfig(corpus=CorpusConfig(name="brackets", brackets=BracketsConfig(types=3),
                                             include=("*.py",)))
     assert from_dict(TrainConfig, json.loads(json.dumps(to_dict(train)))) == train
-    structure = quick_structure(StructureConfig())
+    structure = merge(StructureConfig(), QUICK_STRUCTURE)
     assert from_dict(StructureConfig, json.loads(json.dumps(to_dict(structure)))) == structure
     old = to_dict(TrainConfig())  # a checkpoint written before these fields existed
     del old["corpus"]["brackets"], old["corpus"]["include"]

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from conftest import run_cli
-from seqlm.config import AgreementConfig
+from seqlm.config import AgreementConfig, merge
 from seqlm.data.vocab import Vocab
 from seqlm.errors import ConfigError
 from seqlm.lab.agreement import (
@@ -106,8 +106,9 @@ def test_the_gap_beyond_20_pools_the_far_buckets():
 
 @pytest.mark.slow
 def test_agreement_runs_and_reports(tmp_path):
-    config = AgreementConfig(steps=3, sentences=300, examples=4, lstm_hidden=8,
-                             embedding_dim=8, batch_size=4, window=16)
+    config = merge(AgreementConfig(), {"sentences": 300, "examples": 4, "train": {
+        "batch_size": 4, "window": 16, "engine": {"max_steps": 3},
+        "model": {"hidden_size": 8, "embedding_dim": 8}}})
     run, section = run_agreement(config, out=tmp_path / "agr")
     manifest = json.loads((tmp_path / "agr" / "manifest.json").read_text())
     assert manifest["status"] == "ok"

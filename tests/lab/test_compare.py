@@ -1,27 +1,30 @@
 """The RNN / LSTM / GRU comparison end to end at a tiny budget on the verbs corpus."""
 
 import json
+from dataclasses import replace
 
-from seqlm.config import CompareConfig, CorpusConfig, quick_compare
+from seqlm.config import QUICK_COMPARE, CompareConfig, CorpusConfig, LMConfig, merge
 from seqlm.data.corpora import load_corpus
-from seqlm.lab.compare import matched_hidden, model_config, run_compare
+from seqlm.lab.compare import cell_model, run_compare
 from seqlm.nn.lm import RecurrentLM, count_parameters
 
 
 def test_matched_hidden_sizes_equalise_parameters():
-    config = CompareConfig(lstm_hidden=64, embedding_dim=32)
-    target = count_parameters(RecurrentLM(70, model_config(config, "lstm", 64)))
+    model = LMConfig(unit="char", hidden_size=64, embedding_dim=32, num_layers=2)
+    target = count_parameters(RecurrentLM(70, model))
     for cell in ("rnn", "gru"):
-        h = matched_hidden(config, cell, 70)
-        n = count_parameters(RecurrentLM(70, model_config(config, cell, h)))
-        assert abs(n - target) / target < 0.02, (cell, h, n, target)
+        matched = cell_model(model, cell, 70)
+        n = count_parameters(RecurrentLM(70, matched))
+        assert matched.cell == cell and matched.hidden_size != 64
+        assert abs(n - target) / target < 0.02, (cell, matched.hidden_size, n, target)
+    assert cell_model(replace(model, cell="gru"), "lstm", 70) == model  # the LSTM sets it
 
 
 def test_compare_runs_and_reports(tmp_path):
-    config = quick_compare(CompareConfig(corpus="verbs"))
-    config = type(config)(**{**config.__dict__, "steps": 6, "eval_every": 3,
-                             "final_eval_max_tokens": 1000, "sample_length": 20,
-                             "decay_window": 10})
+    config = merge(CompareConfig(), QUICK_COMPARE, {
+        "train": {"corpus": {"name": "verbs"}, "final_eval_max_tokens": 1000,
+                  "engine": {"max_steps": 6, "eval_every": 3}},
+        "sample_length": 20, "decay_window": 10})
     run, section = run_compare(config, out=tmp_path / "cmp")
     manifest = json.loads((tmp_path / "cmp" / "manifest.json").read_text())
     assert manifest["status"] == "ok"
@@ -36,10 +39,10 @@ def test_compare_runs_and_reports(tmp_path):
 
 
 def test_matched_hidden_handles_the_minimal_cells():
-    config = CompareConfig(lstm_hidden=64, embedding_dim=32)
-    target = count_parameters(RecurrentLM(70, model_config(config, "lstm", 64)))
+    model = LMConfig(unit="char", hidden_size=64, embedding_dim=32, num_layers=2)
+    target = count_parameters(RecurrentLM(70, model))
     for cell in ("mingru", "minlstm"):
-        h = matched_hidden(config, cell, 70)
-        n = count_parameters(RecurrentLM(70, model_config(config, cell, h)))
-        assert abs(n - target) / target < 0.02, (cell, h, n, target)
+        matched = cell_model(model, cell, 70)
+        n = count_parameters(RecurrentLM(70, matched))
+        assert abs(n - target) / target < 0.02, (cell, matched.hidden_size, n, target)
 

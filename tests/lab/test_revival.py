@@ -1,9 +1,8 @@
 """The lab's closing chapter ("how recurrence came back") end to end at a budget of seconds,
 and the scan-path measurements it is built from."""
 
-from dataclasses import replace
 
-from seqlm.config import RevivalConfig, quick_revival
+from seqlm.config import QUICK_REVIVAL, RevivalConfig, merge
 from seqlm.lab.revival import revival
 from seqlm.lab.scan_speed import VARIANTS, make_variant, scan_errors
 from seqlm.lab.steps import STEPS
@@ -34,17 +33,18 @@ def test_scan_errors_cover_every_path_and_length():
 
 
 def test_the_chapter_measures_speed_precision_and_quality(tmp_path):
-    config = quick_revival(RevivalConfig())
-    config = replace(config, compare=replace(config.compare, corpus="verbs", sample_length=8))
+    config = merge(RevivalConfig(), *QUICK_REVIVAL, {"compare": {
+        "train": {"corpus": {"name": "verbs"}}, "sample_length": 8}})
     run = Run("lab", None, out=tmp_path / "lab")
     section = revival(config, run)
     m = section.metrics
     assert set(m["speed"][128]) == set(config.speed_variants)
     models = m["quality"]["models"]
     assert set(models) == {"lstm", "mingru", "minlstm"}
-    budget = 60 * config.compare.minutes  # equal time: each stops at its first step past it
+    minutes = config.compare.train.engine.max_minutes
+    budget = 60 * minutes  # equal time: each stops at its first step past it
     assert all(budget <= r["train_seconds"] < budget + 5 for r in models.values()), models
-    assert m["quality"]["minutes"] == config.compare.minutes
+    assert m["quality"]["minutes"] == minutes
     for text in ("| T | mingru-seq", "| chunked |", "What is given up", "than LSTM at equal time",
                  "the speed of torch.nn.GRU", "minutes per model", "the log scan's error grew",
                  "Why a nonlinear recurrence can be parallelised", "| lstm trained | 64 | 1 |",

@@ -16,6 +16,7 @@ from seqlm.config import (
     NgramConfig,
     StructureConfig,
     TrainConfig,
+    merge,
 )
 from seqlm.lab.structure import run_structure
 from seqlm.lab.structure_brackets import (
@@ -97,9 +98,10 @@ def test_lm_scores_equal_the_models_forward_pass():
 
 @pytest.mark.slow
 def test_a_short_run_on_brackets_beats_the_ngram(tmp_path):
-    config = StructureConfig(cells=("lstm",), steps=150, batch_size=16, window=32,
-                             corpus=CorpusConfig(name="brackets", size=3000), eval_strings=300,
-                             passage_chars=1000, heatmap_chars=200, trace_chars=100)
+    config = merge(StructureConfig(), {
+        "cells": ["lstm"], "eval_strings": 300, "passage_chars": 1000, "heatmap_chars": 200,
+        "trace_chars": 100, "train": {"engine": {"max_steps": 150}, "batch_size": 16,
+                                      "window": 32, "corpus": {"size": 3000}}})
     run, section = run_structure(config, out=tmp_path / "s")
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["status"] == "ok"
@@ -212,8 +214,8 @@ def test_the_command_end_to_end(tmp_path, capsys):
     assert payload["run"] == str(out) and set(payload["models"]) == {"rnn", "lstm", "gru",
                                                                      "ngram"}
     manifest = json.loads((out / "manifest.json").read_text())
-    config = manifest["config"]
-    assert (config["steps"], config["ngram_order"], config["corpus"]["brackets"]["types"]) \
-        == (4, 3, 3)
+    config, train = manifest["config"], manifest["config"]["train"]
+    assert (train["engine"]["max_steps"], config["ngram_order"],
+            train["corpus"]["brackets"]["types"]) == (4, 3, 3)
     assert manifest["data"]["structure:brackets"]["brackets"]["pairs"] == "()[]{}"
     assert (out / "report.md").is_file()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from seqlm.config import SweepConfig
+from seqlm.config import SweepConfig, merge
 from seqlm.errors import ConfigError
 from seqlm.lab.sweep import crossover, curve, run_sweep, statement
 
@@ -51,9 +51,10 @@ def test_bad_budgets_and_seeds_are_refused():
 
 @pytest.mark.slow
 def test_sweep_runs_and_reports(tmp_path):
-    config = SweepConfig(corpus="verbs", budgets=(2, 4), seeds=(0, 1), lstm_hidden=12,
-                         embedding_dim=8, num_layers=1, batch_size=4, window=16,
-                         final_eval_max_tokens=500)
+    config = merge(SweepConfig(), {"budgets": (2, 4), "seeds": (0, 1), "train": {
+        "corpus": {"name": "verbs"}, "batch_size": 4, "window": 16,
+        "final_eval_max_tokens": 500,
+        "model": {"hidden_size": 12, "embedding_dim": 8, "num_layers": 1}}})
     run, section = run_sweep(config, out=tmp_path / "sw")
     manifest = json.loads((tmp_path / "sw" / "manifest.json").read_text())
     assert manifest["status"] == "ok"
@@ -68,10 +69,10 @@ def test_the_stated_commands_rebuild_the_lab_configs():
     """The report's 'Reproduce:' line, parsed by the CLI, gives the very config that ran."""
     from seqlm.cli import build_parser
     from seqlm.cli.compare_modes import mode_config
-    from seqlm.config import AgreementConfig, quick_sweep
+    from seqlm.config import LAB_AGREEMENT, QUICK_SWEEP, AgreementConfig
     from seqlm.lab import agreement, sweep
 
-    for config, command in ((quick_sweep(SweepConfig()), sweep.command),
-                            (agreement.lab_agreement(AgreementConfig()), agreement.command)):
+    for config, command in ((merge(SweepConfig(), QUICK_SWEEP), sweep.command),
+                            (merge(AgreementConfig(), LAB_AGREEMENT), agreement.command)):
         args = build_parser().parse_args(command(config).split()[1:])
         assert mode_config(args) == config

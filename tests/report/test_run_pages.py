@@ -12,6 +12,7 @@ from report.page_checks import check_page, markdown_images
 from report.tiny import tiny_lm
 from seqlm.cli import main
 from seqlm.config import (
+    QUICK_COMPARE,
     ByHandConfig,
     CompareConfig,
     CorpusConfig,
@@ -19,7 +20,7 @@ from seqlm.config import (
     NgramConfig,
     Seq2SeqConfig,
     Seq2SeqEvalConfig,
-    quick_compare,
+    merge,
     seq2seq_engine,
 )
 
@@ -97,8 +98,10 @@ def test_a_seq2seq_training_page_shows_test_scores_errors_and_heatmaps(tmp_path)
 def test_compare_page_keeps_its_section_and_plots(tmp_path):
     from seqlm.lab.compare import run_compare
 
-    config = replace(quick_compare(CompareConfig(corpus="verbs")), steps=4, eval_every=2,
-                     final_eval_max_tokens=500, sample_length=20, decay_window=10)
+    config = merge(CompareConfig(), QUICK_COMPARE, {
+        "train": {"corpus": {"name": "verbs"}, "final_eval_max_tokens": 500,
+                  "engine": {"max_steps": 4, "eval_every": 2}},
+        "sample_length": 20, "decay_window": 10})
     run, section = run_compare(config, out=tmp_path / "cmp")
     found = check_page(run.path / "report.html")
     assert section.title in found.headings

@@ -1,4 +1,4 @@
-from seqlm.config import SEQ2SEQ_COMPARE_PRESETS
+from seqlm.config import compare_preset
 from seqlm.lab.seq2seq_compare import against_targets, preset_config
 
 
@@ -18,8 +18,8 @@ def test_targets_are_reported_as_measured():
 
 
 def test_stress_preset_trains_a_one_way_encoder_on_long_inputs():
-    config = preset_config(SEQ2SEQ_COMPARE_PRESETS["stress"], "bahdanau", seed=0)
+    config = preset_config(compare_preset("stress"), "bahdanau", seed=0)
     assert config.regimes == ("long",) and not config.model.bidirectional
-    full = preset_config(SEQ2SEQ_COMPARE_PRESETS["full"], "bahdanau", seed=0)
+    full = preset_config(compare_preset("full"), "bahdanau", seed=0)
     assert full.regimes == ("plain", "long") and full.model.bidirectional
     assert config.train == full.train  # the same budget, schedule and seed

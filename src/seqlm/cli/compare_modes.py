@@ -5,19 +5,19 @@ another, or to the plain comparison, is refused in one line."""
 
 import argparse
 import sys
-from dataclasses import fields, replace
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.config_args import add_config_options, config_of, given
+from seqlm.cli.config_args import add_options, config_of, given, replace_sections
 from seqlm.cli.options import emit
-from seqlm.config import AgreementConfig, SweepConfig, quick_agreement, quick_sweep
+from seqlm.config import QUICK_AGREEMENT, QUICK_SWEEP, AgreementConfig, SweepConfig, merge
 from seqlm.errors import SeqlmError
 
 SECTION = "mode"
-AGREEMENT = ("sentences", "examples", "lstm_hidden", "max_distance", "buckets",
-             "embedding_dim", "num_layers", "lr", "batch_size", "window",
-             "agreement_share")
-SWEEP = ("budgets", "seeds", "final_eval_max_tokens")
+# their options, in this order: fields of each config and of its run `train`
+AGREEMENT = ("train.model.hidden_size", "train.model.num_layers", "train.model.embedding_dim",
+             "train.batch_size", "train.window", "train.engine.schedule.lr", "sentences",
+             "agreement_share", "max_distance", "buckets", "examples")
+SWEEP = ("budgets", "seeds", "train.final_eval_max_tokens")
 
 
 def add_mode_args(parser: argparse.ArgumentParser) -> None:
@@ -27,23 +27,37 @@ def add_mode_args(parser: argparse.ArgumentParser) -> None:
                         "and seeds, with intervals and the crossover")
     group = parser.add_argument_group("--agreement and --sweep (AgreementConfig, SweepConfig; "
                                       "defaults shown are --agreement's where both have one)")
-    add_config_options(group, AgreementConfig(), SECTION, names=AGREEMENT)
-    add_config_options(group, SweepConfig(), SECTION, names=SWEEP)
+    add_options(group, AgreementConfig(), AGREEMENT, SECTION)
+    add_options(group, SweepConfig(), SWEEP, SECTION)
 
 
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def accepted(config) -> set[str]:
+    """The field paths a mode's options may set: its own list, and the fields of its run
+    that it names (`OPTIONS`; the sweep takes the agreement's model and optimiser options)."""
+    own = AGREEMENT if isinstance(config, AgreementConfig) else SWEEP
+    return {*own, *type(config).OPTIONS}
 
 
 def mode_options(args: argparse.Namespace, config, mode: str) -> dict:
-    """The mode options given, checked to mean something for `config` (None: plain)."""
-    values = given(args).get(SECTION, {})
-    own = set() if config is None else {f.name for f in fields(config)}
-    foreign = [flag(n) for n in values if n not in own]
+    """The mode options given, by section path within the mode's config, checked to mean
+    something for `config` (None: plain)."""
+    values = {section.removeprefix(SECTION).removeprefix("."): items
+              for section, items in given(args).items()
+              if section == SECTION or section.startswith(SECTION + ".")}
+    foreign = [flag_of(section, name) for section, items in values.items() for name in items
+               if config is None or ".".join(filter(None, (section, name))) not in
+               accepted(config)]
     if foreign:
         raise SeqlmError(f"{', '.join(foreign)} mean nothing for seqlm compare{mode}: drop "
                          "them, or use the mode they belong to (--agreement or --sweep)")
     return values
+
+
+def flag_of(section: str, name: str) -> str:
+    """The flag of the mode option that sets field `name` of `section`."""
+    path = f"{section}.{name}" if section else name
+    named = {**SweepConfig.OPTIONS, **AgreementConfig.OPTIONS}
+    return named[path][0] if path in named else "--" + name.replace("_", "-")
 
 
 def mode_config(args: argparse.Namespace):
@@ -56,26 +70,28 @@ def mode_config(args: argparse.Namespace):
         return None
     if args.tensorboard is not None:
         raise SeqlmError("--tensorboard is for the plain comparison: drop it")
-    plain = config_of(args)  # the comparison's options, each at its config default if absent
+    plain = config_of(args).train  # the comparison's run: its options, else its defaults
+    budget = {k: v for k, v in given(args).get("train.engine", {}).items()
+              if k in ("max_steps", "max_minutes")}  # --steps, --minutes
     if args.sweep:
-        if args.minutes is not None or args.steps is not None:
+        if budget:
             raise SeqlmError("--sweep sets its budgets with --budgets: drop --steps/--minutes")
-        base = SweepConfig(corpus=plain.corpus, data_dir=plain.data_dir, threads=plain.threads,
-                           device=plain.device)
-        config = replace(quick_sweep(base) if args.quick else base,
-                         **mode_options(args, base, " --sweep"))
+        config = merge(SweepConfig(), {"train": {
+            "corpus": {"name": plain.corpus.name, "data_dir": plain.corpus.data_dir},
+            "engine": {"threads": plain.engine.threads, "device": plain.engine.device}}},
+            QUICK_SWEEP if args.quick else {}, {"fallback": config_of(args).fallback})
+        config = replace_sections(config, mode_options(args, config, " --sweep"))
     else:
-        if args.corpus is not None or args.minutes is not None:
+        if "name" in given(args).get("train.corpus", {}) or "max_minutes" in budget:
             raise SeqlmError("--agreement trains on the verbs corpus at equal steps: drop "
                              "--corpus and --minutes")
-        base = AgreementConfig(seed=plain.seed, device=plain.device, threads=plain.threads)
-        config = replace(quick_agreement(base) if args.quick else base,
-                         **mode_options(args, base, " --agreement"))
-        if args.steps is not None:
-            config = replace(config, steps=args.steps)
-    return replace(config, cells=tuple(args.cells)) if args.cells else config
-
-
+        config = merge(AgreementConfig(), {"train": {"seed": plain.seed, "engine": {
+            "threads": plain.engine.threads, "device": plain.engine.device}}},
+            QUICK_AGREEMENT if args.quick else {})
+        config = replace_sections(config, mode_options(args, config, " --agreement"))
+        if "max_steps" in budget:
+            config = merge(config, {"train": {"engine": {"max_steps": budget["max_steps"]}}})
+    return merge(config, {"cells": args.cells}) if args.cells else config
 def mode_command(args: argparse.Namespace) -> int | None:
     """Run `--agreement` or `--sweep` if asked (their exit code), else None."""
     config = mode_config(args)

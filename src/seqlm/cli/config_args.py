@@ -7,7 +7,9 @@ unless `flags` renames it), its type, choices and range come from the field's an
 The option's own default is None, so a value is only taken from the command line when given;
 `apply_options(config, args)` then replaces exactly those fields, in every nested section, and
 the config's own checks validate the result. A flag a command already has (shared with another
-section) is not added twice.
+section) is not added twice. An experiment's config contains the run it varies
+(`CompareConfig.train`): `add_options` also takes field paths into it, flagged and explained
+as the experiment's `OPTIONS` map says (`train.model.hidden_size` is `--lstm-hidden`).
 
 A command states its config once, `use_config(parser, base)`, and builds it with
 `config_of(args)`: the base with the options given. `add_alias` adds a second spelling that
@@ -62,37 +64,63 @@ def add_config_options(group, config: Any, section: str = "", names: tuple[str, 
     """Options for the fields of `config` (all, or `names`), nested configs excluded; `types`
     gives a field its own parser of the option's text (`--include '*.c,*.h'`)."""
     flags, types = flags or {}, types or {}
-    # an argument group shares its parser's actions and defaults, so either will do here
-    known = group.get_default(OPTIONS) or {}
-    taken = {s for a in group._actions for s in a.option_strings}
     for f in fields(config):
         if (names and f.name not in names) or f.name in skip or is_dataclass(f.type) \
                 or f.name in ("out", "overwrite"):
             continue
-        flag = flag_for(f.name, flags)
-        if flag in taken:
+        add_field_option(group, config, f, section, flag_for(f.name, flags),
+                         parse=types.get(f.name))
+
+
+def add_options(group, config: Any, names: tuple[str, ...], section: str = "") -> None:
+    """Options, in the order of `names`, for fields of `config` (`"cells"`) and of the configs
+    it contains (`"train.engine.max_steps"`): a path's flag and help are the ones
+    `config.OPTIONS` gives it (the experiment's words), its type, range, choices and default
+    those of the field it names."""
+    named = getattr(config, "OPTIONS", {})
+    for name in names:
+        *parts, leaf = name.split(".")
+        if not parts:
+            add_config_options(group, config, section, names=(name,))
             continue
-        kind, extra = option_kind(f.type)
-        if f.name in types:
-            kind, extra = types[f.name], {}
-        value = getattr(config, f.name)
-        if extra.get("nargs") == "*" and value:  # a list that is never empty: one item at least
-            extra = {**extra, "nargs": "+"}
-        text = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
-        dest = f"{section}.{f.name}" if section else f.name
-        # the choices are shown, not checked here: the config checks them, once, and its
-        # message names the option like every other bad value's
-        choices = f.metadata.get("choices")
-        metavar = None if kind is None else "{" + ",".join(choices) + "}" if choices \
-            else f.name.upper()
-        action = group.add_argument(flag, dest=dest.replace(".", "__"), default=None,
-                                    metavar=metavar,
-                                    help=f"{text} (default: {show(value)})".strip(),
-                                    **({"type": kind} if kind is not None else {}), **extra)
-        action.config_default = value
-        known = {**known, action.dest: (section, f.name)}
-        taken.add(flag)
-    group.set_defaults(**{OPTIONS: known})
+        owner = config
+        for part in parts:
+            owner = getattr(owner, part)
+        field = next(f for f in fields(owner) if f.name == leaf)
+        flag, text = named.get(name, (flag_for(leaf, {}), None))
+        add_field_option(group, owner, field, ".".join(filter(None, (section, *parts))), flag,
+                         text, metavar=flag.removeprefix("--").replace("-", "_").upper())
+
+
+def add_field_option(group, owner: Any, f: Any, section: str, flag: str,
+                     text: str | None = None, metavar: str | None = None,
+                     parse: Any = None) -> None:
+    """The option of field `f` of `owner`, whose values land in config section `section`;
+    `text` replaces the field's help, `parse` its parser. A flag taken already is skipped."""
+    # an argument group shares its parser's actions and defaults, so either will do here
+    known = group.get_default(OPTIONS) or {}
+    if flag in {s for a in group._actions for s in a.option_strings}:
+        return
+    kind, extra = option_kind(f.type)
+    if parse is not None:
+        kind, extra = parse, {}
+    value = getattr(owner, f.name)
+    if extra.get("nargs") == "*" and value:  # a list that is never empty: one item at least
+        extra = {**extra, "nargs": "+"}
+    text = f.metadata.get("help", "") if text is None else text
+    dest = f"{section}.{f.name}" if section else f.name
+    # the choices are shown, not checked here: the config checks them, once, and its
+    # message names the option like every other bad value's
+    choices = f.metadata.get("choices")
+    metavar = None if kind is None else "{" + ",".join(choices) + "}" if choices \
+        else metavar or f.name.upper()
+    action = group.add_argument(flag, dest=dest.replace(".", "__"), default=None,
+                                metavar=metavar,
+                                help=f"{text.replace('%', '%%')} (default: {show(value)})"
+                                .strip(),  # argparse formats help with %
+                                **({"type": kind} if kind is not None else {}), **extra)
+    action.config_default = value
+    group.set_defaults(**{OPTIONS: {**known, action.dest: (section, f.name)}})
 
 
 def register_option(parser, dest: str, section: str, name: str) -> None:

@@ -15,9 +15,12 @@ from seqlm.cli.bars import Bars
 from seqlm.cli.compare_modes import add_mode_args, mode_command
 from seqlm.cli.config_args import (
     add_config_options,
+    add_options,
     apply_options,
     check_unchanged,
     config_of,
+    given,
+    link_option,
     use_config,
 )
 from seqlm.cli.options import (
@@ -40,6 +43,10 @@ from seqlm.errors import SeqlmError
 
 CORPUS_OPTIONS = ("name", "size", "valid_fraction", "test_fraction", "data_dir", "path",
                   "encoding_errors", "plural", "include")
+# `seqlm compare`'s options, in this order: fields of CompareConfig and of its run `train`
+COMPARE = ("train.corpus.name", "train.corpus.data_dir", "train.seed", "cells",
+           "train.engine.max_steps", "train.engine.max_minutes", "train.engine.threads",
+           "train.engine.device")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,8 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare = sub.add_parser("compare", help="RNN vs LSTM vs GRU (vs minGRU, minLSTM) at "
                              "equal parameters and steps, or equal time")
     compare.add_argument("--quick", action="store_true", help="a budget of seconds")
-    add_config_options(compare, CompareConfig(), names=(
-        "cells", "steps", "minutes", "corpus", "data_dir", "seed", "threads", "device"))
+    add_options(compare, CompareConfig(), COMPARE)
+    link_option(compare, "train", "seed", "train.corpus.seed")
+    link_option(compare, "train.corpus", "name", "fallback")  # a corpus named: no fallback
     use_config(compare, CompareConfig())
     add_tensorboard_arg(compare)
     add_mode_args(compare)
@@ -232,14 +240,15 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from seqlm.config import quick_compare, timed_compare
+    from seqlm.config import QUICK_COMPARE, TIMED_COMPARE, merge
 
     code = mode_command(args)  # --agreement or --sweep
     if code is not None:
         return code
-    config = config_of(args, quick_compare(CompareConfig()) if args.quick else None)
-    if config.minutes is not None and args.steps is None:  # time alone decides
-        config = timed_compare(config, config.minutes)
+    config = config_of(args, merge(CompareConfig(), QUICK_COMPARE) if args.quick else None)
+    engine = given(args).get("train.engine", {})
+    if config.train.engine.max_minutes is not None and "max_steps" not in engine:
+        config = merge(config, TIMED_COMPARE)  # time alone decides
     from seqlm.lab.compare import run_compare  # torch: after the options are checked
 
     bars = Bars(enabled=not (args.json or args.quiet))

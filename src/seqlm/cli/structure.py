@@ -9,10 +9,21 @@ import argparse
 import sys
 
 from seqlm.cli.bars import Bars
-from seqlm.cli.config_args import add_config_options, config_of, link_option, use_config
+from seqlm.cli.config_args import (
+    add_config_options,
+    add_options,
+    config_of,
+    link_option,
+    use_config,
+)
 from seqlm.cli.options import add_output_args, add_run_args, emit
 from seqlm.config import StructureConfig
 from seqlm.errors import SeqlmError
+
+# the options, in this order: fields of StructureConfig and of its run `train`
+STRUCTURE = ("train.model.hidden_size", "train.engine.max_steps", "train.engine.threads",
+             "train.engine.device", "ngram_order", "samples", "sample_length", "temperature",
+             "train.seed")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,12 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "an n-gram (instead of RUN)")
     p.add_argument("--quick", action="store_true", help="--brackets at a budget of seconds")
     base = StructureConfig()
-    add_config_options(p, base, names=("steps", "lstm_hidden", "ngram_order", "samples",
-                                       "sample_length", "temperature", "seed", "threads",
-                                       "device"))
-    add_config_options(p, base.corpus.brackets, "corpus.brackets", names=("types",),
-                       flags={"types": "--bracket-types"})
-    link_option(p, "", "seed", "corpus.seed")
+    add_options(p, base, STRUCTURE)
+    add_config_options(p, base.train.corpus.brackets, "train.corpus.brackets",
+                       names=("types",), flags={"types": "--bracket-types"})
+    link_option(p, "train", "seed", "train.corpus.seed")
     add_run_args(p)
     add_output_args(p)
     use_config(p, base)
@@ -39,9 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace) -> StructureConfig:
     """The defaults (or `--quick`'s budget), then every option given on the command line."""
-    from seqlm.config import quick_structure
+    from seqlm.config import QUICK_STRUCTURE, merge
 
-    return config_of(args, quick_structure(StructureConfig()) if args.quick else None)
+    return config_of(args, merge(StructureConfig(), QUICK_STRUCTURE) if args.quick else None)
 
 
 def structure_command(args: argparse.Namespace) -> int:

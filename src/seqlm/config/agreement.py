@@ -1,10 +1,27 @@
 """`seqlm compare --agreement`: long-range subject-verb agreement by distance, per cell."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
-from seqlm.config.fields import Config, opt
-from seqlm.config.lm import LM_CELLS
+from seqlm.config.data import CorpusConfig
+from seqlm.config.engine import EngineConfig, ScheduleConfig
+from seqlm.config.fields import Config, Options, opt
+from seqlm.config.lm import LM_CELLS, LMConfig, TrainConfig
 from seqlm.errors import ConfigError
+
+LSTM_HIDDEN_HELP = ("the LSTM's hidden size, which sets the parameter budget; every other "
+                    "cell gets the hidden size whose parameter count comes closest")
+
+
+def agreement_run() -> TrainConfig:
+    """The base run: one-layer word LMs on the verbs mix (plural subjects), LSTM hidden 64."""
+    return TrainConfig(
+        corpus=CorpusConfig(name="verbs", plural=True),
+        model=LMConfig(cell="lstm", unit="word", embedding_dim=32, hidden_size=64,
+                       num_layers=1),
+        engine=EngineConfig(schedule=ScheduleConfig(lr=3e-3, warmup_steps=20), max_steps=400,
+                            threads=1),
+        batch_size=32, window=64)
 
 
 @dataclass(frozen=True)
@@ -12,18 +29,13 @@ class AgreementConfig(Config):
     """RNN vs LSTM vs GRU word LMs at equal parameters, data, seed and steps on the `verbs`
     mix with agreement distances up to `max_distance`, scored on fresh agreement items per
     distance bucket. `buckets` are the buckets' upper edges: (5, 20, 50, 70) means 1-5,
-    6-20, 21-50 and 51-70 tokens between the subject's head noun and its verb."""
+    6-20, 21-50 and 51-70 tokens between the subject's head noun and its verb. `train` is
+    the run every cell's is derived from (the cell and the matched hidden size vary; its
+    seed also seeds the text and the test items); its corpus is recorded, the text itself
+    is `sentences` of the verbs mix drawn here."""
 
-    seed: int = 0
+    train: TrainConfig = opt(factory=agreement_run)
     cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS)
-    lstm_hidden: int = opt(64, ge=1, help="sets the parameter budget; the others get the hidden")
-    num_layers: int = opt(1, ge=1, help="size that comes closest to the LSTM's parameter count")
-    embedding_dim: int = opt(32, ge=1)
-    steps: int = opt(400, ge=1, help="per model")
-    batch_size: int = opt(32, ge=1)
-    window: int = opt(64, ge=1, help="truncated BPTT length in words")
-    lr: float = opt(3e-3, gt=0.0)
-    warmup_steps: int = opt(20, ge=0)
     sentences: int = opt(20_000, ge=10, help="training sentences of the verbs mix (three in "
                          "ten agreement sentences, plural subjects half the time)")
     agreement_share: float = opt(0.0, ge=0.0, lt=1.0, help="this share of the training "
@@ -33,9 +45,17 @@ class AgreementConfig(Config):
     buckets: tuple[int, ...] = opt((5, 20, 50, 70), ge=1, help="upper edges of the distance "
                                    "buckets")
     examples: int = opt(200, ge=1, help="test items per bucket, distances uniform in it")
-    threads: int | None = opt(1, ge=1, help="small models on a shared CPU: one thread is "
-                              "faster")
-    device: str = opt("auto", help="as EngineConfig.device")
+
+    OPTIONS: ClassVar[Options] = {
+        "train.model.hidden_size": ("--lstm-hidden", LSTM_HIDDEN_HELP),
+        "train.model.embedding_dim": ("--embedding-dim", None),
+        "train.model.num_layers": ("--num-layers", ""),
+        "train.engine.schedule.lr": ("--lr", None),
+        "train.batch_size": ("--batch-size", ""),
+        "train.window": ("--window", "truncated BPTT length in words"),
+        "train.engine.max_steps": ("--steps", "per model"),
+        "train.seed": ("--seed", None),
+    }
 
     def check(self) -> None:
         if list(self.buckets) != sorted(set(self.buckets)):
@@ -46,6 +66,10 @@ class AgreementConfig(Config):
                               f"{self.max_distance}: raise --max-distance or lower the edges")
 
 
-def quick_agreement(config: AgreementConfig) -> AgreementConfig:
-    """The lab's `--quick` budget: seconds, not a result."""
-    return replace(config, steps=30, sentences=2_000, examples=20, lstm_hidden=16)
+# the lab's `--quick` budget: seconds, not a result
+QUICK_AGREEMENT: dict = {"train": {"engine": {"max_steps": 30}, "model": {"hidden_size": 16}},
+                         "sentences": 2_000, "examples": 20}
+# the full lab's budget: about 40 s for the three cells on 2 cores (docs/nnlm.md)
+LAB_AGREEMENT: dict = {"train": {"engine": {"max_steps": 200, "schedule": {"lr": 1e-2}},
+                                 "batch_size": 16, "window": 32},
+                       "sentences": 6_000, "examples": 100, "agreement_share": 0.7}

@@ -5,7 +5,8 @@ its annotation is enforced (`int` refuses 2.5 and "big"; `float` takes ints; `X 
 `tuple[float, ...]` and nested configs are understood). Construction fails with a
 `ConfigError` naming the field, the value and what is allowed, whether the values came from
 the command line, a JSON config file or a checkpoint. A class may add cross-field rules in
-`check(self)`. `to_dict` / `from_dict` are the JSON round trip of manifests and checkpoints.
+`check(self)`. `to_dict` / `from_dict` are the JSON round trip of manifests and checkpoints;
+`merge` lays partial overrides (a preset) over a config.
 Leaves out: units in values ("500M" is parsed by the command that takes it).
 """
 
@@ -19,6 +20,10 @@ from typing import Any, TypeVar
 from seqlm.errors import ConfigError
 
 T = TypeVar("T")
+# how an experiment's command names fields of the run it contains: field path ("train.seed")
+# -> (flag, help in the experiment's words; None keeps the field's own help). Read by
+# `seqlm.cli.config_args.add_path_options`; the experiment config holds it as `OPTIONS`.
+Options = dict[str, tuple[str, str | None]]
 
 
 def opt(default: Any = MISSING, *, factory: Any = MISSING, gt: float | None = None,
@@ -161,3 +166,20 @@ def from_dict(cls: type[T], data: Any, source: str | None = None) -> T:
         return cls(**data)
     except ConfigError as e:
         raise e.within(source=source) from None
+
+
+def merge(config: T, *overrides: dict[str, Any]) -> T:
+    """`config` with each dict of partial overrides laid over it in turn, nested configs
+    field by field (`{"train": {"engine": {"max_steps": 40}}}` changes that field alone).
+    Every preset is written this one way: a dict states only what differs from its base, has
+    the shape of a JSON config file and a manifest, and goes through `from_dict`'s checks."""
+    data = to_dict(config)
+    for over in overrides:
+        data = layered(data, over)
+    return from_dict(type(config), data)
+
+
+def layered(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid over `base`: dicts merge key by key, any other value replaces."""
+    return {k: layered(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict)
+            else v for k, v in {**base, **over}.items()}

@@ -1,11 +1,12 @@
 """Recurrent language models: the model, the learning-rate schedule, training, evaluation,
 sampling and the cell comparison."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from seqlm.config.data import SPLITS, UNITS, CorpusConfig
-from seqlm.config.engine import DEVICE_HELP, EngineConfig
-from seqlm.config.fields import Config, opt
+from seqlm.config.engine import DEVICE_HELP, EngineConfig, ScheduleConfig
+from seqlm.config.fields import Config, Options, merge, opt
 from seqlm.errors import ConfigError
 
 # beam search's length normalisation, one default for every model (GNMT's alpha; docs)
@@ -103,7 +104,8 @@ class TrainConfig(Config):
 
 
 # `seqlm train --corpus NAME` without --config starts from these sizes: runs of about a minute
-# on 2 CPU cores (the README's examples, timed there); long runs live in configs/*.json
+# on 2 CPU cores (the README's examples, timed there); long runs live in configs/*.json.
+# Like every preset in seqlm.config: a dict of partial overrides, laid on by `fields.merge`.
 TRAIN_PRESETS: dict[str, dict] = {
     "tinyshakespeare": {"model": {"hidden_size": 256, "num_layers": 1, "dropout": 0.0},
                         "window": 64, "eval_max_tokens": 20_000,
@@ -125,14 +127,7 @@ TRAIN_PRESETS: dict[str, dict] = {
 def train_preset(corpus: str) -> TrainConfig:
     """The TrainConfig `seqlm train --corpus corpus` starts from: TrainConfig's defaults with
     the corpus's preset (if it has one) laid over them."""
-    from seqlm.config.fields import from_dict, to_dict
-
-    def merge(base: dict, over: dict) -> dict:
-        return {k: merge(base[k], v) if isinstance(v, dict) else v for k, v in
-                {**base, **over}.items()}
-
-    base = to_dict(TrainConfig(corpus=CorpusConfig(name=corpus)))
-    return from_dict(TrainConfig, merge(base, TRAIN_PRESETS.get(corpus, {})))
+    return merge(TrainConfig(corpus=CorpusConfig(name=corpus)), TRAIN_PRESETS.get(corpus, {}))
 
 
 @dataclass(frozen=True)
@@ -179,63 +174,84 @@ class SampleConfig(Config):
                               "runtime only: drop --beam-width or --runtime onnx")
 
 
+def compare_run() -> TrainConfig:
+    """The base run of `seqlm compare`: character LMs of 2 layers, the LSTM at hidden 128."""
+    return TrainConfig(
+        corpus=CorpusConfig(name="tinyshakespeare"),
+        model=LMConfig(cell="lstm", unit="char", embedding_dim=64, hidden_size=128,
+                       num_layers=2, dropout=0.0),
+        engine=EngineConfig(schedule=ScheduleConfig(lr=3e-3, warmup_steps=20), max_steps=300,
+                            eval_every=100, threads=1),
+        batch_size=32, window=64, eval_max_tokens=20_000)
+
+
 @dataclass(frozen=True)
 class CompareConfig(Config):
     """`seqlm compare`: vanilla RNN vs LSTM vs GRU (and minGRU, minLSTM) at equal parameters,
-    data and seed, and at equal steps or (with `minutes`) at equal wall-clock time."""
+    data and seed, and at equal steps or (with `train.engine.max_minutes`) at equal
+    wall-clock time. `train` is the run every cell's is derived from: the cell and the hidden
+    size vary (the LSTM at `train.model.hidden_size`, the others matched to its parameter
+    count); a time budget makes the cosine span the time."""
 
-    corpus: str | None = opt(None, help="None: tinyshakespeare, or verbs (char level) if it is "
-                             "absent")
-    data_dir: str | None = opt(None, help="folder of downloaded corpora (None: $SEQLM_DATA_DIR "
-                               "or ~/.cache/seqlm)")
-    seed: int = opt(0, help="the data, the weights and the batches of every model")
+    train: TrainConfig = opt(factory=compare_run)
+    fallback: str | None = opt("verbs", help="where train.corpus cannot be had (not "
+                               "downloaded): train on this corpus instead, at character "
+                               "level; None or the corpus itself: stop with the error")
     cells: tuple[str, ...] = opt(("rnn", "lstm", "gru"), choices=LM_CELLS, help="cells to "
                                  "compare, each named once")
-    lstm_hidden: int = opt(128, ge=1, help="sets the parameter budget; the others get the hidden")
-    num_layers: int = opt(2, ge=1, help="size that comes closest to the LSTM's parameter count")
-    embedding_dim: int = opt(64, ge=1)
-    dropout: float = opt(0.0, ge=0.0, lt=1.0)
-    steps: int = opt(300, ge=1, help="training steps per model; with `minutes` only a cap")
-    minutes: float | None = opt(None, gt=0.0, help="equal wall-clock time: each model trains "
-                                "this many minutes (training time, its validation passes "
-                                "included), the cosine spanning the budget; None = equal steps")
-    batch_size: int = opt(32, ge=1)
-    window: int = opt(64, ge=1)
-    lr: float = opt(3e-3, gt=0.0)
-    warmup_steps: int = opt(20, ge=0)
-    eval_every: int = opt(100, ge=1)
-    eval_max_tokens: int | None = opt(20_000, ge=2, help="of the validation split, statefully")
-    final_eval_max_tokens: int | None = opt(None, ge=2, help="the table's numbers: None = all")
     decay_window: int = opt(60, ge=2, help="||dL/dh_{t-k}|| for k < decay_window")
     decay_rows: int = opt(8, ge=1, help="rows of validation text the gradient norms average")
     sample_length: int = opt(200, ge=1)
     temperatures: tuple[float, ...] = opt((0.5, 0.8, 1.2), ge=0.0)
-    threads: int | None = opt(1, ge=1, help="small models on a shared CPU: one thread is faster")
-    device: str = opt("auto", help=DEVICE_HELP)
+
+    OPTIONS: ClassVar[Options] = {
+        "train.engine.max_steps": ("--steps", "training steps per model; with `minutes` "
+                                              "only a cap"),
+        "train.engine.max_minutes": ("--minutes", "equal wall-clock time: each model trains "
+                                     "this many minutes (training time, its validation "
+                                     "passes included), the cosine spanning the budget; None "
+                                     "= equal steps"),
+        "train.corpus.name": ("--corpus", "tinyshakespeare (where it is absent and no "
+                              "--corpus is given: verbs, char level), another corpus name or "
+                              "file:PATH"),
+        "train.corpus.data_dir": ("--data-dir", None),
+        "train.seed": ("--seed", "the data, the weights and the batches of every model"),
+        "train.engine.threads": ("--threads", "small models on a shared CPU: one thread is "
+                                              "faster"),
+        "train.engine.device": ("--device", None),
+    }
 
     def check(self) -> None:
         if len(set(self.cells)) < len(self.cells):
             raise ConfigError("cells", self.cells, "names a cell twice: name each once")
 
 
-def quick_compare(config: CompareConfig) -> CompareConfig:
-    """A budget of seconds for `--quick` and `seqlm lab --quick`."""
-    return replace(config, lstm_hidden=48, embedding_dim=24, steps=40, batch_size=16,
-                   window=32, eval_every=20, eval_max_tokens=4000, final_eval_max_tokens=8000,
-                   decay_window=30, sample_length=60, lr=1e-2, warmup_steps=5)
+# `--quick` and `seqlm lab --quick`: a budget of seconds
+QUICK_COMPARE: dict = {
+    "train": {"model": {"hidden_size": 48, "embedding_dim": 24}, "batch_size": 16,
+              "window": 32, "eval_max_tokens": 4000, "final_eval_max_tokens": 8000,
+              "engine": {"max_steps": 40, "eval_every": 20,
+                         "schedule": {"lr": 1e-2, "warmup_steps": 5}}},
+    "decay_window": 30, "sample_length": 60}
+# equal time with no step budget given: time alone decides
+TIMED_COMPARE: dict = {"train": {"engine": {"max_steps": TIMED_STEP_CAP}}}
 
 
-def timed_compare(config: CompareConfig, minutes: float, steps: int | None = None
-                  ) -> CompareConfig:
-    """Equal time instead of equal steps: `minutes` per model, `steps` (if given) a cap."""
-    return replace(config, minutes=minutes, steps=TIMED_STEP_CAP if steps is None else steps)
+# the revival's comparison: minGRU / minLSTM against the LSTM at equal time (a quarter minute
+# each); its scan-precision table measures the chunked scan at compare.train.model.scan_chunk
+REVIVAL_COMPARE: dict = {
+    "cells": ["lstm", "mingru", "minlstm"], "temperatures": [0.8],
+    "train": {"engine": {"max_minutes": 0.25, "max_steps": TIMED_STEP_CAP,
+                         "eval_every": 10**9},
+              "eval_max_tokens": 5000, "final_eval_max_tokens": 30_000}}
 
 
 @dataclass(frozen=True)
 class RevivalConfig(Config):
     """The lab's closing chapter, "how recurrence came back" (`seqlm.lab.revival`):
     minGRU's scan paths against T, their float32 error, and minGRU / minLSTM against the LSTM
-    at equal wall-clock time (the `compare` settings, `minutes` per model)."""
+    at equal wall-clock time (the `compare` settings, `compare.train.engine.max_minutes` per
+    model)."""
 
     speed_lengths: tuple[int, ...] = opt((64, 256, 1024), ge=1)
     speed_variants: tuple[str, ...] = opt(
@@ -249,17 +265,13 @@ class RevivalConfig(Config):
     precision_lengths: tuple[int, ...] = opt((64, 256, 1024, 4096, 16384), ge=1)
     precision_batch: int = opt(4, ge=1)
     precision_hidden: int = opt(32, ge=1)
-    scan_chunk: int = opt(64, ge=1)
     newton_lengths: tuple[int, ...] = opt((64, 256), ge=1, help="Newton's convergence: T of "
                                           "the validation windows")
     newton_windows: int = opt(4, ge=1, help="Newton's convergence: windows (rows) per T")
     newton_speed_lengths: tuple[int, ...] = opt((64, 256), ge=1, help="Newton's training "
                                                 "step against T")
     newton_hidden: int = opt(32, ge=1, help="Newton's speed: H of the timed GRU")
-    compare: CompareConfig = opt(factory=lambda: CompareConfig(
-        cells=("lstm", "mingru", "minlstm"), minutes=0.25, steps=TIMED_STEP_CAP,
-        eval_every=10**9, eval_max_tokens=5000, final_eval_max_tokens=30_000,
-        temperatures=(0.8,)))
+    compare: CompareConfig = opt(factory=lambda: merge(CompareConfig(), REVIVAL_COMPARE))
 
     def check(self) -> None:
         if "torch-gru" not in self.speed_variants or "mingru-seq" not in self.speed_variants:
@@ -267,15 +279,14 @@ class RevivalConfig(Config):
                               "mingru-seq (the references of its ratios)")
 
 
-def quick_revival(config: RevivalConfig) -> RevivalConfig:
-    """Seconds for `seqlm lab --quick`."""
-    return replace(config, speed_lengths=(128,), speed_batch=4, speed_hidden=32,
-                   speed_repeats=1, speed_variants=("mingru-seq", "mingru-log", "mingru-chunk",
-                                                    "torch-gru"),
-                   precision_lengths=(64, 1024, 4096), precision_hidden=8,
-                   newton_lengths=(64,), newton_windows=2, newton_speed_lengths=(64,),
-                   newton_hidden=16,
-                   compare=replace(quick_compare(config.compare), minutes=0.005,
-                                   steps=TIMED_STEP_CAP,  # time alone decides, as in full
-                                   eval_max_tokens=1000, final_eval_max_tokens=1000,
-                                   sample_length=20, decay_window=10))
+# seconds for `seqlm lab --quick`: laid over RevivalConfig in this order (the comparison at
+# `--quick`'s budget, then a hundredth of its time, time alone deciding as in the full lab)
+QUICK_REVIVAL: tuple[dict, ...] = (
+    {"speed_lengths": [128], "speed_batch": 4, "speed_hidden": 32, "speed_repeats": 1,
+     "speed_variants": ["mingru-seq", "mingru-log", "mingru-chunk", "torch-gru"],
+     "precision_lengths": [64, 1024, 4096], "precision_hidden": 8, "newton_lengths": [64],
+     "newton_windows": 2, "newton_speed_lengths": [64], "newton_hidden": 16,
+     "compare": QUICK_COMPARE},
+    {"compare": {"train": {"engine": {"max_minutes": 0.005, "max_steps": TIMED_STEP_CAP},
+                           "eval_max_tokens": 1000, "final_eval_max_tokens": 1000},
+                 "sample_length": 20, "decay_window": 10}})

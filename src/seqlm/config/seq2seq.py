@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from seqlm.config.data import REGIMES, CorpusConfig
 from seqlm.config.engine import DEVICE_HELP, EngineConfig, ScheduleConfig
-from seqlm.config.fields import Config, opt
+from seqlm.config.fields import Config, merge, opt
 from seqlm.config.lm import LENGTH_ALPHA
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general", "scaled_dot")
@@ -95,23 +95,20 @@ class Seq2SeqEvalConfig(Config):
 @dataclass(frozen=True)
 class Seq2SeqComparePreset(Config):
     """A pre-registered budget of `seqlm seq2seq compare`: fixed before any result was seen,
-    the same steps, seed and data for every model (docs/seq2seq.md)."""
+    the same steps, seed and data for every model (docs/seq2seq.md). `base` is the training
+    run every model's is derived from (the attention varies; the seed and device are the
+    command's): its steps, pairs per regime (`corpus.size`, split 80 / 10 / 10), validation
+    pairs, regimes, encoder and the date formats held out of training
+    (`corpus.hold_out_formats`, each then tested on `held_out_size` fresh pairs per regime:
+    generalisation to surface forms never seen)."""
 
-    steps: int  # optimiser steps per model
-    size: int  # generated pairs per dates regime (split 80 / 10 / 10)
-    test_size: int | None  # test pairs per regime; None = the whole test split
-    eval_every: int
-    eval_size: int = opt(600, help="validation pairs (half plain, half long)")
-    hidden_size: int = 64
+    base: Seq2SeqConfig = opt(factory=Seq2SeqConfig)
+    test_size: int | None = opt(None, ge=1, help="test pairs per regime; None = the whole "
+                                "test split")
     models: tuple[str, ...] = opt(("none", "bahdanau", "general", "scaled_dot"),
                                   choices=ATTENTIONS)
     heatmaps: int = opt(2, help="examples drawn per regime for each attention model")
     heatmap_regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES, help="where those come from")
-    regimes: tuple[str, ...] = opt(REGIMES, choices=REGIMES, help="regimes trained and tested")
-    bidirectional: bool = opt(True, help="the encoder of every model")
-    held_out_formats: tuple[str, ...] = opt((), help="date formats kept out of training, each "
-                                            "then tested on held_out_size fresh pairs per "
-                                            "regime: generalisation to surface forms never seen")
     held_out_size: int = opt(100, ge=1, help="fresh pairs per held-out format and regime")
 
 
@@ -121,33 +118,48 @@ class Seq2SeqComparePreset(Config):
 LAB_HELD_OUT_FORMATS = ("dmy_dot_yy", "the_ordinal_of_month_comma", "iso_spaced",
                         "wkd_mon_day_year")
 
-SEQ2SEQ_COMPARE_PRESETS: dict[str, Seq2SeqComparePreset] = {
-    "full": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500),
-    "lab": Seq2SeqComparePreset(steps=350, size=20_000, test_size=1000, eval_every=350,
-                                eval_size=200),
+
+# the presets, each a dict of overrides laid over Seq2SeqComparePreset() (`compare_preset`):
+# steps, validation cadence, pairs per regime and validation pairs of the base run first
+SEQ2SEQ_COMPARE_PRESETS: dict[str, dict] = {
+    "full": {"base": {"engine": {"max_steps": 1500, "eval_every": 500},
+                      "corpus": {"size": 20_000}}},
+    "lab": {"base": {"engine": {"max_steps": 350, "eval_every": 350},
+                     "corpus": {"size": 20_000}, "train": {"eval_size": 200}},
+            "test_size": 1000},
     # `seqlm lab` since the seq2seq follow-up: chosen for time only, before it was run, to fit
     # ~4 minutes of CPU on an idle 2-core machine (benchmarks/bench_seq2seq_steps.py measured
     # 79 + 94 + 95 + 86 CPU ms per step for none, bahdanau, general, scaled_dot: 560 steps =
     # 198 s, plus ~12 s of data, validation, tests and plots); "lab" above is the earlier one
-    "lab560": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
-                                   eval_size=200),
+    "lab560": {"base": {"engine": {"max_steps": 560, "eval_every": 280},
+                        "corpus": {"size": 20_000}, "train": {"eval_size": 200}},
+               "test_size": 1000},
     # `seqlm lab` since the 42-format dates corpus: lab560 with four formats held out of
     # training and tested apart (registered before it was run; docs/seq2seq.md)
-    "lab560h": Seq2SeqComparePreset(steps=560, size=20_000, test_size=1000, eval_every=280,
-                                    eval_size=200, held_out_formats=LAB_HELD_OUT_FORMATS),
+    "lab560h": {"base": {"engine": {"max_steps": 560, "eval_every": 280},
+                         "corpus": {"size": 20_000, "hold_out_formats": LAB_HELD_OUT_FORMATS},
+                         "train": {"eval_size": 200}},
+                "test_size": 1000},
     # "bottleneck stress", a separate experiment registered before it was run: the same four
     # models and full budget, but a one-way encoder (its final state must carry the date from
     # wherever it sits in the message) and the long regime alone
-    "stress": Seq2SeqComparePreset(steps=1500, size=20_000, test_size=None, eval_every=500,
-                                   regimes=("long",), bidirectional=False,
-                                   heatmap_regimes=("long",)),
+    "stress": {"base": {"engine": {"max_steps": 1500, "eval_every": 500},
+                        "corpus": {"size": 20_000}, "regimes": ("long",),
+                        "model": {"bidirectional": False}},
+               "heatmap_regimes": ("long",)},
     # a smoke test of seconds (`seqlm lab --quick` <= 15 s on 2 cores): every model trains,
     # is tested on both regimes, and each attention model draws one heatmap
-    "quick": Seq2SeqComparePreset(steps=10, size=400, test_size=24, eval_every=10,
-                                  eval_size=24, hidden_size=32, heatmaps=1,
-                                  heatmap_regimes=("long",),
-                                  held_out_formats=LAB_HELD_OUT_FORMATS[:2], held_out_size=8),
+    "quick": {"base": {"engine": {"max_steps": 10, "eval_every": 10},
+                       "corpus": {"size": 400, "hold_out_formats": LAB_HELD_OUT_FORMATS[:2]},
+                       "train": {"eval_size": 24}, "model": {"hidden_size": 32}},
+              "test_size": 24, "heatmaps": 1, "heatmap_regimes": ("long",),
+              "held_out_size": 8},
 }
+
+
+def compare_preset(name: str) -> Seq2SeqComparePreset:
+    """The preset `name` of `seqlm seq2seq compare`, resolved."""
+    return merge(Seq2SeqComparePreset(), SEQ2SEQ_COMPARE_PRESETS[name])
 
 
 @dataclass(frozen=True)

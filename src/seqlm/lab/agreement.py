@@ -25,21 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from seqlm.config import (
-    AgreementConfig,
-    CompareConfig,
-    CorpusConfig,
-    EngineConfig,
-    LMConfig,
-    ScheduleConfig,
-    TrainConfig,
-    quick_agreement,
-)
+from seqlm.config import LAB_AGREEMENT, QUICK_AGREEMENT, AgreementConfig, LMConfig, merge
 from seqlm.data.corpora.verbs import AgreementExample, agreement_examples, generate
 from seqlm.data.lm_data import build_vocab, encode_text
 from seqlm.data.vocab import EOS, EOS_ID, Vocab
-from seqlm.lab.compare import CELL_TITLES, matched_hidden
-from seqlm.lab.steps import LabContext, LabSection, run_section
+from seqlm.lab.compare import CELL_TITLES, cell_model, changed_options
+from seqlm.lab.steps import LabContext, LabSection, lab_settings, run_section
 from seqlm.metrics import wilson_interval
 from seqlm.nn.build import build_model
 from seqlm.progress import ProgressCallback
@@ -63,7 +54,7 @@ def agreement_items(config: AgreementConfig, low: int, high: int) -> list[Agreem
     """`config.examples` items with distances spread evenly over low..high."""
     width = high - low + 1
     counts = [config.examples // width + (i < config.examples % width) for i in range(width)]
-    seed = config.seed + TEST_SEED_OFFSET
+    seed = config.train.seed + TEST_SEED_OFFSET
     return [item for d, n in zip(range(low, high + 1), counts, strict=True) if n
             for item in agreement_examples(seed + d, n, d)]
 
@@ -94,21 +85,16 @@ def score_items(model, vocab: Vocab, items: list[AgreementExample]) -> dict:
             "verb_perplexity": float(np.exp(-right.mean().item()))}
 
 
-def train_cell(config: AgreementConfig, cell: str, hidden: int, vocab: Vocab, text: str,
+def train_cell(config: AgreementConfig, model: LMConfig, vocab: Vocab, text: str,
                out_dir: Path, progress: ProgressCallback | None) -> tuple[torch.nn.Module, dict]:
-    """One word LM on `text`, the budget and optimiser the same for every cell."""
-    tc = TrainConfig(
-        corpus=CorpusConfig(name="verbs", seed=config.seed, plural=True),
-        model=LMConfig(cell=cell, unit="word", embedding_dim=config.embedding_dim,
-                       hidden_size=hidden, num_layers=config.num_layers),
-        engine=EngineConfig(schedule=ScheduleConfig(lr=config.lr,
-                                                    warmup_steps=config.warmup_steps),
-                            max_steps=config.steps, eval_every=config.steps,
-                            log_every=max(1, config.steps // 50), threads=config.threads,
-                            device=config.device),
-        seed=config.seed, batch_size=config.batch_size, window=config.window)
-    placement = Placement.resolve(config.device)
-    task = LMTask(tc, vocab, encode_text(text, "word", vocab), None, placement.device)
+    """One word LM (`model`, one cell) on `text`, the run `config.train` with its seed on the
+    corpus too, and one evaluation at the end: the budget the same for every cell."""
+    train, cell = config.train, model.cell
+    steps = train.engine.max_steps
+    tc = replace(train, corpus=replace(train.corpus, seed=train.seed), model=model,
+                 engine=replace(train.engine, eval_every=steps, log_every=max(1, steps // 50)))
+    placement = Placement.resolve(tc.engine.device)
+    task = LMTask(tc, vocab, encode_text(text, model.unit, vocab), None, placement.device)
     torch.manual_seed(tc.seed)
     engine = Engine(task, build_model("lm", tc, vocab), tc.engine, out_dir / cell, placement)
     wrapped = None if progress is None else (lambda e: progress(replace(e, task=f"train {cell}")))
@@ -123,14 +109,14 @@ def training_lines(config: AgreementConfig) -> list[str]:
     """The verbs mix (agreement distances 1 to `max_distance`), and where `agreement_share`
     asks for it, that share of extra agreement sentences, distances spread evenly; shuffled
     with the seed."""
-    extra = round(config.sentences * config.agreement_share)
-    lines = generate(config.seed, config.sentences - extra, plural=True,
+    extra, seed = round(config.sentences * config.agreement_share), config.train.seed
+    lines = generate(seed, config.sentences - extra, plural=True,
                      max_distance=config.max_distance)
     per = [extra // config.max_distance + (i < extra % config.max_distance)
            for i in range(config.max_distance)]
     lines += [" ".join(x.tokens) for d, n in enumerate(per, 1) if n
-              for x in agreement_examples(config.seed + TRAIN_SEED_OFFSET + d, n, d)]
-    random.Random(config.seed).shuffle(lines)
+              for x in agreement_examples(seed + TRAIN_SEED_OFFSET + d, n, d)]
+    random.Random(seed).shuffle(lines)
     return lines
 
 
@@ -139,19 +125,16 @@ def measure(config: AgreementConfig, out_dir: Path,
     """Train every cell, score every bucket: {cell: {hidden, parameters, ..., buckets}}."""
     lines = training_lines(config)
     text = "".join(line + "\n" for line in lines)
-    vocab = build_vocab(text, LMConfig(unit="word"))
-    sizing = CompareConfig(lstm_hidden=config.lstm_hidden, num_layers=config.num_layers,
-                           embedding_dim=config.embedding_dim)
+    vocab = build_vocab(text, config.train.model)
     items = {f"{lo}-{hi}": agreement_items(config, lo, hi) for lo, hi in bucket_ranges(config)}
     results = {}
     for cell in config.cells:
-        hidden = config.lstm_hidden if cell == "lstm" else matched_hidden(sizing, cell,
-                                                                          len(vocab))
+        lm = cell_model(config.train.model, cell, len(vocab))
         started = time.perf_counter()
-        model, trained = train_cell(config, cell, hidden, vocab, text, out_dir, progress)
-        with torch_threads(config.threads):
+        model, trained = train_cell(config, lm, vocab, text, out_dir, progress)
+        with torch_threads(config.train.engine.threads):
             buckets = {name: score_items(model, vocab, its) for name, its in items.items()}
-        results[cell] = {"hidden": hidden, **trained, "buckets": buckets,
+        results[cell] = {"hidden": lm.hidden_size, **trained, "buckets": buckets,
                          "seconds": round(time.perf_counter() - started, 2)}
     return {"vocab_size": len(vocab), "train_tokens": len(text.split()) + len(lines),
             "cells": results, "beyond_20": beyond(config, results)}
@@ -177,22 +160,21 @@ def beyond(config: AgreementConfig, results: dict, edge: int = 20) -> dict:
 
 def command(config: AgreementConfig) -> str:
     """The command line that reproduces `config`'s numbers."""
-    default = AgreementConfig()
-    parts = ["seqlm compare --agreement"]
-    for name in ("steps", "lr", "batch_size", "window", "sentences", "agreement_share",
-                 "examples", "lstm_hidden", "embedding_dim", "seed"):
-        if getattr(config, name) != getattr(default, name):
-            parts.append(f"--{name.replace('_', '-')} {getattr(config, name)}")
-    return " ".join(parts)
+    return " ".join(["seqlm compare --agreement", *changed_options(config, AgreementConfig(), (
+        "train.engine.max_steps", "train.engine.schedule.lr", "train.batch_size",
+        "train.window", "sentences", "agreement_share", "examples", "train.model.hidden_size",
+        "train.model.embedding_dim", "train.seed"))])
 
 
 def render(config: AgreementConfig, measured: dict) -> str:
     names = [f"{lo}-{hi}" for lo, hi in bucket_ranges(config)]
     cells = measured["cells"]
-    lines = [f"Word LMs, {config.num_layers} layer(s), embedding {config.embedding_dim}, "
-             f"LSTM hidden {config.lstm_hidden} (the others matched in parameters), "
-             f"{config.steps} steps of {config.batch_size}x{config.window} words, Adam lr "
-             f"{config.lr}, seed {config.seed}; trained on {config.sentences:,} sentences of "
+    tc = config.train
+    lines = [f"Word LMs, {tc.model.num_layers} layer(s), embedding {tc.model.embedding_dim}, "
+             f"LSTM hidden {tc.model.hidden_size} (the others matched in parameters), "
+             f"{tc.engine.max_steps} steps of {tc.batch_size}x{tc.window} words, Adam lr "
+             f"{tc.engine.schedule.lr}, seed {tc.seed}; trained on {config.sentences:,} "
+             "sentences of "
              f"the verbs mix with agreement distances 1-{config.max_distance}"
              + (f" ({config.agreement_share:.0%} of them extra agreement sentences)"
                 if config.agreement_share else "") + ", "
@@ -246,15 +228,11 @@ def agreement(config: AgreementConfig, run: Run, progress: ProgressCallback | No
 
 
 def lab_step(ctx: LabContext) -> LabSection:
-    config = AgreementConfig(seed=ctx.config.seed, device=ctx.config.device)
-    return agreement(quick_agreement(config) if ctx.config.quick else lab_agreement(config),
-                     ctx.run, ctx.progress)
-
-
-def lab_agreement(config: AgreementConfig) -> AgreementConfig:
-    """The full lab's budget: about 40 s for the three cells on 2 cores (docs/nnlm.md)."""
-    return replace(config, steps=200, sentences=6_000, examples=100, batch_size=16, window=32,
-                   lr=1e-2, agreement_share=0.7)
+    """The full lab's budget (LAB_AGREEMENT: about 40 s for the three cells on 2 cores,
+    docs/nnlm.md) or the quick one."""
+    config = merge(AgreementConfig(), lab_settings(ctx),
+                   QUICK_AGREEMENT if ctx.config.quick else LAB_AGREEMENT)
+    return agreement(config, ctx.run, ctx.progress)
 
 
 def run_agreement(config: AgreementConfig, out=None, overwrite: bool = False, argv=None,

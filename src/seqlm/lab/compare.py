@@ -4,9 +4,10 @@ parameters and at equal steps or equal wall-clock time.
 Every model sees the same corpus (Tiny Shakespeare; the `verbs` corpus at character level
 where Tiny Shakespeare cannot be had), the same vocabulary, the same windows in the same order,
 the same seed, optimizer, schedule and budget: a number of steps, or (`minutes`) a training
-time, the cosine then spanning the time, so a faster model takes more steps. The LSTM's hidden
-size sets the parameter budget; every other cell gets the hidden size whose total parameter
-count comes closest. Out:
+time, the cosine then spanning the time, so a faster model takes more steps. Each cell's run
+is the config's `train` with the cell swapped in (`variant`): the LSTM's hidden size,
+`train.model.hidden_size`, sets the parameter budget; every other cell gets the hidden size
+whose total parameter count comes closest (`cell_model`). Out:
 a table of validation loss, perplexity and bits per character (the validation split scored
 statefully), loss curves on one plot, gradient norms (global and per layer) during training,
 ||dL_t/dh_{t-k}|| against k on trained weights, and samples at several temperatures.
@@ -17,25 +18,25 @@ whatever the run measures. Leaves out: hyper-parameter tuning per cell, several 
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from seqlm.atomic import atomic_write_text
 from seqlm.config import (
+    QUICK_COMPARE,
     CompareConfig,
     CorpusConfig,
-    EngineConfig,
     LMConfig,
     SampleConfig,
-    ScheduleConfig,
     TrainConfig,
-    quick_compare,
+    merge,
 )
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.decoding.lm_text import decode_samples
 from seqlm.errors import SeqlmError
-from seqlm.lab.steps import LabContext, LabSection
+from seqlm.lab.steps import LabContext, LabSection, lab_settings
 from seqlm.nn.build import build_model
 from seqlm.nn.gradient_flow import hidden_gradient_norms
 from seqlm.nn.lm import RecurrentLM, count_parameters
@@ -50,60 +51,66 @@ from seqlm.training.lm import LMTask
 from seqlm.training.threads import torch_threads
 
 
-def model_config(config: CompareConfig, cell: str, hidden: int) -> LMConfig:
-    return LMConfig(cell=cell, unit="char", embedding_dim=config.embedding_dim,
-                    hidden_size=hidden, num_layers=config.num_layers, dropout=config.dropout)
-
-
-def matched_hidden(config: CompareConfig, cell: str, vocab_size: int) -> int:
-    """The hidden size whose parameter count is closest to the LSTM's at `lstm_hidden`."""
+def matched_hidden(model: LMConfig, cell: str, vocab_size: int) -> int:
+    """The hidden size at which `cell` (otherwise `model`) has the parameter count closest
+    to the LSTM's at `model.hidden_size`."""
     def params(c: str, h: int) -> int:
-        return count_parameters(RecurrentLM(vocab_size, model_config(config, c, h)))
+        return count_parameters(RecurrentLM(vocab_size, replace(model, cell=c, hidden_size=h)))
 
-    target = params("lstm", config.lstm_hidden)
-    lo, hi = 4, 8 * config.lstm_hidden
+    target = params("lstm", model.hidden_size)
+    lo, hi = 4, 8 * model.hidden_size
     while hi - lo > 1:  # the count grows with h: bisect
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if params(cell, mid) < target else (lo, mid)
     return min((lo, hi), key=lambda h: abs(params(cell, h) - target))
 
 
+def cell_model(model: LMConfig, cell: str, vocab_size: int) -> LMConfig:
+    """`model` as `cell` at the LSTM's parameter budget (`model.hidden_size` is the LSTM's)."""
+    hidden = model.hidden_size if cell == "lstm" else matched_hidden(model, cell, vocab_size)
+    return replace(model, cell=cell, hidden_size=hidden)
+
+
+CORPUS_TITLES = {"tinyshakespeare": "Tiny Shakespeare"}
+
+
 def pick_corpus(config: CompareConfig) -> tuple[Corpus, CorpusConfig, str]:
-    """Tiny Shakespeare unless another corpus is named; verbs if it is not to be had."""
-    name = config.corpus or "tinyshakespeare"
-    cfg = CorpusConfig(name=name, seed=config.seed, data_dir=config.data_dir)
+    """`train.corpus`, or `fallback` (if another corpus) where it is not to be had."""
+    wanted = config.train.corpus
     try:
-        return load_corpus(cfg), cfg, ""
+        return load_corpus(wanted), wanted, ""
     except SeqlmError as e:
-        if config.corpus is not None:
+        if config.fallback in (None, wanted.name):
             raise
-        cfg = CorpusConfig(name="verbs", seed=config.seed)
-        return load_corpus(cfg), cfg, f"Tiny Shakespeare is not available ({e}); used verbs."
+        cfg = CorpusConfig(name=config.fallback, seed=wanted.seed)
+        name = CORPUS_TITLES.get(wanted.name, wanted.name)
+        return load_corpus(cfg), cfg, f"{name} is not available ({e}); used {cfg.name}."
+
+
+def variant(config: CompareConfig, model: LMConfig, corpus: CorpusConfig) -> TrainConfig:
+    """The run of one cell: the base run with the cell's model on the corpus found; a time
+    budget makes the cosine span the time."""
+    engine = config.train.engine
+    timed = engine.max_minutes is not None
+    return replace(config.train, corpus=corpus, model=model, engine=replace(
+        engine, schedule=replace(engine.schedule, horizon="time" if timed else "steps"),
+        log_every=engine.log_every if timed else max(1, engine.max_steps // 50)))
 
 
 CELL_TITLES = {"rnn": "RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU",
                "mingru": "minGRU", "minlstm": "minLSTM"}
 
 
-def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusConfig,
+def train_one(config: CompareConfig, model: LMConfig, corpus_cfg: CorpusConfig,
               vocab, streams, out_dir: Path, progress: ProgressCallback | None,
               tensorboard: Path | None = None) -> dict:
-    horizon = "steps" if config.minutes is None else "time"
-    tc = TrainConfig(corpus=corpus_cfg, model=model_config(config, cell, hidden),
-                     engine=EngineConfig(
-                         schedule=ScheduleConfig(lr=config.lr, warmup_steps=config.warmup_steps,
-                                                 horizon=horizon),
-                         max_steps=config.steps, max_minutes=config.minutes,
-                         eval_every=config.eval_every, threads=config.threads,
-                         log_every=EngineConfig.log_every if config.minutes is not None
-                         else max(1, config.steps // 50), device=config.device),
-                     seed=config.seed, batch_size=config.batch_size, window=config.window,
-                     eval_max_tokens=config.eval_max_tokens)
-    placement = Placement.resolve(config.device)
+    """Train `model` (one cell) as `config.train` says, then score, measure and sample it."""
+    tc, cell = variant(config, model, corpus_cfg), model.cell
+    placement = Placement.resolve(tc.engine.device)
     task = LMTask(tc, vocab, streams["train"], streams["valid"], placement.device)
     torch.manual_seed(tc.seed)
     sample = SampleConfig(length=config.sample_length, temperatures=config.temperatures,
-                          seed=config.seed)
+                          seed=tc.seed)
     listeners = [] if tensorboard is None else [TensorBoardLog(
         tensorboard / cell, lambda model: decode_samples(model, vocab, "char", sample))]
     engine = Engine(task, build_model("lm", tc, vocab), tc.engine, out_dir / cell, placement,
@@ -115,14 +122,14 @@ def train_one(config: CompareConfig, cell: str, hidden: int, corpus_cfg: CorpusC
         for listener in listeners:
             listener.close()
     model = engine.model
-    with torch_threads(config.threads):  # scoring and sampling on the training's threads too
-        final = evaluate_stream(model, streams["valid"], tc.eval_batch_size, config.window,
-                                config.final_eval_max_tokens)
+    with torch_threads(tc.engine.threads):  # scoring and sampling on the training's threads
+        final = evaluate_stream(model, streams["valid"], tc.eval_batch_size, tc.window,
+                                tc.final_eval_max_tokens)
         rows, width = config.decay_rows, config.decay_window + 1
         valid_ids = torch.from_numpy(streams["valid"].ids[: rows * width].copy())
         decay = hidden_gradient_norms(model.cpu(), valid_ids.view(rows, width))
         samples = decode_samples(model, vocab, "char", sample)
-    return {"cell": cell, "hidden": hidden, "parameters": result.parameters,
+    return {"cell": cell, "hidden": tc.model.hidden_size, "parameters": result.parameters,
             "tokens_per_second": result.tokens_per_second, "valid": final,
             "steps": result.position.step, "train_seconds": round(result.position.seconds, 2),
             "history": result.history, "evals": result.evals, "decay": decay,
@@ -135,19 +142,18 @@ def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None =
     the plots, return the report section; with `tensorboard`, each cell logs into its own
     folder under it."""
     corpus, corpus_cfg, note = pick_corpus(config)
-    lm = LMConfig(unit="char")
-    vocab = build_vocab(corpus.text("train"), lm)
-    streams = encode_splits(corpus.splits, "char", vocab)
+    unit = config.train.model.unit
+    vocab = build_vocab(corpus.text("train"), config.train.model)
+    streams = encode_splits(corpus.splits, unit, vocab)
     results = []
     for cell in config.cells:
-        hidden = config.lstm_hidden if cell == "lstm" else matched_hidden(config, cell,
-                                                                          len(vocab))
         started = time.perf_counter()
-        result = train_one(config, cell, hidden, corpus_cfg, vocab, streams,
-                           run.path / folder, progress, tensorboard)
+        result = train_one(config, cell_model(config.train.model, cell, len(vocab)),
+                           corpus_cfg, vocab, streams, run.path / folder, progress, tensorboard)
         results.append({**result, "seconds": round(time.perf_counter() - started, 2)})
     run.data[f"{folder}:{corpus.name}"] = corpus.identity()
-    title = f"{corpus.name}, {budget(config)} of {config.batch_size}x{config.window} chars"
+    title = f"{corpus.name}, {budget(config)} of {config.train.batch_size}x" \
+            f"{config.train.window} chars"
     loss_curves({r["cell"]: r["history"] for r in results},
                 {r["cell"]: r["evals"] for r in results},
                 run.artifact(f"{folder}_loss", f"{folder}/loss_curves.png"), title)
@@ -160,16 +166,39 @@ def compare(config: CompareConfig, run: Run, progress: ProgressCallback | None =
                       metrics=summary(config, corpus.name, results))
 
 
+def value_at(config: Any, path: str) -> Any:
+    """The value of field `path` ("train.engine.max_steps") of `config`."""
+    for part in path.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def changed_options(config: Any, default: Any, names: tuple[str, ...]) -> list[str]:
+    """`--flag value` for each field of `names` (own or a path into the run `config`
+    contains, flagged as its `OPTIONS` say) whose value differs from `default`'s: the
+    options of the command line that reproduces `config`."""
+    out = []
+    for name in names:
+        flag = config.OPTIONS[name][0] if name in config.OPTIONS else \
+            "--" + name.replace("_", "-")
+        value = value_at(config, name)
+        if value != value_at(default, name):
+            out.append(f"{flag} {value}")
+    return out
+
+
 def budget(config: CompareConfig) -> str:
     """'300 steps' or '2 minutes per model'."""
-    if config.minutes is None:
-        return f"{config.steps} steps"
-    return f"{config.minutes:g} minutes per model"
+    engine = config.train.engine
+    if engine.max_minutes is None:
+        return f"{engine.max_steps} steps"
+    return f"{engine.max_minutes:g} minutes per model"
 
 
 def summary(config: CompareConfig, corpus: str, results: list[dict]) -> dict:
-    return {"corpus": corpus, "steps": config.steps, "minutes": config.minutes,
-            "batch_size": config.batch_size, "window": config.window, "models": {r["cell"]: {
+    tc = config.train
+    return {"corpus": corpus, "steps": tc.engine.max_steps, "minutes": tc.engine.max_minutes,
+            "batch_size": tc.batch_size, "window": tc.window, "models": {r["cell"]: {
                 "hidden": r["hidden"], "parameters": r["parameters"], "steps": r["steps"],
                 "train_seconds": r["train_seconds"],
                 "tokens_per_second": round(r["tokens_per_second"], 1),
@@ -198,10 +227,11 @@ def versus(cell: str, base: str, cell_nats: float, base_nats: float) -> str:
 def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
            folder: str = "compare") -> str:
     by_cell = {r["cell"]: r["valid"]["loss_nats"] for r in results}
+    tc = config.train
     lines = [
-        f"Budget: {budget(config)} x {config.batch_size} rows x {config.window} characters "
-        f"of {corpus}, {config.num_layers} layers, embedding {config.embedding_dim}, "
-        f"Adam lr {config.lr} (warm-up, cosine), seed {config.seed}; "
+        f"Budget: {budget(config)} x {tc.batch_size} rows x {tc.window} characters "
+        f"of {corpus}, {tc.model.num_layers} layers, embedding {tc.model.embedding_dim}, "
+        f"Adam lr {tc.engine.schedule.lr} (warm-up, cosine), seed {tc.seed}; "
         "validation split scored statefully."
         + (f" {note}" if note else ""), "",
         "| cell | hidden | parameters | steps | train s | valid nats/char | perplexity | "
@@ -232,10 +262,7 @@ def render(config: CompareConfig, corpus: str, results: list[dict], note: str,
 
 
 def lab_step(ctx: LabContext) -> LabSection:
-    config = CompareConfig(seed=ctx.config.seed, data_dir=ctx.config.data_dir,
-                           device=ctx.config.device)
-    if ctx.config.quick:
-        config = quick_compare(config)
+    config = merge(CompareConfig(), lab_settings(ctx), QUICK_COMPARE if ctx.config.quick else {})
     tensorboard = None if ctx.tensorboard is None else ctx.tensorboard / "compare"
     return compare(config, ctx.run, ctx.progress, tensorboard=tensorboard)
 

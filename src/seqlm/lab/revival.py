@@ -24,10 +24,9 @@ Leaves out: GPUs (benchmarks/bench_parallel_rnn.py --gpu-quick), long training b
 
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from seqlm.config import RevivalConfig, quick_revival
+from seqlm.config import QUICK_REVIVAL, RevivalConfig, merge
 from seqlm.lab.compare import compare, versus
 from seqlm.lab.newton_measure import (
     NEWTON_VARIANTS,
@@ -36,7 +35,7 @@ from seqlm.lab.newton_measure import (
     time_newton,
 )
 from seqlm.lab.scan_speed import REFERENCE, median_ratio, scan_errors, time_variants
-from seqlm.lab.steps import LabContext, LabSection
+from seqlm.lab.steps import LabContext, LabSection, lab_settings
 from seqlm.progress import Progress, ProgressCallback, report
 from seqlm.runs.run import Run
 from seqlm.training.threads import torch_threads
@@ -208,12 +207,8 @@ def newton_text(config: RevivalConfig, newton: dict) -> list[str]:
 
 
 def lab_step(ctx: LabContext) -> LabSection:
-    config = RevivalConfig()
-    if ctx.config.quick:
-        config = quick_revival(config)
-    config = replace(config, compare=replace(config.compare, seed=ctx.config.seed,
-                                             data_dir=ctx.config.data_dir,
-                                             device=ctx.config.device))
+    config = merge(RevivalConfig(), *(QUICK_REVIVAL if ctx.config.quick else ()),
+                   {"compare": lab_settings(ctx)})
     tensorboard = None if ctx.tensorboard is None else ctx.tensorboard / "revival"
     return revival(config, ctx.run, ctx.progress, tensorboard)
 
@@ -224,7 +219,8 @@ def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None =
     speed = measure_speed(config, progress)
     timed = {"speed": time.perf_counter() - started}
     errors = scan_errors(config.precision_lengths, config.precision_batch,
-                         config.precision_hidden, config.scan_chunk, config.compare.seed)
+                         config.precision_hidden, config.compare.train.model.scan_chunk,
+                         config.compare.train.seed)
     timed["precision"] = time.perf_counter() - started - sum(timed.values())
     quality = compare(config.compare, run, progress, folder="revival", tensorboard=tensorboard)
     timed["quality"] = time.perf_counter() - started - sum(timed.values())
@@ -234,7 +230,8 @@ def revival(config: RevivalConfig, run: Run, progress: ProgressCallback | None =
             *verdict(speed, errors, quality.metrics), "", LOST, "",
             "### Quality at equal time", "",
             f"`seqlm compare --cells {' '.join(config.compare.cells)} --minutes "
-            f"{config.compare.minutes:g}` (at the lab's settings):", "", quality.markdown, "",
+            f"{config.compare.train.engine.max_minutes:g}` (at the lab's settings):", "",
+            quality.markdown, "",
             *newton_text(config, newton)]
     return LabSection("How recurrence came back: minGRU and minLSTM", "\n".join(text),
                       metrics={"speed": speed, "precision": errors, "quality": quality.metrics,

@@ -16,14 +16,11 @@ from dataclasses import replace
 from seqlm.atomic import atomic_write_text
 from seqlm.config import (
     SEQ2SEQ_COMPARE_PRESETS,
-    CorpusConfig,
     Seq2SeqCompareConfig,
     Seq2SeqComparePreset,
     Seq2SeqConfig,
     Seq2SeqEvalConfig,
-    Seq2SeqModelConfig,
-    Seq2SeqTrainConfig,
-    seq2seq_engine,
+    compare_preset,
 )
 from seqlm.decoding.seq2seq import Translation
 from seqlm.errors import SeqlmError
@@ -41,24 +38,20 @@ LAB_PRESET = "lab560h"  # what `seqlm lab` runs (chosen for time; docs/seq2seq.m
 
 def preset_config(preset: Seq2SeqComparePreset, attention: str, seed: int,
                   device: str = "auto") -> Seq2SeqConfig:
-    """The resolved training config of one model of the comparison."""
-    return Seq2SeqConfig(
-        corpus=CorpusConfig(name="dates", seed=seed, size=preset.size,
-                            hold_out_formats=preset.held_out_formats),
-        regimes=preset.regimes,
-        model=Seq2SeqModelConfig(attention=attention, hidden_size=preset.hidden_size,
-                                 bidirectional=preset.bidirectional),
-        train=Seq2SeqTrainConfig(eval_size=preset.eval_size, seed=seed),
-        engine=replace(seq2seq_engine(), max_steps=preset.steps, eval_every=preset.eval_every,
-                       device=device),
-    )
+    """The resolved training config of one model of the comparison: the preset's base run
+    with this attention, seed (data, weights, batches) and device."""
+    base = preset.base
+    return replace(base, corpus=replace(base.corpus, seed=seed),
+                   model=replace(base.model, attention=attention),
+                   train=replace(base.train, seed=seed),
+                   engine=replace(base.engine, device=device))
 
 
 def get_preset(name: str) -> Seq2SeqComparePreset:
     if name not in SEQ2SEQ_COMPARE_PRESETS:
         raise SeqlmError(f"unknown compare preset {name!r}: choose "
                          f"{', '.join(SEQ2SEQ_COMPARE_PRESETS)}")
-    return SEQ2SEQ_COMPARE_PRESETS[name]
+    return compare_preset(name)
 
 
 def compare_models(preset: Seq2SeqComparePreset, seed: int, run: Run,
@@ -95,7 +88,7 @@ def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data
     with torch_threads(config.engine.threads):
         for regime, pairs in data.test.items():
             scores[regime], translations[regime] = evaluate(model, vocabs, pairs)
-    if preset.held_out_formats:
+    if config.corpus.hold_out_formats:
         held = held_out_tests(config, preset.held_out_size)
         result_held = {name: evaluate(model, vocabs, pairs)[0]["exact_match"]
                        for name, pairs in held.items()}
@@ -111,7 +104,7 @@ def train_and_test(preset: Seq2SeqComparePreset, attention: str, seed: int, data
         "errors": {r: s["errors"][:5] for r, s in scores.items()},
         "by_length": by_length([s for s, _ in joined], hits, Seq2SeqEvalConfig().bucket_width),
     }
-    if preset.held_out_formats:
+    if config.corpus.hold_out_formats:
         result["held_out"] = result_held
     if attention != "none":
         chosen = {r: translations[r] for r in preset.heatmap_regimes}
@@ -172,10 +165,12 @@ def markdown(preset_name: str, preset: Seq2SeqComparePreset, results: dict) -> s
     regimes = list(next(iter(results.values()))["test"])
     head = " | ".join(f"exact {r} % (95% CI)" for r in regimes)
     chars = " | ".join(f"chars {r} %" for r in regimes)
-    encoder = "bidirectional" if preset.bidirectional else "one-way (unidirectional)"
-    trained_on = " and ".join(REGIME_WORDS.get(r, r) for r in preset.regimes)
+    base = preset.base
+    encoder = "bidirectional" if base.model.bidirectional else "one-way (unidirectional)"
+    trained_on = " and ".join(REGIME_WORDS.get(r, r) for r in base.regimes)
     lines = [f"Budget `{preset_name}`, fixed in advance and not tuned after seeing results: "
-             f"{preset.steps} training updates per model, {preset.size:,} generated date pairs "
+             f"{base.engine.max_steps} training updates per model, {base.corpus.size:,} "
+             "generated date pairs "
              f"per regime (80% train, 10% validation, 10% test), the same seed for every "
              f"model, trained on {trained_on} together, {encoder} GRU encoder. Each model is "
              "tested with the checkpoint that did best on the validation pairs. Exact: the "
@@ -207,10 +202,11 @@ def heatmap_image(attention: str, heatmap: dict[str, str]) -> str:
 
 def held_out_table(preset: Seq2SeqComparePreset, results: dict) -> list[str]:
     """Exact match on date formats no model saw in training, per format and model."""
-    if not preset.held_out_formats:
+    held_out = preset.base.corpus.hold_out_formats
+    if not held_out:
         return []
     names = list(next(iter(results.values()))["held_out"])
-    lines = [f"Formats held out of training ({', '.join(preset.held_out_formats)}), "
+    lines = [f"Formats held out of training ({', '.join(held_out)}), "
              f"{preset.held_out_size} fresh dates each per regime: exact match %.", "",
              "| model | " + " | ".join(n.removeprefix("held-out ") for n in names) + " |",
              "|---|" + "---|" * len(names)]

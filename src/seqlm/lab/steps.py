@@ -81,6 +81,14 @@ class LabContext:
         return self.corpora[cfg]
 
 
+def lab_settings(ctx: LabContext) -> dict[str, Any]:
+    """The lab's seed, data folder and device as overrides of the training run an experiment
+    contains (its `train`), laid on with `seqlm.config.merge`: the seed seeds the corpus too."""
+    lab = ctx.config
+    return {"train": {"seed": lab.seed, "corpus": {"seed": lab.seed, "data_dir": lab.data_dir},
+                      "engine": {"device": lab.device}}}
+
+
 def resolve_steps(config: LabConfig) -> list[str]:
     unknown = [s for s in config.steps if s not in STEPS]
     if unknown:

@@ -4,7 +4,7 @@ Two uses, one set of measures (docs/structure.md):
 
 - `run_structure(config)` (`seqlm structure --brackets`, lab step "structure"): RNN, LSTM and
   GRU trained on the `brackets` corpus at equal parameters (the LSTM's hidden size sets the
-  budget, the others get the hidden size closest to its count: `compare.matched_hidden`) and
+  budget, the others get the hidden size closest to its count: `compare.cell_model`) and
   equal steps, data and seed; a character n-gram (modified Kneser-Ney) fitted on the same
   strings as the baseline. Each is scored on the validation strings and on the held-out
   deeper and longer ones (`structure_brackets`: closing-bracket accuracy by depth and by
@@ -29,21 +29,12 @@ import torch
 
 from seqlm.atomic import atomic_write_text
 from seqlm.checkpoint import load
-from seqlm.config import (
-    CompareConfig,
-    EngineConfig,
-    LMConfig,
-    NgramConfig,
-    ScheduleConfig,
-    StructureConfig,
-    TrainConfig,
-    quick_structure,
-)
+from seqlm.config import QUICK_STRUCTURE, NgramConfig, StructureConfig, TrainConfig, merge
 from seqlm.data.corpora import Corpus, load_corpus
 from seqlm.data.lm_data import build_vocab, encode_splits
 from seqlm.data.vocab import Vocab
-from seqlm.lab.compare import matched_hidden, model_config
-from seqlm.lab.steps import LabContext, LabSection
+from seqlm.lab.compare import cell_model
+from seqlm.lab.steps import LabContext, LabSection, lab_settings
 from seqlm.lab.structure_activations import unit_activations
 from seqlm.lab.structure_brackets import (
     layout,
@@ -86,20 +77,13 @@ def train_lm(config: TrainConfig, corpus: Corpus, vocab: Vocab, out_dir: Path,
         "valid_loss_nats": result.evals[-1]["loss_nats"] if result.evals else None}
 
 
-def cell_lm_config(config: StructureConfig, cell: str, vocab_size: int) -> LMConfig:
-    """The cell at the LSTM's parameter budget (`seqlm compare`'s matching)."""
-    budget = CompareConfig(lstm_hidden=config.lstm_hidden, num_layers=config.num_layers,
-                           embedding_dim=config.embedding_dim, dropout=0.0)
-    hidden = config.lstm_hidden if cell == "lstm" else matched_hidden(budget, cell, vocab_size)
-    return model_config(budget, cell, hidden)
-
-
-def cell_train_config(config: StructureConfig, model: LMConfig) -> TrainConfig:
-    return TrainConfig(corpus=config.corpus, model=model, engine=EngineConfig(
-        schedule=ScheduleConfig(lr=config.lr, warmup_steps=config.warmup_steps),
-        max_steps=config.steps, eval_every=config.steps, threads=config.threads,
-        log_every=max(1, config.steps // 20), device=config.device), seed=config.seed,
-        batch_size=config.batch_size, window=config.window, eval_max_tokens=None)
+def cell_train_config(config: StructureConfig, cell: str, vocab_size: int) -> TrainConfig:
+    """The run of one cell: `config.train` with the cell at the LSTM's parameter budget
+    (`seqlm compare`'s matching) and one validation pass, at the end."""
+    train = config.train
+    steps = train.engine.max_steps
+    return replace(train, model=cell_model(train.model, cell, vocab_size), engine=replace(
+        train.engine, eval_every=steps, log_every=max(1, steps // 20)))
 
 
 def pairs_of(corpus: Corpus) -> str:
@@ -200,22 +184,22 @@ def brackets_model(name: str, model, vocab: Vocab, corpus: Corpus, config: Struc
 def compare_cells(config: StructureConfig, run: Run, progress: ProgressCallback | None
                   ) -> LabSection:
     """Train every cell on brackets, score them and the n-gram, draw the curves."""
-    corpus = load_corpus(config.corpus, progress)
-    vocab = build_vocab(corpus.text("train"), LMConfig(unit="char"))
+    corpus = load_corpus(config.train.corpus, progress)
+    vocab = build_vocab(corpus.text("train"), config.train.model)
     results: dict[str, dict] = {}
     for cell in config.cells:
         started = time.perf_counter()
-        lm = cell_lm_config(config, cell, len(vocab))
-        model, trained = train_lm(cell_train_config(config, lm), corpus, vocab,
-                                  run.path / "structure" / cell, progress, f"train {cell}")
+        tc = cell_train_config(config, cell, len(vocab))
+        model, trained = train_lm(tc, corpus, vocab, run.path / "structure" / cell, progress,
+                                  f"train {cell}")
         trained["train_seconds"] = round(time.perf_counter() - started, 2)
-        results[cell] = {"hidden": lm.hidden_size, **trained,
+        results[cell] = {"hidden": tc.model.hidden_size, **trained,
                          **brackets_model(cell, model, vocab, corpus, config, run)}
     results["ngram"] = score_ngram(corpus, config)
     run.data["structure:brackets"] = corpus.identity()
-    draw_curves(run, results, f"Dyck strings, {config.steps} steps per cell")
+    draw_curves(run, results, f"Dyck strings, {config.train.engine.max_steps} steps per cell")
     return LabSection("What the cells learn: brackets",
-                      render_brackets(config, results, config.corpus.brackets),
+                      render_brackets(config, results, config.train.corpus.brackets),
                       metrics={"corpus": corpus.identity(), "models": results})
 
 
@@ -266,10 +250,8 @@ def analyse_code(target: str, loaded, corpus: Corpus, config: StructureConfig,
 
 
 def lab_step(ctx: LabContext) -> LabSection:
-    config = StructureConfig(seed=ctx.config.seed)
-    config = replace(config, corpus=replace(config.corpus, seed=ctx.config.seed))
-    if ctx.config.quick:
-        config = quick_structure(config)
+    config = merge(StructureConfig(), lab_settings(ctx),
+                   QUICK_STRUCTURE if ctx.config.quick else {})
     return compare_cells(config, ctx.run, ctx.progress)
 
 

@@ -52,7 +52,7 @@ def fit_code_ngram(text: str, config: StructureConfig) -> tuple[NgramModel, str]
 
 
 def ngram_samples(model: NgramModel, stand_in: str, config: StructureConfig) -> list[str]:
-    texts = sample(model, config.samples, config.seed, config.temperature,
+    texts = sample(model, config.samples, config.train.seed, config.temperature,
                    max_tokens=config.sample_length, prefix=stand_in)
     return [t[len(stand_in):].replace(stand_in, "\n") for t in texts]
 
@@ -60,7 +60,7 @@ def ngram_samples(model: NgramModel, stand_in: str, config: StructureConfig) -> 
 def lm_samples(model, vocab: Vocab, config: StructureConfig) -> list[str]:
     found = decode_samples(model, vocab, "char", SampleConfig(
         prime="\n", length=config.sample_length, temperatures=(config.temperature,),
-        num_samples=config.samples, seed=config.seed))
+        num_samples=config.samples, seed=config.train.seed))
     return [s["text"] for s in found]
 
 

@@ -35,12 +35,12 @@ def brackets_rows(results: dict) -> list[str]:
 def render_brackets(config: StructureConfig, results: dict, brackets: BracketsConfig,
                     trained: str | None = None) -> str:
     """`trained` describes an analysed model; None: the cells were trained here."""
-    b = brackets
+    b, tc = brackets, config.train
     rate = next(iter(results.values()))["valid"]["end_rate_balanced"]
     models = trained or (
-        f"Networks: {config.num_layers} layer(s), equal parameters (LSTM H="
-        f"{config.lstm_hidden}), {config.steps} steps of {config.batch_size}x{config.window} "
-        f"characters, Adam {config.lr}, seed {config.seed}")
+        f"Networks: {tc.model.num_layers} layer(s), equal parameters (LSTM H="
+        f"{tc.model.hidden_size}), {tc.engine.max_steps} steps of {tc.batch_size}x{tc.window} "
+        f"characters, Adam {tc.engine.schedule.lr}, seed {tc.seed}")
     lines = [
         f"Dyck-{b.types} strings ({b.min_pairs}-{b.max_pairs} pairs, depth up to "
         f"{b.max_depth}); held out: {b.max_pairs + 1}-{b.heldout_max_pairs} pairs, depth "

@@ -3,10 +3,11 @@ parameters, with intervals, and the crossover read off the run's own numbers.
 
 Every (budget, seed, cell) is one run of `seqlm compare`'s trainer (`compare.train_one`: the
 same corpus, vocabulary, windows, optimiser and schedule; the cosine spans the budget, so a
-budget is a whole schedule, not a point on a longer one). Per budget and cell: the mean
-validation nats per character over the seeds and its 95% Student-t interval
-(`metrics.mean_interval`). The crossover of a gated cell is the smallest budget from which on
-its mean stays below the RNN's; it is called clear where the intervals do not overlap there.
+budget is a whole schedule, not a point on a longer one), derived from the sweep's `train`.
+Per budget and cell: the mean validation nats per character over the seeds and its 95%
+Student-t interval (`metrics.mean_interval`). The crossover of a gated cell is the smallest
+budget from which on its mean stays below the RNN's; it is called clear where the intervals
+do not overlap there.
 Out: a table, a plot of validation loss against budget (log axis, interval bars) and the
 statement. Leaves out: equal wall-clock budgets (`seqlm compare --minutes`), per-cell tuning.
 """
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from seqlm.config import CompareConfig, LMConfig, SweepConfig, quick_sweep
+from seqlm.config import LAB_QUICK_SWEEP, QUICK_SWEEP, CompareConfig, SweepConfig, merge
 from seqlm.data.lm_data import build_vocab, encode_splits
-from seqlm.lab.compare import CELL_TITLES, matched_hidden, pick_corpus, train_one
-from seqlm.lab.steps import LabContext, LabSection, run_section
+from seqlm.lab.compare import CELL_TITLES, cell_model, changed_options, pick_corpus, train_one
+from seqlm.lab.steps import LabContext, LabSection, lab_settings, run_section
 from seqlm.metrics import mean_interval
 from seqlm.progress import ProgressCallback
 from seqlm.report.figures import save_figure
@@ -27,37 +28,37 @@ from seqlm.runs.run import Run
 
 
 def compare_config(config: SweepConfig, steps: int, seed: int) -> CompareConfig:
-    """The one `seqlm compare` run that a (budget, seed) of the sweep is."""
-    return CompareConfig(corpus=config.corpus, data_dir=config.data_dir, seed=seed,
-                         cells=config.cells, lstm_hidden=config.lstm_hidden,
-                         num_layers=config.num_layers, embedding_dim=config.embedding_dim,
-                         steps=steps, batch_size=config.batch_size, window=config.window,
-                         lr=config.lr, eval_every=steps, eval_max_tokens=2_000,
-                         final_eval_max_tokens=config.final_eval_max_tokens,
-                         decay_window=2, decay_rows=1, sample_length=1, temperatures=(1.0,),
-                         threads=config.threads, device=config.device)
+    """The one `seqlm compare` run that a (budget, seed) of the sweep is: one validation
+    pass, at the end, and gradient decay and samples cut to nothing."""
+    train = config.train
+    return CompareConfig(
+        train=replace(train, seed=seed, corpus=replace(train.corpus, seed=seed),
+                      engine=replace(train.engine, max_steps=steps, eval_every=steps)),
+        fallback=config.fallback, cells=config.cells, decay_window=2, decay_rows=1,
+        sample_length=1, temperatures=(1.0,))
 
 
 def measure(config: SweepConfig, out_dir: Path, progress: ProgressCallback | None = None
             ) -> dict:
-    """{corpus, note, hidden: {cell: h}, runs: [{budget, seed, cell, loss_nats, ...}]}."""
+    """{corpus, note, hidden: {cell: h}, runs: [{budget, seed, cell, loss_nats, ...}]};
+    the corpus is drawn with the first seed."""
     first = compare_config(config, config.budgets[0], config.seeds[0])
     corpus, corpus_cfg, note = pick_corpus(first)
-    vocab = build_vocab(corpus.text("train"), LMConfig(unit="char"))
-    streams = encode_splits(corpus.splits, "char", vocab)
-    hidden = {cell: config.lstm_hidden if cell == "lstm" else
-              matched_hidden(first, cell, len(vocab)) for cell in config.cells}
+    vocab = build_vocab(corpus.text("train"), config.train.model)
+    streams = encode_splits(corpus.splits, config.train.model.unit, vocab)
+    models = {cell: cell_model(config.train.model, cell, len(vocab)) for cell in config.cells}
     runs = []
     for steps in config.budgets:
         for seed in config.seeds:
             cc = compare_config(config, steps, seed)
             for cell in config.cells:
-                r = train_one(cc, cell, hidden[cell], corpus_cfg, vocab, streams,
+                r = train_one(cc, models[cell], corpus_cfg, vocab, streams,
                               out_dir / f"{steps}-{seed}", progress)
                 runs.append({"budget": steps, "seed": seed, "cell": cell,
                              "parameters": r["parameters"], "steps": r["steps"],
                              "train_seconds": r["train_seconds"],
                              "loss_nats": r["valid"]["loss_nats"]})
+    hidden = {cell: m.hidden_size for cell, m in models.items()}
     return {"corpus": corpus.name, "note": note, "hidden": hidden, "runs": runs,
             "curve": curve(config, runs), "crossover": crossover(config, curve(config, runs))}
 
@@ -112,26 +113,26 @@ def plot(config: SweepConfig, points: dict, path: Path, title: str) -> Path:
 
 
 def command(config: SweepConfig) -> str:
+    """The command line that reproduces `config`'s numbers."""
     parts = ["seqlm compare --sweep", "--budgets", *map(str, config.budgets), "--seeds",
              *map(str, config.seeds)]
-    default = SweepConfig()
-    for name in ("lstm_hidden", "num_layers", "embedding_dim", "batch_size", "window", "lr",
-                 "final_eval_max_tokens"):
-        if getattr(config, name) != getattr(default, name):
-            parts += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
-    return " ".join(parts)
+    return " ".join([*parts, *changed_options(config, SweepConfig(), (
+        "train.model.hidden_size", "train.model.num_layers", "train.model.embedding_dim",
+        "train.batch_size", "train.window", "train.engine.schedule.lr",
+        "train.final_eval_max_tokens"))])
 
 
 def render(config: SweepConfig, measured: dict, figure: str) -> str:
     points, budgets = measured["curve"], [str(b) for b in config.budgets]
     params = {r["cell"]: r["parameters"] for r in measured["runs"]}
-    lines = [f"{measured['corpus']}, characters; {config.num_layers} layers, embedding "
-             f"{config.embedding_dim}, LSTM hidden {config.lstm_hidden} (others matched: "
+    tc = config.train
+    lines = [f"{measured['corpus']}, characters; {tc.model.num_layers} layers, embedding "
+             f"{tc.model.embedding_dim}, LSTM hidden {tc.model.hidden_size} (others matched: "
              + ", ".join(f"{c} {h} ({params[c]:,} parameters)"
                          for c, h in measured["hidden"].items())
-             + f"); batches of {config.batch_size}x{config.window}, Adam lr {config.lr}, "
+             + f"); batches of {tc.batch_size}x{tc.window}, Adam lr {tc.engine.schedule.lr}, "
              f"seeds {', '.join(map(str, config.seeds))}; the first "
-             f"{config.final_eval_max_tokens or 'all'} validation characters scored. "
+             f"{tc.final_eval_max_tokens or 'all'} validation characters scored. "
              f"Reproduce: `{command(config)}`." + (f" {measured['note']}" if measured["note"]
                                                   else ""), "",
              "Validation nats/char, mean over seeds (95% interval):", "",
@@ -170,9 +171,8 @@ def sweep(config: SweepConfig, run: Run, progress: ProgressCallback | None = Non
 
 
 def lab_step(ctx: LabContext) -> LabSection:
-    config = quick_sweep(SweepConfig(data_dir=ctx.config.data_dir, device=ctx.config.device))
-    if ctx.config.quick:
-        config = replace(config, budgets=(5, 10), seeds=(0,))
+    config = merge(SweepConfig(), lab_settings(ctx), QUICK_SWEEP,
+                   LAB_QUICK_SWEEP if ctx.config.quick else {})
     return sweep(config, ctx.run, ctx.progress)
 
 

@@ -47,8 +47,11 @@ def test_measure_on_an_oracle_and_on_a_wrong_guess():
     m = measure(lines, oracle(lines), PAIRS)
     assert m["closers"] == 5 and m["closing_accuracy"] == 1.0
     assert m["by_depth"] == {"1": {"correct": 3, "total": 3}, "2": {"correct": 2, "total": 2}}
-    assert m["by_distance"] == {"1": {"correct": 3, "total": 3}, "2-3": {"correct": 2,
-                                                                       "total": 2}}
+    assert {k: (v["correct"], v["total"]) for k, v in m["by_distance"].items()} == \
+        {"1": (3, 3), "2-3": (2, 2)}
+    low, high = m["by_distance"]["2-3"]["interval"]  # Wilson, 2 of 2
+    assert m["by_distance"]["2-3"]["accuracy"] == 1.0 and low == pytest.approx(0.3424, abs=1e-4)
+    assert high == pytest.approx(1.0)
     # balanced non-empty prefixes: after "(())", after "[]", after "[]([])"
     assert m["balanced_prefixes"] == 3 and m["p_end_balanced"] == pytest.approx(2 / 3)
     assert m["p_closer_balanced"] == 0.0 and m["p_end_open"] == 0.0
@@ -193,10 +196,16 @@ def test_the_lab_step_follows_compare_and_reports(tmp_path):
 
     names = list(STEPS)
     chapter = names[names.index("compare"):names.index("structure") + 1]
-    assert chapter == ["compare", "agreement", "sweep", "structure"]  # the gated cells' story
+    assert chapter == ["compare", "sweep", "agreement", "structure"]  # the gated cells' story
     run = run_lab(LabConfig(quick=True, steps=("structure",), out=str(tmp_path / "lab")))
     report = (tmp_path / "lab" / "report.md").read_text()
     assert "## What the cells learn: brackets" in report and "| gru |" in report
+    assert "Closing accuracy by characters from opener to closer" in report  # beside agreement
+    far = run.metrics["structure"]["models"]["gru"]["valid"]["by_distance"]
+    for entry in far.values():  # each bucket's accuracy inside its own interval
+        low, high = entry["interval"]
+        assert entry["accuracy"] == entry["correct"] / entry["total"]
+        assert low - 1e-12 <= entry["accuracy"] <= high + 1e-12
     assert set(run.metrics["structure"]["models"]) == {"rnn", "lstm", "gru", "ngram"}
     assert "structure:brackets" in json.loads((tmp_path / "lab" / "manifest.json")
                                               .read_text())["data"]

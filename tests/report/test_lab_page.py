@@ -17,7 +17,11 @@ def test_the_quick_lab_page_tells_the_whole_story(quick_lab):
     found = check_page(quick_lab / "report.html")
     manifest = json.loads((quick_lab / "manifest.json").read_text())
     sections = manifest["sections"]
-    assert [s["step"] for s in sections] == list(STEPS)  # the story, in order
+    story = list(STEPS)  # in order, the gated cells' lead before their first section
+    story.insert(story.index("compare"), "gating-lead")
+    assert [s["step"] for s in sections] == story
+    assert "The gated cells, in brief" in found.headings
+    assert "seqlm lab --steps sweep agreement structure --seed 0 --quick" in found.text
     headings = [h for h in found.headings if h in {s["title"] for s in sections}]
     assert headings == [s["title"] for s in sections]
     ran = [s for s in sections if "*Skipped" not in s["markdown"]]

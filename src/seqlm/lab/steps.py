@@ -34,8 +34,10 @@ STEPS: dict[str, str] = {
     "by-hand": "seqlm.lab.byhand:lab_step",
     "vanishing": "seqlm.lab.vanishing:lab_step",
     "compare": "seqlm.lab.compare:lab_step",
-    "agreement": "seqlm.lab.agreement:lab_step",  # gating over long distances
+    # the gated cells' story: the small budget (compare), then where gating wins: larger
+    # budgets (sweep), long distances in words (agreement) and in brackets (structure)
     "sweep": "seqlm.lab.sweep:lab_step",  # the comparison over budgets and seeds
+    "agreement": "seqlm.lab.agreement:lab_step",  # gating over long distances
     "structure": "seqlm.lab.structure:lab_step",
     "seq2seq": "seqlm.lab.seq2seq_compare:lab_step",
     "revival": "seqlm.lab.revival:lab_step",  # how recurrence came back: minGRU/minLSTM
@@ -166,10 +168,25 @@ def write_progress(run: Run, ctx: LabContext, sections: list[LabSection],
     """The reports and the manifest as they stand after the steps done so far."""
     for cfg, corpus in ctx.corpora.items():
         run.data[corpus_key(cfg)] = corpus.identity()
-    run.extra["sections"] = [s.record(step) for step, s in zip(steps, sections, strict=False)]
-    atomic_write_text(run.artifact("report", "report.md"), render_report(run, sections))
+    named = with_lead(list(zip(steps, sections, strict=False)), run.metrics)
+    run.extra["sections"] = [s.record(step) for step, s in named]
+    atomic_write_text(run.artifact("report", "report.md"),
+                      render_report(run, [s for _, s in named]))
     run.write_manifest("running")
     run.write_report()
+
+
+def with_lead(named: list[tuple[str, LabSection]], metrics: dict
+              ) -> list[tuple[str, LabSection]]:
+    """The sections with the gated cells' lead (`seqlm.lab.gating_lead`) before `compare`,
+    once a step it quotes has run."""
+    from seqlm.lab.gating_lead import TITLE, lead
+
+    text = lead(metrics)
+    at = next((i for i, (step, _) in enumerate(named) if step == "compare"), None)
+    if text is None or at is None:
+        return named
+    return [*named[:at], ("gating-lead", LabSection(TITLE, text)), *named[at:]]
 
 
 def corpus_key(cfg: CorpusConfig) -> str:

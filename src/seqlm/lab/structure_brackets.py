@@ -29,6 +29,7 @@ import torch
 
 from seqlm.data.vocab import Vocab
 from seqlm.lab.structure_labels import scan
+from seqlm.metrics import wilson_interval
 from seqlm.ngram.model import NgramModel
 from seqlm.ngram.stream import BOS, EOS
 
@@ -99,6 +100,13 @@ def tally(table: dict, key, correct: bool) -> None:
     entry["total"] += 1
 
 
+def with_interval(entry: dict) -> dict:
+    """A tally with its accuracy and 95% Wilson interval, as the agreement table shows."""
+    n = entry["total"]
+    return {**entry, "accuracy": entry["correct"] / n,
+            "interval": list(wilson_interval(entry["correct"], n))}
+
+
 def measure(lines: list[str], probs: np.ndarray, pairs: str) -> dict:
     """Closing accuracy (overall, by depth, by distance) and the "close now" masses; `probs`
     columns follow `pairs + "\\n"`."""
@@ -122,8 +130,8 @@ def measure(lines: list[str], probs: np.ndarray, pairs: str) -> dict:
     return {
         "closers": n, "closing_accuracy": correct / n if n else None,
         "by_depth": {str(d): by_depth[d] for d in sorted(by_depth)},
-        "by_distance": {k: by_distance[k] for k in sorted(by_distance,
-                                                          key=lambda b: int(b.split("-")[0]))},
+        "by_distance": {k: with_interval(by_distance[k]) for k in
+                        sorted(by_distance, key=lambda b: int(b.split("-")[0]))},
         "balanced_prefixes": int(len(balanced)),
         "p_end_balanced": float(probs[balanced, -1].mean()) if len(balanced) else None,
         # how often the string does end there: a calibrated model's average p_end_balanced

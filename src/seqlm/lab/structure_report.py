@@ -32,6 +32,30 @@ def brackets_rows(results: dict) -> list[str]:
     return rows
 
 
+def distance_table(results: dict) -> list[str]:
+    """Closing accuracy by the distance from opener to closer (validation split), with 95%
+    intervals: the counterpart, in characters, of the agreement table's distance buckets."""
+    buckets = sorted({k for r in results.values() for k in r["valid"]["by_distance"]},
+                     key=lambda b: int(b.split("-")[0]))
+    if not buckets:
+        return []
+
+    def cell(entry: dict | None) -> str:
+        if not entry or not entry["total"]:
+            return "-"
+        low, high = entry["interval"]
+        return (f"{100 * entry['accuracy']:.1f}% ({100 * low:.0f}-{100 * high:.0f}), "
+                f"n={entry['total']}")
+
+    return ["Closing accuracy by characters from opener to closer (validation split, 95% "
+            "Wilson interval): the bracket counterpart of the agreement table's distances "
+            "(`seqlm compare --agreement`).", "",
+            "| model | " + " | ".join(buckets) + " |", "|---|" + "---|" * len(buckets),
+            *[f"| {name} | " + " | ".join(cell(r["valid"]["by_distance"].get(b))
+                                          for b in buckets) + " |"
+              for name, r in results.items()], ""]
+
+
 def render_brackets(config: StructureConfig, results: dict, brackets: BracketsConfig,
                     trained: str | None = None) -> str:
     """`trained` describes an analysed model; None: the cells were trained here."""
@@ -58,6 +82,7 @@ def render_brackets(config: StructureConfig, results: dict, brackets: BracketsCo
         *brackets_rows(results), "",
         f"The validation strings end at {fmt(rate)} of their balanced non-empty prefixes: "
         "what a calibrated model puts on the newline there, on average.", "",
+        *distance_table(results),
         "![accuracy by depth](structure/accuracy_depth.png) "
         "![accuracy by distance](structure/accuracy_distance.png)", ""]
     for name, r in results.items():

@@ -50,7 +50,9 @@ def lab_commands(step: str, config: dict[str, Any], seed: int | None) -> tuple[s
     """The lab command that reruns `step` alone, then the experiment's own command if its
     settings are the lab's."""
     quick = bool(config.get("quick"))
-    args = ["seqlm", "lab", "--steps", step, "--seed", str(seed)]
+    # the gated cells' lead (seqlm.lab.gating_lead) quotes these steps; it is no step itself
+    steps = ["sweep", "agreement", "structure"] if step == "gating-lead" else [step]
+    args = ["seqlm", "lab", "--steps", *steps, "--seed", str(seed)]
     args += ["--quick"] if quick else []
     args += ["--device", config["device"]] if config.get("device", "auto") != "auto" else []
     q = " --quick" if quick else ""

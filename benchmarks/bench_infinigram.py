@@ -11,7 +11,10 @@ same run. Prints the CPU, the load (`uptime`) and, section by section:
    (modified KN, trained on the train split; `--orders` for others), the ∞-gram, and their
    mixture, weights fitted by EM on the valid split (other files): one weight set, per
    ∞-gram context bucket, and with the ∞-gram's denser levels (`--levels`, the longest
-   suffix that k tokens followed); `--held-out-chars` caps each held-out text;
+   suffix that k tokens followed); then the smoothed ∞-gram (every suffix length
+   interpolated, `seqlm.ngram.smoothed_infinigram`, parameters fitted on the same dev
+   text) alone, mixed with the n-gram, and mixed with the n-gram, the ∞-gram and its
+   levels; `--held-out-chars` caps each held-out text;
 4. pruning: Tiny Shakespeare words, order 5 (mkn), perplexity on the validation split's
    first half of lines (dev) and second half (test): the full model; entropy pruning to 25%
    and 10% of its n-grams, alone and with count cut-offs first (`--prune` of
@@ -46,6 +49,7 @@ from seqlm.ngram.entropy_prune import prune_entropy  # noqa: E402
 from seqlm.ngram.fit import fit  # noqa: E402
 from seqlm.ngram.infinigram import InfiniGram  # noqa: E402
 from seqlm.ngram.mixture import InfiniGramScorer, NgramScorer, mix  # noqa: E402
+from seqlm.ngram.smoothed_infinigram import SmoothedInfiniGram, SmoothedInfiniGramScorer  # noqa: E402, E501
 from seqlm.ngram.training_counts import training_counts  # noqa: E402
 
 STDLIB = CorpusConfig(name="python-stdlib", valid_fraction=0.05, test_fraction=0.05)
@@ -128,6 +132,11 @@ def section_mix(path: Path, cap: int, orders: list[int], levels: tuple[int, ...]
         report = mix([ngram, g], dev, test)
         leveled = mix([ngram, g, *dense], dev, test)
         mixed = time.perf_counter() - start
+        start = time.perf_counter()
+        smoothed = SmoothedInfiniGramScorer(SmoothedInfiniGram(g.model))
+        smoothed_flat = mix([ngram, smoothed], dev, test, by_context=False)
+        smoothed_all = mix([ngram, smoothed, g, *dense], dev, test)
+        smoothed_s = time.perf_counter() - start
         alone = report.components[0].nats
         print(f"mixture on {report.mixture.tokens:,} held-out bytes (dev {len(dev):,} chars of "
               f"other files): {order}-gram {alone:.4f} nats/byte, ∞-gram "
@@ -139,6 +148,12 @@ def section_mix(path: Path, cap: int, orders: list[int], levels: tuple[int, ...]
               f"{leveled.mixture.nats:.4f} ({1 - leveled.mixture.nats / alone:.1%}); "
               f"{order}-gram trained in {trained:.0f} s, mixtures in {mixed:.0f} s   "
               f"[{uptime()}]")
+        print(f"  smoothed ∞-gram (fitted on dev: {smoothed.dev_nats:.4f}) alone "
+              f"{smoothed_flat.components[1].nats:.4f}; mixed with the {order}-gram, one weight "
+              f"set {smoothed_flat.mixture.nats:.4f}; with the ∞-gram and its levels too, per "
+              f"context bucket {smoothed_all.mixture.nats:.4f} "
+              f"({1 - smoothed_all.mixture.nats / alone:.1%} below the {order}-gram); "
+              f"{smoothed_s:.0f} s   [{uptime()}]")
 
 
 def section_lstm(run: str, workdir: Path, cap: int) -> None:

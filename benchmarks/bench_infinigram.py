@@ -11,10 +11,16 @@ same run. Prints the CPU, the load (`uptime`) and, section by section:
    (modified KN, trained on the train split; `--orders` for others), the ∞-gram, and their
    mixture, weights fitted by EM on the valid split (other files): one weight set, per
    ∞-gram context bucket, and with the ∞-gram's denser levels (`--levels`, the longest
-   suffix that k tokens followed); `--held-out-chars` caps each held-out text;
-4. pruning: Tiny Shakespeare words, order 5 (mkn): validation perplexity of the full model,
-   of entropy pruning to 25% of its n-grams, and of three count prunings (lmplz's --prune,
-   re-estimated) against entropy pruning to exactly each count-pruned size;
+   suffix that k tokens followed); then the smoothed ∞-gram (every suffix length
+   interpolated, `seqlm.ngram.smoothed_infinigram`, parameters fitted on the same dev
+   text) alone, mixed with the n-gram, and mixed with the n-gram, the ∞-gram and its
+   levels; `--held-out-chars` caps each held-out text;
+4. pruning: Tiny Shakespeare words, order 5 (mkn), perplexity on the validation split's
+   first half of lines (dev) and second half (test): the full model; entropy pruning to 25%
+   and 10% of its n-grams, alone and with count cut-offs first (`--prune` of
+   `seqlm ngram shrink`), each with the settings (cut-offs, min order) best on dev, scored
+   on test; three count prunings (lmplz's --prune, re-estimated) against entropy pruning to
+   exactly each count-pruned size, chosen the same way;
 
 5. with `--lstm RUN`: a character LSTM run trained on the same split, alone and mixed with a
    character ∞-gram of the train split (weights by EM on valid, scored on test).
@@ -43,6 +49,8 @@ from seqlm.ngram.entropy_prune import prune_entropy  # noqa: E402
 from seqlm.ngram.fit import fit  # noqa: E402
 from seqlm.ngram.infinigram import InfiniGram  # noqa: E402
 from seqlm.ngram.mixture import InfiniGramScorer, NgramScorer, mix  # noqa: E402
+from seqlm.ngram.smoothed_infinigram import SmoothedInfiniGram, SmoothedInfiniGramScorer  # noqa: E402, E501
+from seqlm.ngram.training_counts import training_counts  # noqa: E402
 
 STDLIB = CorpusConfig(name="python-stdlib", valid_fraction=0.05, test_fraction=0.05)
 
@@ -124,6 +132,11 @@ def section_mix(path: Path, cap: int, orders: list[int], levels: tuple[int, ...]
         report = mix([ngram, g], dev, test)
         leveled = mix([ngram, g, *dense], dev, test)
         mixed = time.perf_counter() - start
+        start = time.perf_counter()
+        smoothed = SmoothedInfiniGramScorer(SmoothedInfiniGram(g.model))
+        smoothed_flat = mix([ngram, smoothed], dev, test, by_context=False)
+        smoothed_all = mix([ngram, smoothed, g, *dense], dev, test)
+        smoothed_s = time.perf_counter() - start
         alone = report.components[0].nats
         print(f"mixture on {report.mixture.tokens:,} held-out bytes (dev {len(dev):,} chars of "
               f"other files): {order}-gram {alone:.4f} nats/byte, ∞-gram "
@@ -135,6 +148,12 @@ def section_mix(path: Path, cap: int, orders: list[int], levels: tuple[int, ...]
               f"{leveled.mixture.nats:.4f} ({1 - leveled.mixture.nats / alone:.1%}); "
               f"{order}-gram trained in {trained:.0f} s, mixtures in {mixed:.0f} s   "
               f"[{uptime()}]")
+        print(f"  smoothed ∞-gram (fitted on dev: {smoothed.dev_nats:.4f}) alone "
+              f"{smoothed_flat.components[1].nats:.4f}; mixed with the {order}-gram, one weight "
+              f"set {smoothed_flat.mixture.nats:.4f}; with the ∞-gram and its levels too, per "
+              f"context bucket {smoothed_all.mixture.nats:.4f} "
+              f"({1 - smoothed_all.mixture.nats / alone:.1%} below the {order}-gram); "
+              f"{smoothed_s:.0f} s   [{uptime()}]")
 
 
 def section_lstm(run: str, workdir: Path, cap: int) -> None:
@@ -164,33 +183,58 @@ def section_lstm(run: str, workdir: Path, cap: int) -> None:
           f"{seconds:.0f} s   [{uptime()}]")
 
 
+CUTOFFS = ((), (0, 0, 0, 1, 1), (0, 0, 1, 1, 1), (0, 1, 1, 1, 1))  # lmplz --prune thresholds
+COUNT_PRUNINGS = ((0, 0, 0, 1, 1), (0, 0, 1, 1, 1), (0, 1, 1, 1, 1))
+
+
+def dev_test_halves(text: str) -> tuple[str, str]:
+    """The validation split's first half of lines (choosing the method) and second (scoring)."""
+    lines = text.split("\n")
+    return "\n".join(lines[:len(lines) // 2]), "\n".join(lines[len(lines) // 2:])
+
+
+def best_on_dev(full, counts, size: int, dev: str, test: str, cutoffs=CUTOFFS) -> str:
+    """Entropy pruning to `size`: every cut-off set × min order 2, 3 tried, the best on dev
+    reported with its test perplexity."""
+    tried = []
+    for cut in cutoffs:
+        for min_order in (2, 3):
+            m = prune_entropy(full, target_ngrams=size, min_order=min_order, cutoffs=cut,
+                              counts=counts)
+            tried.append((m.perplexity(dev).perplexity, cut, min_order, m))
+    dev_ppl, cut, min_order, m = min(tried, key=lambda t: t[0])
+    return (f"{sum(m.sizes()):,} n-grams (--prune {' '.join(map(str, cut)) or 'none'}, "
+            f"--min-order {min_order}) dev {dev_ppl:.2f} test {m.perplexity(test).perplexity:.2f}")
+
+
 def section_prune() -> None:
     corpus = load_corpus(CorpusConfig(name="tinyshakespeare"))
-    train, valid = corpus.text("train"), corpus.text("valid")
+    train, (dev, test) = corpus.text("train"), dev_test_halves(corpus.text("valid"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         full = fit(train, NgramConfig(order=5, unit="word"))
-    n_full, base = sum(full.sizes()), full.perplexity(valid).perplexity
-    for min_order in (2, 3):
+    counts = training_counts(full, train)
+    n_full = sum(full.sizes())
+    print(f"pruning, Tiny Shakespeare words, order 5 mkn; perplexity on the validation split's "
+          f"first half of lines (dev: chooses the method) and second half (test): full model "
+          f"{n_full:,} n-grams, dev {full.perplexity(dev).perplexity:.2f} test "
+          f"{full.perplexity(test).perplexity:.2f}   [{uptime()}]")
+    for size, name in ((n_full // 4, "25%"), (n_full // 10, "10%")):
         start = time.perf_counter()
-        quarter = prune_entropy(full, target_ngrams=n_full // 4, min_order=min_order)
-        seconds = time.perf_counter() - start
-        ppl = quarter.perplexity(valid).perplexity
-        print(f"pruning, Tiny Shakespeare words, order 5 mkn, validation perplexity: full "
-              f"{base:.2f} ({n_full:,} n-grams); entropy-pruned (min order {min_order}) to "
-              f"{sum(quarter.sizes()):,} (25%) {ppl:.2f} ({ppl / base - 1:+.1%}), pruned in "
-              f"{seconds:.1f} s   [{uptime()}]")
-    for thresholds in ((0, 0, 0, 1, 1), (0, 0, 1, 1, 1), (0, 1, 1, 1, 1)):
+        plain = best_on_dev(full, counts, size, dev, test, cutoffs=((),))
+        print(f"  {name}: entropy pruning alone: {plain}; with count cut-offs first: "
+              f"{best_on_dev(full, counts, size, dev, test)} "
+              f"({time.perf_counter() - start:.0f} s)   [{uptime()}]")
+    for thresholds in COUNT_PRUNINGS:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             counted = fit(train, NgramConfig(order=5, unit="word", prune=thresholds))
         n = sum(counted.sizes())
-        same = [prune_entropy(full, target_ngrams=n, min_order=m) for m in (2, 3)]
         print(f"  count pruning --prune {' '.join(map(str, thresholds))}: {n:,} n-grams "
-              f"({n / n_full:.0%}) {counted.perplexity(valid).perplexity:.2f}; entropy pruning "
-              f"to the same size, min order 2 / 3: "
-              + " / ".join(f"{sum(m.sizes()):,} {m.perplexity(valid).perplexity:.2f}"
-                           for m in same))
+              f"({n / n_full:.0%}) dev {counted.perplexity(dev).perplexity:.2f} test "
+              f"{counted.perplexity(test).perplexity:.2f}; entropy pruning to the same size: "
+              f"alone {best_on_dev(full, counts, n, dev, test, cutoffs=((),))}; with count "
+              f"cut-offs first {best_on_dev(full, counts, n, dev, test)}   [{uptime()}]")
 
 
 def main() -> None:

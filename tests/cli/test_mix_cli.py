@@ -35,6 +35,11 @@ def test_mix_ngrams_and_an_index(tmp_path, corpus):
     assert list(levels["components"]) == ["3.arpa", "c.idx", "c.idx ≥2", "c.idx ≥8"]
     for nats in levels["bucket_dev_nats_per_iteration"].values():
         assert all(b <= a + 1e-12 for a, b in zip(nats, nats[1:], strict=False))
+    smoothed = run_cli_json("mix", str(tmp_path / "3.arpa"), f"smoothed:{tmp_path / 'c.idx'}",
+                            "--corpus", corpus, *split)
+    assert list(smoothed["components"]) == ["3.arpa", "c.idx smoothed"]
+    assert smoothed["components"]["c.idx smoothed"]["zero_tokens"] == 0
+    assert sum(smoothed["weights"].values()) == pytest.approx(1.0)
     static = run_cli_json("mix", str(tmp_path / "3.arpa"), str(tmp_path / "2.arpa"),
                           "--weights", "0.5", "0.5", "--corpus", corpus, *split,
                           "--write-arpa", str(tmp_path / "mix.arpa"))

@@ -36,7 +36,7 @@ NOT_CONFIG = {
     "ngram find": {"index", "text"},
     "ngram query": {"index", "context"},
     "ngram score": {"index", "--text-file"},
-    "ngram shrink": {"--arpa", "--binary"},
+    "ngram shrink": {"--arpa", "--binary", "--text-file"},
     "mix": {"models", "--weights", "--dev-file", "--test-file", "--write-arpa"},
     "by-hand": set(),
     "vanishing": set(),

@@ -124,3 +124,84 @@ def test_bad_thresholds_are_one_line_errors(hand_model):
         prune_entropy(addk, threshold=1e-7)
     with pytest.raises(SeqlmError, match="--min-order 3 for a model of order 2"):
         prune_entropy(hand_model, threshold=1e-7, min_order=3)
+
+
+# raw training counts for the hand model's bigrams: the two counted once are cut first
+HAND_COUNTS = {("<s>", "a"): 3, ("<s>", "b"): 2, ("a", "b"): 2, ("a", "</s>"): 1, ("b", "a"): 1}
+
+
+def test_count_cutoffs_go_first_then_the_lowest_d(hand_model):
+    counts = [np.array([HAND_COUNTS[g] for g in bigrams(hand_model)])]
+    # θ = 0 prunes nothing by entropy; --prune 0 1 removes a </s> and b a (counted once)
+    cut = prune_entropy(hand_model, threshold=0.0, cutoffs=(0, 1), counts=counts)
+    assert set(bigrams(cut)) == {("<s>", "a"), ("<s>", "b"), ("a", "b")}
+    bo = dict(zip(cut.vocab.tokens, np.exp(cut.backoff[0]).tolist(), strict=True))
+    assert bo["<s>"] == pytest.approx(0.5)  # both its bigrams kept: unchanged
+    assert bo["a"] == pytest.approx(0.5 / 0.8)  # (1 - .5) / (1 - p(b) = .2)
+    assert bo["b"] == pytest.approx(1.0)  # no bigram left: backoff 1
+    assert cut.logprob("</s>", ["a"]) == pytest.approx(math.log(0.625 * 0.3))
+    # to 7 n-grams: after the cut, the lowest D of the rest (<s> b, .0238) goes as well;
+    # without the cut-offs the two largest D (<s> a, a b) would stay all the same
+    seven = prune_entropy(hand_model, target_ngrams=7, cutoffs=(0, 1), counts=counts)
+    assert set(bigrams(seven)) == {("<s>", "a"), ("a", "b")}
+    eight = prune_entropy(hand_model, target_ngrams=8, cutoffs=(0, 1), counts=counts)
+    assert set(bigrams(eight)) == set(bigrams(cut))  # 8 = 5 + 3: the cut alone
+    assert set(bigrams(prune_entropy(hand_model, target_ngrams=8))) != set(bigrams(cut))
+    assert bigrams(prune_entropy(hand_model, target_ngrams=10)) == bigrams(hand_model)
+    with pytest.raises(SeqlmError, match="raw training count"):
+        prune_entropy(hand_model, threshold=0.0, cutoffs=(0, 1))
+    with pytest.raises(SeqlmError, match="unigrams cannot be pruned"):
+        prune_entropy(hand_model, threshold=0.0, cutoffs=(1, 1), counts=counts)
+
+
+def random_text(seed: int, lines: int = 400) -> str:
+    rng = random.Random(seed)
+    words = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "log"]
+    return "".join(" ".join(rng.choice(words) for _ in range(rng.randint(2, 9))) + "\n"
+                   for _ in range(lines))
+
+
+def test_training_counts_equal_brute_force_and_need_the_training_text():
+    from seqlm.ngram.training_counts import training_counts
+
+    text = random_text(2, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit(text, NgramConfig(order=3, unit="word"))
+    brute: dict[tuple[str, ...], int] = {}
+    for line in text.splitlines():
+        toks = ["<s>", *line.split(), "</s>"]
+        for k in (2, 3):
+            for i in range(len(toks) - k + 1):
+                brute[tuple(toks[i:i + k])] = brute.get(tuple(toks[i:i + k]), 0) + 1
+    counts = training_counts(model, text)
+    for k in (2, 3):
+        rows = rows_of(model.keys, k, model.V)
+        got = {tuple(model.vocab.token(int(i)) for i in r): int(c)
+               for r, c in zip(rows, counts[k - 2], strict=True)}
+        assert got == {g: c for g, c in brute.items() if len(g) == k}
+    with pytest.raises(SeqlmError, match="never occur in the text given"):
+        training_counts(model, "the cat sat\n")
+
+
+def test_cutoffs_then_entropy_give_a_closed_model_kenlm_reads(tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    from seqlm.ngram.training_counts import training_counts
+
+    text = random_text(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit(text, NgramConfig(order=3, unit="word"))
+    counts = training_counts(model, text)
+    cut_only = prune_entropy(model, cutoffs=(0, 0, 1), counts=counts)
+    assert cut_only.sizes() == [*model.sizes()[:2], int((counts[1] > 1).sum())]
+    target = sum(cut_only.sizes()) - 40
+    pruned = prune_entropy(model, target_ngrams=target, cutoffs=(0, 0, 1), counts=counts)
+    assert sum(pruned.sizes()) <= target
+    tri = {tuple(r) for r in rows_of(pruned.keys, 3, pruned.V).tolist()}
+    assert tri <= {tuple(r) for r in rows_of(cut_only.keys, 3, cut_only.V).tolist()}
+    bi = {tuple(r) for r in rows_of(pruned.keys, 2, pruned.V).tolist()}
+    assert all(t[:2] in bi and t[1:] in bi for t in tri)
+    k = kenlm.Model(str(write_arpa(pruned, tmp_path / "cut.arpa")))
+    for line in text.splitlines()[:20]:
+        assert k.score(line) == pytest.approx(pruned.score_log10(line), abs=1e-4)

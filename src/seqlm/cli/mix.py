@@ -16,7 +16,8 @@ from seqlm.config import MixConfig
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mix", help="interpolate n-gram, ∞-gram and neural models; EM weights")
     p.add_argument("models", nargs="+", metavar="MODEL",
-                   help="arpa:PATH, binary:PATH, index:PATH (∞-gram) or run:DIR (neural)")
+                   help="arpa:PATH, binary:PATH, index:PATH (∞-gram), smoothed:PATH (the ∞-gram "
+                        "smoothed over every suffix length) or run:DIR (neural)")
     p.add_argument("--weights", type=float, nargs="+", default=None,
                    help="fixed weights, one per model, summing to 1 (default: EM on dev)")
     base = MixConfig()

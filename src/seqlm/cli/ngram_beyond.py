@@ -59,7 +59,10 @@ def register_beyond(nsub: argparse._SubParsersAction) -> None:
     add_config_options(sh.add_mutually_exclusive_group(required=True), EntropyPruneConfig(),
                        names=("threshold", "target_ngrams"),
                        flags={"threshold": "--prune-entropy"})
-    add_config_options(sh, EntropyPruneConfig(), names=("min_order",))
+    add_config_options(sh, EntropyPruneConfig(), names=("min_order", "prune"))
+    add_corpus_args(sh, EntropyPruneConfig().corpus)
+    sh.add_argument("--text-file", default=None, help="with --prune: the model's training "
+                    "text as a UTF-8 file (else the corpus's train split)")
     sh.add_argument("--out", required=True, help="the pruned ARPA file to write")
     sh.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_output_args(sh)
@@ -131,6 +134,25 @@ def score_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def cutoff_counts(args: argparse.Namespace, config, model) -> list:
+    """The raw counts of the model's n-grams in its training text (`--text-file`, else the
+    corpus's train split), for `--prune`."""
+    from pathlib import Path
+
+    from seqlm.ngram.training_counts import training_counts
+
+    if args.text_file:
+        if not Path(args.text_file).is_file():
+            from seqlm.errors import SeqlmError
+
+            raise SeqlmError(f"{args.text_file} is not a file: give --text-file the UTF-8 text "
+                             "the model was trained on")
+        return training_counts(model, Path(args.text_file))
+    from seqlm.data.corpora import load_corpus
+
+    return training_counts(model, load_corpus(config.corpus).text("train"))
+
+
 def shrink_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -147,12 +169,14 @@ def shrink_command(args: argparse.Namespace) -> int:
     if not Path(source).is_file():
         raise SeqlmError(f"no model file at {source}: train one with `seqlm ngram train`")
     model = read_arpa(args.arpa) if args.arpa else load_binary(args.binary)
-    pruned = prune_entropy(model, config.threshold, config.target_ngrams, config.min_order)
+    counts = cutoff_counts(args, config, model) if any(config.prune) else None
+    pruned = prune_entropy(model, config.threshold, config.target_ngrams, config.min_order,
+                           config.prune, counts)
     write_arpa(pruned, args.out)
     before, after = model.sizes(), pruned.sizes()
     emit(args, {"arpa": args.out, "counts_before": before, "counts": after,
                 "threshold": config.threshold, "target_ngrams": config.target_ngrams,
-                "min_order": config.min_order},
+                "min_order": config.min_order, "prune": list(config.prune)},
          f"{sum(before):,} -> {sum(after):,} n-grams ("
          + " / ".join(f"{n:,}" for n in after) + f"): {args.out}")
     return 0

@@ -62,3 +62,8 @@ class EntropyPruneConfig(Config):
                                     "until this many remain in all orders")
     min_order: int = opt(2, ge=2, help="prune only n-grams of this order and above "
                          "(SRILM's -minprune; 3 keeps every bigram, as count pruning 0 0 1 does)")
+    prune: tuple[int, ...] = opt((), ge=0, help="count cut-offs first: drop n-grams of order k "
+                                 "whose raw training count is <= T_k (lmplz --prune's "
+                                 "thresholds, e.g. --prune 0 0 1 1 1), then prune by entropy; "
+                                 "counts the training text again (--corpus or --text-file)")
+    corpus: CorpusConfig = opt(factory=CorpusConfig)

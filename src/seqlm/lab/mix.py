@@ -1,7 +1,8 @@
 """`seqlm.mix` and `seqlm mix`: interpolate n-gram models, ∞-gram indexes and neural runs.
 
 A component is named by a spec: `arpa:PATH` (or a path ending in .arpa), `binary:PATH`,
-`index:PATH` (or .idx, an ∞-gram index; `MixConfig.min_counts` adds its denser levels) or
+`index:PATH` (or .idx, an ∞-gram index; `MixConfig.min_counts` adds its denser levels),
+`smoothed:PATH` (the same index as a smoothed ∞-gram, its parameters fitted on dev) or
 `run:DIR` (a trained language model, scored
 statefully token by token here, since `seqlm.ngram` never imports torch). The weights are
 fitted by EM on one split of a corpus (`MixConfig.dev_split`) and every model and the mixture
@@ -20,7 +21,7 @@ from seqlm.errors import SeqlmError
 from seqlm.ngram.mixture import InfiniGramScorer, MixReport, NgramScorer
 from seqlm.ngram.mixture import mix as mix_scorers
 
-KINDS = ("arpa", "binary", "index", "run")
+KINDS = ("arpa", "binary", "index", "smoothed", "run")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -94,6 +95,11 @@ def load_component(spec: str, device: str = "cpu"):
         from seqlm.ngram.infinigram import InfiniGram
 
         return InfiniGramScorer(InfiniGram(path), name)
+    if kind == "smoothed":
+        from seqlm.ngram.infinigram import InfiniGram
+        from seqlm.ngram.smoothed_infinigram import SmoothedInfiniGram, SmoothedInfiniGramScorer
+
+        return SmoothedInfiniGramScorer(SmoothedInfiniGram(InfiniGram(path)), f"{name} smoothed")
     if kind == "run":
         from seqlm.api import LanguageModel, load
 

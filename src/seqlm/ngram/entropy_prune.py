@@ -15,8 +15,17 @@ many n-grams. An n-gram stays while a kept longer one needs it as its context or
 suffix (the model stays closed, as KenLM requires), and the backoff weights are recomputed
 for the n-grams kept (`seqlm.ngram.static_mix.mixed_backoffs`); probabilities of kept
 n-grams do not change. Unigrams are never pruned, nor, with `min_order` K (SRILM's
--minprune), any n-gram of an order below K. Leaves out: pruning with a separate history model
-(SRILM's -prune-history-lm; tried with a raw-count model for P(h), docs/ngram.md: no gain).
+-minprune), any n-gram of an order below K.
+
+Count cut-offs first (`cutoffs`, lmplz's `--prune` thresholds t_k, with the n-grams' raw
+training counts from `seqlm.ngram.training_counts`): the n-grams of order k counted at most
+t_k times go whatever their D, and D chooses among the rest. This is SRILM's practice of
+training with cut-offs (`-gtNmin`) and then pruning by entropy, except that the cut n-grams
+leave the way entropy pruning removes n-grams (kept probabilities unchanged, backoffs
+recomputed), not by re-estimating the model without them as lmplz does; on Tiny Shakespeare
+that is what beats count pruning at equal size (docs/ngram.md). Leaves out: pruning with a
+separate history model (SRILM's -prune-history-lm; tried with a raw-count model for P(h),
+docs/ngram.md: no gain).
 """
 
 import numpy as np
@@ -24,6 +33,7 @@ import numpy as np
 from seqlm.errors import SeqlmError
 from seqlm.ngram import trie
 from seqlm.ngram.model import NgramModel
+from seqlm.ngram.prune import Pruning
 from seqlm.ngram.static_mix import component_logp, mixed_backoffs, row_keys, rows_of
 from seqlm.ngram.stream import NGRAM_BOS_ID
 
@@ -101,9 +111,13 @@ def total(keep: list[np.ndarray], V: int) -> int:
 
 
 def prune_entropy(model: NgramModel, threshold: float = 0.0,
-                  target_ngrams: int | None = None, min_order: int = 2) -> NgramModel:
+                  target_ngrams: int | None = None, min_order: int = 2,
+                  cutoffs: tuple[int, ...] = (), counts: list[np.ndarray] | None = None,
+                  ) -> NgramModel:
     """The model pruned at perplexity-increase threshold θ, or to `target_ngrams` n-grams;
-    n-grams of orders below `min_order` stay."""
+    n-grams of orders below `min_order` stay. With `cutoffs` (lmplz's --prune thresholds) the
+    n-grams whose raw count in `counts` (orders 2..N, `training_counts`) is at most t_k go
+    first."""
     if model.form != "backoff":
         raise SeqlmError(f"entropy pruning needs a backoff model, not {model.smoothing}: use "
                          "--smoothing kn, mkn or mle")
@@ -115,19 +129,34 @@ def prune_entropy(model: NgramModel, threshold: float = 0.0,
                          f"an order from 2 to {model.order}")
     D, linked = relative_entropies(model), links(model)
     D = [d if k >= min_order else np.full(len(d), np.inf) for k, d in enumerate(D, 2)]
+    D = cut_first(D, cutoffs, counts, model.order)
     if target_ngrams is None:
         return pruned_model(model, closed_keep([np.expm1(d) < threshold for d in D], linked))
     return pruned_model(model, keep_at_most(model.V, D, linked, target_ngrams))
+
+
+def cut_first(D: list[np.ndarray], cutoffs: tuple[int, ...], counts: list[np.ndarray] | None,
+              order: int) -> list[np.ndarray]:
+    """D with the n-grams under the count cut-offs set to -1: pruned at any θ and at any size."""
+    pruning = Pruning.of(cutoffs, order)
+    if pruning is None or not pruning.active:
+        return D
+    if counts is None or [len(c) for c in counts] != [len(d) for d in D]:
+        raise SeqlmError("count cut-offs need the raw training count of every n-gram: give the "
+                         "model's training text (seqlm.ngram.training_counts)")
+    return [np.where(c <= t, -1.0, d) for d, c, t in zip(D, counts, pruning.thresholds[1:],
+                                                          strict=True)]
 
 
 def keep_at_most(V: int, D: list[np.ndarray], linked: list[tuple[np.ndarray, np.ndarray]],
                  target: int) -> list[np.ndarray]:
     """The smallest D cut (binary search over the sorted values) whose closed model has at
     most `target` n-grams; if even that is too many, the n-grams that cannot be pruned
-    (D = ∞: unigrams, and the orders below `min_order`) alone."""
-    values = np.unique(np.concatenate(D)) if D else np.zeros(0)
+    (D = ∞: unigrams, and the orders below `min_order`) alone. D = -1 (count cut-offs) is
+    always pruned; the first candidate, -1, prunes only those."""
+    values = np.unique(np.concatenate([[-1.0], *D]))
     values = values[np.isfinite(values)]  # D = ∞: never pruned (below `min_order`)
-    lo, hi = 0, len(values)  # prune D < values[i]; i = len(values): prune everything
+    lo, hi = 0, len(values)  # prune D <= values[i]; i = len(values): prune everything
     best = closed_keep([np.isfinite(d) for d in D], linked)
     while lo < hi:
         mid = (lo + hi) // 2

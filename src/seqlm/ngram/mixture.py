@@ -14,7 +14,9 @@ paper's separate weight for sparse estimates, made finer); a bucket depends on t
 alone, so the mixture still sums to one. An ∞-gram may also join at denser levels
 (`InfiniGramScorer.min_count`: the longest suffix that k tokens followed), a backoff over
 suffix lengths that the per-bucket weights learn. Components here: an n-gram model (`NgramScorer`,
-from ARPA or binary) and an ∞-gram index (`InfiniGramScorer`); a neural run joins at the
+from ARPA or binary) and an ∞-gram index (`InfiniGramScorer`, or smoothed:
+`seqlm.ngram.smoothed_infinigram.SmoothedInfiniGramScorer`, whose parameters a `tune(dev_text)`
+fits on the dev text before EM); a neural run joins at the
 experiments level (`seqlm.lab.mix`), since `seqlm.ngram` never imports torch.
 Leaves out: buckets from other components (SRILM's -bayes on counts), log-linear mixing.
 """
@@ -258,6 +260,9 @@ def mix(scorers: list, dev_text: str, test_text: str, weights=None, iterations: 
     ∞-gram (suffix length, sparse or not: `InfiniGramScorer.context_buckets`) gets its own
     EM weights, as the infini-gram paper gives sparse estimates their own weight."""
     check_components(scorers)
+    for s in scorers:  # components with parameters of their own fit them on dev first
+        if hasattr(s, "tune"):
+            s.tune(dev_text)
     history: list[float] = []
     table, bucket_history, dev_bucketed = {}, {}, None
     source = bucketer(scorers) if by_context else None

@@ -34,13 +34,14 @@ class OnnxLoaded:
     path: Path
 
 
-def session(source: str | bytes):
-    """An onnxruntime session on a file path or the bytes of a model, CPU, ONNX_THREADS."""
+def session(source: str | bytes, threads: int = ONNX_THREADS):
+    """An onnxruntime session on a file path or the bytes of a model, CPU, `threads`
+    intra-op threads (ONNX_THREADS: why in docs/export.md)."""
     require("onnxruntime")
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = ONNX_THREADS
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     try:
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])

@@ -8,7 +8,11 @@ interface of `seqlm.decoding.steppings`, so `seqlm.decoding.sampling.generate` d
 with the one sampling rule (temperature, top-k, top-p, repetition penalty) on its NumPy
 logits, and the same seed gives the same draws as the torch runtime. The prime is read one
 step at a time (the graph is the step). `OnnxSeq2Seq` runs the encoder and decoder-step
-files. Leaves out: beam search (torch only), GPU execution providers, IO binding.
+files (greedy translation: `seqlm.export.onnx_translate`). Sessions run on ONNX_THREADS
+intra-op threads: on this 2-core machine two threads sampled 14% faster idle (an earlier
+graph) but spin-waited to half the speed of one under load (docs/export.md). Leaves out:
+beam search (torch only), GPU execution providers, IO binding (measured: onnxruntime 1.32's
+`run_with_iobinding` with preallocated outputs cost more per call than `run` here).
 """
 
 import json

@@ -1,13 +1,18 @@
 """Batch-1 sampling through onnxruntime against seqlm's own batch-1 sampler, chars/s.
 
 A char LM (vocabulary 65, embedding 128, 2 layers of 256; untrained weights, which cost the
-same per step), LSTM and GRU. Both sides draw with `seqlm.decoding.sampling.generate` (the
-one sampling rule in NumPy, temperature 0.8, the same seed):
+same per step), LSTM and GRU (`--cells rnn` too). Both sides draw with
+`seqlm.decoding.sampling.generate` (the one sampling rule in NumPy, temperature 0.8, the same
+seed):
     torch   `RecurrentLM.stepper()` under inference_mode, what `seqlm sample` runs (its
             kernels resolved as `--kernels auto` resolves them here)
     onnx    the step exported by `seqlm export --format onnx`, run by onnxruntime
-            (`seqlm sample --runtime onnx`: one intra-op thread, CPU provider)
-"step" rows time the model's step alone (no sampling rule), the same token fed each step.
+            (`seqlm sample --runtime onnx`: ONNX_THREADS intra-op threads, CPU provider;
+            `--onnx-threads 1 2` runs one side per count)
+Rows: "sample" times the whole `generate` call as `seqlm sample` makes it, the prime's
+reading included (torch reads a prime through its sequence path, a fixed cost per call);
+"loop" the same call less the prime's reading, i.e. the per-token sampling loop; "step"
+the model's step alone (no sampling rule), the same token fed each step.
 Sides are interleaved in every repeat and the ratio (onnx chars/s over torch's) is taken per
 repeat, so load from other processes hits both alike; medians. The CPU model, torch's
 thread count and the load average are printed.
@@ -30,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from seqlm.config import LMConfig, TrainConfig, to_dict  # noqa: E402
+from seqlm.config import ONNX_THREADS, LMConfig, TrainConfig, to_dict  # noqa: E402
 from seqlm.data.vocab import SPECIALS, Vocab  # noqa: E402
 from seqlm.decoding.sampling import SamplingRule, generate  # noqa: E402
 from seqlm.decoding.steppings_torch import RecurrentStepping  # noqa: E402
@@ -42,8 +47,8 @@ from seqlm.runs.environment import cpu_name  # noqa: E402
 V, E, H, LAYERS = 65, 128, 256, 2
 
 
-def build(cell: str):
-    """(torch stepping, onnx stepping) of one untrained char LM."""
+def build(cell: str, onnx_threads: list[int]):
+    """(torch stepping, [onnx stepping per thread count]) of one untrained char LM."""
     torch.manual_seed(0)
     vocab = Vocab.build(chr(33 + i) for i in range(V - len(SPECIALS)))
     config = TrainConfig(model=LMConfig(unit="char", cell=cell, embedding_dim=E,
@@ -53,16 +58,44 @@ def build(cell: str):
         warnings.simplefilter("ignore")
         data = lm_bytes(SimpleNamespace(kind="lm", model=model, payload={
             "config": to_dict(config), "vocab": vocab.to_dict()}))
-    sess = session(data)
     print(f"{cell}: torch's stepper on kernels {getattr(model.rnn, 'kernels', '?')}")
-    return RecurrentStepping(model), OnnxLM(sess, metadata(sess, "bench"))
+    onnx_sides = []
+    for threads in onnx_threads:
+        sess = session(data, threads)
+        onnx_sides.append(OnnxLM(sess, metadata(sess, "bench")))
+    return RecurrentStepping(model), onnx_sides
+
+
+class PrimeTimed:
+    """A stepping whose `start` (reading the prime) is timed apart from its steps."""
+
+    def __init__(self, stepping):
+        self.stepping, self.prime_s = stepping, 0.0
+
+    def start(self, prime_ids):
+        start = time.perf_counter()
+        out = self.stepping.start(prime_ids)
+        self.prime_s = time.perf_counter() - start
+        return out
+
+    def step(self, token, state):
+        return self.stepping.step(token, state)
 
 
 def sample_rate(stepping, chars: int) -> float:
-    """chars/s of `generate` at batch 1 (the prime is one token)."""
+    """chars/s of `generate` at batch 1 as `seqlm sample` calls it (a one-token prime)."""
     start = time.perf_counter()
     generate(stepping, [len(SPECIALS)], chars, SamplingRule(0.8), seed=0)
     return chars / (time.perf_counter() - start)
+
+
+def loop_rate(stepping, chars: int) -> float:
+    """chars/s of the same call less the time its prime took to read: the sampling loop
+    (torch reads a prime through the sequence path, onnxruntime through the step)."""
+    timed = PrimeTimed(stepping)
+    start = time.perf_counter()
+    generate(timed, [len(SPECIALS)], chars, SamplingRule(0.8), seed=0)
+    return chars / (time.perf_counter() - start - timed.prime_s)
 
 
 def step_rate(stepping, chars: int) -> float:
@@ -74,19 +107,22 @@ def step_rate(stepping, chars: int) -> float:
     return chars / (time.perf_counter() - start)
 
 
-def measure(cell: str, chars: int, repeats: int) -> None:
-    torch_side, onnx_side = build(cell)
-    for name, rate in (("sample", sample_rate), ("step", step_rate)):
-        rate(torch_side, 50), rate(onnx_side, 50)  # warm-up: first calls allocate
-        t_rates, o_rates, ratios = [], [], []
+def measure(cell: str, chars: int, repeats: int, onnx_threads: list[int]) -> None:
+    torch_side, onnx_sides = build(cell, onnx_threads)
+    for name, rate in (("sample", sample_rate), ("loop", loop_rate), ("step", step_rate)):
+        for side in (torch_side, *onnx_sides):
+            rate(side, 50)  # warm-up: first calls allocate
+        t_rates, o_rates = [], [[] for _ in onnx_sides]
         for _ in range(repeats):
-            t = rate(torch_side, chars)
-            o = rate(onnx_side, chars)
-            t_rates.append(t), o_rates.append(o), ratios.append(o / t)
-        print(f"{cell:5s} {LAYERS}x{H} {name:6s}  torch {statistics.median(t_rates):9,.0f}/s"
-              f"  onnx {statistics.median(o_rates):9,.0f}/s  onnx/torch "
-              f"{statistics.median(ratios):5.2f}x  (min {min(ratios):.2f}, "
-              f"max {max(ratios):.2f})")
+            t_rates.append(rate(torch_side, chars))
+            for rates, side in zip(o_rates, onnx_sides, strict=True):
+                rates.append(rate(side, chars))
+        for threads, rates in zip(onnx_threads, o_rates, strict=True):
+            ratios = [o / t for o, t in zip(rates, t_rates, strict=True)]
+            print(f"{cell:5s} {LAYERS}x{H} {name:6s}  torch {statistics.median(t_rates):9,.0f}/s"
+                  f"  onnx ({threads} thr) {statistics.median(rates):9,.0f}/s  onnx/torch "
+                  f"{statistics.median(ratios):5.2f}x  (min {min(ratios):.2f}, "
+                  f"max {max(ratios):.2f})")
 
 
 def main() -> None:
@@ -96,6 +132,9 @@ def main() -> None:
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru"])
     parser.add_argument("--threads", type=int, default=None,
                         help="torch's threads (default: torch's own, as `seqlm sample`)")
+    parser.add_argument("--onnx-threads", type=int, nargs="+", default=[ONNX_THREADS],
+                        help="onnxruntime's intra-op threads; several: one interleaved side "
+                             "each (default: ONNX_THREADS, as `seqlm sample --runtime onnx`)")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -104,7 +143,7 @@ def main() -> None:
     print(f"CPU: {cpu_name()}; torch {torch.__version__} ({torch.get_num_threads()} threads),"
           f" onnxruntime {onnxruntime.__version__}; load {os.getloadavg()[0]:.2f}")
     for cell in args.cells:
-        measure(cell, args.chars, args.repeats)
+        measure(cell, args.chars, args.repeats, args.onnx_threads)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

@@ -15,6 +15,7 @@ from seqlm.decoding.sampling import (
     apply_repetition_penalty,
     choose,
     generate,
+    softmax,
     top_k_filter,
     top_p_filter,
 )
@@ -123,6 +124,39 @@ def test_top_p_keeps_the_smallest_set_reaching_p(logits, p):
     # the kept tokens are the most probable ones
     if (~kept).any():
         assert probs[kept].min() >= probs[~kept].max() - 1e-12
+
+
+def rule_as_first_written(logits, rule: SamplingRule, seen, rng) -> int:
+    """`choose` before its draw went in place (issue 28), kept as the oracle: a fixed seed
+    must give the same samples as it always did."""
+    logits = np.asarray(logits).astype(np.float64)
+    logits[list(rule.banned)] = -np.inf
+    if rule.repetition_penalty != 1.0:
+        logits = apply_repetition_penalty(logits, seen, rule.repetition_penalty)
+    if rule.temperature == 0:
+        return int(np.argmax(logits))
+    logits = logits / rule.temperature
+    if rule.top_k is not None:
+        logits = top_k_filter(logits, rule.top_k)
+    if rule.top_p is not None:
+        logits = top_p_filter(logits, rule.top_p)
+    cdf = np.cumsum(softmax(logits))
+    return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
+
+
+@pytest.mark.parametrize("rule", [SamplingRule(), SamplingRule(0.8), SamplingRule(1.3, top_k=5),
+                                  SamplingRule(0.7, top_p=0.9, repetition_penalty=1.3),
+                                  SamplingRule(0.0)])
+def test_choose_draws_what_the_rule_first_written_draws(rule):
+    data = np.random.default_rng(7)
+    ours, oracle = np.random.default_rng(1), np.random.default_rng(1)
+    for _ in range(2000):
+        size = int(data.integers(5, 300))
+        logits = (data.standard_normal(size) * data.uniform(0.1, 20)).astype(np.float32)
+        seen = data.integers(0, size, int(data.integers(1, 20))).tolist()
+        assert choose(logits, rule, seen, ours) == rule_as_first_written(logits, rule, seen,
+                                                                         oracle)
+    assert ours.random() == oracle.random()  # both drew as many numbers
 
 
 def test_repetition_penalty_lowers_seen_tokens():

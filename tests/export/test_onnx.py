@@ -70,6 +70,51 @@ def test_the_lm_step_equals_torch_over_200_steps_at_another_batch(ort, cell):
         assert np.abs(got - want.numpy()).max() < TOLERANCE
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_step_without_its_token_table_equals_torch(ort, cell, monkeypatch):
+    """A vocabulary too large for layer 0's precomputed table (a word LM): the graph looks
+    the embedding up and multiplies, and still equals torch."""
+    from seqlm.export import onnx_cells
+    from seqlm.export.onnx import lm_bytes
+    from seqlm.export.onnx_runtime import OnnxLM, metadata, session
+
+    monkeypatch.setattr(onnx_cells, "TABLE_LIMIT", 0)
+    torch.manual_seed(1)
+    vocab = Vocab.build("the quick brown fox jumps over a lazy dog")
+    config = TrainConfig(model=LMConfig(unit="char", cell=cell, embedding_dim=12,
+                                        hidden_size=16, num_layers=2))
+    loaded = as_loaded("lm", config, vocab)
+    data = lm_bytes(loaded)
+    import onnx
+
+    gemms = [n for n in onnx.load_from_string(data).graph.node if n.op_type == "Gemm"]
+    assert len(gemms) == 5  # layer 0's input product is back: 2 per layer and the logits
+    sess = session(data)
+    lm = OnnxLM(sess, metadata(sess, "test"))
+    tokens = np.random.default_rng(1).integers(4, len(vocab), size=(2, 50))
+    logits, state = lm.run(tokens[:, 0], lm.zeros(2))
+    for t in range(1, 50):
+        logits, state = lm.run(tokens[:, t], state)
+    with torch.inference_mode():
+        sequence, _, _ = loaded.model(torch.from_numpy(tokens))
+    assert np.abs(logits - sequence[:, -1].numpy()).max() < TOLERANCE
+
+
+def test_the_lstm_step_graph_holds_no_shape_arithmetic(ort):
+    """The step is its products and the cell's elementwise nodes (`seqlm.export.onnx_cells`):
+    no Shape / Slice / Div that `chunk` traces to; 2 layers of an LSTM in 33 nodes."""
+    import onnx
+
+    from seqlm.export.onnx import lm_bytes
+
+    vocab = Vocab.build("the quick brown fox")
+    config = TrainConfig(model=LMConfig(unit="char", cell="lstm", embedding_dim=8,
+                                        hidden_size=8, num_layers=2))
+    nodes = [n.op_type for n in onnx.load_from_string(
+        lm_bytes(as_loaded("lm", config, vocab))).graph.node if n.op_type != "Constant"]
+    assert not {"Shape", "Slice", "Div"} & set(nodes) and len(nodes) <= 33, nodes
+
+
 @pytest.mark.parametrize(("cell", "attention"), [("gru", "bahdanau"), ("lstm", "general"),
                                                  ("lstm", "none")])
 def test_the_seq2seq_encoder_and_decoder_step_equal_torch(ort, cell, attention):

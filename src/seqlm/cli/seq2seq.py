@@ -65,6 +65,7 @@ def add_decode_args(p: argparse.ArgumentParser, section: str) -> None:
 def add_translate(ssub: argparse._SubParsersAction) -> None:
     t = ssub.add_parser("translate", help="normalise dates with a trained model")
     add_decode_args(t, "")
+    add_config_options(t, Seq2SeqDecodeConfig(), names=("runtime",))
     use_config(t, Seq2SeqDecodeConfig())
     t.add_argument("sources", nargs="*", help="source strings, e.g. 'March 14, 2024'")
     t.add_argument("--input", default=None, help="a file with one source per line")
@@ -157,8 +158,13 @@ def translate_command(args: argparse.Namespace) -> int:
                              "one at a time")
         check_output_file(args.heatmap, args.overwrite, "--heatmap")
     config = config_of(args)
-    model, vocabs, _ = load(args.checkpoint, config.device)
-    found = translate(model, vocabs, sources, config)
+    if config.runtime == "onnx":
+        from seqlm.export.onnx_translate import translate as translate_onnx
+
+        found = translate_onnx(args.checkpoint, sources, config)
+    else:
+        model, vocabs, _ = load(args.checkpoint, config.device)
+        found = translate(model, vocabs, sources, config)
     payload = {"translations": [{"source": t.source, "output": t.output,
                                  "logprob_nats": t.logprob_nats} for t in found]}
     if args.heatmap is not None:

@@ -9,7 +9,7 @@ from seqlm.config.fields import Config, opt
 EXPORT_FORMATS = ("hf", "onnx")
 ONNX_EXPORTERS = ("torchscript", "dynamo")  # torch.onnx.export(dynamo=False | True)
 ONNX_EXPORTER = "torchscript"  # why: seqlm.export.onnx's docstring (7x faster here)
-ONNX_THREADS = 2  # onnxruntime's intra-op threads, as torch's on 2 cores (docs/export.md)
+ONNX_THREADS = 1  # onnxruntime's intra-op threads: 2 spin and lose ~2x under load (docs/export.md)
 
 
 @dataclass(frozen=True)

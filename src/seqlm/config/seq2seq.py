@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from seqlm.config.data import REGIMES, CorpusConfig
 from seqlm.config.engine import DEVICE_HELP, EngineConfig, ScheduleConfig
 from seqlm.config.fields import Config, merge, opt
-from seqlm.config.lm import LENGTH_ALPHA
+from seqlm.config.lm import LENGTH_ALPHA, RUNTIMES
+from seqlm.errors import ConfigError
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general", "scaled_dot")
 SAMPLING_SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
@@ -75,6 +76,14 @@ class Seq2SeqDecodeConfig(Config):
                               "alpha")
     batch_size: int = opt(256, ge=1, help="sources decoded together (greedy)")
     device: str = opt("auto", help=DEVICE_HELP)
+    runtime: str = opt("torch", choices=RUNTIMES, help="onnx: greedy decoding through the "
+                       "exported encoder and decoder step, run by onnxruntime (pip install "
+                       "'seqlm[onnx]')")
+
+    def check(self) -> None:
+        if self.runtime == "onnx" and self.beam_width != 1:
+            raise ConfigError("beam_width", self.beam_width, "beam search runs on the torch "
+                              "runtime only: drop --beam-width or --runtime onnx")
 
 
 @dataclass(frozen=True)

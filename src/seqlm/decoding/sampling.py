@@ -106,13 +106,29 @@ def choose(logits, rule: SamplingRule, seen: list[int], rng: np.random.Generator
         logits = apply_repetition_penalty(logits, seen, rule.repetition_penalty)
     if rule.temperature == 0:
         return int(np.argmax(logits))
-    logits = logits / rule.temperature
+    if rule.temperature != 1.0:  # l / 1 is l: the division is skipped, not changed
+        np.divide(logits, rule.temperature, out=logits)
     if rule.top_k is not None:
         logits = top_k_filter(logits, rule.top_k)
     if rule.top_p is not None:
         logits = top_p_filter(logits, rule.top_p)
-    cdf = np.cumsum(softmax(logits))
-    return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), cdf.size - 1))
+    return draw(logits, rng)
+
+
+def draw(logits: np.ndarray, rng: np.random.Generator) -> int:
+    """The inverse-CDF draw from float64 logits (V,), which it overwrites: the first token
+    whose cumulative softmax passes u * total. The same floating-point operations as
+    `np.cumsum(softmax(logits))` in place (a batch-1 sampler calls this per token, where
+    each array allocated costs about a microsecond of its ~10)."""
+    top = logits.max()
+    if not np.isfinite(top):  # a NaN or +inf: softmax's max over the finite logits
+        top = logits[np.isfinite(logits)].max()
+    np.subtract(logits, top, out=logits)
+    np.exp(logits, out=logits)
+    np.divide(logits, logits.sum(), out=logits)
+    cdf = np.add.accumulate(logits, out=logits)  # what np.cumsum runs
+    index = int(cdf.searchsorted(rng.random() * cdf[-1], side="right"))
+    return min(index, cdf.size - 1)
 
 
 def sample_steps(lm: Any, prime_ids: list[int], rule: SamplingRule,

@@ -10,9 +10,11 @@
                              mask, summary -> logits (B, V), state_0_out .. state_k_out,
                              attention (B, S)   (no attention output for attention "none")
 
-The LM step is the model's own batch-1 stepper (`RecurrentLM.stepper()`, `seqlm.nn.fast.
-stepper`) on torch ops only (never the compiled kernels), so ONNX runs the same arithmetic
-seqlm samples with; the seq2seq graphs call the model's own `encode` and `step`. Every graph
+The LM step of an RNN / LSTM / GRU stack is `seqlm.export.onnx_cells.CellStackStep`, torch's
+cell equations in the fewest ONNX nodes (at batch 1 each node costs onnxruntime about a
+microsecond beside the products); a minGRU / minLSTM stack is traced through the model's own
+batch-1 stepper (`RecurrentLM.stepper()`) on torch ops only; the seq2seq graphs call the
+model's own `encode` and `step`. Every graph
 is a plain `nn.Module` whose `forward(*inputs)` takes and returns flat tensors, the form
 `torch.onnx.export` takes. The encoder runs a fixed source length S (its loop over time is
 unrolled); shorter sources are padded and told their lengths, which the padding-aware encoder
@@ -23,8 +25,10 @@ import torch
 from torch import Tensor, nn
 
 from seqlm.data.vocab import PAD_ID
+from seqlm.export.onnx_cells import CellStackStep
 from seqlm.nn.fast.stepper import LMStepper
 from seqlm.nn.lm import RecurrentLM
+from seqlm.nn.min_rnn import MinRecurrent
 from seqlm.nn.seq2seq import Memory, Seq2Seq
 
 
@@ -34,8 +38,11 @@ class LMStep(nn.Module):
     def __init__(self, model: RecurrentLM):
         super().__init__()
         self.model = model.eval()  # a submodule: parameters the stepper uses stay parameters
-        with torch.no_grad():
-            self.stepper = LMStepper(model, eager=True)
+        if isinstance(model.rnn, MinRecurrent):
+            with torch.no_grad():
+                self.stepper = LMStepper(model, eager=True)
+        else:
+            self.stepper = CellStackStep(model)
         self.state_size = self.stepper.state_size
         self.layers, self.hidden = self.stepper.num_layers, self.stepper.hidden_size
 

@@ -8,7 +8,11 @@ interface of `seqlm.decoding.steppings`, so `seqlm.decoding.sampling.generate` d
 with the one sampling rule (temperature, top-k, top-p, repetition penalty) on its NumPy
 logits, and the same seed gives the same draws as the torch runtime. The prime is read one
 step at a time (the graph is the step). `OnnxSeq2Seq` runs the encoder and decoder-step
-files. Leaves out: beam search (torch only), GPU execution providers, IO binding.
+files (greedy translation: `seqlm.export.onnx_translate`). Sessions run on ONNX_THREADS
+intra-op threads: on this 2-core machine two threads sampled 14% faster idle (an earlier
+graph) but spin-waited to half the speed of one under load (docs/export.md). Leaves out:
+beam search (torch only), GPU execution providers, IO binding (measured: onnxruntime 1.32's
+`run_with_iobinding` with preallocated outputs cost more per call than `run` here).
 """
 
 import json
@@ -34,13 +38,14 @@ class OnnxLoaded:
     path: Path
 
 
-def session(source: str | bytes):
-    """An onnxruntime session on a file path or the bytes of a model, CPU, ONNX_THREADS."""
+def session(source: str | bytes, threads: int = ONNX_THREADS):
+    """An onnxruntime session on a file path or the bytes of a model, CPU, `threads`
+    intra-op threads (ONNX_THREADS: why in docs/export.md)."""
     require("onnxruntime")
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = ONNX_THREADS
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     try:
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])

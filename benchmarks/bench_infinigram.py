@@ -51,15 +51,11 @@ from seqlm.ngram.infinigram import InfiniGram  # noqa: E402
 from seqlm.ngram.mixture import InfiniGramScorer, NgramScorer, mix  # noqa: E402
 from seqlm.ngram.smoothed_infinigram import SmoothedInfiniGram, SmoothedInfiniGramScorer  # noqa: E402, E501
 from seqlm.ngram.training_counts import training_counts  # noqa: E402
+from seqlm.runs.environment import cpu_name  # noqa: E402
 
 STDLIB = CorpusConfig(name="python-stdlib", valid_fraction=0.05, test_fraction=0.05)
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def uptime() -> str:
@@ -252,7 +248,7 @@ def main() -> None:
                         help="a char LSTM run trained with --corpus python-stdlib "
                              "--valid-fraction 0.05 --test-fraction 0.05: mixed too")
     args = parser.parse_args()
-    print(f"{cpu_model()}; Python {platform.python_version()}")
+    print(f"{cpu_name()}; Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
         needs_index = {"build", "latency", "mix"} & set(args.sections)
         path = section_build(Path(tmp)) if needs_index else None

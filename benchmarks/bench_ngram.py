@@ -43,19 +43,7 @@ sys.path.insert(0, str(SRC))
 
 from seqlm.config import CorpusConfig  # noqa: E402
 from seqlm.data.corpora import load_corpus  # noqa: E402
-
-
-def cpu_model() -> str:
-    """The CPU's model name as /proc/cpuinfo gives it (or the platform's word for it)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
+from seqlm.runs.environment import cpu_name  # noqa: E402
 
 
 def kenlm_tool(name: str) -> Path | None:
@@ -419,7 +407,7 @@ def main() -> None:
     sizes = [1_000_000] if args.quick else [int(s) for s in args.sizes]
     warnings.simplefilter("ignore")
     started, load_before = time.perf_counter(), os.getloadavg()[0]
-    print(f"CPU {cpu_model()}, {os.cpu_count()} cores; load average {load_before:.1f} before")
+    print(f"CPU {cpu_name()}, {os.cpu_count()} cores; load average {load_before:.1f} before")
     corpus = load_corpus(CorpusConfig("tinyshakespeare"))
     train, valid = corpus.text("train"), corpus.text("valid")
     with tempfile.TemporaryDirectory() as d:

@@ -75,14 +75,20 @@ def next_run(tokens, sa, L, lo, hi, v):
             a = m + 1
         else:
             b = m
-    first, b = a, hi
+    return a, past(tokens, sa, L, a, hi, v)
+
+
+@njit(cache=True)
+def past(tokens, sa, L, a, b, v):
+    """The first index in [a, b) whose token at offset L is above v (b if none): the end of
+    v's run, the tokens being sorted along the range."""
     while a < b:
         m = (a + b) // 2
         if tokens[sa[m] + L] <= v:
             a = m + 1
         else:
             b = m
-    return first, a
+    return a
 
 
 @njit(cache=True)
@@ -105,13 +111,7 @@ def run_counts(tokens, sa, L, lo, hi, sep):
         step = 1
         while i + step < hi and tokens[sa[i + step] + L] == v:
             step *= 2
-        a, b = i + step // 2, min(i + step, hi)  # the run ends in (a, b]
-        while a < b:
-            m = (a + b) // 2
-            if tokens[sa[m] + L] <= v:
-                a = m + 1
-            else:
-                b = m
+        a = past(tokens, sa, L, i + step // 2, min(i + step, hi), v)  # the run's end
         c = a - i
         if v != sep:
             if c == 1:

@@ -30,7 +30,7 @@ LEAD = (
     "command that reproduces its numbers.")
 QUICK = ("This is the quick lab (`--quick`): every budget is cut to seconds, so the numbers "
          "show that each part works and how it is measured, not what the models can reach. "
-         "`seqlm lab` runs the full budgets (about 6 minutes on 2 cores).")
+         "`seqlm lab` runs the full budgets (about 7 minutes on 2 cores).")
 
 
 def lab_page(run_dir: Path, m: dict[str, Any]) -> Page:

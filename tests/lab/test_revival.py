@@ -2,7 +2,7 @@
 and the scan-path measurements it is built from."""
 
 
-from seqlm.config import QUICK_REVIVAL, RevivalConfig, merge
+from seqlm.config import QUICK_REVIVAL, TIMED_STEP_CAP, RevivalConfig, merge
 from seqlm.lab.revival import revival
 from seqlm.lab.scan_speed import VARIANTS, make_variant, scan_errors
 from seqlm.lab.steps import STEPS
@@ -43,7 +43,10 @@ def test_the_chapter_measures_speed_precision_and_quality(tmp_path):
     assert set(models) == {"lstm", "mingru", "minlstm"}
     minutes = config.compare.train.engine.max_minutes
     budget = 60 * minutes  # equal time: each stops at its first step past it
-    assert all(budget <= r["train_seconds"] < budget + 5 for r in models.values()), models
+    # time, not the step cap, ended each (the lower bound holds on any machine: a busy one
+    # only trains longer; how much longer is a benchmark's business, not this test's)
+    assert all(budget <= r["train_seconds"] and 0 < r["steps"] < TIMED_STEP_CAP
+               for r in models.values()), models
     assert m["quality"]["minutes"] == minutes
     for text in ("| T | mingru-seq", "| chunked |", "What is given up", "than LSTM at equal time",
                  "the speed of torch.nn.GRU", "minutes per model", "the log scan's error grew",

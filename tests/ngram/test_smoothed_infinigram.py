@@ -23,8 +23,9 @@ from seqlm.ngram.suffix_index import build_index  # noqa: E402
 
 
 def random_params(rng: np.random.Generator) -> np.ndarray:
-    return np.column_stack([rng.uniform(0, 1, COUNT_BUCKETS), rng.uniform(0, 2, COUNT_BUCKETS),
-                            rng.uniform(0, 3, COUNT_BUCKETS), rng.uniform(0, 4, COUNT_BUCKETS)])
+    """(2, COUNT_BUCKETS, 4): the continuation levels' table, then the raw levels'."""
+    return np.stack([np.column_stack([rng.uniform(0, c, COUNT_BUCKETS) for c in (1, 2, 3, 4)])
+                     for _ in range(2)])
 
 
 def brute_prob(doc_ids: list[np.ndarray], ctx: np.ndarray, w: int, params: np.ndarray,
@@ -43,7 +44,7 @@ def brute_prob(doc_ids: list[np.ndarray], ctx: np.ndarray, w: int, params: np.nd
         if total == last:  # the same occurrences as the shorter level: counted once
             continue
         last = total
-        d1, d2, d3, theta = params[min(total.bit_length() - 1, COUNT_BUCKETS - 1)]
+        d1, d2, d3, theta = params[1, min(total.bit_length() - 1, COUNT_BUCKETS - 1)]
         c = counts[w]
         d = 0.0 if c == 0 else (d1, d2, d3)[min(c, 3) - 1]
         escape = theta + d1 * (counts == 1).sum() + d2 * (counts == 2).sum() \
@@ -61,7 +62,7 @@ def test_kernels_equal_brute_force_and_the_numpy_distribution(tmp_path, unit, al
     build_index(docs, unit, tmp_path / "s.idx")
     g = InfiniGram(tmp_path / "s.idx")
     doc_ids = [index_tokens.encode(d, unit, g.vocab) for d in docs]
-    model = SmoothedInfiniGram(g, random_params(nrng))
+    model = SmoothedInfiniGram(g, random_params(nrng), counts="raw")
     text = docs[0][:20] + sep.join(rng.choice(alphabet) for _ in range(25))
     ids = g.encode(text, line_end=True)
     probs = model.token_probs(ids)
@@ -85,17 +86,18 @@ def test_a_long_unique_match_is_one_level(tmp_path):
     assert last[0, -1] < 23  # the level starts at the shortest length with that one occurrence
 
 
-def test_fit_lowers_dev_nats_and_the_mixture_tunes_it_first(tmp_path):
+@pytest.mark.parametrize("counts", ["continuation", "raw"])
+def test_fit_lowers_dev_nats_and_the_mixture_tunes_it_first(tmp_path, counts):
     rng = random.Random(3)
     words = ["def", "self", "return", "(", ")", ":", "x", "y", "if", "else"]
     docs = [" ".join(rng.choice(words) for _ in range(200)) + "\n" for _ in range(6)]
     build_index(docs[:4], "byte", tmp_path / "f.idx")
-    model = SmoothedInfiniGram(InfiniGram(tmp_path / "f.idx"))
+    model = SmoothedInfiniGram(InfiniGram(tmp_path / "f.idx"), counts=counts)
     dev_ids = model.model.encode(docs[4], line_end=True)
     before = float(-np.log(model.token_probs(dev_ids)).mean())
     after = model.fit(dev_ids)
     assert after < before and after == pytest.approx(-np.log(model.token_probs(dev_ids)).mean())
-    assert (model.params[:, :3] <= [1, 2, 3]).all() and (model.params >= 0).all()
+    assert (model.params[..., :3] <= [1, 2, 3]).all() and (model.params >= 0).all()
 
     from seqlm.config import NgramConfig
     from seqlm.ngram.fit import fit
@@ -103,7 +105,8 @@ def test_fit_lowers_dev_nats_and_the_mixture_tunes_it_first(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small data: modified KN's fallback discounts
         ngram = NgramScorer(fit("".join(docs[:4]), NgramConfig(order=3, unit="byte")))
-    scorer = SmoothedInfiniGramScorer(SmoothedInfiniGram(InfiniGram(tmp_path / "f.idx")))
+    scorer = SmoothedInfiniGramScorer(SmoothedInfiniGram(InfiniGram(tmp_path / "f.idx"),
+                                                         counts=counts))
     report = mix([ngram, scorer], docs[4], docs[5])
     assert scorer.dev_nats == pytest.approx(after)  # tuned on dev before EM
     assert report.weights.sum() == pytest.approx(1.0) and report.components[1].zero_tokens == 0
@@ -113,10 +116,12 @@ def test_fit_lowers_dev_nats_and_the_mixture_tunes_it_first(tmp_path):
 def test_bad_parameters_and_ids_are_one_line_errors(tmp_path):
     build_index(["abc\n"], "byte", tmp_path / "b.idx")
     g = InfiniGram(tmp_path / "b.idx")
-    bad = np.tile([1.5, 1.0, 1.0, 0.0], (COUNT_BUCKETS, 1))  # D1 > 1
+    bad = np.tile([1.5, 1.0, 1.0, 0.0], (2, COUNT_BUCKETS, 1))  # D1 > 1
     with pytest.raises(SeqlmError, match="0 <= D_c <= c"):
         SmoothedInfiniGram(g, bad)
     with pytest.raises(SeqlmError, match="0 <= D_c <= c"):
-        SmoothedInfiniGram(g, np.zeros((3, 4)))
+        SmoothedInfiniGram(g, np.zeros((COUNT_BUCKETS, 4)))  # one table, not two
+    with pytest.raises(SeqlmError, match="unknown counts 'kn'"):
+        SmoothedInfiniGram(g, counts="kn")
     with pytest.raises(SeqlmError, match="outside the index's vocabulary"):
         SmoothedInfiniGram(g).token_probs(np.array([97, 255]))

@@ -159,13 +159,14 @@ def level_lengths(tokens, sa, buckets, prefix, sep, ctx, t, top, total):
 @njit(cache=True)
 def text_levels(tokens, sa, buckets, prefix, sep, ids, unigram_stats):
     """The levels of every token of `ids` (T,) given all before it: offsets (T+1,) into flat
-    (M,) arrays L, the next token's count, cnt⁺, N1, N2, N3+. Level 0 from `unigram_stats`
-    (the count of each id (V,), then cnt⁺, N1, N2, N3+ appended)."""
+    (M,) arrays L, the next token's count, cnt⁺, N1, N2, N3+ and the suffix's range [lo, hi)
+    of `sa`. Level 0 from `unigram_stats` (the count of each id (V,), then cnt⁺, N1, N2, N3+
+    appended), its range the whole array."""
     T = len(ids)
     V = len(unigram_stats) - 4
     offsets = np.zeros(T + 1, dtype=np.int64)
     cap = 16 * T + 16
-    out = np.zeros((6, cap), dtype=np.int64)
+    out = np.zeros((8, cap), dtype=np.int64)
     m, top = 0, 0
     for t in range(T):
         w = ids[t]
@@ -173,19 +174,21 @@ def text_levels(tokens, sa, buckets, prefix, sep, ids, unigram_stats):
                                      min(top + 1, t), unigram_stats[V])
         if m + len(lengths) > cap:
             cap = 2 * (m + len(lengths))
-            grown = np.zeros((6, cap), dtype=np.int64)
+            grown = np.zeros((8, cap), dtype=np.int64)
             grown[:, :m] = out[:, :m]
             out = grown
         for L in lengths:
             if L == 0:
                 out[0, m], out[1, m] = 0, unigram_stats[w]
-                out[2:, m] = unigram_stats[V:]
+                out[2:6, m] = unigram_stats[V:]
+                out[6, m], out[7, m] = 0, len(sa)
             else:
                 c, lo, hi = continued(tokens, sa, buckets, prefix, sep, ids, t, L)
                 a, b = next_run(tokens, sa, L, lo, hi, w)
                 n1, n2, n3 = run_counts(tokens, sa, L, lo, hi, sep)
                 out[0, m], out[1, m], out[2, m] = L, b - a, c
                 out[3, m], out[4, m], out[5, m] = n1, n2, n3
+                out[6, m], out[7, m] = lo, hi
             m += 1
         offsets[t + 1] = m
     return offsets, out[:, :m]

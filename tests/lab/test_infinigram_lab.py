@@ -19,6 +19,7 @@ def test_the_quick_step_mixes_on_code_and_prose(tmp_path):
     code = m["python-stdlib"]
     assert code["mixture_nats"] < code["ngram_nats"] and 0 < code["infinigram_zero_share"] < 1
     assert code["levels"] == [32] and code["levels_mixture_nats"] < code["ngram_nats"]
+    assert code["smoothed_mixture_nats"] < code["ngram_nats"]
     assert "| python-stdlib | byte |" in section.markdown
     if "tinyshakespeare" in m:  # offline without the shared data folder: skipped in the notes
         assert "on code and" in section.markdown

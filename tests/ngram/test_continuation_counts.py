@@ -97,3 +97,19 @@ def test_kernels_equal_the_numpy_distribution(tmp_path, unit, alphabet):
         dist = model.distribution(ids[:t])
         assert dist.sum() == pytest.approx(1.0, abs=1e-12) and dist[g.sep] == 0.0
         assert dist[ids[t]] == pytest.approx(probs[t], rel=1e-12), t
+
+
+def test_level_buckets_are_the_kernels_choice(tmp_path):
+    from seqlm.ngram.smoothed_infinigram import level_buckets
+    from seqlm.ngram.suffix_levels import count_bucket
+
+    g, _, ids = small_index(tmp_path, "byte", "ab\n", seed=2)
+    for counts in ("continuation", "raw"):
+        levels = SmoothedInfiniGram(g, counts=counts).levels(ids)
+        got = level_buckets(levels)
+        for t in range(len(ids)):
+            for j in range(levels.offsets[t], levels.offsets[t + 1]):
+                top = counts == "raw" or j == levels.offsets[t + 1] - 1
+                total = levels.rows[2, j] if top else levels.continuation[1, j]
+                want = (1 if top else 0) * COUNT_BUCKETS + count_bucket(int(total), COUNT_BUCKETS)
+                assert got[j] == want, (t, j)

@@ -5,7 +5,10 @@ for the mixture's EM weights, 5% test files for the score) and on Tiny Shakespea
 (characters; the valid split halved into dev and test): the modified-KN 5-gram alone, the
 ∞-gram's share of probability-0 tokens, and their mixture with weights per ∞-gram context
 bucket (`seqlm.ngram.mixture`), and on code a second mixture with the ∞-gram's denser
-level ≥32 (`LEVELS`; docs/ngram.md has more levels, each one more pass over the texts).
+level ≥32 (`LEVELS`; docs/ngram.md has more levels, each one more pass over the texts),
+and a third with the smoothed ∞-gram in its place (`SMOOTHED`: every suffix length
+interpolated, Kneser-Ney continuation counts below the longest, its parameters fitted on the
+dev text; `seqlm.ngram.smoothed_infinigram`), the 5-gram and it with one weight set.
 The point it makes from its own numbers: long exact repeats, frequent in code, are where an
 ∞-gram pays. `quick` trains both models on the first 1M characters and scores 10k. Its
 line in `seqlm.lab.steps.STEPS`:
@@ -24,6 +27,7 @@ from seqlm.ngram.documents import documents
 from seqlm.ngram.fit import fit
 from seqlm.ngram.infinigram import InfiniGram
 from seqlm.ngram.mixture import InfiniGramScorer, NgramScorer, mix
+from seqlm.ngram.smoothed_infinigram import SmoothedInfiniGram, SmoothedInfiniGramScorer
 from seqlm.ngram.suffix_index import build_index
 from seqlm.progress import Progress, report
 
@@ -31,6 +35,7 @@ HELD_OUT, QUICK_HELD_OUT = 150_000, 10_000  # characters of dev and of test text
 QUICK_TRAIN = 1_000_000  # characters the quick lab trains both models on
 CASES = (("python-stdlib", "byte", "files"), ("tinyshakespeare", "char", "split"))
 LEVELS = {"python-stdlib": (32,)}  # the ∞-gram's denser level mixed in too (code only: cheap)
+SMOOTHED = ("python-stdlib",)  # the smoothed ∞-gram mixed too (code: the target)
 
 
 def texts(ctx: LabContext, name: str, rule: str) -> tuple[list[str], str, str, str]:
@@ -70,6 +75,12 @@ def one_case(ctx: LabContext, name: str, unit: str, rule: str, folder: Path) -> 
         leveled = mix([NgramScorer(five, "5-gram"), g, *dense], dev, test)
         out |= {"levels": list(levels), "levels_mixture_nats": leveled.mixture.nats,
                 "levels_gain": 1 - leveled.mixture.nats / ngram.nats}
+    if name in SMOOTHED:
+        smoothed = SmoothedInfiniGramScorer(SmoothedInfiniGram(g.model))
+        both = mix([NgramScorer(five, "5-gram"), smoothed], dev, test)
+        out |= {"smoothed_nats": both.components[1].nats,
+                "smoothed_mixture_nats": both.mixture.nats,
+                "smoothed_gain": 1 - both.mixture.nats / ngram.nats}
     return out
 
 
@@ -89,16 +100,19 @@ def lab_step(ctx: LabContext) -> LabSection:
              "dev text, per bucket of the ∞-gram's suffix length) it lends the 5-gram its "
              "unbounded memory. On code the ∞-gram also joins at a denser level (the longest "
              "suffix that at least 32 tokens followed: a shorter context, a sturdier "
-             "estimate).", "",
+             "estimate), and the smoothed ∞-gram (every suffix length interpolated, Kneser-Ney "
+             "continuation counts, fitted on dev) is mixed with the 5-gram in its place.", "",
              "| corpus | unit | test tokens | 5-gram nats/token | ∞-gram p = 0 | mixture | gain "
-             "| with level ≥32 | gain |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| with level ≥32 | gain | smoothed ∞-gram | mixed with the 5-gram | gain |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in metrics.items():
         lines.append(f"| {name} | {m['unit']} | {m['tokens']:,} | {m['ngram_nats']:.4f} | "
                      f"{m['infinigram_zero_share']:.1%} | {m['mixture_nats']:.4f} | "
                      f"{m['gain']:.1%} | "
                      + (f"{m['levels_mixture_nats']:.4f} | {m['levels_gain']:.1%} |"
-                        if "levels" in m else "| |"))
+                        if "levels" in m else "| |")
+                     + (f" {m['smoothed_nats']:.4f} | {m['smoothed_mixture_nats']:.4f} | "
+                        f"{m['smoothed_gain']:.1%} |" if "smoothed_nats" in m else " | | |"))
     if len(metrics) == 2:
         code, prose = metrics["python-stdlib"]["gain"], metrics["tinyshakespeare"]["gain"]
         lines += ["", f"The mixture gains {code:.1%} on code and {prose:.1%} on Shakespeare: "

@@ -121,20 +121,27 @@ class SmoothedInfiniGram:
 
     def fit(self, ids: np.ndarray | Levels) -> float:
         """Fit the parameters of every count bucket that `ids` (a development text, or its
-        levels) uses to its nats per token, set them on this model, and return those nats."""
+        levels) uses to its nats per token, set them on this model, and return those nats.
+        Each bucket's search scores only the tokens with a level in that bucket (the others'
+        probabilities do not depend on it)."""
         got = ids if isinstance(ids, Levels) else self.levels(ids)
         params = start_params()
+        which = level_buckets(got)
+        per_token = got.counts_per_token
 
-        def nats(s: int, b: int, k: int, x: float) -> float:
+        def nats(part: Levels, s: int, b: int, k: int, x: float) -> float:
             trial = params.copy()
             trial[s, b, k] = x
-            return float(-np.log(self.token_probs(got, trial)).mean())
+            return float(-np.log(self.token_probs(part, trial)).sum())
 
         for _ in range(ROUNDS):
-            for s, b in used_buckets(got):
+            for u in np.unique(which).tolist():
+                s, b = divmod(u, COUNT_BUCKETS)
+                part = subset(got, np.add.reduceat(which == u, got.offsets[:-1])
+                              .astype(bool) & (per_token > 0))
                 for k, top in enumerate(UPPER):
-                    params[s, b, k] = golden_section(lambda x, s=s, b=b, k=k: nats(s, b, k, x),
-                                                     0.0, top)
+                    params[s, b, k] = golden_section(
+                        lambda x, s=s, b=b, k=k, part=part: nats(part, s, b, k, x), 0.0, top)
         self.params = check_params(params)
         return float(-np.log(self.token_probs(got)).mean())
 
@@ -194,21 +201,26 @@ def start_params() -> np.ndarray:
     return np.tile(START, (2, COUNT_BUCKETS, 1)).astype(np.float64)
 
 
-def used_buckets(levels: Levels) -> list[tuple[int, int]]:
-    """(table, bucket) of every parameter set the levels use: table 0 for the continuation
-    levels (k⁺ of all but each token's longest), 1 for the raw ones (c⁺)."""
-    from seqlm.ngram.suffix_levels import count_bucket
-
-    raw = levels.rows[2]
-    cont = None
+def level_buckets(levels: Levels) -> np.ndarray:
+    """table · COUNT_BUCKETS + bucket of the parameters every level uses (M,): table 0 for
+    the continuation levels (bucket of k⁺: all but each token's longest), 1 for the raw ones
+    (bucket of c⁺), as the kernels choose them."""
+    totals, table = levels.rows[2].copy(), np.ones(levels.rows.shape[1], dtype=np.int64)
     if levels.continuation is not None:
-        top = np.zeros(len(raw), dtype=bool)
-        top[levels.offsets[1:][np.diff(levels.offsets) > 0] - 1] = True
-        raw, cont = raw[top], levels.continuation[1][~top]
-    out = [(1, count_bucket(int(c), COUNT_BUCKETS)) for c in np.unique(raw)]
-    if cont is not None:
-        out += [(0, count_bucket(int(c), COUNT_BUCKETS)) for c in np.unique(cont)]
-    return sorted(set(out))
+        below = np.ones(len(totals), dtype=bool)
+        below[levels.offsets[1:][np.diff(levels.offsets) > 0] - 1] = False  # each longest
+        totals[below], table[below] = levels.continuation[1][below], 0
+    bucket = np.minimum(np.frexp(np.maximum(totals, 1))[1] - 1, COUNT_BUCKETS - 1)  # log2
+    return table * COUNT_BUCKETS + bucket
+
+
+def subset(levels: Levels, tokens: np.ndarray) -> Levels:
+    """The levels of the tokens where `tokens` (T,) is True."""
+    keep = np.repeat(tokens, levels.counts_per_token)
+    offsets = np.concatenate([[0], np.cumsum(levels.counts_per_token[tokens])])
+    cont = None if levels.continuation is None else levels.continuation[:, keep]
+    return Levels(offsets, np.ascontiguousarray(levels.rows[:, keep]),
+                  None if cont is None else np.ascontiguousarray(cont))
 
 
 def check_params(params) -> np.ndarray:

@@ -12,9 +12,10 @@ same run. Prints the CPU, the load (`uptime`) and, section by section:
    mixture, weights fitted by EM on the valid split (other files): one weight set, per
    ∞-gram context bucket, and with the ∞-gram's denser levels (`--levels`, the longest
    suffix that k tokens followed); then the smoothed ∞-gram (every suffix length
-   interpolated, `seqlm.ngram.smoothed_infinigram`, parameters fitted on the same dev
-   text) alone, mixed with the n-gram, and mixed with the n-gram, the ∞-gram and its
-   levels; `--held-out-chars` caps each held-out text;
+   interpolated, Kneser-Ney continuation counts below the longest level,
+   `seqlm.ngram.smoothed_infinigram`, parameters fitted on the same dev text) alone,
+   mixed with the n-gram, and mixed with the n-gram, the ∞-gram and its levels;
+   `--held-out-chars` caps each held-out text;
 4. pruning: Tiny Shakespeare words, order 5 (mkn), perplexity on the validation split's
    first half of lines (dev) and second half (test): the full model; entropy pruning to 25%
    and 10% of its n-grams, alone and with count cut-offs first (`--prune` of

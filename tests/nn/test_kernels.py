@@ -1,8 +1,9 @@
 """The compiled step kernels (`seqlm.nn.fast.kernels`, `compiled`): every fused cell on them
 equals its eager self (forward, final states and every gradient; fp32 and bf16; initial
-states; T = 1 and T > 1), their backward passes a float64 gradcheck, the batch-1 steppers on
-them equal the sequence path, `auto` without a compiler falls back to eager with a note,
-`compiled` without one is a one-line error, and a second process compiles nothing.
+states; T = 1 and T > 1), their backward passes a float64 gradcheck, the steppers on them
+(at batch 1 one operator for the whole stack) equal the sequence path, `auto` without a
+compiler falls back to eager with a note, `compiled` without one is a one-line error, and a
+second process compiles nothing.
 
 The kernels are built once per machine (the cache) and loaded once per session (fixture)."""
 
@@ -123,6 +124,40 @@ def test_compiled_stepper_equals_the_sequence_path_and_the_eager_stepper(built, 
             torch.testing.assert_close(logits["compiled"], full[:, t], rtol=1e-5, atol=1e-5)
             torch.testing.assert_close(logits["compiled"], logits["eager"], rtol=1e-5,
                                        atol=1e-5)
+
+
+@pytest.mark.parametrize("hidden", [H, 70])  # 70: gate blocks span packed 64-column blocks
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "rnn_relu"])
+def test_batch_one_stack_step_equals_the_sequence_path_and_the_eager_stepper(built, cell,
+                                                                              hidden):
+    """At batch 1 the compiled stepper runs the whole stack in one operator (stack_step.cpp,
+    its own products on packed weights): logits and final state equal the sequence path's
+    and the eager stepper's, from no state and from a state the model handed over."""
+    torch.manual_seed(0)
+    models = {k: RecurrentLM(11, LMConfig(cell=cell, embedding_dim=8, hidden_size=hidden,
+                                          num_layers=2, dropout=0.0, kernels=k)).eval()
+              for k in ("compiled", "eager")}
+    models["eager"].load_state_dict(models["compiled"].state_dict())
+    idx = torch.randint(0, 11, (1, 7))
+    with torch.inference_mode():
+        full, _, final = models["compiled"](idx)
+        _, _, handed = models["compiled"](idx[:, :3])
+        steppers = {k: m.stepper() for k, m in models.items()}
+        assert steppers["compiled"].whole is not None and steppers["eager"].whole is None
+        for start, first in ((0, None), (3, handed)):
+            states = dict.fromkeys(steppers, first)
+            for t in range(start, 7):
+                logits = {}
+                for k, stepper in steppers.items():
+                    logits[k], states[k] = stepper(idx[:, t], states[k])
+                torch.testing.assert_close(logits["compiled"], full[:, t], rtol=1e-5,
+                                           atol=1e-5)
+                torch.testing.assert_close(logits["compiled"], logits["eager"], rtol=1e-5,
+                                           atol=1e-5)
+            for got, want in zip(states["compiled"], final, strict=True):
+                torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        with pytest.raises(RuntimeError, match="outside the vocabulary"):
+            steppers["compiled"](torch.tensor([11]), None)
 
 
 def test_auto_without_a_compiler_runs_eager_with_a_note(monkeypatch):

@@ -22,6 +22,7 @@ from seqlm.nn import lm
 from seqlm.nn.fast import COMPILED, compiled, kernels
 from seqlm.nn.fast.gru import FusedGRU
 from seqlm.nn.fast.lstm import FusedLSTM
+from seqlm.nn.fast.lstm import _forward_steps as lstm_forward_steps
 from seqlm.nn.fast.rnn import FusedRNN
 from seqlm.nn.lm import RecurrentLM
 from seqlm.nn.recurrent import GRU, LSTM, RNN
@@ -79,6 +80,38 @@ def test_compiled_equals_eager(built, monkeypatch, cell, steps, precision):
     tol = TOLERANCE[precision]
     for a, b in zip(got, want, strict=True):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
+def test_lstm_bf16_loops_write_the_bf16_operands_they_replace(built):
+    """With bf16 products the compiled LSTM loops read the bf16 input projection and write
+    h and each step's gradient also in bf16 (the casts they save): equal to rounding the
+    float32 values, and the float32 values equal to the float32-operand kernels'."""
+    g = torch.Generator().manual_seed(0)
+    steps, batch = 4, 3
+    gi = torch.randn(steps, batch, 4 * H, generator=g).bfloat16()
+    w_hh, h0, c0 = (torch.randn(*s, generator=g) for s in ((4 * H, H), (batch, H), (batch, H)))
+    runs = {}
+    for way, loop in (("low", compiled.lstm_forward_steps), ("eager", lstm_forward_steps)):
+        buffers = [torch.empty(steps, batch, H) for _ in range(3)]  # out, cells, tanh_cells
+        gates, out_low = loop(gi, h0, c0, w_hh, *buffers, torch.bfloat16)
+        runs[way] = (gates, *buffers)
+    assert out_low is None
+    gates, out, cells, tanh_cells = runs["low"]
+    _, low = compiled.lstm_forward_steps(gi, h0, c0, w_hh, out.clone(), cells.clone(),
+                                         tanh_cells.clone(), torch.bfloat16)
+    assert low.dtype == torch.bfloat16 and torch.equal(low, out.bfloat16())
+    for a, b in zip(runs["low"], runs["eager"], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    d_out = torch.randn(steps, batch, H, generator=g)
+    back = {}
+    for way in ("low", "fp32"):
+        d_gates = torch.empty_like(gates)
+        dtype = torch.bfloat16 if way == "low" else None
+        *_, d_low = compiled.lstm_backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out,
+                                                 torch.zeros(batch, H), torch.zeros(batch, H),
+                                                 d_gates, dtype)
+        back[way] = (d_gates, d_low)
+    assert back["fp32"][1] is None and torch.equal(back["low"][1], back["low"][0].bfloat16())
 
 
 T, B, G = 3, 2, 9  # G: one whole float64 vector of 8 (AVX-512) and a partial one

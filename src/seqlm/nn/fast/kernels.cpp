@@ -17,10 +17,13 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
 #include <algorithm>
 #include <optional>
+#include <tuple>
+#include <type_traits>
 
 using at::Tensor;
 using Maybe = std::optional<Tensor>;  // None from Python
@@ -66,6 +69,29 @@ inline at::vec::Vectorized<T> load(const T* p, int64_t n) {
 }
 template <typename T>
 inline void store(const at::vec::Vectorized<T>& v, T* p, int64_t n) { v.store(p, n); }
+
+// The same between float vectors and bf16 memory (rounding to nearest even, as .to(bf16)).
+inline at::vec::Vectorized<float> load(const c10::BFloat16* p, int64_t n) {
+  at::vec::Vectorized<float> wide;
+  if (n == wide.size()) {
+    at::vec::load_to_float(p, wide);
+    return wide;
+  }
+  c10::BFloat16 part[at::vec::Vectorized<float>::size()] = {};  // a row's tail
+  std::copy(p, p + n, part);
+  at::vec::load_to_float(part, wide);
+  return wide;
+}
+template <typename T>
+inline void store(const at::vec::Vectorized<T>& v, c10::BFloat16* p, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    at::vec::convert_from_float<c10::BFloat16>(v, v).store(p, n);  // the first n of v
+  } else {  // float64 (gradchecks): through float
+    T wide[at::vec::Vectorized<T>::size()];
+    v.store(wide, n);
+    for (int64_t k = 0; k < n; ++k) p[k] = c10::BFloat16(static_cast<float>(wide[k]));
+  }
+}
 
 }  // namespace
 
@@ -117,7 +143,9 @@ void lstm_forward(const Tensor& pre, const Tensor& c_prev, const Maybe& act_or_n
 // the gradient reaching c_t from step t+1, replaced by the one reaching c_{t-1}; d_pre (B, 4H)
 // receives dL/d(pre-activations) and may be act itself.
 void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c,
-                   const Tensor& dh, const Tensor& dc, const Tensor& d_pre) {
+                   const Tensor& dh, const Tensor& dc, const Tensor& d_pre,
+                   const Maybe& d_low_or_none) {
+  const Tensor d_low = or_undefined(d_low_or_none);
   const int64_t B = act.size(0), H = c_prev.size(1);
   const at::ScalarType type = act.scalar_type();
   check(act, "act", B, 4 * H, type);
@@ -126,6 +154,7 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
   check(dh, "dh", B, H, type);
   check(dc, "dc", B, H, type);
   check(d_pre, "d_pre", B, 4 * H, type);
+  if (d_low.defined()) check(d_low, "d_low", B, 4 * H, at::kBFloat16);
   AT_DISPATCH_FLOATING_TYPES(type, "lstm_backward", [&] {
     using Vec = at::vec::Vectorized<scalar_t>;
     const auto R = [](const Tensor& t) { return rows<scalar_t>(t); };
@@ -138,6 +167,8 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
       const scalar_t* dh_row = DH + b * dh.stride(0);
       scalar_t* dc_row = DC + b * dc.stride(0);
       scalar_t* d = D + b * d_pre.stride(0);
+      c10::BFloat16* dl = d_low.defined() ? d_low.data_ptr<c10::BFloat16>() +
+                                                b * d_low.stride(0) : nullptr;
       const Vec one(1.f);
       for (int64_t j = 0; j < H; j += Vec::size()) {
         const int64_t n = std::min<int64_t>(Vec::size(), H - j);
@@ -146,12 +177,60 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
         Vec tc = load(tc_row + j, n), dhv = load(dh_row + j, n);
         Vec dcv = load(dc_row + j, n) + dhv * o * (one - tc * tc);  // backprop into c_t via tanh
         store(dcv * f, dc_row + j, n);                                // backprop into c_{t-1}
-        store(dcv * g * (i - i * i), d + j, n);                       // into i's pre-activation
-        store(dcv * load(cp + j, n) * (f - f * f), d + H + j, n);     // into f's
-        store(dcv * i * (one - g * g), d + 2 * H + j, n);             // into g's (tanh')
-        store(dhv * tc * (o - o * o), d + 3 * H + j, n);              // into o's
+        Vec d_i = dcv * g * (i - i * i);                              // into i's pre-activation
+        Vec d_f = dcv * load(cp + j, n) * (f - f * f);                // into f's
+        Vec d_g = dcv * i * (one - g * g);                            // into g's (tanh')
+        Vec d_o = dhv * tc * (o - o * o);                             // into o's
+        store(d_i, d + j, n); store(d_f, d + H + j, n); store(d_g, d + 2 * H + j, n);
+        store(d_o, d + 3 * H + j, n);
+        if (dl) {  // the same in bf16: the next products' operand, rounded here once
+          store(d_i, dl + j, n); store(d_f, dl + H + j, n); store(d_g, dl + 2 * H + j, n);
+          store(d_o, dl + 3 * H + j, n);
+        }
       }
     });
+  });
+}
+
+// LSTM forward step of the bf16 products (float32 state): gi (B, 4H) the step's bf16 input
+// projection and prod (B, 4H) the bf16 recurrent product, summed in float32 (pre = gi + prod,
+// g doubled as above); then as lstm_forward, and h also rounded to bf16 into h_low (B, H), the
+// next step's product operand.
+void lstm_forward_low(const Tensor& gi, const Tensor& prod, const Tensor& c_prev,
+                      const Tensor& act, const Tensor& c, const Tensor& tanh_c, const Tensor& h,
+                      const Tensor& h_low) {
+  const int64_t B = gi.size(0), H = c_prev.size(1);
+  check(gi, "gi", B, 4 * H, at::kBFloat16);
+  check(prod, "prod", B, 4 * H, at::kBFloat16);
+  check(h_low, "h_low", B, H, at::kBFloat16);
+  for (const auto& [t, name, width] : {std::tuple(&act, "act", 4), std::tuple(&c_prev, "c_prev", 1),
+                                      std::tuple(&c, "c", 1), std::tuple(&tanh_c, "tanh_c", 1),
+                                      std::tuple(&h, "h", 1)})
+    check(*t, name, B, width * H, at::kFloat);
+  using Vec = at::vec::Vectorized<float>;
+  over_rows(B, 4 * H, [&](int64_t b) {
+    const c10::BFloat16* x = gi.data_ptr<c10::BFloat16>() + b * gi.stride(0);
+    const c10::BFloat16* q = prod.data_ptr<c10::BFloat16>() + b * prod.stride(0);
+    const float* cp = c_prev.data_ptr<float>() + b * c_prev.stride(0);
+    float* a = act.data_ptr<float>() + b * act.stride(0);
+    float* c_row = c.data_ptr<float>() + b * c.stride(0);
+    float* tc_row = tanh_c.data_ptr<float>() + b * tanh_c.stride(0);
+    float* h_row = h.data_ptr<float>() + b * h.stride(0);
+    c10::BFloat16* hl = h_low.data_ptr<c10::BFloat16>() + b * h_low.stride(0);
+    const auto pre = [&](int64_t k, int64_t n) { return load(x + k, n) + load(q + k, n); };
+    for (int64_t j = 0; j < H; j += Vec::size()) {
+      const int64_t n = std::min<int64_t>(Vec::size(), H - j);
+      Vec i = sigmoid(pre(j, n)), f = sigmoid(pre(H + j, n));
+      Vec g = tanh_via_sigmoid(pre(2 * H + j, n)), o = sigmoid(pre(3 * H + j, n));
+      Vec cc = f * load(cp + j, n) + i * g;
+      Vec tc = tanh_via_sigmoid(cc * Vec(2));
+      store(i, a + j, n); store(f, a + H + j, n); store(g, a + 2 * H + j, n);
+      store(o, a + 3 * H + j, n);
+      store(cc, c_row + j, n);
+      store(tc, tc_row + j, n);
+      store(o * tc, h_row + j, n);
+      store(o * tc, hl + j, n);
+    }
   });
 }
 
@@ -297,7 +376,10 @@ TORCH_LIBRARY(seqlm_kernels, m) {
   m.def("lstm_forward(Tensor pre, Tensor c_prev, Tensor(a!)? act, Tensor(b!) c, "
         "Tensor(c!)? tanh_c, Tensor(d!) h) -> ()", lstm_forward);
   m.def("lstm_backward(Tensor act, Tensor c_prev, Tensor tanh_c, Tensor dh, Tensor(a!) dc, "
-        "Tensor(b!) d_pre) -> ()", lstm_backward);
+        "Tensor(b!) d_pre, Tensor(c!)? d_low=None) -> ()", lstm_backward);
+  m.def("lstm_forward_low(Tensor gi, Tensor prod, Tensor c_prev, Tensor(a!) act, "
+        "Tensor(b!) c, Tensor(c!) tanh_c, Tensor(d!) h, Tensor(e!) h_low) -> ()",
+        lstm_forward_low);
   m.def("gru_forward(Tensor(a!) gates, Tensor gh, Tensor h_prev, Tensor(b!)? gh_n, "
         "Tensor(c!) h, float n_scale) -> ()", gru_forward);
   m.def("gru_backward(Tensor act, Tensor gh_n, Tensor h_prev, Tensor dh, Tensor? d_out_prev, "

@@ -62,15 +62,19 @@ def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tens
 
 def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
                         w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
-                        d_gates: Tensor, dtype: Dtype) -> tuple[Tensor, Tensor, Tensor | None]:
+                        d_gates: Tensor, dtype: Dtype, scratch: Tensor | None = None
+                        ) -> tuple[Tensor, Tensor, Tensor | None]:
     """`lstm._backward_steps` with one kernel per step; dc is updated in place. With bf16
     products the kernel also writes each step's gradient in bf16 (returned: the operand of
-    the step's product and of the weight gradients, no per-step or whole-sequence cast)."""
+    the step's product and of the weight gradients, no per-step or whole-sequence cast),
+    into `scratch` (the spent bf16 input projections) if given: no fresh pages to fault."""
     kernels = load()
     steps, batch, _ = gates.shape
     back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
     dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
-    d_low = gates.new_empty(gates.shape, dtype=dtype) if _bf16_state(gates, dtype) else None
+    d_low = None
+    if _bf16_state(gates, dtype):
+        d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
     if d_out is not None:
         dh = dh + d_out[steps - 1]
     for t in reversed(range(steps)):

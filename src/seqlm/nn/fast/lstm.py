@@ -64,11 +64,12 @@ def _forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
 
 def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
                     w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
-                    d_gates: Tensor, dtype: Dtype) -> tuple[Tensor, Tensor, None]:
+                    d_gates: Tensor, dtype: Dtype, scratch: Tensor | None = None
+                    ) -> tuple[Tensor, Tensor, None]:
     """Walk the steps in reverse, writing dL/d(pre-activations) into d_gates (T, B, 4H),
     which may be `gates` itself (each step's activations are used before they are
     overwritten); returns dL/dh_0, dL/dc_0 and None (the compiled loop's bf16 copy of
-    d_gates)."""
+    d_gates, which it may write into `scratch`, the spent bf16 input projections)."""
     steps, batch, four_h = gates.shape
     hidden = four_h // 4
     back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d W_hh
@@ -130,7 +131,8 @@ class FusedLSTM(torch.autograd.Function):
                                        dtype)
         ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
         ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
-        ctx.steps, ctx.dtype = (gates, cells, tanh_cells, out_low), dtype  # not inputs
+        spent = None if out_low is None else gi  # bf16 (T, B, 4H): backward's scratch
+        ctx.steps, ctx.dtype = (gates, cells, tanh_cells, out_low, spent), dtype  # not inputs
         ctx.backward_steps = backward_steps
         return out, out[-1].clone(), cells[-1].clone()
 
@@ -138,14 +140,14 @@ class FusedLSTM(torch.autograd.Function):
     def backward(ctx, d_out: Tensor | None, d_hn: Tensor | None, d_cn: Tensor | None):
         x2, w_ih, h0, c0, w_hh, out = ctx.saved_tensors
         start_backward(ctx, "LSTM")
-        gates, cells, tanh_cells, out_low = ctx.steps
+        gates, cells, tanh_cells, out_low, spent = ctx.steps
         d_gates = gates if ctx.single_backward else torch.empty_like(gates)
         steps, batch, hidden = out.shape
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         dc = torch.zeros_like(c0) if d_cn is None else d_cn.clone()
         d_out = None if d_out is None else d_out.contiguous()
         dh, dc, d_low = ctx.backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc,
-                                           d_gates, ctx.dtype)
+                                           d_gates, ctx.dtype, spent)
         d2 = d_gates.view(steps * batch, 4 * hidden)  # (T*B, 4H)
         # the products' operand: the loop's own bf16 copy, else converted once here
         d_low = cast(d2, ctx.dtype) if d_low is None else d_low.view(steps * batch, -1)

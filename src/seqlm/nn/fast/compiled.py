@@ -7,8 +7,10 @@ Each loop has the signature and the contract of the eager loop it replaces (`lst
 recurrent product and one kernel; backward: one kernel and the product back into h_{t-1}.
 `COMPILED` is the registry of whole-sequence paths (as `seqlm.nn.fast.SEQUENCES`): each takes
 the loops here for float32 and float64 CPU tensors (float64: the gradchecks of this path) and
-the eager ones elsewhere (CUDA). Leaves out: bf16 activations (the elementwise work stays fp32;
-the products are bf16 under autocast either way).
+the eager ones elsewhere (CUDA). With bf16 products the LSTM's loops read and write the bf16
+operands themselves (no casts of h, of the projections or of the gate gradients). Leaves out:
+bf16 activations (the elementwise work stays fp32; the products are bf16 under autocast
+either way).
 """
 
 import torch

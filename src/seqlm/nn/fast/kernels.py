@@ -22,9 +22,11 @@ B = 64, H = 512, and its first compilation took 16 s per graph and shape.
 are found, else eager with a one-line note). The build itself waits for the first float CPU
 sequence (a GPU-only run never compiles); a build that fails is a one-line error naming the
 folder of its log. The kernels take
-float32 and float64 (the latter for gradchecks). Leaves out: GPUs (CUDA tensors run the eager
-ops; docs/nnlm.md), kernels reading bf16 (the recurrence's elementwise work stays in fp32
-under bf16 autocast, as on the eager path).
+float32 and float64 (the latter for gradchecks); the LSTM's also read and write the bf16
+operands of bf16 products (`lstm_forward_low`, `lstm_backward`'s d_low), while the state and
+the elementwise work stay in fp32. Leaves out: GPUs (CUDA tensors run the eager ops;
+docs/nnlm.md), bf16 operands for the GRU and RNN kernels (their bf16 paths cast as the eager
+ones do; they meet their targets without).
 """
 
 import functools

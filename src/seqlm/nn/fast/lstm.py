@@ -15,7 +15,9 @@ Everything is time-major (T, B, .), the layout in which each step's rows are con
 neither the (T, B, 4H) projections nor their gradients are ever transposed or copied (in the
 profile of a batch-first version, those copies cost ~10% of a training step). One (T, B, 4H)
 buffer serves as input projections, then gate activations, then gate gradients: fresh
-buffers of tens of MB cost more in first-touch page faults than the arithmetic in them.
+buffers of tens of MB cost more in first-touch page faults than the arithmetic in them (the
+compiled bf16 loops keep the activations in a float32 buffer of their own and reuse the bf16
+projections for the bf16 gate gradients: `seqlm.nn.fast.compiled`).
 `b` is b_ih + b_hh (the layer adds them; autograd carries the gradient on to both).
 Checked against torch.nn.LSTM's gradients in tests/nn/test_recurrent.py.
 Leaves out: double backward (a second derivative needs the autograd path), masking (padded

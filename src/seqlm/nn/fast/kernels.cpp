@@ -15,85 +15,11 @@
 // builds in a fifth of the time that <torch/extension.h> and pybind11 take (measured here:
 // 34 s against 178 s for the same small file at load ~6).
 #include <ATen/Dispatch.h>
-#include <ATen/Parallel.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/cpu/vec/functional.h>
-#include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
-#include <algorithm>
-#include <optional>
-#include <tuple>
-#include <type_traits>
 
-using at::Tensor;
-using Maybe = std::optional<Tensor>;  // None from Python
+#include "step_math.h"
 
-namespace {
-
-constexpr int64_t kWork = 16384;  // elements per thread below which a step stays on one thread
-
-template <typename Vec>
-inline Vec sigmoid(Vec x) { return Vec(1) / (Vec(1) + x.neg().exp_u20()); }
-
-template <typename Vec>
-inline Vec tanh_via_sigmoid(Vec x2) { return Vec(2) * sigmoid(x2) - Vec(1); }  // of x2 = 2x
-
-inline Tensor or_undefined(const Maybe& t) { return t.has_value() ? *t : Tensor(); }
-
-template <typename T>
-inline T* rows(const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; }
-
-inline int64_t stride(const Tensor& t) { return t.defined() ? t.stride(0) : 0; }
-
-void check(const Tensor& t, const char* name, int64_t batch, int64_t width,
-           at::ScalarType type) {
-  TORCH_CHECK(t.scalar_type() == type && t.device().is_cpu(), name, " must be a ",
-              c10::toString(type), " CPU tensor like the step's first operand");
-  TORCH_CHECK(t.dim() == 2 && t.size(0) == batch && t.size(1) == width && t.stride(1) == 1,
-              name, " must be (", batch, ", ", width, ") with rows of unit stride");
-}
-
-template <typename F>
-void over_rows(int64_t batch, int64_t width, const F& row) {
-  int64_t grain = std::max<int64_t>(1, kWork / std::max<int64_t>(width, 1));
-  at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) row(b);
-  });
-}
-
-// One vector of the hidden units j .. j+n of a row: n < the vector's width at a row's tail.
-template <typename T>
-inline at::vec::Vectorized<T> load(const T* p, int64_t n) {
-  using Vec = at::vec::Vectorized<T>;
-  return n == Vec::size() ? Vec::loadu(p) : Vec::loadu(p, n);
-}
-template <typename T>
-inline void store(const at::vec::Vectorized<T>& v, T* p, int64_t n) { v.store(p, n); }
-
-// The same between float vectors and bf16 memory (rounding to nearest even, as .to(bf16)).
-inline at::vec::Vectorized<float> load(const c10::BFloat16* p, int64_t n) {
-  at::vec::Vectorized<float> wide;
-  if (n == wide.size()) {
-    at::vec::load_to_float(p, wide);
-    return wide;
-  }
-  c10::BFloat16 part[at::vec::Vectorized<float>::size()] = {};  // a row's tail
-  std::copy(p, p + n, part);
-  at::vec::load_to_float(part, wide);
-  return wide;
-}
-template <typename T>
-inline void store(const at::vec::Vectorized<T>& v, c10::BFloat16* p, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    at::vec::convert_from_float<c10::BFloat16>(v, v).store(p, n);  // the first n of v
-  } else {  // float64 (gradchecks): through float
-    T wide[at::vec::Vectorized<T>::size()];
-    v.store(wide, n);
-    for (int64_t k = 0; k < n; ++k) p[k] = c10::BFloat16(static_cast<float>(wide[k]));
-  }
-}
-
-}  // namespace
+using namespace seqlm;  // NOLINT: this file is the namespace's user
 
 // LSTM forward step. pre (B, 4H): i, f, 2*g, o pre-activations -> act (B, 4H) i, f, g, o;
 // c = f c_prev + i g; tanh_c = tanh(c); h = o tanh_c. act and tanh_c may be undefined (the
@@ -189,48 +115,6 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
         }
       }
     });
-  });
-}
-
-// LSTM forward step of the bf16 products (float32 state): gi (B, 4H) the step's bf16 input
-// projection and prod (B, 4H) the bf16 recurrent product, summed in float32 (pre = gi + prod,
-// g doubled as above); then as lstm_forward, and h also rounded to bf16 into h_low (B, H), the
-// next step's product operand.
-void lstm_forward_low(const Tensor& gi, const Tensor& prod, const Tensor& c_prev,
-                      const Tensor& act, const Tensor& c, const Tensor& tanh_c, const Tensor& h,
-                      const Tensor& h_low) {
-  const int64_t B = gi.size(0), H = c_prev.size(1);
-  check(gi, "gi", B, 4 * H, at::kBFloat16);
-  check(prod, "prod", B, 4 * H, at::kBFloat16);
-  check(h_low, "h_low", B, H, at::kBFloat16);
-  for (const auto& [t, name, width] : {std::tuple(&act, "act", 4), std::tuple(&c_prev, "c_prev", 1),
-                                      std::tuple(&c, "c", 1), std::tuple(&tanh_c, "tanh_c", 1),
-                                      std::tuple(&h, "h", 1)})
-    check(*t, name, B, width * H, at::kFloat);
-  using Vec = at::vec::Vectorized<float>;
-  over_rows(B, 4 * H, [&](int64_t b) {
-    const c10::BFloat16* x = gi.data_ptr<c10::BFloat16>() + b * gi.stride(0);
-    const c10::BFloat16* q = prod.data_ptr<c10::BFloat16>() + b * prod.stride(0);
-    const float* cp = c_prev.data_ptr<float>() + b * c_prev.stride(0);
-    float* a = act.data_ptr<float>() + b * act.stride(0);
-    float* c_row = c.data_ptr<float>() + b * c.stride(0);
-    float* tc_row = tanh_c.data_ptr<float>() + b * tanh_c.stride(0);
-    float* h_row = h.data_ptr<float>() + b * h.stride(0);
-    c10::BFloat16* hl = h_low.data_ptr<c10::BFloat16>() + b * h_low.stride(0);
-    const auto pre = [&](int64_t k, int64_t n) { return load(x + k, n) + load(q + k, n); };
-    for (int64_t j = 0; j < H; j += Vec::size()) {
-      const int64_t n = std::min<int64_t>(Vec::size(), H - j);
-      Vec i = sigmoid(pre(j, n)), f = sigmoid(pre(H + j, n));
-      Vec g = tanh_via_sigmoid(pre(2 * H + j, n)), o = sigmoid(pre(3 * H + j, n));
-      Vec cc = f * load(cp + j, n) + i * g;
-      Vec tc = tanh_via_sigmoid(cc * Vec(2));
-      store(i, a + j, n); store(f, a + H + j, n); store(g, a + 2 * H + j, n);
-      store(o, a + 3 * H + j, n);
-      store(cc, c_row + j, n);
-      store(tc, tc_row + j, n);
-      store(o * tc, h_row + j, n);
-      store(o * tc, hl + j, n);
-    }
   });
 }
 
@@ -377,9 +261,6 @@ TORCH_LIBRARY(seqlm_kernels, m) {
         "Tensor(c!)? tanh_c, Tensor(d!) h) -> ()", lstm_forward);
   m.def("lstm_backward(Tensor act, Tensor c_prev, Tensor tanh_c, Tensor dh, Tensor(a!) dc, "
         "Tensor(b!) d_pre, Tensor(c!)? d_low=None) -> ()", lstm_backward);
-  m.def("lstm_forward_low(Tensor gi, Tensor prod, Tensor c_prev, Tensor(a!) act, "
-        "Tensor(b!) c, Tensor(c!) tanh_c, Tensor(d!) h, Tensor(e!) h_low) -> ()",
-        lstm_forward_low);
   m.def("gru_forward(Tensor(a!) gates, Tensor gh, Tensor h_prev, Tensor(b!)? gh_n, "
         "Tensor(c!) h, float n_scale) -> ()", gru_forward);
   m.def("gru_backward(Tensor act, Tensor gh_n, Tensor h_prev, Tensor dh, Tensor? d_out_prev, "

@@ -14,15 +14,13 @@
 //
 // Conventions are those of the compiled steppers in stepper.py: the LSTM's g columns and the
 // tanh RNN's weights arrive doubled (tanh x = 2 sigmoid(2x) - 1), the GRU's plain.
-#include <ATen/Parallel.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/cpu/vec/vec.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
-#include <algorithm>
 #include <vector>
 
-using at::Tensor;
+#include "step_math.h"
+
+using namespace seqlm;  // NOLINT: this file is the namespace's user
 
 namespace {
 
@@ -31,11 +29,6 @@ constexpr int64_t kBlock = 64;             // output columns per packed block
 constexpr int64_t kParallel = 1 << 18;     // multiply-adds below which a product stays serial
 enum Kind : int64_t { kLSTM = 0, kGRU = 1, kTanh = 2, kRelu = 3 };
 
-inline Vec sigmoid(Vec x) { return Vec(1) / (Vec(1) + x.neg().exp_u20()); }
-inline Vec tanh_via_sigmoid(Vec x2) { return Vec(2) * sigmoid(x2) - Vec(1); }  // of x2 = 2x
-inline Vec load(const float* p, int64_t n) {
-  return n == Vec::size() ? Vec::loadu(p) : Vec::loadu(p, n);
-}
 inline const float* maybe(const Tensor& t) { return t.numel() ? t.data_ptr<float>() : nullptr; }
 
 // y[0:N] = init[0:N] (or 0) + x[0:K] W, W packed (ceil(N / 64), K, 64); y may be init.

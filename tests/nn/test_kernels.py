@@ -1,8 +1,9 @@
 """The compiled step kernels (`seqlm.nn.fast.kernels`, `compiled`): every fused cell on them
 equals its eager self (forward, final states and every gradient; fp32 and bf16; initial
-states; T = 1 and T > 1), their backward passes a float64 gradcheck, the batch-1 steppers on
-them equal the sequence path, `auto` without a compiler falls back to eager with a note,
-`compiled` without one is a one-line error, and a second process compiles nothing.
+states; T = 1 and T > 1), their backward passes a float64 gradcheck, the steppers on them
+(at batch 1 one operator for the whole stack) equal the sequence path, `auto` without a
+compiler falls back to eager with a note, `compiled` without one is a one-line error, and a
+second process compiles nothing.
 
 The kernels are built once per machine (the cache) and loaded once per session (fixture)."""
 
@@ -21,6 +22,7 @@ from seqlm.nn import lm
 from seqlm.nn.fast import COMPILED, compiled, kernels
 from seqlm.nn.fast.gru import FusedGRU
 from seqlm.nn.fast.lstm import FusedLSTM
+from seqlm.nn.fast.lstm import _forward_steps as lstm_forward_steps
 from seqlm.nn.fast.rnn import FusedRNN
 from seqlm.nn.lm import RecurrentLM
 from seqlm.nn.recurrent import GRU, LSTM, RNN
@@ -80,6 +82,38 @@ def test_compiled_equals_eager(built, monkeypatch, cell, steps, precision):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
+def test_lstm_bf16_loops_write_the_bf16_operands_they_replace(built):
+    """With bf16 products the compiled LSTM loops read the bf16 input projection and write
+    h and each step's gradient also in bf16 (the casts they save): equal to rounding the
+    float32 values, and the float32 values equal to the float32-operand kernels'."""
+    g = torch.Generator().manual_seed(0)
+    steps, batch = 4, 3
+    gi = torch.randn(steps, batch, 4 * H, generator=g).bfloat16()
+    w_hh, h0, c0 = (torch.randn(*s, generator=g) for s in ((4 * H, H), (batch, H), (batch, H)))
+    runs = {}
+    for way, loop in (("low", compiled.lstm_forward_steps), ("eager", lstm_forward_steps)):
+        buffers = [torch.empty(steps, batch, H) for _ in range(3)]  # out, cells, tanh_cells
+        gates, out_low = loop(gi, h0, c0, w_hh, *buffers, torch.bfloat16)
+        runs[way] = (gates, *buffers)
+    assert out_low is None
+    gates, out, cells, tanh_cells = runs["low"]
+    _, low = compiled.lstm_forward_steps(gi, h0, c0, w_hh, out.clone(), cells.clone(),
+                                         tanh_cells.clone(), torch.bfloat16)
+    assert low.dtype == torch.bfloat16 and torch.equal(low, out.bfloat16())
+    for a, b in zip(runs["low"], runs["eager"], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    d_out = torch.randn(steps, batch, H, generator=g)
+    back = {}
+    for way in ("low", "fp32"):
+        d_gates = torch.empty_like(gates)
+        dtype = torch.bfloat16 if way == "low" else None
+        *_, d_low = compiled.lstm_backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out,
+                                                 torch.zeros(batch, H), torch.zeros(batch, H),
+                                                 d_gates, dtype)
+        back[way] = (d_gates, d_low)
+    assert back["fp32"][1] is None and torch.equal(back["low"][1], back["low"][0].bfloat16())
+
+
 T, B, G = 3, 2, 9  # G: one whole float64 vector of 8 (AVX-512) and a partial one
 SHAPES = {"lstm": ((T, B, E), (4 * G, E), (4 * G,), (B, G), (B, G), (4 * G, G)),
           "gru": ((T, B, E), (3 * G, E), (3 * G,), (3 * G,), (B, G), (3 * G, G)),
@@ -123,6 +157,40 @@ def test_compiled_stepper_equals_the_sequence_path_and_the_eager_stepper(built, 
             torch.testing.assert_close(logits["compiled"], full[:, t], rtol=1e-5, atol=1e-5)
             torch.testing.assert_close(logits["compiled"], logits["eager"], rtol=1e-5,
                                        atol=1e-5)
+
+
+@pytest.mark.parametrize("hidden", [H, 70])  # 70: gate blocks span packed 64-column blocks
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "rnn_relu"])
+def test_batch_one_stack_step_equals_the_sequence_path_and_the_eager_stepper(built, cell,
+                                                                              hidden):
+    """At batch 1 the compiled stepper runs the whole stack in one operator (stack_step.cpp,
+    its own products on packed weights): logits and final state equal the sequence path's
+    and the eager stepper's, from no state and from a state the model handed over."""
+    torch.manual_seed(0)
+    models = {k: RecurrentLM(11, LMConfig(cell=cell, embedding_dim=8, hidden_size=hidden,
+                                          num_layers=2, dropout=0.0, kernels=k)).eval()
+              for k in ("compiled", "eager")}
+    models["eager"].load_state_dict(models["compiled"].state_dict())
+    idx = torch.randint(0, 11, (1, 7))
+    with torch.inference_mode():
+        full, _, final = models["compiled"](idx)
+        _, _, handed = models["compiled"](idx[:, :3])
+        steppers = {k: m.stepper() for k, m in models.items()}
+        assert steppers["compiled"].whole is not None and steppers["eager"].whole is None
+        for start, first in ((0, None), (3, handed)):
+            states = dict.fromkeys(steppers, first)
+            for t in range(start, 7):
+                logits = {}
+                for k, stepper in steppers.items():
+                    logits[k], states[k] = stepper(idx[:, t], states[k])
+                torch.testing.assert_close(logits["compiled"], full[:, t], rtol=1e-5,
+                                           atol=1e-5)
+                torch.testing.assert_close(logits["compiled"], logits["eager"], rtol=1e-5,
+                                           atol=1e-5)
+            for got, want in zip(states["compiled"], final, strict=True):
+                torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        with pytest.raises(RuntimeError, match="outside the vocabulary"):
+            steppers["compiled"](torch.tensor([11]), None)
 
 
 def test_auto_without_a_compiler_runs_eager_with_a_note(monkeypatch):

@@ -7,8 +7,10 @@ Each loop has the signature and the contract of the eager loop it replaces (`lst
 recurrent product and one kernel; backward: one kernel and the product back into h_{t-1}.
 `COMPILED` is the registry of whole-sequence paths (as `seqlm.nn.fast.SEQUENCES`): each takes
 the loops here for float32 and float64 CPU tensors (float64: the gradchecks of this path) and
-the eager ones elsewhere (CUDA). Leaves out: bf16 activations (the elementwise work stays fp32;
-the products are bf16 under autocast either way).
+the eager ones elsewhere (CUDA). With bf16 products the LSTM's loops read and write the bf16
+operands themselves (no casts of h, of the projections or of the gate gradients). Leaves out:
+bf16 activations (the elementwise work stays fp32; the products are bf16 under autocast
+either way).
 """
 
 import torch
@@ -28,34 +30,63 @@ def _as(t: Tensor, like: Tensor) -> Tensor:
     return t
 
 
-def lstm_forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
-                       cells: Tensor, tanh_cells: Tensor, dtype: Dtype) -> None:
-    """`lstm._forward_steps` with one kernel per step (gates' g block and w_hh's come
-    doubled, as there)."""
+def _bf16_state(out: Tensor, dtype: Dtype) -> bool:
+    """bf16 products on a float32 recurrence: the loops' bf16 kernels apply."""
+    return dtype == torch.bfloat16 and out.dtype == torch.float32
+
+
+def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
+                       cells: Tensor, tanh_cells: Tensor, dtype: Dtype
+                       ) -> tuple[Tensor, Tensor | None]:
+    """`lstm._forward_steps` with one kernel per step (gi's g block and w_hh's come doubled,
+    as there). With bf16 products the kernel reads the bf16 input projection and product
+    itself (no whole-sequence cast of gi, no per-step add) and writes h also in bf16, the
+    next product's operand and backward's (returned as out's bf16 copy)."""
     kernels = load()
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    c = _as(c, gates)
+    c = _as(c, out)
+    if _bf16_state(out, dtype):
+        gates = out.new_empty(gi.shape)  # the activations, float32
+        out_low = out.new_empty(out.shape, dtype=dtype)
+        h = h.to(dtype)
+        for t in range(gi.shape[0]):
+            kernels.lstm_forward_low(gi[t], recur(h), c, gates[t], cells[t], tanh_cells[t],
+                                     out[t], out_low[t])
+            h, c = out_low[t], cells[t]
+        return gates, out_low
+    gates = _as(gi, out)
     for a, c_t, tanh_c, h_t in zip(gates, cells, tanh_cells, out, strict=True):
         pre = recur(h, a)  # (B, 4H) = gi_t + h W_hh^T
         kernels.lstm_forward(_as(pre, gates), c, a, c_t, tanh_c, h_t)
         h, c = h_t, c_t
+    return gates, None
 
 
 def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
                         w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
-                        d_gates: Tensor, dtype: Dtype) -> tuple[Tensor, Tensor]:
-    """`lstm._backward_steps` with one kernel per step; dc is updated in place."""
+                        d_gates: Tensor, dtype: Dtype, scratch: Tensor | None = None
+                        ) -> tuple[Tensor, Tensor, Tensor | None]:
+    """`lstm._backward_steps` with one kernel per step; dc is updated in place. With bf16
+    products the kernel also writes each step's gradient in bf16 (returned: the operand of
+    the step's product and of the weight gradients, no per-step or whole-sequence cast),
+    into `scratch` (the spent bf16 input projections) if given: no fresh pages to fault."""
     kernels = load()
     steps, batch, _ = gates.shape
     back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
     dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
+    d_low = None
+    if _bf16_state(gates, dtype):
+        d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
     if d_out is not None:
         dh = dh + d_out[steps - 1]
     for t in reversed(range(steps)):
         c_prev = cells[t - 1] if t > 0 else _as(c0, gates)
-        kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t])
-        dh = back(d_gates[t], d_out[t - 1] if d_out is not None and t > 0 else None)
-    return dh.to(dc.dtype), dc
+        low = None if d_low is None else d_low[t]
+        kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t],
+                              low)
+        dh = back(d_gates[t] if low is None else low,
+                  d_out[t - 1] if d_out is not None and t > 0 else None)
+    return dh.to(dc.dtype), dc, d_low
 
 
 def gru_forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,

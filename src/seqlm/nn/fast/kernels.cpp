@@ -15,59 +15,11 @@
 // builds in a fifth of the time that <torch/extension.h> and pybind11 take (measured here:
 // 34 s against 178 s for the same small file at load ~6).
 #include <ATen/Dispatch.h>
-#include <ATen/Parallel.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
-#include <algorithm>
-#include <optional>
 
-using at::Tensor;
-using Maybe = std::optional<Tensor>;  // None from Python
+#include "step_math.h"
 
-namespace {
-
-constexpr int64_t kWork = 16384;  // elements per thread below which a step stays on one thread
-
-template <typename Vec>
-inline Vec sigmoid(Vec x) { return Vec(1) / (Vec(1) + x.neg().exp_u20()); }
-
-template <typename Vec>
-inline Vec tanh_via_sigmoid(Vec x2) { return Vec(2) * sigmoid(x2) - Vec(1); }  // of x2 = 2x
-
-inline Tensor or_undefined(const Maybe& t) { return t.has_value() ? *t : Tensor(); }
-
-template <typename T>
-inline T* rows(const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; }
-
-inline int64_t stride(const Tensor& t) { return t.defined() ? t.stride(0) : 0; }
-
-void check(const Tensor& t, const char* name, int64_t batch, int64_t width,
-           at::ScalarType type) {
-  TORCH_CHECK(t.scalar_type() == type && t.device().is_cpu(), name, " must be a ",
-              c10::toString(type), " CPU tensor like the step's first operand");
-  TORCH_CHECK(t.dim() == 2 && t.size(0) == batch && t.size(1) == width && t.stride(1) == 1,
-              name, " must be (", batch, ", ", width, ") with rows of unit stride");
-}
-
-template <typename F>
-void over_rows(int64_t batch, int64_t width, const F& row) {
-  int64_t grain = std::max<int64_t>(1, kWork / std::max<int64_t>(width, 1));
-  at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) row(b);
-  });
-}
-
-// One vector of the hidden units j .. j+n of a row: n < the vector's width at a row's tail.
-template <typename T>
-inline at::vec::Vectorized<T> load(const T* p, int64_t n) {
-  using Vec = at::vec::Vectorized<T>;
-  return n == Vec::size() ? Vec::loadu(p) : Vec::loadu(p, n);
-}
-template <typename T>
-inline void store(const at::vec::Vectorized<T>& v, T* p, int64_t n) { v.store(p, n); }
-
-}  // namespace
+using namespace seqlm;  // NOLINT: this file is the namespace's user
 
 // LSTM forward step. pre (B, 4H): i, f, 2*g, o pre-activations -> act (B, 4H) i, f, g, o;
 // c = f c_prev + i g; tanh_c = tanh(c); h = o tanh_c. act and tanh_c may be undefined (the
@@ -117,7 +69,9 @@ void lstm_forward(const Tensor& pre, const Tensor& c_prev, const Maybe& act_or_n
 // the gradient reaching c_t from step t+1, replaced by the one reaching c_{t-1}; d_pre (B, 4H)
 // receives dL/d(pre-activations) and may be act itself.
 void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c,
-                   const Tensor& dh, const Tensor& dc, const Tensor& d_pre) {
+                   const Tensor& dh, const Tensor& dc, const Tensor& d_pre,
+                   const Maybe& d_low_or_none) {
+  const Tensor d_low = or_undefined(d_low_or_none);
   const int64_t B = act.size(0), H = c_prev.size(1);
   const at::ScalarType type = act.scalar_type();
   check(act, "act", B, 4 * H, type);
@@ -126,6 +80,7 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
   check(dh, "dh", B, H, type);
   check(dc, "dc", B, H, type);
   check(d_pre, "d_pre", B, 4 * H, type);
+  if (d_low.defined()) check(d_low, "d_low", B, 4 * H, at::kBFloat16);
   AT_DISPATCH_FLOATING_TYPES(type, "lstm_backward", [&] {
     using Vec = at::vec::Vectorized<scalar_t>;
     const auto R = [](const Tensor& t) { return rows<scalar_t>(t); };
@@ -138,6 +93,8 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
       const scalar_t* dh_row = DH + b * dh.stride(0);
       scalar_t* dc_row = DC + b * dc.stride(0);
       scalar_t* d = D + b * d_pre.stride(0);
+      c10::BFloat16* dl = d_low.defined() ? d_low.data_ptr<c10::BFloat16>() +
+                                                b * d_low.stride(0) : nullptr;
       const Vec one(1.f);
       for (int64_t j = 0; j < H; j += Vec::size()) {
         const int64_t n = std::min<int64_t>(Vec::size(), H - j);
@@ -146,10 +103,16 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
         Vec tc = load(tc_row + j, n), dhv = load(dh_row + j, n);
         Vec dcv = load(dc_row + j, n) + dhv * o * (one - tc * tc);  // backprop into c_t via tanh
         store(dcv * f, dc_row + j, n);                                // backprop into c_{t-1}
-        store(dcv * g * (i - i * i), d + j, n);                       // into i's pre-activation
-        store(dcv * load(cp + j, n) * (f - f * f), d + H + j, n);     // into f's
-        store(dcv * i * (one - g * g), d + 2 * H + j, n);             // into g's (tanh')
-        store(dhv * tc * (o - o * o), d + 3 * H + j, n);              // into o's
+        Vec d_i = dcv * g * (i - i * i);                              // into i's pre-activation
+        Vec d_f = dcv * load(cp + j, n) * (f - f * f);                // into f's
+        Vec d_g = dcv * i * (one - g * g);                            // into g's (tanh')
+        Vec d_o = dhv * tc * (o - o * o);                             // into o's
+        store(d_i, d + j, n); store(d_f, d + H + j, n); store(d_g, d + 2 * H + j, n);
+        store(d_o, d + 3 * H + j, n);
+        if (dl) {  // the same in bf16: the next products' operand, rounded here once
+          store(d_i, dl + j, n); store(d_f, dl + H + j, n); store(d_g, dl + 2 * H + j, n);
+          store(d_o, dl + 3 * H + j, n);
+        }
       }
     });
   });
@@ -297,7 +260,7 @@ TORCH_LIBRARY(seqlm_kernels, m) {
   m.def("lstm_forward(Tensor pre, Tensor c_prev, Tensor(a!)? act, Tensor(b!) c, "
         "Tensor(c!)? tanh_c, Tensor(d!) h) -> ()", lstm_forward);
   m.def("lstm_backward(Tensor act, Tensor c_prev, Tensor tanh_c, Tensor dh, Tensor(a!) dc, "
-        "Tensor(b!) d_pre) -> ()", lstm_backward);
+        "Tensor(b!) d_pre, Tensor(c!)? d_low=None) -> ()", lstm_backward);
   m.def("gru_forward(Tensor(a!) gates, Tensor gh, Tensor h_prev, Tensor(b!)? gh_n, "
         "Tensor(c!) h, float n_scale) -> ()", gru_forward);
   m.def("gru_backward(Tensor act, Tensor gh_n, Tensor h_prev, Tensor dh, Tensor? d_out_prev, "

@@ -2,13 +2,15 @@
 
 A recurrent step's elementwise work (gate nonlinearities, cell update, and backward their
 derivatives) is one C++ call per step instead of 8-12 torch calls (`kernels.cpp` says what
-each kernel computes; they are torch operators, `torch.ops.seqlm_kernels.*`). The source is
+each kernel computes; they are torch operators, `torch.ops.seqlm_kernels.*`), and a batch-1
+step of a whole stack is one call (`stack_step.cpp`, used by the stepper; `lstm_bf16.cpp`
+the LSTM's step on bf16 operands, `step_math.h` what they share). The sources are
 compiled by `torch.utils.cpp_extension.load` (g++ and ninja) the first time a process asks
 for it, into a cache folder keyed by a hash of
-the source, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
+the sources, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
 `$XDG_CACHE_HOME/seqlm/kernels` (default `~/.cache/seqlm/kernels`). A later process finds the
 built library there and compiles nothing (ninja sees every target up to date). The build
-reads the folder's own copy of the source, so two checkouts of seqlm at other paths share
+reads the folder's own copies of the sources, so two checkouts of seqlm at other paths share
 one library instead of rebuilding each other's. Measured first build and cached start:
 docs/nnlm.md.
 
@@ -21,9 +23,11 @@ B = 64, H = 512, and its first compilation took 16 s per graph and shape.
 are found, else eager with a one-line note). The build itself waits for the first float CPU
 sequence (a GPU-only run never compiles); a build that fails is a one-line error naming the
 folder of its log. The kernels take
-float32 and float64 (the latter for gradchecks). Leaves out: GPUs (CUDA tensors run the eager
-ops; docs/nnlm.md), kernels reading bf16 (the recurrence's elementwise work stays in fp32
-under bf16 autocast, as on the eager path).
+float32 and float64 (the latter for gradchecks); the LSTM's also read and write the bf16
+operands of bf16 products (`lstm_forward_low`, `lstm_backward`'s d_low), while the state and
+the elementwise work stay in fp32. Leaves out: GPUs (CUDA tensors run the eager ops;
+docs/nnlm.md), bf16 operands for the GRU and RNN kernels (their bf16 paths cast as the eager
+ones do; they meet their targets without).
 """
 
 import functools
@@ -37,7 +41,8 @@ import torch
 from seqlm.atomic import atomic_write_bytes
 from seqlm.errors import SeqlmError
 
-SOURCE = Path(__file__).with_name("kernels.cpp")
+SOURCES = tuple(Path(__file__).with_name(name)  # the first is the header the others include
+                for name in ("step_math.h", "kernels.cpp", "lstm_bf16.cpp", "stack_step.cpp"))
 SIMD_FLAGS = {"AVX512": ["-DCPU_CAPABILITY_AVX512", "-mavx512f", "-mavx512bw", "-mavx512vl",
                          "-mavx512dq", "-mfma"],
               "AVX2": ["-DCPU_CAPABILITY_AVX2", "-mavx2", "-mfma"]}
@@ -59,7 +64,8 @@ def cache_root() -> Path:
 def build_key() -> str:
     """The cache folder's name: source, torch version and SIMD level decide the library."""
     simd = torch.backends.cpu.get_cpu_capability()
-    digest = hashlib.sha256(SOURCE.read_bytes() + torch.__version__.encode() + simd.encode())
+    digest = hashlib.sha256(b"".join(s.read_bytes() for s in SOURCES) +
+                            torch.__version__.encode() + simd.encode())
     return f"seqlm_kernels_{digest.hexdigest()[:16]}"
 
 
@@ -91,13 +97,15 @@ def load():
 
     folder = cache_root() / key
     folder.mkdir(parents=True, exist_ok=True)
-    source = folder / SOURCE.name  # built from the cache's own copy: every checkout of the
-    if not source.is_file():  # same source names the same file, so none rebuilds another's
-        atomic_write_bytes(source, SOURCE.read_bytes())
+    sources = [folder / s.name for s in SOURCES]  # built from the cache's own copies: every
+    for copy, original in zip(sources, SOURCES, strict=True):  # checkout of the same sources
+        if not copy.is_file():  # names the same files, so none rebuilds another's
+            atomic_write_bytes(copy, original.read_bytes())
     simd = SIMD_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
     try:
-        build(key, sources=[str(source)], extra_cflags=["-O3", *simd],
-              build_directory=str(folder), is_python_module=False)
+        build(key, sources=[str(s) for s in sources if s.suffix == ".cpp"],
+              extra_cflags=["-O3", *simd], build_directory=str(folder),
+              is_python_module=False)
     except (RuntimeError, OSError, ImportError) as e:  # a failed build names its log
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise KernelsUnavailableError(f"the compiled kernels did not build in {folder} "

@@ -15,7 +15,9 @@ Everything is time-major (T, B, .), the layout in which each step's rows are con
 neither the (T, B, 4H) projections nor their gradients are ever transposed or copied (in the
 profile of a batch-first version, those copies cost ~10% of a training step). One (T, B, 4H)
 buffer serves as input projections, then gate activations, then gate gradients: fresh
-buffers of tens of MB cost more in first-touch page faults than the arithmetic in them.
+buffers of tens of MB cost more in first-touch page faults than the arithmetic in them (the
+compiled bf16 loops keep the activations in a float32 buffer of their own and reuse the bf16
+projections for the bf16 gate gradients: `seqlm.nn.fast.compiled`).
 `b` is b_ih + b_hh (the layer adds them; autograd carries the gradient on to both).
 Checked against torch.nn.LSTM's gradients in tests/nn/test_recurrent.py.
 Leaves out: double backward (a second derivative needs the autograd path), masking (padded
@@ -38,14 +40,16 @@ from seqlm.nn.fast.matmul import (
 )
 
 
-def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
-                   cells: Tensor, tanh_cells: Tensor, dtype: Dtype) -> None:
-    """Run the recurrence over gates (T, B, 4H), which holds the input projections and is
-    overwritten, step by step, with the gate activations; writes h_t, c_t, tanh(c_t) into
-    the (T, B, H) buffers. Every buffer is written in place: a fresh tensor of tens of
-    megabytes costs more in page faults on first touch (~20 ms per 50 MB here) than the
-    arithmetic done in it. The g columns of `gates` and the g rows of `w_hh` come doubled,
-    so one sigmoid serves all four gates: tanh(p) = 2 sigmoid(2p) - 1."""
+def _forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
+                   cells: Tensor, tanh_cells: Tensor, dtype: Dtype) -> tuple[Tensor, None]:
+    """Run the recurrence over the input projections gi (T, B, 4H), in the products' dtype;
+    writes h_t, c_t, tanh(c_t) into the (T, B, H) buffers and returns (the gate activations
+    (T, B, 4H), None): gi itself, overwritten step by step, once in out's dtype. Every buffer
+    is written in place: a fresh tensor of tens of megabytes costs more in page faults on
+    first touch (~20 ms per 50 MB here) than the arithmetic done in it. The g columns of
+    `gi` and the g rows of `w_hh` come doubled, so one sigmoid serves all four gates:
+    tanh(p) = 2 sigmoid(2p) - 1. (The None: the compiled loop's bf16 copy of out.)"""
+    gates = cast(gi, out.dtype)
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
     two, minus_one = gates.new_full((), 2.0), gates.new_full((), -1.0)  # 0-dim, device-made
     for t in range(gates.shape[0]):
@@ -57,14 +61,17 @@ def _forward_steps(gates: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tenso
         tanh_c = torch.mul(c, two, out=tanh_cells[t]).sigmoid_()
         torch.addcmul(minus_one, tanh_c, two, out=tanh_c)  # tanh(c) in one op more
         h = torch.mul(o, tanh_c, out=out[t])
+    return gates, None
 
 
 def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor,
                     w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
-                    d_gates: Tensor, dtype: Dtype) -> tuple[Tensor, Tensor]:
+                    d_gates: Tensor, dtype: Dtype, scratch: Tensor | None = None
+                    ) -> tuple[Tensor, Tensor, None]:
     """Walk the steps in reverse, writing dL/d(pre-activations) into d_gates (T, B, 4H),
     which may be `gates` itself (each step's activations are used before they are
-    overwritten); returns dL/dh_0, dL/dc_0."""
+    overwritten); returns dL/dh_0, dL/dc_0 and None (the compiled loop's bf16 copy of
+    d_gates, which it may write into `scratch`, the spent bf16 input projections)."""
     steps, batch, four_h = gates.shape
     hidden = four_h // 4
     back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d W_hh
@@ -90,7 +97,7 @@ def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor
         d_a = torch.mul(d_act, slope, out=d_gates[t])  # backprop through the nonlinearities
         # backprop into h_{t-1}, which also feeds output t-1: (B, 4H) x (4H, H) + d_out[t-1]
         dh = back(d_a, d_out[t - 1] if d_out is not None and t > 0 else None)
-    return dh.to(dc.dtype), dc  # a bf16 product when nothing was added to the last one
+    return dh.to(dc.dtype), dc, None  # dh: a bf16 product when nothing was added to it
 
 
 class FusedLSTM(torch.autograd.Function):
@@ -118,13 +125,16 @@ class FusedLSTM(torch.autograd.Function):
         # every step's input projection in one matmul: (T, B, 4H), in x's dtype
         gi = prepacked_linear(w_ih * double_g, steps * batch,
                               None if b is None else b * double_g[:, 0], dtype)(x2)
-        gi = cast(gi, x.dtype).view(steps, batch, 4 * hidden)
+        gi = gi.view(steps, batch, 4 * hidden)  # in the products' dtype
         out, cells, tanh_cells = (x.new_empty(steps, batch, hidden) for _ in range(3))
-        # gi then holds the activations
-        forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells, dtype)
+        # the activations (gi's own buffer, or a new one), and out in the products' dtype or
+        # None (the compiled bf16 loop writes it beside out: a cast saved, forward and back)
+        gates, out_low = forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells,
+                                       dtype)
         ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
         ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
-        ctx.steps, ctx.dtype = (gi, cells, tanh_cells), dtype  # intermediates, not inputs
+        spent = None if out_low is None else gi  # bf16 (T, B, 4H): backward's scratch
+        ctx.steps, ctx.dtype = (gates, cells, tanh_cells, out_low, spent), dtype  # not inputs
         ctx.backward_steps = backward_steps
         return out, out[-1].clone(), cells[-1].clone()
 
@@ -132,16 +142,17 @@ class FusedLSTM(torch.autograd.Function):
     def backward(ctx, d_out: Tensor | None, d_hn: Tensor | None, d_cn: Tensor | None):
         x2, w_ih, h0, c0, w_hh, out = ctx.saved_tensors
         start_backward(ctx, "LSTM")
-        gates, cells, tanh_cells = ctx.steps
+        gates, cells, tanh_cells, out_low, spent = ctx.steps
         d_gates = gates if ctx.single_backward else torch.empty_like(gates)
         steps, batch, hidden = out.shape
         dh = torch.zeros_like(h0) if d_hn is None else d_hn.clone()
         dc = torch.zeros_like(c0) if d_cn is None else d_cn.clone()
         d_out = None if d_out is None else d_out.contiguous()
-        dh, dc = ctx.backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc, d_gates,
-                                    ctx.dtype)
+        dh, dc, d_low = ctx.backward_steps(gates, cells, tanh_cells, c0, w_hh, d_out, dh, dc,
+                                           d_gates, ctx.dtype, spent)
         d2 = d_gates.view(steps * batch, 4 * hidden)  # (T*B, 4H)
-        d_low = cast(d2, ctx.dtype)  # the products' operand, converted once
+        # the products' operand: the loop's own bf16 copy, else converted once here
+        d_low = cast(d2, ctx.dtype) if d_low is None else d_low.view(steps * batch, -1)
         need = ctx.needs_input_grad
         d_x, d_w_ih = input_gradients(d_low, x2, w_ih, need[0], need[1], ctx.dtype)
         d_x = None if d_x is None else d_x.view(steps, batch, -1)
@@ -149,7 +160,8 @@ class FusedLSTM(torch.autograd.Function):
         if need[2] and ctx.has_bias:  # backprop into b: a sum over T*B rows, in fp32
             d_b = d2.sum(0)
         if need[5]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
-            d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0, out, w_hh)
+            d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0,
+                                               out if out_low is None else out_low, w_hh)
         return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None, None, None
 
 

@@ -86,7 +86,7 @@ def recurrent_weight_gradient(d: Tensor, h0: Tensor, out: Tensor, like: Tensor) 
     d (T, B, G) in the products' dtype, h0 (B, H), out (T, B, H) -> (G, H) in like's dtype."""
     g, hidden = d.shape[-1], out.shape[-1]
     if d.dtype == out.dtype:  # no copy of out: h0's term, then every other step at once
-        return torch.addmm(d[0].t() @ h0, d[1:].reshape(-1, g).t(),
+        return torch.addmm(d[0].t() @ cast(h0, d.dtype), d[1:].reshape(-1, g).t(),
                            out[:-1].reshape(-1, hidden)).to(like.dtype)
     previous = torch.cat([cast(h0, d.dtype)[None], cast(out[:-1], d.dtype)])  # (T, B, H)
     return weight_gradient(d.reshape(-1, g), previous.reshape(-1, hidden), like)

@@ -11,7 +11,10 @@ Weights are prepared per cell kind (`STEPPERS`) so that tanh comes through the s
 the gates need anyway (tanh x = 2 sig(2x) - 1): LSTM gates reordered so one sigmoid serves
 all four, GRU's n columns and the tanh RNN's weights doubled; GRU's b_hr, b_hz folded.
 With `--kernels compiled` each cell's elementwise work is one call of the compiled kernels
-(`COMPILED_STEPPERS`, weights in their convention). Weights are detached: use it under
+(`COMPILED_STEPPERS`, weights in their convention), and at batch 1 (sampling) the whole
+step, every layer and the projection, is one operator call (`StackStep`, `stack_step.cpp`:
+its own vector-matrix products on weights packed once, measured faster than MKL's at these
+shapes; docs/nnlm.md). Weights are detached: use it under
 `torch.inference_mode()`; a stepper is built per
 generation call and holds no state between calls. Leaves out: bidirectional models (an LM
 is unidirectional), batched speculative decoding. minGRU / minLSTM stacks step themselves
@@ -156,7 +159,48 @@ COMPILED_STEPPERS = {"lstm": (lstm_weights_doubled_g, lstm_step_compiled),
                      # operator call costs more than they do (bench_rnn_lm.py sampling rows)
                      "rnn_tanh": (rnn_tanh_weights, rnn_tanh_step_sigmoid),
                      "rnn_relu": (as_is, rnn_relu_step)}
-"""The same on the compiled kernels (`--kernels compiled`; float32 on the CPU)."""
+"""The same on the compiled kernels (`--kernels compiled`; float32 on the CPU, batch > 1)."""
+
+COLUMN_BLOCK = 64  # output columns per block of a weight packed for `stack_step.cpp`
+STACK_KINDS = {"lstm": 0, "gru": 1, "rnn_tanh": 2, "rnn_relu": 3}  # stack_step.cpp's Kind
+
+
+def pack_columns(w_t: Tensor) -> Tensor:
+    """W^T (K, N) -> (ceil(N / 64), K, 64), zero-padded: each block of 64 output columns one
+    contiguous stream over the K inputs, the batch-1 product's layout (`stack_step.cpp`)."""
+    k, n = w_t.shape
+    padded = F.pad(w_t, (0, -n % COLUMN_BLOCK))
+    return padded.view(k, -1, COLUMN_BLOCK).transpose(0, 1).contiguous()
+
+
+class StackStep:
+    """A whole stack's batch-1 step as one compiled operator call (`stack_step.cpp`): the
+    table row, per layer the products and the cell update, the projection. Built from a
+    compiled stepper's prepared weights (its conventions) and its table."""
+
+    def __init__(self, stepper: "LMStepper"):
+        empty = stepper.embedding.new_empty(0)
+        per_layer = [[], [], [], []]  # w_ih, b_in, w_hh, b_step
+        for layer, (w_ih_t, w_hh_t, b_in, b_step) in enumerate(stepper.layers):
+            per_layer[0].append(pack_columns(w_ih_t) if layer > 0 else empty)  # 0: the table
+            per_layer[1].append(b_in if layer > 0 and b_in is not None else empty)
+            per_layer[2].append(pack_columns(w_hh_t))
+            per_layer[3].append(empty if b_step is None else b_step)
+        self.table, self.per_layer = stepper.table.contiguous(), per_layer
+        self.proj = pack_columns(stepper.proj_w_t), stepper.proj_b.contiguous()
+        self.kind, self.empty = STACK_KINDS[stepper.kind.name], empty
+        self.zeros = stepper.zeros
+        self.op = load().stack_step
+
+    def __call__(self, idx: Tensor, state: LMState | None) -> tuple[Tensor, LMState]:
+        """idx (1,), state | None -> logits (1, V), state."""
+        state = state or self.zeros(1)
+        h, c = state[0], state[1] if len(state) > 1 else self.empty
+        if idx.dtype != torch.int64:
+            idx = idx.long()
+        out = self.op(self.table, idx, *self.per_layer, h.contiguous(), c.contiguous(),
+                      *self.proj, self.kind)
+        return out[0], tuple(out[1:])
 
 
 class LMStepper:
@@ -174,6 +218,7 @@ class LMStepper:
         self.proj_b = model.proj.bias.detach()
         # a stack that steps itself (minGRU, minLSTM: no recurrent matmul to prepare)
         self.stack = rnn if isinstance(rnn, MinRecurrent) else None
+        self.whole = None  # the compiled batch-1 stack step (`StackStep`), where it applies
         self.state_size = 1 if self.stack is not None else rnn.kind.state_size
         if self.stack is None:
             self._prepare_cells(rnn)
@@ -196,6 +241,8 @@ class LMStepper:
         self.table = None  # layer 0's input projection of every token: (V, G*H)
         if self.embedding.shape[0] * w_ih_t.shape[1] <= TABLE_LIMIT:
             self.table = self.embedding @ w_ih_t + (0 if b_in is None else b_in)
+        # batch 1 on the compiled kernels: the whole stack in one operator call
+        self.whole = StackStep(self) if compiled and self.table is not None else None
 
     def zeros(self, batch: int) -> LMState:
         zero = self.embedding.new_zeros(self.num_layers, batch, self.hidden_size)
@@ -207,6 +254,8 @@ class LMStepper:
             x = F.embedding(idx, self.embedding)  # (B, E)
             h, h_n = self.stack.step(x, None if state is None else state[0])
             return torch.addmm(self.proj_b, h, self.proj_w_t), (h_n,)
+        if self.whole is not None and idx.shape[0] == 1:
+            return self.whole(idx, state)
         if state is None:
             state = self.zeros(idx.shape[0])
         x = None if self.table is not None else F.embedding(idx, self.embedding)  # (B, E)

@@ -80,7 +80,7 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
                              "line(s): give a text with at least one word")
         engine = resolve(config.engine, len(stream), config.compiled_min_tokens)
         stages.done("read")
-        counts = count_stream(stream, vocab, config.order, ws, progress)
+        counts = count_stream(stream, vocab, config.order, ws, progress, engine)
         stages.done("count")
         model, tables = None, None
         if config.smoothing in STREAMED:

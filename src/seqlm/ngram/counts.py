@@ -50,6 +50,7 @@ class NgramCounts:
     keys[k-1]:   (M_k,) sorted int64 keys of the order-k n-grams (order 1: 0..V-1, every word)
     counts[k-1]: (M_k,) int64 raw counts
     suffix[k-1]: (M_k,) id of the order-(k-1) n-gram without the oldest word (order 1: empty)
+    engine:      the engine that counted them ("numpy" or "numba"), which the estimate keeps
     """
 
     vocab: NgramVocab
@@ -57,6 +58,7 @@ class NgramCounts:
     keys: list[Column]
     counts: list[Column]
     suffix: list[Column]
+    engine: str = "numpy"
 
     @property
     def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
@@ -104,8 +106,10 @@ def count_chunk(ids: np.ndarray, prev: np.ndarray, k: int, V: int,
 
 
 def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
-                 progress: ProgressCallback | None = None) -> NgramCounts:
-    """Count every n-gram of orders 1..`order` in `stream`."""
+                 progress: ProgressCallback | None = None, engine: str = "numpy",
+                 ) -> NgramCounts:
+    """Count every n-gram of orders 1..`order` in `stream` (engine "numba": each chunk and
+    merge by `seqlm.ngram.compiled_count`, the same columns)."""
     check_order(order)
     V = len(vocab)
     chunks = stream.chunks(ws.budget.rows(COUNT_ROW_BYTES, share=COUNT_SHARE))
@@ -119,23 +123,28 @@ def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
     here = stream.ids
     for k in range(2, order + 1):
         trie.check_packable(len(keys[-1]), V)
-        run, here = count_order(stream, here, chunks, k, V, ws, progress, order)
+        run, here = count_order(stream, here, chunks, k, V, ws, progress, order, engine)
         keys.append(run.keys)
         counts.append(run.counts)
         suffix.append(run.payload)
     report(progress, Progress("count", order, order, unit="order"))
-    return NgramCounts(vocab=vocab, order=order, keys=keys, counts=counts, suffix=suffix)
+    return NgramCounts(vocab=vocab, order=order, keys=keys, counts=counts, suffix=suffix,
+                       engine=engine)
 
 
 def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k: int, V: int,
-                ws: Workspace, progress, order: int) -> tuple[Run, Column]:
+                ws: Workspace, progress, order: int, engine: str = "numpy",
+                ) -> tuple[Run, Column]:
     """The order-k table and the new `here` column, chunk by chunk."""
     runs, local = [], ws.writer(np.int64, f"here{k}-local")
+    counter = count_chunk
+    if engine == "numba":
+        from seqlm.ngram.compiled_count import count_chunk as counter
     for i, (lo, hi) in enumerate(chunks):
         report(progress, Progress("count", k - 1, order, unit="order",
                                   message=f"{k}-grams, chunk {i + 1}/{len(chunks)}"))
         ids = stream.ids.read(lo, hi).astype(np.int64)
-        keys, counts, suffix, here = count_chunk(ids, prev.read(lo, hi).astype(np.int64), k, V)
+        keys, counts, suffix, here = counter(ids, prev.read(lo, hi).astype(np.int64), k, V)
         runs.append(write_run(ws, keys, counts, suffix, f"run{k}-{i}"))
         local.append(here)
     local_here = local.finish()
@@ -143,7 +152,7 @@ def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k
         return runs[0], local_here
     report(progress, Progress("merge", k - 1, order, unit="order",
                               message=f"{k}-grams, {len(runs)} runs"))
-    table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=True)
+    table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=True, engine=engine)
     here = ws.writer(np.int64, f"here{k}")
     for (lo, hi), ranks in zip(chunks, maps, strict=True):
         local_ids = local_here.read(lo, hi)
@@ -158,7 +167,8 @@ def adjusted_counts(c: NgramCounts, ws: Workspace) -> list[Column]:
     """KenLM's adjusted counts per order (see the module docstring). (M_k,) int64 each."""
     adjusted = [c.counts[-1]]
     for k in range(c.order - 1, 0, -1):
-        left = count_index(c.suffix[k], len(c.keys[k - 1]), ws, f"left{k}")  # distinct left words
+        left = count_index(c.suffix[k], len(c.keys[k - 1]), ws, f"left{k}",  # distinct left
+                           c.engine)  # words
         lo, hi = c.bos_range(k)
         adjusted.insert(0, replace_range(left, lo, hi, c.counts[k - 1], ws, f"adjusted{k}"))
     unigrams = adjusted[0].array().copy()

@@ -69,9 +69,10 @@ class _Cursor:
 
 
 def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
-               ) -> tuple[Run, list[Column]]:
+               engine: str = "numpy") -> tuple[Run, list[Column]]:
     """One run holding every key of `runs` (counts summed), and per run the global rank of
-    each of its rows if `maps`."""
+    each of its rows if `maps`; engine "numba" merges each block with
+    `seqlm.ngram.compiled_count.merge_block` (the same rows)."""
     if len(runs) == 1:
         ranks = [ws.column(np.arange(len(runs[0]), dtype=np.int64), f"{name}-map")] if maps else []
         return runs[0], ranks
@@ -80,6 +81,7 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
     cursors = [_Cursor(r, rows) for r in runs]
     out = [ws.writer(np.int64, f"{name}-{part}") for part in ("keys", "counts", "payload")]
     map_writers = [ws.writer(np.int64, f"{name}-map{r}") for r in range(len(runs))] if maps else []
+    merge = merge_compiled if engine == "numba" else merge_numpy
     written = 0
     while True:
         active = [r for r, c in enumerate(cursors) if c.fill()]
@@ -87,37 +89,62 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
             break
         bound = min(int(cursors[r].keys[-1]) for r in active)
         parts = [cursors[r].take(bound) for r in active]
-        keys = np.concatenate([p[0] for p in parts])
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        starts = np.flatnonzero(first)
-        counts = np.concatenate([p[1] for p in parts])[order]
-        out[0].append(sorted_keys[starts])
-        out[1].append(np.add.reduceat(counts, starts) if len(starts) else counts[:0])
+        bounds = np.cumsum([0] + [len(p[0]) for p in parts])
+        keys, counts, payload, inverse = merge(parts, bounds, written, has_payload, maps)
+        out[0].append(keys)
+        out[1].append(counts)
         if has_payload:
-            out[2].append(np.concatenate([p[2] for p in parts])[order][starts])
-        if maps:
-            inverse = np.empty(len(keys), dtype=np.int64)
-            inverse[order] = np.cumsum(first) - 1 + written
-            bounds = np.cumsum([0] + [len(p[0]) for p in parts])
-            for r, lo, hi in zip(active, bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-                map_writers[r].append(inverse[lo:hi])
-        written += len(starts)
+            out[2].append(payload)
+        for r, lo, hi in zip(active if maps else [], bounds[:-1].tolist(), bounds[1:].tolist(),
+                             strict=False):
+            map_writers[r].append(inverse[lo:hi])
+        written += len(keys)
     merged = Run(out[0].finish(), out[1].finish(), out[2].finish() if has_payload else None)
     return merged, [w.finish() for w in map_writers]
 
 
-def count_index(index: Column, size: int, ws: Workspace, name: str) -> Column:
-    """np.bincount(index, minlength=size) as a column; spilled: through sorted runs."""
+def merge_numpy(parts: list[tuple], bounds: np.ndarray, written: int, has_payload: bool,
+                maps: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Parts (keys, counts, payload) of sorted runs merged: keys, summed counts, payloads,
+    and if `maps` each input row's global rank (`written` + its place among the merged keys)."""
+    keys = np.concatenate([p[0] for p in parts])
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.concatenate([p[1] for p in parts])[order]
+    summed = np.add.reduceat(counts, starts) if len(starts) else counts[:0]
+    payload = np.concatenate([p[2] for p in parts])[order][starts] if has_payload else None
+    inverse = np.empty(len(keys) if maps else 0, dtype=np.int64)
+    if maps:
+        inverse[order] = np.cumsum(first) - 1 + written
+    return sorted_keys[starts], summed, payload, inverse
+
+
+def merge_compiled(parts: list[tuple], bounds: np.ndarray, written: int, has_payload: bool,
+                   maps: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """`merge_numpy` as one heap merge (`seqlm.ngram.compiled_count.merge_block`)."""
+    from seqlm.ngram.compiled_count import merge_block
+
+    payload = np.concatenate([p[2] for p in parts]) if has_payload else np.zeros(0, np.int64)
+    keys, counts, merged_payload, inverse = merge_block(
+        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+        payload.astype(np.int64, copy=False), bounds.astype(np.int64), written)
+    return keys, counts, merged_payload if has_payload else None, inverse
+
+
+def count_index(index: Column, size: int, ws: Workspace, name: str,
+                engine: str = "numpy") -> Column:
+    """np.bincount(index, minlength=size) as a column; spilled: through sorted runs (sorted
+    and merged by `seqlm.ngram.compiled_count` for engine "numba")."""
     if not index.spilled:
         return ws.column(np.bincount(index.array(), minlength=size).astype(np.int64), name)
     runs = []
     for _, chunk in index.blocks(ws.budget.rows(48, share=0.5)):
-        keys, counts = np.unique(chunk, return_counts=True)
+        keys, counts = unique_counts(chunk, engine)
         runs.append(write_run(ws, keys, counts.astype(np.int64), None, f"{name}-run"))
-    sparse, _ = merge_runs(runs, ws, f"{name}-merged")
+    sparse, _ = merge_runs(runs, ws, f"{name}-merged", engine=engine)
     dense = ws.writer(np.int64, name)
     done = 0
     for lo, keys in sparse.keys.blocks(ws.budget.rows(32, share=0.25)):
@@ -129,6 +156,15 @@ def count_index(index: Column, size: int, ws: Workspace, name: str) -> Column:
         done = int(keys[-1]) + 1
     append_zeros(dense, size - done, ws.budget.rows(8, share=0.25))
     return dense.finish()
+
+
+def unique_counts(values: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_counts=True), or its compiled equal."""
+    if engine == "numba":
+        from seqlm.ngram.compiled_count import unique_counts as compiled
+
+        return compiled(values.astype(np.int64))
+    return np.unique(values, return_counts=True)
 
 
 def append_zeros(writer, n: int, rows: int) -> None:

@@ -123,7 +123,8 @@ def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
     here = stream.ids
     for k in range(2, order + 1):
         trie.check_packable(len(keys[-1]), V)
-        run, here = count_order(stream, here, chunks, k, V, ws, progress, order, engine)
+        run, here = count_order(stream, here, chunks, k, V, ws, progress, order, engine,
+                                keep_here=k < order)
         keys.append(run.keys)
         counts.append(run.counts)
         suffix.append(run.payload)
@@ -134,9 +135,11 @@ def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
 
 def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k: int, V: int,
                 ws: Workspace, progress, order: int, engine: str = "numpy",
-                ) -> tuple[Run, Column]:
-    """The order-k table and the new `here` column, chunk by chunk."""
-    runs, local = [], ws.writer(np.int64, f"here{k}-local")
+                keep_here: bool = True) -> tuple[Run, Column | None]:
+    """The order-k table and the new `here` column (None unless `keep_here`: the highest
+    order's is never read), chunk by chunk; ranks are stored as int32 where they fit."""
+    runs = []
+    local = ws.writer(id_dtype(max(hi - lo for lo, hi in chunks)), f"here{k}-local")
     counter = count_chunk
     if engine == "numba":
         from seqlm.ngram.compiled_count import count_chunk as counter
@@ -146,14 +149,17 @@ def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k
         ids = stream.ids.read(lo, hi).astype(np.int64)
         keys, counts, suffix, here = counter(ids, prev.read(lo, hi).astype(np.int64), k, V)
         runs.append(write_run(ws, keys, counts, suffix, f"run{k}-{i}"))
-        local.append(here)
-    local_here = local.finish()
+        if keep_here:
+            local.append(here)
+    local_here = local.finish() if keep_here else None
     if len(runs) == 1:
         return runs[0], local_here
     report(progress, Progress("merge", k - 1, order, unit="order",
                               message=f"{k}-grams, {len(runs)} runs"))
-    table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=True, engine=engine)
-    here = ws.writer(np.int64, f"here{k}")
+    table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=keep_here, engine=engine)
+    if not keep_here:
+        return table, None
+    here = ws.writer(id_dtype(len(table)), f"here{k}")
     for (lo, hi), ranks in zip(chunks, maps, strict=True):
         local_ids = local_here.read(lo, hi)
         if len(ranks):  # a chunk of sentences too short for order k has no run to map
@@ -161,6 +167,11 @@ def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k
         else:
             here.append(np.zeros(len(local_ids), dtype=np.int64))
     return table, here.finish()
+
+
+def id_dtype(n: int):
+    """The smallest of int32 and int64 that holds the ids 0..n-1."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def adjusted_counts(c: NgramCounts, ws: Workspace) -> list[Column]:

@@ -160,8 +160,8 @@ def estimate_order(c: NgramCounts, k: int, adjusted: Column, table: np.ndarray,
         first[1:] = parents[1:] != parents[:-1]
         ctx = np.cumsum(first) - 1
         den, gamma = math.contexts(a, keep, table, ctx, int(ctx[-1]) + 1 if len(ctx) else 0)
-        p = math.probs(a, table, den[ctx], gamma[ctx], gather(lower, c.suffix[k - 1].read(lo, hi),
-                                                               ws))
+        lower_p = gather(lower, c.suffix[k - 1].read(lo, hi), ws, c.engine)
+        p = math.probs(a, table, den[ctx], gamma[ctx], lower_p)
         logp.append(math.log_probs(p))
         probs.append(p)
         written = write_backoffs(backoff, written, parents[first], math.log_backoffs(gamma))

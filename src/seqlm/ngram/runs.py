@@ -11,9 +11,11 @@ global rank of each of its keys (`maps`, in the run's row order):
     run 1: 5 7 10 | 11 ...       run 0 maps 3 5 9 -> 0 1 3; run 1 maps 5 7 -> 1 2
 
 `count_index` is `np.bincount` and `gather` is fancy indexing, each with the operand split
-into budget-sized chunks when it is spilled (`seqlm.ngram.spill`): counting sorts chunks into
-runs and merges them; gathering sorts a chunk of indices and reads only the blocks of the
-source they fall in. In memory each is the plain NumPy call.
+into budget-sized chunks when it is spilled (`seqlm.ngram.spill`): counting adds up the
+bincounts of the chunks where the dense counts fit a quarter of the budget, else sorts chunks
+into runs and merges them; gathering sorts a chunk of indices and reads only the blocks of
+the source they fall in. In memory each is the plain NumPy call. Engine "numba" sorts and
+merges with the kernels of `seqlm.ngram.compiled_count` (the same rows).
 Leaves out: multi-pass merges (a merge holds one block of every run; the number of runs is
 about the corpus size over the budget, so the block of each run shrinks as runs multiply).
 """
@@ -140,6 +142,11 @@ def count_index(index: Column, size: int, ws: Workspace, name: str,
     and merged by `seqlm.ngram.compiled_count` for engine "numba")."""
     if not index.spilled:
         return ws.column(np.bincount(index.array(), minlength=size).astype(np.int64), name)
+    if size <= ws.budget.rows(16, share=0.25):  # the dense counts fit: add up block by block
+        dense = np.zeros(size, dtype=np.int64)
+        for _, chunk in index.blocks(ws.budget.rows(16, share=0.25)):
+            dense += np.bincount(chunk, minlength=size)
+        return ws.column(dense, name)
     runs = []
     for _, chunk in index.blocks(ws.budget.rows(48, share=0.5)):
         keys, counts = unique_counts(chunk, engine)
@@ -167,6 +174,17 @@ def unique_counts(values: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarr
     return np.unique(values, return_counts=True)
 
 
+def sort_indices(index: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the stable argsort of index, index sorted)."""
+    if engine == "numba":
+        from seqlm.ngram.compiled_count import radix_argsort
+
+        wanted, order = radix_argsort(index.astype(np.int64))
+        return order, wanted
+    order = np.argsort(index, kind="stable")
+    return order, index[order]
+
+
 def append_zeros(writer, n: int, rows: int) -> None:
     """Append n zeros, at most `rows` at a time."""
     rows = max(1, min(rows, n)) if n > 0 else 1
@@ -175,17 +193,18 @@ def append_zeros(writer, n: int, rows: int) -> None:
         n -= rows
 
 
-def gather(source: Column, index: np.ndarray, ws: Workspace) -> np.ndarray:
+def gather(source: Column, index: np.ndarray, ws: Workspace, engine: str = "numpy",
+           ) -> np.ndarray:
     """source[index] for an index array in memory; a spilled source is read only in the
-    blocks that the (sorted) indices fall in."""
+    blocks that the (sorted) indices fall in (sorted by the compiled radix sort of
+    `seqlm.ngram.compiled_count` for engine "numba")."""
     if not source.spilled:
         return source.memory[index]
     out = np.empty(len(index), dtype=source.dtype)
     if not len(index):
         return out
     monotone = bool(np.all(index[1:] >= index[:-1]))
-    order = None if monotone else np.argsort(index, kind="stable")
-    wanted = index if monotone else index[order]
+    order, wanted = (None, index) if monotone else sort_indices(index, engine)
     rows = ws.budget.rows(max(source.dtype.itemsize, 8), share=0.25)
     lo = int(wanted[0])
     while lo <= int(wanted[-1]):

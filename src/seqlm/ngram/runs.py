@@ -27,6 +27,8 @@ import numpy as np
 from seqlm.ngram.spill import Column, Workspace
 
 ROW_BYTES = 128  # a merge block row: key, count, payload, rank and the sort's copies
+COMPILED_MERGE_SHARE = 0.25  # of the budget for the compiled merge's blocks: it makes no sort
+# copies, and the compiled engine's own code (~100 MB of Numba and LLVM) shares the budget
 
 
 @dataclass
@@ -79,7 +81,8 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
         ranks = [ws.column(np.arange(len(runs[0]), dtype=np.int64), f"{name}-map")] if maps else []
         return runs[0], ranks
     has_payload = runs[0].payload is not None
-    rows = ws.budget.rows(ROW_BYTES * (len(runs) + 1)) if ws.spilling else 1 << 62
+    share = COMPILED_MERGE_SHARE if engine == "numba" else 1.0
+    rows = ws.budget.rows(ROW_BYTES * (len(runs) + 1), share) if ws.spilling else 1 << 62
     cursors = [_Cursor(r, rows) for r in runs]
     out = [ws.writer(np.int64, f"{name}-{part}") for part in ("keys", "counts", "payload")]
     map_writers = [ws.writer(np.int64, f"{name}-map{r}") for r in range(len(runs))] if maps else []

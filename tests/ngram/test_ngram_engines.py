@@ -104,6 +104,9 @@ def test_every_kind_of_number_is_formatted_alike():
         reference = Sink()
         write_lines(reference, values, b, words, matrix, lengths)
         assert arpa_block(values, b, words, token_blob(tokens)) == b"".join(reference)
+        for threads in (2, 3):  # stretches of lines formatted in threads, joined in order
+            assert arpa_block(values, b, words, token_blob(tokens), threads) == \
+                b"".join(reference)
 
 
 def test_which_engine_ran_is_recorded(tmp_path):

@@ -114,7 +114,8 @@ def write_files(report: BuildReport, tables: BackoffTables | None, arpa, binary,
                          "backoff form cannot express add-k's floor or stupid backoff's scores;"
                          " use --smoothing mkn, kn or mle")
     if arpa:
-        report.arpa = str(write_tables(tables, arpa, ws, progress, engine))
+        report.arpa = str(write_tables(tables, arpa, ws, progress, engine,
+                                         config.train_threads))
         stages.done("write_arpa")
     if binary:
         from seqlm.ngram.binary import write_binary

@@ -123,8 +123,11 @@ def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
     here = stream.ids
     for k in range(2, order + 1):
         trie.check_packable(len(keys[-1]), V)
-        run, here = count_order(stream, here, chunks, k, V, ws, progress, order, engine,
-                                keep_here=k < order)
+        run, new_here = count_order(stream, here, chunks, k, V, ws, progress, order, engine,
+                                    keep_here=k < order)
+        if here is not stream.ids:  # order k-1's ranks are read by order k only
+            here.drop()
+        here = new_here
         keys.append(run.keys)
         counts.append(run.counts)
         suffix.append(run.payload)
@@ -157,6 +160,8 @@ def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k
     report(progress, Progress("merge", k - 1, order, unit="order",
                               message=f"{k}-grams, {len(runs)} runs"))
     table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=keep_here, engine=engine)
+    for run in runs:  # merged: their spill files go now, before they are written back
+        run.drop()
     if not keep_here:
         return table, None
     here = ws.writer(id_dtype(len(table)), f"here{k}")
@@ -166,6 +171,8 @@ def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k
             here.append(ranks.array()[local_ids])
         else:
             here.append(np.zeros(len(local_ids), dtype=np.int64))
+    for column in (local_here, *maps):
+        column.drop()
     return table, here.finish()
 
 
@@ -182,6 +189,7 @@ def adjusted_counts(c: NgramCounts, ws: Workspace) -> list[Column]:
                            c.engine)  # words
         lo, hi = c.bos_range(k)
         adjusted.insert(0, replace_range(left, lo, hi, c.counts[k - 1], ws, f"adjusted{k}"))
+        left.drop()
     unigrams = adjusted[0].array().copy()
     unigrams[[NGRAM_UNK_ID, NGRAM_BOS_ID]] = 0
     adjusted[0] = ws.column(unigrams, "adjusted1")

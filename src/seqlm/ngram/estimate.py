@@ -110,10 +110,16 @@ def estimate(c: NgramCounts, smoothing: str, precision: str, fallback, ws: Works
     for k in range(2, c.order + 1):
         report(progress, Progress("estimate", k - 1, c.order, unit="order"))
         keep = pruning.threshold(k) if pruning else None
-        lp, bo, probs = estimate_order(c, k, adjusted[k - 1], tables[k - 1], probs, keep,
-                                       math, ws)
+        lp, bo, p_k = estimate_order(c, k, adjusted[k - 1], tables[k - 1], probs, keep,
+                                     math, ws)
+        probs.drop()  # order k-1's probabilities are read by order k only
+        probs = p_k
         logp.append(lp)
         backoff.append(bo)
+    probs.drop()
+    for a in adjusted:  # spill files nothing reads again (the raw counts stay)
+        if not any(a is raw for raw in c.counts):
+            a.drop()
     report(progress, Progress("estimate", c.order, c.order, unit="order"))
     keys = c.keys
     if pruning is not None and pruning.active:

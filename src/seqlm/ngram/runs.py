@@ -42,6 +42,12 @@ class Run:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def drop(self) -> None:
+        """Delete its spill files (`Column.drop`)."""
+        for column in (self.keys, self.counts, self.payload):
+            if column is not None:
+                column.drop()
+
 
 def write_run(ws: Workspace, keys: np.ndarray, counts: np.ndarray,
               payload: np.ndarray | None, name: str) -> Run:
@@ -155,6 +161,8 @@ def count_index(index: Column, size: int, ws: Workspace, name: str,
         keys, counts = unique_counts(chunk, engine)
         runs.append(write_run(ws, keys, counts.astype(np.int64), None, f"{name}-run"))
     sparse, _ = merge_runs(runs, ws, f"{name}-merged", engine=engine)
+    for run in runs if len(runs) > 1 else []:
+        run.drop()
     dense = ws.writer(np.int64, name)
     done = 0
     for lo, keys in sparse.keys.blocks(ws.budget.rows(32, share=0.25)):
@@ -165,6 +173,7 @@ def count_index(index: Column, size: int, ws: Workspace, name: str,
         dense.append(block)
         done = int(keys[-1]) + 1
     append_zeros(dense, size - done, ws.budget.rows(8, share=0.25))
+    sparse.drop()
     return dense.finish()
 
 

@@ -67,24 +67,31 @@ def _lsd_passes(src, dst, low_bits, key_bits):
 
 @njit(cache=True, nogil=True)
 def radix_argsort(keys):
-    """(sorted keys, permutation) of int64 keys (n,), stable: np.argsort(kind="stable").
-    Where the key's span and the row number fit 63 bits together they are sorted as one
-    packed int64 (half the memory traffic); otherwise the row numbers follow the keys."""
+    """(sorted keys, permutation) of int64 keys (n,), stable: np.argsort(kind="stable")."""
+    return radix_sort_with(keys, np.arange(len(keys)))
+
+
+@njit(cache=True, nogil=True)
+def radix_sort_with(keys, values):
+    """(sorted keys, values in the same order) of int64 keys (n,) and values (n,) >= 0 (a row
+    number, a position): a stable sort. Where the keys' span and
+    the values fit 63 bits together each pair is sorted as one packed int64 (half the memory
+    traffic, and no gather through a permutation afterwards); otherwise a stable argsort."""
     n = len(keys)
     if n == 0:
-        return keys.copy(), np.arange(0)
+        return keys.copy(), values.copy()
     lo = keys.min()
     key_bits = _bit_length(keys.max() - lo)
-    row_bits = _bit_length(n)
-    if key_bits + row_bits <= 63:
+    value_bits = _bit_length(values.max())
+    if key_bits + value_bits <= 63:
         packed = np.empty(n, dtype=np.int64)
         for i in range(n):
-            packed[i] = ((keys[i] - lo) << row_bits) | i
-        packed = _lsd_passes(packed, np.empty(n, dtype=np.int64), row_bits, key_bits)
-        row_mask = (1 << row_bits) - 1
-        return (packed >> row_bits) + lo, packed & row_mask
+            packed[i] = ((keys[i] - lo) << value_bits) | values[i]
+        packed = _lsd_passes(packed, np.empty(n, dtype=np.int64), value_bits, key_bits)
+        value_mask = (1 << value_bits) - 1
+        return (packed >> value_bits) + lo, packed & value_mask
     order = np.argsort(keys, kind="mergesort")  # stable; keys spanning > 63 - log2(n) bits
-    return keys[order], order
+    return keys[order], values[order]
 
 
 @njit(cache=True, nogil=True)
@@ -101,7 +108,7 @@ def count_chunk(ids, prev, k, V):
             pos[m] = i
             keys[m] = prev[i - 1] * V + ids[i]
             m += 1
-    sorted_keys, perm = radix_argsort(keys[:m])
+    sorted_keys, at = radix_sort_with(keys[:m], pos[:m])  # positions rise: stable
     out_keys = np.empty(m, dtype=np.int64)
     counts = np.zeros(m, dtype=np.int64)
     suffix = np.empty(m, dtype=np.int64)
@@ -111,9 +118,9 @@ def count_chunk(ids, prev, k, V):
         if j == 0 or sorted_keys[j] != sorted_keys[j - 1]:
             u += 1
             out_keys[u] = sorted_keys[j]
-            suffix[u] = prev[pos[perm[j]]]
+            suffix[u] = prev[at[j]]
         counts[u] += 1
-        here[pos[perm[j]]] = u
+        here[at[j]] = u
     return out_keys[:u + 1], counts[:u + 1], suffix[:u + 1], here
 
 

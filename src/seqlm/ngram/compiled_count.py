@@ -6,9 +6,9 @@ reference returns, value for value:
 
 - `count_chunk`: `seqlm.ngram.counts.count_chunk` (one `np.unique` with inverse and counts
   over a chunk's packed keys) as one pass that finds the positions and keys, a stable LSD
-  radix sort of the keys (each key and its row number packed in one int64, digits of at most
+  radix sort of the keys (each key and its position packed in one int64, digits of at most
   11 bits: 4 passes for the 40-bit keys of order 5 over 50,000 words; 4x faster than NumPy's
-  stable argsort on 1.5M keys, measured), and one pass over the sorted keys for the run's
+  stable argsort on 1.5M keys, measured), and one pass over the sorted pairs for the run's
   keys, counts, suffixes and each position's rank.
 - `merge_block`: the body of `seqlm.ngram.runs.merge_runs` (concatenate, stable argsort,
   `np.add.reduceat`, ranks through `cumsum`) as a k-way merge on a binary heap of the runs'

@@ -7,8 +7,9 @@ same load), each line naming what it measured:
 2. parity: every probability and backoff of `--kenlm-precision` ARPA files against lmplz's
    (orders 3 and 5, words and characters, and `--prune 0 1 1`);
 3. a scale series of generated corpora (Zipf over 50,000 types; `--sizes`, default 1M and
-   10M tokens) trained with `--memory 500M`: seconds per million tokens and peak memory,
-   beside `lmplz -S 500M` on the same files;
+   10M tokens) trained with `--memory 500M` (`--scale-engine`, default auto): wall and CPU
+   seconds, seconds per million tokens and peak memory, beside `lmplz -S 500M` on the same
+   files, medians of `--scale-repeats` interleaved runs, with the load after each run;
 4. loading and scoring (order 5, Tiny Shakespeare train text): ARPA reading, binary loading,
    tokens per second of the ARPA-loaded, binary and 8-bit quantised models against the
    `kenlm` module (per-line `score`, as a Python user calls it), perplexity moved by
@@ -170,27 +171,41 @@ def write_generated(path: Path, tokens: int, seed: int = 0, chunk: int = 1_000_0
             f.write("".join(pieces.tolist()))
 
 
-def scale_series(sizes: list[int], order: int, work: Path) -> None:
-    print(f"3. scale series, order {order}, seqlm --memory 500M (lmplz -S 500M), once each")
+def scale_series(sizes: list[int], order: int, work: Path, repeats: int = 1,
+                 engine: str = "auto") -> None:
+    print(f"3. scale series, order {order}, seqlm --memory 500M --engine {engine} "
+          f"(lmplz -S 500M), medians of {repeats} interleaved run(s), load before -> after")
     lmplz = kenlm_tool("lmplz")
     for tokens in sizes:
         corpus = work / f"gen{tokens}.txt"
         write_generated(corpus, tokens)
         spill = work / "spill"
         spill.mkdir(exist_ok=True)
-        m = timed([sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),
-                   "--text-file", str(corpus), "--memory", "500M", "--temp-dir", str(spill),
-                   "--arpa", str(work / "g.arpa"), "--out", str(work / "grun"), "--overwrite",
-                   "--quiet"], seqlm_env())
-        print(f"  {tokens / 1e6:5.0f}M tokens: seqlm {m['wall']:7.1f} s "
-              f"({m['wall'] / tokens * 1e6:5.2f} s per M tokens), peak {m['mib']:6.0f} MiB",
-              end="", flush=True)
-        if lmplz:  # with seqlm's default fallback: large Zipf samples have no unigram seen once
-            k = timed([str(lmplz), "-o", str(order), "-S", "500M", "-T", str(spill), "--text",
-                       str(corpus), "--arpa", str(work / "gk.arpa"), "--discount_fallback"])
-            print(f" | lmplz {k['wall']:7.1f} s ({k['wall'] / tokens * 1e6:5.2f} s/M), "
-                  f"peak {k['mib']:6.0f} MiB", end="")
-        print(flush=True)
+        seqlm = [sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),
+                 "--text-file", str(corpus), "--memory", "500M", "--temp-dir", str(spill),
+                 "--engine", engine, "--arpa", str(work / "g.arpa"), "--out",
+                 str(work / "grun"), "--overwrite", "--quiet"]
+        kenlm = [str(lmplz), "-o", str(order), "-S", "500M", "-T", str(spill), "--text",
+                 str(corpus), "--arpa", str(work / "gk.arpa"), "--discount_fallback"
+                 ] if lmplz else None  # with seqlm's default fallback: large Zipf samples
+        ours, theirs, load = [], [], [os.getloadavg()[0]]  # have no unigram seen once
+        for _ in range(repeats):
+            ours.append(timed(seqlm, seqlm_env()))
+            load.append(os.getloadavg()[0])
+            if kenlm:
+                theirs.append(timed(kenlm))
+                load.append(os.getloadavg()[0])
+        m = medians(ours)
+        print(f"  {tokens / 1e6:5.0f}M tokens: seqlm {m['wall']:7.1f} s wall "
+              f"({m['wall'] / tokens * 1e6:5.2f} s per M tokens), {m['cpu']:7.1f} s CPU, "
+              f"peak {m['mib']:6.0f} MiB", flush=True)
+        if theirs:
+            k = medians(theirs)
+            print(f"  {'':13s}lmplz {k['wall']:7.1f} s wall ({k['wall'] / tokens * 1e6:5.2f} "
+                  f"s per M tokens), {k['cpu']:7.1f} s CPU, peak {k['mib']:6.0f} MiB")
+            print(f"  {'':13s}seqlm / lmplz: {m['wall'] / k['wall']:.2f}x wall, "
+                  f"{m['cpu'] / k['cpu']:.2f}x CPU, {m['mib'] / k['mib']:.2f}x peak memory")
+        print(f"  {'':13s}load average {' -> '.join(f'{x:.1f}' for x in load)}", flush=True)
         for leftover in (corpus, work / "g.arpa", work / "gk.arpa"):
             leftover.unlink(missing_ok=True)
 
@@ -398,6 +413,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7],
                         help="token counts of the scale series (up to 1e8)")
     parser.add_argument("--scale-order", type=int, default=5)
+    parser.add_argument("--scale-repeats", type=int, default=1,
+                        help="interleaved seqlm/lmplz runs per size in section 3 (medians)")
+    parser.add_argument("--scale-engine", default="auto", choices=["auto", "numpy", "numba"],
+                        help="seqlm's --engine in section 3")
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="another seqlm checkout's src/ to compare reading against")
     parser.add_argument("--sections", type=int, nargs="*", default=[1, 2, 3, 4, 6],
@@ -419,7 +438,7 @@ def main() -> None:
         if 2 in args.sections:
             parity(text_file, work)
         if 3 in args.sections:
-            scale_series(sizes, args.scale_order, work)
+            scale_series(sizes, args.scale_order, work, args.scale_repeats, args.scale_engine)
         if 4 in args.sections or args.baseline_src:
             scoring(train, valid, work, repeats)
         if args.baseline_src:

@@ -104,6 +104,9 @@ def test_every_kind_of_number_is_formatted_alike():
         reference = Sink()
         write_lines(reference, values, b, words, matrix, lengths)
         assert arpa_block(values, b, words, token_blob(tokens)) == b"".join(reference)
+        for threads in (2, 3):  # stretches of lines formatted in threads, joined in order
+            assert arpa_block(values, b, words, token_blob(tokens), threads) == \
+                b"".join(reference)
 
 
 def test_which_engine_ran_is_recorded(tmp_path):
@@ -123,9 +126,16 @@ def test_which_engine_ran_is_recorded(tmp_path):
 
 
 CACHED = """
-import json, numpy as np
+import json, pathlib, tempfile, warnings, numpy as np
 from seqlm.config import NgramConfig
-from seqlm.ngram import compiled, compiled_score, compiled_tables, compiled_text, fit
+from seqlm.ngram import build, compiled, compiled_count, compiled_score, compiled_tables
+from seqlm.ngram import compiled_text, fit
+warnings.simplefilter("ignore")
+text = "".join(f"w{i % 97} w{i % 13} w{i % 7}\\n" for i in range(3000))
+with tempfile.TemporaryDirectory() as d:  # counted in spilled runs, merged: compiled_count
+    report = build(text, NgramConfig(order=3, engine="numba", memory="64K", temp_dir=d),
+                   pathlib.Path(d) / "m.arpa")
+    assert report.memory["spilled"]
 out = compiled.arpa_block(np.array([-1.5, -1234.5], np.float32), np.array([0, -0.25], np.float32),
                           [np.array([0, 1])], compiled.token_blob([b"a", b"b"]))
 assert out == b"-1.5\\ta\\n-1234.5\\tb\\t-0.25\\n", out
@@ -133,7 +143,7 @@ for precision in ("double", "kenlm"):  # both scoring kernels
     model = fit("a b c\\nb c a\\n", NgramConfig(order=3, precision=precision))
     model.engine = "numba"
     assert model.perplexity("a b c d\\n").tokens == 5
-kernels = [f for m in (compiled, compiled_score, compiled_tables, compiled_text)
+kernels = [f for m in (compiled, compiled_count, compiled_score, compiled_tables, compiled_text)
            for f in vars(m).values() if hasattr(f, "stats")]
 print(json.dumps({"misses": sum(sum(f.stats.cache_misses.values()) for f in kernels),
                   "hits": sum(sum(f.stats.cache_hits.values()) for f in kernels)}))

@@ -124,7 +124,7 @@ def backoff_decimals(backoff10: np.ndarray) -> np.ndarray:
 
 
 def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, lengths,
-            ws: Workspace, compiled_tokens=None) -> list[Column]:
+            ws: Workspace, compiled_tokens=None, threads: int = 1) -> list[Column]:
     """Write the order-k section; return the word columns of its n-grams (for order k+1)."""
     keep_words = k < t.order
     writers = [ws.writer(np.int32, f"words{k}-{j}") for j in range(k)] if keep_words else []
@@ -141,7 +141,7 @@ def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, len
         if compiled_tokens is not None:  # the compiled engine: the same bytes in one pass
             from seqlm.ngram.compiled import arpa_block
 
-            f.write(arpa_block(prob10, backoff10, words, compiled_tokens))
+            f.write(arpa_block(prob10, backoff10, words, compiled_tokens, threads))
         else:
             write_lines(f, prob10, backoff10, words, tokens, lengths)
         for w, words_j in zip(writers, words, strict=False):  # none at the highest order
@@ -168,9 +168,10 @@ def in_blocks(column: Column, rows: int):
 
 
 def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None,
-                 progress: ProgressCallback | None = None, engine: str = "numpy") -> Path:
+                 progress: ProgressCallback | None = None, engine: str = "numpy",
+                 threads: int = 1) -> Path:
     """Write the tables as an ARPA file (atomically), order by order, block by block; engine
-    "numba" writes the same bytes with `seqlm.ngram.compiled`."""
+    "numba" writes the same bytes with `seqlm.ngram.compiled` (in `threads` threads)."""
     ws = ws or Workspace(MemoryBudget())
     escaped = [escape(tok, t.unit).encode("utf-8") for tok in t.vocab.tokens]
     tokens, lengths = byte_layout.token_matrix(escaped)
@@ -186,7 +187,7 @@ def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None
         for k in range(1, t.order + 1):
             report(progress, Progress("write ARPA", k - 1, t.order, unit="order"))
             f.write(f"\n\\{k}-grams:\n".encode())
-            words = section(f, t, k, words, tokens, lengths, ws, compiled_tokens)
+            words = section(f, t, k, words, tokens, lengths, ws, compiled_tokens, threads)
         f.write(b"\n\\end\\\n")
         report(progress, Progress("write ARPA", t.order, t.order, unit="order"))
 

@@ -80,7 +80,7 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
                              "line(s): give a text with at least one word")
         engine = resolve(config.engine, len(stream), config.compiled_min_tokens)
         stages.done("read")
-        counts = count_stream(stream, vocab, config.order, ws, progress)
+        counts = count_stream(stream, vocab, config.order, ws, progress, engine)
         stages.done("count")
         model, tables = None, None
         if config.smoothing in STREAMED:
@@ -114,7 +114,8 @@ def write_files(report: BuildReport, tables: BackoffTables | None, arpa, binary,
                          "backoff form cannot express add-k's floor or stupid backoff's scores;"
                          " use --smoothing mkn, kn or mle")
     if arpa:
-        report.arpa = str(write_tables(tables, arpa, ws, progress, engine))
+        report.arpa = str(write_tables(tables, arpa, ws, progress, engine,
+                                         config.train_threads))
         stages.done("write_arpa")
     if binary:
         from seqlm.ngram.binary import write_binary

@@ -14,9 +14,12 @@ Imported only when `seqlm.ngram.engine` picks "numba" (so small jobs never pay f
   pass. Values NumPy formats one by one in the reference (|x| >= 1000, |x| < 1e-8) come in
   already formatted.
 
-Leaves out: parallel loops (a block's lines are written in order, and the file is one
-stream; the two cores are left to the process that reads the file next).
+`arpa_block` with `threads` > 1 formats stretches of a block's lines in Python threads (the
+kernels release the GIL) and joins the bytes in order: the same file.
+Leaves out: `prange` (Python threads over nogil kernels, as `seqlm.ngram.compiled_score`).
 """
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -29,9 +32,10 @@ MAX_DECIMALS = 16
 TAB, BLANK, NEWLINE, MINUS, POINT, ZERO = 9, 32, 10, 45, 46, 48
 MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # seqlm.ngram.probing's
 BOS = 1  # seqlm.ngram.stream.NGRAM_BOS_ID
+MIN_THREAD_LINES = 16_384  # fewer lines per thread cost more to hand out than they save
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def shortest_decimals(a, e):
     """(scaled, decimals) of every a >= 0 (N,) float64 with decimal exponents e (N,)."""
     n = len(a)
@@ -114,7 +118,7 @@ def _put_value(out, at, i, scaled, dec, neg, rare, rare_blob, rare_off):
     return at
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def arpa_lines(p, b, has_backoff, b_zero, words, tok_blob, tok_off):
     """The bytes of a block's lines. p and b: (scaled, decimals, negative, rare index, rare
     blob, rare offsets) of log10 p and of the backoffs; words (k, n) token ids."""
@@ -189,8 +193,17 @@ def token_blob(tokens: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def arpa_block(prob10: np.ndarray, backoff10: np.ndarray | None, words: list[np.ndarray],
-               tokens: tuple[np.ndarray, np.ndarray]) -> bytes:
-    """A block's ARPA lines, as `seqlm.ngram.arpa.lines` writes them."""
+               tokens: tuple[np.ndarray, np.ndarray], threads: int = 1) -> bytes:
+    """A block's ARPA lines, as `seqlm.ngram.arpa.lines` writes them; `threads` > 1 formats
+    that many stretches of lines at once (the kernels release the GIL) and joins them."""
+    if threads > 1 and len(prob10) >= 2 * MIN_THREAD_LINES:
+        cuts = np.linspace(0, len(prob10), min(threads, len(prob10) // MIN_THREAD_LINES) + 1)
+        cuts = cuts.astype(np.int64).tolist()
+        stretches = [(prob10[a:b], None if backoff10 is None else backoff10[a:b],
+                      [w[a:b] for w in words]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        with ThreadPoolExecutor(len(stretches)) as pool:
+            parts = pool.map(lambda s: arpa_block(*s, tokens), stretches)
+            return b"".join(parts)
     p = formatted(prob10)
     has_backoff = backoff10 is not None
     b = formatted(backoff10) if has_backoff else p

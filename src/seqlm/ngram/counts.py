@@ -50,6 +50,7 @@ class NgramCounts:
     keys[k-1]:   (M_k,) sorted int64 keys of the order-k n-grams (order 1: 0..V-1, every word)
     counts[k-1]: (M_k,) int64 raw counts
     suffix[k-1]: (M_k,) id of the order-(k-1) n-gram without the oldest word (order 1: empty)
+    engine:      the engine that counted them ("numpy" or "numba"), which the estimate keeps
     """
 
     vocab: NgramVocab
@@ -57,6 +58,7 @@ class NgramCounts:
     keys: list[Column]
     counts: list[Column]
     suffix: list[Column]
+    engine: str = "numpy"
 
     @property
     def V(self) -> int:  # noqa: N802 (the shape letter of the vocabulary)
@@ -104,8 +106,10 @@ def count_chunk(ids: np.ndarray, prev: np.ndarray, k: int, V: int,
 
 
 def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
-                 progress: ProgressCallback | None = None) -> NgramCounts:
-    """Count every n-gram of orders 1..`order` in `stream`."""
+                 progress: ProgressCallback | None = None, engine: str = "numpy",
+                 ) -> NgramCounts:
+    """Count every n-gram of orders 1..`order` in `stream` (engine "numba": each chunk and
+    merge by `seqlm.ngram.compiled_count`, the same columns)."""
     check_order(order)
     V = len(vocab)
     chunks = stream.chunks(ws.budget.rows(COUNT_ROW_BYTES, share=COUNT_SHARE))
@@ -119,48 +123,73 @@ def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,
     here = stream.ids
     for k in range(2, order + 1):
         trie.check_packable(len(keys[-1]), V)
-        run, here = count_order(stream, here, chunks, k, V, ws, progress, order)
+        run, new_here = count_order(stream, here, chunks, k, V, ws, progress, order, engine,
+                                    keep_here=k < order)
+        if here is not stream.ids:  # order k-1's ranks are read by order k only
+            here.drop()
+        here = new_here
         keys.append(run.keys)
         counts.append(run.counts)
         suffix.append(run.payload)
     report(progress, Progress("count", order, order, unit="order"))
-    return NgramCounts(vocab=vocab, order=order, keys=keys, counts=counts, suffix=suffix)
+    return NgramCounts(vocab=vocab, order=order, keys=keys, counts=counts, suffix=suffix,
+                       engine=engine)
 
 
 def count_order(stream: IdStream, prev: Column, chunks: list[tuple[int, int]], k: int, V: int,
-                ws: Workspace, progress, order: int) -> tuple[Run, Column]:
-    """The order-k table and the new `here` column, chunk by chunk."""
-    runs, local = [], ws.writer(np.int64, f"here{k}-local")
+                ws: Workspace, progress, order: int, engine: str = "numpy",
+                keep_here: bool = True) -> tuple[Run, Column | None]:
+    """The order-k table and the new `here` column (None unless `keep_here`: the highest
+    order's is never read), chunk by chunk; ranks are stored as int32 where they fit."""
+    runs = []
+    local = ws.writer(id_dtype(max(hi - lo for lo, hi in chunks)), f"here{k}-local")
+    counter = count_chunk
+    if engine == "numba":
+        from seqlm.ngram.compiled_count import count_chunk as counter
     for i, (lo, hi) in enumerate(chunks):
         report(progress, Progress("count", k - 1, order, unit="order",
                                   message=f"{k}-grams, chunk {i + 1}/{len(chunks)}"))
         ids = stream.ids.read(lo, hi).astype(np.int64)
-        keys, counts, suffix, here = count_chunk(ids, prev.read(lo, hi).astype(np.int64), k, V)
+        keys, counts, suffix, here = counter(ids, prev.read(lo, hi).astype(np.int64), k, V)
         runs.append(write_run(ws, keys, counts, suffix, f"run{k}-{i}"))
-        local.append(here)
-    local_here = local.finish()
+        if keep_here:
+            local.append(here)
+    local_here = local.finish() if keep_here else None
     if len(runs) == 1:
         return runs[0], local_here
     report(progress, Progress("merge", k - 1, order, unit="order",
                               message=f"{k}-grams, {len(runs)} runs"))
-    table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=True)
-    here = ws.writer(np.int64, f"here{k}")
+    table, maps = merge_runs(runs, ws, f"ngrams{k}", maps=keep_here, engine=engine)
+    for run in runs:  # merged: their spill files go now, before they are written back
+        run.drop()
+    if not keep_here:
+        return table, None
+    here = ws.writer(id_dtype(len(table)), f"here{k}")
     for (lo, hi), ranks in zip(chunks, maps, strict=True):
         local_ids = local_here.read(lo, hi)
         if len(ranks):  # a chunk of sentences too short for order k has no run to map
             here.append(ranks.array()[local_ids])
         else:
             here.append(np.zeros(len(local_ids), dtype=np.int64))
+    for column in (local_here, *maps):
+        column.drop()
     return table, here.finish()
+
+
+def id_dtype(n: int):
+    """The smallest of int32 and int64 that holds the ids 0..n-1."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def adjusted_counts(c: NgramCounts, ws: Workspace) -> list[Column]:
     """KenLM's adjusted counts per order (see the module docstring). (M_k,) int64 each."""
     adjusted = [c.counts[-1]]
     for k in range(c.order - 1, 0, -1):
-        left = count_index(c.suffix[k], len(c.keys[k - 1]), ws, f"left{k}")  # distinct left words
+        left = count_index(c.suffix[k], len(c.keys[k - 1]), ws, f"left{k}",  # distinct left
+                           c.engine)  # words
         lo, hi = c.bos_range(k)
         adjusted.insert(0, replace_range(left, lo, hi, c.counts[k - 1], ws, f"adjusted{k}"))
+        left.drop()
     unigrams = adjusted[0].array().copy()
     unigrams[[NGRAM_UNK_ID, NGRAM_BOS_ID]] = 0
     adjusted[0] = ws.column(unigrams, "adjusted1")

@@ -110,10 +110,16 @@ def estimate(c: NgramCounts, smoothing: str, precision: str, fallback, ws: Works
     for k in range(2, c.order + 1):
         report(progress, Progress("estimate", k - 1, c.order, unit="order"))
         keep = pruning.threshold(k) if pruning else None
-        lp, bo, probs = estimate_order(c, k, adjusted[k - 1], tables[k - 1], probs, keep,
-                                       math, ws)
+        lp, bo, p_k = estimate_order(c, k, adjusted[k - 1], tables[k - 1], probs, keep,
+                                     math, ws)
+        probs.drop()  # order k-1's probabilities are read by order k only
+        probs = p_k
         logp.append(lp)
         backoff.append(bo)
+    probs.drop()
+    for a in adjusted:  # spill files nothing reads again (the raw counts stay)
+        if not any(a is raw for raw in c.counts):
+            a.drop()
     report(progress, Progress("estimate", c.order, c.order, unit="order"))
     keys = c.keys
     if pruning is not None and pruning.active:
@@ -160,8 +166,8 @@ def estimate_order(c: NgramCounts, k: int, adjusted: Column, table: np.ndarray,
         first[1:] = parents[1:] != parents[:-1]
         ctx = np.cumsum(first) - 1
         den, gamma = math.contexts(a, keep, table, ctx, int(ctx[-1]) + 1 if len(ctx) else 0)
-        p = math.probs(a, table, den[ctx], gamma[ctx], gather(lower, c.suffix[k - 1].read(lo, hi),
-                                                               ws))
+        lower_p = gather(lower, c.suffix[k - 1].read(lo, hi), ws, c.engine)
+        p = math.probs(a, table, den[ctx], gamma[ctx], lower_p)
         logp.append(math.log_probs(p))
         probs.append(p)
         written = write_backoffs(backoff, written, parents[first], math.log_backoffs(gamma))

@@ -11,9 +11,11 @@ global rank of each of its keys (`maps`, in the run's row order):
     run 1: 5 7 10 | 11 ...       run 0 maps 3 5 9 -> 0 1 3; run 1 maps 5 7 -> 1 2
 
 `count_index` is `np.bincount` and `gather` is fancy indexing, each with the operand split
-into budget-sized chunks when it is spilled (`seqlm.ngram.spill`): counting sorts chunks into
-runs and merges them; gathering sorts a chunk of indices and reads only the blocks of the
-source they fall in. In memory each is the plain NumPy call.
+into budget-sized chunks when it is spilled (`seqlm.ngram.spill`): counting adds up the
+bincounts of the chunks where the dense counts fit a quarter of the budget, else sorts chunks
+into runs and merges them; gathering sorts a chunk of indices and reads only the blocks of
+the source they fall in. In memory each is the plain NumPy call. Engine "numba" sorts and
+merges with the kernels of `seqlm.ngram.compiled_count` (the same rows).
 Leaves out: multi-pass merges (a merge holds one block of every run; the number of runs is
 about the corpus size over the budget, so the block of each run shrinks as runs multiply).
 """
@@ -25,6 +27,8 @@ import numpy as np
 from seqlm.ngram.spill import Column, Workspace
 
 ROW_BYTES = 128  # a merge block row: key, count, payload, rank and the sort's copies
+COMPILED_MERGE_SHARE = 0.25  # of the budget for the compiled merge's blocks: it makes no sort
+# copies, and the compiled engine's own code (~100 MB of Numba and LLVM) shares the budget
 
 
 @dataclass
@@ -37,6 +41,12 @@ class Run:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def drop(self) -> None:
+        """Delete its spill files (`Column.drop`)."""
+        for column in (self.keys, self.counts, self.payload):
+            if column is not None:
+                column.drop()
 
 
 def write_run(ws: Workspace, keys: np.ndarray, counts: np.ndarray,
@@ -69,17 +79,20 @@ class _Cursor:
 
 
 def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
-               ) -> tuple[Run, list[Column]]:
+               engine: str = "numpy") -> tuple[Run, list[Column]]:
     """One run holding every key of `runs` (counts summed), and per run the global rank of
-    each of its rows if `maps`."""
+    each of its rows if `maps`; engine "numba" merges each block with
+    `seqlm.ngram.compiled_count.merge_block` (the same rows)."""
     if len(runs) == 1:
         ranks = [ws.column(np.arange(len(runs[0]), dtype=np.int64), f"{name}-map")] if maps else []
         return runs[0], ranks
     has_payload = runs[0].payload is not None
-    rows = ws.budget.rows(ROW_BYTES * (len(runs) + 1)) if ws.spilling else 1 << 62
+    share = COMPILED_MERGE_SHARE if engine == "numba" else 1.0
+    rows = ws.budget.rows(ROW_BYTES * (len(runs) + 1), share) if ws.spilling else 1 << 62
     cursors = [_Cursor(r, rows) for r in runs]
     out = [ws.writer(np.int64, f"{name}-{part}") for part in ("keys", "counts", "payload")]
     map_writers = [ws.writer(np.int64, f"{name}-map{r}") for r in range(len(runs))] if maps else []
+    merge = merge_compiled if engine == "numba" else merge_numpy
     written = 0
     while True:
         active = [r for r, c in enumerate(cursors) if c.fill()]
@@ -87,37 +100,69 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
             break
         bound = min(int(cursors[r].keys[-1]) for r in active)
         parts = [cursors[r].take(bound) for r in active]
-        keys = np.concatenate([p[0] for p in parts])
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        starts = np.flatnonzero(first)
-        counts = np.concatenate([p[1] for p in parts])[order]
-        out[0].append(sorted_keys[starts])
-        out[1].append(np.add.reduceat(counts, starts) if len(starts) else counts[:0])
+        bounds = np.cumsum([0] + [len(p[0]) for p in parts])
+        keys, counts, payload, inverse = merge(parts, bounds, written, has_payload, maps)
+        out[0].append(keys)
+        out[1].append(counts)
         if has_payload:
-            out[2].append(np.concatenate([p[2] for p in parts])[order][starts])
-        if maps:
-            inverse = np.empty(len(keys), dtype=np.int64)
-            inverse[order] = np.cumsum(first) - 1 + written
-            bounds = np.cumsum([0] + [len(p[0]) for p in parts])
-            for r, lo, hi in zip(active, bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-                map_writers[r].append(inverse[lo:hi])
-        written += len(starts)
+            out[2].append(payload)
+        for r, lo, hi in zip(active if maps else [], bounds[:-1].tolist(), bounds[1:].tolist(),
+                             strict=False):
+            map_writers[r].append(inverse[lo:hi])
+        written += len(keys)
     merged = Run(out[0].finish(), out[1].finish(), out[2].finish() if has_payload else None)
     return merged, [w.finish() for w in map_writers]
 
 
-def count_index(index: Column, size: int, ws: Workspace, name: str) -> Column:
-    """np.bincount(index, minlength=size) as a column; spilled: through sorted runs."""
+def merge_numpy(parts: list[tuple], bounds: np.ndarray, written: int, has_payload: bool,
+                maps: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Parts (keys, counts, payload) of sorted runs merged: keys, summed counts, payloads,
+    and if `maps` each input row's global rank (`written` + its place among the merged keys)."""
+    keys = np.concatenate([p[0] for p in parts])
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.concatenate([p[1] for p in parts])[order]
+    summed = np.add.reduceat(counts, starts) if len(starts) else counts[:0]
+    payload = np.concatenate([p[2] for p in parts])[order][starts] if has_payload else None
+    inverse = np.empty(len(keys) if maps else 0, dtype=np.int64)
+    if maps:
+        inverse[order] = np.cumsum(first) - 1 + written
+    return sorted_keys[starts], summed, payload, inverse
+
+
+def merge_compiled(parts: list[tuple], bounds: np.ndarray, written: int, has_payload: bool,
+                   maps: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """`merge_numpy` as one heap merge (`seqlm.ngram.compiled_count.merge_block`)."""
+    from seqlm.ngram.compiled_count import merge_block
+
+    payload = np.concatenate([p[2] for p in parts]) if has_payload else np.zeros(0, np.int64)
+    keys, counts, merged_payload, inverse = merge_block(
+        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+        payload.astype(np.int64, copy=False), bounds.astype(np.int64), written)
+    return keys, counts, merged_payload if has_payload else None, inverse
+
+
+def count_index(index: Column, size: int, ws: Workspace, name: str,
+                engine: str = "numpy") -> Column:
+    """np.bincount(index, minlength=size) as a column; spilled: through sorted runs (sorted
+    and merged by `seqlm.ngram.compiled_count` for engine "numba")."""
     if not index.spilled:
         return ws.column(np.bincount(index.array(), minlength=size).astype(np.int64), name)
+    if size <= ws.budget.rows(16, share=0.25):  # the dense counts fit: add up block by block
+        dense = np.zeros(size, dtype=np.int64)
+        for _, chunk in index.blocks(ws.budget.rows(16, share=0.25)):
+            dense += np.bincount(chunk, minlength=size)
+        return ws.column(dense, name)
     runs = []
     for _, chunk in index.blocks(ws.budget.rows(48, share=0.5)):
-        keys, counts = np.unique(chunk, return_counts=True)
+        keys, counts = unique_counts(chunk, engine)
         runs.append(write_run(ws, keys, counts.astype(np.int64), None, f"{name}-run"))
-    sparse, _ = merge_runs(runs, ws, f"{name}-merged")
+    sparse, _ = merge_runs(runs, ws, f"{name}-merged", engine=engine)
+    for run in runs if len(runs) > 1 else []:
+        run.drop()
     dense = ws.writer(np.int64, name)
     done = 0
     for lo, keys in sparse.keys.blocks(ws.budget.rows(32, share=0.25)):
@@ -128,7 +173,28 @@ def count_index(index: Column, size: int, ws: Workspace, name: str) -> Column:
         dense.append(block)
         done = int(keys[-1]) + 1
     append_zeros(dense, size - done, ws.budget.rows(8, share=0.25))
+    sparse.drop()
     return dense.finish()
+
+
+def unique_counts(values: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_counts=True), or its compiled equal."""
+    if engine == "numba":
+        from seqlm.ngram.compiled_count import unique_counts as compiled
+
+        return compiled(values.astype(np.int64))
+    return np.unique(values, return_counts=True)
+
+
+def sort_indices(index: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the stable argsort of index, index sorted)."""
+    if engine == "numba":
+        from seqlm.ngram.compiled_count import radix_argsort
+
+        wanted, order = radix_argsort(index.astype(np.int64))
+        return order, wanted
+    order = np.argsort(index, kind="stable")
+    return order, index[order]
 
 
 def append_zeros(writer, n: int, rows: int) -> None:
@@ -139,17 +205,18 @@ def append_zeros(writer, n: int, rows: int) -> None:
         n -= rows
 
 
-def gather(source: Column, index: np.ndarray, ws: Workspace) -> np.ndarray:
+def gather(source: Column, index: np.ndarray, ws: Workspace, engine: str = "numpy",
+           ) -> np.ndarray:
     """source[index] for an index array in memory; a spilled source is read only in the
-    blocks that the (sorted) indices fall in."""
+    blocks that the (sorted) indices fall in (sorted by the compiled radix sort of
+    `seqlm.ngram.compiled_count` for engine "numba")."""
     if not source.spilled:
         return source.memory[index]
     out = np.empty(len(index), dtype=source.dtype)
     if not len(index):
         return out
     monotone = bool(np.all(index[1:] >= index[:-1]))
-    order = None if monotone else np.argsort(index, kind="stable")
-    wanted = index if monotone else index[order]
+    order, wanted = (None, index) if monotone else sort_indices(index, engine)
     rows = ws.budget.rows(max(source.dtype.itemsize, 8), share=0.25)
     lo = int(wanted[0])
     while lo <= int(wanted[-1]):

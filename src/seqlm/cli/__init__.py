@@ -79,7 +79,6 @@ def single_threaded_blas() -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-
 # glibc's mallopt parameters (malloc.h) and the values set: arrays under 16 MiB come from
 # the heap, and up to 32 MiB freed at its top stays mapped for the next ones
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3

@@ -88,7 +88,7 @@ def to_html(text: str, run_dir: Path) -> Markup:
     """Markdown (tables, fenced code) to HTML with the run's plots inside; any HTML in the
     text is shown as text."""
     # instances, not names: a name is looked up among every installed package's entry points
-    # (importlib.metadata, ~20 ms a process)
+    # (importlib.metadata, ~25 ms a process)
     md = markdown.Markdown(extensions=[TableExtension(), FencedCodeExtension(),
                                        SaneListExtension(), EmbedImagesExtension(run_dir)])
     return Markup(md.convert(text))  # escaped by Python-Markdown: raw HTML is switched off

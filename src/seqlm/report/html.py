@@ -14,6 +14,7 @@ Leaves out: interactive plots, pages that join several runs.
 """
 
 import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +115,21 @@ def render_html(page: Page, manifest: dict[str, Any], run_dir: Path) -> str:
 def template_cache():
     """Jinja2's cache of compiled templates (a private folder under the system's temporary
     folder, keyed by the template's checksum): every run ends with this page, and compiling
-    the template costs ~10 ms a process. None where no such folder can be made."""
+    the template costs ~10 ms a process. A cache that cannot be read or written (a full
+    disk) is skipped, never a page lost; None where no such folder can be made."""
     import jinja2
 
+    class TemplateCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket) -> None:
+            with suppress(OSError):
+                super().load_bytecode(bucket)
+
+        def dump_bytecode(self, bucket) -> None:
+            with suppress(OSError):
+                super().dump_bytecode(bucket)
+
     try:
-        return jinja2.FileSystemBytecodeCache()
+        return TemplateCache()
     except (RuntimeError, OSError):  # no safe temporary folder: compile every time
         return None
 

@@ -40,7 +40,7 @@ def dist_info_version(name: str) -> str | None:
     importable package `name`, as the wheel spec names it; None where there is not exactly
     one (no package, an egg-info or editable install elsewhere, a stale second folder)."""
     spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None:
+    if spec is None or spec.origin is None or not spec.has_location:  # built in, namespace
         return None
     folder = Path(spec.origin).parent  # site-packages/NAME.py, or NAME/__init__.py:
     folder = folder.parent if spec.submodule_search_locations is not None else folder

@@ -3,7 +3,9 @@
 Prints, with medians of interleaved repeats (the machine is shared, so both sides see the
 same load), each line naming what it measured:
 1. `seqlm ngram train` vs `lmplz -S 100M` on Tiny Shakespeare words, orders 3 and 5, as whole
-   processes (ARPA written): wall seconds, CPU seconds and peak memory (`/usr/bin/time`);
+   processes (ARPA written): wall seconds, CPU seconds and peak memory (`/usr/bin/time`),
+   after the interpreter's own start-up (`python -c pass`, and with `import numpy`); with
+   `--train-before DIR`, the seqlm of another src/ folder in the same rounds;
 2. parity: every probability and backoff of `--kenlm-precision` ARPA files against lmplz's
    (orders 3 and 5, words and characters, and `--prune 0 1 1`);
 3. a scale series of generated corpora (Zipf over 50,000 types; `--sizes`, default 1M and
@@ -64,11 +66,12 @@ def timed(cmd: list[str], env: dict | None = None) -> dict:
     return {"wall": float(wall), "cpu": float(user) + float(system), "mib": int(kib) / 1024}
 
 
-def seqlm_env() -> dict:
-    """seqlm from this checkout, with byte code cached as an installed package has it."""
+def seqlm_env(src: Path | None = None) -> dict:
+    """seqlm from this checkout (or from `src`), with byte code cached as an installed
+    package has it."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    cache = Path(tempfile.gettempdir()) / "seqlm-bench-pycache"
-    return {**env, "PYTHONPATH": str(SRC), "PYTHONPYCACHEPREFIX": str(cache)}
+    cache = Path(tempfile.gettempdir()) / ("seqlm-bench-pycache" + ("-before" if src else ""))
+    return {**env, "PYTHONPATH": str(src or SRC), "PYTHONPYCACHEPREFIX": str(cache)}
 
 
 def medians(runs: list[dict]) -> dict:
@@ -79,27 +82,57 @@ def show(label: str, m: dict) -> None:
     print(f"  {label:34s} {m['wall']:6.2f} s wall  {m['cpu']:6.2f} s CPU  {m['mib']:7.1f} MiB")
 
 
-def train_vs_lmplz(text_file: Path, work: Path, repeats: int) -> None:
+def start_up(repeats: int) -> None:
+    """What any Python process of seqlm's pays before its own code: the interpreter, and the
+    interpreter with NumPy imported (with one OpenBLAS thread, as `seqlm` imports it: more
+    threads spin at import and add CPU time), interleaved as the runs below."""
+    bare, numpy = [], []
+    env = {**seqlm_env(), "OPENBLAS_NUM_THREADS": "1"}
+    for r in range(repeats + 1):
+        a = timed([sys.executable, "-c", "pass"], env)
+        b = timed([sys.executable, "-c", "import numpy"], env)
+        if r:
+            bare.append(a)
+            numpy.append(b)
+    show("python -c pass", medians(bare))
+    show('python -c "import numpy"', medians(numpy))
+
+
+def train_vs_lmplz(text_file: Path, work: Path, repeats: int, before: Path | None = None,
+                   ) -> None:
+    """Section 1; with `before` (another checkout's src/), that seqlm too, in the same rounds."""
     print(f"1. train Tiny Shakespeare words, whole process, medians of {repeats} interleaved")
+    start_up(repeats)
     lmplz = kenlm_tool("lmplz")
     for order in (3, 5):
-        seqlm = [sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),
-                 "--smoothing", "mkn", "--text-file", str(text_file), "--arpa",
-                 str(work / "s.arpa"), "--out", str(work / "run"), "--overwrite", "--quiet"]
+        def seqlm_train(name: str, order: int = order) -> list[str]:
+            return [sys.executable, "-m", "seqlm", "ngram", "train", "--order", str(order),
+                    "--smoothing", "mkn", "--text-file", str(text_file), "--arpa",
+                    str(work / f"{name}.arpa"), "--out", str(work / f"{name}-run"),
+                    "--overwrite", "--quiet"]
+
+        seqlm, older = seqlm_train("s"), seqlm_train("before")
         kenlm = [str(lmplz), "-o", str(order), "-S", "100M", "--text", str(text_file),
                  "--arpa", str(work / "k.arpa")] if lmplz else None
-        ours, theirs = [], []
+        ours, theirs, earlier = [], [], []
         for r in range(repeats + 1):  # the first round warms caches and is not counted
             a = timed(seqlm, seqlm_env())
             b = timed(kenlm) if kenlm else None
+            c = timed(older, seqlm_env(before)) if before else None
             if r:
                 ours.append(a)
                 theirs += [b] if b else []
+                earlier += [c] if c else []
         show(f"seqlm order {order}", medians(ours))
+        if earlier:
+            show(f"seqlm order {order}, {before}", medians(earlier))
         if theirs:
             show(f"lmplz -o {order} -S 100M", medians(theirs))
-            ratio = medians(ours)["wall"] / medians(theirs)["wall"]
-            print(f"  {'seqlm / lmplz wall':34s} {ratio:.2f}x")
+            for name, runs in (("seqlm", ours), ("before", earlier)):
+                if runs:
+                    wall = medians(runs)["wall"] / medians(theirs)["wall"]
+                    cpu = medians(runs)["cpu"] / medians(theirs)["cpu"]
+                    print(f"  {name + ' / lmplz':34s} {wall:.2f}x wall, {cpu:.2f}x CPU")
     if not lmplz:
         print("  (lmplz not found: set KENLM_BIN to a folder holding lmplz and build_binary)")
 
@@ -419,6 +452,9 @@ def main() -> None:
                         help="seqlm's --engine in section 3")
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="another seqlm checkout's src/ to compare reading against")
+    parser.add_argument("--train-before", type=Path, default=None,
+                        help="section 1 also times the seqlm of this src/ folder (e.g. an older "
+                        "commit's: git archive COMMIT src | tar -x -C DIR)")
     parser.add_argument("--sections", type=int, nargs="*", default=[1, 2, 3, 4, 6],
                         help="which numbered sections to run (5 runs with --baseline-src)")
     args = parser.parse_args()
@@ -434,7 +470,7 @@ def main() -> None:
         text_file = work / "train.txt"
         text_file.write_text(train if train.endswith("\n") else train + "\n")
         if 1 in args.sections:
-            train_vs_lmplz(text_file, work, repeats)
+            train_vs_lmplz(text_file, work, repeats, args.train_before)
         if 2 in args.sections:
             parity(text_file, work)
         if 3 in args.sections:

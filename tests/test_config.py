@@ -114,3 +114,28 @@ def test_every_preset_resolves_and_the_registered_budgets_hold():
     assert compare_preset("stress").base.regimes == ("long",)
     assert not compare_preset("stress").base.model.bidirectional
     assert compare_preset("quick").base.model.hidden_size == 32
+
+
+def test_every_public_name_loads_from_its_home_and_a_family_loads_alone():
+    """`seqlm.config` loads names on first use: each name `HOMES` lists is its module's, and
+    importing NgramConfig in a fresh process loads no LM, seq2seq or lab config."""
+    import importlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import seqlm.config as c
+
+    for module, names in c.HOMES.items():
+        home = importlib.import_module(f"seqlm.config.{module}")
+        for name in names:
+            assert getattr(c, name) is getattr(home, name), name
+    assert set(c.__all__) <= set(dir(c))
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchConfig'"):
+        c.NoSuchConfig  # noqa: B018
+    src = str(Path(c.__file__).resolve().parents[2])
+    code = ("import sys; from seqlm.config import NgramConfig; "
+            "print(*sorted(m for m in sys.modules if m.startswith('seqlm.config.')))")
+    out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": src},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["seqlm.config.data", "seqlm.config.fields", "seqlm.config.ngram"]

@@ -105,3 +105,46 @@ def test_help_shows_a_default_for_every_option_that_has_one():
             if action.option_strings and meaningful and action.help != "==SUPPRESS==":
                 text = formatter._expand_help(action) if action.help else ""
                 assert "default" in text, (name, action.option_strings, text)
+
+
+def top_level(parser) -> dict:
+    return next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+
+
+def test_a_command_builds_only_its_own_parser():
+    """`COMMANDS` names every command with the module that registers it; a parser built for
+    one command's argv holds that module's commands alone, and parses the same options as
+    the full parser's."""
+    import importlib
+
+    from seqlm.cli import COMMANDS, build_parser
+
+    assert list(top_level(build_parser())) == list(COMMANDS)
+    for name, module in COMMANDS.items():
+        alone = top_level(build_parser([name]))
+        assert name in alone and {n for n, m in COMMANDS.items() if m == module} == set(alone)
+    full, lazy = build_parser(), build_parser(["ngram"])
+    argv = ["ngram", "train", "--order", "4", "--text-file", "t.txt", "--quiet"]
+    keep = lambda ns: {k: v for k, v in vars(ns).items() if not k.startswith("_")}  # noqa: E731
+    assert keep(full.parse_args(argv)) == keep(lazy.parse_args(argv))
+    assert importlib.import_module(COMMANDS["ngram"]).__name__ == "seqlm.cli.ngram"
+
+
+def test_ngram_train_imports_no_other_command(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    (tmp_path / "t.txt").write_text("a b c\nb c d\n")
+    code = ("import sys; from seqlm.cli import main; "
+            f"main(['ngram', 'train', '--text-file', {str(tmp_path / 't.txt')!r}, '--order', "
+            f"'2', '--out', {str(tmp_path / 'r')!r}, '--quiet']); "
+            "print(*sorted(m for m in sys.modules if m.startswith(('seqlm.cli.', 'seqlm.lab', "
+            "'seqlm.nn', 'seqlm.training'))))")
+    out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(SRC)},
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.splitlines()[-1].split() == ["seqlm.cli.bars", "seqlm.cli.config_args",
+                                          "seqlm.cli.faults", "seqlm.cli.ngram",
+                                          "seqlm.cli.ngram_beyond", "seqlm.cli.options",
+                                          "seqlm.cli.signals"]

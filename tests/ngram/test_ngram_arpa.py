@@ -94,6 +94,22 @@ def test_decimals_are_shortest_float32_texts():
         assert len(t.lstrip("-0.")) <= len(shortest.lstrip("-0."))
 
 
+def test_distinct_rows_are_the_rows_of_every_value():
+    """Few distinct values (formatted once, looked up) and many (formatted each) give the
+    rows `decimal_matrix` gives, and so do the backoffs' rows with their zero marks."""
+    from seqlm.ngram.arpa import backoff_decimals, backoff_rows
+    from seqlm.ngram.byte_layout import FEW_DISTINCT, distinct_rows
+
+    rng = np.random.default_rng(1)
+    few = rng.choice(np.array([-0.25, 0.0, -0.0, -1.5, -99.0, -0.30103], dtype=np.float32), 5000)
+    many = -rng.exponential(2.0, 5000).astype(np.float32)
+    assert len(np.unique(few)) * FEW_DISTINCT <= len(few) < len(np.unique(many)) * FEW_DISTINCT
+    for values in (few, many):
+        assert texts(distinct_rows(values)) == texts(decimal_matrix(values))
+        assert texts(backoff_decimals(values)) == texts(backoff_rows(values))
+    assert texts(backoff_decimals(few))[np.flatnonzero(few == 0)[0]] == b"\x00"  # mark only
+
+
 def test_kenlm_precision_model_agrees_with_kenlm_exactly(tmp_path):
     config = NgramConfig(order=3, smoothing="mkn", precision="kenlm")
     m = fit(TRAIN * 3, config)

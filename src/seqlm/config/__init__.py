@@ -8,77 +8,49 @@ the wrong type or out of range is a `ConfigError` naming the field, whichever wa
 config contains the family config of the run it varies (`CompareConfig.train`,
 `Seq2SeqComparePreset.base`) and adds only its own knobs; every preset is a dict of partial
 overrides laid on by `merge`.
+
+The names are loaded on first use (PEP 562's module `__getattr__`): `from seqlm.config import
+NgramConfig` runs `seqlm.config.ngram` (and what it imports), not every family's module, so
+a short command such as `seqlm ngram train` does not pay ~25 ms for the LM, seq2seq and lab
+configs it never builds. `HOMES` says where each name lives; add a new public name there.
 """
 
-from seqlm.config.agreement import LAB_AGREEMENT, QUICK_AGREEMENT, AgreementConfig
-from seqlm.config.beyond_kenlm import EntropyPruneConfig, InfiniGramConfig, MixConfig
-from seqlm.config.data import SPLITS, UNITS, BracketsConfig, CorpusConfig, DataShowConfig
-from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
-from seqlm.config.export import (
-    EXPORT_FORMATS,
-    ONNX_EXPORTER,
-    ONNX_EXPORTERS,
-    ONNX_THREADS,
-    ExportConfig,
-)
-from seqlm.config.fields import Config, from_dict, merge, opt, to_dict
-from seqlm.config.lab import LabConfig
-from seqlm.config.lm import (
-    LENGTH_ALPHA,
-    LM_CELLS,
-    QUICK_COMPARE,
-    QUICK_REVIVAL,
-    RUNTIMES,
-    SCANS,
-    TIMED_COMPARE,
-    TIMED_STEP_CAP,
-    TRAIN_PRESETS,
-    CompareConfig,
-    EvalConfig,
-    LMConfig,
-    RevivalConfig,
-    SampleConfig,
-    TrainConfig,
-    train_preset,
-)
-from seqlm.config.ngram import NgramConfig, ngram_command
-from seqlm.config.reference import (
-    ByHandConfig,
-    ReferenceModelConfig,
-    ReferenceTrainConfig,
-    VanishingConfig,
-)
-from seqlm.config.seq2seq import (
-    ATTENTIONS,
-    SAMPLING_SCHEDULES,
-    SEQ2SEQ_COMPARE_PRESETS,
-    Seq2SeqCompareConfig,
-    Seq2SeqComparePreset,
-    Seq2SeqConfig,
-    Seq2SeqDecodeConfig,
-    Seq2SeqEvalConfig,
-    Seq2SeqModelConfig,
-    Seq2SeqTrainConfig,
-    compare_preset,
-    seq2seq_engine,
-)
-from seqlm.config.serve import ServeConfig
-from seqlm.config.structure import QUICK_STRUCTURE, StructureConfig
-from seqlm.config.sweep import LAB_QUICK_SWEEP, QUICK_SWEEP, SweepConfig
+import importlib
 
-__all__ = [
-    "train_preset", "TRAIN_PRESETS", "AgreementConfig", "LAB_AGREEMENT", "QUICK_AGREEMENT",
-    "SweepConfig", "QUICK_SWEEP", "LAB_QUICK_SWEEP", "QUICK_COMPARE", "QUICK_REVIVAL",
-    "QUICK_STRUCTURE", "TIMED_COMPARE", "LENGTH_ALPHA",
-    "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
-    "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
-    "CompareConfig", "Config", "DataShowConfig", "SPLITS", "EXPORT_FORMATS", "ExportConfig",
-    "CorpusConfig", "ONNX_EXPORTER", "ONNX_EXPORTERS", "ONNX_THREADS", "RUNTIMES",
-    "EngineConfig", "EntropyPruneConfig", "EvalConfig", "InfiniGramConfig", "LMConfig",
-    "MixConfig",
-    "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",
-    "SampleConfig", "ScheduleConfig", "ServeConfig", "Seq2SeqCompareConfig", "Seq2SeqComparePreset",
-    "Seq2SeqConfig", "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig",
-    "Seq2SeqTrainConfig", "StructureConfig", "TrainConfig", "VanishingConfig", "compare_preset",
-    "from_dict", "merge", "opt", "ngram_command", "seq2seq_engine", "to_dict",
-]
+# every public name, by the module of seqlm.config that defines it
+HOMES = {
+    "agreement": ("LAB_AGREEMENT", "QUICK_AGREEMENT", "AgreementConfig"),
+    "beyond_kenlm": ("EntropyPruneConfig", "InfiniGramConfig", "MixConfig"),
+    "data": ("SPLITS", "UNITS", "BracketsConfig", "CorpusConfig", "DataShowConfig"),
+    "engine": ("PRECISIONS", "EngineConfig", "ScheduleConfig"),
+    "export": ("EXPORT_FORMATS", "ONNX_EXPORTER", "ONNX_EXPORTERS", "ONNX_THREADS",
+               "ExportConfig"),
+    "fields": ("Config", "from_dict", "merge", "opt", "to_dict"),
+    "lab": ("LabConfig",),
+    "lm": ("LENGTH_ALPHA", "LM_CELLS", "QUICK_COMPARE", "QUICK_REVIVAL", "RUNTIMES", "SCANS",
+           "TIMED_COMPARE", "TIMED_STEP_CAP", "TRAIN_PRESETS", "CompareConfig", "EvalConfig",
+           "LMConfig", "RevivalConfig", "SampleConfig", "TrainConfig", "train_preset"),
+    "ngram": ("NgramConfig", "ngram_command"),
+    "reference": ("ByHandConfig", "ReferenceModelConfig", "ReferenceTrainConfig",
+                  "VanishingConfig"),
+    "seq2seq": ("ATTENTIONS", "SAMPLING_SCHEDULES", "SEQ2SEQ_COMPARE_PRESETS",
+                "Seq2SeqCompareConfig", "Seq2SeqComparePreset", "Seq2SeqConfig",
+                "Seq2SeqDecodeConfig", "Seq2SeqEvalConfig", "Seq2SeqModelConfig",
+                "Seq2SeqTrainConfig", "compare_preset", "seq2seq_engine"),
+    "serve": ("ServeConfig",),
+    "structure": ("QUICK_STRUCTURE", "StructureConfig"),
+    "sweep": ("LAB_QUICK_SWEEP", "QUICK_SWEEP", "SweepConfig"),
+}
+_HOME_OF = {name: module for module, names in HOMES.items() for name in names}
+__all__ = list(_HOME_OF)
+
+
+def __getattr__(name: str):
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seqlm.config' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"seqlm.config.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

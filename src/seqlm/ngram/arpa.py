@@ -113,7 +113,11 @@ def lines(numbers: np.ndarray, words: list[np.ndarray], backoffs: np.ndarray | N
 def backoff_decimals(backoff10: np.ndarray) -> np.ndarray:
     """Decimals of the backoffs (n, W+1): rows of 0 backoffs all PAD, marked by a last byte
     ZERO_MARK so that `lines` drops their tab too."""
-    number = byte_layout.unique_decimal_matrix(backoff10)
+    return byte_layout.distinct_rows(backoff10, backoff_rows)
+
+
+def backoff_rows(backoff10: np.ndarray) -> np.ndarray:
+    number = byte_layout.decimal_matrix(backoff10)
     out = np.empty((len(number), number.shape[1] + 1), dtype=np.uint8)
     out[:, :-1] = number
     out[:, -1] = byte_layout.PAD
@@ -152,7 +156,7 @@ def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, len
 def write_lines(f, prob10: np.ndarray, backoff10: np.ndarray | None, words: list[np.ndarray],
                 tokens: np.ndarray, lengths: np.ndarray) -> None:
     """A block's lines through the byte matrices (the NumPy engine, the reference)."""
-    numbers = byte_layout.unique_decimal_matrix(prob10)  # decimals: each value once per block
+    numbers = byte_layout.distinct_rows(prob10)  # decimals: each value once where few differ
     backoffs = None if backoff10 is None else backoff_decimals(backoff10)
     for a in range(0, len(prob10), LINE_ROWS):  # lines: small blocks stay in cache
         b = a + LINE_ROWS

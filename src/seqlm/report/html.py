@@ -14,6 +14,7 @@ Leaves out: interactive plots, pages that join several runs.
 """
 
 import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def render_html(page: Page, manifest: dict[str, Any], run_dir: Path) -> str:
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("seqlm.report", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True)
+                             keep_trailing_newline=True, bytecode_cache=template_cache())
     taken: set[str] = set()
     sections = []
     for s in page.sections:
@@ -109,6 +110,28 @@ def render_html(page: Page, manifest: dict[str, Any], run_dir: Path) -> str:
         status_words=STATUS_WORDS.get(status, status), notice=status_notice(status),
         titles={s["anchor"]: s["title"] for s in sections}, run_name=run_dir.name,
         **about(manifest))
+
+
+def template_cache():
+    """Jinja2's cache of compiled templates (a private folder under the system's temporary
+    folder, keyed by the template's checksum): every run ends with this page, and compiling
+    the template costs ~10 ms a process. A cache that cannot be read or written (a full
+    disk) is skipped, never a page lost; None where no such folder can be made."""
+    import jinja2
+
+    class TemplateCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket) -> None:
+            with suppress(OSError):
+                super().load_bytecode(bucket)
+
+        def dump_bytecode(self, bucket) -> None:
+            with suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    try:
+        return TemplateCache()
+    except (RuntimeError, OSError):  # no safe temporary folder: compile every time
+        return None
 
 
 def status_notice(status: str) -> str:

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
@@ -84,8 +87,10 @@ class EmbedImagesExtension(Extension):
 def to_html(text: str, run_dir: Path) -> Markup:
     """Markdown (tables, fenced code) to HTML with the run's plots inside; any HTML in the
     text is shown as text."""
-    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists",
-                                       EmbedImagesExtension(run_dir)])
+    # instances, not names: a name is looked up among every installed package's entry points
+    # (importlib.metadata, ~25 ms a process)
+    md = markdown.Markdown(extensions=[TableExtension(), FencedCodeExtension(),
+                                       SaneListExtension(), EmbedImagesExtension(run_dir)])
     return Markup(md.convert(text))  # escaped by Python-Markdown: raw HTML is switched off
 
 

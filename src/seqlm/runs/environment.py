@@ -3,10 +3,17 @@ seqlm's version and git commit (with `-dirty` for local changes), Python, NumPy 
 versions, the platform, the CPU and its count; torch's threads and GPU only where torch is
 already loaded. Leaves out: installed-package lists (the versions that decide the numbers are
 named) and GPU details beyond the device name.
+
+Every run pays for this when it starts, so it is cheap: one `git status` call gives the
+commit and the local changes, and a package's version is read from the name of its
+`NAME-VERSION.dist-info` folder (`importlib.metadata`, ~30 ms of imports, only where that
+folder is not found or not alone).
 """
 
+import importlib.util
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +23,11 @@ from seqlm.version import __version__
 
 
 def package_version(name: str) -> str | None:
-    import importlib.metadata  # here, not at the top: ~20 ms that `seqlm ngram` start-up skips
+    """The installed version of distribution `name` (None if it is not installed)."""
+    version = dist_info_version(name)
+    if version is not None:
+        return version
+    import importlib.metadata  # here, not at the top: ~30 ms that start-up skips
 
     try:
         return importlib.metadata.version(name)
@@ -24,18 +35,41 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def dist_info_version(name: str) -> str | None:
+    """The version in the name of the one `NAME-VERSION.dist-info` folder beside the
+    importable package `name`, as the wheel spec names it; None where there is not exactly
+    one (no package, an egg-info or editable install elsewhere, a stale second folder)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None or not spec.has_location:  # built in, namespace
+        return None
+    folder = Path(spec.origin).parent  # site-packages/NAME.py, or NAME/__init__.py:
+    folder = folder.parent if spec.submodule_search_locations is not None else folder
+    wanted = re.sub(r"[-_.]+", "_", name).lower()
+    try:
+        found = [entry.name[:-len(".dist-info")].split("-", 1) for entry in os.scandir(folder)
+                 if entry.name.endswith(".dist-info")]
+    except OSError:
+        return None
+    versions = [parts[1] for parts in found
+                if len(parts) == 2 and re.sub(r"[-_.]+", "_", parts[0]).lower() == wanted]
+    return versions[0] if len(versions) == 1 else None
+
+
 def git_commit() -> str | None:
-    """The commit of the seqlm checkout, with `-dirty` for local changes; None if not a
-    checkout."""
+    """The commit of the seqlm checkout, with `-dirty` for local changes under src/seqlm;
+    None if not a checkout. One `git status` call: its porcelain v2 header names the
+    commit (`# branch.oid`), every other line is a change."""
     root = Path(__file__).resolve().parents[1]  # src/seqlm
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain=v2", "--branch",
+                              "--", "."], capture_output=True, text=True, timeout=5, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
-    return commit + ("-dirty" if dirty else "")
+    lines = out.stdout.splitlines()
+    commit = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), None)
+    if commit is None or commit == "(initial)":  # no commit yet: nothing to name
+        return None
+    return commit + ("-dirty" if any(not line.startswith("#") for line in lines) else "")
 
 
 def cpu_name() -> str:

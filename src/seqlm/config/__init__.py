@@ -16,6 +16,7 @@ from seqlm.config.data import SPLITS, UNITS, BracketsConfig, CorpusConfig, DataS
 from seqlm.config.engine import PRECISIONS, EngineConfig, ScheduleConfig
 from seqlm.config.export import (
     EXPORT_FORMATS,
+    ONNX_CHUNK,
     ONNX_EXPORTER,
     ONNX_EXPORTERS,
     ONNX_THREADS,
@@ -73,7 +74,7 @@ __all__ = [
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
     "CompareConfig", "Config", "DataShowConfig", "SPLITS", "EXPORT_FORMATS", "ExportConfig",
-    "CorpusConfig", "ONNX_EXPORTER", "ONNX_EXPORTERS", "ONNX_THREADS", "RUNTIMES",
+    "CorpusConfig", "ONNX_CHUNK", "ONNX_EXPORTER", "ONNX_EXPORTERS", "ONNX_THREADS", "RUNTIMES",
     "EngineConfig", "EntropyPruneConfig", "EvalConfig", "InfiniGramConfig", "LMConfig",
     "MixConfig",
     "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",

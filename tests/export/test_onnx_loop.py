@@ -82,6 +82,23 @@ def test_the_state_is_carried_across_chunks_of_any_size(ort):
     assert len(looped.loops) == 1  # one graph per rule, whatever the chunk
 
 
+def test_the_loop_carries_each_layer_or_else_the_stacked_state(ort, monkeypatch):
+    """The torchscript export reads its state as Gather per layer and writes it as
+    Unsqueeze + Concat, which the loop skips; a graph written otherwise (another exporter)
+    is carried as it is, and samples the same."""
+    import onnx
+
+    from seqlm.export import onnx_loop
+
+    looped, stepped = onnx_sides("lstm")
+    nodes = list(onnx.load_from_string(looped.source).graph.node)
+    reads, writes, dropped = onnx_loop.layer_wiring(nodes, looped.inputs[1:], 2)
+    assert len(reads) == len(writes) == 4 and len(dropped) == 10
+    monkeypatch.setattr(onnx_loop, "layer_wiring", lambda *a: None)
+    rule = SamplingRule(0.9, top_k=20, repetition_penalty=1.1)
+    assert generate(looped, [6], 100, rule, seed=5) == generate(stepped, [6], 100, rule, seed=5)
+
+
 def test_a_stop_token_ends_the_loop_as_it_ends_the_steps(ort):
     looped, stepped = onnx_sides("gru")
     rule = SamplingRule(1.0)

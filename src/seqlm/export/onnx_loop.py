@@ -135,9 +135,87 @@ def uses_seen(rule: SamplingRule) -> bool:
     return rule.repetition_penalty != 1.0
 
 
-def body_graph(step, rule: SamplingRule, state_names: list[str], vocab: int):
-    """The Loop body: (iteration, cond, logits, *state[, seen]) -> (cond, logits, *state
-    [, seen], token); the uniforms are read from the outer graph."""
+def constants(nodes) -> dict:
+    """Output name -> value of every Constant node."""
+    from onnx import numpy_helper
+
+    return {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in nodes
+            if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"}
+
+
+def layer_wiring(nodes, state_names: list[str], layers: int):
+    """How the step reads and writes its stacked state (L, B, H) per layer: ({Gather output:
+    (state, layer)}, {(state, layer): the new (B, H) value}, the indices of those Gather,
+    Unsqueeze and Concat nodes), or None where the graph does not (another exporter). The
+    loop then carries each layer's (1, H) and skips the ~10 restacking nodes per token."""
+    const, reads, writes, dropped = constants(nodes), {}, {}, set()
+    made = {o: i for i, n in enumerate(nodes) for o in n.output}
+    for i, node in enumerate(nodes):
+        used = [s for s in state_names if s in node.input]
+        if used:
+            index = const.get(node.input[1]) if len(node.input) == 2 else None
+            if node.op_type != "Gather" or node.input[0] != used[0] or index is None \
+                    or index.ndim != 0 or any(a.i != 0 for a in node.attribute):
+                return None
+            reads[node.output[0]] = (used[0], int(index))
+            dropped.add(i)
+    for state in state_names:
+        concat = nodes[made[f"{state}_out"]] if f"{state}_out" in made else None
+        if concat is None or concat.op_type != "Concat" or len(concat.input) != layers:
+            return None
+        dropped.add(made[concat.output[0]])
+        for layer, name in enumerate(concat.input):
+            unsqueeze = nodes[made.get(name, 0)]
+            if unsqueeze.op_type != "Unsqueeze" or unsqueeze.output[0] != name or \
+                    list(const.get(unsqueeze.input[1], [-1])) != [0]:
+                return None
+            writes[(state, layer)] = unsqueeze.input[0]
+            dropped.add(made[name])
+    kept = {name for i, n in enumerate(nodes) if i not in dropped for name in n.input}
+    if any(nodes[i].op_type == "Unsqueeze" and nodes[i].output[0] in kept for i in dropped):
+        return None  # a stacked value read elsewhere
+    return reads, writes, dropped
+
+
+class Carried:
+    """The values the Loop carries: (outer input, body input, body output, outer output,
+    elem type, shape) each; `outer.nodes` / `after` the outer graph's nodes that split the
+    stacked state into layers before the Loop and restack it after."""
+
+    def __init__(self, step, state_names: list[str], vocab: int, seen: bool, wiring):
+        shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+                  for v in step.graph.input}
+        self.rows = [("logits", "body_logits", "body_logits_out", "logits_out", 1,
+                      [1, vocab])]
+        self.outer, self.after = Builder("split"), []
+        for state in state_names:
+            layers, _, hidden = shapes[state]
+            if wiring is None:
+                self.rows.append((state, f"body_{state}", f"body_{state}_out", f"{state}_out",
+                                  1, [layers, 1, hidden]))
+                continue
+            parts = self.outer.op("Split", state, axis=0, num_outputs=layers, outputs=layers)
+            parts = [parts] if layers == 1 else parts
+            ends = []
+            for layer, part in enumerate(parts):
+                flat = self.outer.op("Squeeze", part, self.outer.const(np.array([0])))
+                ends.append(f"{state}_{layer}_end")
+                self.rows.append((flat, f"body_{state}_{layer}", wiring[1][(state, layer)],
+                                  ends[-1], 1, [1, hidden]))
+            split = len(self.outer.nodes)
+            self.outer.nodes.append(self.outer.helper.make_node("Concat", [
+                self.outer.op("Unsqueeze", e, self.outer.const(np.array([0]))) for e in ends],
+                [f"{state}_out"], axis=0))
+            self.after += self.outer.nodes[split:]  # they read the Loop's outputs
+            del self.outer.nodes[split:]
+        if seen:
+            self.rows.append(("seen", "body_seen", None, "seen_out", BOOL, [vocab]))
+
+
+def body_graph(step, rule: SamplingRule, carried: Carried, state_names: list[str],
+               wiring, vocab: int):
+    """The Loop body: (iteration, cond, *carried) -> (cond, *carried, token); the uniforms
+    are read from the outer graph."""
     g = Builder("body")
     helper = g.helper
     seen = "body_seen" if uses_seen(rule) else None
@@ -146,38 +224,32 @@ def body_graph(step, rule: SamplingRule, state_names: list[str], vocab: int):
     renamed = {"tokens": token, "logits": "body_logits_out",
                **{n: f"body_{n}" for n in state_names},
                **{f"{n}_out": f"body_{n}_out" for n in state_names}}
-    for node in step.graph.node:  # the step, its inputs and outputs renamed
+    if wiring is not None:
+        renamed.update({read: f"body_{s}_{layer}" for read, (s, layer) in wiring[0].items()})
+    for i, node in enumerate(step.graph.node):  # the step, its inputs and outputs renamed
+        if wiring is not None and i in wiring[2]:
+            continue
         copy = type(node)()
         copy.CopyFrom(node)
         copy.input[:] = [renamed.get(i, i) for i in node.input]
         copy.output[:] = [renamed.get(o, o) for o in node.output]
         g.nodes.append(copy)
-    carried_out = ["body_logits_out", *(f"body_{n}_out" for n in state_names)]
+    outs = [row[2] for row in carried.rows]
     if seen is not None:
         hit = g.op("Equal", g.const(np.arange(vocab, dtype=np.int64)), token)
-        carried_out.append(g.op("Or", seen, hit))
+        outs[-1] = g.op("Or", seen, hit)
     g.nodes.append(helper.make_node("Identity", ["body_cond"], ["body_cond_out"]))
     g.nodes.append(helper.make_node("Identity", [token], ["body_token"]))
-    carried_in = ["body_logits", *(f"body_{n}" for n in state_names),
-                  *([seen] if seen else [])]
-    types = loop_types(step, state_names, vocab, seen is not None)
     inputs = [helper.make_tensor_value_info("body_iteration", I64, []),
               helper.make_tensor_value_info("body_cond", BOOL, []),
-              *(helper.make_tensor_value_info(n, *t) for n, t in zip(carried_in, types,
-                                                                       strict=True))]
+              *(helper.make_tensor_value_info(r[1], r[4], r[5]) for r in carried.rows)]
     outputs = [helper.make_tensor_value_info("body_cond_out", BOOL, []),
-               *(helper.make_tensor_value_info(n, *t) for n, t in zip(carried_out, types,
-                                                                        strict=True)),
+               *(helper.make_tensor_value_info(o, r[4], r[5])
+                 for o, r in zip(outs, carried.rows, strict=True)),
                helper.make_tensor_value_info("body_token", I64, [1])]
-    return helper.make_graph(g.nodes, "generation_step", inputs, outputs)
-
-
-def loop_types(step, state_names: list[str], vocab: int, seen: bool) -> list[tuple]:
-    """(elem type, shape) of each carried value: logits, the state, the seen mask."""
-    shapes = {v.name: [d.dim_value or None for d in v.type.tensor_type.shape.dim]
-              for v in step.graph.input}
-    return [(1, [1, vocab]), *((1, [shapes[n][0], 1, shapes[n][2]]) for n in state_names),
-            *([(BOOL, [vocab])] if seen else [])]
+    read = {name for node in g.nodes for name in node.input}  # the restacking's constants
+    nodes = [n for n in g.nodes if n.op_type != "Constant" or n.output[0] in read]  # go
+    return helper.make_graph(nodes, "generation_step", inputs, outputs)
 
 
 def generation_bytes(step_bytes: bytes, rule: SamplingRule, state_names: list[str],
@@ -187,22 +259,25 @@ def generation_bytes(step_bytes: bytes, rule: SamplingRule, state_names: list[st
     from onnx import helper
 
     step = onnx.load_from_string(step_bytes)
-    seen = uses_seen(rule)
-    carried = ["logits", *state_names, *(["seen"] if seen else [])]
-    types = loop_types(step, state_names, vocab, seen)
+    layers = step.graph.input[1].type.tensor_type.shape.dim[0].dim_value
+    wiring = layer_wiring(list(step.graph.node), state_names, layers)
+    carried = Carried(step, state_names, vocab, uses_seen(rule), wiring)
     g = Builder("outer")
-    trips = g.op("Shape", "uniforms")  # (1,) int64: K
-    trip_count = g.op("Squeeze", trips)
-    outputs = [f"{n}_out" for n in carried]
+    trip_count = g.op("Squeeze", g.op("Shape", "uniforms"))  # K
     g.nodes.append(helper.make_node(
-        "Loop", [trip_count, "", *carried], [*outputs, "tokens"],
-        body=body_graph(step, rule, state_names, vocab)))
+        "Loop", [trip_count, "", *(r[0] for r in carried.rows)],
+        [*(r[3] for r in carried.rows), "tokens"],
+        body=body_graph(step, rule, carried, state_names, wiring, vocab)))
+    info = helper.make_tensor_value_info
+    stacked = {s: [d.dim_value or "batch" for d in v.type.tensor_type.shape.dim]
+               for s, v in zip(state_names, step.graph.input[1:], strict=True)}
+    inputs = ["logits", *state_names, *(["seen"] if uses_seen(rule) else [])]
+    types = {"logits": (1, [1, vocab]), "seen": (BOOL, [vocab]),
+             **{s: (1, [stacked[s][0], 1, stacked[s][2]]) for s in state_names}}
     graph = helper.make_graph(
-        g.nodes, "generation",
-        [*(helper.make_tensor_value_info(n, *t) for n, t in zip(carried, types, strict=True)),
-         helper.make_tensor_value_info("uniforms", F64, ["K"])],
-        [*(helper.make_tensor_value_info(n, *t) for n, t in zip(outputs, types, strict=True)),
-         helper.make_tensor_value_info("tokens", I64, ["K", 1])],
+        [*carried.outer.nodes, *g.nodes, *carried.after], "generation",
+        [*(info(n, *types[n]) for n in inputs), info("uniforms", F64, ["K"])],
+        [*(info(f"{n}_out", *types[n]) for n in inputs), info("tokens", I64, ["K", 1])],
         initializer=list(step.graph.initializer))  # weights the body reads from outside
     model = helper.make_model(graph, opset_imports=list(step.opset_import))
     model.ir_version = step.ir_version

@@ -72,13 +72,20 @@ def test_the_loop_draws_the_step_paths_tokens(sides, name):
     assert not set(want) & set(rule.banned)
 
 
-def test_the_state_is_carried_across_chunks_of_any_size(ort):
+@pytest.mark.parametrize("unroll", [1, 3, 4])
+def test_the_state_is_carried_across_chunks_of_any_size(ort, unroll):
+    """Chunks of any size and steps per Loop iteration (a chunk rounded up to whole
+    iterations; a length no multiple of them) draw the same tokens."""
+    from seqlm.export.onnx_runtime import OnnxLM
+
     looped, stepped = onnx_sides("lstm")
+    looped = OnnxLM(looped.session, looped.meta, looped.source, unroll=unroll)
     rule = SamplingRule(0.9, top_p=0.95, repetition_penalty=1.3)
-    want = generate(stepped, [6], TOKENS, rule, seed=3)
-    for chunk in (1, 2, 64, TOKENS, 1000):
-        looped.chunk = chunk
-        assert generate(looped, [6], TOKENS, rule, seed=3) == want, chunk
+    for length in (TOKENS, 97):
+        want = generate(stepped, [6], length, rule, seed=3)
+        for chunk in (1, 2, 5, 64, TOKENS, 1000):
+            looped.chunk = chunk
+            assert generate(looped, [6], length, rule, seed=3) == want, (chunk, length)
     assert len(looped.loops) == 1  # one graph per rule, whatever the chunk
 
 
@@ -116,9 +123,7 @@ def test_without_the_onnx_package_sampling_takes_the_step_path(ort, monkeypatch)
     found = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "onnx" else found(name, *a))
-    alone = OnnxLM(looped.session, {"inputs": looped.inputs, "outputs": looped.outputs,
-                                    "state": [{"shape": list(s)} for s in looped.shapes]},
-                   looped.source)
+    alone = OnnxLM(looped.session, looped.meta, looped.source)
     assert not alone.samples_in_graph
     rule = SamplingRule(0.8)
     assert generate(alone, [6], 50, rule) == generate(looped, [6], 50, rule)

@@ -20,6 +20,7 @@ from seqlm.config.export import (
     ONNX_EXPORTER,
     ONNX_EXPORTERS,
     ONNX_THREADS,
+    ONNX_UNROLL,
     ExportConfig,
 )
 from seqlm.config.fields import Config, from_dict, merge, opt, to_dict
@@ -74,7 +75,8 @@ __all__ = [
     "ATTENTIONS", "LM_CELLS", "PRECISIONS", "SAMPLING_SCHEDULES", "SCANS",
     "SEQ2SEQ_COMPARE_PRESETS", "TIMED_STEP_CAP", "UNITS", "BracketsConfig", "ByHandConfig",
     "CompareConfig", "Config", "DataShowConfig", "SPLITS", "EXPORT_FORMATS", "ExportConfig",
-    "CorpusConfig", "ONNX_CHUNK", "ONNX_EXPORTER", "ONNX_EXPORTERS", "ONNX_THREADS", "RUNTIMES",
+    "CorpusConfig", "ONNX_CHUNK", "ONNX_EXPORTER", "ONNX_EXPORTERS", "ONNX_THREADS", "ONNX_UNROLL",
+    "RUNTIMES",
     "EngineConfig", "EntropyPruneConfig", "EvalConfig", "InfiniGramConfig", "LMConfig",
     "MixConfig",
     "LabConfig", "NgramConfig", "ReferenceModelConfig", "ReferenceTrainConfig", "RevivalConfig",

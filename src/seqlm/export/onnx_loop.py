@@ -9,134 +9,32 @@ starts (the file stays the step):
 
     inputs      logits (1, V) float32 after the text so far, state_0 .. state_k (L, 1, H),
                 seen (V,) bool (the tokens of the text; only with a repetition penalty),
-                uniforms (K,) float64 (one per token, from the sampler's generator)
-    Loop K      token = the rule on logits (below); logits, state = the step on token;
-                seen |= token
+                uniforms (K,) float64 (one per token, from the sampler's generator;
+                K a multiple of U)
+    Loop K / U  U times: token = the rule on logits (`seqlm.export.onnx_rule`); logits,
+                state = the step on token; seen |= token
     outputs     tokens (K, 1) int64, logits_out, state_i_out, seen_out: the next chunk's
                 inputs
 
-The rule is `seqlm.decoding.sampling.choose` in float64 graph ops, each skipped where
-`choose` skips it: banned ids -> -inf (Where), the repetition penalty (Where over the seen
-mask), argmax for temperature 0 (no uniform read), l / tau, top-k (TopK, then Where
-below the k-th value), top-p (TopK over all V sorted, exp / sum, CumSum, the drop mask
-scattered back), and the inverse-CDF draw: softmax as `draw` computes it, CumSum, the index
-= how many CDF entries are <= u * cdf[-1] (`searchsorted(side="right")`). So for a seed the
-tokens are those of the step path; the one difference is summation order (onnxruntime's
-ReduceSum is not NumPy's pairwise sum) and exp's last bit, which move a CDF entry by about
-1e-16 and could flip a draw whose uniform lands that close to a boundary (never seen in the
-tests; tests/export/test_onnx_loop.py compares hundreds of tokens per cell and option).
-Leaves out: non-finite logits (`draw` takes the max over the finite ones; here a +inf or
-NaN logit gives NaN probabilities), batch > 1, per-token log-probabilities (`generate`
-reports none).
+Per token the loop runs the step's nodes and the rule's, nothing else: each layer's state
+(1, H) is carried apart (the step's Gather per layer and Unsqueeze + Concat restacking,
+~10 nodes, run once per call instead, where the graph has them: `layer_wiring`), the step's
+constants are the outer graph's initializers (one copy of the weights whatever U), and the
+body holds U steps (ONNX_UNROLL), so the Loop's own per-iteration work and the token's
+output are paid once per U tokens. For a seed the tokens are those of the step path with
+the rule in NumPy (`onnx_rule` says where float64 rounding could differ;
+tests/export/test_onnx_loop.py compares hundreds of tokens per cell and option).
+Leaves out: batch > 1, per-token log-probabilities (`generate` reports none).
 """
 
 import numpy as np
 
 from seqlm.decoding.sampling import SamplingRule
-
-F64, I64, BOOL = 11, 7, 9  # onnx.TensorProto data types
-
-
-class Builder:
-    """Nodes and constants of one graph, named <prefix>_<n>: no step-graph name (those
-    start with "/" or "onnx::") and no name of the other graph clashes."""
-
-    def __init__(self, prefix: str):
-        from onnx import helper, numpy_helper
-
-        self.helper, self.numpy_helper = helper, numpy_helper
-        self.prefix, self.nodes, self.count = prefix, [], 0
-
-    def name(self) -> str:
-        self.count += 1
-        return f"{self.prefix}_{self.count}"
-
-    def const(self, value) -> str:
-        out = self.name()
-        tensor = self.numpy_helper.from_array(np.asarray(value), out)
-        self.nodes.append(self.helper.make_node("Constant", [], [out], value=tensor))
-        return out
-
-    def op(self, op_type: str, *inputs: str, outputs: int = 1, **attrs):
-        names = [self.name() for _ in range(outputs)]
-        self.nodes.append(self.helper.make_node(op_type, list(inputs), names, **attrs))
-        return names[0] if outputs == 1 else names
-
-
-def masked(g: Builder, mask: str, logits: str) -> str:
-    """-inf where `mask`, the logits elsewhere."""
-    return g.op("Where", mask, g.const(-np.inf), logits)
-
-
-def penalised(g: Builder, logits: str, seen: str, penalty: float) -> str:
-    """CTRL's penalty on the seen tokens: l / r if l > 0 else l * r."""
-    r = g.const(np.float64(penalty))
-    hit = g.op("Where", g.op("Greater", logits, g.const(np.float64(0.0))),
-               g.op("Div", logits, r), g.op("Mul", logits, r))
-    return g.op("Where", seen, hit, logits)
-
-
-def top_k(g: Builder, logits: str, k: int) -> str:
-    """-inf below the k-th largest logit (`top_k_filter`)."""
-    values, _ = g.op("TopK", logits, g.const(np.array([k], dtype=np.int64)), outputs=2)
-    kth = g.op("Gather", values, g.const(np.array([k - 1], dtype=np.int64)))
-    return masked(g, g.op("Less", logits, kth), logits)
-
-
-def softmax(g: Builder, logits: str) -> str:
-    """exp(l - max) / sum, as `seqlm.decoding.sampling.draw` and `softmax` compute it."""
-    shifted = g.op("Exp", g.op("Sub", logits, g.op("ReduceMax", logits, keepdims=1)))
-    return g.op("Div", shifted, g.op("ReduceSum", shifted, keepdims=1))
-
-
-def top_p(g: Builder, logits: str, p: float, vocab: int) -> str:
-    """-inf outside the smallest most probable set whose mass reaches p (`top_p_filter`:
-    a token stays while the mass before it is below p)."""
-    ordered, order = g.op("TopK", logits, g.const(np.array([vocab], dtype=np.int64)),
-                          outputs=2)  # descending, ties by lower index: a stable argsort
-    probs = softmax(g, ordered)
-    before = g.op("Sub", g.op("CumSum", probs, g.const(np.int64(0))), probs)
-    drop_sorted = g.op("GreaterOrEqual", before, g.const(np.float64(p)))
-    drop = g.op("ScatterElements", g.const(np.zeros(vocab, dtype=bool)), order, drop_sorted)
-    return masked(g, drop, logits)
-
-
-def drawn(g: Builder, logits: str, uniform: str, vocab: int) -> str:
-    """The inverse-CDF draw (`draw`): how many CDF entries are <= u * total, at most V-1."""
-    cdf = g.op("CumSum", softmax(g, logits), g.const(np.int64(0)))
-    total = g.op("Gather", cdf, g.const(np.array([vocab - 1], dtype=np.int64)))
-    below = g.op("LessOrEqual", cdf, g.op("Mul", uniform, total))
-    index = g.op("ReduceSum", g.op("Cast", below, to=I64), keepdims=1)  # (1,)
-    return g.op("Min", index, g.const(np.array([vocab - 1], dtype=np.int64)))
-
-
-def rule_nodes(g: Builder, logits32: str, seen: str | None, uniform: str,
-               rule: SamplingRule, vocab: int) -> str:
-    """The token (1,) int64 `choose` picks from logits (1, V) float32."""
-    logits = g.op("Cast", g.op("Reshape", logits32, g.const(np.array([-1], dtype=np.int64))),
-                  to=F64)  # (V,) float64, as `floats` makes them
-    banned = np.zeros(vocab, dtype=bool)
-    banned[list(rule.banned)] = True
-    logits = masked(g, g.const(banned), logits)
-    if seen is not None:
-        logits = penalised(g, logits, seen, rule.repetition_penalty)
-    if rule.temperature == 0:
-        return g.op("ArgMax", logits, axis=0, keepdims=1)  # the first maximum, as np.argmax
-    if rule.temperature != 1.0:
-        logits = g.op("Div", logits, g.const(np.float64(rule.temperature)))
-    if rule.top_k is not None and rule.top_k < vocab:
-        logits = top_k(g, logits, rule.top_k)
-    if rule.top_p is not None and rule.top_p < 1.0:
-        logits = top_p(g, logits, rule.top_p, vocab)
-    return drawn(g, logits, uniform, vocab)
-
-
-def uses_seen(rule: SamplingRule) -> bool:
-    return rule.repetition_penalty != 1.0
+from seqlm.export.onnx_rule import BOOL, F64, I64, Builder, rule_nodes, uses_seen
 
 
 def constants(nodes) -> dict:
-    """Output name -> value of every Constant node."""
+    """Output name -> value of every Constant node that holds a tensor."""
     from onnx import numpy_helper
 
     return {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in nodes
@@ -178,21 +76,22 @@ def layer_wiring(nodes, state_names: list[str], layers: int):
 
 
 class Carried:
-    """The values the Loop carries: (outer input, body input, body output, outer output,
-    elem type, shape) each; `outer.nodes` / `after` the outer graph's nodes that split the
-    stacked state into layers before the Loop and restack it after."""
+    """What the Loop carries, one row per value: (role, outer input, body input, the step's
+    output name for it, outer output, elem type, shape); roles "logits", (state, layer) or
+    state, "seen". `outer.nodes` split the stacked state into layers before the Loop,
+    `after` restack it."""
 
     def __init__(self, step, state_names: list[str], vocab: int, seen: bool, wiring):
         shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
                   for v in step.graph.input}
-        self.rows = [("logits", "body_logits", "body_logits_out", "logits_out", 1,
+        self.rows = [("logits", "logits", "body_logits", "logits", "logits_out", 1,
                       [1, vocab])]
         self.outer, self.after = Builder("split"), []
         for state in state_names:
             layers, _, hidden = shapes[state]
             if wiring is None:
-                self.rows.append((state, f"body_{state}", f"body_{state}_out", f"{state}_out",
-                                  1, [layers, 1, hidden]))
+                self.rows.append((state, state, f"body_{state}", f"{state}_out",
+                                  f"{state}_out", 1, [layers, 1, hidden]))
                 continue
             parts = self.outer.op("Split", state, axis=0, num_outputs=layers, outputs=layers)
             parts = [parts] if layers == 1 else parts
@@ -200,8 +99,8 @@ class Carried:
             for layer, part in enumerate(parts):
                 flat = self.outer.op("Squeeze", part, self.outer.const(np.array([0])))
                 ends.append(f"{state}_{layer}_end")
-                self.rows.append((flat, f"body_{state}_{layer}", wiring[1][(state, layer)],
-                                  ends[-1], 1, [1, hidden]))
+                self.rows.append(((state, layer), flat, f"body_{state}_{layer}",
+                                  wiring[1][(state, layer)], ends[-1], 1, [1, hidden]))
             split = len(self.outer.nodes)
             self.outer.nodes.append(self.outer.helper.make_node("Concat", [
                 self.outer.op("Unsqueeze", e, self.outer.const(np.array([0]))) for e in ends],
@@ -209,52 +108,79 @@ class Carried:
             self.after += self.outer.nodes[split:]  # they read the Loop's outputs
             del self.outer.nodes[split:]
         if seen:
-            self.rows.append(("seen", "body_seen", None, "seen_out", BOOL, [vocab]))
+            self.rows.append(("seen", "seen", "body_seen", None, "seen_out", BOOL, [vocab]))
 
 
-def body_graph(step, rule: SamplingRule, carried: Carried, state_names: list[str],
-               wiring, vocab: int):
-    """The Loop body: (iteration, cond, *carried) -> (cond, *carried, token); the uniforms
-    are read from the outer graph."""
+def step_copy(g: Builder, nodes, wiring, current: dict, token: str, outer: set,
+              carried: Carried, copy: int) -> None:
+    """One more step in the body: its nodes, every value renamed <name>__<copy> but the
+    outer graph's, reading `token` and the carried values `current` (role -> name), which
+    it updates to its outputs."""
+    reads = {"tokens": token}  # the step's inputs
+    if wiring is None:
+        reads.update({r[0]: current[r[0]] for r in carried.rows if r[0] in current
+                      and r[0] not in ("logits", "seen")})
+    else:
+        reads.update({read: current[role] for read, role in wiring[0].items()})
+    for node in nodes:
+        clone = type(node)()
+        clone.CopyFrom(node)
+        clone.input[:] = [reads.get(i, i if i in outer or not i else f"{i}__{copy}")
+                          for i in node.input]
+        clone.output[:] = [f"{o}__{copy}" for o in node.output]
+        clone.name = f"{node.name}__{copy}" if node.name else ""
+        g.nodes.append(clone)
+    for role, _, _, out, *_ in carried.rows:
+        if out is not None:
+            current[role] = f"{out}__{copy}"
+
+
+def body_graph(step, rule: SamplingRule, carried: Carried, wiring, outer: set, vocab: int,
+               unroll: int):
+    """The Loop body: (iteration, cond, *carried) -> (cond, *carried, tokens (U,)); the
+    uniforms (K / U, U) are read from the outer graph."""
     g = Builder("body")
     helper = g.helper
-    seen = "body_seen" if uses_seen(rule) else None
-    uniform = g.op("Gather", "uniforms", "body_iteration")  # scalar float64
-    token = rule_nodes(g, "body_logits", seen, uniform, rule, vocab)
-    renamed = {"tokens": token, "logits": "body_logits_out",
-               **{n: f"body_{n}" for n in state_names},
-               **{f"{n}_out": f"body_{n}_out" for n in state_names}}
-    if wiring is not None:
-        renamed.update({read: f"body_{s}_{layer}" for read, (s, layer) in wiring[0].items()})
-    for i, node in enumerate(step.graph.node):  # the step, its inputs and outputs renamed
-        if wiring is not None and i in wiring[2]:
-            continue
-        copy = type(node)()
-        copy.CopyFrom(node)
-        copy.input[:] = [renamed.get(i, i) for i in node.input]
-        copy.output[:] = [renamed.get(o, o) for o in node.output]
-        g.nodes.append(copy)
-    outs = [row[2] for row in carried.rows]
-    if seen is not None:
-        hit = g.op("Equal", g.const(np.arange(vocab, dtype=np.int64)), token)
-        outs[-1] = g.op("Or", seen, hit)
+    nodes = [n for i, n in enumerate(step.graph.node) if n.output[0] not in outer
+             and not (wiring is not None and i in wiring[2])]
+    current = {row[0]: row[2] for row in carried.rows}
+    row = g.op("Gather", "uniforms_rows", "body_iteration")  # (U,) float64
+    tokens = []
+    for copy in range(unroll):
+        uniform = g.op("Gather", row, g.const(np.int64(copy)))  # scalar
+        tokens.append(rule_nodes(g, current["logits"], current.get("seen"), uniform, rule,
+                                 vocab))
+        if "seen" in current:
+            hit = g.op("Equal", g.const(np.arange(vocab, dtype=np.int64)), tokens[-1])
+            current["seen"] = g.op("Or", current["seen"], hit)
+        step_copy(g, nodes, wiring, current, tokens[-1], outer, carried, copy)
     g.nodes.append(helper.make_node("Identity", ["body_cond"], ["body_cond_out"]))
-    g.nodes.append(helper.make_node("Identity", [token], ["body_token"]))
-    inputs = [helper.make_tensor_value_info("body_iteration", I64, []),
-              helper.make_tensor_value_info("body_cond", BOOL, []),
-              *(helper.make_tensor_value_info(r[1], r[4], r[5]) for r in carried.rows)]
-    outputs = [helper.make_tensor_value_info("body_cond_out", BOOL, []),
-               *(helper.make_tensor_value_info(o, r[4], r[5])
-                 for o, r in zip(outs, carried.rows, strict=True)),
-               helper.make_tensor_value_info("body_token", I64, [1])]
-    read = {name for node in g.nodes for name in node.input}  # the restacking's constants
-    nodes = [n for n in g.nodes if n.op_type != "Constant" or n.output[0] in read]  # go
-    return helper.make_graph(nodes, "generation_step", inputs, outputs)
+    g.nodes.append(helper.make_node("Concat", tokens, ["body_tokens"], axis=0))
+    info = helper.make_tensor_value_info
+    inputs = [info("body_iteration", I64, []), info("body_cond", BOOL, []),
+              *(info(r[2], r[5], r[6]) for r in carried.rows)]
+    outputs = [info("body_cond_out", BOOL, []),
+               *(info(current[r[0]], r[5], r[6]) for r in carried.rows),
+               info("body_tokens", I64, [unroll])]
+    return helper.make_graph(g.nodes, "generation_steps", inputs, outputs)
+
+
+def hoisted(step, wiring) -> list:
+    """The step's initializers and its Constant nodes' tensors (but the restacking's,
+    which the loop no longer reads), as the outer graph's initializers."""
+    from onnx import numpy_helper
+
+    read = {name for i, n in enumerate(step.graph.node)
+            if not (wiring is not None and i in wiring[2]) for name in n.input}
+    return [*step.graph.initializer,
+            *(numpy_helper.from_array(value, name)
+              for name, value in constants(step.graph.node).items() if name in read)]
 
 
 def generation_bytes(step_bytes: bytes, rule: SamplingRule, state_names: list[str],
-                     vocab: int) -> bytes:
-    """The generation graph (this module's docstring) of an LM's step graph, for `rule`."""
+                     vocab: int, unroll: int = 1) -> bytes:
+    """The generation graph (this module's docstring) of an LM's step graph, for `rule`,
+    `unroll` steps per Loop iteration."""
     import onnx
     from onnx import helper
 
@@ -262,23 +188,29 @@ def generation_bytes(step_bytes: bytes, rule: SamplingRule, state_names: list[st
     layers = step.graph.input[1].type.tensor_type.shape.dim[0].dim_value
     wiring = layer_wiring(list(step.graph.node), state_names, layers)
     carried = Carried(step, state_names, vocab, uses_seen(rule), wiring)
+    initializers = hoisted(step, wiring)
+    outer = {t.name for t in initializers} | set(constants(step.graph.node))
     g = Builder("outer")
-    trip_count = g.op("Squeeze", g.op("Shape", "uniforms"))  # K
+    g.nodes.append(helper.make_node("Reshape", ["uniforms", g.const(np.array([-1, unroll]))],
+                                    ["uniforms_rows"]))
+    trips = g.op("Gather", g.op("Shape", "uniforms_rows"), g.const(np.int64(0)))  # K / U
     g.nodes.append(helper.make_node(
-        "Loop", [trip_count, "", *(r[0] for r in carried.rows)],
-        [*(r[3] for r in carried.rows), "tokens"],
-        body=body_graph(step, rule, carried, state_names, wiring, vocab)))
+        "Loop", [trips, "", *(r[1] for r in carried.rows)],
+        [*(r[4] for r in carried.rows), "token_rows"],
+        body=body_graph(step, rule, carried, wiring, outer, vocab, unroll)))
+    g.nodes.append(helper.make_node("Reshape", ["token_rows", g.const(np.array([-1, 1]))],
+                                    ["tokens"]))
     info = helper.make_tensor_value_info
-    stacked = {s: [d.dim_value or "batch" for d in v.type.tensor_type.shape.dim]
+    names = ["logits", *state_names, *(["seen"] if uses_seen(rule) else [])]
+    stacked = {s: [d.dim_value for d in v.type.tensor_type.shape.dim]
                for s, v in zip(state_names, step.graph.input[1:], strict=True)}
-    inputs = ["logits", *state_names, *(["seen"] if uses_seen(rule) else [])]
     types = {"logits": (1, [1, vocab]), "seen": (BOOL, [vocab]),
              **{s: (1, [stacked[s][0], 1, stacked[s][2]]) for s in state_names}}
     graph = helper.make_graph(
         [*carried.outer.nodes, *g.nodes, *carried.after], "generation",
-        [*(info(n, *types[n]) for n in inputs), info("uniforms", F64, ["K"])],
-        [*(info(f"{n}_out", *types[n]) for n in inputs), info("tokens", I64, ["K", 1])],
-        initializer=list(step.graph.initializer))  # weights the body reads from outside
+        [*(info(n, *types[n]) for n in names), info("uniforms", F64, ["K"])],
+        [*(info(f"{n}_out", *types[n]) for n in names), info("tokens", I64, ["K", 1])],
+        initializer=initializers)
     model = helper.make_model(graph, opset_imports=list(step.opset_import))
     model.ir_version = step.ir_version
     return model.SerializeToString()

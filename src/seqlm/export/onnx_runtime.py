@@ -23,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from seqlm.config import ONNX_CHUNK, ONNX_THREADS, Seq2SeqConfig, TrainConfig, from_dict
+from seqlm.config import (
+    ONNX_CHUNK,
+    ONNX_THREADS,
+    ONNX_UNROLL,
+    Seq2SeqConfig,
+    TrainConfig,
+    from_dict,
+)
 from seqlm.decoding.sampling import SamplingRule
 from seqlm.errors import SeqlmError
 from seqlm.export.onnx import MEMORY, META_KEY, ONNX_FORMAT, ONNX_VERSION, require
@@ -82,8 +89,10 @@ class OnnxLM:
     built per sampling rule and kept with the model."""
 
     def __init__(self, sess, meta: dict[str, Any], source: bytes | None = None,
-                 threads: int = ONNX_THREADS, chunk: int = ONNX_CHUNK):
-        self.session, self.source, self.threads, self.chunk = sess, source, threads, chunk
+                 threads: int = ONNX_THREADS, chunk: int = ONNX_CHUNK,
+                 unroll: int = ONNX_UNROLL):
+        self.session, self.meta, self.source, self.threads = sess, meta, source, threads
+        self.chunk, self.unroll = chunk, unroll
         self.inputs, self.outputs = meta["inputs"], meta["outputs"]
         self.shapes = [tuple(1 if d == "batch" else d for d in s["shape"])
                        for s in meta["state"]]
@@ -119,8 +128,8 @@ class OnnxLM:
             from seqlm.export.onnx_loop import generation_bytes
 
             vocab = int(self.session.get_outputs()[0].shape[1])
-            self.loops[rule] = session(generation_bytes(self.source, rule, self.inputs[1:],
-                                                        vocab), self.threads)
+            self.loops[rule] = session(generation_bytes(
+                self.source, rule, self.inputs[1:], vocab, self.unroll), self.threads)
         return self.loops[rule]
 
     def sample(self, prime_ids: list[int], length: int, rule: SamplingRule,
@@ -135,13 +144,14 @@ class OnnxLM:
         if "seen" in names:
             feeds["seen"] = np.isin(np.arange(feeds["logits"].shape[1]), prime_ids)
         out: list[int] = []
-        while len(out) < length:
-            k = min(self.chunk, length - len(out))
+        chunk = -(-self.chunk // self.unroll) * self.unroll  # whole Loop iterations
+        while len(out) < length:  # a last chunk rounded up draws uniforms no token uses
+            k = -(-min(chunk, length - len(out)) // self.unroll) * self.unroll
             feeds["uniforms"] = rng.random(k) if rule.temperature != 0 else np.zeros(k)
             *carried, tokens = loop.run(None, feeds)
             feeds.update(zip(names, carried, strict=True))
             out.extend(tokens[:, 0].tolist())
-        return out
+        return out[:length]
 
 
 class OnnxSeq2Seq:

@@ -7,7 +7,10 @@ sampling (kind, config, vocab, model), with `model` an `OnnxLM`: the `start` / `
 interface of `seqlm.decoding.steppings`, so `seqlm.decoding.sampling.generate` draws from it
 with the one sampling rule (temperature, top-k, top-p, repetition penalty) on its NumPy
 logits, and the same seed gives the same draws as the torch runtime. The prime is read one
-step at a time (the graph is the step). `OnnxSeq2Seq` runs the encoder and decoder-step
+step at a time (the graph is the step); the continuation is drawn ONNX_CHUNK tokens per call
+by the generation loop built from the step for the rule (`seqlm.export.onnx_loop`: the rule
+in graph ops, the same uniforms from the same generator), or one step per token where the
+`onnx` package that builds it is missing. `OnnxSeq2Seq` runs the encoder and decoder-step
 files (greedy translation: `seqlm.export.onnx_translate`). Sessions run on ONNX_THREADS
 intra-op threads: on this 2-core machine two threads sampled 14% faster idle (an earlier
 graph) but spin-waited to half the speed of one under load (docs/export.md). Leaves out:

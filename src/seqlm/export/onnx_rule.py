@@ -63,7 +63,7 @@ def penalised(g: Builder, logits: str, seen: str, penalty: float) -> str:
 def top_k(g: Builder, logits: str, k: int) -> str:
     """-inf below the k-th largest logit (`top_k_filter`)."""
     values, _ = g.op("TopK", logits, g.const(np.array([k], dtype=np.int64)), outputs=2)
-    kth = g.op("Gather", values, g.const(np.array([k - 1], dtype=np.int64)))
+    kth = g.op("Gather", values, g.const(np.array([k - 1], dtype=np.int64)), axis=1)
     return masked(g, g.op("Less", logits, kth), logits)
 
 
@@ -79,33 +79,35 @@ def top_p(g: Builder, logits: str, p: float, vocab: int) -> str:
     ordered, order = g.op("TopK", logits, g.const(np.array([vocab], dtype=np.int64)),
                           outputs=2)  # descending, ties by lower index: a stable argsort
     probs = softmax(g, ordered)
-    before = g.op("Sub", g.op("CumSum", probs, g.const(np.int64(0))), probs)
+    before = g.op("Sub", g.op("CumSum", probs, g.const(np.int64(1))), probs)
     drop_sorted = g.op("GreaterOrEqual", before, g.const(np.float64(p)))
-    drop = g.op("ScatterElements", g.const(np.zeros(vocab, dtype=bool)), order, drop_sorted)
+    drop = g.op("ScatterElements", g.const(np.zeros((1, vocab), dtype=bool)), order,
+                drop_sorted, axis=1)
     return masked(g, drop, logits)
 
 
 def drawn(g: Builder, logits: str, uniform: str, vocab: int) -> str:
     """The inverse-CDF draw (`draw`): how many CDF entries are <= u * total, at most V-1."""
-    cdf = g.op("CumSum", softmax(g, logits), g.const(np.int64(0)))
-    total = g.op("Gather", cdf, g.const(np.array([vocab - 1], dtype=np.int64)))
-    below = g.op("LessOrEqual", cdf, g.op("Mul", uniform, total))
-    index = g.op("ReduceSum", g.op("Cast", below, to=I64), keepdims=1)  # (1,)
+    cdf = g.op("CumSum", softmax(g, logits), g.const(np.int64(1)))
+    total = g.op("Gather", cdf, g.const(np.array([vocab - 1], dtype=np.int64)), axis=1)
+    below = g.op("LessOrEqual", cdf, g.op("Mul", uniform, total))  # (1, V)
+    index = g.op("ReduceSum", g.op("Cast", below, to=I64),
+                 g.const(np.array([1], dtype=np.int64)), keepdims=0)  # (1,)
     return g.op("Min", index, g.const(np.array([vocab - 1], dtype=np.int64)))
 
 
 def rule_nodes(g: Builder, logits32: str, seen: str | None, uniform: str,
                rule: SamplingRule, vocab: int) -> str:
-    """The token (1,) int64 `choose` picks from logits (1, V) float32."""
-    logits = g.op("Cast", g.op("Reshape", logits32, g.const(np.array([-1], dtype=np.int64))),
-                  to=F64)  # (V,) float64, as `floats` makes them
+    """The token (1,) int64 `choose` picks from logits (1, V) float32; the rule's values
+    stay (1, V), the masks (V,) broadcast."""
+    logits = g.op("Cast", logits32, to=F64)  # float64, as `floats` makes them
     banned = np.zeros(vocab, dtype=bool)
     banned[list(rule.banned)] = True
     logits = masked(g, g.const(banned), logits)
     if seen is not None:
         logits = penalised(g, logits, seen, rule.repetition_penalty)
     if rule.temperature == 0:
-        return g.op("ArgMax", logits, axis=0, keepdims=1)  # the first maximum, as np.argmax
+        return g.op("ArgMax", logits, axis=1, keepdims=0)  # the first maximum, as np.argmax
     if rule.temperature != 1.0:
         logits = g.op("Div", logits, g.const(np.float64(rule.temperature)))
     if rule.top_k is not None and rule.top_k < vocab:

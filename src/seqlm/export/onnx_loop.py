@@ -145,9 +145,10 @@ def body_graph(step, rule: SamplingRule, carried: Carried, wiring, outer: set, v
              and not (wiring is not None and i in wiring[2])]
     current = {row[0]: row[2] for row in carried.rows}
     row = g.op("Gather", "uniforms_rows", "body_iteration")  # (U,) float64
+    uniforms = g.op("Split", row, axis=0, num_outputs=unroll, outputs=unroll)  # (1,) each
+    uniforms = [uniforms] if unroll == 1 else uniforms
     tokens = []
-    for copy in range(unroll):
-        uniform = g.op("Gather", row, g.const(np.int64(copy)))  # scalar
+    for copy, uniform in enumerate(uniforms):
         tokens.append(rule_nodes(g, current["logits"], current.get("seen"), uniform, rule,
                                  vocab))
         if "seen" in current:

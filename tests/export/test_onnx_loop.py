@@ -35,7 +35,7 @@ def ort():
     return pytest.importorskip("onnxruntime")
 
 
-def onnx_sides(cell: str):
+def onnx_sides(cell: str, exporter: str = "torchscript"):
     """(graph-loop OnnxLM, per-step OnnxLM) of a small untrained char LM of `cell`."""
     from seqlm.export.onnx import lm_bytes
     from seqlm.export.onnx_runtime import OnnxLM, metadata, session
@@ -48,7 +48,7 @@ def onnx_sides(cell: str):
     with torch.no_grad():  # sharper logits than the initialisation's: top-p cuts something
         model.proj.weight.mul_(8.0)
     data = lm_bytes(SimpleNamespace(kind="lm", model=model, payload={
-        "config": to_dict(config), "vocab": vocab.to_dict()}))
+        "config": to_dict(config), "vocab": vocab.to_dict()}), exporter)
     sess = session(data)
     return OnnxLM(sess, metadata(sess, "test"), data, chunk=7), \
         OnnxLM(sess, metadata(sess, "test"))
@@ -104,6 +104,21 @@ def test_the_loop_carries_each_layer_or_else_the_stacked_state(ort, monkeypatch)
     monkeypatch.setattr(onnx_loop, "layer_wiring", lambda *a: None)
     rule = SamplingRule(0.9, top_k=20, repetition_penalty=1.1)
     assert generate(looped, [6], 100, rule, seed=5) == generate(stepped, [6], 100, rule, seed=5)
+
+
+def test_the_dynamo_exporters_step_loops_too(ort):
+    """torch.export's graph reads its state otherwise (no per-layer wiring found): the
+    loop carries it stacked and draws the step path's tokens."""
+    import onnx
+
+    from seqlm.export.onnx_loop import layer_wiring
+
+    pytest.importorskip("onnxscript")
+    looped, stepped = onnx_sides("lstm", exporter="dynamo")
+    nodes = list(onnx.load_from_string(looped.source).graph.node)
+    assert layer_wiring(nodes, looped.inputs[1:], 2) is None
+    rule = SamplingRule(0.9, top_k=10, top_p=0.9, repetition_penalty=1.2)
+    assert generate(looped, [5], 200, rule, seed=1) == generate(stepped, [5], 200, rule, seed=1)
 
 
 def test_a_stop_token_ends_the_loop_as_it_ends_the_steps(ort):

@@ -213,5 +213,6 @@ def generation_bytes(step_bytes: bytes, rule: SamplingRule, state_names: list[st
         [*(info(f"{n}_out", *types[n]) for n in names), info("tokens", I64, ["K", 1])],
         initializer=initializers)
     model = helper.make_model(graph, opset_imports=list(step.opset_import))
+    model.functions.extend(step.functions)  # the dynamo exporter may call local functions
     model.ir_version = step.ir_version
     return model.SerializeToString()

@@ -18,8 +18,8 @@ through a `Stepping` (start on a prime, then one token at a time), which
 reference; torch is imported only for a torch model. A stepping whose `samples_in_graph` is
 true (the ONNX runtime's, `seqlm.export.onnx_loop`) runs this rule inside its own graph:
 `generate` hands it the whole call, `sample(prime_ids, length, rule, rng)`, and it draws
-the same uniforms from the same generator in the same order. Leaves out: typical and min-p sampling,
-contrastive search.
+the same uniforms from the same generator in the same order. Leaves out: typical and min-p
+sampling, contrastive search.
 """
 
 from collections.abc import Iterator

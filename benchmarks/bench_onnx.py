@@ -6,18 +6,23 @@ same per step), LSTM and GRU (`--cells rnn` too). Both sides draw with
 seed):
     torch   `RecurrentLM.stepper()` under inference_mode, what `seqlm sample` runs (its
             kernels resolved as `--kernels auto` resolves them here)
-    onnx    the step exported by `seqlm export --format onnx`, run by onnxruntime
-            (`seqlm sample --runtime onnx`: ONNX_THREADS intra-op threads, CPU provider;
-            `--onnx-threads 1 2` runs one side per count)
+    onnx    `seqlm sample --runtime onnx`: the step exported by `seqlm export --format
+            onnx` reads the prime, then the generation loop built from it
+            (`seqlm.export.onnx_loop`) samples ONNX_CHUNK tokens per onnxruntime call;
+            ONNX_THREADS intra-op threads, CPU provider (`--onnx-threads 1 2` runs one
+            side per count)
+    step    the same step graph sampled one onnxruntime call per token, the rule in NumPy
+            (the ONNX path before the generation loop; on the first thread count)
 Rows: "sample" times the whole `generate` call as `seqlm sample` makes it, the prime's
 reading included (torch reads a prime through its sequence path, a fixed cost per call);
 "loop" the same call less the prime's reading, i.e. the per-token sampling loop; "step"
-the model's step alone (no sampling rule), the same token fed each step.
+the model's step alone (no sampling rule), the same token fed each step (the graph loop
+has no step of its own: its row is the step graph's).
 Sides are interleaved in every repeat and the ratio (onnx chars/s over torch's) is taken per
 repeat, so load from other processes hits both alike; medians. The CPU model, torch's
 thread count and the load average are printed.
 
-    python benchmarks/bench_onnx.py                  # 2000 chars x 7 repeats, ~1 minute
+    python benchmarks/bench_onnx.py --onnx-threads 1  # 2000 chars x 7 repeats, ~1 minute
     python benchmarks/bench_onnx.py --chars 300 --repeats 3   # a smoke run
     python benchmarks/bench_onnx.py --threads 1      # torch on one thread, as onnxruntime
 """
@@ -48,7 +53,8 @@ V, E, H, LAYERS = 65, 128, 256, 2
 
 
 def build(cell: str, onnx_threads: list[int]):
-    """(torch stepping, [onnx stepping per thread count]) of one untrained char LM."""
+    """(torch stepping, [(name, onnx stepping)]: the graph loop per thread count, then the
+    per-step path) of one untrained char LM."""
     torch.manual_seed(0)
     vocab = Vocab.build(chr(33 + i) for i in range(V - len(SPECIALS)))
     config = TrainConfig(model=LMConfig(unit="char", cell=cell, embedding_dim=E,
@@ -62,24 +68,36 @@ def build(cell: str, onnx_threads: list[int]):
     onnx_sides = []
     for threads in onnx_threads:
         sess = session(data, threads)
-        onnx_sides.append(OnnxLM(sess, metadata(sess, "bench")))
+        onnx_sides.append((f"onnx loop ({threads} thr)",
+                           OnnxLM(sess, metadata(sess, "bench"), data, threads)))
+    sess = session(data, onnx_threads[0])  # no source: one call per token
+    onnx_sides.append((f"onnx step ({onnx_threads[0]} thr)",
+                       OnnxLM(sess, metadata(sess, "bench"))))
     return RecurrentStepping(model), onnx_sides
 
 
 class PrimeTimed:
-    """A stepping whose `start` (reading the prime) is timed apart from its steps."""
+    """Times a stepping's `start` (reading the prime) apart from the rest of the call: its
+    `start` is wrapped on the instance while the `with` block runs (the ONNX generation loop
+    calls its own `start` too)."""
 
     def __init__(self, stepping):
         self.stepping, self.prime_s = stepping, 0.0
 
-    def start(self, prime_ids):
-        start = time.perf_counter()
-        out = self.stepping.start(prime_ids)
-        self.prime_s = time.perf_counter() - start
-        return out
+    def __enter__(self):
+        start = self.stepping.start
 
-    def step(self, token, state):
-        return self.stepping.step(token, state)
+        def timed(prime_ids):
+            began = time.perf_counter()
+            out = start(prime_ids)
+            self.prime_s += time.perf_counter() - began
+            return out
+
+        self.stepping.start = timed
+        return self
+
+    def __exit__(self, *exc) -> None:
+        del self.stepping.start  # the class's method again
 
 
 def sample_rate(stepping, chars: int) -> float:
@@ -92,10 +110,10 @@ def sample_rate(stepping, chars: int) -> float:
 def loop_rate(stepping, chars: int) -> float:
     """chars/s of the same call less the time its prime took to read: the sampling loop
     (torch reads a prime through the sequence path, onnxruntime through the step)."""
-    timed = PrimeTimed(stepping)
-    start = time.perf_counter()
-    generate(timed, [len(SPECIALS)], chars, SamplingRule(0.8), seed=0)
-    return chars / (time.perf_counter() - start - timed.prime_s)
+    with PrimeTimed(stepping) as timed:
+        start = time.perf_counter()
+        generate(stepping, [len(SPECIALS)], chars, SamplingRule(0.8), seed=0)
+        return chars / (time.perf_counter() - start - timed.prime_s)
 
 
 def step_rate(stepping, chars: int) -> float:
@@ -110,17 +128,17 @@ def step_rate(stepping, chars: int) -> float:
 def measure(cell: str, chars: int, repeats: int, onnx_threads: list[int]) -> None:
     torch_side, onnx_sides = build(cell, onnx_threads)
     for name, rate in (("sample", sample_rate), ("loop", loop_rate), ("step", step_rate)):
-        for side in (torch_side, *onnx_sides):
-            rate(side, 50)  # warm-up: first calls allocate
+        for side in (torch_side, *(s for _, s in onnx_sides)):
+            rate(side, 50)  # warm-up: first calls allocate (and build the loop graph)
         t_rates, o_rates = [], [[] for _ in onnx_sides]
         for _ in range(repeats):
             t_rates.append(rate(torch_side, chars))
-            for rates, side in zip(o_rates, onnx_sides, strict=True):
+            for rates, (_, side) in zip(o_rates, onnx_sides, strict=True):
                 rates.append(rate(side, chars))
-        for threads, rates in zip(onnx_threads, o_rates, strict=True):
+        for (label, _), rates in zip(onnx_sides, o_rates, strict=True):
             ratios = [o / t for o, t in zip(rates, t_rates, strict=True)]
             print(f"{cell:5s} {LAYERS}x{H} {name:6s}  torch {statistics.median(t_rates):9,.0f}/s"
-                  f"  onnx ({threads} thr) {statistics.median(rates):9,.0f}/s  onnx/torch "
+                  f"  {label:18s} {statistics.median(rates):9,.0f}/s  onnx/torch "
                   f"{statistics.median(ratios):5.2f}x  (min {min(ratios):.2f}, "
                   f"max {max(ratios):.2f})")
 

@@ -10,6 +10,8 @@ EXPORT_FORMATS = ("hf", "onnx")
 ONNX_EXPORTERS = ("torchscript", "dynamo")  # torch.onnx.export(dynamo=False | True)
 ONNX_EXPORTER = "torchscript"  # why: seqlm.export.onnx's docstring (7x faster here)
 ONNX_THREADS = 1  # onnxruntime's intra-op threads: 2 spin and lose ~2x under load (docs/export.md)
+ONNX_CHUNK = 256  # tokens per call of the ONNX generation loop (seqlm.export.onnx_loop)
+ONNX_UNROLL = 8  # steps per iteration of that loop (docs/export.md)
 
 
 @dataclass(frozen=True)

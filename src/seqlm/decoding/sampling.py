@@ -15,8 +15,11 @@ a choice, in this order:
 The rule is NumPy, so every model samples through the same `generate`: a model is reached
 through a `Stepping` (start on a prime, then one token at a time), which
 `seqlm.decoding.steppings` builds for the torch LMs, the n-gram models and the NumPy
-reference; torch is imported only for a torch model. Leaves out: typical and min-p sampling,
-contrastive search.
+reference; torch is imported only for a torch model. A stepping whose `samples_in_graph` is
+true (the ONNX runtime's, `seqlm.export.onnx_loop`) runs this rule inside its own graph:
+`generate` hands it the whole call, `sample(prime_ids, length, rule, rng)`, and it draws
+the same uniforms from the same generator in the same order. Leaves out: typical and min-p
+sampling, contrastive search.
 """
 
 from collections.abc import Iterator
@@ -155,10 +158,18 @@ def generate(lm: Any, prime_ids: list[int], length: int, rule: SamplingRule,
              seed: int | list[int] = 0, stop_id: int | None = None) -> list[int]:
     """`length` new token ids after the prime (the prime not included), from any LM of
     seqlm (or a `Stepping`); stops early after `stop_id` if given (it is included)."""
+    from seqlm.decoding.steppings import stepping_of
+
     if not prime_ids:
         raise ValueError("generation needs a prime of at least one token")
+    stepping = stepping_of(lm)
+    if getattr(stepping, "samples_in_graph", False):  # the ONNX generation loop
+        drawn = stepping.sample(list(prime_ids), length, rule, np.random.default_rng(seed))
+    else:
+        drawn = (token for token, _ in islice(sample_steps(stepping, prime_ids, rule, seed),
+                                               length))
     out = []
-    for token, _ in islice(sample_steps(lm, prime_ids, rule, seed), length):
+    for token in drawn:
         out.append(token)
         if token == stop_id:
             break

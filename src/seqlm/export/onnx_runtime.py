@@ -7,7 +7,10 @@ sampling (kind, config, vocab, model), with `model` an `OnnxLM`: the `start` / `
 interface of `seqlm.decoding.steppings`, so `seqlm.decoding.sampling.generate` draws from it
 with the one sampling rule (temperature, top-k, top-p, repetition penalty) on its NumPy
 logits, and the same seed gives the same draws as the torch runtime. The prime is read one
-step at a time (the graph is the step). `OnnxSeq2Seq` runs the encoder and decoder-step
+step at a time (the graph is the step); the continuation is drawn ONNX_CHUNK tokens per call
+by the generation loop built from the step for the rule (`seqlm.export.onnx_loop`: the rule
+in graph ops, the same uniforms from the same generator), or one step per token where the
+`onnx` package that builds it is missing. `OnnxSeq2Seq` runs the encoder and decoder-step
 files (greedy translation: `seqlm.export.onnx_translate`). Sessions run on ONNX_THREADS
 intra-op threads: on this 2-core machine two threads sampled 14% faster idle (an earlier
 graph) but spin-waited to half the speed of one under load (docs/export.md). Leaves out:
@@ -15,6 +18,7 @@ beam search (torch only), GPU execution providers, IO binding (measured: onnxrun
 `run_with_iobinding` with preallocated outputs cost more per call than `run` here).
 """
 
+import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from seqlm.config import ONNX_THREADS, Seq2SeqConfig, TrainConfig, from_dict
+from seqlm.config import (
+    ONNX_CHUNK,
+    ONNX_THREADS,
+    ONNX_UNROLL,
+    Seq2SeqConfig,
+    TrainConfig,
+    from_dict,
+)
+from seqlm.decoding.sampling import SamplingRule
 from seqlm.errors import SeqlmError
 from seqlm.export.onnx import MEMORY, META_KEY, ONNX_FORMAT, ONNX_VERSION, require
 
@@ -74,14 +86,23 @@ def metadata(sess, where: str) -> dict[str, Any]:
 
 class OnnxLM:
     """An LM's step graph behind `start(prime_ids)` / `step(token, state)`, batch 1;
-    logits (V,) float64 as the sampling rule takes them, the state a tuple of arrays."""
+    logits (V,) float64 as the sampling rule takes them, the state a tuple of arrays.
+    Given the step graph's `source` (the file's bytes) and the `onnx` package, `sample`
+    draws whole chunks through the generation loop (`seqlm.export.onnx_loop`), one graph
+    built per sampling rule and kept with the model."""
 
-    def __init__(self, sess, meta: dict[str, Any]):
-        self.session = sess
+    def __init__(self, sess, meta: dict[str, Any], source: bytes | None = None,
+                 threads: int = ONNX_THREADS, chunk: int = ONNX_CHUNK,
+                 unroll: int = ONNX_UNROLL):
+        self.session, self.meta, self.source, self.threads = sess, meta, source, threads
+        self.chunk, self.unroll = chunk, unroll
         self.inputs, self.outputs = meta["inputs"], meta["outputs"]
         self.shapes = [tuple(1 if d == "batch" else d for d in s["shape"])
                        for s in meta["state"]]
         self.token = np.zeros(1, dtype=np.int64)
+        self.samples_in_graph = source is not None and importlib.util.find_spec("onnx") \
+            is not None
+        self.loops: dict[SamplingRule, Any] = {}  # rule -> its generation session
 
     def zeros(self, batch: int = 1) -> tuple[np.ndarray, ...]:
         return tuple(np.zeros((s[0], batch, *s[2:]), dtype=np.float32) for s in self.shapes)
@@ -103,6 +124,37 @@ class OnnxLM:
         for token in prime_ids:
             logits, state = self.step(token, state)
         return logits, state
+
+    def loop(self, rule: SamplingRule):
+        """The generation session of `rule`, built on first use."""
+        if rule not in self.loops:
+            from seqlm.export.onnx_loop import generation_bytes
+
+            vocab = int(self.session.get_outputs()[0].shape[1])
+            self.loops[rule] = session(generation_bytes(
+                self.source, rule, self.inputs[1:], vocab, self.unroll), self.threads)
+        return self.loops[rule]
+
+    def sample(self, prime_ids: list[int], length: int, rule: SamplingRule,
+               rng: np.random.Generator) -> list[int]:
+        """`length` token ids after the prime, drawn in the graph `chunk` at a time: those
+        `seqlm.decoding.sampling.sample_steps` draws through `step` from the same
+        generator (one uniform per token, none for temperature 0, in the same order)."""
+        loop = self.loop(rule)
+        logits, state = self.start(prime_ids)
+        names = [i.name for i in loop.get_inputs() if i.name != "uniforms"]
+        feeds = dict(zip(names, (logits[None].astype(np.float32), *state), strict=False))
+        if "seen" in names:
+            feeds["seen"] = np.isin(np.arange(feeds["logits"].shape[1]), prime_ids)
+        out: list[int] = []
+        chunk = -(-self.chunk // self.unroll) * self.unroll  # whole Loop iterations
+        while len(out) < length:  # a last chunk rounded up draws uniforms no token uses
+            k = -(-min(chunk, length - len(out)) // self.unroll) * self.unroll
+            feeds["uniforms"] = rng.random(k) if rule.temperature != 0 else np.zeros(k)
+            *carried, tokens = loop.run(None, feeds)
+            feeds.update(zip(names, carried, strict=True))
+            out.extend(tokens[:, 0].tolist())
+        return out[:length]
 
 
 class OnnxSeq2Seq:
@@ -154,7 +206,8 @@ def open_file(path: Path) -> OnnxLoaded:
     meta = metadata(sess, str(path))
     config, vocab = rebuild(meta, str(path))
     if meta["kind"] == "lm":
-        return OnnxLoaded("lm", config, vocab, OnnxLM(sess, meta), path)
+        return OnnxLoaded("lm", config, vocab, OnnxLM(sess, meta, path.read_bytes()),
+                          path)
     decoder = path.with_name(meta.get("decoder") or "")
     if meta.get("graph") != "encoder" or not decoder.is_file():
         raise SeqlmError(f"{path} is a seq2seq {meta.get('graph')} graph: give the encoder "
@@ -177,9 +230,10 @@ def load_onnx(path: str | Path, kind: str | None = None) -> OnnxLoaded:
         if model.kind != "lm":
             raise SeqlmError(f"{path}: --runtime onnx samples language models; export a "
                              "seq2seq model with `seqlm export --format onnx`")
-        sess = session(lm_bytes(model))
+        data = lm_bytes(model)
+        sess = session(data)
         meta = metadata(sess, str(path))
-        loaded = OnnxLoaded("lm", model.config, model.vocab, OnnxLM(sess, meta), path)
+        loaded = OnnxLoaded("lm", model.config, model.vocab, OnnxLM(sess, meta, data), path)
     if kind is not None and loaded.kind != kind:
         raise SeqlmError(f"{path} holds a {loaded.kind} model, not a {kind} model")
     return loaded

@@ -13,8 +13,9 @@ interpolated with the uniform 1/|V| (|V| = every unigram but `<s>`). gamma(h) be
 backoff (log gamma; 0 for an n-gram that is no context). Keys are sorted by context, so a
 block of rows cut at context boundaries holds every extension of its contexts, and contexts
 come in id order: den, gamma and the backoffs of order k-1 are written block by block. Only
-p(w | h'), read at the suffix ids, jumps around: `seqlm.ngram.runs.gather`. Without a memory
-budget there is one block per order. The arithmetic (double, or lmplz's float32 steps from
+p(w | h'), read at the suffix ids, jumps around: `seqlm.ngram.runs.gather` (engine "numba":
+read once per order where they fit `gather`'s block, `held_lower`). Without a memory budget
+there is one block per order. The arithmetic (double, or lmplz's float32 steps from
 `seqlm.ngram.single_precision`) is chosen once, by name.
 
 Pruning (`seqlm.ngram.prune`) keeps the mass of pruned n-grams in gamma (so each context's
@@ -156,6 +157,7 @@ def estimate_order(c: NgramCounts, k: int, adjusted: Column, table: np.ndarray,
     backoff = ws.writer(np.float64, f"backoff{k - 1}")
     written = 0  # contexts of order k-1 with a backoff so far
     rows = ws.budget.rows(ESTIMATE_ROW_BYTES, share=0.5)
+    held = held_lower(lower, ws, c.engine)
     for lo, keys in context_blocks(c.keys[k - 1], c.V, rows):
         hi = lo + len(keys)
         a = adjusted.read(lo, hi)
@@ -166,7 +168,8 @@ def estimate_order(c: NgramCounts, k: int, adjusted: Column, table: np.ndarray,
         first[1:] = parents[1:] != parents[:-1]
         ctx = np.cumsum(first) - 1
         den, gamma = math.contexts(a, keep, table, ctx, int(ctx[-1]) + 1 if len(ctx) else 0)
-        lower_p = gather(lower, c.suffix[k - 1].read(lo, hi), ws, c.engine)
+        suffix = c.suffix[k - 1].read(lo, hi)
+        lower_p = held[suffix] if held is not None else gather(lower, suffix, ws, c.engine)
         p = math.probs(a, table, den[ctx], gamma[ctx], lower_p)
         logp.append(math.log_probs(p))
         probs.append(p)
@@ -174,6 +177,17 @@ def estimate_order(c: NgramCounts, k: int, adjusted: Column, table: np.ndarray,
     fill = np.zeros(len(c.keys[k - 2]) - written)
     backoff.append(fill)
     return logp.finish(), backoff.finish(), probs.finish()
+
+
+def held_lower(lower: Column, ws: Workspace, engine: str) -> np.ndarray | None:
+    """Engine "numba": order k-1's spilled probabilities read once for the whole order where
+    they fit the share of the budget one `gather` reads at a time (each block's suffixes
+    reach across nearly all of them, so `gather` would read the whole file per block);
+    else None (gathered block by block)."""
+    rows = ws.budget.rows(max(lower.dtype.itemsize, 8), share=0.25)  # gather's block
+    if engine != "numba" or not lower.spilled or len(lower) > rows:
+        return None
+    return lower.array()
 
 
 def write_backoffs(writer, written: int, contexts: np.ndarray, values: np.ndarray) -> int:

@@ -163,20 +163,31 @@ def estimate_order(c: NgramCounts, k: int, adjusted: Column, table: np.ndarray,
         a = adjusted.read(lo, hi)
         keep = (np.ones(len(keys), dtype=bool) if threshold is None
                 else c.counts[k - 1].read(lo, hi) > threshold)
-        parents = trie.parents(keys, c.V)
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = parents[1:] != parents[:-1]
-        ctx = np.cumsum(first) - 1
-        den, gamma = math.contexts(a, keep, table, ctx, int(ctx[-1]) + 1 if len(ctx) else 0)
         suffix = c.suffix[k - 1].read(lo, hi)
         lower_p = held[suffix] if held is not None else gather(lower, suffix, ws, c.engine)
-        p = math.probs(a, table, den[ctx], gamma[ctx], lower_p)
+        p, contexts, gamma = block_probs(keys, a, keep, table, c.V, lower_p, math, c.engine)
         logp.append(math.log_probs(p))
         probs.append(p)
-        written = write_backoffs(backoff, written, parents[first], math.log_backoffs(gamma))
+        written = write_backoffs(backoff, written, contexts, math.log_backoffs(gamma))
     fill = np.zeros(len(c.keys[k - 2]) - written)
     backoff.append(fill)
     return logp.finish(), backoff.finish(), probs.finish()
+
+
+def block_probs(keys, a, keep, table, V: int, lower_p, math, engine: str,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p of a block's rows, its contexts (sorted ids) and their gamma; on the numba engine in
+    double precision by `seqlm.ngram.compiled_estimate.block_probs` (the same bits)."""
+    if engine == "numba" and math.name == "double":
+        from seqlm.ngram.compiled_estimate import block_probs as compiled
+
+        return compiled(keys, a, keep, table, V, lower_p)
+    parents = trie.parents(keys, V)
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = parents[1:] != parents[:-1]
+    ctx = np.cumsum(first) - 1
+    den, gamma = math.contexts(a, keep, table, ctx, int(ctx[-1]) + 1 if len(ctx) else 0)
+    return math.probs(a, table, den[ctx], gamma[ctx], lower_p), parents[first], gamma
 
 
 def held_lower(lower: Column, ws: Workspace, engine: str) -> np.ndarray | None:

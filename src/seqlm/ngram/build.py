@@ -74,7 +74,8 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
                          "or leave out --memory")
     stages, rss_before = _Stages(), current_rss_bytes()
     with Workspace(budget, config.temp_dir) as ws:
-        stream, vocab = read_stream(source, config.unit, ws, progress)
+        stream, vocab = read_stream(source, config.unit, ws, progress, config.engine,
+                                    config.compiled_min_tokens)
         if len(stream) == 2 * stream.lines:  # nothing but `<s> </s>` pairs
             raise SeqlmError(f"the training text has no words, only {stream.lines:,} empty "
                              "line(s): give a text with at least one word")

@@ -13,8 +13,9 @@ interpolated with the uniform 1/|V| (|V| = every unigram but `<s>`). gamma(h) be
 backoff (log gamma; 0 for an n-gram that is no context). Keys are sorted by context, so a
 block of rows cut at context boundaries holds every extension of its contexts, and contexts
 come in id order: den, gamma and the backoffs of order k-1 are written block by block. Only
-p(w | h'), read at the suffix ids, jumps around: `seqlm.ngram.runs.gather`. Without a memory
-budget there is one block per order. The arithmetic (double, or lmplz's float32 steps from
+p(w | h'), read at the suffix ids, jumps around: `seqlm.ngram.runs.gather` (engine "numba":
+read once per order where they fit `gather`'s block, `held_lower`). Without a memory budget
+there is one block per order. The arithmetic (double, or lmplz's float32 steps from
 `seqlm.ngram.single_precision`) is chosen once, by name.
 
 Pruning (`seqlm.ngram.prune`) keeps the mass of pruned n-grams in gamma (so each context's
@@ -156,24 +157,48 @@ def estimate_order(c: NgramCounts, k: int, adjusted: Column, table: np.ndarray,
     backoff = ws.writer(np.float64, f"backoff{k - 1}")
     written = 0  # contexts of order k-1 with a backoff so far
     rows = ws.budget.rows(ESTIMATE_ROW_BYTES, share=0.5)
+    held = held_lower(lower, ws, c.engine)
     for lo, keys in context_blocks(c.keys[k - 1], c.V, rows):
         hi = lo + len(keys)
         a = adjusted.read(lo, hi)
         keep = (np.ones(len(keys), dtype=bool) if threshold is None
                 else c.counts[k - 1].read(lo, hi) > threshold)
-        parents = trie.parents(keys, c.V)
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = parents[1:] != parents[:-1]
-        ctx = np.cumsum(first) - 1
-        den, gamma = math.contexts(a, keep, table, ctx, int(ctx[-1]) + 1 if len(ctx) else 0)
-        lower_p = gather(lower, c.suffix[k - 1].read(lo, hi), ws, c.engine)
-        p = math.probs(a, table, den[ctx], gamma[ctx], lower_p)
+        suffix = c.suffix[k - 1].read(lo, hi)
+        lower_p = held[suffix] if held is not None else gather(lower, suffix, ws, c.engine)
+        p, contexts, gamma = block_probs(keys, a, keep, table, c.V, lower_p, math, c.engine)
         logp.append(math.log_probs(p))
         probs.append(p)
-        written = write_backoffs(backoff, written, parents[first], math.log_backoffs(gamma))
+        written = write_backoffs(backoff, written, contexts, math.log_backoffs(gamma))
     fill = np.zeros(len(c.keys[k - 2]) - written)
     backoff.append(fill)
     return logp.finish(), backoff.finish(), probs.finish()
+
+
+def block_probs(keys, a, keep, table, V: int, lower_p, math, engine: str,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p of a block's rows, its contexts (sorted ids) and their gamma; on the numba engine in
+    double precision by `seqlm.ngram.compiled_estimate.block_probs` (the same bits)."""
+    if engine == "numba" and math.name == "double":
+        from seqlm.ngram.compiled_estimate import block_probs as compiled
+
+        return compiled(keys, a, keep, table, V, lower_p)
+    parents = trie.parents(keys, V)
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = parents[1:] != parents[:-1]
+    ctx = np.cumsum(first) - 1
+    den, gamma = math.contexts(a, keep, table, ctx, int(ctx[-1]) + 1 if len(ctx) else 0)
+    return math.probs(a, table, den[ctx], gamma[ctx], lower_p), parents[first], gamma
+
+
+def held_lower(lower: Column, ws: Workspace, engine: str) -> np.ndarray | None:
+    """Engine "numba": order k-1's spilled probabilities read once for the whole order where
+    they fit the share of the budget one `gather` reads at a time (each block's suffixes
+    reach across nearly all of them, so `gather` would read the whole file per block);
+    else None (gathered block by block)."""
+    rows = ws.budget.rows(max(lower.dtype.itemsize, 8), share=0.25)  # gather's block
+    if engine != "numba" or not lower.spilled or len(lower) > rows:
+        return None
+    return lower.array()
 
 
 def write_backoffs(writer, written: int, contexts: np.ndarray, values: np.ndarray) -> int:

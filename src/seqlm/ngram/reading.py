@@ -8,7 +8,8 @@ Each piece becomes ids with `<s>` and `</s>` around every line (the KenLM rules 
 `seqlm.ngram.stream`); a token never seen before gets the next id, so ids follow first
 appearance, the order `lmplz` writes its unigrams in. The ids go to a `Column`
 (`seqlm.ngram.spill`), with the row where each piece starts: every piece boundary is a
-sentence start, so counting can cut the stream there.
+sentence start, so counting can cut the stream there. Engine "numba" encodes each piece in one
+compiled scan instead (`seqlm.ngram.compiled_reading`, the same ids).
 Leaves out: other encodings than UTF-8, and KenLM's `--limit_vocab_file`.
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 from seqlm.data.vocab import BOS, EOS, UNK
 from seqlm.errors import SeqlmError
 from seqlm.ngram.budget import MemoryBudget, format_bytes
+from seqlm.ngram.engine import resolve
 from seqlm.ngram.spill import Column, Workspace
 from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_SPECIALS, NgramVocab
 from seqlm.ngram.text_ids import sentences, token_spans
@@ -166,9 +168,24 @@ def long_line_error(line: int, limit: int, budget: MemoryBudget) -> SeqlmError:
                       "(one sentence a line)")
 
 
+def compiled_encoder(encoder: TrainingEncoder, engine: str, min_tokens: int, projected: int):
+    """The compiled encoder taking over `encoder` where `engine` resolves to numba for the
+    tokens projected, else `encoder`."""
+    if resolve(engine, projected, min_tokens) != "numba":
+        return encoder
+    from seqlm.ngram.compiled_reading import CompiledEncoder
+
+    return CompiledEncoder(encoder)
+
+
 def read_stream(source: str | Path, unit: str, ws: Workspace,
-                progress: ProgressCallback | None = None) -> tuple[IdStream, NgramVocab]:
+                progress: ProgressCallback | None = None, engine: str = "numpy",
+                min_tokens: int = 0) -> tuple[IdStream, NgramVocab]:
     """Read a training text (a string, or a file's path) into the id stream and vocabulary.
+
+    Engine "numba" encodes on `seqlm.ngram.compiled_reading` (the same ids); "auto" starts on
+    NumPy and goes on compiled from the first piece where the tokens projected from the share
+    read reach `min_tokens` (`seqlm.ngram.engine.resolve`).
 
     The stream stays in memory until it outgrows an eighth of the budget, then spills. A text
     past the budget's `token_limit`, or with a line past `line_limit`, stops the read with a
@@ -184,6 +201,9 @@ def read_stream(source: str | Path, unit: str, ws: Workspace,
     limit, tokens_limit = ws.budget.rows(4, share=0.125), ws.budget.token_limit()
     try:
         for piece in pieces:
+            if engine != "numpy" and isinstance(encoder, TrainingEncoder):
+                encoder = compiled_encoder(encoder, engine, min_tokens,
+                                           bounds[-1] * max(total, done) // max(done, 1))
             ids = encoder.encode(piece)
             done += len(piece)
             if not len(ids):  # the empty tail of a file: no chunk may be empty

@@ -2,7 +2,7 @@
 
 Imported only when the engine (`seqlm.ngram.engine`) is "numba". `encode_piece` walks a
 piece's UTF-8 bytes once: each token is found and hashed in the scan that finds its end
-(`seqlm.ngram.compiled_text.next_word` / `next_token` / `span_key`: the 63-bit key of
+(`seqlm.ngram.compiled_text.next_key`: the 63-bit key of
 `seqlm.ngram.vocab_hash.byte_keys`; a byte's value for bytes), looked up in an open-addressing
 table of records (key, id) that grows as the vocabulary does, and written out between `<s>`
 and `</s>` per line. A key never seen gets the next id there and then, so ids follow first
@@ -17,7 +17,7 @@ Leaves out: threads (a piece is one sequential scan).
 import numpy as np
 from numba import njit
 
-from seqlm.ngram.compiled_text import home, next_token, next_word, span_key
+from seqlm.ngram.compiled_text import home, next_key
 from seqlm.ngram.stream import NGRAM_BOS_ID, NGRAM_EOS_ID, NGRAM_SPECIALS, NgramVocab
 
 SKIP = -3  # seqlm.ngram.reading._SKIP: a token read as whitespace
@@ -72,12 +72,7 @@ def encode_piece(buf, n, unit, rec, bits, size, next_id):
         out[m] = NGRAM_BOS_ID
         m += 1
         while True:
-            if unit == 0:
-                a, b, key = next_word(buf, i, n)
-            else:
-                a, b = next_token(buf, i, n, unit)
-                key = np.int64(0) if b < 0 else np.int64(buf[a]) if unit == 2 else \
-                    span_key(buf, a, b)
+            a, b, key = next_key(buf, i, n, unit)
             if b < 0:
                 i = a + 1  # past the newline
                 break

@@ -112,6 +112,18 @@ def next_word(buf, i, hi):
 
 
 @njit(cache=True, nogil=True)
+def next_key(buf, i, hi, unit):
+    """(start, end, key) of the next token of the line at byte i in `unit` (0 words, 1 chars,
+    2 bytes; a byte's key is its value), or (i', -1, 0) at the line's end."""
+    if unit == 0:
+        return next_word(buf, i, hi)
+    a, b = next_token(buf, i, hi, unit)
+    if b < 0:
+        return a, b, np.int64(0)
+    return a, b, np.int64(buf[a]) if unit == 2 else span_key(buf, a, b)
+
+
+@njit(cache=True, nogil=True)
 def vocab_probe(vrec, bits, key):
     """The id of a token's hash key in the vocabulary's slot records (key, id), or
     OOV_MARK: `HashedIds.find`'s walk over the same slots."""
@@ -156,12 +168,7 @@ def stream_keys(buf, lo, hi, unit):
         keys[n] = LINE_START
         n += 1
         while True:
-            if unit == 0:
-                a, b, key = next_word(buf, i, hi)
-            else:
-                a, b = next_token(buf, i, hi, unit)
-                key = np.int64(0) if b < 0 else np.int64(buf[a]) if unit == 2 else \
-                    span_key(buf, a, b)
+            a, b, key = next_key(buf, i, hi, unit)
             if b < 0:
                 i = a + 1  # past the newline
                 break

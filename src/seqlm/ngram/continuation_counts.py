@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict, List
 
-from seqlm.ngram.suffix_levels import count_bucket, past
+from seqlm.ngram.suffix_levels import count_bucket, run_end
 
 KEY = types.UniTuple(types.int64, 3)  # (L, lo, shift) of a range kept in the table
 
@@ -40,10 +40,7 @@ def scan_runs(tokens, sa, L, lo, hi, sep, shift, seen, stamp, run_ids, run_count
     i = lo
     while i < hi:
         v = tokens[sa[i] + L]
-        step = 1
-        while i + step < hi and tokens[sa[i + step] + L] == v:
-            step *= 2
-        end = past(tokens, sa, L, i + step // 2, min(i + step, hi), v)
+        end = run_end(tokens, sa, L, i, hi)
         if v != sep:
             stamp += 1
             k = 0

@@ -92,6 +92,17 @@ def past(tokens, sa, L, a, b, v):
 
 
 @njit(cache=True)
+def run_end(tokens, sa, L, i, hi):
+    """The end of the run of i's token at offset L along [i, hi): galloping (steps 1, 2, 4,
+    ...) past it, then `past` over the last step."""
+    v = tokens[sa[i] + L]
+    step = 1
+    while i + step < hi and tokens[sa[i + step] + L] == v:
+        step *= 2
+    return past(tokens, sa, L, i + step // 2, min(i + step, hi), v)
+
+
+@njit(cache=True)
 def continued(tokens, sa, buckets, prefix, sep, ctx, t, L):
     """cnt⁺ of the suffix of length L of ctx[:t], and its range [lo, hi)."""
     lo, hi = pattern_range(tokens, sa, buckets, prefix, ctx, t - L, t)
@@ -108,10 +119,7 @@ def run_counts(tokens, sa, L, lo, hi, sep):
     i = lo
     while i < hi:
         v = tokens[sa[i] + L]
-        step = 1
-        while i + step < hi and tokens[sa[i + step] + L] == v:
-            step *= 2
-        a = past(tokens, sa, L, i + step // 2, min(i + step, hi), v)  # the run's end
+        a = run_end(tokens, sa, L, i, hi)
         c = a - i
         if v != sep:
             if c == 1:

@@ -25,6 +25,7 @@ thread count and the load average are printed.
     python benchmarks/bench_onnx.py --onnx-threads 1  # 2000 chars x 7 repeats, ~1 minute
     python benchmarks/bench_onnx.py --chars 300 --repeats 3   # a smoke run
     python benchmarks/bench_onnx.py --threads 1      # torch on one thread, as onnxruntime
+    python benchmarks/bench_onnx.py --kernels eager  # against torch eager (the old sampler)
 """
 
 import argparse
@@ -41,6 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from seqlm.config import ONNX_THREADS, LMConfig, TrainConfig, to_dict  # noqa: E402
+from seqlm.config.lm import BACKENDS, KERNELS  # noqa: E402
 from seqlm.data.vocab import SPECIALS, Vocab  # noqa: E402
 from seqlm.decoding.sampling import SamplingRule, generate  # noqa: E402
 from seqlm.decoding.steppings_torch import RecurrentStepping  # noqa: E402
@@ -52,19 +54,21 @@ from seqlm.runs.environment import cpu_name  # noqa: E402
 V, E, H, LAYERS = 65, 128, 256, 2
 
 
-def build(cell: str, onnx_threads: list[int]):
+def build(cell: str, onnx_threads: list[int], kernels: str = "auto", backend: str = "seqlm"):
     """(torch stepping, [(name, onnx stepping)]: the graph loop per thread count, then the
-    per-step path) of one untrained char LM."""
+    per-step path) of one untrained char LM; torch's side on `kernels` and `backend`."""
     torch.manual_seed(0)
     vocab = Vocab.build(chr(33 + i) for i in range(V - len(SPECIALS)))
     config = TrainConfig(model=LMConfig(unit="char", cell=cell, embedding_dim=E,
-                                        hidden_size=H, num_layers=LAYERS))
+                                        hidden_size=H, num_layers=LAYERS, kernels=kernels,
+                                        backend=backend))
     model = build_model("lm", config, vocab).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = lm_bytes(SimpleNamespace(kind="lm", model=model, payload={
             "config": to_dict(config), "vocab": vocab.to_dict()}))
-    print(f"{cell}: torch's stepper on kernels {getattr(model.rnn, 'kernels', '?')}")
+    print(f"{cell}: torch's stepper on backend {backend}, kernels "
+          f"{getattr(model.rnn, 'kernels', '?')}")
     onnx_sides = []
     for threads in onnx_threads:
         sess = session(data, threads)
@@ -125,8 +129,9 @@ def step_rate(stepping, chars: int) -> float:
     return chars / (time.perf_counter() - start)
 
 
-def measure(cell: str, chars: int, repeats: int, onnx_threads: list[int]) -> None:
-    torch_side, onnx_sides = build(cell, onnx_threads)
+def measure(cell: str, chars: int, repeats: int, onnx_threads: list[int], kernels: str,
+            backend: str) -> None:
+    torch_side, onnx_sides = build(cell, onnx_threads, kernels, backend)
     for name, rate in (("sample", sample_rate), ("loop", loop_rate), ("step", step_rate)):
         for side in (torch_side, *(s for _, s in onnx_sides)):
             rate(side, 50)  # warm-up: first calls allocate (and build the loop graph)
@@ -153,6 +158,11 @@ def main() -> None:
     parser.add_argument("--onnx-threads", type=int, nargs="+", default=[ONNX_THREADS],
                         help="onnxruntime's intra-op threads; several: one interleaved side "
                              "each (default: ONNX_THREADS, as `seqlm sample --runtime onnx`)")
+    parser.add_argument("--kernels", choices=KERNELS, default="auto",
+                        help="torch's side: seqlm's compiled step kernels or eager torch ops "
+                             "(the issue's reference point, torch eager)")
+    parser.add_argument("--backend", choices=BACKENDS, default="seqlm",
+                        help="torch's side: seqlm's own layers or torch.nn's")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -161,7 +171,7 @@ def main() -> None:
     print(f"CPU: {cpu_name()}; torch {torch.__version__} ({torch.get_num_threads()} threads),"
           f" onnxruntime {onnxruntime.__version__}; load {os.getloadavg()[0]:.2f}")
     for cell in args.cells:
-        measure(cell, args.chars, args.repeats, args.onnx_threads)
+        measure(cell, args.chars, args.repeats, args.onnx_threads, args.kernels, args.backend)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--text-file", default=None,
                        help="train on this whole UTF-8 file, read in pieces (like lmplz --text)")
     add_config_options(train.add_argument_group("scale (KenLM's lmplz options)"), ngram_command(),
-                       names=("memory", "temp_dir", "prune", "engine", "train_threads"))
+                       names=("memory", "temp_dir", "prune", "engine", "train_threads",
+                              "arpa_writer"))
     add_quantize_args(train)
     add_model_args(train, from_file=False)
     train.set_defaults(func=train_command)

@@ -100,14 +100,17 @@ class Sink(list):
 def same_lines(values: np.ndarray, backoffs: np.ndarray | None, words: list[np.ndarray],
                tokens: list[bytes]) -> None:
     lines, _ = arpa_c.load("c")
-    reference, ours = Sink(), Sink()
+    reference = Sink()
     write_lines(reference, values, backoffs, words, *byte_layout.token_matrix(tokens))
 
     def one_by_one(f, p, b, w):  # what arpa.block_writer hands lines NumPy formats in Python
         write_lines(f, p, b, w, *byte_layout.token_matrix(tokens))
 
-    lines.write(ours, values, backoffs, words, byte_layout.token_blob(tokens), one_by_one)
-    assert b"".join(ours) == b"".join(reference)
+    for threads in (1, 2, 3):  # stretches of lines formatted in threads, written in order
+        ours = Sink()
+        lines.write(ours, values, backoffs, words, byte_layout.token_blob(tokens), one_by_one,
+                    threads)
+        assert b"".join(ours) == b"".join(reference)
 
 
 @needs_cc

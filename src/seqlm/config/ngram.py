@@ -73,8 +73,8 @@ class NgramConfig(Config):
                                   "from this many characters (it saves ~0.1 us a token)")
     workers: int = opt(1, ge=1, le=256, help="eval: processes scoring the text's 4M-character "
                        "pieces (the same report as one)")
-    train_threads: int = opt(2, ge=1, le=256, help="train, numba engine: threads formatting "
-                             "the ARPA lines of a block at once (the same file)")
+    train_threads: int = opt(2, ge=1, le=256, help="train, numba engine or C lines: threads "
+                             "formatting the ARPA lines of a block at once (the same file)")
     threads: int = opt(1, ge=1, le=256, help="eval, numba engine: threads scoring each "
                        "piece's chunks of lines (the same report as one; 1 on a shared CPU)")
     arpa_writer: str = opt("auto", choices=ARPA_WRITERS, help="train, numpy engine: who "

@@ -173,7 +173,8 @@ def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None
                  threads: int = 1, c_lines=None) -> Path:
     """Write the tables as an ARPA file (atomically), order by order, block by block; engine
     "numba" writes the same bytes with `seqlm.ngram.compiled` (in `threads` threads), engine
-    "numpy" with `c_lines` where given (`seqlm.ngram.arpa_c.load`), else the reference."""
+    "numpy" with `c_lines` where given (`seqlm.ngram.arpa_c.load`, in `threads` threads too),
+    else the reference."""
     ws = ws or Workspace(MemoryBudget())
     escaped = [escape(tok, t.unit).encode("utf-8") for tok in t.vocab.tokens]
     write_block = block_writer(escaped, engine, threads, c_lines)
@@ -215,7 +216,7 @@ def block_writer(escaped: list[bytes], engine: str, threads: int, c_lines):
         return reference
     blob = byte_layout.token_blob(escaped)
     return lambda f, prob10, backoff10, words: c_lines.write(f, prob10, backoff10, words, blob,
-                                                             reference)
+                                                             reference, threads)
 
 
 def write_arpa(model, path: str | Path) -> Path:

@@ -17,8 +17,9 @@ loads it (ctypes, ~1 ms) and compiles nothing.
 
 `load(writer)` turns `NgramConfig.arpa_writer` into what writes: "numpy" (the reference),
 "c" (this; an error without a compiler), "auto" (this where it builds, else the reference,
-with a one-line note for the build's info). Leaves out: threads (the NumPy engine runs
-small texts, where one pass takes ~40 ms), Windows' compilers (auto falls back there).
+with a one-line note for the build's info). A block's lines are formatted in `threads`
+stretches at once (`NgramConfig.train_threads`; the C function holds no GIL) and written in
+order. Leaves out: Windows' compilers (auto falls back there).
 """
 
 import ctypes
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +41,11 @@ SOURCE = Path(__file__).with_name("arpa_lines.c")
 FLAGS = ("-O2", "-std=c99", "-fPIC", "-shared")  # c99: no fused multiply-adds, as NumPy's
 NUMBER_BYTES = 24  # the longest decimal the C formatter writes: -999. and 16 decimals
 BUFFER_BYTES = 1 << 22  # one call's output at most (then the next call)
+MIN_THREAD_LINES = 16_384  # fewer lines per thread cost more to hand out than they save
 _POW10F = np.ascontiguousarray(10.0 ** np.arange(-30, 31))  # byte_layout's, passed over
 
 _i64, _ptr = ctypes.c_int64, ctypes.c_void_p
-_ARGTYPES = [_i64, _i64, _ptr, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _i64,
+_ARGTYPES = [_i64, _i64, _ptr, _ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _i64, _ptr, _i64,
              ctypes.POINTER(_i64), ctypes.POINTER(_i64)]
 
 
@@ -109,35 +112,85 @@ class CLines:
         return cls(function)
 
     def write(self, f, prob10: np.ndarray, backoff10: np.ndarray | None,
-              words: list[np.ndarray], tokens: tuple[np.ndarray, np.ndarray], reference) -> None:
+              words: list[np.ndarray], tokens: tuple[np.ndarray, np.ndarray], reference,
+              threads: int = 1) -> None:
         """A block's lines into `f`, as `seqlm.ngram.arpa.write_lines` writes them; a line
         holding a value the reference formats in Python goes to `reference(f, prob10,
-        backoff10, words)` (`write_lines`), one line long."""
-        blob, offsets = tokens
+        backoff10, words)` (`write_lines`), one line long. `threads` > 1 formats that many
+        stretches of the block at once (the C function runs without the GIL), written in
+        order: the same bytes."""
+        block = Block.of(prob10, backoff10, words, tokens)
         n = len(prob10)
-        prob10 = np.ascontiguousarray(prob10, dtype=np.float32)
-        backoff = None if backoff10 is None else np.ascontiguousarray(backoff10, np.float32)
-        stacked = np.empty((len(words), n), dtype=np.int64)  # word j of row i at [j, i]
+        parts = min(threads, n // MIN_THREAD_LINES)
+        if parts > 1:
+            cuts = [n * i // parts for i in range(parts + 1)]
+            done: list[list] = [[] for _ in range(parts)]
+
+            def stretch(i: int) -> None:
+                done[i] = list(self.pieces(block, cuts[i], cuts[i + 1], fresh=True))
+
+            workers = [threading.Thread(target=stretch, args=(i,)) for i in range(1, parts)]
+            for w in workers:
+                w.start()
+            stretch(0)
+            for w in workers:
+                w.join()
+            pieces = (piece for part in done for piece in part)
+        else:
+            pieces = self.pieces(block, 0, n, fresh=False)
+        for piece in pieces:
+            if isinstance(piece, int):  # a line holding a value the reference formats
+                one = slice(piece, piece + 1)
+                reference(f, block.prob10[one], None if block.backoff10 is None else
+                          block.backoff10[one], [w[one] for w in words])
+            else:
+                f.write(piece)
+
+    def pieces(self, block: "Block", first: int, last: int, fresh: bool):
+        """Lines [first, last) as views of filled buffers (`fresh`: each its own buffer, else
+        one buffer written again after each piece is used), and the row numbers of lines
+        the reference writes."""
+        out = None
+        rows, stopped = _i64(), _i64()
+        while first < last:
+            if out is None or fresh:
+                out = np.empty(max(BUFFER_BYTES, block.line_max), dtype=np.uint8)
+            size = self.function(
+                first, last, block.prob10.ctypes.data,
+                None if block.backoff10 is None else block.backoff10.ctypes.data,
+                len(block.words), block.words.ctypes.data, block.words.shape[1],
+                block.blob.ctypes.data, block.offsets.ctypes.data, _POW10F.ctypes.data,
+                block.line_max, out.ctypes.data, len(out), ctypes.byref(rows),
+                ctypes.byref(stopped))
+            if size:
+                yield out[:size].data
+            first = rows.value
+            if stopped.value:
+                yield first
+                first += 1
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block's arrays as the C function reads them."""
+
+    prob10: np.ndarray  # (n,) float32
+    backoff10: np.ndarray | None  # (n,) float32
+    words: np.ndarray  # (k, n) int64: word j of row i at [j, i]
+    blob: np.ndarray  # the tokens' bytes, one after another
+    offsets: np.ndarray  # (V+1,) int64: where each token starts in blob
+    line_max: int  # the most bytes a line can take
+
+    @classmethod
+    def of(cls, prob10, backoff10, words, tokens) -> "Block":
+        blob, offsets = tokens
+        stacked = np.empty((len(words), len(prob10)), dtype=np.int64)
         for j, w in enumerate(words):
             stacked[j] = w
         longest = int((offsets[1:] - offsets[:-1]).max(initial=0))
-        line_max = 2 * NUMBER_BYTES + len(words) * (longest + 1) + 2
-        out = np.empty(max(BUFFER_BYTES, line_max), dtype=np.uint8)
-        rows, stopped = _i64(), _i64()
-        done = 0
-        while done < n:
-            size = self.function(
-                done, n, prob10.ctypes.data, None if backoff is None else backoff.ctypes.data,
-                len(words), stacked.ctypes.data, blob.ctypes.data, offsets.ctypes.data,
-                _POW10F.ctypes.data, line_max, out.ctypes.data, len(out), ctypes.byref(rows),
-                ctypes.byref(stopped))
-            f.write(out[:size].data)
-            done = rows.value
-            if stopped.value:  # a value the reference formats in Python
-                one = slice(done, done + 1)
-                reference(f, prob10[one], None if backoff is None else backoff[one],
-                          [w[one] for w in words])
-                done += 1
+        return cls(np.ascontiguousarray(prob10, dtype=np.float32),
+                   None if backoff10 is None else np.ascontiguousarray(backoff10, np.float32),
+                   stacked, blob, offsets, 2 * NUMBER_BYTES + len(words) * (longest + 1) + 2)
 
 
 def load(writer: str) -> tuple[CLines | None, str | None]:

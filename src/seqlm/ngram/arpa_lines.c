@@ -74,11 +74,13 @@ static int64_t number(float value, const double *pow10f, uint8_t *out) {
 
 /* Lines of rows [first, n) into out (cap bytes), stopping before a line that might not fit
  * (each takes at most 2 * 24 + k * (max_token + 1) + 2 bytes: line_max) or at a value the
- * reference formats in Python. words[j * n + i] is word j of row i; token t is
+ * reference formats in Python. words[j * stride + i] is word j of row i; token t is
  * blob[offsets[t] .. offsets[t + 1]). backoff may be NULL (the highest order). Returns the
- * bytes written; *rows the row it stopped at (n when done); *stopped 1 where a value stopped the pass. */
+ * bytes written; *rows the row it stopped at (n when done); *stopped 1 where a value
+ * stopped the pass. Reads its arguments and writes only out, rows and stopped: calls on
+ * other rows and buffers may run at once in threads. */
 int64_t arpa_lines(int64_t first, int64_t n, const float *prob, const float *backoff, int64_t k,
-                   const int64_t *words, const uint8_t *blob, const int64_t *offsets,
+                   const int64_t *words, int64_t stride, const uint8_t *blob, const int64_t *offsets,
                    const double *pow10f, int64_t line_max, uint8_t *out, int64_t cap,
                    int64_t *rows, int64_t *stopped) {
     int64_t pos = 0, i = first;
@@ -87,7 +89,7 @@ int64_t arpa_lines(int64_t first, int64_t n, const float *prob, const float *bac
         if (len < 0) break;
         pos += len;
         for (int64_t j = 0; j < k; j++) {
-            int64_t t = words[j * n + i], w = offsets[t + 1] - offsets[t];
+            int64_t t = words[j * stride + i], w = offsets[t + 1] - offsets[t];
             out[pos++] = j == 0 ? '\t' : ' ';
             memcpy(out + pos, blob + offsets[t], (size_t)w);
             pos += w;

@@ -4,12 +4,13 @@ Every n-gram inside a sentence `<s> w1 … wk </s>` is counted, never one that c
 Order k+1 is built from order k: each position carries `here`, the id of the order-k n-gram
 ending there; the key `here[i-1] * V + word[i]` names the order-(k+1) n-gram ending at i
 (`seqlm.ngram.trie`), and `np.unique(..., return_inverse=True, return_counts=True)` (as
-`unique_inverse` computes it: one vectorised sort, not an argsort) turns a chunk's keys into a sorted run of keys and counts and the chunk's next `here`. The suffix of
-each n-gram (it without its oldest word) is the order-k id at the same position, which is
-what Kneser-Ney's continuation counts need. Chunks are whole sentences; with one chunk (no
-memory budget, or a corpus that fits) this is one sort per order. With several, each
-chunk's run is spilled (`seqlm.ngram.spill`), the runs are merged (`seqlm.ngram.runs`), and
-the merge's rank maps turn each chunk's local `here` into global ids.
+`unique_inverse` computes it: one vectorised sort, not an argsort) turns a chunk's keys into a
+sorted run of keys and counts and the chunk's next `here`. The suffix of each n-gram (it
+without its oldest word) is the order-k id at the same position, which is what Kneser-Ney's
+continuation counts need. Chunks are whole sentences; with one chunk (no memory budget, or a
+corpus that fits) this is one sort per order. With several, each chunk's run is spilled
+(`seqlm.ngram.spill`), the runs are merged (`seqlm.ngram.runs`), and the merge's rank maps turn
+each chunk's local `here` into global ids.
 
 Adjusted counts (Kneser & Ney 1995 continuation counts, with KenLM's rules; Heafield et al.
 2013 section 3.1): the highest order keeps raw counts; a lower-order n-gram starting with `<s>`

@@ -151,7 +151,9 @@ def test_without_a_compiler_numpy_writes_with_a_note(tmp_path, monkeypatch):
     assert arpa_c.load("numpy") == (None, None)
     with pytest.raises(SeqlmError, match="--arpa-writer c: no C compiler"):
         arpa_c.load("c")
-    report = build(TEXT, NgramConfig(order=3, engine="numpy"), tmp_path / "m.arpa")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscountFallbackWarning)
+        report = build(TEXT, NgramConfig(order=3, engine="numpy"), tmp_path / "m.arpa")
     assert report.info["arpa_writer"] == "numpy"
     assert report.info["arpa_writer_note"] == note
     assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
@@ -166,6 +168,16 @@ def test_a_failed_build_falls_back_and_names_the_compiler(tmp_path, monkeypatch)
     assert lines is None and note.startswith("ARPA lines written by NumPy: false failed on "
                                              "arpa_lines.c")
     assert not any((tmp_path / "k").iterdir())  # no half-written library left behind
+
+
+@needs_cc
+def test_a_read_only_cache_falls_back_with_a_note(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("SEQLM_KERNEL_DIR", str(blocked / "kernels"))
+    lines, note = arpa_c.load("auto")
+    assert lines is None and note.startswith(f"ARPA lines written by NumPy: cannot write to "
+                                             f"{blocked / 'kernels'}")
 
 
 def test_the_cli_refuses_c_without_a_compiler_in_one_line(tmp_path):

@@ -25,6 +25,7 @@ order. Leaves out: Windows' compilers (auto falls back there).
 import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ SOURCE = Path(__file__).with_name("arpa_lines.c")
 FLAGS = ("-O2", "-std=c99", "-fPIC", "-shared")  # c99: no fused multiply-adds, as NumPy's
 NUMBER_BYTES = 24  # the longest decimal the C formatter writes: -999. and 16 decimals
 BUFFER_BYTES = 1 << 22  # one call's output at most (then the next call)
+COMPILE_TIMEOUT_S = 120  # a compiler that hangs is a failed build, not a hung run
 MIN_THREAD_LINES = 16_384  # fewer lines per thread cost more to hand out than they save
 _POW10F = np.ascontiguousarray(10.0 ** np.arange(-30, 31))  # byte_layout's, passed over
 
@@ -66,9 +68,10 @@ def compiler() -> str:
 
 
 def library_path() -> Path:
-    """Where the library of this source and these flags lives in the cache (any compiler's
-    library serves: the C ABI is the platform's)."""
-    key = hashlib.sha256(SOURCE.read_bytes() + "\0".join(FLAGS).encode())
+    """Where the library of this source and these flags lives in the cache, for this kind of
+    machine (any compiler's library serves: the C ABI is the platform's)."""
+    key = hashlib.sha256(SOURCE.read_bytes() + "\0".join(
+        (*FLAGS, sys.platform, platform.machine())).encode())
     suffix = ".dll" if sys.platform == "win32" else ".so"
     return cache_root() / f"seqlm_arpa_lines_{key.hexdigest()[:16]}{suffix}"
 
@@ -78,16 +81,22 @@ def compile_library(path: Path) -> None:
     cc = compiler()
     if shutil.which(cc) is None:
         raise CWriterUnavailableError(f"no C compiler ({cc!r} not found)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:  # a read-only or full cache folder
+        raise CWriterUnavailableError(f"cannot write to {path.parent} ({e.strerror}); set "
+                                      "SEQLM_KERNEL_DIR to a writable folder") from None
     os.close(fd)
     try:
         done = subprocess.run([cc, *FLAGS, "-o", tmp, str(SOURCE), "-lm"], capture_output=True,
-                              text=True)
+                              text=True, timeout=COMPILE_TIMEOUT_S)
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["no message"])[0]
             raise CWriterUnavailableError(f"{cc} failed on {SOURCE.name}: {first}")
         os.replace(tmp, path)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise CWriterUnavailableError(f"{cc} did not build {SOURCE.name} ({e})") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 

@@ -142,6 +142,25 @@ def test_values_beside_every_power_of_ten_agree():
     same_lines(values, values[::-1].copy(), [np.zeros(len(values), np.int64)], [b"w"])
 
 
+@needs_cc
+def test_a_failing_stretch_is_raised_not_lost(monkeypatch):
+    """What a thread formatting the second stretch raises reaches the caller: no file is
+    written without its lines."""
+    lines, _ = arpa_c.load("c")
+
+    def broken(self, block, first, last, fresh):
+        if first > 0:
+            raise MemoryError("the second stretch")
+        yield from self.__class__.pieces_before(self, block, first, last, fresh)
+
+    monkeypatch.setattr(arpa_c.CLines, "pieces_before", arpa_c.CLines.pieces, raising=False)
+    monkeypatch.setattr(arpa_c.CLines, "pieces", broken)
+    values = np.full(4 * arpa_c.MIN_THREAD_LINES, -1.5, dtype=np.float32)
+    with pytest.raises(MemoryError, match="the second stretch"):
+        lines.write(Sink(), values, None, [np.zeros(len(values), np.int64)],
+                    byte_layout.token_blob([b"w"]), None, threads=2)
+
+
 def test_without_a_compiler_numpy_writes_with_a_note(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLM_KERNEL_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("CC", "no-such-cc-seqlm")

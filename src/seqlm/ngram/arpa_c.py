@@ -133,10 +133,13 @@ class CLines:
         parts = min(threads, n // MIN_THREAD_LINES)
         if parts > 1:
             cuts = [n * i // parts for i in range(parts + 1)]
-            done: list[list] = [[] for _ in range(parts)]
+            done: list = [None] * parts  # each stretch's pieces, or what it raised
 
             def stretch(i: int) -> None:
-                done[i] = list(self.pieces(block, cuts[i], cuts[i + 1], fresh=True))
+                try:
+                    done[i] = list(self.pieces(block, cuts[i], cuts[i + 1], fresh=True))
+                except BaseException as e:  # noqa: BLE001 (raised again below, in this thread)
+                    done[i] = e
 
             workers = [threading.Thread(target=stretch, args=(i,)) for i in range(1, parts)]
             for w in workers:
@@ -144,6 +147,9 @@ class CLines:
             stretch(0)
             for w in workers:
                 w.join()
+            for part in done:
+                if isinstance(part, BaseException):
+                    raise part
             pieces = (piece for part in done for piece in part)
         else:
             pieces = self.pieces(block, 0, n, fresh=False)

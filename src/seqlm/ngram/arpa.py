@@ -23,7 +23,10 @@ Writing streams: each order is cut into blocks, each block's lines are laid out 
 matrices (`seqlm.ngram.byte_layout`) and appended to the file, so a model estimated in
 bounded memory is written in bounded memory too. An n-gram's words are its parent's words
 plus its last word; the parents of a block are one contiguous, sorted stretch of the order
-below, whose word columns are kept (spilled under a memory budget).
+below, whose word columns are kept (spilled under a memory budget). A block's lines come
+from one of three writers, the same bytes from each (`block_writer`): the byte matrices
+here (the reference), the C lines of `seqlm.ngram.arpa_c` (the NumPy engine's default where
+a C compiler is found), or the compiled engine's kernels (`seqlm.ngram.compiled`).
 
 Tokens that ARPA would split (char and byte units: the space and other whitespace, and bytes
 outside printable ASCII) are written escaped: ` ` as `<sp>`, other whitespace characters as

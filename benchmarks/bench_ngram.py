@@ -4,8 +4,9 @@ Prints, with medians of interleaved repeats (the machine is shared, so both side
 same load), each line naming what it measured:
 1. `seqlm ngram train` vs `lmplz -S 100M` on Tiny Shakespeare words, orders 3 and 5, as whole
    processes (ARPA written): wall seconds, CPU seconds and peak memory (`/usr/bin/time`),
-   after the interpreter's own start-up (`python -c pass`, and with `import numpy`); with
-   `--train-before DIR`, the seqlm of another src/ folder in the same rounds;
+   after the interpreter's own start-up (`python -c pass`, and with `import numpy`) and the
+   command's fixed cost (`seqlm ngram train` on a two-line text), each also as a share of
+   seqlm's run; with `--train-before DIR`, the seqlm of another src/ folder in the same rounds;
 2. parity: every probability and backoff of `--kenlm-precision` ARPA files against lmplz's
    (orders 3 and 5, words and characters, and `--prune 0 1 1`);
 3. a scale series of generated corpora (Zipf over 50,000 types; `--sizes`, default 1M and
@@ -82,27 +83,38 @@ def show(label: str, m: dict) -> None:
     print(f"  {label:34s} {m['wall']:6.2f} s wall  {m['cpu']:6.2f} s CPU  {m['mib']:7.1f} MiB")
 
 
-def start_up(repeats: int) -> None:
+def start_up(work: Path, repeats: int) -> dict[str, dict]:
     """What any Python process of seqlm's pays before its own code: the interpreter, and the
     interpreter with NumPy imported (with one OpenBLAS thread, as `seqlm` imports it: more
-    threads spin at import and add CPU time), interleaved as the runs below."""
-    bare, numpy = [], []
+    threads spin at import and add CPU time), interleaved as the runs below; and what
+    `seqlm ngram train` pays whatever it trains on (imports, parser, run directory,
+    manifests, report page, an empty ARPA file's write): the command on a two-line text."""
+    tiny = work / "two-lines.txt"
+    tiny.write_text("a b c\nb c d\n")
+    cmds = {"python -c pass": [sys.executable, "-c", "pass"],
+            'python -c "import numpy"': [sys.executable, "-c", "import numpy"],
+            "seqlm ngram train, a two-line text": [
+                sys.executable, "-m", "seqlm", "ngram", "train", "--order", "5", "--text-file",
+                str(tiny), "--arpa", str(work / "tiny.arpa"), "--out", str(work / "tiny-run"),
+                "--overwrite", "--quiet"]}
     env = {**seqlm_env(), "OPENBLAS_NUM_THREADS": "1"}
+    runs: dict[str, list[dict]] = {name: [] for name in cmds}
     for r in range(repeats + 1):
-        a = timed([sys.executable, "-c", "pass"], env)
-        b = timed([sys.executable, "-c", "import numpy"], env)
-        if r:
-            bare.append(a)
-            numpy.append(b)
-    show("python -c pass", medians(bare))
-    show('python -c "import numpy"', medians(numpy))
+        for name, cmd in cmds.items():
+            m = timed(cmd, env)
+            if r:
+                runs[name].append(m)
+    out = {name: medians(ms) for name, ms in runs.items()}
+    for name, m in out.items():
+        show(name, m)
+    return out
 
 
 def train_vs_lmplz(text_file: Path, work: Path, repeats: int, before: Path | None = None,
                    ) -> None:
     """Section 1; with `before` (another checkout's src/), that seqlm too, in the same rounds."""
     print(f"1. train Tiny Shakespeare words, whole process, medians of {repeats} interleaved")
-    start_up(repeats)
+    fixed = start_up(work, repeats)
     lmplz = kenlm_tool("lmplz")
     for order in (3, 5):
         def seqlm_train(name: str, order: int = order) -> list[str]:
@@ -133,6 +145,9 @@ def train_vs_lmplz(text_file: Path, work: Path, repeats: int, before: Path | Non
                     wall = medians(runs)["wall"] / medians(theirs)["wall"]
                     cpu = medians(runs)["cpu"] / medians(theirs)["cpu"]
                     print(f"  {name + ' / lmplz':34s} {wall:.2f}x wall, {cpu:.2f}x CPU")
+        share = {name: m["wall"] / medians(ours)["wall"] for name, m in fixed.items()}
+        print(f"  {'of seqlm order ' + str(order) + ' (wall)':34s} "
+              + ", ".join(f"{name}: {x:.0%}" for name, x in share.items()))
     if not lmplz:
         print("  (lmplz not found: set KENLM_BIN to a folder holding lmplz and build_binary)")
 

@@ -146,5 +146,4 @@ def test_ngram_train_imports_no_other_command(tmp_path):
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.splitlines()[-1].split() == ["seqlm.cli.bars", "seqlm.cli.config_args",
                                           "seqlm.cli.faults", "seqlm.cli.ngram",
-                                          "seqlm.cli.ngram_beyond", "seqlm.cli.options",
-                                          "seqlm.cli.signals"]
+                                          "seqlm.cli.options", "seqlm.cli.signals"]

@@ -92,3 +92,18 @@ def test_ngrams_never_cross_lines():
 def test_bad_orders_name_the_value_and_range(order):
     with pytest.raises(SeqlmError, match=r"order .* out of range: choose an order from 1 to 16"):
         check_order(order)
+
+
+def test_unique_inverse_is_numpys_unique():
+    """The sort of keys packed with positions gives `np.unique`'s arrays, dtypes included;
+    keys too wide to pack with their positions go to `np.unique` itself."""
+    from seqlm.ngram.counts import unique_inverse
+
+    rng = np.random.default_rng(0)
+    for keys in (rng.integers(0, 50, 1000), rng.integers(0, 2**40, 100_000), np.array([7]),
+                 np.zeros(0, dtype=np.int64), rng.integers(0, 2**62, 1000),
+                 np.full(10, 2**62 - 1)):
+        ours = unique_inverse(keys.astype(np.int64))
+        theirs = np.unique(keys.astype(np.int64), return_inverse=True, return_counts=True)
+        for a, b in zip(ours, theirs, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)

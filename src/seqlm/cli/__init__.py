@@ -43,8 +43,10 @@ COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser of every command; with `argv`, of the command it names only (its module
-    alone is imported). An `argv` that names no command (`--help`, `--version`, a typo) gets
-    every command, so the help lists them all and the error names the choices."""
+    alone is imported), and of the action it names only where the module lists its
+    `ACTIONS` (`seqlm ngram train`). An `argv` that names no command (`--help`,
+    `--version`, a typo) gets every command, and one that names no action of such a command
+    every action, so the help lists them all and the error names the choices."""
     parser = OneLineParser(
         prog="seqlm",
         description="Language and sequence modelling the way it was done before transformers.",
@@ -53,8 +55,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=OneLineParser)
     named = COMMANDS.get(argv[0]) if argv else None
+    action = argv[1] if named and len(argv) > 1 else None
     for name in (named,) if named else COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        module = importlib.import_module(name)
+        if action in getattr(module, "ACTIONS", ()):  # that action's parser alone
+            module.register(sub, action)
+        else:
+            module.register(sub)
     attach_parsers(parser)
     return parser
 

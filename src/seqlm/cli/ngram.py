@@ -22,11 +22,24 @@ from seqlm.cli.config_args import (
 from seqlm.cli.options import add_corpus_args, add_output_args, add_run_args, emit
 from seqlm.config import NgramConfig, ngram_command
 
+BEYOND_ACTIONS = ("index", "find", "query", "score", "shrink")  # seqlm.cli.ngram_beyond's actions
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction, action: str | None = None) -> None:
+    """`seqlm ngram` and its actions; with `action` (one of `ACTIONS`, named on the command
+    line), that action's parser alone: `seqlm ngram train` builds one of ten (~12 ms)."""
     p = sub.add_parser("ngram", help="n-gram language models (KenLM-compatible)")
     nsub = p.add_subparsers(dest="ngram_command", metavar="ACTION", required=True)
+    for name, add in ACTION_PARSERS.items():
+        if action in (None, name):
+            add(nsub)
+    if action is None or action in BEYOND_ACTIONS:
+        from seqlm.cli.ngram_beyond import register_beyond  # index | find | query | score | shrink
 
+        register_beyond(nsub)
+
+
+def add_train(nsub: argparse._SubParsersAction) -> None:
     train = nsub.add_parser("train", help="count, smooth, and write an ARPA file and/or a binary")
     train.add_argument("--arpa", default=None, help="where to write the ARPA file "
                        "(default: model.arpa in the run directory)")
@@ -34,11 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--text-file", default=None,
                        help="train on this whole UTF-8 file, read in pieces (like lmplz --text)")
     add_config_options(train.add_argument_group("scale (KenLM's lmplz options)"), ngram_command(),
-                       names=("memory", "temp_dir", "prune", "engine", "train_threads"))
+                       names=("memory", "temp_dir", "prune", "engine", "train_threads",
+                              "arpa_writer"))
     add_quantize_args(train)
     add_model_args(train, from_file=False)
     train.set_defaults(func=train_command)
 
+
+def add_build(nsub: argparse._SubParsersAction) -> None:
     bd = nsub.add_parser("build", help="convert an ARPA file into a binary model")
     bd.add_argument("--arpa", required=True, help="the ARPA file to convert")
     bd.add_argument("--out", required=True, help="where to write the binary model")
@@ -50,18 +66,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     use_config(bd, ngram_command())
     bd.set_defaults(func=build_command)
 
+
+def add_eval(nsub: argparse._SubParsersAction) -> None:
     ev = nsub.add_parser("eval", help="perplexity of a text, including and excluding OOVs")
     add_model_args(ev)
     add_config_options(ev, ngram_command(), names=("split", "workers", "threads", "engine"))
     ev.add_argument("--text-file", default=None, help="score this UTF-8 file instead")
     ev.set_defaults(func=eval_command)
 
+
+def add_sample(nsub: argparse._SubParsersAction) -> None:
     sm = nsub.add_parser("sample", help="sample sentences")
     add_model_args(sm)
     add_config_options(sm, ngram_command(), names=("samples", "temperature", "max_tokens",
                                                  "prefix"))
     sm.set_defaults(func=sample_command)
 
+
+def add_predict(nsub: argparse._SubParsersAction) -> None:
     pr = nsub.add_parser("predict", help="the top-k next tokens after a context")
     pr.add_argument("context", help='the start of a sentence, e.g. "i work , you work , he"')
     add_config_options(pr, ngram_command(), names=("top_k",))
@@ -69,9 +91,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="the context does not start a sentence (no <s> before it)")
     add_model_args(pr)
     pr.set_defaults(func=predict_command)
-    from seqlm.cli.ngram_beyond import register_beyond  # index | find | query | score | shrink
-
-    register_beyond(nsub)
 
 
 def add_quantize_args(parser: argparse.ArgumentParser) -> None:
@@ -204,3 +223,7 @@ def predict_command(args: argparse.Namespace) -> int:
                 "top_k": [{"token": t, kind: p} for t, p in best]}, text)
     return 0
 
+
+ACTION_PARSERS = {"train": add_train, "build": add_build, "eval": add_eval,
+                  "sample": add_sample, "predict": add_predict}
+ACTIONS = (*ACTION_PARSERS, *BEYOND_ACTIONS)  # in `seqlm ngram --help`'s order

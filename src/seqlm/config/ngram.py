@@ -11,6 +11,7 @@ ARPA_SMOOTHINGS = ("mle", "kn", "mkn")  # the backoff form an ARPA file (and Ken
 PRUNABLE = ("kn", "mkn")  # lmplz --prune and a memory budget: Kneser-Ney only
 NGRAM_PRECISIONS = ("double", "kenlm")
 NGRAM_ENGINES = ("auto", "numpy", "numba")
+ARPA_WRITERS = ("auto", "c", "numpy")  # the numpy engine's ARPA lines (seqlm.ngram.arpa_c)
 MIN_ORDER, MAX_ORDER = 1, 16
 
 
@@ -72,10 +73,14 @@ class NgramConfig(Config):
                                   "from this many characters (it saves ~0.1 us a token)")
     workers: int = opt(1, ge=1, le=256, help="eval: processes scoring the text's 4M-character "
                        "pieces (the same report as one)")
-    train_threads: int = opt(2, ge=1, le=256, help="train, numba engine: threads formatting "
-                             "the ARPA lines of a block at once (the same file)")
+    train_threads: int = opt(2, ge=1, le=256, help="train, numba engine or C lines: threads "
+                             "formatting the ARPA lines of a block at once (the same file)")
     threads: int = opt(1, ge=1, le=256, help="eval, numba engine: threads scoring each "
                        "piece's chunks of lines (the same report as one; 1 on a shared CPU)")
+    arpa_writer: str = opt("auto", choices=ARPA_WRITERS, help="train, numpy engine: who "
+                           "formats the ARPA lines: c (compiled once with the system C "
+                           "compiler, cached), numpy (the reference; same bytes); auto: c "
+                           "where a compiler is found")
     verify: bool = opt(False, help="binary model: check every table's checksum on load (files up "
                        "to 64 MiB always are)")
 

@@ -23,13 +23,17 @@ Writing streams: each order is cut into blocks, each block's lines are laid out 
 matrices (`seqlm.ngram.byte_layout`) and appended to the file, so a model estimated in
 bounded memory is written in bounded memory too. An n-gram's words are its parent's words
 plus its last word; the parents of a block are one contiguous, sorted stretch of the order
-below, whose word columns are kept (spilled under a memory budget).
+below, whose word columns are kept (spilled under a memory budget). A block's lines come
+from one of three writers, the same bytes from each (`block_writer`): the byte matrices
+here (the reference), the C lines of `seqlm.ngram.arpa_c` (the NumPy engine's default where
+a C compiler is found), or the compiled engine's kernels (`seqlm.ngram.compiled`).
 
 Tokens that ARPA would split (char and byte units: the space and other whitespace, and bytes
 outside printable ASCII) are written escaped: ` ` as `<sp>`, other whitespace characters as
 `<U+XXXX>`, bytes as `<0xXX>`. Leaves out: gzip'd ARPA.
 """
 
+import functools
 import re
 from pathlib import Path
 
@@ -127,9 +131,10 @@ def backoff_rows(backoff10: np.ndarray) -> np.ndarray:
     return out
 
 
-def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, lengths,
-            ws: Workspace, compiled_tokens=None, threads: int = 1) -> list[Column]:
-    """Write the order-k section; return the word columns of its n-grams (for order k+1)."""
+def section(f, t: BackoffTables, k: int, parent_words: list[Column], ws: Workspace,
+            write_block) -> list[Column]:
+    """Write the order-k section, each block's lines by `write_block(f, prob10, backoff10,
+    words)`; return the word columns of its n-grams (for order k+1)."""
     keep_words = k < t.order
     writers = [ws.writer(np.int32, f"words{k}-{j}") for j in range(k)] if keep_words else []
     rows = min(ws.budget.rows(WRITE_ROW_BYTES, share=0.25), 1 << 18)
@@ -142,12 +147,7 @@ def section(f, t: BackoffTables, k: int, parent_words: list[Column], tokens, len
             words = [gather(w, parents, ws) for w in parent_words] + [trie.last_words(keys, t.V)]
         prob10 = to_log10(t.logp[k - 1].read(lo, hi))
         backoff10 = to_log10(t.backoff[k - 1].read(lo, hi)) if k < t.order else None
-        if compiled_tokens is not None:  # the compiled engine: the same bytes in one pass
-            from seqlm.ngram.compiled import arpa_block
-
-            f.write(arpa_block(prob10, backoff10, words, compiled_tokens, threads))
-        else:
-            write_lines(f, prob10, backoff10, words, tokens, lengths)
+        write_block(f, prob10, backoff10, words)
         for w, words_j in zip(writers, words, strict=False):  # none at the highest order
             w.append(words_j)
     return [w.finish() for w in writers]
@@ -173,17 +173,14 @@ def in_blocks(column: Column, rows: int):
 
 def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None,
                  progress: ProgressCallback | None = None, engine: str = "numpy",
-                 threads: int = 1) -> Path:
+                 threads: int = 1, c_lines=None) -> Path:
     """Write the tables as an ARPA file (atomically), order by order, block by block; engine
-    "numba" writes the same bytes with `seqlm.ngram.compiled` (in `threads` threads)."""
+    "numba" writes the same bytes with `seqlm.ngram.compiled` (in `threads` threads), engine
+    "numpy" with `c_lines` where given (`seqlm.ngram.arpa_c.load`, in `threads` threads too),
+    else the reference."""
     ws = ws or Workspace(MemoryBudget())
     escaped = [escape(tok, t.unit).encode("utf-8") for tok in t.vocab.tokens]
-    tokens, lengths = byte_layout.token_matrix(escaped)
-    compiled_tokens = None
-    if engine == "numba":
-        from seqlm.ngram.compiled import token_blob
-
-        compiled_tokens = token_blob(escaped)
+    write_block = block_writer(escaped, engine, threads, c_lines)
 
     def write(f) -> None:
         f.write(header(t))
@@ -191,7 +188,7 @@ def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None
         for k in range(1, t.order + 1):
             report(progress, Progress("write ARPA", k - 1, t.order, unit="order"))
             f.write(f"\n\\{k}-grams:\n".encode())
-            words = section(f, t, k, words, tokens, lengths, ws, compiled_tokens, threads)
+            words = section(f, t, k, words, ws, write_block)
         f.write(b"\n\\end\\\n")
         report(progress, Progress("write ARPA", t.order, t.order, unit="order"))
 
@@ -201,6 +198,28 @@ def write_tables(t: BackoffTables, path: str | Path, ws: Workspace | None = None
         if ws.folder is not None and e.filename and str(ws.folder) in str(e.filename):
             raise ws.disk_error(e) from None
         raise
+
+
+def block_writer(escaped: list[bytes], engine: str, threads: int, c_lines):
+    """`write_block(f, prob10, backoff10, words)` of the engine: the compiled kernels, the C
+    lines (`seqlm.ngram.arpa_c`, which hand the lines NumPy formats in Python to the
+    reference), or the reference (`write_lines`); the same bytes from each."""
+    if engine == "numba":
+        from seqlm.ngram.compiled import arpa_block, token_blob
+
+        blob = token_blob(escaped)
+        return lambda f, prob10, backoff10, words: f.write(
+            arpa_block(prob10, backoff10, words, blob, threads))
+    matrix = functools.cache(lambda: byte_layout.token_matrix(escaped))  # only where needed
+
+    def reference(f, prob10, backoff10, words) -> None:
+        write_lines(f, prob10, backoff10, words, *matrix())
+
+    if c_lines is None:
+        return reference
+    blob = byte_layout.token_blob(escaped)
+    return lambda f, prob10, backoff10, words: c_lines.write(f, prob10, backoff10, words, blob,
+                                                             reference, threads)
 
 
 def write_arpa(model, path: str | Path) -> Path:

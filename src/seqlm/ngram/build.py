@@ -10,7 +10,9 @@ when the build ends, whether it succeeds or fails. With no budget everything sta
 (the same code with one block per step), and the files are byte for byte the same.
 The ARPA lines are formatted by the engine `config.engine` resolves to for the text's size
 (`seqlm.ngram.engine`: NumPy, or the compiled kernels of `seqlm.ngram.compiled`; the same
-bytes), recorded as `info["engine"]`. mle, add-k and stupid backoff are estimated in
+bytes), recorded as `info["engine"]`; the NumPy engine's lines are formatted in C where a
+compiler is found (`seqlm.ngram.arpa_c`, `config.arpa_writer`; the same bytes again), recorded
+as `info["arpa_writer"]`. mle, add-k and stupid backoff are estimated in
 memory (`seqlm.ngram.fit`): a budget is refused for them. `BuildReport` says what was
 made, the stage times, the budget and the peak memory, for the run's manifest.
 """
@@ -81,6 +83,9 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
                              "line(s): give a text with at least one word")
         engine = resolve(config.engine, len(stream), config.compiled_min_tokens)
         stages.done("read")
+        c_lines, writer = arpa_writer(config, engine) if arpa else (None, {})
+        if writer:  # compiled here on first use, loaded (~1 ms) after
+            stages.done("load_arpa_writer")
         counts = count_stream(stream, vocab, config.order, ws, progress, engine)
         stages.done("count")
         model, tables = None, None
@@ -96,9 +101,10 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
             info = model.info
             tables = BackoffTables.of_model(model) if model.form == "backoff" else None
         stages.done("estimate")
-        report = BuildReport(info={**info, "engine": engine}, tokens=len(stream) - stream.lines,
-                             sentences=stream.lines, model=model)
-        write_files(report, tables, arpa, binary, config, ws, progress, stages, engine)
+        report = BuildReport(info={**info, "engine": engine, **writer},
+                             tokens=len(stream) - stream.lines, sentences=stream.lines,
+                             model=model)
+        write_files(report, tables, arpa, binary, config, ws, progress, stages, engine, c_lines)
         report.memory = {"budget_bytes": budget.limit, "spilled_bytes": ws.spilled_bytes,
                          "spill_files": ws.files,
                          "spilled": ws.spilling, "rss_before_bytes": rss_before,
@@ -107,16 +113,29 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
     return report
 
 
+def arpa_writer(config: NgramConfig, engine: str) -> tuple[object, dict]:
+    """The NumPy engine's ARPA lines in C where they build (`seqlm.ngram.arpa_c`), and what
+    the build's info says of them: who wrote the lines, and the note where auto fell back.
+    Resolved before counting, so that `--arpa-writer c` without a compiler fails at once."""
+    if engine != "numpy":
+        return None, {}
+    from seqlm.ngram.arpa_c import load
+
+    c_lines, note = load(config.arpa_writer)
+    info = {"arpa_writer": "c" if c_lines is not None else "numpy"}
+    return c_lines, {**info, "arpa_writer_note": note} if note else info
+
+
 def write_files(report: BuildReport, tables: BackoffTables | None, arpa, binary,
                 config: NgramConfig, ws: Workspace, progress, stages: _Stages,
-                engine: str = "numpy") -> None:
+                engine: str = "numpy", c_lines=None) -> None:
     if (arpa or binary) and tables is None:
         raise SeqlmError(f"a {config.smoothing} model cannot be written as ARPA or binary: the "
                          "backoff form cannot express add-k's floor or stupid backoff's scores;"
                          " use --smoothing mkn, kn or mle")
     if arpa:
         report.arpa = str(write_tables(tables, arpa, ws, progress, engine,
-                                         config.train_threads))
+                                         config.train_threads, c_lines))
         stages.done("write_arpa")
     if binary:
         from seqlm.ngram.binary import write_binary

@@ -184,3 +184,10 @@ def token_matrix(tokens: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     cols = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     out[rows, cols] = flat
     return out, lengths
+
+
+def token_blob(tokens: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens as one byte blob (B,) and where each starts (V+1,)."""
+    offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(t) for t in tokens])
+    return np.frombuffer(b"".join(tokens), dtype=np.uint8), offsets

@@ -3,13 +3,14 @@
 Every n-gram inside a sentence `<s> w1 … wk </s>` is counted, never one that crosses a line.
 Order k+1 is built from order k: each position carries `here`, the id of the order-k n-gram
 ending there; the key `here[i-1] * V + word[i]` names the order-(k+1) n-gram ending at i
-(`seqlm.ngram.trie`), and `np.unique(..., return_inverse=True, return_counts=True)` turns a
-chunk's keys into a sorted run of keys and counts and the chunk's next `here`. The suffix of
-each n-gram (it without its oldest word) is the order-k id at the same position, which is
-what Kneser-Ney's continuation counts need. Chunks are whole sentences; with one chunk (no
-memory budget, or a corpus that fits) this is one `np.unique` per order. With several, each
-chunk's run is spilled (`seqlm.ngram.spill`), the runs are merged (`seqlm.ngram.runs`), and
-the merge's rank maps turn each chunk's local `here` into global ids.
+(`seqlm.ngram.trie`), and `np.unique(..., return_inverse=True, return_counts=True)` (as
+`unique_inverse` computes it: one vectorised sort, not an argsort) turns a chunk's keys into a
+sorted run of keys and counts and the chunk's next `here`. The suffix of each n-gram (it
+without its oldest word) is the order-k id at the same position, which is what Kneser-Ney's
+continuation counts need. Chunks are whole sentences; with one chunk (no memory budget, or a
+corpus that fits) this is one sort per order. With several, each chunk's run is spilled
+(`seqlm.ngram.spill`), the runs are merged (`seqlm.ngram.runs`), and the merge's rank maps turn
+each chunk's local `here` into global ids.
 
 Adjusted counts (Kneser & Ney 1995 continuation counts, with KenLM's rules; Heafield et al.
 2013 section 3.1): the highest order keeps raw counts; a lower-order n-gram starting with `<s>`
@@ -96,13 +97,32 @@ def count_chunk(ids: np.ndarray, prev: np.ndarray, k: int, V: int,
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One chunk's order-k run (keys, counts, suffix) and its `here` (local ranks)."""
     pos = np.flatnonzero(sentence_offsets(ids) >= k - 1)
-    keys, inverse, counts = np.unique(trie.pack(prev[pos - 1], ids[pos], V),
-                                      return_inverse=True, return_counts=True)
+    keys, inverse, counts = unique_inverse(trie.pack(prev[pos - 1], ids[pos], V))
     suffix = np.empty(len(keys), dtype=np.int64)
     suffix[inverse] = prev[pos]  # every occurrence agrees: the suffix is a function of the key
     here = np.zeros(len(ids), dtype=np.int64)  # positions outside `pos` are never read again
     here[pos] = inverse
     return keys, counts.astype(np.int64), suffix, here
+
+
+def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(keys, return_inverse=True, return_counts=True)` of keys >= 0 (N,), from one
+    sort of each key packed with its position into an int64 where both fit: NumPy's sort is
+    vectorised, its argsort (which `np.unique`'s inverse takes) is not, ~4x slower on a
+    chunk's n-grams. The same arrays either way."""
+    n = len(keys)
+    position_bits = max((n - 1).bit_length(), 1)
+    if n == 0 or int(keys.max()).bit_length() + position_bits > 63:
+        return np.unique(keys, return_inverse=True, return_counts=True)
+    packed = np.sort((keys << position_bits) | np.arange(n, dtype=np.int64))
+    ordered = packed >> position_bits
+    first = np.empty(n, dtype=bool)  # where each distinct key's stretch starts
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[packed & ((1 << position_bits) - 1)] = np.cumsum(first) - 1
+    return ordered[starts], inverse, np.diff(np.append(starts, n))
 
 
 def count_stream(stream: IdStream, vocab: NgramVocab, order: int, ws: Workspace,

@@ -56,8 +56,9 @@ def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tens
         return gates, out_low
     gates = _as(gi, out)
     for a, c_t, tanh_c, h_t in zip(gates, cells, tanh_cells, out, strict=True):
-        pre = recur(h, a)  # (B, 4H) = gi_t + h W_hh^T
-        kernels.lstm_forward(_as(pre, gates), c, a, c_t, tanh_c, h_t)
+        # the kernel adds gi_t (a, then overwritten by the activations) to h W_hh^T itself:
+        # oneDNN's post-op add costs the step's product 10-15% (docs/nnlm.md)
+        kernels.lstm_forward(_as(recur(h), gates), c, a, c_t, tanh_c, h_t, a)
         h, c = h_t, c_t
     return gates, None
 
@@ -77,15 +78,13 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
     d_low = None
     if _bf16_state(gates, dtype):
         d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
-    if d_out is not None:
-        dh = dh + d_out[steps - 1]
     for t in reversed(range(steps)):
         c_prev = cells[t - 1] if t > 0 else _as(c0, gates)
         low = None if d_low is None else d_low[t]
+        # dh: the gradient through step t+1's product; the kernel adds output t's own
         kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t],
-                              low)
-        dh = back(d_gates[t] if low is None else low,
-                  d_out[t - 1] if d_out is not None and t > 0 else None)
+                              low, None if d_out is None else d_out[t])
+        dh = back(d_gates[t] if low is None else low)  # backprop into h_{t-1}
     return dh.to(dc.dtype), dc, d_low
 
 

@@ -19,7 +19,7 @@ from torch import Tensor
 from seqlm.nn.fast.gru import gru_sequence
 from seqlm.nn.fast.kernels import load
 from seqlm.nn.fast.lstm import lstm_sequence
-from seqlm.nn.fast.matmul import Dtype, State, prepacked_linear
+from seqlm.nn.fast.matmul import Dtype, State, onednn_weight, prepacked_linear
 from seqlm.nn.fast.rnn import rnn_sequence
 
 
@@ -43,9 +43,9 @@ def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tens
     itself (no whole-sequence cast of gi, no per-step add) and writes h also in bf16, the
     next product's operand and backward's (returned as out's bf16 copy)."""
     kernels = load()
-    recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
     c = _as(c, out)
     if _bf16_state(out, dtype):
+        recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
         gates = out.new_empty(gi.shape)  # the activations, float32
         out_low = out.new_empty(out.shape, dtype=dtype)
         h = h.to(dtype)
@@ -55,11 +55,10 @@ def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tens
             h, c = out_low[t], cells[t]
         return gates, out_low
     gates = _as(gi, out)
-    for a, c_t, tanh_c, h_t in zip(gates, cells, tanh_cells, out, strict=True):
-        # the kernel adds gi_t (a, then overwritten by the activations) to h W_hh^T itself:
-        # oneDNN's post-op add costs the step's product 10-15% (docs/nnlm.md)
-        kernels.lstm_forward(_as(recur(h), gates), c, a, c_t, tanh_c, h_t, a)
-        h, c = h_t, c_t
+    w_hh = w_hh.to(gates.dtype)  # the whole loop in one call (lstm_loop.cpp), which adds gi_t
+    kernels.lstm_forward_loop(gates, _as(h, gates), c, w_hh,  # to h W_hh^T itself: oneDNN's
+                              onednn_weight(w_hh, h.shape[0]),  # post-op add costs 10-15%
+                              cells, tanh_cells, out)
     return gates, None
 
 
@@ -73,18 +72,21 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
     into `scratch` (the spent bf16 input projections) if given: no fresh pages to fault."""
     kernels = load()
     steps, batch, _ = gates.shape
-    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
     dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
-    d_low = None
-    if _bf16_state(gates, dtype):
-        d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
+    if not _bf16_state(gates, dtype):  # the whole walk in one call (lstm_loop.cpp)
+        w_back = w_hh.t().to(gates.dtype).contiguous()  # (H, 4H): d -> d h_{t-1}
+        dh = kernels.lstm_backward_loop(gates, cells, tanh_cells, _as(c0, gates), w_back,
+                                        onednn_weight(w_back, batch), d_out, _as(dh, gates),
+                                        dc, d_gates)
+        return dh, dc, None
+    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
+    d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
     for t in reversed(range(steps)):
         c_prev = cells[t - 1] if t > 0 else _as(c0, gates)
-        low = None if d_low is None else d_low[t]
         # dh: the gradient through step t+1's product; the kernel adds output t's own
         kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t],
-                              low, None if d_out is None else d_out[t])
-        dh = back(d_gates[t] if low is None else low)  # backprop into h_{t-1}
+                              d_low[t], None if d_out is None else d_out[t])
+        dh = back(d_low[t])  # backprop into h_{t-1}
     return dh.to(dc.dtype), dc, d_low
 
 

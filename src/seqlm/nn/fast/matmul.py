@@ -34,6 +34,19 @@ def cast(x: Tensor, dtype: torch.dtype | None) -> Tensor:
     return x if dtype is None or x.dtype == dtype else x.to(dtype)
 
 
+def onednn_weight(weight: Tensor, rows: int) -> Tensor | None:
+    """weight (N, K) reordered once into oneDNN's blocked layout for `rows`-row inputs, the
+    operand of `mkldnn::_linear_pointwise`; None where that op is not available (not a
+    float32 / bf16 CPU tensor, or a torch build without it)."""
+    if weight.device.type != "cpu" or weight.dtype not in (torch.float32, torch.bfloat16) \
+            or not torch.backends.mkldnn.is_available():
+        return None
+    try:
+        return torch.ops.mkldnn._reorder_linear_weight(weight, rows)
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return None
+
+
 def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None,
                      dtype: torch.dtype | None = None) -> Linear:
     """`f(x, add=None) = x @ weight^T (+ bias) (+ add)` for a weight used on `rows`-row inputs.
@@ -46,10 +59,9 @@ def prepacked_linear(weight: Tensor, rows: int, bias: Tensor | None = None,
     dtype (the sum is taken in fp32)."""
     weight, bias = cast(weight, dtype), None if bias is None else cast(bias, dtype)
     mixed = dtype is not None and dtype != torch.float32
-    if weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.bfloat16) \
-            and torch.backends.mkldnn.is_available():
+    packed = onednn_weight(weight, rows)
+    if packed is not None:
         try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
             linear = torch.ops.mkldnn._linear_pointwise
 
             def onednn(x: Tensor, add: Tensor | None = None) -> Tensor:

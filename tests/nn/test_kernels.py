@@ -115,7 +115,7 @@ def test_lstm_bf16_loops_write_the_bf16_operands_they_replace(built):
 
 
 def test_lstm_whole_loops_equal_the_eager_steps_with_either_product(built):
-    """The float32 LSTM's time loops in one call each (lstm_loop.cpp) equal the eager step
+    """The float32 LSTM's time loops in one call each (loops.cpp) equal the eager step
     loops, with the step product through oneDNN's reordered weight and through at::mm."""
     from seqlm.nn.fast.lstm import _backward_steps
     from seqlm.nn.fast.matmul import onednn_weight

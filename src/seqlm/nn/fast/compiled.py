@@ -55,7 +55,7 @@ def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tens
             h, c = out_low[t], cells[t]
         return gates, out_low
     gates = _as(gi, out)
-    w_hh = w_hh.to(gates.dtype)  # the whole loop in one call (lstm_loop.cpp), which adds gi_t
+    w_hh = w_hh.to(gates.dtype)  # the whole loop in one call (loops.cpp), which adds gi_t
     kernels.lstm_forward_loop(gates, _as(h, gates), c, w_hh,  # to h W_hh^T itself: oneDNN's
                               onednn_weight(w_hh, h.shape[0]),  # post-op add costs 10-15%
                               cells, tanh_cells, out)
@@ -73,7 +73,7 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
     kernels = load()
     steps, batch, _ = gates.shape
     dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
-    if not _bf16_state(gates, dtype):  # the whole walk in one call (lstm_loop.cpp)
+    if not _bf16_state(gates, dtype):  # the whole walk in one call (loops.cpp)
         w_back = w_hh.t().to(gates.dtype).contiguous()  # (H, 4H): d -> d h_{t-1}
         dh = kernels.lstm_backward_loop(gates, cells, tanh_cells, _as(c0, gates), w_back,
                                         onednn_weight(w_back, batch), d_out, _as(dh, gates),
@@ -92,10 +92,15 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
 
 def gru_forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                       out: Tensor, gh_n: Tensor, dtype: Dtype) -> None:
-    """`gru._forward_steps` with one kernel per step."""
+    """`gru._forward_steps` with one kernel per step; without bf16 products the whole loop
+    in one call (loops.cpp)."""
     kernels = load()
-    recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
     h = _as(h, gates)
+    if dtype is None:
+        kernels.gru_forward_loop(gates, h, w_hh, b_hh, onednn_weight(w_hh, h.shape[0]), gh_n,
+                                 out)
+        return
+    recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
     for a, gh_n_t, h_t in zip(gates, gh_n, out, strict=True):
         kernels.gru_forward(a, _as(recur(h), gates), h, gh_n_t, h_t, 2.0)  # n = tanh(p) via 2p
         h = h_t
@@ -104,9 +109,15 @@ def gru_forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | Non
 def gru_backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_hh: Tensor,
                        d_out: Tensor | None, dh: Tensor, d_gh: Tensor, d_pn: Tensor,
                        dtype: Dtype) -> Tensor:
-    """`gru._backward_steps` with one kernel per step."""
+    """`gru._backward_steps` with one kernel per step; without bf16 products the whole walk
+    in one call (loops.cpp)."""
     kernels = load()
     steps, batch, _ = gates.shape
+    if dtype is None:
+        w_back = w_hh.t().contiguous()  # (H, 3H): d gh -> d h
+        return kernels.gru_backward_loop(gates, gh_n, out, _as(h0, out), w_back,
+                                         onednn_weight(w_back, batch), d_out, _as(dh, out),
+                                         d_gh, d_pn)
     back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d gh -> d h
     d_direct = out.new_empty(batch, out.shape[2])  # dL/dh_{t-1} outside gh: reused per step
     if d_out is not None:
@@ -122,8 +133,13 @@ def gru_backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_h
 
 def rnn_forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
                       dtype: Dtype) -> None:
-    """`rnn._forward_steps` with one kernel per step (tanh: gi and w_hh come doubled)."""
+    """`rnn._forward_steps` with one kernel per step (tanh: gi and w_hh come doubled);
+    without bf16 products the whole loop in one call (loops.cpp)."""
     kernels = load()
+    if dtype is None:
+        kernels.rnn_forward_loop(gi, _as(h, gi), w_hh, onednn_weight(w_hh, h.shape[0]), out,
+                                 relu)
+        return
     recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
     for g_t, h_t in zip(gi, out, strict=True):
         kernels.rnn_forward(_as(recur(h, g_t), gi), h_t, relu)
@@ -132,9 +148,15 @@ def rnn_forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bo
 
 def rnn_backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | None,
                        dh: Tensor, d_pre: Tensor, relu: bool, dtype: Dtype) -> Tensor:
-    """`rnn._backward_steps` with one kernel per step."""
+    """`rnn._backward_steps` with one kernel per step; without bf16 products the whole walk
+    in one call (loops.cpp)."""
     kernels = load()
     steps, batch, _ = out.shape
+    if dtype is None:
+        w_back = w_hh.t().contiguous()  # (H, H): d p -> d h
+        dh = kernels.rnn_backward_loop(out, w_back, onednn_weight(w_back, batch), d_out,
+                                       _as(dh, out), d_pre, relu)
+        return dh.to(h0.dtype)
     back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d p -> d h
     if d_out is not None:
         dh = dh + d_out[steps - 1]

@@ -42,7 +42,7 @@ from seqlm.atomic import atomic_write_bytes
 from seqlm.errors import SeqlmError
 
 SOURCES = tuple(Path(__file__).with_name(name)  # the first is the header the others include
-                for name in ("step_math.h", "kernels.cpp", "lstm_bf16.cpp", "lstm_loop.cpp",
+                for name in ("step_math.h", "kernels.cpp", "lstm_bf16.cpp", "loops.cpp",
                              "stack_step.cpp"))
 SIMD_FLAGS = {"AVX512": ["-DCPU_CAPABILITY_AVX512", "-mavx512f", "-mavx512bw", "-mavx512vl",
                          "-mavx512dq", "-mfma"],

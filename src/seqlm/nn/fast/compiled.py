@@ -1,10 +1,12 @@
-"""The fused directions' step loops on the compiled kernels: one C++ call per step and pass.
+"""The fused directions' step loops on the compiled kernels: one C++ call per sequence and pass.
 
 Each loop has the signature and the contract of the eager loop it replaces (`lstm`, `gru`,
 `rnn`: `_forward_steps`, `_backward_steps`; read those first) and the same matrix products
-(`seqlm.nn.fast.matmul`); only the elementwise work between two products is one call of
+(`seqlm.nn.fast.matmul`); the elementwise work between two products is one call of
 `kernels.cpp` instead of 3-12 torch ops. Per step and layer that leaves forward: the
 recurrent product and one kernel; backward: one kernel and the product back into h_{t-1}.
+In float32 and float64 the whole time loop, products included, is one call (`loops.cpp`: no
+Python between steps); with bf16 products the loops step in Python, one kernel call a step.
 `COMPILED` is the registry of whole-sequence paths (as `seqlm.nn.fast.SEQUENCES`): each takes
 the loops here for float32 and float64 CPU tensors (float64: the gradchecks of this path) and
 the eager ones elsewhere (CUDA). With bf16 products the LSTM's loops read and write the bf16
@@ -38,21 +40,19 @@ def _bf16_state(out: Tensor, dtype: Dtype) -> bool:
 def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
                        cells: Tensor, tanh_cells: Tensor, dtype: Dtype
                        ) -> tuple[Tensor, Tensor | None]:
-    """`lstm._forward_steps` with one kernel per step (gi's g block and w_hh's come doubled,
-    as there). With bf16 products the kernel reads the bf16 input projection and product
-    itself (no whole-sequence cast of gi, no per-step add) and writes h also in bf16, the
-    next product's operand and backward's (returned as out's bf16 copy)."""
+    """`lstm._forward_steps` as one call (gi's g block and w_hh's come doubled, as there).
+    With bf16 products the kernel reads the bf16 input projection and product itself (no
+    whole-sequence cast of gi, no per-step add) and writes h also in bf16, the next
+    product's operand and backward's (returned as out's bf16 copy)."""
     kernels = load()
     c = _as(c, out)
-    if _bf16_state(out, dtype):
-        recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
+    if _bf16_state(out, dtype):  # the whole loop in one call (loops.cpp)
         gates = out.new_empty(gi.shape)  # the activations, float32
         out_low = out.new_empty(out.shape, dtype=dtype)
-        h = h.to(dtype)
-        for t in range(gi.shape[0]):
-            kernels.lstm_forward_low(gi[t], recur(h), c, gates[t], cells[t], tanh_cells[t],
-                                     out[t], out_low[t])
-            h, c = out_low[t], cells[t]
+        w_low = w_hh.to(dtype)
+        kernels.lstm_forward_loop_low(gi, _as(h.to(dtype), gi), c, w_low,
+                                      onednn_weight(w_low, h.shape[0]), gates, cells,
+                                      tanh_cells, out, out_low)
         return gates, out_low
     gates = _as(gi, out)
     w_hh = w_hh.to(gates.dtype)  # the whole loop in one call (loops.cpp), which adds gi_t
@@ -66,27 +66,20 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
                         w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
                         d_gates: Tensor, dtype: Dtype, scratch: Tensor | None = None
                         ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """`lstm._backward_steps` with one kernel per step; dc is updated in place. With bf16
-    products the kernel also writes each step's gradient in bf16 (returned: the operand of
+    """`lstm._backward_steps` as one call; dc is updated in place. With bf16 products the
+    kernel also writes each step's gradient in bf16 (returned: the operand of
     the step's product and of the weight gradients, no per-step or whole-sequence cast),
     into `scratch` (the spent bf16 input projections) if given: no fresh pages to fault."""
     kernels = load()
-    steps, batch, _ = gates.shape
+    batch = gates.shape[1]
     dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
-    if not _bf16_state(gates, dtype):  # the whole walk in one call (loops.cpp)
-        w_back = w_hh.t().to(gates.dtype).contiguous()  # (H, 4H): d -> d h_{t-1}
-        dh = kernels.lstm_backward_loop(gates, cells, tanh_cells, _as(c0, gates), w_back,
-                                        onednn_weight(w_back, batch), d_out, _as(dh, gates),
-                                        dc, d_gates)
-        return dh, dc, None
-    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
-    d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
-    for t in reversed(range(steps)):
-        c_prev = cells[t - 1] if t > 0 else _as(c0, gates)
-        # dh: the gradient through step t+1's product; the kernel adds output t's own
-        kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t],
-                              d_low[t], None if d_out is None else d_out[t])
-        dh = back(d_low[t])  # backprop into h_{t-1}
+    d_low = None  # the whole walk in one call (loops.cpp); with bf16 products in bf16 too
+    if _bf16_state(gates, dtype):
+        d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
+    w_back = w_hh.t().to(gates.dtype if d_low is None else dtype).contiguous()  # (H, 4H)
+    dh = kernels.lstm_backward_loop(gates, cells, tanh_cells, _as(c0, gates), w_back,
+                                    onednn_weight(w_back, batch), d_out, _as(dh, gates), dc,
+                                    d_gates, d_low)
     return dh.to(dc.dtype), dc, d_low
 
 

@@ -1,6 +1,6 @@
 // seqlm's fused LSTM, GRU and RNN directions: the whole time loop, forward or backward, in one
-// call (float32 and float64 operands; bf16 products keep their per-step loops in
-// seqlm/nn/fast/compiled.py).
+// call (float32 and float64 operands, and the LSTM's bf16 products; the GRU's and the RNN's bf16
+// products keep their per-step loops in seqlm/nn/fast/compiled.py).
 //
 // Per step the loop makes the recurrent product and calls kernels.cpp's step kernel, as the
 // Python loop it replaces did, without Python between the two: measured here (1 thread, AMD
@@ -59,21 +59,41 @@ void lstm_forward_loop(const Tensor& gates, const Tensor& h0, const Tensor& c0,
   }
 }
 
+// The same with bf16 products (lstm_bf16.cpp's step): gi_low (T, B, 4H) the bf16 input
+// projections, h0_low (B, H) bf16, w_low (4H, H) bf16 and its reordering; writes the float32
+// activations into gates and h also in bf16 into out_low (T, B, H).
+void lstm_forward_loop_low(const Tensor& gi_low, const Tensor& h0_low, const Tensor& c0,
+                           const Tensor& w_low, const Maybe& packed, const Tensor& gates,
+                           const Tensor& cells, const Tensor& tanh_cells, const Tensor& out,
+                           const Tensor& out_low) {
+  Tensor h = h0_low, c = c0;
+  for (int64_t t = 0; t < gates.size(0); ++t) {
+    lstm_forward_low(gi_low[t], product(h, w_low, packed), c, gates[t], cells[t], tanh_cells[t],
+                     out[t], out_low[t]);
+    h = out_low[t];
+    c = cells[t];
+  }
+}
+
 // The reverse walk: gates, cells, tanh_cells (T, B, .) from the forward loop, c0 (B, H);
 // w_back (H, 4H) = W_hh^T (g columns doubled) and packed its reordering or None; d_out
 // (T, B, H) the outputs' gradients or None; dh (B, H) the gradient reaching h_T; dc (B, H) the
 // one reaching c_T, updated in place to c_0's; d_gates (T, B, 4H), which may be gates itself,
-// receives every step's gradient of the pre-activations. Returns the gradient reaching h_0.
+// receives every step's gradient of the pre-activations, and d_low (T, B, 4H) if given the
+// same in bf16, then the operand of the bf16 product with w_back (bf16). Returns the gradient
+// reaching h_0.
 Tensor lstm_backward_loop(const Tensor& gates, const Tensor& cells, const Tensor& tanh_cells,
                           const Tensor& c0, const Tensor& w_back, const Maybe& packed,
                           const Maybe& d_out, const Tensor& dh, const Tensor& dc,
-                          const Tensor& d_gates) {
+                          const Tensor& d_gates, const Maybe& d_low) {
   Tensor d = dh;
   for (int64_t t = gates.size(0) - 1; t >= 0; --t) {
     const Maybe d_out_t = d_out.has_value() ? Maybe((*d_out)[t]) : Maybe();
-    lstm_backward(gates[t], t > 0 ? cells[t - 1] : c0, tanh_cells[t], d, dc, d_gates[t],
-                  Maybe(), d_out_t);
-    d = product(d_gates[t], w_back, packed);  // backprop into h_{t-1}
+    const Maybe low = d_low.has_value() ? Maybe((*d_low)[t]) : Maybe();
+    lstm_backward(gates[t], t > 0 ? cells[t - 1] : c0, tanh_cells[t], d, dc, d_gates[t], low,
+                  d_out_t);
+    // backprop into h_{t-1}: a bf16 product is widened for the next step's kernel
+    d = product(low.has_value() ? *low : d_gates[t], w_back, packed).to(gates.scalar_type());
   }
   return d;
 }
@@ -138,7 +158,10 @@ TORCH_LIBRARY_FRAGMENT(seqlm_kernels, m) {
         "Tensor(b!) cells, Tensor(c!) tanh_cells, Tensor(d!) out) -> ()", lstm_forward_loop);
   m.def("lstm_backward_loop(Tensor(a!) gates, Tensor cells, Tensor tanh_cells, Tensor c0, "
         "Tensor w_back, Tensor? packed, Tensor? d_out, Tensor dh, Tensor(b!) dc, "
-        "Tensor(c!) d_gates) -> Tensor", lstm_backward_loop);
+        "Tensor(c!) d_gates, Tensor(d!)? d_low=None) -> Tensor", lstm_backward_loop);
+  m.def("lstm_forward_loop_low(Tensor gi_low, Tensor h0_low, Tensor c0, Tensor w_low, "
+        "Tensor? packed, Tensor(a!) gates, Tensor(b!) cells, Tensor(c!) tanh_cells, "
+        "Tensor(d!) out, Tensor(e!) out_low) -> ()", lstm_forward_loop_low);
   m.def("gru_forward_loop(Tensor(a!) gates, Tensor h0, Tensor w_hh, Tensor? b_hh, "
         "Tensor? packed, Tensor(b!) gh_n, Tensor(c!) out) -> ()", gru_forward_loop);
   m.def("gru_backward_loop(Tensor gates, Tensor gh_n, Tensor out, Tensor h0, Tensor w_back, "

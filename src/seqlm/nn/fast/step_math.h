@@ -96,3 +96,6 @@ void gru_backward(const at::Tensor& act, const at::Tensor& gh_n, const at::Tenso
                   const at::Tensor& d_gh, const at::Tensor& d_pn, const at::Tensor& d_direct);
 void rnn_forward(const at::Tensor& pre, const at::Tensor& h, bool relu);
 void rnn_backward(const at::Tensor& h, const at::Tensor& dh, const at::Tensor& d_pre, bool relu);
+void lstm_forward_low(const at::Tensor& gi, const at::Tensor& prod, const at::Tensor& c_prev,
+                      const at::Tensor& act, const at::Tensor& c, const at::Tensor& tanh_c,
+                      const at::Tensor& h, const at::Tensor& h_low);

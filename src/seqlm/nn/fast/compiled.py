@@ -5,8 +5,8 @@ Each loop has the signature and the contract of the eager loop it replaces (`lst
 (`seqlm.nn.fast.matmul`); the elementwise work between two products is one call of
 `kernels.cpp` instead of 3-12 torch ops. Per step and layer that leaves forward: the
 recurrent product and one kernel; backward: one kernel and the product back into h_{t-1}.
-In float32 and float64 the whole time loop, products included, is one call (`loops.cpp`: no
-Python between steps); with bf16 products the loops step in Python, one kernel call a step.
+The whole time loop, products included, is one call (`loops.cpp`: no Python between steps),
+in float32, float64 and with bf16 products.
 `COMPILED` is the registry of whole-sequence paths (as `seqlm.nn.fast.SEQUENCES`): each takes
 the loops here for float32 and float64 CPU tensors (float64: the gradchecks of this path) and
 the eager ones elsewhere (CUDA). With bf16 products the LSTM's loops read and write the bf16
@@ -21,7 +21,7 @@ from torch import Tensor
 from seqlm.nn.fast.gru import gru_sequence
 from seqlm.nn.fast.kernels import load
 from seqlm.nn.fast.lstm import lstm_sequence
-from seqlm.nn.fast.matmul import Dtype, State, onednn_weight, prepacked_linear
+from seqlm.nn.fast.matmul import Dtype, State, cast, onednn_weight
 from seqlm.nn.fast.rnn import rnn_sequence
 
 
@@ -85,77 +85,35 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
 
 def gru_forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                       out: Tensor, gh_n: Tensor, dtype: Dtype) -> None:
-    """`gru._forward_steps` with one kernel per step; without bf16 products the whole loop
-    in one call (loops.cpp)."""
-    kernels = load()
-    h = _as(h, gates)
-    if dtype is None:
-        kernels.gru_forward_loop(gates, h, w_hh, b_hh, onednn_weight(w_hh, h.shape[0]), gh_n,
-                                 out)
-        return
-    recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
-    for a, gh_n_t, h_t in zip(gates, gh_n, out, strict=True):
-        kernels.gru_forward(a, _as(recur(h), gates), h, gh_n_t, h_t, 2.0)  # n = tanh(p) via 2p
-        h = h_t
+    """`gru._forward_steps` as one call (loops.cpp; n = tanh(p) via 2p in the kernel)."""
+    w_hh, b_hh = cast(w_hh, dtype), None if b_hh is None else cast(b_hh, dtype)
+    load().gru_forward_loop(gates, _as(h, gates), w_hh, b_hh, onednn_weight(w_hh, h.shape[0]),
+                            gh_n, out)
 
 
 def gru_backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_hh: Tensor,
                        d_out: Tensor | None, dh: Tensor, d_gh: Tensor, d_pn: Tensor,
                        dtype: Dtype) -> Tensor:
-    """`gru._backward_steps` with one kernel per step; without bf16 products the whole walk
-    in one call (loops.cpp)."""
-    kernels = load()
-    steps, batch, _ = gates.shape
-    if dtype is None:
-        w_back = w_hh.t().contiguous()  # (H, 3H): d gh -> d h
-        return kernels.gru_backward_loop(gates, gh_n, out, _as(h0, out), w_back,
-                                         onednn_weight(w_back, batch), d_out, _as(dh, out),
-                                         d_gh, d_pn)
-    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d gh -> d h
-    d_direct = out.new_empty(batch, out.shape[2])  # dL/dh_{t-1} outside gh: reused per step
-    if d_out is not None:
-        dh = dh + d_out[steps - 1]
-    for t in reversed(range(steps)):
-        h_prev = out[t - 1] if t > 0 else _as(h0, out)
-        d_prev = d_out[t - 1] if d_out is not None and t > 0 else None
-        kernels.gru_backward(gates[t], gh_n[t], h_prev, _as(dh, out), d_prev, d_gh[t], d_pn[t],
-                             d_direct)
-        dh = back(d_gh[t], d_direct)  # backprop into h_{t-1} through gh, plus the rest
-    return dh
+    """`gru._backward_steps` as one call (loops.cpp)."""
+    w_back = cast(w_hh.t(), dtype).contiguous()  # (H, 3H): d gh -> d h
+    return load().gru_backward_loop(gates, gh_n, out, _as(h0, out), w_back,
+                                    onednn_weight(w_back, gates.shape[1]), d_out,
+                                    _as(dh, out), d_gh, d_pn)
 
 
 def rnn_forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
                       dtype: Dtype) -> None:
-    """`rnn._forward_steps` with one kernel per step (tanh: gi and w_hh come doubled);
-    without bf16 products the whole loop in one call (loops.cpp)."""
-    kernels = load()
-    if dtype is None:
-        kernels.rnn_forward_loop(gi, _as(h, gi), w_hh, onednn_weight(w_hh, h.shape[0]), out,
-                                 relu)
-        return
-    recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    for g_t, h_t in zip(gi, out, strict=True):
-        kernels.rnn_forward(_as(recur(h, g_t), gi), h_t, relu)
-        h = h_t
+    """`rnn._forward_steps` as one call (loops.cpp; tanh: gi and w_hh come doubled)."""
+    w_hh = cast(w_hh, dtype)
+    load().rnn_forward_loop(gi, _as(h, gi), w_hh, onednn_weight(w_hh, h.shape[0]), out, relu)
 
 
 def rnn_backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | None,
                        dh: Tensor, d_pre: Tensor, relu: bool, dtype: Dtype) -> Tensor:
-    """`rnn._backward_steps` with one kernel per step; without bf16 products the whole walk
-    in one call (loops.cpp)."""
-    kernels = load()
-    steps, batch, _ = out.shape
-    if dtype is None:
-        w_back = w_hh.t().contiguous()  # (H, H): d p -> d h
-        dh = kernels.rnn_backward_loop(out, w_back, onednn_weight(w_back, batch), d_out,
-                                       _as(dh, out), d_pre, relu)
-        return dh.to(h0.dtype)
-    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d p -> d h
-    if d_out is not None:
-        dh = dh + d_out[steps - 1]
-    for t in reversed(range(steps)):
-        kernels.rnn_backward(out[t], _as(dh, out), d_pre[t], relu)
-        dh = back(d_pre[t], d_out[t - 1] if d_out is not None and t > 0 else None)
+    """`rnn._backward_steps` as one call (loops.cpp)."""
+    w_back = cast(w_hh.t(), dtype).contiguous()  # (H, H): d p -> d h
+    dh = load().rnn_backward_loop(out, w_back, onednn_weight(w_back, out.shape[1]), d_out,
+                                  _as(dh, out), d_pre, relu)
     return dh.to(h0.dtype)
 
 

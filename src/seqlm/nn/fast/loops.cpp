@@ -1,6 +1,6 @@
 // seqlm's fused LSTM, GRU and RNN directions: the whole time loop, forward or backward, in one
-// call (float32 and float64 operands, and the LSTM's bf16 products; the GRU's and the RNN's bf16
-// products keep their per-step loops in seqlm/nn/fast/compiled.py).
+// call: float32 and float64 operands, and bf16 products (weights given in bf16: each step's
+// operand is rounded to bf16 and its product widened again, as seqlm/nn/fast/matmul.py does).
 //
 // Per step the loop makes the recurrent product and calls kernels.cpp's step kernel, as the
 // Python loop it replaces did, without Python between the two: measured here (1 thread, AMD
@@ -105,7 +105,8 @@ void gru_forward_loop(const Tensor& gates, const Tensor& h0, const Tensor& w_hh,
                       const Tensor& out) {
   Tensor h = h0;
   for (int64_t t = 0; t < gates.size(0); ++t) {
-    gru_forward(gates[t], product(h, w_hh, packed, b_hh), h, gh_n[t], out[t], 2.0);
+    const Tensor gh = product(h.to(w_hh.scalar_type()), w_hh, packed, b_hh);
+    gru_forward(gates[t], gh.to(gates.scalar_type()), h, gh_n[t], out[t], 2.0);
     h = out[t];
   }
 }
@@ -123,7 +124,9 @@ Tensor gru_backward_loop(const Tensor& gates, const Tensor& gh_n, const Tensor& 
     const Maybe d_prev = d_out.has_value() && t > 0 ? Maybe((*d_out)[t - 1]) : Maybe();
     gru_backward(gates[t], gh_n[t], t > 0 ? out[t - 1] : h0, d, d_prev, d_gh[t], d_pn[t],
                  d_direct);
-    d = product(d_gh[t], w_back, packed).add_(d_direct);  // backprop into h_{t-1}
+    d = product(d_gh[t].to(w_back.scalar_type()), w_back, packed)  // backprop into h_{t-1}
+            .to(out.scalar_type())
+            .add_(d_direct);
   }
   return d;
 }
@@ -133,7 +136,9 @@ void rnn_forward_loop(const Tensor& gi, const Tensor& h0, const Tensor& w_hh,
                       const Maybe& packed, const Tensor& out, bool relu) {
   Tensor h = h0;
   for (int64_t t = 0; t < gi.size(0); ++t) {
-    rnn_forward(product(h, w_hh, packed).add_(gi[t]), out[t], relu);
+    Tensor pre = product(h.to(w_hh.scalar_type()), w_hh, packed);
+    pre = pre.scalar_type() == gi.scalar_type() ? pre.add_(gi[t]) : at::add(gi[t], pre);
+    rnn_forward(pre, out[t], relu);
     h = out[t];
   }
 }
@@ -147,7 +152,8 @@ Tensor rnn_backward_loop(const Tensor& out, const Tensor& w_back, const Maybe& p
   Tensor d = d_out.has_value() ? at::add(dh, (*d_out)[T - 1]) : dh;
   for (int64_t t = T - 1; t >= 0; --t) {
     rnn_backward(out[t], d, d_pre[t], relu);
-    d = product(d_pre[t], w_back, packed);  // backprop into h_{t-1}, and output t-1's own
+    d = product(d_pre[t].to(w_back.scalar_type()), w_back, packed)  // backprop into h_{t-1},
+            .to(out.scalar_type());                                   // and output t-1's own
     if (d_out.has_value() && t > 0) d.add_((*d_out)[t - 1]);
   }
   return d;

@@ -114,6 +114,38 @@ def test_lstm_bf16_loops_write_the_bf16_operands_they_replace(built):
     assert back["fp32"][1] is None and torch.equal(back["low"][1], back["low"][0].bfloat16())
 
 
+def test_lstm_whole_loops_equal_the_eager_steps_with_either_product(built):
+    """The float32 LSTM's time loops in one call each (loops.cpp) equal the eager step
+    loops, with the step product through oneDNN's reordered weight and through at::mm."""
+    from seqlm.nn.fast.lstm import _backward_steps
+    from seqlm.nn.fast.matmul import onednn_weight
+
+    g = torch.Generator().manual_seed(0)
+    steps, batch = 5, 3
+    gi, d_out = (torch.randn(steps, batch, n, generator=g) for n in (4 * H, H))
+    w_hh, h0, c0, dh = (torch.randn(*s, generator=g) / 3
+                        for s in ((4 * H, H), (batch, H), (batch, H), (batch, H)))
+    assert onednn_weight(w_hh, batch) is not None  # this CPU reorders: both products run
+    new = [torch.empty(steps, batch, H) for _ in range(3)]
+    gates, _ = lstm_forward_steps(gi.clone(), h0, c0, w_hh, *new, None)
+    want = (gates.clone(), *new)
+    for packed in (onednn_weight(w_hh, batch), None):
+        got = (gi.clone(), *(torch.empty(steps, batch, H) for _ in range(3)))
+        built.lstm_forward_loop(got[0], h0, c0, w_hh, packed, got[2], got[3], got[1])
+        for a, b in zip(got, want, strict=True):
+            torch.testing.assert_close(a, b, rtol=2e-5, atol=2e-5)
+    dc, d_gates = torch.zeros(batch, H), torch.empty_like(gates)
+    d_h0, d_c0, _ = _backward_steps(gates, new[1], new[2], c0, w_hh, d_out, dh, dc, d_gates,
+                                    None)
+    w_back = w_hh.t().contiguous()
+    for packed in (onednn_weight(w_back, batch), None):
+        dc, got = torch.zeros(batch, H), torch.empty_like(gates)
+        d_h = built.lstm_backward_loop(gates, new[1], new[2], c0, w_back, packed, d_out, dh,
+                                       dc, got)
+        for a, b in zip((got, d_h, dc), (d_gates, d_h0, d_c0), strict=True):
+            torch.testing.assert_close(a, b, rtol=2e-5, atol=2e-5)
+
+
 T, B, G = 3, 2, 9  # G: one whole float64 vector of 8 (AVX-512) and a partial one
 SHAPES = {"lstm": ((T, B, E), (4 * G, E), (4 * G,), (B, G), (B, G), (4 * G, G)),
           "gru": ((T, B, E), (3 * G, E), (3 * G,), (3 * G,), (B, G), (3 * G, G)),

@@ -1,10 +1,12 @@
-"""The fused directions' step loops on the compiled kernels: one C++ call per step and pass.
+"""The fused directions' step loops on the compiled kernels: one C++ call per sequence and pass.
 
 Each loop has the signature and the contract of the eager loop it replaces (`lstm`, `gru`,
 `rnn`: `_forward_steps`, `_backward_steps`; read those first) and the same matrix products
-(`seqlm.nn.fast.matmul`); only the elementwise work between two products is one call of
+(`seqlm.nn.fast.matmul`); the elementwise work between two products is one call of
 `kernels.cpp` instead of 3-12 torch ops. Per step and layer that leaves forward: the
 recurrent product and one kernel; backward: one kernel and the product back into h_{t-1}.
+The whole time loop, products included, is one call (`loops.cpp`: no Python between steps),
+in float32, float64 and with bf16 products.
 `COMPILED` is the registry of whole-sequence paths (as `seqlm.nn.fast.SEQUENCES`): each takes
 the loops here for float32 and float64 CPU tensors (float64: the gradchecks of this path) and
 the eager ones elsewhere (CUDA). With bf16 products the LSTM's loops read and write the bf16
@@ -19,7 +21,7 @@ from torch import Tensor
 from seqlm.nn.fast.gru import gru_sequence
 from seqlm.nn.fast.kernels import load
 from seqlm.nn.fast.lstm import lstm_sequence
-from seqlm.nn.fast.matmul import Dtype, State, prepacked_linear
+from seqlm.nn.fast.matmul import Dtype, State, cast, onednn_weight
 from seqlm.nn.fast.rnn import rnn_sequence
 
 
@@ -38,27 +40,25 @@ def _bf16_state(out: Tensor, dtype: Dtype) -> bool:
 def lstm_forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
                        cells: Tensor, tanh_cells: Tensor, dtype: Dtype
                        ) -> tuple[Tensor, Tensor | None]:
-    """`lstm._forward_steps` with one kernel per step (gi's g block and w_hh's come doubled,
-    as there). With bf16 products the kernel reads the bf16 input projection and product
-    itself (no whole-sequence cast of gi, no per-step add) and writes h also in bf16, the
-    next product's operand and backward's (returned as out's bf16 copy)."""
+    """`lstm._forward_steps` as one call (gi's g block and w_hh's come doubled, as there).
+    With bf16 products the kernel reads the bf16 input projection and product itself (no
+    whole-sequence cast of gi, no per-step add) and writes h also in bf16, the next
+    product's operand and backward's (returned as out's bf16 copy)."""
     kernels = load()
-    recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
     c = _as(c, out)
-    if _bf16_state(out, dtype):
+    if _bf16_state(out, dtype):  # the whole loop in one call (loops.cpp)
         gates = out.new_empty(gi.shape)  # the activations, float32
         out_low = out.new_empty(out.shape, dtype=dtype)
-        h = h.to(dtype)
-        for t in range(gi.shape[0]):
-            kernels.lstm_forward_low(gi[t], recur(h), c, gates[t], cells[t], tanh_cells[t],
-                                     out[t], out_low[t])
-            h, c = out_low[t], cells[t]
+        w_low = w_hh.to(dtype)
+        kernels.lstm_forward_loop_low(gi, _as(h.to(dtype), gi), c, w_low,
+                                      onednn_weight(w_low, h.shape[0]), gates, cells,
+                                      tanh_cells, out, out_low)
         return gates, out_low
     gates = _as(gi, out)
-    for a, c_t, tanh_c, h_t in zip(gates, cells, tanh_cells, out, strict=True):
-        pre = recur(h, a)  # (B, 4H) = gi_t + h W_hh^T
-        kernels.lstm_forward(_as(pre, gates), c, a, c_t, tanh_c, h_t)
-        h, c = h_t, c_t
+    w_hh = w_hh.to(gates.dtype)  # the whole loop in one call (loops.cpp), which adds gi_t
+    kernels.lstm_forward_loop(gates, _as(h, gates), c, w_hh,  # to h W_hh^T itself: oneDNN's
+                              onednn_weight(w_hh, h.shape[0]),  # post-op add costs 10-15%
+                              cells, tanh_cells, out)
     return gates, None
 
 
@@ -66,80 +66,54 @@ def lstm_backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Te
                         w_hh: Tensor, d_out: Tensor | None, dh: Tensor, dc: Tensor,
                         d_gates: Tensor, dtype: Dtype, scratch: Tensor | None = None
                         ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """`lstm._backward_steps` with one kernel per step; dc is updated in place. With bf16
-    products the kernel also writes each step's gradient in bf16 (returned: the operand of
+    """`lstm._backward_steps` as one call; dc is updated in place. With bf16 products the
+    kernel also writes each step's gradient in bf16 (returned: the operand of
     the step's product and of the weight gradients, no per-step or whole-sequence cast),
     into `scratch` (the spent bf16 input projections) if given: no fresh pages to fault."""
     kernels = load()
-    steps, batch, _ = gates.shape
-    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d -> d h_{t-1}
+    batch = gates.shape[1]
     dc = _as(dc, gates)  # the caller's own copy: updated in place, step by step
-    d_low = None
+    d_low = None  # the whole walk in one call (loops.cpp); with bf16 products in bf16 too
     if _bf16_state(gates, dtype):
         d_low = scratch if scratch is not None else gates.new_empty(gates.shape, dtype=dtype)
-    if d_out is not None:
-        dh = dh + d_out[steps - 1]
-    for t in reversed(range(steps)):
-        c_prev = cells[t - 1] if t > 0 else _as(c0, gates)
-        low = None if d_low is None else d_low[t]
-        kernels.lstm_backward(gates[t], c_prev, tanh_cells[t], _as(dh, gates), dc, d_gates[t],
-                              low)
-        dh = back(d_gates[t] if low is None else low,
-                  d_out[t - 1] if d_out is not None and t > 0 else None)
+    w_back = w_hh.t().to(gates.dtype if d_low is None else dtype).contiguous()  # (H, 4H)
+    dh = kernels.lstm_backward_loop(gates, cells, tanh_cells, _as(c0, gates), w_back,
+                                    onednn_weight(w_back, batch), d_out, _as(dh, gates), dc,
+                                    d_gates, d_low)
     return dh.to(dc.dtype), dc, d_low
 
 
 def gru_forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                       out: Tensor, gh_n: Tensor, dtype: Dtype) -> None:
-    """`gru._forward_steps` with one kernel per step."""
-    kernels = load()
-    recur = prepacked_linear(w_hh, h.shape[0], b_hh, dtype)
-    h = _as(h, gates)
-    for a, gh_n_t, h_t in zip(gates, gh_n, out, strict=True):
-        kernels.gru_forward(a, _as(recur(h), gates), h, gh_n_t, h_t, 2.0)  # n = tanh(p) via 2p
-        h = h_t
+    """`gru._forward_steps` as one call (loops.cpp; n = tanh(p) via 2p in the kernel)."""
+    w_hh, b_hh = cast(w_hh, dtype), None if b_hh is None else cast(b_hh, dtype)
+    load().gru_forward_loop(gates, _as(h, gates), w_hh, b_hh, onednn_weight(w_hh, h.shape[0]),
+                            gh_n, out)
 
 
 def gru_backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_hh: Tensor,
                        d_out: Tensor | None, dh: Tensor, d_gh: Tensor, d_pn: Tensor,
                        dtype: Dtype) -> Tensor:
-    """`gru._backward_steps` with one kernel per step."""
-    kernels = load()
-    steps, batch, _ = gates.shape
-    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d gh -> d h
-    d_direct = out.new_empty(batch, out.shape[2])  # dL/dh_{t-1} outside gh: reused per step
-    if d_out is not None:
-        dh = dh + d_out[steps - 1]
-    for t in reversed(range(steps)):
-        h_prev = out[t - 1] if t > 0 else _as(h0, out)
-        d_prev = d_out[t - 1] if d_out is not None and t > 0 else None
-        kernels.gru_backward(gates[t], gh_n[t], h_prev, _as(dh, out), d_prev, d_gh[t], d_pn[t],
-                             d_direct)
-        dh = back(d_gh[t], d_direct)  # backprop into h_{t-1} through gh, plus the rest
-    return dh
+    """`gru._backward_steps` as one call (loops.cpp)."""
+    w_back = cast(w_hh.t(), dtype).contiguous()  # (H, 3H): d gh -> d h
+    return load().gru_backward_loop(gates, gh_n, out, _as(h0, out), w_back,
+                                    onednn_weight(w_back, gates.shape[1]), d_out,
+                                    _as(dh, out), d_gh, d_pn)
 
 
 def rnn_forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
                       dtype: Dtype) -> None:
-    """`rnn._forward_steps` with one kernel per step (tanh: gi and w_hh come doubled)."""
-    kernels = load()
-    recur = prepacked_linear(w_hh, h.shape[0], dtype=dtype)
-    for g_t, h_t in zip(gi, out, strict=True):
-        kernels.rnn_forward(_as(recur(h, g_t), gi), h_t, relu)
-        h = h_t
+    """`rnn._forward_steps` as one call (loops.cpp; tanh: gi and w_hh come doubled)."""
+    w_hh = cast(w_hh, dtype)
+    load().rnn_forward_loop(gi, _as(h, gi), w_hh, onednn_weight(w_hh, h.shape[0]), out, relu)
 
 
 def rnn_backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | None,
                        dh: Tensor, d_pre: Tensor, relu: bool, dtype: Dtype) -> Tensor:
-    """`rnn._backward_steps` with one kernel per step."""
-    kernels = load()
-    steps, batch, _ = out.shape
-    back = prepacked_linear(w_hh.t().contiguous(), batch, dtype=dtype)  # d p -> d h
-    if d_out is not None:
-        dh = dh + d_out[steps - 1]
-    for t in reversed(range(steps)):
-        kernels.rnn_backward(out[t], _as(dh, out), d_pre[t], relu)
-        dh = back(d_pre[t], d_out[t - 1] if d_out is not None and t > 0 else None)
+    """`rnn._backward_steps` as one call (loops.cpp)."""
+    w_back = cast(w_hh.t(), dtype).contiguous()  # (H, H): d p -> d h
+    dh = load().rnn_backward_loop(out, w_back, onednn_weight(w_back, out.shape[1]), d_out,
+                                  _as(dh, out), d_pre, relu)
     return dh.to(h0.dtype)
 
 

@@ -21,12 +21,16 @@
 
 using namespace seqlm;  // NOLINT: this file is the namespace's user
 
-// LSTM forward step. pre (B, 4H): i, f, 2*g, o pre-activations -> act (B, 4H) i, f, g, o;
-// c = f c_prev + i g; tanh_c = tanh(c); h = o tanh_c. act and tanh_c may be undefined (the
-// steppers keep neither).
+// LSTM forward step. pre (B, 4H): i, f, 2*g, o pre-activations, plus add (B, 4H) if given (the
+// step's input projection beside its recurrent product: summed here, in the pass that reads
+// both anyway, rather than by a post-op of the product, which costs the product 10-15%)
+// -> act (B, 4H) i, f, g, o; c = f c_prev + i g; tanh_c = tanh(c); h = o tanh_c. act and
+// tanh_c may be undefined (the steppers keep neither); act may be add itself.
 void lstm_forward(const Tensor& pre, const Tensor& c_prev, const Maybe& act_or_none,
-                  const Tensor& c, const Maybe& tanh_c_or_none, const Tensor& h) {
+                  const Tensor& c, const Maybe& tanh_c_or_none, const Tensor& h,
+                  const Maybe& add_or_none) {
   const Tensor act = or_undefined(act_or_none), tanh_c = or_undefined(tanh_c_or_none);
+  const Tensor add = or_undefined(add_or_none);
   const int64_t B = pre.size(0), H = c_prev.size(1);
   const at::ScalarType type = pre.scalar_type();
   check(pre, "pre", B, 4 * H, type);
@@ -35,11 +39,12 @@ void lstm_forward(const Tensor& pre, const Tensor& c_prev, const Maybe& act_or_n
   check(h, "h", B, H, type);
   if (act.defined()) check(act, "act", B, 4 * H, type);
   if (tanh_c.defined()) check(tanh_c, "tanh_c", B, H, type);
+  if (add.defined()) check(add, "add", B, 4 * H, type);
   AT_DISPATCH_FLOATING_TYPES(type, "lstm_forward", [&] {
     using Vec = at::vec::Vectorized<scalar_t>;
     const auto R = [](const Tensor& t) { return rows<scalar_t>(t); };
     scalar_t *P = R(pre), *CP = R(c_prev), *A = R(act), *C = R(c), *TC = R(tanh_c),
-          *Hh = R(h);
+          *Hh = R(h), *AD = R(add);
     over_rows(B, 4 * H, [&](int64_t b) {
       const scalar_t* p = P + b * pre.stride(0);
       const scalar_t* cp = CP + b * c_prev.stride(0);
@@ -47,10 +52,14 @@ void lstm_forward(const Tensor& pre, const Tensor& c_prev, const Maybe& act_or_n
       scalar_t* c_row = C + b * c.stride(0);
       scalar_t* tc_row = TC ? TC + b * stride(tanh_c) : nullptr;
       scalar_t* h_row = Hh + b * h.stride(0);
+      const scalar_t* ad = AD ? AD + b * stride(add) : nullptr;
+      const auto in = [&](int64_t k, int64_t n) {  // a pre-activation, the addend summed in
+        return ad ? load(p + k, n) + load(ad + k, n) : load(p + k, n);
+      };
       for (int64_t j = 0; j < H; j += Vec::size()) {
         const int64_t n = std::min<int64_t>(Vec::size(), H - j);
-        Vec i = sigmoid(load(p + j, n)), f = sigmoid(load(p + H + j, n));
-        Vec g = tanh_via_sigmoid(load(p + 2 * H + j, n)), o = sigmoid(load(p + 3 * H + j, n));
+        Vec i = sigmoid(in(j, n)), f = sigmoid(in(H + j, n));
+        Vec g = tanh_via_sigmoid(in(2 * H + j, n)), o = sigmoid(in(3 * H + j, n));
         Vec cc = f * load(cp + j, n) + i * g;
         Vec tc = tanh_via_sigmoid(cc * Vec(2));
         if (a) {
@@ -65,13 +74,14 @@ void lstm_forward(const Tensor& pre, const Tensor& c_prev, const Maybe& act_or_n
   });
 }
 
-// LSTM backward step. act (B, 4H) i, f, g, o; dh (B, H) the gradient reaching h_t; dc (B, H)
-// the gradient reaching c_t from step t+1, replaced by the one reaching c_{t-1}; d_pre (B, 4H)
-// receives dL/d(pre-activations) and may be act itself.
+// LSTM backward step. act (B, 4H) i, f, g, o; dh (B, H) the gradient reaching h_t from step t+1,
+// plus dh_add (B, H) if given (the gradient of output t, summed here rather than by a post-op
+// of step t+1's product); dc (B, H) the gradient reaching c_t from step t+1, replaced by the one
+// reaching c_{t-1}; d_pre (B, 4H) receives dL/d(pre-activations) and may be act itself.
 void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c,
                    const Tensor& dh, const Tensor& dc, const Tensor& d_pre,
-                   const Maybe& d_low_or_none) {
-  const Tensor d_low = or_undefined(d_low_or_none);
+                   const Maybe& d_low_or_none, const Maybe& dh_add_or_none) {
+  const Tensor d_low = or_undefined(d_low_or_none), dh_add = or_undefined(dh_add_or_none);
   const int64_t B = act.size(0), H = c_prev.size(1);
   const at::ScalarType type = act.scalar_type();
   check(act, "act", B, 4 * H, type);
@@ -81,16 +91,18 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
   check(dc, "dc", B, H, type);
   check(d_pre, "d_pre", B, 4 * H, type);
   if (d_low.defined()) check(d_low, "d_low", B, 4 * H, at::kBFloat16);
+  if (dh_add.defined()) check(dh_add, "dh_add", B, H, type);
   AT_DISPATCH_FLOATING_TYPES(type, "lstm_backward", [&] {
     using Vec = at::vec::Vectorized<scalar_t>;
     const auto R = [](const Tensor& t) { return rows<scalar_t>(t); };
     scalar_t *A = R(act), *CP = R(c_prev), *TC = R(tanh_c), *DH = R(dh), *DC = R(dc),
-          *D = R(d_pre);
+          *D = R(d_pre), *DA = R(dh_add);
     over_rows(B, 4 * H, [&](int64_t b) {
       const scalar_t* a = A + b * act.stride(0);
       const scalar_t* cp = CP + b * c_prev.stride(0);
       const scalar_t* tc_row = TC + b * tanh_c.stride(0);
       const scalar_t* dh_row = DH + b * dh.stride(0);
+      const scalar_t* da_row = DA ? DA + b * stride(dh_add) : nullptr;
       scalar_t* dc_row = DC + b * dc.stride(0);
       scalar_t* d = D + b * d_pre.stride(0);
       c10::BFloat16* dl = d_low.defined() ? d_low.data_ptr<c10::BFloat16>() +
@@ -101,6 +113,7 @@ void lstm_backward(const Tensor& act, const Tensor& c_prev, const Tensor& tanh_c
         Vec i = load(a + j, n), f = load(a + H + j, n), g = load(a + 2 * H + j, n),
             o = load(a + 3 * H + j, n);
         Vec tc = load(tc_row + j, n), dhv = load(dh_row + j, n);
+        if (da_row) dhv = dhv + load(da_row + j, n);  // output t's own gradient
         Vec dcv = load(dc_row + j, n) + dhv * o * (one - tc * tc);  // backprop into c_t via tanh
         store(dcv * f, dc_row + j, n);                                // backprop into c_{t-1}
         Vec d_i = dcv * g * (i - i * i);                              // into i's pre-activation
@@ -258,9 +271,9 @@ void rnn_backward(const Tensor& h, const Tensor& dh, const Tensor& d_pre, bool r
 // "(a!)": the operator writes that argument in place; "?": it may be None.
 TORCH_LIBRARY(seqlm_kernels, m) {
   m.def("lstm_forward(Tensor pre, Tensor c_prev, Tensor(a!)? act, Tensor(b!) c, "
-        "Tensor(c!)? tanh_c, Tensor(d!) h) -> ()", lstm_forward);
+        "Tensor(c!)? tanh_c, Tensor(d!) h, Tensor? add=None) -> ()", lstm_forward);
   m.def("lstm_backward(Tensor act, Tensor c_prev, Tensor tanh_c, Tensor dh, Tensor(a!) dc, "
-        "Tensor(b!) d_pre, Tensor(c!)? d_low=None) -> ()", lstm_backward);
+        "Tensor(b!) d_pre, Tensor(c!)? d_low=None, Tensor? dh_add=None) -> ()", lstm_backward);
   m.def("gru_forward(Tensor(a!) gates, Tensor gh, Tensor h_prev, Tensor(b!)? gh_n, "
         "Tensor(c!) h, float n_scale) -> ()", gru_forward);
   m.def("gru_backward(Tensor act, Tensor gh_n, Tensor h_prev, Tensor dh, Tensor? d_out_prev, "

@@ -4,7 +4,8 @@ A recurrent step's elementwise work (gate nonlinearities, cell update, and backw
 derivatives) is one C++ call per step instead of 8-12 torch calls (`kernels.cpp` says what
 each kernel computes; they are torch operators, `torch.ops.seqlm_kernels.*`), and a batch-1
 step of a whole stack is one call (`stack_step.cpp`, used by the stepper; `lstm_bf16.cpp`
-the LSTM's step on bf16 operands, `step_math.h` what they share). The sources are
+the LSTM's step on bf16 operands, `loops.cpp` a fused direction's whole time loop with its
+products, `step_math.h` what they share). The sources are
 compiled by `torch.utils.cpp_extension.load` (g++ and ninja) the first time a process asks
 for it, into a cache folder keyed by a hash of
 the sources, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
@@ -42,7 +43,8 @@ from seqlm.atomic import atomic_write_bytes
 from seqlm.errors import SeqlmError
 
 SOURCES = tuple(Path(__file__).with_name(name)  # the first is the header the others include
-                for name in ("step_math.h", "kernels.cpp", "lstm_bf16.cpp", "stack_step.cpp"))
+                for name in ("step_math.h", "kernels.cpp", "lstm_bf16.cpp", "loops.cpp",
+                             "stack_step.cpp"))
 SIMD_FLAGS = {"AVX512": ["-DCPU_CAPABILITY_AVX512", "-mavx512f", "-mavx512bw", "-mavx512vl",
                          "-mavx512dq", "-mfma"],
               "AVX2": ["-DCPU_CAPABILITY_AVX2", "-mavx2", "-mfma"]}

@@ -81,3 +81,21 @@ inline void store(const at::vec::Vectorized<T>& v, c10::BFloat16* p, int64_t n) 
 }
 
 }  // namespace seqlm
+
+// kernels.cpp's step kernels, which loops.cpp's whole-sequence loops call directly.
+void lstm_forward(const at::Tensor& pre, const at::Tensor& c_prev, const seqlm::Maybe& act_or_none,
+                  const at::Tensor& c, const seqlm::Maybe& tanh_c_or_none, const at::Tensor& h,
+                  const seqlm::Maybe& add_or_none);
+void lstm_backward(const at::Tensor& act, const at::Tensor& c_prev, const at::Tensor& tanh_c,
+                   const at::Tensor& dh, const at::Tensor& dc, const at::Tensor& d_pre,
+                   const seqlm::Maybe& d_low_or_none, const seqlm::Maybe& dh_add_or_none);
+void gru_forward(const at::Tensor& gates, const at::Tensor& gh, const at::Tensor& h_prev,
+                 const seqlm::Maybe& gh_n_or_none, const at::Tensor& h, double n_scale);
+void gru_backward(const at::Tensor& act, const at::Tensor& gh_n, const at::Tensor& h_prev,
+                  const at::Tensor& dh, const seqlm::Maybe& d_out_prev_or_none,
+                  const at::Tensor& d_gh, const at::Tensor& d_pn, const at::Tensor& d_direct);
+void rnn_forward(const at::Tensor& pre, const at::Tensor& h, bool relu);
+void rnn_backward(const at::Tensor& h, const at::Tensor& dh, const at::Tensor& d_pre, bool relu);
+void lstm_forward_low(const at::Tensor& gi, const at::Tensor& prod, const at::Tensor& c_prev,
+                      const at::Tensor& act, const at::Tensor& c, const at::Tensor& tanh_c,
+                      const at::Tensor& h, const at::Tensor& h_low);

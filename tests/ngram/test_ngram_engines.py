@@ -129,7 +129,7 @@ CACHED = """
 import json, pathlib, tempfile, warnings, numpy as np
 from seqlm.config import NgramConfig
 from seqlm.ngram import build, compiled, compiled_count, compiled_score, compiled_tables
-from seqlm.ngram import compiled_estimate, compiled_reading, compiled_text, fit
+from seqlm.ngram import compiled_estimate, compiled_merge, compiled_reading, compiled_text, fit
 warnings.simplefilter("ignore")
 text = "".join(f"w{i % 97} w{i % 13} w{i % 7}\\n" for i in range(3000))
 with tempfile.TemporaryDirectory() as d:  # counted in spilled runs, merged: compiled_count
@@ -144,7 +144,7 @@ for precision in ("double", "kenlm"):  # both scoring kernels
     model.engine = "numba"
     assert model.perplexity("a b c d\\n").tokens == 5
 kernels = [f for m in (compiled, compiled_count, compiled_score, compiled_tables, compiled_text,
-                       compiled_reading, compiled_estimate)
+                       compiled_reading, compiled_estimate, compiled_merge)
            for f in vars(m).values() if hasattr(f, "stats")]
 print(json.dumps({"misses": sum(sum(f.stats.cache_misses.values()) for f in kernels),
                   "hits": sum(sum(f.stats.cache_hits.values()) for f in kernels)}))

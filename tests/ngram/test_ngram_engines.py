@@ -151,6 +151,27 @@ print(json.dumps({"misses": sum(sum(f.stats.cache_misses.values()) for f in kern
 """
 
 
+KERNEL_MEMORY = """
+import json, tempfile
+from seqlm.config import NgramConfig
+from seqlm.ngram import build
+text = "".join(f"w{i % 97} w{i % 13} w{i % 7}\\n" for i in range(3000))
+with tempfile.TemporaryDirectory() as d:
+    report = build(text, NgramConfig(order=3, engine="numba", memory="400M", temp_dir=d))
+print(json.dumps(report.memory))
+"""
+
+
+def test_the_compiled_engines_own_memory_comes_off_the_budget(tmp_path):
+    """A fresh process: Numba and LLVM (~110 MiB) load during the build and are taken off
+    the 400M the data may hold."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    memory = json.loads(subprocess.run([sys.executable, "-c", KERNEL_MEMORY], env=env,
+                                       check=True, capture_output=True, text=True).stdout)
+    taken = memory["budget_bytes"] - memory["data_budget_bytes"]
+    assert 50 * 2**20 < taken <= memory["budget_bytes"] // 2
+
+
 def test_a_second_process_compiles_nothing(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     runs = [json.loads(subprocess.run([sys.executable, "-c", CACHED], env=env, check=True,

@@ -14,6 +14,12 @@ and a merge of R runs costs R Python steps per block of each, so a text needs at
 words, 2.1M for its 1.16M characters); `token_limit` says how many tokens a budget takes
 (without one: what fits the physical memory), and reading stops with the minimum named once
 a text passes it.
+The compiled engine's own code is no stated overhead: Numba and LLVM hold ~110 MiB once its
+kernels load (57 MiB `import numba`, 45 MiB the first cached kernel, measured), so a build
+on that engine takes what the process grew by from the start of the build to the kernels
+loaded, less the ids it holds in memory, off the data's budget (`less`,
+`seqlm.ngram.engine.kernel_overhead`; at most half of it), and its peak RSS stays about
+the budget plus the interpreter, as `lmplz -S`'s does.
 `peak_rss_bytes` reads the process's high-water mark for the manifest.
 Leaves out: KenLM's separate `--vocab_estimate` and per-stage block sizes.
 """
@@ -87,6 +93,13 @@ class MemoryBudget:
         if self.limit is None:
             return sys.maxsize
         return max(64, int(self.limit * share) // max(bytes_per_row, 1))
+
+    def less(self, nbytes: int) -> "MemoryBudget":
+        """This budget with `nbytes` (memory that the process holds besides the data: the
+        compiled engine's own code) taken off, keeping at least half of it."""
+        if self.limit is None:
+            return self
+        return MemoryBudget(max(self.limit - max(nbytes, 0), self.limit // 2, MIN_MEMORY))
 
     def fits(self, nbytes: int) -> bool:
         return self.limit is None or nbytes <= self.limit

@@ -28,8 +28,8 @@ import numpy as np
 from seqlm.ngram.spill import Column, Workspace
 
 ROW_BYTES = 128  # a merge block row: key, count, payload, rank and the sort's copies
-COMPILED_MERGE_SHARE = 0.25  # of the budget for the compiled merge's blocks: it makes no sort
-# copies, and the compiled engine's own code (~100 MB of Numba and LLVM) shares the budget
+COMPILED_MERGE_SHARE = 0.5  # of the budget for the compiled merge's blocks (no sort copies;
+# the compiled engine's own code is taken off the budget: seqlm.ngram.engine.kernel_overhead)
 
 
 @dataclass

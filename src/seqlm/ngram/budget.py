@@ -16,10 +16,10 @@ words, 2.1M for its 1.16M characters); `token_limit` says how many tokens a budg
 a text passes it.
 The compiled engine's own code is no stated overhead: Numba and LLVM hold ~110 MiB once its
 kernels load (57 MiB `import numba`, 45 MiB the first cached kernel, measured), so a build
-on that engine takes what the process grew by from the start of the build to the kernels
-loaded, less the ids it holds in memory, off the data's budget (`less`,
-`seqlm.ngram.engine.kernel_overhead`; at most half of it), and its peak RSS stays about
-the budget plus the interpreter, as `lmplz -S`'s does.
+on that engine takes the process's whole resident memory once they are loaded (interpreter,
+vocabulary, Numba; less the ids it holds in memory) off the data's budget (`less`,
+`seqlm.ngram.engine.kernel_overhead`; at most half of it), so that its peak RSS stays about
+the budget, as `lmplz -S`'s does.
 `peak_rss_bytes` reads the process's high-water mark for the manifest.
 Leaves out: KenLM's separate `--vocab_estimate` and per-stage block sizes.
 """

@@ -80,9 +80,9 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
             raise SeqlmError(f"the training text has no words, only {stream.lines:,} empty "
                              "line(s): give a text with at least one word")
         engine = resolve(config.engine, len(stream), config.compiled_min_tokens)
-        if engine == "numba":  # Numba's own memory comes off the data's budget
+        if engine == "numba":  # the process's own memory (Numba's) comes off the budget
             held = 0 if stream.ids.spilled else stream.ids.memory.nbytes
-            ws.budget = ws.budget.less(kernel_overhead(rss_before, held))
+            ws.budget = ws.budget.less(kernel_overhead(held))
         stages.done("read")
         counts = count_stream(stream, vocab, config.order, ws, progress, engine)
         stages.done("count")

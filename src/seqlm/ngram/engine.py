@@ -36,9 +36,9 @@ def resolve(name: str, tokens: int, min_tokens: int) -> str:
     return name
 
 
-def kernel_overhead(rss_before: int, held_bytes: int) -> int:
-    """Bytes the process grew by since `rss_before` (the start of a build) once the counting
-    kernels are loaded, less `held_bytes` (the data it holds in memory): Numba's and LLVM's
+def kernel_overhead(held_bytes: int) -> int:
+    """The process's resident memory once the counting kernels are loaded, less `held_bytes`
+    (the data it holds in memory): the interpreter, the vocabulary, and Numba's and LLVM's
     own memory, which `seqlm.ngram.budget.MemoryBudget.less` takes off the data's budget."""
     import numpy as np
 
@@ -46,4 +46,4 @@ def kernel_overhead(rss_before: int, held_bytes: int) -> int:
     from seqlm.ngram.compiled_count import count_chunk
 
     count_chunk(np.array([1, 3], dtype=np.int64), np.zeros(2, dtype=np.int64), 2, 4)  # loaded
-    return max(0, current_rss_bytes() - rss_before - held_bytes)
+    return max(0, current_rss_bytes() - held_bytes)

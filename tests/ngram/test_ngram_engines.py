@@ -164,12 +164,12 @@ print(json.dumps(report.memory))
 
 def test_the_compiled_engines_own_memory_comes_off_the_budget(tmp_path):
     """A fresh process: Numba and LLVM (~110 MiB) load during the build and are taken off
-    the 400M the data may hold."""
+    the 400M the data may hold, with an eighth for copies inside single calls."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     memory = json.loads(subprocess.run([sys.executable, "-c", KERNEL_MEMORY], env=env,
                                        check=True, capture_output=True, text=True).stdout)
     taken = memory["budget_bytes"] - memory["data_budget_bytes"]
-    assert 50 * 2**20 < taken <= memory["budget_bytes"] // 2
+    assert 50 * 2**20 + memory["budget_bytes"] // 8 < taken <= memory["budget_bytes"] * 3 // 4
 
 
 def test_a_second_process_compiles_nothing(tmp_path):

@@ -29,6 +29,7 @@ build's `bin/`); without it the KenLM columns are skipped with a note. Run:
 """
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -244,9 +245,12 @@ def scale_series(sizes: list[int], order: int, work: Path, repeats: int = 1,
                 theirs.append(timed(kenlm))
                 load.append(os.getloadavg()[0])
         m = medians(ours)
+        manifest = json.loads((work / "grun" / "manifest.json").read_text())
         print(f"  {tokens / 1e6:5.0f}M tokens: seqlm {m['wall']:7.1f} s wall "
               f"({m['wall'] / tokens * 1e6:5.2f} s per M tokens), {m['cpu']:7.1f} s CPU, "
-              f"peak {m['mib']:6.0f} MiB", flush=True)
+              f"peak {m['mib']:6.0f} MiB, engine {manifest['metrics']['engine']}", flush=True)
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in manifest["timings"].items())
+        print(f"  {'':13s}last run's stages (s): {stages}")
         if theirs:
             k = medians(theirs)
             print(f"  {'':13s}lmplz {k['wall']:7.1f} s wall ({k['wall'] / tokens * 1e6:5.2f} "

@@ -1,5 +1,6 @@
 """The compiled counting kernels against their NumPy references, array for array: a chunk's
-run, the radix sort (packed and wide keys), the k-way merge of runs, and which engine counted."""
+run, the radix sort (packed and wide keys), the k-way merge of runs (in memory and spilled),
+a spilled count of an index, and which engine counted."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from seqlm.ngram import counts as reference
 from seqlm.ngram.budget import MemoryBudget
 from seqlm.ngram.reading import read_stream
-from seqlm.ngram.runs import merge_compiled, merge_numpy
+from seqlm.ngram.runs import count_index, merge_runs, write_run
 from seqlm.ngram.spill import Workspace
 
 compiled = pytest.importorskip("seqlm.ngram.compiled_count")
@@ -51,18 +52,29 @@ def test_the_radix_sort_is_a_stable_argsort(high):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_the_heap_merge_merges_as_the_sort_does(seed):
+@pytest.mark.parametrize("memory", [None, "64K"])
+def test_the_compiled_merge_merges_as_numpy_does(seed, memory, tmp_path):
+    """Runs in memory and spilled (64K: blocks of a few rows, refilled many times), with and
+    without payloads and rank maps, some runs empty."""
     rng = np.random.default_rng(seed)
-    parts = []
+    arrays = []
     for _ in range(int(rng.integers(1, 12))):
-        keys = np.unique(rng.integers(0, 300, int(rng.integers(0, 80))))
-        parts.append((keys, rng.integers(1, 5, len(keys)), keys * 7 + 1))
-    bounds = np.cumsum([0] + [len(p[0]) for p in parts])
+        keys = np.unique(rng.integers(0, 300 if seed % 2 else 10**6, int(rng.integers(0, 3000))))
+        arrays.append((keys, rng.integers(1, 5, len(keys)), keys * 7 + 1))
     for payload in (True, False):
-        ours = merge_compiled(parts, bounds, 5, payload, True)
-        theirs = merge_numpy(parts, bounds, 5, payload, True)
-        for a, b in zip(ours, theirs, strict=True):
-            assert (a is None and b is None) or np.array_equal(a, b)
+        got = []
+        for engine in ("numba", "numpy"):
+            with Workspace(MemoryBudget.of(memory), tmp_path) as ws:
+                if memory:
+                    ws.spill()
+                runs = [write_run(ws, k, c, p if payload else None, f"r{i}")
+                        for i, (k, c, p) in enumerate(arrays)]
+                merged, maps = merge_runs(runs, ws, "m", maps=True, engine=engine)
+                got.append([merged.keys.array(), merged.counts.array(),
+                            None if merged.payload is None else merged.payload.array(),
+                            *(m.array() for m in maps)])
+        for a, b in zip(*got, strict=True):
+            assert (a is None and b is None) or (a.dtype == b.dtype and np.array_equal(a, b))
 
 
 def test_the_engine_that_counted_is_kept_and_its_kernels_ran(monkeypatch):
@@ -76,3 +88,16 @@ def test_the_engine_that_counted_is_kept_and_its_kernels_ran(monkeypatch):
             counts = reference.count_stream(stream, vocab, 3, ws, engine=engine)
         assert counts.engine == engine
         assert len(calls) == (2 if engine == "numba" else 0)  # orders 2 and 3, one chunk
+
+
+@pytest.mark.parametrize("size", [900, 10_000])
+def test_a_spilled_count_index_counts_as_bincount(size, tmp_path):
+    """64K: 900 ids fit the dense counts; 10,000 need five stripes (numba) or sorted runs
+    (numpy); both give np.bincount."""
+    index = np.random.default_rng(size).integers(0, size, 30_000)
+    expected = np.bincount(index, minlength=size)
+    for engine in ("numba", "numpy"):
+        with Workspace(MemoryBudget.of("64K"), tmp_path) as ws:
+            ws.spill()
+            got = count_index(ws.column(index.astype(np.int32), "index"), size, ws, "c", engine)
+            assert got.dtype == np.int64 and np.array_equal(got.array(), expected)

@@ -129,7 +129,7 @@ CACHED = """
 import json, pathlib, tempfile, warnings, numpy as np
 from seqlm.config import NgramConfig
 from seqlm.ngram import build, compiled, compiled_count, compiled_score, compiled_tables
-from seqlm.ngram import compiled_estimate, compiled_reading, compiled_text, fit
+from seqlm.ngram import compiled_estimate, compiled_merge, compiled_reading, compiled_text, fit
 warnings.simplefilter("ignore")
 text = "".join(f"w{i % 97} w{i % 13} w{i % 7}\\n" for i in range(3000))
 with tempfile.TemporaryDirectory() as d:  # counted in spilled runs, merged: compiled_count
@@ -144,11 +144,32 @@ for precision in ("double", "kenlm"):  # both scoring kernels
     model.engine = "numba"
     assert model.perplexity("a b c d\\n").tokens == 5
 kernels = [f for m in (compiled, compiled_count, compiled_score, compiled_tables, compiled_text,
-                       compiled_reading, compiled_estimate)
+                       compiled_reading, compiled_estimate, compiled_merge)
            for f in vars(m).values() if hasattr(f, "stats")]
 print(json.dumps({"misses": sum(sum(f.stats.cache_misses.values()) for f in kernels),
                   "hits": sum(sum(f.stats.cache_hits.values()) for f in kernels)}))
 """
+
+
+KERNEL_MEMORY = """
+import json, tempfile
+from seqlm.config import NgramConfig
+from seqlm.ngram import build
+text = "".join(f"w{i % 97} w{i % 13} w{i % 7}\\n" for i in range(3000))
+with tempfile.TemporaryDirectory() as d:
+    report = build(text, NgramConfig(order=3, engine="numba", memory="400M", temp_dir=d))
+print(json.dumps(report.memory))
+"""
+
+
+def test_the_compiled_engines_own_memory_comes_off_the_budget(tmp_path):
+    """A fresh process: Numba and LLVM (~110 MiB) load during the build and are taken off
+    the 400M the data may hold, with an eighth for copies inside single calls."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    memory = json.loads(subprocess.run([sys.executable, "-c", KERNEL_MEMORY], env=env,
+                                       check=True, capture_output=True, text=True).stdout)
+    taken = memory["budget_bytes"] - memory["data_budget_bytes"]
+    assert 50 * 2**20 + memory["budget_bytes"] // 8 < taken <= memory["budget_bytes"] * 3 // 4
 
 
 def test_a_second_process_compiles_nothing(tmp_path):

@@ -26,7 +26,7 @@ from seqlm.errors import SeqlmError
 from seqlm.ngram.arpa import write_tables
 from seqlm.ngram.budget import MemoryBudget, current_rss_bytes, peak_rss_bytes
 from seqlm.ngram.counts import count_stream
-from seqlm.ngram.engine import resolve
+from seqlm.ngram.engine import kernel_overhead, resolve
 from seqlm.ngram.estimate import estimate
 from seqlm.ngram.fit import check_config, fit_counts
 from seqlm.ngram.model import NgramModel
@@ -82,6 +82,9 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
             raise SeqlmError(f"the training text has no words, only {stream.lines:,} empty "
                              "line(s): give a text with at least one word")
         engine = resolve(config.engine, len(stream), config.compiled_min_tokens)
+        if engine == "numba":  # the process's own memory (Numba's) comes off the budget
+            held = 0 if stream.ids.spilled else stream.ids.memory.nbytes
+            ws.budget = ws.budget.less(kernel_overhead(held))
         stages.done("read")
         c_lines, writer = arpa_writer(config, engine) if arpa else (None, {})
         if writer:  # compiled here on first use, loaded (~1 ms) after
@@ -105,7 +108,8 @@ def build(source: str | Path, config: NgramConfig, arpa: str | Path | None = Non
                              tokens=len(stream) - stream.lines, sentences=stream.lines,
                              model=model)
         write_files(report, tables, arpa, binary, config, ws, progress, stages, engine, c_lines)
-        report.memory = {"budget_bytes": budget.limit, "spilled_bytes": ws.spilled_bytes,
+        report.memory = {"budget_bytes": budget.limit, "data_budget_bytes": ws.budget.limit,
+                         "spilled_bytes": ws.spilled_bytes,
                          "spill_files": ws.files,
                          "spilled": ws.spilling, "rss_before_bytes": rss_before,
                          "peak_rss_bytes": peak_rss_bytes()}

@@ -1,5 +1,5 @@
 """The compiled engine's counting kernels (Numba `njit`, cached on disk): a chunk's sorted run
-and the k-way merge of sorted runs.
+and the heap of the k-way merge (`seqlm.ngram.compiled_merge`).
 
 Imported only when `seqlm.ngram.engine` picks "numba". Each kernel returns what its NumPy
 reference returns, value for value:
@@ -10,10 +10,9 @@ reference returns, value for value:
   11 bits: 4 passes for the 40-bit keys of order 5 over 50,000 words; 4x faster than NumPy's
   stable argsort on 1.5M keys, measured), and one pass over the sorted pairs for the run's
   keys, counts, suffixes and each position's rank.
-- `merge_block`: the body of `seqlm.ngram.runs.merge_runs` (concatenate, stable argsort,
-  `np.add.reduceat`, ranks through `cumsum`) as a k-way merge on a binary heap of the runs'
-  heads: R runs of N rows in N log R steps, no sort. Ties take the payload of the lowest run,
-  as the stable argsort does (the payload is a function of the key, so every run agrees).
+- `_sift_down`: the binary heap of the runs' heads that `seqlm.ngram.compiled_merge` merges
+  sorted runs with (ties take the lowest run, as a stable sort does).
+- `add_counts`: one stripe of ids of `np.bincount` (a spilled `seqlm.ngram.runs.count_index`).
 - `unique_counts`: `np.unique(values, return_counts=True)` through the same radix sort (the
   distinct left words of `seqlm.ngram.runs.count_index` when it spills).
 
@@ -162,42 +161,11 @@ def _sift_down(heap_keys, heap_runs, size, i):
 
 
 @njit(cache=True, nogil=True)
-def merge_block(keys, counts, payload, bounds, first_rank):
-    """Merge R sorted, unique-keyed parts laid end to end (part r: rows bounds[r]:bounds[r+1]
-    of keys, counts, payload): the merged keys, summed counts and payloads, and each input
-    row's global rank (first_rank + its place in the merged keys)."""
-    R, n = len(bounds) - 1, len(keys)
-    heads = bounds[:-1].copy()
-    heap_keys = np.empty(R, dtype=np.int64)
-    heap_runs = np.empty(R, dtype=np.int64)
-    size = 0
-    for r in range(R):
-        if heads[r] < bounds[r + 1]:
-            heap_keys[size], heap_runs[size] = keys[heads[r]], r
-            size += 1
-    for i in range(size // 2 - 1, -1, -1):
-        _sift_down(heap_keys, heap_runs, size, i)
-    out_keys = np.empty(n, dtype=np.int64)
-    out_counts = np.empty(n, dtype=np.int64)
-    out_payload = np.empty(n if len(payload) else 0, dtype=np.int64)
-    ranks = np.empty(n, dtype=np.int64)
-    m = -1
-    while size > 0:
-        key, r = heap_keys[0], heap_runs[0]
-        row = heads[r]
-        if m < 0 or out_keys[m] != key:
-            m += 1
-            out_keys[m], out_counts[m] = key, 0
-            if len(payload):
-                out_payload[m] = payload[row]
-        out_counts[m] += counts[row]
-        ranks[row] = first_rank + m
-        heads[r] = row + 1
-        if row + 1 < bounds[r + 1]:
-            heap_keys[0] = keys[row + 1]
-        else:
-            size -= 1
-            heap_keys[0], heap_runs[0] = heap_keys[size], heap_runs[size]
-        _sift_down(heap_keys, heap_runs, size, 0)
-    m += 1
-    return out_keys[:m], out_counts[:m], out_payload[:min(m, len(out_payload))], ranks
+def add_counts(counts, values, lo):
+    """counts[v - lo] += 1 for each value v in [lo, lo + len(counts)): one stripe of
+    np.bincount (`seqlm.ngram.runs.count_index_in_stripes`)."""
+    hi = lo + len(counts)
+    for i in range(len(values)):
+        v = values[i]
+        if lo <= v < hi:
+            counts[v - lo] += 1

@@ -10,6 +10,8 @@ cached machine code cost ~1 s (0.5 s + 0.45 s measured at load 12 on 2 cores), m
 whole Tiny Shakespeare run; a larger one runs compiled where Numba imports, else on NumPy.
 `--engine numba` without Numba installed is a one-line error. The engine that ran is
 recorded (`info["engine"]` of a build, `metrics.engine` of a run's manifest).
+A build on the compiled engine loads its kernels once the engine is known and takes their
+memory off the budget (`kernel_overhead`, `seqlm.ngram.budget`).
 Leaves out: choosing per step (one engine per build).
 """
 
@@ -32,3 +34,16 @@ def resolve(name: str, tokens: int, min_tokens: int) -> str:
     if name == "auto":
         return "numba" if tokens >= min_tokens and numba_available() else "numpy"
     return name
+
+
+def kernel_overhead(held_bytes: int) -> int:
+    """The process's resident memory once the counting kernels are loaded, less `held_bytes`
+    (the data it holds in memory): the interpreter, the vocabulary, and Numba's and LLVM's
+    own memory, which `seqlm.ngram.budget.MemoryBudget.less` takes off the data's budget."""
+    import numpy as np
+
+    from seqlm.ngram.budget import current_rss_bytes
+    from seqlm.ngram.compiled_count import count_chunk
+
+    count_chunk(np.array([1, 3], dtype=np.int64), np.zeros(2, dtype=np.int64), 2, 4)  # loaded
+    return max(0, current_rss_bytes() - held_bytes)

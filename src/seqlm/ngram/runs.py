@@ -14,8 +14,9 @@ global rank of each of its keys (`maps`, in the run's row order):
 into budget-sized chunks when it is spilled (`seqlm.ngram.spill`): counting adds up the
 bincounts of the chunks where the dense counts fit a quarter of the budget, else sorts chunks
 into runs and merges them; gathering sorts a chunk of indices and reads only the blocks of
-the source they fall in. In memory each is the plain NumPy call. Engine "numba" sorts and
-merges with the kernels of `seqlm.ngram.compiled_count` (the same rows).
+the source they fall in. In memory each is the plain NumPy call. Engine "numba" sorts with
+the kernels of `seqlm.ngram.compiled_count` and merges with `seqlm.ngram.compiled_merge`
+(the same rows).
 Leaves out: multi-pass merges (a merge holds one block of every run; the number of runs is
 about the corpus size over the budget, so the block of each run shrinks as runs multiply).
 """
@@ -27,8 +28,8 @@ import numpy as np
 from seqlm.ngram.spill import Column, Workspace
 
 ROW_BYTES = 128  # a merge block row: key, count, payload, rank and the sort's copies
-COMPILED_MERGE_SHARE = 0.25  # of the budget for the compiled merge's blocks: it makes no sort
-# copies, and the compiled engine's own code (~100 MB of Numba and LLVM) shares the budget
+COMPILED_MERGE_SHARE = 0.5  # of the budget for the compiled merge's blocks (no sort copies;
+# the compiled engine's own code is taken off the budget: seqlm.ngram.engine.kernel_overhead)
 
 
 @dataclass
@@ -51,8 +52,33 @@ class Run:
 
 def write_run(ws: Workspace, keys: np.ndarray, counts: np.ndarray,
               payload: np.ndarray | None, name: str) -> Run:
+    """A run where the workspace keeps columns; spilled, its counts and payload as int32
+    where they fit (a third less to write and read back; the merge widens them again)."""
+    if ws.spilling:
+        counts, payload = narrow(counts), None if payload is None else narrow(payload)
     return Run(ws.column(keys, f"{name}-keys"), ws.column(counts, f"{name}-counts"),
                None if payload is None else ws.column(payload, f"{name}-payload"))
+
+
+def narrow(values: np.ndarray) -> np.ndarray:
+    """int64 values >= 0 as int32 where they fit."""
+    fits = not len(values) or int(values.max()) < 2**31
+    return values.astype(np.int32) if fits and values.dtype == np.int64 else values
+
+
+def widened(run: Run, ws: Workspace, name: str) -> Run:
+    """The run with int64 counts and payload (a narrowed run that needs no merge)."""
+    columns = [run.counts] + ([run.payload] if run.payload is not None else [])
+    if all(c.dtype == np.int64 for c in columns):
+        return run
+    wide = []
+    for column, part in zip(columns, ("counts", "payload"), strict=False):
+        w = ws.writer(np.int64, f"{name}-{part}")
+        for _, block in column.blocks(ws.budget.rows(16, share=0.25)):
+            w.append(block.astype(np.int64))
+        wide.append(w.finish())
+        column.drop()
+    return Run(run.keys, wide[0], wide[1] if len(wide) > 1 else None)
 
 
 class _Cursor:
@@ -65,9 +91,10 @@ class _Cursor:
     def fill(self) -> bool:
         if not len(self.keys) and self.next < len(self.run):
             lo, hi = self.next, self.next + self.rows
-            self.keys, self.counts = self.run.keys.read(lo, hi), self.run.counts.read(lo, hi)
+            self.keys = self.run.keys.read(lo, hi)
+            self.counts = self.run.counts.read(lo, hi).astype(np.int64)  # narrowed: widened
             if self.run.payload is not None:
-                self.payload = self.run.payload.read(lo, hi)
+                self.payload = self.run.payload.read(lo, hi).astype(np.int64)
             self.next += len(self.keys)
         return len(self.keys) > 0
 
@@ -81,18 +108,35 @@ class _Cursor:
 def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
                engine: str = "numpy") -> tuple[Run, list[Column]]:
     """One run holding every key of `runs` (counts summed), and per run the global rank of
-    each of its rows if `maps`; engine "numba" merges each block with
-    `seqlm.ngram.compiled_count.merge_block` (the same rows)."""
+    each of its rows if `maps`; engine "numba" merges with
+    `seqlm.ngram.compiled_merge.merge_compiled` (the same rows)."""
     if len(runs) == 1:
         ranks = [ws.column(np.arange(len(runs[0]), dtype=np.int64), f"{name}-map")] if maps else []
-        return runs[0], ranks
+        return widened(runs[0], ws, name), ranks
     has_payload = runs[0].payload is not None
-    share = COMPILED_MERGE_SHARE if engine == "numba" else 1.0
-    rows = ws.budget.rows(ROW_BYTES * (len(runs) + 1), share) if ws.spilling else 1 << 62
-    cursors = [_Cursor(r, rows) for r in runs]
     out = [ws.writer(np.int64, f"{name}-{part}") for part in ("keys", "counts", "payload")]
-    map_writers = [ws.writer(np.int64, f"{name}-map{r}") for r in range(len(runs))] if maps else []
-    merge = merge_compiled if engine == "numba" else merge_numpy
+    rank_dtype = np.int32 if sum(len(r) for r in runs) < 2**31 else np.int64
+    map_writers = [ws.writer(rank_dtype, f"{name}-map{r}") for r in range(len(runs))
+                   ] if maps else []
+    if engine == "numba":
+        from seqlm.ngram.compiled_merge import ROW_BYTES as COMPILED_ROW_BYTES
+        from seqlm.ngram.compiled_merge import merge_compiled
+
+        longest = max(len(r) for r in runs)
+        rows = min(longest, ws.budget.rows(COMPILED_ROW_BYTES * len(runs), COMPILED_MERGE_SHARE))
+        merge_compiled(runs, out[:2 + has_payload], map_writers, max(rows, 1))
+    else:
+        merge_numpy_runs(runs, ws, out, map_writers, has_payload)
+    merged = Run(out[0].finish(), out[1].finish(), out[2].finish() if has_payload else None)
+    return merged, [w.finish() for w in map_writers]
+
+
+def merge_numpy_runs(runs: list[Run], ws: Workspace, out: list, map_writers: list,
+                     has_payload: bool) -> None:
+    """The reference merge: a block of each run at a time, cut at the smallest last key."""
+    rows = ws.budget.rows(ROW_BYTES * (len(runs) + 1)) if ws.spilling else 1 << 62
+    cursors = [_Cursor(r, rows) for r in runs]
+    maps = bool(map_writers)
     written = 0
     while True:
         active = [r for r, c in enumerate(cursors) if c.fill()]
@@ -101,7 +145,7 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
         bound = min(int(cursors[r].keys[-1]) for r in active)
         parts = [cursors[r].take(bound) for r in active]
         bounds = np.cumsum([0] + [len(p[0]) for p in parts])
-        keys, counts, payload, inverse = merge(parts, bounds, written, has_payload, maps)
+        keys, counts, payload, inverse = merge_numpy(parts, bounds, written, has_payload, maps)
         out[0].append(keys)
         out[1].append(counts)
         if has_payload:
@@ -110,8 +154,6 @@ def merge_runs(runs: list[Run], ws: Workspace, name: str, maps: bool = False,
                              strict=False):
             map_writers[r].append(inverse[lo:hi])
         written += len(keys)
-    merged = Run(out[0].finish(), out[1].finish(), out[2].finish() if has_payload else None)
-    return merged, [w.finish() for w in map_writers]
 
 
 def merge_numpy(parts: list[tuple], bounds: np.ndarray, written: int, has_payload: bool,
@@ -133,18 +175,6 @@ def merge_numpy(parts: list[tuple], bounds: np.ndarray, written: int, has_payloa
     return sorted_keys[starts], summed, payload, inverse
 
 
-def merge_compiled(parts: list[tuple], bounds: np.ndarray, written: int, has_payload: bool,
-                   maps: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-    """`merge_numpy` as one heap merge (`seqlm.ngram.compiled_count.merge_block`)."""
-    from seqlm.ngram.compiled_count import merge_block
-
-    payload = np.concatenate([p[2] for p in parts]) if has_payload else np.zeros(0, np.int64)
-    keys, counts, merged_payload, inverse = merge_block(
-        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-        payload.astype(np.int64, copy=False), bounds.astype(np.int64), written)
-    return keys, counts, merged_payload if has_payload else None, inverse
-
-
 def count_index(index: Column, size: int, ws: Workspace, name: str,
                 engine: str = "numpy") -> Column:
     """np.bincount(index, minlength=size) as a column; spilled: through sorted runs (sorted
@@ -156,6 +186,8 @@ def count_index(index: Column, size: int, ws: Workspace, name: str,
         for _, chunk in index.blocks(ws.budget.rows(16, share=0.25)):
             dense += np.bincount(chunk, minlength=size)
         return ws.column(dense, name)
+    if engine == "numba":
+        return count_index_in_stripes(index, size, ws, name)
     runs = []
     for _, chunk in index.blocks(ws.budget.rows(48, share=0.5)):
         keys, counts = unique_counts(chunk, engine)
@@ -174,6 +206,23 @@ def count_index(index: Column, size: int, ws: Workspace, name: str,
         done = int(keys[-1]) + 1
     append_zeros(dense, size - done, ws.budget.rows(8, share=0.25))
     sparse.drop()
+    return dense.finish()
+
+
+def count_index_in_stripes(index: Column, size: int, ws: Workspace, name: str) -> Column:
+    """`count_index` of a spilled index as dense counts, one stripe of ids [lo, lo + rows)
+    at a time, each from a pass that reads the whole index: reading costs far less than
+    writing and merging sorted runs (measured: 430 MB/s to write a spill file here, 1.3 GB/s
+    to read one back)."""
+    from seqlm.ngram.compiled_count import add_counts
+
+    stripe = ws.budget.rows(8, share=0.25)
+    dense = ws.writer(np.int64, name)
+    for lo in range(0, size, stripe):
+        counts = np.zeros(min(stripe, size - lo), dtype=np.int64)
+        for _, chunk in index.blocks(ws.budget.rows(index.dtype.itemsize, share=0.25)):
+            add_counts(counts, chunk, lo)
+        dense.append(counts)
     return dense.finish()
 
 
@@ -218,12 +267,12 @@ def gather(source: Column, index: np.ndarray, ws: Workspace, engine: str = "nump
     monotone = bool(np.all(index[1:] >= index[:-1]))
     order, wanted = (None, index) if monotone else sort_indices(index, engine)
     rows = ws.budget.rows(max(source.dtype.itemsize, 8), share=0.25)
-    lo = int(wanted[0])
-    while lo <= int(wanted[-1]):
+    lo, last = int(wanted[0]), int(wanted[-1])
+    while lo <= last:
         a = int(np.searchsorted(wanted, lo))
         lo = int(wanted[a])  # skip the stretch no index falls in
         b = int(np.searchsorted(wanted, lo + rows))
-        block = source.read(lo, lo + rows)
+        block = source.read(lo, min(lo + rows, last + 1))  # no rows past the last one wanted
         if monotone:
             out[a:b] = block[wanted[a:b] - lo]
         else:

@@ -10,7 +10,9 @@ memory). The folder is removed when the workspace closes, on success, failure or
 `KeyboardInterrupt` (a context manager); the folder of a process killed outright
 (its PID gone) is removed by the next workspace that spills there. A temp dir that is
 read-only or full raises a one-line `SeqlmError` that names the fix.
-Leaves out: compression of spill files (KenLM's are plain too) and asynchronous I/O.
+Writes to spill files go through one writer thread per workspace (`Writes`), which overlaps
+the disk with the computing; reading back stays synchronous.
+Leaves out: compression of spill files (KenLM's are plain too) and read-ahead.
 """
 
 import errno
@@ -19,13 +21,17 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from seqlm.errors import SeqlmError
 from seqlm.ngram.budget import MemoryBudget, format_bytes
+
+WRITE_QUEUE_MAX = 64 * 2**20  # bytes waiting for the spill writer thread, at most
 
 
 class Column:
@@ -99,16 +105,14 @@ class ColumnWriter:
         self.file = open(path, "wb") if path is not None else None  # noqa: SIM115
 
     def append(self, values: np.ndarray) -> None:
+        """Add rows; the caller hands `values` over (it must not change them afterwards: in
+        memory they are kept, in a file written by the workspace's writer thread)."""
         values = np.asarray(values, dtype=self.dtype)
         self.length += len(values)
         if self.file is None:
             self.parts.append(values)
             return
-        try:
-            self.file.write(np.ascontiguousarray(values).data)
-        except OSError as e:
-            self.file.close()
-            raise self.workspace.disk_error(e) from None
+        self.workspace.writes.submit(self.file, np.ascontiguousarray(values))
 
     def finish(self) -> Column:
         if self.file is None:
@@ -116,12 +120,50 @@ class ColumnWriter:
                 np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=self.dtype))
             self.parts = []
             return Column(array=data)
+        self.workspace.writes.wait(self.file)
         try:
             self.file.close()
         except OSError as e:
             raise self.workspace.disk_error(e) from None
         self.workspace.spilled_bytes += self.length * self.dtype.itemsize
         return Column(path=self.path, dtype=self.dtype, length=self.length)
+
+
+class Writes:
+    """Spill writes in a thread of their own, so that the disk works while the caller
+    computes (a write releases the GIL; measured here, 430 MB/s into a spill file, the
+    largest cost of a 100M-token build). At most `limit` bytes wait at once; a write that
+    failed raises its `SeqlmError` at the next submit or wait."""
+
+    def __init__(self, workspace: "Workspace", limit: int):
+        self.workspace, self.limit = workspace, limit
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="seqlm-spill")
+        self.pending: deque = deque()  # (file, future, bytes), oldest first
+        self.bytes = 0
+
+    def submit(self, file, values: np.ndarray) -> None:
+        while self.pending and self.bytes + values.nbytes > self.limit:
+            self.retire()
+        self.pending.append((file, self.pool.submit(file.write, values.data), values.nbytes))
+        self.bytes += values.nbytes
+
+    def retire(self) -> None:
+        file, future, nbytes = self.pending.popleft()
+        self.bytes -= nbytes
+        try:
+            future.result()
+        except OSError as e:
+            file.close()
+            raise self.workspace.disk_error(e) from None
+
+    def wait(self, file) -> None:
+        """Every write to `file` done (and every one submitted before them)."""
+        while any(f is file for f, _, _ in self.pending):
+            self.retire()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pending.clear()
 
 
 STALE = re.compile(r"seqlm-ngram-(\d+)-\w+")
@@ -154,6 +196,16 @@ class Workspace:
         self.spilling = False  # set once, when the data is known not to fit
         self.spilled_bytes = 0
         self.files = 0
+        self._writes: Writes | None = None
+
+    @property
+    def writes(self) -> Writes:
+        """The writer thread, started with the first spilled write (1/16 of the budget may
+        wait to be written, at most 64 MiB)."""
+        if self._writes is None:
+            limit = min(WRITE_QUEUE_MAX, (self.budget.limit or WRITE_QUEUE_MAX) // 16)
+            self._writes = Writes(self, limit)
+        return self._writes
 
     def __enter__(self) -> "Workspace":
         return self
@@ -162,6 +214,9 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
+        writes, self._writes = self._writes, None
+        if writes is not None:
+            writes.close()
         folder, self.folder = self.folder, None
         if folder is None:
             return

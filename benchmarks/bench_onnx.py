@@ -18,6 +18,8 @@ reading included (torch reads a prime through its sequence path, a fixed cost pe
 "loop" the same call less the prime's reading, i.e. the per-token sampling loop; "step"
 the model's step alone (no sampling rule), the same token fed each step (the graph loop
 has no step of its own: its row is the step graph's).
+Last, per cell, the bound under both sides: the step's weight products alone on one thread
+(`torch.mm` at batch 1, and a NumPy sum over as many bytes), in GB/s.
 Sides are interleaved in every repeat and the ratio (onnx chars/s over torch's) is taken per
 repeat, so load from other processes hits both alike; medians. The CPU model, torch's
 thread count and the load average are printed.
@@ -129,6 +131,39 @@ def step_rate(stepping, chars: int) -> float:
     return chars / (time.perf_counter() - start)
 
 
+def weight_stream(cell: str, repeats: int, steps: int = 2000) -> None:
+    """What a batch-1 step cannot beat: the step's float32 weight products alone (layer 0's
+    recurrent matrix, layer 1's input and recurrent ones, the output layer; layer 0's input
+    product is a table row) as `torch.mm` on one thread, and a NumPy sum over as many bytes:
+    both read every weight once, so their GB/s bound any batch-1 sampler on this core."""
+    import numpy as np
+
+    gates = {"lstm": 4, "gru": 3}.get(cell, 1) * H
+    shapes = [(H, gates), (2 * H, gates), (H, V)]
+    ws, xs = [torch.randn(*s) for s in shapes], [torch.randn(1, s[0]) for s in shapes]
+    ys = [torch.empty(1, s[1]) for s in shapes]
+    nbytes = sum(w.numel() * 4 for w in ws)
+    flat = np.random.default_rng(0).random(nbytes // 8)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    mm, total = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            for x, w, y in zip(xs, ws, ys, strict=True):
+                torch.mm(x, w, out=y)
+        mm.append((time.perf_counter() - start) / steps)
+        start = time.perf_counter()
+        for _ in range(steps):
+            flat.sum()
+        total.append((time.perf_counter() - start) / steps)
+    torch.set_num_threads(threads)
+    a, b = statistics.median(mm), statistics.median(total)
+    print(f"{cell:5s} {LAYERS}x{H} weights read per step {nbytes / 1e6:.2f} MB: torch.mm 1 thread "
+          f"{a * 1e6:.1f} us ({nbytes / a / 1e9:.1f} GB/s), NumPy sum {b * 1e6:.1f} us "
+          f"({nbytes / b / 1e9:.1f} GB/s)")
+
+
 def measure(cell: str, chars: int, repeats: int, onnx_threads: list[int], kernels: str,
             backend: str) -> None:
     torch_side, onnx_sides = build(cell, onnx_threads, kernels, backend)
@@ -172,6 +207,7 @@ def main() -> None:
           f" onnxruntime {onnxruntime.__version__}; load {os.getloadavg()[0]:.2f}")
     for cell in args.cells:
         measure(cell, args.chars, args.repeats, args.onnx_threads, args.kernels, args.backend)
+        weight_stream(cell, args.repeats)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

@@ -1,9 +1,12 @@
 import json
+import os
+import platform
 
 import pytest
 
 from seqlm.config import CorpusConfig
 from seqlm.errors import SeqlmError
+from seqlm.runs.environment import platform_name
 from seqlm.runs.run import MANIFEST, Run
 
 
@@ -26,6 +29,12 @@ def test_manifest_has_the_promised_fields(tmp_path):
     for key in ("seqlm", "git_commit", "python", "numpy", "torch", "cpu", "cpu_count"):
         assert key in env
     assert env["numpy"]
+    assert env["platform"] == platform.platform()  # the quick reading names the same system
+
+
+def test_platform_name_falls_back_to_platform_off_glibc(monkeypatch):
+    monkeypatch.setattr(os, "confstr", lambda name: "musl 1.2", raising=False)
+    assert platform_name() == platform.platform()
 
 
 def test_existing_run_directory_is_refused_unless_overwrite(tmp_path):

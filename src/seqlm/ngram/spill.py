@@ -18,12 +18,10 @@ Leaves out: compression of spill files (KenLM's are plain too) and read-ahead.
 import errno
 import os
 import re
-import secrets
 import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +135,8 @@ class Writes:
 
     def __init__(self, workspace: "Workspace", limit: int):
         self.workspace, self.limit = workspace, limit
+        from concurrent.futures import ThreadPoolExecutor  # here: only a spilling run pays it
+
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="seqlm-spill")
         self.pending: deque = deque()  # (file, future, bytes), oldest first
         self.bytes = 0
@@ -243,7 +243,7 @@ class Workspace:
         arrives at any point from here on finds it in `self.folder`, so `close` removes it
         (`tempfile.mkdtemp` would create it before handing its name back)."""
         while True:
-            self.folder = parent / f"seqlm-ngram-{os.getpid()}-{secrets.token_hex(6)}"
+            self.folder = parent / f"seqlm-ngram-{os.getpid()}-{os.urandom(6).hex()}"
             try:
                 self.folder.mkdir(mode=0o700)
                 return

@@ -15,6 +15,7 @@ LM_CELLS = ("rnn", "rnn_relu", "lstm", "gru", "mingru", "minlstm")
 KERNELS = ("auto", "compiled", "eager")  # seqlm.nn.fast.kernels.resolve
 BACKENDS = ("seqlm", "torch")  # seqlm.nn.lm.build_recurrent
 TORCH_BACKEND_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
+TABLE_ROW_COST = 4  # seqlm.nn.fast.table: a gathered or scattered element, in multiply-adds
 SCANS = ("sequential", "log", "chunked")  # seqlm.nn.scan.SCANS (a test keeps them equal)
 RECURRENCES = ("sequential", "newton")  # gru / lstm: the step loop, or seqlm.nn.newton
 SPEED_VARIANTS = ("mingru-seq", "mingru-log", "mingru-chunk", "torch-gru", "torch-lstm",

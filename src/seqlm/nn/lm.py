@@ -8,6 +8,13 @@ state)`; `state` is always a tuple, `(h_n,)` or `(h_n, c_n)` with each (L, B, H)
 between TBPTT windows and between generation steps. Weight tying shares the embedding matrix
 with the projection (Press & Wolf 2017; Inan et al. 2017). `stepper()` is the model's own fast
 batch-1 path for generation, so decoding never reaches into the layers.
+
+Layer 0's input projection as a table: with no dropout on the embedding in force (dropout 0,
+or eval mode) and a vocabulary small against the batch's B*T tokens (`worth_a_table`), the
+fused layers read layer 0's projection of each token from table = E W_ih^T + b (V, G), made
+once per forward, instead of multiplying every (B*T) embedding row (`seqlm.nn.fast.table`):
+the same numbers to rounding, the same weights; autograd carries the gradients through the
+table to the embedding, W_ih and the biases.
 Leaves out: adaptive softmax, mixture of softmaxes, AWD-LSTM's weight drop.
 """
 
@@ -20,6 +27,7 @@ from seqlm.config import LMConfig
 from seqlm.config.lm import TORCH_BACKEND_CELLS
 from seqlm.nn.fast.backend import torch_layer
 from seqlm.nn.fast.kernels import resolve
+from seqlm.nn.fast.table import worth_a_table
 from seqlm.nn.min_rnn import MinGRU, MinLSTM
 from seqlm.nn.newton import Newton, NewtonGRU, NewtonLSTM
 from seqlm.nn.recurrent import GRU, LSTM, RNN, locked_dropout
@@ -77,11 +85,26 @@ class RecurrentLM(nn.Module):
             self.proj.weight = self.embedding.weight
         self._drop = (lambda x: locked_dropout(x, config.dropout, self.training)) \
             if config.locked_dropout else nn.Dropout(config.dropout)
+        # seqlm's own stepped layers can read layer 0's projections from a table (Newton's
+        # solve and torch's layers take the embedded inputs)
+        self._tables = isinstance(self.rnn, RNN | LSTM | GRU) \
+            and not isinstance(self.rnn, NewtonGRU | NewtonLSTM)
+
+    def uses_table(self, idx: Tensor) -> bool:
+        """Whether `forward(idx)` reads layer 0's input projections from a (V, G) table
+        (`seqlm.nn.fast.table`): the layers can, no dropout on the embedding is in force,
+        and V is small against the B*T tokens of idx (`worth_a_table`)."""
+        dropped = self.training and self.config.dropout > 0
+        return self._tables and not dropped and self.rnn.reads_tables() \
+            and worth_a_table(self.vocab_size, idx.numel(), self.config.embedding_dim)
 
     def forward(self, idx: Tensor, targets: Tensor | None = None,
                 state: LMState | None = None) -> tuple[Tensor, Tensor | None, LMState]:
-        x = self._drop(self.embedding(idx))  # (B, T, E)
-        out, state = self.rnn.forward_state(x, state)  # (B, T, H), ((L, B, H), ...)
+        if self.uses_table(idx):  # embedding and layer 0's projection as one (V, G) table
+            out, state = self.rnn.forward_ids(self.embedding.weight, idx, state)
+        else:
+            x = self._drop(self.embedding(idx))  # (B, T, E)
+            out, state = self.rnn.forward_state(x, state)  # (B, T, H), ((L, B, H), ...)
         logits = self.proj(self._drop(out))  # (B, T, V)
         loss = None
         if targets is not None:

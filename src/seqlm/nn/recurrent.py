@@ -16,6 +16,10 @@ The fast path, per layer and direction:
 lengths[b] row b's state is held (masked update) and its output is zero, h_n is the state after
 its last real token, and the reverse direction starts at each row's own last real token.
 
+`forward_ids(embedding, ids, state)` is `forward_state(embedding[ids], state)` for an LM's
+stack: layer 0 gathers its input projections by token id from a (V, G*H) table made once per
+call (`seqlm.nn.fast.table`) instead of projecting every embedded row.
+
 `kernels` ("eager" or "compiled", resolved by the caller from `--kernels`, see
 `seqlm.nn.fast.kernels`) picks the fused paths' step loops: torch ops, or one compiled C++
 kernel per step; the same numbers to rounding.
@@ -32,7 +36,7 @@ from torch import Tensor, nn
 
 from seqlm.nn.cells import CellKind, State, cell_kind, init_uniform_, set_forget_bias_
 from seqlm.nn.fast import KERNEL_SEQUENCES
-from seqlm.nn.fast.matmul import autocast_products
+from seqlm.nn.fast.matmul import autocast_products, cast
 
 
 def time_mask(lengths: Tensor, steps: int) -> Tensor:
@@ -108,11 +112,11 @@ class _Recurrent(nn.Module):
         """(W_ih, W_hh^T, input bias, per-step bias) for one layer and direction."""
         return direction_weights(self, suffix)
 
-    def _initial_state(self, state: Tensor | tuple | None, x: Tensor) -> State:
-        """The caller's state as a tuple of (L*D, B, H) tensors, zeros if None."""
-        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
+    def _initial_state(self, state: Tensor | tuple | None, batch: int, like: Tensor) -> State:
+        """The caller's state as a tuple of (L*D, B, H) tensors, zeros (like's) if None."""
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         if state is None:
-            return (x.new_zeros(shape),) * self.kind.state_size
+            return (like.new_zeros(shape),) * self.kind.state_size
         # torch's call gives h0 or (h0, c0); the models' call always a tuple
         parts = tuple(state) if isinstance(state, tuple | list) else (state,)
         for part in parts:
@@ -155,19 +159,52 @@ class _Recurrent(nn.Module):
             output = reverse_padded(output, lengths)
         return output, state
 
+    def _table_direction(self, embedding: Tensor, ids: Tensor, state: State,
+                         products: torch.dtype | None) -> tuple[Tensor, State]:
+        """Layer 0 (one direction) on x = embedding[ids] without forming x: its input
+        projections gathered from table = embedding W_ih^T + b (`seqlm.nn.fast.table`):
+        embedding (V, E), ids (B, T) -> (output (B, T, H), final state)."""
+        w_ih, w_hh_t, b_in, b_step = self.direction_weights("_l0")
+        # (V, G) with the products' operands and rounding (bf16: as the dense product's),
+        # carried in x's dtype; autograd takes dL/dtable on to the embedding, W_ih and b
+        low = (None if t is None else cast(t, products) for t in (embedding, w_ih, b_in))
+        table = F.linear(*low).to(embedding.dtype)
+        sequence = self.sequences[self.kind.name]
+        output, state = sequence(table, None, None, b_step, state, w_hh_t.t(), products,
+                                 ids=ids.t())
+        return output.transpose(0, 1), state  # (B, T, H), a view
+
+    def reads_tables(self) -> bool:
+        """`forward_ids` can run: one direction, a whole-sequence path for the cell kind, and
+        no dropout on the layer's input in force."""
+        return self.fused and self.num_directions == 1 and self.kind.name in self.sequences \
+            and not (self.training and self.dropout_in > 0)
+
+    def forward_ids(self, embedding: Tensor, ids: Tensor, state: State | None
+                    ) -> tuple[Tensor, State]:
+        """`forward_state(embedding[ids], state)` with layer 0's input projections read from
+        a (V, G) table (`seqlm.nn.fast.table`; needs `reads_tables()`): embedding (V, E),
+        ids (B, T) batch-first (the layer's own layout otherwise) -> as `forward_state`."""
+        if not self.reads_tables():
+            raise ValueError("forward_ids needs one direction, a fused cell and no input "
+                             "dropout; call forward_state(embedding[ids], state)")
+        return self._run(embedding, state, None, ids=ids)
+
     def _run(self, x: Tensor, state: Tensor | tuple | None, lengths: Tensor | None,
-             products: torch.dtype | None = None) -> tuple[Tensor, State]:
-        """x (B, T, E) -> (output (B, T, D*H), final state tuple of (L*D, B, H)).
+             products: torch.dtype | None = None, ids: Tensor | None = None
+             ) -> tuple[Tensor, State]:
+        """x (B, T, E) -> (output (B, T, D*H), final state tuple of (L*D, B, H)); with ids
+        (B, T), x is the embedding (V, E) that layer 0 reads rows of (`_table_direction`).
 
         Under mixed precision the recurrence itself runs in float32 (autocast off): the
         state carried over hundreds of steps, and the gate pre-activations that feed it,
         keep full precision; the model's other matmuls (the projection) use the autocast
         dtype. Under the CPU's bf16 autocast the fused paths also take bf16 operands for
         their matrix products (fp32 accumulation and results; `seqlm.nn.fast.matmul`)."""
-        if x.dim() != 3:
+        if ids is None and x.dim() != 3:
             raise ValueError(f"expected a 3-D input (B, T, E) or (T, B, E), got shape "
                              f"{tuple(x.shape)}")
-        if x.shape[-1] != self.input_size:
+        if x.shape[-1] != self.input_size:  # E, of the inputs or of the embedding
             raise ValueError(f"{type(self).__name__} was built for inputs of width "
                              f"{self.input_size}, got {x.shape[-1]} (input shape "
                              f"{tuple(x.shape)}): check the embedding size or input_size")
@@ -177,10 +214,10 @@ class _Recurrent(nn.Module):
                 full = None if state is None else (
                     tuple(s.float() for s in state) if isinstance(state, tuple)
                     else state.float())
-                return self._run(x.float(), full, lengths, products)
-        if not self.batch_first:
-            x = x.transpose(0, 1)
-        initial = self._initial_state(state, x)
+                return self._run(x.float(), full, lengths, products, ids)
+        if not self.batch_first:  # ids: batch-first from here, as x
+            x, ids = (x.transpose(0, 1), None) if ids is None else (x, ids.t())
+        initial = self._initial_state(state, (x if ids is None else ids).shape[0], x)
         mask = None
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=x.device)
@@ -192,8 +229,11 @@ class _Recurrent(nn.Module):
             for d, suffix in enumerate(self._suffixes(layer)):
                 index = layer * self.num_directions + d
                 start = tuple(part[index] for part in initial)
-                out, final = self._direction(x, suffix, d == 1, start, lengths, mask,
-                                             products)
+                if ids is not None and layer == 0:
+                    out, final = self._table_direction(x, ids, start, products)
+                else:
+                    out, final = self._direction(x, suffix, d == 1, start, lengths, mask,
+                                                 products)
                 outputs.append(out)
                 finals.append(final)
             x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)  # (B, T, D*H)

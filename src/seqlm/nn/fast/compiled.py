@@ -126,10 +126,12 @@ def compiled_sequence(sequence, loops):
     """`sequence` (an eager whole-sequence path) with the compiled loops for float32 / float64
     CPU inputs; other inputs (CUDA) keep the eager loops."""
 
-    def run(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None, state: State,
-            w_hh: Tensor, dtype: Dtype = None) -> tuple[Tensor, State]:
+    def run(x: Tensor, w_ih: Tensor | None, b: Tensor | None, b_step: Tensor | None,
+            state: State, w_hh: Tensor, dtype: Dtype = None,
+            ids: Tensor | None = None) -> tuple[Tensor, State]:
         usable = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-        return sequence(x, w_ih, b, b_step, state, w_hh, dtype, loops if usable else None)
+        return sequence(x, w_ih, b, b_step, state, w_hh, dtype, loops if usable else None,
+                        ids)
 
     return run
 

@@ -28,11 +28,11 @@ from seqlm.nn.fast.matmul import (
     Loops,
     State,
     cast,
-    input_gradients,
     prepacked_linear,
     recurrent_weight_gradient,
     start_backward,
 )
+from seqlm.nn.fast.table import project_gradients, project_inputs
 
 
 def _forward_steps(gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, out: Tensor,
@@ -92,23 +92,25 @@ def _backward_steps(gates: Tensor, gh_n: Tensor, out: Tensor, h0: Tensor, w_hh: 
 
 class FusedGRU(torch.autograd.Function):
     """apply(x (T, B, E), w_ih (3H, E), b_ih (3H) | None, b_hh (3H) | None, h0 (B, H),
-    w_hh (3H, H), single_backward=False, dtype=None, loops=None) -> (out (T, B, H), h_T).
-    single_backward, dtype and loops as in `FusedLSTM`."""
+    w_hh (3H, H), single_backward=False, dtype=None, loops=None, ids=None) -> (out (T, B, H),
+    h_T). single_backward, dtype, loops and ids as in `FusedLSTM` (with ids, x is the (V, 3H)
+    table, b_ih inside it)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
                 h0: Tensor, w_hh: Tensor, single_backward: bool = False, dtype: Dtype = None,
-                loops: Loops = None):
+                loops: Loops = None, ids: Tensor | None = None):
         forward_steps, backward_steps = loops or (_forward_steps, _backward_steps)
-        steps, batch, _ = x.shape
+        steps, batch = x.shape[:2] if ids is None else ids.shape
         hidden = w_hh.shape[1]
-        x2 = cast(x.reshape(steps * batch, -1), dtype).contiguous()  # (T*B, E)
-        gi = prepacked_linear(w_ih, steps * batch, b_ih, dtype)(x2)  # every step at once
+        # every step's input projection at once (or from the table); x2: backward's
+        x2, gi = project_inputs(x, w_ih, b_ih, None, dtype, ids, x.dtype)
         gates = cast(gi, x.dtype).view(steps, batch, 3 * hidden)  # then r, z, n
         out, gh_n = (x.new_empty(steps, batch, hidden) for _ in range(2))
         forward_steps(gates, h0, w_hh, b_hh, out, gh_n, dtype)
         ctx.save_for_backward(x2, w_ih, h0, w_hh, out)
-        ctx.has_bias, ctx.single_backward, ctx.spent = b_ih is not None, single_backward, False
+        ctx.biases = (b_ih is not None, b_hh is not None)
+        ctx.single_backward, ctx.spent, ctx.x_shape = single_backward, False, x.shape
         ctx.steps, ctx.dtype = (gates, gh_n), dtype  # intermediates, not inputs
         ctx.backward_steps = backward_steps
         return out, out[-1].clone()
@@ -128,23 +130,29 @@ class FusedGRU(torch.autograd.Function):
         need = ctx.needs_input_grad
         d2 = d_gh.view(steps * batch, 3 * hidden)  # (T*B, 3H): d gh
         d_b_ih = d_b_hh = d_w_hh = None
-        if ctx.has_bias:  # backprop into b_hh, then b_ih (gi's n block is dp_n): fp32 sums
+        if any(ctx.biases):  # backprop into b_hh, then b_ih (gi's n block is dp_n): fp32 sums
             d_b_hh = d2.sum(0)
-            d_b_ih = torch.cat([d_b_hh[: 2 * hidden], d_pn.view(-1, hidden).sum(0)])
+            if ctx.biases[0]:
+                d_b_ih = torch.cat([d_b_hh[: 2 * hidden], d_pn.view(-1, hidden).sum(0)])
         d_low = cast(d2, ctx.dtype)  # the products' operand, converted once
         if need[5]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
             d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0, out, w_hh)
-        d_low[:, 2 * hidden :].copy_(d_pn.view(-1, hidden))  # now d gi: (T*B, 3H)
-        d_x, d_w_ih = input_gradients(d_low, x2, w_ih, need[0], need[1], ctx.dtype)
-        d_x = None if d_x is None else d_x.view(steps, batch, -1)
-        return d_x, d_w_ih, d_b_ih, d_b_hh, dh.to(h0.dtype), d_w_hh, None, None, None
+        # now d gi (T*B, 3H): in the products' dtype for the products of W_ih, in fp32 for a
+        # table's scatter (d_low is d2 itself where the two dtypes agree)
+        d_gi = d_low if w_ih is not None else d2
+        d_gi[:, 2 * hidden :].copy_(d_pn.view(-1, hidden))
+        d_x, d_w_ih = project_gradients(d2, d_gi, x2, w_ih, need[0], need[1], ctx.dtype,
+                                        ctx.x_shape)
+        d_b_hh = d_b_hh if ctx.biases[1] else None
+        return (d_x, d_w_ih, d_b_ih, d_b_hh, dh.to(h0.dtype), d_w_hh, None, None, None,
+                None)
 
 
-def gru_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None,
-                 state: State, w_hh: Tensor, dtype: Dtype = None,
-                 loops: Loops = None) -> tuple[Tensor, State]:
+def gru_sequence(x: Tensor, w_ih: Tensor | None, b: Tensor | None, b_step: Tensor | None,
+                 state: State, w_hh: Tensor, dtype: Dtype = None, loops: Loops = None,
+                 ids: Tensor | None = None) -> tuple[Tensor, State]:
     """All T steps of a GRU direction as one autograd node (`FusedGRU`): x (T, B, E)
     time-major, b = b_ih, b_step = b_hh -> (output (T, B, H), (h_T,)); loops as in
-    `lstm_sequence`."""
-    out, h = FusedGRU.apply(x, w_ih, b, b_step, state[0], w_hh, True, dtype, loops)
+    `lstm_sequence`; ids as there (x the (V, 3H) table, b inside it)."""
+    out, h = FusedGRU.apply(x, w_ih, b, b_step, state[0], w_hh, True, dtype, loops, ids)
     return out, (h,)

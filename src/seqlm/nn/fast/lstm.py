@@ -33,11 +33,11 @@ from seqlm.nn.fast.matmul import (
     Loops,
     State,
     cast,
-    input_gradients,
     prepacked_linear,
     recurrent_weight_gradient,
     start_backward,
 )
+from seqlm.nn.fast.table import project_gradients, project_inputs
 
 
 def _forward_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, out: Tensor,
@@ -102,7 +102,7 @@ def _backward_steps(gates: Tensor, cells: Tensor, tanh_cells: Tensor, c0: Tensor
 
 class FusedLSTM(torch.autograd.Function):
     """apply(x (T, B, E), w_ih (4H, E), b (4H) | None, h0 (B, H), c0 (B, H), w_hh (4H, H),
-    single_backward=False, dtype=None, loops=None) -> (out (T, B, H), h_T, c_T).
+    single_backward=False, dtype=None, loops=None, ids=None) -> (out (T, B, H), h_T, c_T).
 
     single_backward=True lets backward write the gate gradients over the saved activations
     instead of into a fresh (T, B, 4H) buffer (at H=512 that buffer is 52 MB, whose page
@@ -110,32 +110,32 @@ class FusedLSTM(torch.autograd.Function):
     backward (retain_graph=True, gradcheck) raises. dtype: the matrix products' operand
     type (`seqlm.nn.fast.matmul`; bf16 on the CPU), everything else in x's dtype. loops:
     (forward, backward) step loops with the signatures of `_forward_steps`,
-    `_backward_steps` (None: those; `seqlm.nn.fast.compiled` has compiled ones)."""
+    `_backward_steps` (None: those; `seqlm.nn.fast.compiled` has compiled ones). ids (T, B):
+    x is layer 0's input projection table (V, 4H), bias included, w_ih and b are None, and
+    step t reads row ids[t] (`seqlm.nn.fast.table`); backward returns dL/dtable for x."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor | None, h0: Tensor, c0: Tensor,
                 w_hh: Tensor, single_backward: bool = False, dtype: Dtype = None,
-                loops: Loops = None):
+                loops: Loops = None, ids: Tensor | None = None):
         forward_steps, backward_steps = loops or (_forward_steps, _backward_steps)
-        steps, batch, _ = x.shape
+        steps, batch = x.shape[:2] if ids is None else ids.shape
         hidden = w_hh.shape[1]
-        x2 = cast(x.reshape(steps * batch, -1), dtype).contiguous()  # (T*B, E)
-        double_g = torch.ones(4 * hidden, 1, dtype=x.dtype, device=x.device)
+        double_g = torch.ones(4 * hidden, dtype=x.dtype, device=x.device)
         double_g[2 * hidden : 3 * hidden] = 2  # see _forward_steps
-        # every step's input projection in one matmul: (T, B, 4H), in x's dtype
-        gi = prepacked_linear(w_ih * double_g, steps * batch,
-                              None if b is None else b * double_g[:, 0], dtype)(x2)
+        # every step's input projection in one matmul (or from the table), x2: backward's
+        x2, gi = project_inputs(x, w_ih, b, double_g, dtype, ids, dtype or x.dtype)
         gi = gi.view(steps, batch, 4 * hidden)  # in the products' dtype
         out, cells, tanh_cells = (x.new_empty(steps, batch, hidden) for _ in range(3))
         # the activations (gi's own buffer, or a new one), and out in the products' dtype or
         # None (the compiled bf16 loop writes it beside out: a cast saved, forward and back)
-        gates, out_low = forward_steps(gi, h0, c0, w_hh * double_g, out, cells, tanh_cells,
-                                       dtype)
+        gates, out_low = forward_steps(gi, h0, c0, w_hh * double_g[:, None], out, cells,
+                                       tanh_cells, dtype)
         ctx.save_for_backward(x2, w_ih, h0, c0, w_hh, out)
         ctx.has_bias, ctx.single_backward, ctx.spent = b is not None, single_backward, False
         spent = None if out_low is None else gi  # bf16 (T, B, 4H): backward's scratch
         ctx.steps, ctx.dtype = (gates, cells, tanh_cells, out_low, spent), dtype  # not inputs
-        ctx.backward_steps = backward_steps
+        ctx.backward_steps, ctx.x_shape = backward_steps, x.shape
         return out, out[-1].clone(), cells[-1].clone()
 
     @staticmethod
@@ -154,24 +154,26 @@ class FusedLSTM(torch.autograd.Function):
         # the products' operand: the loop's own bf16 copy, else converted once here
         d_low = cast(d2, ctx.dtype) if d_low is None else d_low.view(steps * batch, -1)
         need = ctx.needs_input_grad
-        d_x, d_w_ih = input_gradients(d_low, x2, w_ih, need[0], need[1], ctx.dtype)
-        d_x = None if d_x is None else d_x.view(steps, batch, -1)
+        d_x, d_w_ih = project_gradients(d2, d_low, x2, w_ih, need[0], need[1], ctx.dtype,
+                                        ctx.x_shape)
         d_b = d_w_hh = None
         if need[2] and ctx.has_bias:  # backprop into b: a sum over T*B rows, in fp32
             d_b = d2.sum(0)
         if need[5]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
             d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0,
                                                out if out_low is None else out_low, w_hh)
-        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None, None, None
+        return d_x, d_w_ih, d_b, dh, dc, d_w_hh, None, None, None, None
 
 
-def lstm_sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None,
-                  state: State, w_hh: Tensor, dtype: Dtype = None,
-                  loops: Loops = None) -> tuple[Tensor, State]:
+def lstm_sequence(x: Tensor, w_ih: Tensor | None, b: Tensor | None, b_step: Tensor | None,
+                  state: State, w_hh: Tensor, dtype: Dtype = None, loops: Loops = None,
+                  ids: Tensor | None = None) -> tuple[Tensor, State]:
     """All T steps of an LSTM direction, input projection included, as one autograd node
     (`FusedLSTM` above): x (T, B, E) time-major -> (output (T, B, H), (h_T, c_T)).
     b_step is None: the layer folds b_hh into b. loops: the step loops (None: the eager ones
-    here; `seqlm.nn.fast.compiled` passes its own)."""
+    here; `seqlm.nn.fast.compiled` passes its own). ids (T, B): x is layer 0's table (V, 4H)
+    and w_ih, b are None (`FusedLSTM`)."""
     # single_backward: the graph is walked once (a second walk raises), saving a big buffer
-    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True, dtype, loops)
+    out, h, c = FusedLSTM.apply(x, w_ih, b, state[0], state[1], w_hh, True, dtype, loops,
+                                ids)
     return out, (h, c)

@@ -21,11 +21,11 @@ from seqlm.nn.fast.matmul import (
     Loops,
     State,
     cast,
-    input_gradients,
     prepacked_linear,
     recurrent_weight_gradient,
     start_backward,
 )
+from seqlm.nn.fast.table import project_gradients, project_inputs
 
 
 def _forward_steps(gi: Tensor, h: Tensor, w_hh: Tensor, out: Tensor, relu: bool,
@@ -63,27 +63,26 @@ def _backward_steps(out: Tensor, h0: Tensor, w_hh: Tensor, d_out: Tensor | None,
 
 class FusedRNN(torch.autograd.Function):
     """apply(x (T, B, E), w_ih (H, E), b (H) | None, h0 (B, H), w_hh (H, H), relu=False,
-    single_backward=False, dtype=None, loops=None) -> (out (T, B, H), h_T). single_backward,
-    dtype and loops as in `FusedLSTM`."""
+    single_backward=False, dtype=None, loops=None, ids=None) -> (out (T, B, H), h_T).
+    single_backward, dtype, loops and ids as in `FusedLSTM` (with ids, x is the (V, H) table)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor | None, h0: Tensor, w_hh: Tensor,
                 relu: bool = False, single_backward: bool = False, dtype: Dtype = None,
-                loops: Loops = None):
+                loops: Loops = None, ids: Tensor | None = None):
         forward_steps, backward_steps = loops or (_forward_steps, _backward_steps)
-        steps, batch, _ = x.shape
+        steps, batch = x.shape[:2] if ids is None else ids.shape
         hidden = w_hh.shape[1]
-        x2 = cast(x.reshape(steps * batch, -1), dtype).contiguous()  # (T*B, E)
         scale = 1 if relu else 2  # tanh through sigmoid(2p)
-        gi = prepacked_linear(w_ih * scale, steps * batch,
-                              None if b is None else b * scale, dtype)(x2)
-        gi = cast(gi, x.dtype).view(steps, batch, hidden)  # every step's projection at once
+        # every step's projection at once (or from the table); x2: backward's
+        x2, gi = project_inputs(x, w_ih, b, scale, dtype, ids, x.dtype)
+        gi = cast(gi, x.dtype).view(steps, batch, hidden)
         out = x.new_empty(steps, batch, hidden)
         forward_steps(gi, h0, w_hh * scale, out, relu, dtype)
         ctx.save_for_backward(x2, w_ih, h0, w_hh, out)
         ctx.has_bias, ctx.relu, ctx.dtype = b is not None, relu, dtype
         ctx.single_backward, ctx.spent, ctx.gi = single_backward, False, gi
-        ctx.backward_steps = backward_steps
+        ctx.backward_steps, ctx.x_shape = backward_steps, x.shape
         return out, out[-1].clone()
 
     @staticmethod
@@ -98,24 +97,24 @@ class FusedRNN(torch.autograd.Function):
         d2 = d_pre.view(steps * batch, hidden)  # (T*B, H)
         d_low = cast(d2, ctx.dtype)  # the products' operand, converted once
         need = ctx.needs_input_grad
-        d_x, d_w_ih = input_gradients(d_low, x2, w_ih, need[0], need[1], ctx.dtype)
-        d_x = None if d_x is None else d_x.view(steps, batch, -1)
+        d_x, d_w_ih = project_gradients(d2, d_low, x2, w_ih, need[0], need[1], ctx.dtype,
+                                        ctx.x_shape)
         d_b = d2.sum(0) if need[2] and ctx.has_bias else None  # backprop into b: fp32 sum
         d_w_hh = None
         if need[4]:  # backprop into W_hh: h_{t-1} is h0 at t = 0, then out[t - 1]
             d_w_hh = recurrent_weight_gradient(d_low.view(steps, batch, -1), h0, out, w_hh)
-        return d_x, d_w_ih, d_b, dh, d_w_hh, None, None, None, None
+        return d_x, d_w_ih, d_b, dh, d_w_hh, None, None, None, None, None
 
 
 def rnn_sequence(relu: bool):
     """The whole-sequence path of an Elman direction (`FusedRNN`): x (T, B, E) time-major
-    -> (output (T, B, H), (h_T,)); b_step is None (the layer folds b_hh into b); loops as in
-    `lstm_sequence`."""
+    -> (output (T, B, H), (h_T,)); b_step is None (the layer folds b_hh into b); loops and ids
+    as in `lstm_sequence`."""
 
-    def sequence(x: Tensor, w_ih: Tensor, b: Tensor | None, b_step: Tensor | None,
-                 state: State, w_hh: Tensor, dtype: Dtype = None,
-                 loops: Loops = None) -> tuple[Tensor, State]:
-        out, h = FusedRNN.apply(x, w_ih, b, state[0], w_hh, relu, True, dtype, loops)
+    def sequence(x: Tensor, w_ih: Tensor | None, b: Tensor | None, b_step: Tensor | None,
+                 state: State, w_hh: Tensor, dtype: Dtype = None, loops: Loops = None,
+                 ids: Tensor | None = None) -> tuple[Tensor, State]:
+        out, h = FusedRNN.apply(x, w_ih, b, state[0], w_hh, relu, True, dtype, loops, ids)
         return out, (h,)
 
     return sequence

@@ -93,9 +93,11 @@ class RecurrentLM(nn.Module):
     def uses_table(self, idx: Tensor) -> bool:
         """Whether `forward(idx)` reads layer 0's input projections from a (V, G) table
         (`seqlm.nn.fast.table`): the layers can, no dropout on the embedding is in force,
-        and V is small against the B*T tokens of idx (`worth_a_table`)."""
+        and V is small against the B*T tokens of idx (`worth_a_table`). On the CPU only: it
+        was measured there, and the GPU's captured loops have not run it yet."""
         dropped = self.training and self.config.dropout > 0
-        return self._tables and not dropped and self.rnn.reads_tables() \
+        return self._tables and not dropped and idx.device.type == "cpu" \
+            and self.rnn.reads_tables() \
             and worth_a_table(self.vocab_size, idx.numel(), self.config.embedding_dim)
 
     def forward(self, idx: Tensor, targets: Tensor | None = None,

@@ -11,8 +11,8 @@ from pathlib import Path
 import seqlm
 
 SRC = Path(seqlm.__file__).resolve().parent
-LEVEL = {"errors": 0, "version": 0, "atomic": 1, "progress": 1, "config": 1, "metrics": 1,
-         "data": 2, "ngram": 3, "reference": 3, "nn": 3,
+LEVEL = {"errors": 0, "version": 0, "atomic": 1, "cache": 1, "progress": 1, "config": 1,
+         "metrics": 1, "data": 2, "ngram": 3, "reference": 3, "nn": 3,
          "training": 4, "decoding": 4, "checkpoint": 4, "hf_folder": 4,
          "report": 5, "runs": 6, "api": 7,
          "lab": 8, "export": 8, "serve": 9, "cli": 10}

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlm.cache import cache_root
 from seqlm.errors import SeqlmError
 
 SOURCE = Path(__file__).with_name("arpa_lines.c")
@@ -53,14 +54,6 @@ _ARGTYPES = [_i64, _i64, _ptr, _ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _i64, _
 
 class CWriterUnavailableError(SeqlmError):
     """The C writer cannot be built here (no compiler, or a failed build)."""
-
-
-def cache_root() -> Path:
-    """`$SEQLM_KERNEL_DIR`, else `$XDG_CACHE_HOME/seqlm/kernels` (~/.cache/seqlm/kernels)."""
-    if os.environ.get("SEQLM_KERNEL_DIR"):
-        return Path(os.environ["SEQLM_KERNEL_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "seqlm" / "kernels"
 
 
 def compiler() -> str:

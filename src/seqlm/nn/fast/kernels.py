@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 from seqlm.atomic import atomic_write_bytes
+from seqlm.cache import cache_root
 from seqlm.errors import SeqlmError
 
 SOURCES = tuple(Path(__file__).with_name(name)  # the first is the header the others include
@@ -52,14 +53,6 @@ SIMD_FLAGS = {"AVX512": ["-DCPU_CAPABILITY_AVX512", "-mavx512f", "-mavx512bw", "
 
 class KernelsUnavailableError(SeqlmError):
     """The compiled kernels cannot be built here (no compiler, no ninja, or a failed build)."""
-
-
-def cache_root() -> Path:
-    """`$SEQLM_KERNEL_DIR`, else `$XDG_CACHE_HOME/seqlm/kernels` (~/.cache/seqlm/kernels)."""
-    if os.environ.get("SEQLM_KERNEL_DIR"):
-        return Path(os.environ["SEQLM_KERNEL_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "seqlm" / "kernels"
 
 
 @functools.cache

@@ -58,17 +58,14 @@ void lstm_forward(const Tensor& pre, const Tensor& c_prev, const Maybe& act_or_n
       };
       for (int64_t j = 0; j < H; j += Vec::size()) {
         const int64_t n = std::min<int64_t>(Vec::size(), H - j);
-        Vec i = sigmoid(in(j, n)), f = sigmoid(in(H + j, n));
-        Vec g = tanh_via_sigmoid(in(2 * H + j, n)), o = sigmoid(in(3 * H + j, n));
-        Vec cc = f * load(cp + j, n) + i * g;
-        Vec tc = tanh_via_sigmoid(cc * Vec(2));
+        const LstmUnits<Vec> u = lstm_units(in, load(cp + j, n), H, j, n);
         if (a) {
-          store(i, a + j, n); store(f, a + H + j, n); store(g, a + 2 * H + j, n);
-          store(o, a + 3 * H + j, n);
+          store(u.i, a + j, n); store(u.f, a + H + j, n); store(u.g, a + 2 * H + j, n);
+          store(u.o, a + 3 * H + j, n);
         }
-        store(cc, c_row + j, n);
-        if (tc_row) store(tc, tc_row + j, n);
-        store(o * tc, h_row + j, n);
+        store(u.c, c_row + j, n);
+        if (tc_row) store(u.tanh_c, tc_row + j, n);
+        store(u.o * u.tanh_c, h_row + j, n);
       }
     });
   });

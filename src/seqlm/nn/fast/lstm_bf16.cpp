@@ -36,16 +36,13 @@ void lstm_forward_low(const Tensor& gi, const Tensor& prod, const Tensor& c_prev
     const auto pre = [&](int64_t k, int64_t n) { return load(x + k, n) + load(q + k, n); };
     for (int64_t j = 0; j < H; j += Vec::size()) {
       const int64_t n = std::min<int64_t>(Vec::size(), H - j);
-      Vec i = sigmoid(pre(j, n)), f = sigmoid(pre(H + j, n));
-      Vec g = tanh_via_sigmoid(pre(2 * H + j, n)), o = sigmoid(pre(3 * H + j, n));
-      Vec cc = f * load(cp + j, n) + i * g;
-      Vec tc = tanh_via_sigmoid(cc * Vec(2));
-      store(i, a + j, n); store(f, a + H + j, n); store(g, a + 2 * H + j, n);
-      store(o, a + 3 * H + j, n);
-      store(cc, c_row + j, n);
-      store(tc, tc_row + j, n);
-      store(o * tc, h_row + j, n);
-      store(o * tc, hl + j, n);
+      const LstmUnits<Vec> u = lstm_units(pre, load(cp + j, n), H, j, n);
+      store(u.i, a + j, n); store(u.f, a + H + j, n); store(u.g, a + 2 * H + j, n);
+      store(u.o, a + 3 * H + j, n);
+      store(u.c, c_row + j, n);
+      store(u.tanh_c, tc_row + j, n);
+      store(u.o * u.tanh_c, h_row + j, n);
+      store(u.o * u.tanh_c, hl + j, n);
     }
   });
 }

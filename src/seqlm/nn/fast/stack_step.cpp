@@ -76,11 +76,10 @@ void gemv(const float* x, int64_t K, const Tensor& packed, int64_t N, const floa
 void lstm_row(const float* pre, const float* c_prev, float* c, float* h, int64_t H) {
   for (int64_t j = 0; j < H; j += Vec::size()) {
     const int64_t n = std::min<int64_t>(Vec::size(), H - j);
-    Vec i = sigmoid(load(pre + j, n)), f = sigmoid(load(pre + H + j, n));
-    Vec g = tanh_via_sigmoid(load(pre + 2 * H + j, n)), o = sigmoid(load(pre + 3 * H + j, n));
-    Vec cc = f * load(c_prev + j, n) + i * g;
-    cc.store(c + j, n);
-    (o * tanh_via_sigmoid(cc * Vec(2.f))).store(h + j, n);
+    const auto column = [&](int64_t k, int64_t m) { return load(pre + k, m); };
+    const LstmUnits<Vec> u = lstm_units(column, load(c_prev + j, n), H, j, n);
+    u.c.store(c + j, n);
+    (u.o * u.tanh_c).store(h + j, n);
   }
 }
 

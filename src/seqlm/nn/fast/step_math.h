@@ -25,6 +25,24 @@ inline Vec sigmoid(Vec x) { return Vec(1) / (Vec(1) + x.neg().exp_u20()); }
 template <typename Vec>
 inline Vec tanh_via_sigmoid(Vec x2) { return Vec(2) * sigmoid(x2) - Vec(1); }  // of x2 = 2x
 
+// The LSTM cell at hidden units j .. j+n of a row: pre(k, n) is the pre-activation vector at
+// column k (blocks i, f, 2 g, o of width H: g's columns come doubled for tanh_via_sigmoid).
+// The one copy of the cell's arithmetic for the sequence, bf16 and batch-1 kernels.
+template <typename Vec>
+struct LstmUnits { Vec i, f, g, o, c, tanh_c; };
+
+template <typename Vec, typename Pre>
+inline LstmUnits<Vec> lstm_units(const Pre& pre, Vec c_prev, int64_t H, int64_t j, int64_t n) {
+  LstmUnits<Vec> u;
+  u.i = sigmoid(pre(j, n));
+  u.f = sigmoid(pre(H + j, n));
+  u.g = tanh_via_sigmoid(pre(2 * H + j, n));
+  u.o = sigmoid(pre(3 * H + j, n));
+  u.c = u.f * c_prev + u.i * u.g;
+  u.tanh_c = tanh_via_sigmoid(u.c * Vec(2));
+  return u;
+}
+
 inline Tensor or_undefined(const Maybe& t) { return t.has_value() ? *t : Tensor(); }
 
 template <typename T>

@@ -168,13 +168,19 @@ def test_compiled_backward_gradcheck_in_double(built, cell):
                                     fast_mode=True)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "rnn_relu"])
-def test_compiled_stepper_equals_the_sequence_path_and_the_eager_stepper(built, cell):
-    torch.manual_seed(0)
-    models = {k: RecurrentLM(11, LMConfig(cell=cell, embedding_dim=8, hidden_size=H,
+def twin_models(cell: str, hidden: int) -> dict:
+    """Two char LMs with the same weights, one on the compiled kernels, one on eager ops."""
+    models = {k: RecurrentLM(11, LMConfig(cell=cell, embedding_dim=8, hidden_size=hidden,
                                           num_layers=2, dropout=0.0, kernels=k)).eval()
               for k in ("compiled", "eager")}
     models["eager"].load_state_dict(models["compiled"].state_dict())
+    return models
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "rnn_relu"])
+def test_compiled_stepper_equals_the_sequence_path_and_the_eager_stepper(built, cell):
+    torch.manual_seed(0)
+    models = twin_models(cell, H)
     idx = torch.randint(0, 11, (3, 6))
     with torch.inference_mode():
         full, _, _ = models["compiled"](idx)
@@ -199,10 +205,7 @@ def test_batch_one_stack_step_equals_the_sequence_path_and_the_eager_stepper(bui
     its own products on packed weights): logits and final state equal the sequence path's
     and the eager stepper's, from no state and from a state the model handed over."""
     torch.manual_seed(0)
-    models = {k: RecurrentLM(11, LMConfig(cell=cell, embedding_dim=8, hidden_size=hidden,
-                                          num_layers=2, dropout=0.0, kernels=k)).eval()
-              for k in ("compiled", "eager")}
-    models["eager"].load_state_dict(models["compiled"].state_dict())
+    models = twin_models(cell, hidden)
     idx = torch.randint(0, 11, (1, 7))
     with torch.inference_mode():
         full, _, final = models["compiled"](idx)

@@ -8,6 +8,7 @@ second process compiles nothing.
 The kernels are built once per machine (the cache) and loaded once per session (fixture)."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -226,6 +227,49 @@ def test_batch_one_stack_step_equals_the_sequence_path_and_the_eager_stepper(bui
                 torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
         with pytest.raises(RuntimeError, match="outside the vocabulary"):
             steppers["compiled"](torch.tensor([11]), None)
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and
+                         torch.backends.openmp.is_available()),
+                    reason="OpenMP threads: Linux with an OpenMP build of torch")
+def test_the_kernels_are_built_with_openmp_and_share_torchs_runtime(built):
+    """Without -fopenmp, `at::parallel_for` in the kernels compiles to a serial loop: the
+    library must be built with it and name libgomp.so.1, the runtime torch has loaded."""
+    assert "-fopenmp" in kernels.compiler_flags()
+    library = next((kernels.cache_root() / kernels.build_key()).glob("*.so"))
+    if shutil.which("readelf") is None:
+        pytest.skip("no readelf to read the library's dynamic section")
+    needed = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True,
+                            check=True).stdout
+    assert "[libgomp.so.1]" in needed
+    maps = Path("/proc/self/maps").read_text()
+    assert len({line.split()[-1] for line in maps.splitlines()
+                if line.rstrip().endswith("libgomp.so.1")}) == 1  # one runtime, torch's
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_threads_do_not_change_the_stack_step(built, cell):
+    """The batch-1 products split their packed column blocks over the threads (H = 320: large
+    enough to split); each block is summed by one thread, so 1 and 2 threads agree exactly
+    (one stepper for both: its table is torch's product, whose order may follow the threads)."""
+    torch.manual_seed(0)
+    model = twin_models(cell, 320)["compiled"]
+    idx = torch.randint(0, 11, (12,))
+    runs = []
+    with torch.inference_mode():
+        stepper = model.stepper()
+        for threads in (1, 2):
+            previous = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                state, logits = None, []
+                for t in range(12):
+                    out, state = stepper(idx[t : t + 1], state)
+                    logits.append(out)
+            finally:
+                torch.set_num_threads(previous)
+            runs.append((torch.cat(logits), state[0]))
+    assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
 
 
 def test_auto_without_a_compiler_runs_eager_with_a_note(monkeypatch):

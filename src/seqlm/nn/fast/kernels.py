@@ -6,9 +6,10 @@ each kernel computes; they are torch operators, `torch.ops.seqlm_kernels.*`), an
 step of a whole stack is one call (`stack_step.cpp`, used by the stepper; `lstm_bf16.cpp`
 the LSTM's step on bf16 operands, `loops.cpp` a fused direction's whole time loop with its
 products, `step_math.h` what they share). The sources are
-compiled by `torch.utils.cpp_extension.load` (g++ and ninja) the first time a process asks
-for it, into a cache folder keyed by a hash of
-the sources, the torch version and the CPU's SIMD level: `$SEQLM_KERNEL_DIR`, else
+compiled by `torch.utils.cpp_extension.load` (g++ and ninja, with OpenMP where torch's
+threads are OpenMP's: `compiler_flags`) the first time a process asks for it, into a cache
+folder keyed by a hash of the sources, the torch version, the CPU's SIMD level and the
+flags: `$SEQLM_KERNEL_DIR`, else
 `$XDG_CACHE_HOME/seqlm/kernels` (default `~/.cache/seqlm/kernels`). A later process finds the
 built library there and compiles nothing (ninja sees every target up to date). The build
 reads the folder's own copies of the sources, so two checkouts of seqlm at other paths share
@@ -35,6 +36,7 @@ import functools
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import torch
@@ -55,12 +57,26 @@ class KernelsUnavailableError(SeqlmError):
     """The compiled kernels cannot be built here (no compiler, no ninja, or a failed build)."""
 
 
+def compiler_flags() -> list[str]:
+    """The C++ flags of the build: -O3, the CPU's SIMD level, and OpenMP where torch's own
+    threads are OpenMP's. Without -fopenmp, ATen's `at::parallel_for` compiles to a serial
+    loop (`_OPENMP` undefined), and every kernel ran on one thread whatever `--threads` said.
+    The library then needs libgomp.so.1, which the process has already loaded with torch (a
+    library of that name is loaded once), so kernels and torch share one thread pool."""
+    simd = SIMD_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
+    openmp = ["-fopenmp"] if torch.backends.openmp.is_available() \
+        and sys.platform.startswith("linux") else []
+    return ["-O3", *simd, *openmp]
+
+
 @functools.cache
 def build_key() -> str:
-    """The cache folder's name: source, torch version and SIMD level decide the library."""
+    """The cache folder's name: the sources, the torch version, the SIMD level and the
+    compiler flags decide the library."""
     simd = torch.backends.cpu.get_cpu_capability()
     digest = hashlib.sha256(b"".join(s.read_bytes() for s in SOURCES) +
-                            torch.__version__.encode() + simd.encode())
+                            torch.__version__.encode() + simd.encode() +
+                            " ".join(compiler_flags()).encode())
     return f"seqlm_kernels_{digest.hexdigest()[:16]}"
 
 
@@ -96,10 +112,11 @@ def load():
     for copy, original in zip(sources, SOURCES, strict=True):  # checkout of the same sources
         if not copy.is_file():  # names the same files, so none rebuilds another's
             atomic_write_bytes(copy, original.read_bytes())
-    simd = SIMD_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
+    flags = compiler_flags()
     try:
         build(key, sources=[str(s) for s in sources if s.suffix == ".cpp"],
-              extra_cflags=["-O3", *simd], build_directory=str(folder),
+              extra_cflags=flags, extra_ldflags=[f for f in flags if f == "-fopenmp"],
+              build_directory=str(folder),
               is_python_module=False)
     except (RuntimeError, OSError, ImportError) as e:  # a failed build names its log
         first = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -36,6 +36,9 @@ class LMConfig(Config):
     num_layers: int = opt(2, ge=1)
     dropout: float = opt(0.2, ge=0.0, lt=1.0, help="on embeddings, between layers, on the output")
     locked_dropout: bool = opt(False, help="one dropout mask per sequence, shared over time")
+    weight_drop: float = opt(0.0, ge=0.0, lt=1.0, help="rnn / rnn_relu / lstm / gru: "
+                             "DropConnect on the recurrent weights W_hh, one mask per batch "
+                             "(AWD-LSTM)")
     tie_weights: bool = opt(False, help="share embedding and projection (needs embedding_dim == "
                             "hidden)")
     forget_bias: float | None = opt(None, help="LSTM: None keeps torch's init")
@@ -82,6 +85,11 @@ class LMConfig(Config):
         if self.backend == "torch" and self.cell not in TORCH_BACKEND_CELLS:
             raise ConfigError("backend", "torch", f"runs {', '.join(TORCH_BACKEND_CELLS)}, not "
                               f"{self.cell}: use --backend seqlm")
+        if self.weight_drop > 0 and (self.backend == "torch" or
+                                     self.cell not in ("rnn", "rnn_relu", "lstm", "gru")):
+            raise ConfigError("weight_drop", self.weight_drop, "masks seqlm's own rnn, "
+                              "rnn_relu, lstm and gru weights: use --backend seqlm with one "
+                              "of them, or --weight-drop 0")
         if self.tie_weights and self.embedding_dim != self.hidden_size:
             raise ConfigError("tie_weights", True, f"needs embedding_dim == hidden_size, got "
                               f"{self.embedding_dim} and {self.hidden_size}")

@@ -48,7 +48,8 @@ def build_recurrent(config: LMConfig) -> nn.Module:
         kernels, note = resolve(config.kernels)
         if note:
             warnings.warn(note, stacklevel=2)
-    fast = dict(dropout=between, batch_first=True, kernels=kernels)
+    fast = dict(dropout=between, batch_first=True, kernels=kernels,
+                weight_drop=config.weight_drop)
     minimal = dict(residual=config.residual, layer_norm=config.layer_norm, scan=config.scan,
                    chunk_size=config.scan_chunk)
     gru, lstm, newton = GRU, LSTM, {}

@@ -25,7 +25,11 @@ call (`seqlm.nn.fast.table`) instead of projecting every embedded row.
 kernel per step; the same numbers to rounding.
 
 Dropout: `dropout` between layers as in torch; optionally locked (variational) dropout on the
-layer's input and output with one mask per sequence shared over time (Gal & Ghahramani 2016).
+layer's input and output with one mask per sequence shared over time (Gal & Ghahramani 2016);
+`weight_drop`: DropConnect on the recurrent weights W_hh, one mask per forward call shared by
+every step (the weight-dropped LSTM of Merity, Keskar & Socher 2017, "Regularizing and
+Optimizing LSTM Language Models"): it regularises the recurrence itself and costs one masked
+copy of W_hh per call, so the fused and compiled step loops run unchanged.
 
 Leaves out: `proj_size`, unbatched (2-D) inputs, packed sequences (use `lengths`).
 """
@@ -72,18 +76,20 @@ class _Recurrent(nn.Module):
     def __init__(self, kind: CellKind, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, dropout_in: float = 0.0,
-                 dropout_out: float = 0.0, fused: bool = True, kernels: str = "eager"):
+                 dropout_out: float = 0.0, fused: bool = True, kernels: str = "eager",
+                 weight_drop: float = 0.0):
         super().__init__()
         if num_layers < 1 or hidden_size < 1:
             raise ValueError("num_layers and hidden_size must be at least 1")
         for name, p in (("dropout", dropout), ("dropout_in", dropout_in),
-                        ("dropout_out", dropout_out)):
+                        ("dropout_out", dropout_out), ("weight_drop", weight_drop)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
         self.kind = kind
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self.dropout, self.dropout_in, self.dropout_out = dropout, dropout_in, dropout_out
+        self.weight_drop = weight_drop
         self.num_directions = 2 if bidirectional else 1
         self.fused = fused  # use the kind's whole-sequence path where it has one
         # the fused paths' elementwise work: eager torch ops or compiled kernels (resolved)
@@ -109,8 +115,13 @@ class _Recurrent(nn.Module):
 
     def direction_weights(self, suffix: str
                           ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
-        """(W_ih, W_hh^T, input bias, per-step bias) for one layer and direction."""
-        return direction_weights(self, suffix)
+        """(W_ih, W_hh^T, input bias, per-step bias) for one layer and direction; while
+        training with `weight_drop`, W_hh with a fresh DropConnect mask (one per call: the
+        same dropped connections at every step of the sequence)."""
+        w_ih, w_hh_t, b_in, b_step = direction_weights(self, suffix)
+        if self.training and self.weight_drop > 0:
+            w_hh_t = F.dropout(w_hh_t, self.weight_drop)
+        return w_ih, w_hh_t, b_in, b_step
 
     def _initial_state(self, state: Tensor | tuple | None, batch: int, like: Tensor) -> State:
         """The caller's state as a tuple of (L*D, B, H) tensors, zeros (like's) if None."""
@@ -252,8 +263,9 @@ class _Recurrent(nn.Module):
         return self._run(x, state, lengths)
 
     def extra_repr(self) -> str:
+        drop = f", weight_drop={self.weight_drop}" if self.weight_drop else ""
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bidirectional={self.bidirectional}, dropout={self.dropout}")
+                f"bidirectional={self.bidirectional}, dropout={self.dropout}{drop}")
 
 
 class RNN(_Recurrent):

@@ -27,6 +27,7 @@ parallelism, several processes per device, MPS.
 """
 
 import datetime
+import gc
 import os
 import re
 import socket
@@ -316,5 +317,9 @@ def session(config: EngineConfig) -> Iterator[tuple[World, Placement]]:
     try:
         yield world, placement
     finally:
+        # a DDP reducer left for the interpreter's exit took Gloo's threads down with it there
+        # ("terminate called without an active exception", a rank aborted under load): free
+        # every object holding the group while Python is whole, then leave the group
+        gc.collect()
         with suppress(RuntimeError):  # after a lost peer, leaving may fail too: nothing to add
             dist.destroy_process_group()

@@ -319,6 +319,8 @@ class Engine:
                 return self.loop(progress, should_stop)
             except PeerLostError as e:
                 raise e.at(self.position.step, self.kept()) from None
+            finally:  # drop DDP now: its reducer holds the process group and its last works,
+                self.train_model = self.model  # which must not outlive the interpreter
 
     def loop(self, progress: ProgressCallback | None, should_stop: StopCheck | None) -> Result:
         c = self.config
